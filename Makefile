@@ -1,0 +1,178 @@
+# Caddy Gateway Operator — `make help` lists the targets.
+
+# gateway-api v1.7.0 needs Go 1.27: let the go command fetch the toolchain go.mod names.
+export GOTOOLCHAIN := auto
+
+# Images. IMG is the operator (manager + admin-proxy), CADDY_IMG the data plane.
+VERSION ?= 0.1.0
+IMG ?= localhost/caddy-gateway-operator:dev
+CADDY_IMG ?= localhost/caddy-gateway-caddy:dev
+CONTAINER_TOOL ?= docker
+
+# Where clusters come from. KUBECONFIG wins; LOCALCLUSTER is the test bed CI uses.
+LOCALCLUSTER ?= $(abspath ../shared/localcluster)
+
+LOCALBIN ?= $(shell pwd)/bin
+$(LOCALBIN):
+	mkdir -p $(LOCALBIN)
+
+## Tool versions (installed into bin/ by this Makefile).
+CONTROLLER_TOOLS_VERSION ?= v0.23.0
+KUSTOMIZE_VERSION ?= v5.8.2
+GOLANGCI_LINT_VERSION ?= v2.13.0
+ENVTEST_VERSION ?= v0.25.1
+ENVTEST_K8S_VERSION ?= 1.36.x
+
+CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen
+KUSTOMIZE ?= $(LOCALBIN)/kustomize
+GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint
+SETUP_ENVTEST ?= $(LOCALBIN)/setup-envtest
+
+SHELL = /usr/bin/env bash -o pipefail
+.SHELLFLAGS = -ec
+
+.PHONY: all
+all: build
+
+##@ General
+
+.PHONY: help
+help: ## Display this help.
+	@awk 'BEGIN {FS = ":.*##"; printf "\nUsage:\n  make \033[36m<target>\033[0m\n"} /^[a-zA-Z_0-9-]+:.*?##/ { printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2 } /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) } ' $(MAKEFILE_LIST)
+
+##@ Development
+
+.PHONY: manifests
+manifests: controller-gen ## Generate the CRD and RBAC manifests from the Go markers.
+	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="./api/..." paths="./internal/..." output:crd:artifacts:config=config/crd/bases
+
+.PHONY: generate
+generate: controller-gen ## Generate DeepCopy methods.
+	$(CONTROLLER_GEN) object paths="./api/..."
+
+.PHONY: fmt
+fmt: ## Run go fmt.
+	go fmt ./...
+
+.PHONY: vet
+vet: ## Run go vet.
+	go vet ./...
+
+.PHONY: lint
+lint: golangci-lint ## Run golangci-lint.
+	$(GOLANGCI_LINT) run
+
+.PHONY: verify
+verify: manifests generate ## Fail when generated files differ from the committed ones.
+	@git diff --exit-code -- api config || { echo "generated files are stale: run 'make manifests generate' and commit"; exit 1; }
+
+.PHONY: test
+test: manifests generate fmt vet envtest-assets ## Run unit, golden and envtest tests.
+	KUBEBUILDER_ASSETS="$$(cat $(LOCALBIN)/.envtest-assets)" go test $$(go list ./... | grep -v -e /test/e2e -e /test/demo) -coverprofile cover.out
+
+# KUBEBUILDER_ASSETS when set; otherwise setup-envtest downloads the binaries. Never skips.
+.PHONY: envtest-assets
+envtest-assets: $(LOCALBIN)
+	@if [ -n "$(KUBEBUILDER_ASSETS)" ]; then \
+		dir="$(KUBEBUILDER_ASSETS)"; \
+	else \
+		$(MAKE) -s setup-envtest >/dev/null && \
+		dir=$$($(SETUP_ENVTEST) use $(ENVTEST_K8S_VERSION) --bin-dir $(LOCALBIN) -p path) || { \
+		echo "envtest: KUBEBUILDER_ASSETS is not set and setup-envtest could not fetch kube-apiserver and etcd;"; \
+		echo "         set KUBEBUILDER_ASSETS to a directory holding kube-apiserver, etcd and kubectl"; exit 1; }; \
+	fi; \
+	for b in kube-apiserver etcd; do [ -x "$$dir/$$b" ] || { echo "envtest: $$dir/$$b is missing (KUBEBUILDER_ASSETS)"; exit 1; }; done; \
+	echo "$$dir" > $(LOCALBIN)/.envtest-assets
+
+.PHONY: test-e2e
+test-e2e: kustomize ## Run the e2e suite against KUBECONFIG (images are loaded with IMAGE_LOADER).
+	KUSTOMIZE=$(KUSTOMIZE) IMG=$(IMG) CADDY_IMG=$(CADDY_IMG) go test -tags e2e ./test/e2e/ -v -count=1 -timeout 30m
+
+##@ Build
+
+.PHONY: build
+build: manifests generate fmt vet ## Build the manager and caddy binaries into bin/.
+	CGO_ENABLED=0 go build -trimpath -o $(LOCALBIN)/manager ./cmd
+	CGO_ENABLED=0 go build -trimpath -o $(LOCALBIN)/caddy ./cmd/caddy
+
+.PHONY: run
+run: manifests generate fmt vet ## Run the operator against KUBECONFIG from this machine.
+	go run ./cmd
+
+.PHONY: images
+images: build ## Build both image tarballs into bin/ without Docker (go-containerregistry).
+	go run ./test/utils/imgtool -tag $(IMG) -o $(LOCALBIN)/manager-image.tar -file $(LOCALBIN)/manager:/manager -entrypoint /manager
+	go run ./test/utils/imgtool -tag $(CADDY_IMG) -o $(LOCALBIN)/caddy-image.tar -file $(LOCALBIN)/caddy:/usr/bin/caddy -entrypoint /usr/bin/caddy
+
+.PHONY: docker-build
+docker-build: ## Build both images with a container tool (targets manager and caddy).
+	$(CONTAINER_TOOL) build --target manager -t $(IMG) .
+	$(CONTAINER_TOOL) build --target caddy -t $(CADDY_IMG) .
+
+.PHONY: docker-push
+docker-push: ## Push both images.
+	$(CONTAINER_TOOL) push $(IMG)
+	$(CONTAINER_TOOL) push $(CADDY_IMG)
+
+.PHONY: build-installer
+build-installer: manifests generate kustomize ## Write dist/install.yaml with the CRD and the operator.
+	mkdir -p dist
+	$(KUSTOMIZE) build config/default | sed -e 's|image: controller:latest|image: $(IMG)|' > dist/install.yaml
+
+##@ Deployment
+
+.PHONY: install
+install: manifests kustomize ## Install the CRD into KUBECONFIG's cluster.
+	$(KUSTOMIZE) build config/crd | kubectl apply --server-side -f -
+
+.PHONY: uninstall
+uninstall: manifests kustomize ## Remove the CRD from KUBECONFIG's cluster.
+	$(KUSTOMIZE) build config/crd | kubectl delete --ignore-not-found -f -
+
+.PHONY: deploy
+deploy: manifests kustomize ## Deploy the operator to KUBECONFIG's cluster.
+	$(KUSTOMIZE) build config/default | sed -e 's|image: controller:latest|image: $(IMG)|' | kubectl apply --server-side -f -
+
+.PHONY: undeploy
+undeploy: kustomize ## Remove the operator from KUBECONFIG's cluster.
+	$(KUSTOMIZE) build config/default | kubectl delete --ignore-not-found -f -
+
+.PHONY: demo
+demo: kustomize ## Deploy the operator and the samples to a cluster (KUBECONFIG, else the local test bed, else kind).
+	KUSTOMIZE=$(KUSTOMIZE) IMG=$(IMG) CADDY_IMG=$(CADDY_IMG) LOCALCLUSTER=$(LOCALCLUSTER) go run ./test/demo
+
+##@ Tools
+
+.PHONY: controller-gen
+controller-gen: $(CONTROLLER_GEN) ## Install controller-gen into bin/.
+$(CONTROLLER_GEN): $(LOCALBIN)
+	$(call go-install-tool,$(CONTROLLER_GEN),sigs.k8s.io/controller-tools/cmd/controller-gen,$(CONTROLLER_TOOLS_VERSION))
+
+.PHONY: kustomize
+kustomize: $(KUSTOMIZE) ## Install kustomize into bin/.
+$(KUSTOMIZE): $(LOCALBIN)
+	$(call go-install-tool,$(KUSTOMIZE),sigs.k8s.io/kustomize/kustomize/v5,$(KUSTOMIZE_VERSION))
+
+.PHONY: golangci-lint
+golangci-lint: $(GOLANGCI_LINT) ## Install golangci-lint into bin/.
+$(GOLANGCI_LINT): $(LOCALBIN)
+	$(call go-install-tool,$(GOLANGCI_LINT),github.com/golangci/golangci-lint/v2/cmd/golangci-lint,$(GOLANGCI_LINT_VERSION))
+
+.PHONY: setup-envtest
+setup-envtest: $(SETUP_ENVTEST) ## Install setup-envtest into bin/.
+$(SETUP_ENVTEST): $(LOCALBIN)
+	$(call go-install-tool,$(SETUP_ENVTEST),sigs.k8s.io/controller-runtime/tools/setup-envtest,$(ENVTEST_VERSION))
+
+# go-install-tool installs package $2 at version $3 as $1-$3 and links $1 to it, so a
+# version bump in this file reinstalls the tool.
+define go-install-tool
+@[ -f "$(1)-$(3)" ] && [ "$$(readlink -- "$(1)" 2>/dev/null)" = "$$(basename $(1))-$(3)" ] || { \
+set -e; \
+package=$(2)@$(3) ;\
+echo "Installing $${package}" ;\
+rm -f "$(1)" ;\
+GOBIN="$(LOCALBIN)" GOTOOLCHAIN=go1.27.1 go install $${package} ;\
+mv "$(LOCALBIN)/$$(basename "$(1)")" "$(1)-$(3)" ;\
+} ;\
+ln -sf "$$(basename "$(1)")-$(3)" "$(1)"
+endef

@@ -1,0 +1,165 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// HTTPProtocol is a protocol Caddy's HTTP servers speak.
+// +kubebuilder:validation:Enum=h1;h2;h3;h2c
+type HTTPProtocol string
+
+// LogLevel is the level of Caddy's logs.
+// +kubebuilder:validation:Enum=DEBUG;INFO;WARN;ERROR
+type LogLevel string
+
+// CaddyRuntimeSpec holds settings rendered into every configuration pushed to Caddy.
+type CaddyRuntimeSpec struct {
+	// GracePeriod bounds how long a configuration reload waits for active connections to
+	// finish (apps.http.grace_period). Caddy's own default waits forever, which would let
+	// one long-lived stream block every reload. Default: 15s.
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$`
+	GracePeriod *metav1.Duration `json:"gracePeriod,omitempty"`
+
+	// ShutdownDelay keeps serving this long after shutdown starts, so load balancers notice
+	// the pod is going (apps.http.shutdown_delay). Default: 5s.
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$`
+	ShutdownDelay *metav1.Duration `json:"shutdownDelay,omitempty"`
+
+	// StreamCloseDelay keeps WebSockets and other streams open this long across reloads
+	// (reverse_proxy.stream_close_delay). Default: 0s (streams close on reload).
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$`
+	StreamCloseDelay *metav1.Duration `json:"streamCloseDelay,omitempty"`
+
+	// Protocols the HTTP servers speak. h3 also publishes UDP ports for HTTPS listeners; h2c
+	// lets cleartext gRPC clients in. Default: [h1, h2, h2c].
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=4
+	Protocols []HTTPProtocol `json:"protocols,omitempty"`
+
+	// Timeouts of the HTTP servers.
+	// +optional
+	Timeouts *ServerTimeouts `json:"timeouts,omitempty"`
+
+	// TrustedProxies are CIDRs whose forwarded-for headers Caddy trusts for the client
+	// address.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MaxLength=43
+	// +kubebuilder:validation:XValidation:rule="self.all(r, isCIDR(r))",message="caddy.trustedProxies entries must be CIDRs such as 10.0.0.0/8"
+	TrustedProxies []string `json:"trustedProxies,omitempty"`
+
+	// ProxyProtocol accepts the PROXY protocol from load balancers in front of Caddy.
+	// +optional
+	ProxyProtocol *ProxyProtocolSpec `json:"proxyProtocol,omitempty"`
+
+	// TLS settings of HTTPS listeners.
+	// +optional
+	TLS *TLSSettings `json:"tls,omitempty"`
+
+	// LogLevel of Caddy's logs. Default: INFO.
+	// +optional
+	LogLevel *LogLevel `json:"logLevel,omitempty"`
+
+	// AccessLogs configures access logs.
+	// +optional
+	AccessLogs *AccessLogSpec `json:"accessLogs,omitempty"`
+
+	// Metrics configures Caddy's Prometheus metrics, served on their own port (the admin
+	// endpoint stays closed).
+	// +optional
+	Metrics *MetricsSpec `json:"metrics,omitempty"`
+}
+
+// ServerTimeouts are the timeouts of Caddy's HTTP servers. Zero disables a timeout.
+type ServerTimeouts struct {
+	// ReadHeader bounds reading request headers. Default: 10s.
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$`
+	ReadHeader *metav1.Duration `json:"readHeader,omitempty"`
+	// Read bounds reading a whole request. Default: 0 (none).
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$`
+	Read *metav1.Duration `json:"read,omitempty"`
+	// Write bounds writing a response. Default: 0 (none).
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$`
+	Write *metav1.Duration `json:"write,omitempty"`
+	// Idle bounds keep-alive idleness. Default: 5m.
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$`
+	Idle *metav1.Duration `json:"idle,omitempty"`
+}
+
+// ProxyProtocolSpec accepts the PROXY protocol on every listener.
+type ProxyProtocolSpec struct {
+	// Allow lists the CIDRs allowed to send a PROXY header; connections from others are
+	// served without it.
+	// +listType=set
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MaxLength=43
+	// +kubebuilder:validation:XValidation:rule="self.all(r, isCIDR(r))",message="caddy.proxyProtocol.allow entries must be CIDRs such as 10.0.0.0/8"
+	Allow []string `json:"allow"`
+
+	// Timeout for reading the PROXY header. Default: 5s.
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$`
+	Timeout *metav1.Duration `json:"timeout,omitempty"`
+}
+
+// TLSSettings of HTTPS listeners.
+type TLSSettings struct {
+	// MinVersion of TLS. Default: "1.2".
+	// +optional
+	// +kubebuilder:validation:Enum="1.2";"1.3"
+	MinVersion *string `json:"minVersion,omitempty"`
+
+	// CipherSuites allowed for TLS 1.2, by their IANA names (TLS 1.3 suites are fixed).
+	// Default: Caddy's defaults.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:items:MaxLength=64
+	CipherSuites []string `json:"cipherSuites,omitempty"`
+}
+
+// AccessLogFormat is the encoding of access logs.
+// +kubebuilder:validation:Enum=json;console
+type AccessLogFormat string
+
+// AccessLogSpec configures access logs.
+type AccessLogSpec struct {
+	// Enabled writes one log line per request to stdout. Default: false.
+	// +optional
+	Enabled *bool `json:"enabled,omitempty"`
+	// Format of the access log. Default: json.
+	// +optional
+	Format *AccessLogFormat `json:"format,omitempty"`
+}
+
+// MetricsSpec configures Caddy's metrics endpoint.
+type MetricsSpec struct {
+	// Enabled serves /metrics on Port. Default: true.
+	// +optional
+	Enabled *bool `json:"enabled,omitempty"`
+	// Port of the metrics server; it must differ from every listener port and the admin
+	// port. Default: 9180.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	Port *int32 `json:"port,omitempty"`
+}

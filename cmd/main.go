@@ -1,0 +1,110 @@
+// Command manager runs the Caddy Gateway Operator: the controllers that provision each
+// Gateway's Caddy fleet and keep its configuration and status current.
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"flag"
+	"os"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/caddy-gateway/operator/api/v1alpha1"
+	"github.com/caddy-gateway/operator/internal/controller"
+)
+
+// DefaultControllerName is the GatewayClass spec.controllerName this operator owns.
+const DefaultControllerName = "caddygateway.io/gateway-controller"
+
+func main() {
+	var (
+		controllerName string
+		metricsAddr    string
+		secureMetrics  bool
+		enableHTTP2    bool
+		probeAddr      string
+		leaderElect    bool
+	)
+	flag.StringVar(&controllerName, "controller-name", DefaultControllerName,
+		"The GatewayClass spec.controllerName this operator reconciles.")
+	flag.StringVar(&metricsAddr, "metrics-bind-address", "0",
+		"The address the metrics endpoint binds to, e.g. :8443 for HTTPS or :8080 for HTTP; 0 disables it.")
+	flag.BoolVar(&secureMetrics, "metrics-secure", true,
+		"Serve metrics over HTTPS with authentication and authorization (TokenReview and SubjectAccessReview).")
+	flag.BoolVar(&enableHTTP2, "enable-http2", false,
+		"Allow HTTP/2 on the metrics server (off by default: HTTP/2 Rapid Reset and Stream Cancellation CVEs).")
+	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "The address the health probes bind to.")
+	flag.BoolVar(&leaderElect, "leader-elect", false,
+		"Enable leader election so that only one replica of the operator is active.")
+	zapOpts := zap.Options{Development: false}
+	zapOpts.BindFlags(flag.CommandLine)
+	flag.Parse()
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+
+	if err := run(ctrl.SetupSignalHandler(), options{
+		controllerName: gwapiv1.GatewayController(controllerName),
+		metricsAddr:    metricsAddr, secureMetrics: secureMetrics, enableHTTP2: enableHTTP2,
+		probeAddr: probeAddr, leaderElect: leaderElect,
+	}); err != nil {
+		ctrl.Log.Error(err, "Manager exited")
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	controllerName gwapiv1.GatewayController
+	metricsAddr    string
+	secureMetrics  bool
+	enableHTTP2    bool
+	probeAddr      string
+	leaderElect    bool
+}
+
+func newScheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(s))
+	utilruntime.Must(gwapiv1.Install(s))
+	utilruntime.Must(v1alpha1.AddToScheme(s))
+	return s
+}
+
+func run(ctx context.Context, o options) error {
+	var tlsOpts []func(*tls.Config)
+	if !o.enableHTTP2 {
+		tlsOpts = append(tlsOpts, func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} })
+	}
+	metricsOpts := metricsserver.Options{BindAddress: o.metricsAddr, SecureServing: o.secureMetrics, TLSOpts: tlsOpts}
+	if o.secureMetrics {
+		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
+	}
+	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
+		Scheme:                 newScheme(),
+		Metrics:                metricsOpts,
+		HealthProbeBindAddress: o.probeAddr,
+		LeaderElection:         o.leaderElect,
+		LeaderElectionID:       "caddy-gateway-operator.caddygateway.io",
+	})
+	if err != nil {
+		return err
+	}
+	if err := controller.Setup(ctx, mgr, o.controllerName); err != nil {
+		return err
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return err
+	}
+	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+		return err
+	}
+	ctrl.Log.Info("Starting manager", "controllerName", o.controllerName)
+	return mgr.Start(ctx)
+}

@@ -1,0 +1,60 @@
+// Package controller holds the controller-runtime glue of the operator: reconcilers that
+// read from the cache, call the pure packages and write the results back. Decisions live
+// in the pure packages (params, status, gatewayapi, features), not here.
+package controller
+
+import (
+	"context"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/caddy-gateway/operator/api/v1alpha1"
+	"github.com/caddy-gateway/operator/internal/params"
+	ctrl "sigs.k8s.io/controller-runtime"
+)
+
+// Field indexes the reconcilers use to map related objects to the object they reconcile.
+const (
+	// indexClassParams indexes GatewayClasses by the "namespace/name" of their CaddyProxyConfig.
+	indexClassParams = "caddygateway.io/class-params"
+	// indexGatewayClassName indexes Gateways by spec.gatewayClassName.
+	indexGatewayClassName = "caddygateway.io/gateway-class-name"
+	// indexGatewayParams indexes Gateways by the "namespace/name" of their infrastructure CaddyProxyConfig.
+	indexGatewayParams = "caddygateway.io/gateway-params"
+)
+
+// SetupIndexes registers the field indexes with the manager's cache.
+func SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
+	idx := mgr.GetFieldIndexer()
+	if err := idx.IndexField(ctx, &gwapiv1.GatewayClass{}, indexClassParams, classParamsKey); err != nil {
+		return err
+	}
+	if err := idx.IndexField(ctx, &gwapiv1.Gateway{}, indexGatewayClassName, func(o client.Object) []string {
+		return []string{string(o.(*gwapiv1.Gateway).Spec.GatewayClassName)}
+	}); err != nil {
+		return err
+	}
+	return idx.IndexField(ctx, &gwapiv1.Gateway{}, indexGatewayParams, gatewayParamsKey)
+}
+
+func classParamsKey(o client.Object) []string {
+	key, ok, err := params.ClassRef(o.(*gwapiv1.GatewayClass).Spec.ParametersRef)
+	if !ok || err != nil {
+		return nil
+	}
+	return []string{key.String()}
+}
+
+func gatewayParamsKey(o client.Object) []string {
+	gw := o.(*gwapiv1.Gateway)
+	infra := gw.Spec.Infrastructure
+	if infra == nil || infra.ParametersRef == nil {
+		return nil
+	}
+	ref := infra.ParametersRef
+	if string(ref.Group) != v1alpha1.GroupVersion.Group || string(ref.Kind) != v1alpha1.KindCaddyProxyConfig {
+		return nil
+	}
+	return []string{gw.Namespace + "/" + ref.Name}
+}

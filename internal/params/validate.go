@@ -1,0 +1,73 @@
+package params
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/caddy-gateway/operator/api/v1alpha1"
+)
+
+// Defaults the operator applies to fields a CaddyProxyConfig leaves unset.
+const (
+	DefaultAdminPort   int32 = 2021
+	DefaultMetricsPort int32 = 9180
+)
+
+var jsonPatchOps = map[string]bool{"add": true, "remove": true, "replace": true, "move": true, "copy": true, "test": true}
+
+// Validate checks the rules of a CaddyProxyConfig spec that the schema cannot express.
+// The API server already enforced the schema and its CEL rules.
+func Validate(spec *v1alpha1.CaddyProxyConfigSpec) error {
+	var errs field.ErrorList
+	errs = append(errs, validatePorts(spec)...)
+	errs = append(errs, validatePatches(spec.Patches, field.NewPath("spec", "patches"))...)
+	return errs.ToAggregate()
+}
+
+func validatePorts(spec *v1alpha1.CaddyProxyConfigSpec) field.ErrorList {
+	admin, metrics := DefaultAdminPort, DefaultMetricsPort
+	metricsOn := true
+	if cp := spec.ControlPlane; cp != nil && cp.AdminPort != nil {
+		admin = *cp.AdminPort
+	}
+	if c := spec.Caddy; c != nil && c.Metrics != nil {
+		if c.Metrics.Port != nil {
+			metrics = *c.Metrics.Port
+		}
+		if c.Metrics.Enabled != nil {
+			metricsOn = *c.Metrics.Enabled
+		}
+	}
+	if metricsOn && admin == metrics {
+		return field.ErrorList{field.Invalid(field.NewPath("spec", "caddy", "metrics", "port"), metrics,
+			fmt.Sprintf("must differ from spec.controlPlane.adminPort (%d)", admin))}
+	}
+	return nil
+}
+
+func validatePatches(patches []v1alpha1.Patch, path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	for i, p := range patches {
+		if p.Type != v1alpha1.PatchJSONPatch {
+			continue
+		}
+		var ops []map[string]any
+		vp := path.Index(i).Child("value")
+		if err := json.Unmarshal(p.Value.Raw, &ops); err != nil {
+			errs = append(errs, field.Invalid(vp, string(p.Value.Raw), "must be a list of JSON patch operations"))
+			continue
+		}
+		for j, op := range ops {
+			name, _ := op["op"].(string)
+			if !jsonPatchOps[name] {
+				errs = append(errs, field.NotSupported(vp.Index(j).Child("op"), op["op"], []string{"add", "remove", "replace", "move", "copy", "test"}))
+			}
+			if p, _ := op["path"].(string); p == "" || p[0] != '/' {
+				errs = append(errs, field.Invalid(vp.Index(j).Child("path"), op["path"], "must be a JSON pointer starting with /"))
+			}
+		}
+	}
+	return errs
+}
