@@ -11,6 +11,8 @@ CONTAINER_TOOL ?= docker
 
 # Where clusters come from. KUBECONFIG wins; LOCALCLUSTER is the test bed CI uses.
 LOCALCLUSTER ?= $(abspath ../shared/localcluster)
+# The command that loads an image tarball into the cluster (the path is appended).
+IMAGE_LOADER ?= $(if $(wildcard $(LOCALCLUSTER)/image.sh),$(LOCALCLUSTER)/image.sh import,kind load image-archive)
 
 LOCALBIN ?= $(shell pwd)/bin
 $(LOCALBIN):
@@ -86,7 +88,7 @@ envtest-assets: $(LOCALBIN)
 
 .PHONY: test-e2e
 test-e2e: kustomize ## Run the e2e suite against KUBECONFIG (images are loaded with IMAGE_LOADER).
-	KUSTOMIZE=$(KUSTOMIZE) IMG=$(IMG) CADDY_IMG=$(CADDY_IMG) go test -tags e2e ./test/e2e/ -v -count=1 -timeout 30m
+	KUSTOMIZE=$(KUSTOMIZE) IMG=$(IMG) CADDY_IMG=$(CADDY_IMG) IMAGE_LOADER="$(IMAGE_LOADER)" go test -tags e2e ./test/e2e/ -v -count=1 -timeout 30m
 
 ##@ Build
 
@@ -139,7 +141,7 @@ undeploy: kustomize ## Remove the operator from KUBECONFIG's cluster.
 
 .PHONY: demo
 demo: kustomize ## Deploy the operator and the samples to a cluster (KUBECONFIG, else the local test bed, else kind).
-	KUSTOMIZE=$(KUSTOMIZE) IMG=$(IMG) CADDY_IMG=$(CADDY_IMG) LOCALCLUSTER=$(LOCALCLUSTER) go run ./test/demo
+	KUSTOMIZE=$(KUSTOMIZE) IMG=$(IMG) CADDY_IMG=$(CADDY_IMG) LOCALCLUSTER=$(LOCALCLUSTER) IMAGE_LOADER="$(IMAGE_LOADER)" go run ./test/demo
 
 ##@ Tools
 

@@ -1,0 +1,121 @@
+//go:build e2e
+
+// Package e2e runs the operator in a real cluster: it builds the operator image without a
+// container engine, loads it with IMAGE_LOADER, deploys config/default and checks the
+// behaviour users see. Any cluster works through KUBECONFIG:
+//
+//	KUBECONFIG=... IMAGE_LOADER="kind load image-archive" make test-e2e
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/e2e-framework/klient/wait"
+	"sigs.k8s.io/e2e-framework/klient/wait/conditions"
+	"sigs.k8s.io/e2e-framework/pkg/env"
+	"sigs.k8s.io/e2e-framework/pkg/envconf"
+	"sigs.k8s.io/e2e-framework/pkg/envfuncs"
+	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/caddy-gateway/operator/api/v1alpha1"
+	"github.com/caddy-gateway/operator/test/utils"
+)
+
+const (
+	operatorNamespace  = "caddy-gateway-system"
+	operatorDeployment = "caddy-gateway-controller-manager"
+)
+
+var (
+	testenv env.Environment
+	// installed holds the objects of config/default, deleted at the end.
+	installed []*unstructured.Unstructured
+)
+
+func TestMain(m *testing.M) {
+	kubeconfig := os.Getenv("KUBECONFIG")
+	if kubeconfig == "" {
+		fmt.Fprintln(os.Stderr, "e2e: KUBECONFIG is not set; point it at the cluster to test")
+		os.Exit(1)
+	}
+	cfg := envconf.NewWithKubeConfig(kubeconfig)
+	testenv = env.NewWithConfig(cfg)
+	ns := envconf.RandomName("e2e", 10)
+	testenv.Setup(registerSchemes, deployOperator, envfuncs.CreateNamespace(ns))
+	testenv.Finish(envfuncs.DeleteNamespace(ns), undeployOperator)
+	os.Exit(testenv.Run(m))
+}
+
+func registerSchemes(ctx context.Context, cfg *envconf.Config) (context.Context, error) {
+	s := cfg.Client().Resources().GetScheme()
+	if err := gwapiv1.Install(s); err != nil {
+		return ctx, err
+	}
+	return ctx, v1alpha1.AddToScheme(s)
+}
+
+// deployOperator builds and loads the operator image, then applies config/default with
+// the image substituted and waits for the Deployment to become available.
+func deployOperator(ctx context.Context, cfg *envconf.Config) (context.Context, error) {
+	root, err := utils.RepoRoot()
+	if err != nil {
+		return ctx, err
+	}
+	img := envOr("IMG", "localhost/caddy-gateway-operator:dev")
+	tarball, err := utils.BuildOperatorImage(ctx, root, filepath.Join(root, "bin", "e2e"), img)
+	if err != nil {
+		return ctx, err
+	}
+	if err := utils.LoadImage(ctx, os.Getenv("IMAGE_LOADER"), tarball); err != nil {
+		return ctx, err
+	}
+	objs, err := utils.Kustomize(ctx, root, "config/default")
+	if err != nil {
+		return ctx, err
+	}
+	utils.SetImage(objs, utils.OperatorImagePlaceholder, img)
+	c := cfg.Client().Resources().GetControllerRuntimeClient()
+	if err := utils.Apply(ctx, c, objs); err != nil {
+		return ctx, err
+	}
+	installed = objs
+	dep := &appsv1.Deployment{}
+	dep.Name, dep.Namespace = operatorDeployment, operatorNamespace
+	err = wait.For(conditions.New(cfg.Client().Resources()).DeploymentConditionMatch(
+		dep, appsv1.DeploymentAvailable, corev1.ConditionTrue), wait.WithTimeout(3*time.Minute))
+	if err != nil {
+		return ctx, fmt.Errorf("operator Deployment did not become available: %w", err)
+	}
+	return ctx, nil
+}
+
+func undeployOperator(ctx context.Context, cfg *envconf.Config) (context.Context, error) {
+	c := cfg.Client().Resources().GetControllerRuntimeClient()
+	return ctx, utils.Delete(ctx, c, installed)
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// deleteAll deletes objects a feature created, ignoring those already gone.
+func deleteAll(ctx context.Context, t *testing.T, c client.Client, objs ...client.Object) {
+	t.Helper()
+	for _, o := range objs {
+		if err := c.Delete(ctx, o); client.IgnoreNotFound(err) != nil {
+			t.Errorf("deleting %T %s: %v", o, client.ObjectKeyFromObject(o), err)
+		}
+	}
+}
