@@ -11,16 +11,10 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"testing"
-	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/e2e-framework/klient/wait"
-	"sigs.k8s.io/e2e-framework/klient/wait/conditions"
 	"sigs.k8s.io/e2e-framework/pkg/env"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 	"sigs.k8s.io/e2e-framework/pkg/envfuncs"
@@ -28,11 +22,6 @@ import (
 
 	"github.com/caddy-gateway/operator/api/v1alpha1"
 	"github.com/caddy-gateway/operator/test/utils"
-)
-
-const (
-	operatorNamespace  = "caddy-gateway-system"
-	operatorDeployment = "caddy-gateway-controller-manager"
 )
 
 var (
@@ -63,39 +52,17 @@ func registerSchemes(ctx context.Context, cfg *envconf.Config) (context.Context,
 	return ctx, v1alpha1.AddToScheme(s)
 }
 
-// deployOperator builds and loads the operator image, then applies config/default with
-// the image substituted and waits for the Deployment to become available.
+// deployOperator builds and loads the operator image and installs config/default.
 func deployOperator(ctx context.Context, cfg *envconf.Config) (context.Context, error) {
 	root, err := utils.RepoRoot()
 	if err != nil {
 		return ctx, err
 	}
-	img := envOr("IMG", "localhost/caddy-gateway-operator:dev")
-	tarball, err := utils.BuildOperatorImage(ctx, root, filepath.Join(root, "bin", "e2e"), img)
-	if err != nil {
-		return ctx, err
-	}
-	if err := utils.LoadImage(ctx, os.Getenv("IMAGE_LOADER"), tarball); err != nil {
-		return ctx, err
-	}
-	objs, err := utils.Kustomize(ctx, root, "config/default")
-	if err != nil {
-		return ctx, err
-	}
-	utils.SetImage(objs, utils.OperatorImagePlaceholder, img)
 	c := cfg.Client().Resources().GetControllerRuntimeClient()
-	if err := utils.Apply(ctx, c, objs); err != nil {
-		return ctx, err
-	}
-	installed = objs
-	dep := &appsv1.Deployment{}
-	dep.Name, dep.Namespace = operatorDeployment, operatorNamespace
-	err = wait.For(conditions.New(cfg.Client().Resources()).DeploymentConditionMatch(
-		dep, appsv1.DeploymentAvailable, corev1.ConditionTrue), wait.WithTimeout(3*time.Minute))
-	if err != nil {
-		return ctx, fmt.Errorf("operator Deployment did not become available: %w", err)
-	}
-	return ctx, nil
+	installed, err = utils.InstallOperator(ctx, c, utils.InstallOptions{
+		Root: root, Image: envOr("IMG", "localhost/caddy-gateway-operator:dev"), Loader: os.Getenv("IMAGE_LOADER"),
+	})
+	return ctx, err
 }
 
 func undeployOperator(ctx context.Context, cfg *envconf.Config) (context.Context, error) {

@@ -10,6 +10,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
@@ -156,4 +161,64 @@ func runGoBuild(ctx context.Context, root, out, pkg string) ([]byte, error) {
 		return b, fmt.Errorf("go build %s: %w\n%s", pkg, err, b)
 	}
 	return b, nil
+}
+
+// InstallOptions describes an operator installation from config/default.
+type InstallOptions struct {
+	// Root is the repository root.
+	Root string
+	// Image is the operator image reference the cluster can run.
+	Image string
+	// Loader is the command that loads an image tarball into the cluster.
+	Loader string
+}
+
+// InstallOperator builds and loads the operator image, applies config/default with the
+// image substituted and waits until the operator Deployment is available. It returns the
+// applied objects so callers can delete them.
+func InstallOperator(ctx context.Context, c client.Client, o InstallOptions) ([]*unstructured.Unstructured, error) {
+	tarball, err := BuildOperatorImage(ctx, o.Root, filepath.Join(o.Root, "bin", "images"), o.Image)
+	if err != nil {
+		return nil, err
+	}
+	if err := LoadImage(ctx, o.Loader, tarball); err != nil {
+		return nil, err
+	}
+	objs, err := Kustomize(ctx, o.Root, "config/default")
+	if err != nil {
+		return nil, err
+	}
+	SetImage(objs, OperatorImagePlaceholder, o.Image)
+	if err := Apply(ctx, c, objs); err != nil {
+		return objs, err
+	}
+	return objs, WaitDeploymentAvailable(ctx, c, OperatorNamespace, OperatorDeployment, 3*time.Minute)
+}
+
+// The operator's Deployment as config/default names it.
+const (
+	OperatorNamespace  = "caddy-gateway-system"
+	OperatorDeployment = "caddy-gateway-controller-manager"
+)
+
+// WaitDeploymentAvailable polls a Deployment until its Available condition is True.
+func WaitDeploymentAvailable(ctx context.Context, c client.Client, ns, name string, timeout time.Duration) error {
+	var last appsv1.DeploymentStatus
+	err := wait.PollUntilContextTimeout(ctx, time.Second, timeout, true, func(ctx context.Context) (bool, error) {
+		var d appsv1.Deployment
+		if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &d); err != nil {
+			return false, client.IgnoreNotFound(err)
+		}
+		last = d.Status
+		for _, cond := range d.Status.Conditions {
+			if cond.Type == appsv1.DeploymentAvailable && cond.Status == corev1.ConditionTrue {
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	if err != nil {
+		return fmt.Errorf("Deployment %s/%s is not available (status %+v): %w", ns, name, last, err)
+	}
+	return nil
 }
