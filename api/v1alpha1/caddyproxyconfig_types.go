@@ -130,7 +130,3 @@ type CaddyProxyConfigList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []CaddyProxyConfig `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&CaddyProxyConfig{}, &CaddyProxyConfigList{})
-}

@@ -7,8 +7,9 @@
 package v1alpha1
 
 import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"sigs.k8s.io/controller-runtime/pkg/scheme"
 )
 
 var (
@@ -16,7 +17,7 @@ var (
 	GroupVersion = schema.GroupVersion{Group: "gateway.caddygateway.io", Version: "v1alpha1"}
 
 	// SchemeBuilder registers the types of this API with a runtime.Scheme.
-	SchemeBuilder = &scheme.Builder{GroupVersion: GroupVersion}
+	SchemeBuilder = runtime.NewSchemeBuilder(addKnownTypes)
 
 	// AddToScheme adds the types of this API to a runtime.Scheme.
 	AddToScheme = SchemeBuilder.AddToScheme
@@ -24,3 +25,9 @@ var (
 
 // KindCaddyProxyConfig is the kind a parametersRef names to point at a CaddyProxyConfig.
 const KindCaddyProxyConfig = "CaddyProxyConfig"
+
+func addKnownTypes(s *runtime.Scheme) error {
+	s.AddKnownTypes(GroupVersion, &CaddyProxyConfig{}, &CaddyProxyConfigList{})
+	metav1.AddToGroupVersion(s, GroupVersion)
+	return nil
+}

@@ -218,7 +218,7 @@ func WaitDeploymentAvailable(ctx context.Context, c client.Client, ns, name stri
 		return false, nil
 	})
 	if err != nil {
-		return fmt.Errorf("Deployment %s/%s is not available (status %+v): %w", ns, name, last, err)
+		return fmt.Errorf("deployment %s/%s is not available (status %+v): %w", ns, name, last, err)
 	}
 	return nil
 }
