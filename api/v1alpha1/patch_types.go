@@ -23,7 +23,9 @@ const (
 
 // Patch modifies one kind of rendered object after every typed field was applied.
 //
-// +kubebuilder:validation:XValidation:rule="self.type == 'JSONPatch' ? type(self.value) == list : type(self.value) == map",message="patches[].value must be a list of operations for type JSONPatch and an object for StrategicMerge and Merge"
+// The shape of Value (an object or a list, depending on Type) cannot be checked by the API
+// server: a schemaless field is invisible to CEL rules. The operator checks it instead
+// (internal/params) and reports a mismatch in the Accepted condition.
 type Patch struct {
 	// Target is the kind of object to patch.
 	Target PatchTarget `json:"target"`

@@ -7,6 +7,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -46,17 +47,24 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-var nonName = regexp.MustCompile(`[^a-z0-9]+`)
+var (
+	nonName = regexp.MustCompile(`[^a-z0-9]+`)
+	// sequence numbers the names handed out.
+	sequence atomic.Int64
+)
 
-// objectName turns a test name into a unique, valid object name.
+// objectName turns the test name into a valid object name, unique in the process (a
+// sequence number ends it, so that -count=N runs do not collide).
 func objectName(t *testing.T) string {
+	seq := fmt.Sprintf("-%d", sequence.Add(1))
 	n := strings.Trim(nonName.ReplaceAllString(strings.ToLower(t.Name()), "-"), "-")
-	if len(n) <= 63 {
-		return n
+	if limit := 63 - len(seq); len(n) > limit {
+		h := fnv.New32a()
+		h.Write([]byte(n))
+		hash := fmt.Sprintf("-%08x", h.Sum32())
+		n = strings.TrimRight(n[:limit-len(hash)], "-") + hash
 	}
-	h := fnv.New32a()
-	h.Write([]byte(n))
-	return fmt.Sprintf("%s-%08x", strings.TrimRight(n[:54], "-"), h.Sum32())
+	return n + seq
 }
 
 // fromSpecYAML builds an unstructured CaddyProxyConfig named after the test from the YAML

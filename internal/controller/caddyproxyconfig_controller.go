@@ -6,8 +6,8 @@ import (
 	"slices"
 	"strings"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -112,19 +112,21 @@ func ancestorCondition(validity error, gen int64) metav1.Condition {
 	return c
 }
 
-// mergeAncestors keeps the LastTransitionTime of ancestor conditions that did not change.
+// mergeAncestors keeps the LastTransitionTime of ancestor conditions that did not change
+// and stamps it on new ones (the API server requires it).
 func mergeAncestors(old, next []v1alpha1.AncestorStatus) []v1alpha1.AncestorStatus {
 	for i := range next {
+		var conds []metav1.Condition
 		for _, o := range old {
-			if o.AncestorRef != next[i].AncestorRef {
-				continue
+			if o.AncestorRef == next[i].AncestorRef {
+				conds = slices.Clone(o.Conditions)
+				break
 			}
-			conds := slices.Clone(o.Conditions)
-			for _, c := range next[i].Conditions {
-				meta.SetStatusCondition(&conds, c)
-			}
-			next[i].Conditions = conds
 		}
+		for _, c := range next[i].Conditions {
+			meta.SetStatusCondition(&conds, c)
+		}
+		next[i].Conditions = conds
 	}
 	return next
 }
@@ -135,13 +137,26 @@ func (r *CaddyProxyConfigReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("caddyproxyconfig").
 		For(&v1alpha1.CaddyProxyConfig{}).
-		Watches(&gwapiv1.GatewayClass{}, handler.EnqueueRequestsFromMapFunc(paramsOfClass)).
+		Watches(&gwapiv1.GatewayClass{}, handler.EnqueueRequestsFromMapFunc(r.paramsOfClass)).
 		Watches(&gwapiv1.Gateway{}, handler.EnqueueRequestsFromMapFunc(paramsOfGateway)).
 		Complete(r)
 }
 
-func paramsOfClass(_ context.Context, o client.Object) []reconcile.Request {
-	return keysToRequests(classParamsKey(o))
+// paramsOfClass maps a class to the parameters it references and to those its Gateways
+// reference: a Gateway counts as an ancestor only while its class exists and is ours, so
+// a class created after its Gateways (or deleted before them) changes their parameters'
+// ancestors too.
+func (r *CaddyProxyConfigReconciler) paramsOfClass(ctx context.Context, o client.Object) []reconcile.Request {
+	keys := classParamsKey(o)
+	var gws gwapiv1.GatewayList
+	if err := r.List(ctx, &gws, client.MatchingFields{indexGatewayClassName: o.GetName()}); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Listing Gateways of GatewayClass", "gatewayClass", o.GetName())
+		return keysToRequests(keys)
+	}
+	for i := range gws.Items {
+		keys = append(keys, gatewayParamsKey(&gws.Items[i])...)
+	}
+	return keysToRequests(keys)
 }
 
 func paramsOfGateway(_ context.Context, o client.Object) []reconcile.Request {

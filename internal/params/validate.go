@@ -50,11 +50,21 @@ func validatePorts(spec *v1alpha1.CaddyProxyConfigSpec) field.ErrorList {
 func validatePatches(patches []v1alpha1.Patch, path *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	for i, p := range patches {
+		vp := path.Index(i).Child("value")
 		if p.Type != v1alpha1.PatchJSONPatch {
+			// The API server cannot check the shape of the schemaless value (CEL does not
+			// see it), so a list or a scalar given for a merge patch is caught here.
+			typ := p.Type
+			if typ == "" {
+				typ = v1alpha1.PatchStrategicMerge
+			}
+			var obj map[string]any
+			if err := json.Unmarshal(p.Value.Raw, &obj); err != nil || obj == nil {
+				errs = append(errs, field.Invalid(vp, string(p.Value.Raw), fmt.Sprintf("must be an object for type %s", typ)))
+			}
 			continue
 		}
 		var ops []map[string]any
-		vp := path.Index(i).Child("value")
 		if err := json.Unmarshal(p.Value.Raw, &ops); err != nil {
 			errs = append(errs, field.Invalid(vp, string(p.Value.Raw), "must be a list of JSON patch operations"))
 			continue

@@ -101,9 +101,9 @@ func (e *Env) Stop() error {
 // checkAssets fails with a message naming the missing binaries and where they were looked for.
 func checkAssets() error {
 	dir := os.Getenv("KUBEBUILDER_ASSETS")
-	source := "KUBEBUILDER_ASSETS"
+	where := "KUBEBUILDER_ASSETS=" + dir
 	if dir == "" {
-		dir, source = defaultAssetsDir, "the envtest default directory (KUBEBUILDER_ASSETS is not set)"
+		dir, where = defaultAssetsDir, "KUBEBUILDER_ASSETS is not set; envtest's default directory "+defaultAssetsDir
 	}
 	var missing []string
 	for _, bin := range []string{"kube-apiserver", "etcd"} {
@@ -112,9 +112,9 @@ func checkAssets() error {
 		}
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("envtest binaries %s not found in %s (%s): set KUBEBUILDER_ASSETS to a directory "+
+		return fmt.Errorf("envtest binaries missing: no %s in %s (%s); set KUBEBUILDER_ASSETS to a directory "+
 			"holding kube-apiserver and etcd, e.g. the one `make envtest-assets` prepares",
-			strings.Join(missing, " and "), dir, source)
+			strings.Join(missing, " and no "), dir, where)
 	}
 	return nil
 }

@@ -1,0 +1,68 @@
+package features
+
+import (
+	"slices"
+	"testing"
+
+	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
+)
+
+func names(fs []gwapiv1.SupportedFeature) []gwapiv1.FeatureName {
+	out := make([]gwapiv1.FeatureName, 0, len(fs))
+	for _, f := range fs {
+		out = append(out, f.Name)
+	}
+	return out
+}
+
+// TestSupportedData checks the advertised list itself: sorted, without duplicates, and
+// never nil so that it always serialises.
+func TestSupportedData(t *testing.T) {
+	got := Supported()
+	if got == nil {
+		t.Fatal("Supported() returned nil")
+	}
+	n := names(got)
+	if !slices.IsSorted(n) {
+		t.Errorf("Supported() is not sorted: %v", n)
+	}
+	if len(slices.Compact(slices.Clone(n))) != len(n) {
+		t.Errorf("Supported() has duplicates: %v", n)
+	}
+	if len(got) != len(supported) {
+		t.Errorf("Supported() has %d features, the data %d", len(got), len(supported))
+	}
+}
+
+// TestSupportedSorts swaps in other data to show that Supported sorts by name and leaves
+// the data untouched. It must not run in parallel: it replaces the package variable.
+func TestSupportedSorts(t *testing.T) {
+	tests := map[string]struct {
+		data []gwapiv1.FeatureName
+		want []gwapiv1.FeatureName
+	}{
+		"empty": {data: []gwapiv1.FeatureName{}, want: []gwapiv1.FeatureName{}},
+		"unsorted": {
+			data: []gwapiv1.FeatureName{"HTTPRouteQueryParamMatching", "Gateway", "HTTPRoute", "GatewayPort8080"},
+			want: []gwapiv1.FeatureName{"Gateway", "GatewayPort8080", "HTTPRoute", "HTTPRouteQueryParamMatching"},
+		},
+		"already sorted": {
+			data: []gwapiv1.FeatureName{"Gateway", "HTTPRoute"},
+			want: []gwapiv1.FeatureName{"Gateway", "HTTPRoute"},
+		},
+	}
+	saved := supported
+	t.Cleanup(func() { supported = saved })
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			supported = slices.Clone(tc.data)
+			got := names(Supported())
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("Supported() = %v, want %v", got, tc.want)
+			}
+			if !slices.Equal(supported, tc.data) {
+				t.Errorf("Supported() reordered the data: %v, was %v", supported, tc.data)
+			}
+		})
+	}
+}
