@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/tls"
 	"flag"
+	"fmt"
 	"os"
 
 	"k8s.io/apimachinery/pkg/runtime"
@@ -26,6 +27,13 @@ import (
 const DefaultControllerName = "caddygateway.io/gateway-controller"
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == adminProxyCommand {
+		if err := runAdminProxy(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "admin-proxy:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	var (
 		controllerName string
 		metricsAddr    string
