@@ -1,0 +1,208 @@
+// Package caddyjson is a typed subset of Caddy's native JSON configuration: the parts
+// the operator emits. Field names and docs follow Caddy's own structs (caddy.Config,
+// caddyhttp.App/Server/Route, the handler and matcher modules). It does not import Caddy;
+// the contract test in package emit checks these shapes against Caddy itself.
+package caddyjson
+
+// Config is the top level of a Caddy config (caddy.Config).
+type Config struct {
+	// Admin configures the admin endpoint.
+	Admin *Admin `json:"admin,omitempty"`
+	// Apps holds the app modules by name.
+	Apps Apps `json:"apps"`
+}
+
+// Admin is caddy.AdminConfig.
+type Admin struct {
+	// Listen is the admin address, e.g. "unix//run/caddy/admin.sock".
+	Listen string `json:"listen,omitempty"`
+	// Config controls config persistence.
+	Config *AdminConfigSettings `json:"config,omitempty"`
+}
+
+// AdminConfigSettings is caddy.ConfigSettings.
+type AdminConfigSettings struct {
+	// Persist autosaves the config to disk when true (Caddy's default); we set false.
+	Persist *bool `json:"persist,omitempty"`
+}
+
+// Apps are the apps the operator uses.
+type Apps struct {
+	HTTP *HTTPApp `json:"http,omitempty"`
+	TLS  *TLSApp  `json:"tls,omitempty"`
+}
+
+// HTTPApp is caddyhttp.App.
+type HTTPApp struct {
+	// GracePeriod bounds graceful shutdown of old servers on reload (duration string).
+	GracePeriod string `json:"grace_period,omitempty"`
+	// Servers by name.
+	Servers map[string]*Server `json:"servers,omitempty"`
+}
+
+// Server is caddyhttp.Server.
+type Server struct {
+	// Listen addresses, e.g. ":80" or "unix//path".
+	Listen []string `json:"listen"`
+	// Routes are evaluated in order.
+	Routes []Route `json:"routes,omitempty"`
+	// TLSConnectionPolicies enable TLS on the server; first matching policy applies.
+	TLSConnectionPolicies []TLSConnectionPolicy `json:"tls_connection_policies,omitempty"`
+	// AutoHTTPS configures automatic HTTPS; we disable it.
+	AutoHTTPS *AutoHTTPS `json:"automatic_https,omitempty"`
+}
+
+// AutoHTTPS is caddyhttp.AutoHTTPSConfig.
+type AutoHTTPS struct {
+	// Disable turns off certificate management and HTTP->HTTPS redirects.
+	Disable bool `json:"disable,omitempty"`
+}
+
+// Route is caddyhttp.Route: matcher sets are OR-ed, handlers run in order.
+type Route struct {
+	Match    []MatcherSet `json:"match,omitempty"`
+	Handle   []Handler    `json:"handle,omitempty"`
+	Terminal bool         `json:"terminal,omitempty"`
+}
+
+// MatcherSet is one set of request matchers, AND-ed.
+type MatcherSet struct {
+	// Host matches the Host header (case-insensitive; "*" is one label).
+	Host []string `json:"host,omitempty"`
+	// Path matches the path (case-insensitive, "*" globs).
+	Path []string `json:"path,omitempty"`
+	// PathRegexp matches the cleaned path with RE2; patterns get no placeholder expansion.
+	PathRegexp *Regexp `json:"path_regexp,omitempty"`
+	// Method matches the request method.
+	Method []string `json:"method,omitempty"`
+	// HeaderRegexp matches header values ("Host" reads the request host).
+	HeaderRegexp map[string]Regexp `json:"header_regexp,omitempty"`
+	// Query matches query values; a non-nil empty map matches an empty query only.
+	Query *map[string][]string `json:"query,omitempty"`
+	// VarsRegexp matches placeholders such as {http.request.uri.query.k} with RE2.
+	VarsRegexp map[string]Regexp `json:"vars_regexp,omitempty"`
+}
+
+// Regexp is caddyhttp.MatchRegexp.
+type Regexp struct {
+	// Name prefixes the capture-group placeholders {http.regexp.<name>.<n>}.
+	Name string `json:"name,omitempty"`
+	// Pattern is an RE2 expression.
+	Pattern string `json:"pattern"`
+}
+
+// Handler is one of the handler structs below; each carries its module name.
+type Handler any
+
+// Subroute is the "subroute" handler: its own ordered routes.
+type Subroute struct {
+	Handler string  `json:"handler"`
+	Routes  []Route `json:"routes"`
+}
+
+// StaticResponse is the "static_response" handler.
+type StaticResponse struct {
+	Handler    string              `json:"handler"`
+	StatusCode int                 `json:"status_code,omitempty"`
+	Headers    map[string][]string `json:"headers,omitempty"`
+	Body       string              `json:"body,omitempty"`
+}
+
+// Headers is the "headers" handler.
+type Headers struct {
+	Handler  string         `json:"handler"`
+	Request  *HeaderOps     `json:"request,omitempty"`
+	Response *RespHeaderOps `json:"response,omitempty"`
+}
+
+// HeaderOps is headers.HeaderOps; values pass through the placeholder replacer.
+type HeaderOps struct {
+	Add    map[string][]string `json:"add,omitempty"`
+	Set    map[string][]string `json:"set,omitempty"`
+	Delete []string            `json:"delete,omitempty"`
+}
+
+// RespHeaderOps is headers.RespHeaderOps.
+type RespHeaderOps struct {
+	HeaderOps
+	// Deferred applies the ops when the response is written, after the backend's headers.
+	Deferred bool `json:"deferred,omitempty"`
+}
+
+// Rewrite is the "rewrite" handler.
+type Rewrite struct {
+	Handler string `json:"handler"`
+	// URI replaces the components it contains (a path keeps the query).
+	URI string `json:"uri,omitempty"`
+	// PathRegexp are find/replace operations on the path, in order.
+	PathRegexp []RegexReplace `json:"path_regexp,omitempty"`
+}
+
+// RegexReplace is one path_regexp operation; Replace expands placeholders and $n.
+type RegexReplace struct {
+	Find    string `json:"find"`
+	Replace string `json:"replace"`
+}
+
+// ReverseProxy is the "reverse_proxy" handler.
+type ReverseProxy struct {
+	Handler       string         `json:"handler"`
+	Upstreams     []Upstream     `json:"upstreams"`
+	LoadBalancing *LoadBalancing `json:"load_balancing,omitempty"`
+	Headers       *ProxyHeaders  `json:"headers,omitempty"`
+}
+
+// Upstream is one dial address ("host:port" or "unix//path").
+type Upstream struct {
+	Dial string `json:"dial"`
+}
+
+// LoadBalancing selects upstreams.
+type LoadBalancing struct {
+	SelectionPolicy *SelectionPolicy `json:"selection_policy,omitempty"`
+}
+
+// SelectionPolicy is a selection policy module; Weights align with Upstreams.
+type SelectionPolicy struct {
+	Policy  string `json:"policy"`
+	Weights []int  `json:"weights,omitempty"`
+}
+
+// ProxyHeaders modifies headers to and from the upstream.
+type ProxyHeaders struct {
+	Request *HeaderOps `json:"request,omitempty"`
+}
+
+// TLSApp is caddytls.TLS.
+type TLSApp struct {
+	Certificates *Certificates `json:"certificates,omitempty"`
+}
+
+// Certificates holds certificate loaders.
+type Certificates struct {
+	LoadPEM []PEMCertificate `json:"load_pem,omitempty"`
+}
+
+// PEMCertificate is one inline certificate; Tags select it in connection policies.
+type PEMCertificate struct {
+	Certificate string   `json:"certificate"`
+	Key         string   `json:"key"`
+	Tags        []string `json:"tags,omitempty"`
+}
+
+// TLSConnectionPolicy is caddytls.ConnectionPolicy.
+type TLSConnectionPolicy struct {
+	Match                *TLSMatch             `json:"match,omitempty"`
+	CertificateSelection *CertificateSelection `json:"certificate_selection,omitempty"`
+}
+
+// TLSMatch holds handshake matchers.
+type TLSMatch struct {
+	SNI       []string `json:"sni,omitempty"`
+	SNIRegexp *Regexp  `json:"sni_regexp,omitempty"`
+}
+
+// CertificateSelection is caddytls.CustomCertSelectionPolicy.
+type CertificateSelection struct {
+	AnyTag []string `json:"any_tag,omitempty"`
+}

@@ -1,0 +1,81 @@
+package emit_test
+
+import (
+	"fmt"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/caddy-gateway/operator/internal/emit"
+	"github.com/caddy-gateway/operator/internal/translator"
+	"github.com/caddy-gateway/operator/internal/translator/fixture"
+)
+
+// BenchmarkTranslateEmit measures translate+emit for generated HTTPRoutes spread over
+// 10 namespaces, 2 rules x 2 matches x 2 backends each.
+func BenchmarkTranslateEmit(b *testing.B) {
+	for _, n := range []int{100, 1000, 10000} {
+		in := generateInput(n)
+		b.Run(fmt.Sprintf("routes=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				out := translator.Translate(in)
+				if _, err := emit.Emit(out.IR, emit.Options{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func generateInput(n int) translator.Input {
+	all := gwapiv1.NamespacesFromAll
+	in := translator.Input{ControllerName: fixture.ControllerName, Gateway: &gwapiv1.Gateway{
+		ObjectMeta: metav1.ObjectMeta{Name: "gw", Namespace: "default"},
+		Spec: gwapiv1.GatewaySpec{Listeners: []gwapiv1.Listener{{Name: "http", Port: 80, Protocol: gwapiv1.HTTPProtocolType,
+			AllowedRoutes: &gwapiv1.AllowedRoutes{Namespaces: &gwapiv1.RouteNamespaces{From: &all}}}}},
+	}}
+	gwNS := gwapiv1.Namespace("default")
+	for ns := range 10 {
+		for s := range 2 {
+			in.Services = append(in.Services, corev1.Service{
+				ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("svc-%d", s), Namespace: fmt.Sprintf("ns-%d", ns)},
+				Spec:       corev1.ServiceSpec{Ports: []corev1.ServicePort{{Port: 8080}}},
+			})
+		}
+	}
+	for i := range n {
+		in.HTTPRoutes = append(in.HTTPRoutes, generateRoute(i, gwNS))
+	}
+	return in
+}
+
+func generateRoute(i int, gwNS gwapiv1.Namespace) gwapiv1.HTTPRoute {
+	prefix, exactT := gwapiv1.PathMatchPathPrefix, gwapiv1.PathMatchExact
+	port := gwapiv1.PortNumber(8080)
+	var rules []gwapiv1.HTTPRouteRule
+	for r := range 2 {
+		p1, p2 := fmt.Sprintf("/r%d/rule%d", i, r), fmt.Sprintf("/r%d/rule%d/exact", i, r)
+		rules = append(rules, gwapiv1.HTTPRouteRule{
+			Matches: []gwapiv1.HTTPRouteMatch{
+				{Path: &gwapiv1.HTTPPathMatch{Type: &prefix, Value: &p1}},
+				{Path: &gwapiv1.HTTPPathMatch{Type: &exactT, Value: &p2},
+					Headers: []gwapiv1.HTTPHeaderMatch{{Name: "x-tenant", Value: fmt.Sprint(i)}}},
+			},
+			BackendRefs: []gwapiv1.HTTPBackendRef{
+				{BackendRef: gwapiv1.BackendRef{BackendObjectReference: gwapiv1.BackendObjectReference{Name: "svc-0", Port: &port}}},
+				{BackendRef: gwapiv1.BackendRef{BackendObjectReference: gwapiv1.BackendObjectReference{Name: "svc-1", Port: &port}}},
+			},
+		})
+	}
+	return gwapiv1.HTTPRoute{
+		ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("route-%d", i), Namespace: fmt.Sprintf("ns-%d", i%10)},
+		Spec: gwapiv1.HTTPRouteSpec{
+			CommonRouteSpec: gwapiv1.CommonRouteSpec{ParentRefs: []gwapiv1.ParentReference{{Name: "gw", Namespace: &gwNS}}},
+			Hostnames:       []gwapiv1.Hostname{gwapiv1.Hostname(fmt.Sprintf("host-%d.example.com", i%50))},
+			Rules:           rules,
+		},
+	}
+}

@@ -1,0 +1,151 @@
+// Package emit turns the IR of one Gateway into Caddy's native JSON config and its
+// hash. It is pure: no I/O, no clock; the same IR and Options always give the same
+// bytes (struct fields in fixed order, maps sorted by encoding/json, lists in IR order).
+//
+// Every user-supplied string that reaches a Caddy field expanding placeholders is
+// escaped (see escape.go); matchers use regular expressions, which Caddy never expands.
+package emit
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+
+	"github.com/caddy-gateway/operator/internal/caddyjson"
+	"github.com/caddy-gateway/operator/internal/ir"
+)
+
+// Defaults of Options.
+const (
+	// DefaultAdminListen is the admin endpoint: a unix socket shared with the admin-proxy sidecar.
+	DefaultAdminListen = "unix//run/caddy/admin.sock"
+	// DefaultGracePeriod bounds how long old servers drain on reload (Caddy's own default waits forever).
+	DefaultGracePeriod = "15s"
+	// DefaultReadinessPort serves GET /ready -> 200 once a pushed config is running; the
+	// pod's readinessProbe targets it. 8081 is outside the usual listener ports.
+	DefaultReadinessPort = 8081
+	// DefaultInvalidBackendSocket is a loopback-only server answering 500; invalid
+	// backendRefs dial it so that their share of requests fails as the spec requires.
+	DefaultInvalidBackendSocket = "/run/caddy/invalid-backend.sock"
+)
+
+// Options tune what Emit writes around the routes. The zero value uses the defaults.
+type Options struct {
+	// AdminListen is admin.listen; DefaultAdminListen when empty.
+	AdminListen string
+	// GracePeriod is apps.http.grace_period; DefaultGracePeriod when empty.
+	GracePeriod string
+	// ReadinessPort is the port of the readiness server; DefaultReadinessPort when 0.
+	ReadinessPort int32
+	// ListenHost is the host part of every TCP listen address; empty binds all interfaces.
+	ListenHost string
+	// InvalidBackendSocket is the unix socket of the 500 server; DefaultInvalidBackendSocket when empty.
+	InvalidBackendSocket string
+}
+
+func (o Options) withDefaults() Options {
+	if o.AdminListen == "" {
+		o.AdminListen = DefaultAdminListen
+	}
+	if o.GracePeriod == "" {
+		o.GracePeriod = DefaultGracePeriod
+	}
+	if o.ReadinessPort == 0 {
+		o.ReadinessPort = DefaultReadinessPort
+	}
+	if o.InvalidBackendSocket == "" {
+		o.InvalidBackendSocket = DefaultInvalidBackendSocket
+	}
+	return o
+}
+
+// Result is an emitted config.
+type Result struct {
+	// JSON is the config to POST to Caddy's /load.
+	JSON []byte
+	// Hash is the hex SHA-256 of JSON; equal hashes mean nothing to push.
+	Hash string
+}
+
+// Emit renders g as a Caddy config.
+func Emit(g *ir.Gateway, opts Options) (Result, error) {
+	cfg, err := Config(g, opts)
+	if err != nil {
+		return Result{}, err
+	}
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		return Result{}, fmt.Errorf("encoding Caddy config of Gateway %s/%s: %w", g.Namespace, g.Name, err)
+	}
+	sum := sha256.Sum256(b)
+	return Result{JSON: b, Hash: hex.EncodeToString(sum[:])}, nil
+}
+
+// Config renders g as a typed Caddy config.
+func Config(g *ir.Gateway, opts Options) (*caddyjson.Config, error) {
+	o := opts.withDefaults()
+	persist := false
+	e := &emitter{opts: o}
+	servers := map[string]*caddyjson.Server{}
+	for i := range g.HTTP {
+		s := &g.HTTP[i]
+		if s.Port == o.ReadinessPort {
+			return nil, fmt.Errorf("listener port %d is reserved for the readiness server", s.Port)
+		}
+		servers[fmt.Sprintf("port-%d", s.Port)] = e.server(s)
+	}
+	servers["readiness"] = e.readinessServer()
+	if e.usesInvalidBackend {
+		servers["invalid-backend"] = &caddyjson.Server{
+			Listen:    []string{"unix/" + o.InvalidBackendSocket},
+			Routes:    []caddyjson.Route{{Handle: []caddyjson.Handler{status(500)}}},
+			AutoHTTPS: &caddyjson.AutoHTTPS{Disable: true},
+		}
+	}
+	cfg := &caddyjson.Config{
+		Admin: &caddyjson.Admin{Listen: o.AdminListen, Config: &caddyjson.AdminConfigSettings{Persist: &persist}},
+		Apps:  caddyjson.Apps{HTTP: &caddyjson.HTTPApp{GracePeriod: o.GracePeriod, Servers: servers}},
+	}
+	if len(g.Certificates) > 0 {
+		cfg.Apps.TLS = tlsApp(g.Certificates)
+	}
+	return cfg, nil
+}
+
+// emitter carries options and what the routes turned out to need.
+type emitter struct {
+	opts               Options
+	usesInvalidBackend bool
+}
+
+func (e *emitter) listen(port int32) []string {
+	return []string{fmt.Sprintf("%s:%d", e.opts.ListenHost, port)}
+}
+
+func (e *emitter) readinessServer() *caddyjson.Server {
+	return &caddyjson.Server{
+		Listen: e.listen(e.opts.ReadinessPort),
+		Routes: []caddyjson.Route{
+			{
+				Match:  []caddyjson.MatcherSet{{Path: []string{"/ready"}}},
+				Handle: []caddyjson.Handler{caddyjson.StaticResponse{Handler: "static_response", StatusCode: 200, Body: "ready"}},
+			},
+			{Handle: []caddyjson.Handler{status(404)}},
+		},
+		AutoHTTPS: &caddyjson.AutoHTTPS{Disable: true},
+	}
+}
+
+func status(code int) caddyjson.StaticResponse {
+	return caddyjson.StaticResponse{Handler: "static_response", StatusCode: code}
+}
+
+func tlsApp(certs []ir.Certificate) *caddyjson.TLSApp {
+	app := &caddyjson.TLSApp{Certificates: &caddyjson.Certificates{}}
+	for _, c := range certs {
+		app.Certificates.LoadPEM = append(app.Certificates.LoadPEM,
+			caddyjson.PEMCertificate{Certificate: c.CertPEM, Key: c.KeyPEM, Tags: []string{c.Name}})
+	}
+	return app
+}

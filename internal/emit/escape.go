@@ -1,0 +1,31 @@
+package emit
+
+import (
+	"regexp"
+	"strings"
+)
+
+// placeholderEscaper escapes Caddy placeholder braces. Caddy's replacer turns `\{` and
+// `\}` into literal braces, so {env.HOME} or {file./etc/passwd} in a user's header value
+// or path stays text instead of reading the pod's environment or files.
+var placeholderEscaper = strings.NewReplacer(`{`, `\{`, `}`, `\}`)
+
+// lit escapes a user-supplied string for a Caddy field that expands placeholders.
+func lit(s string) string {
+	if !strings.ContainsAny(s, "{}") {
+		return s
+	}
+	return placeholderEscaper.Replace(s)
+}
+
+// litRegexReplace escapes a user string used as the replacement of a Go regexp
+// replace that also expands placeholders ($ is special there).
+func litRegexReplace(s string) string {
+	return strings.ReplaceAll(lit(s), "$", "$$")
+}
+
+// exact is an anchored regexp matching s literally.
+func exact(s string) string { return "^" + regexp.QuoteMeta(s) + "$" }
+
+// anchored makes a user regexp match the whole input.
+func anchored(re string) string { return "^(?:" + re + ")$" }

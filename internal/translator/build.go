@@ -1,0 +1,155 @@
+package translator
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+
+	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/caddy-gateway/operator/internal/ir"
+)
+
+// buildIR assembles the IR from the programmable listeners and their routes.
+func (t *translation) buildIR() *ir.Gateway {
+	g := &ir.Gateway{Namespace: t.gw.Namespace, Name: t.gw.Name}
+	byPort := map[int32][]*listener{}
+	var ports []int32
+	for _, l := range t.listeners {
+		if !l.programOK {
+			continue
+		}
+		if _, ok := byPort[l.spec.Port]; !ok {
+			ports = append(ports, l.spec.Port)
+		}
+		byPort[l.spec.Port] = append(byPort[l.spec.Port], l)
+	}
+	slices.Sort(ports)
+	used := map[string]bool{}
+	for _, p := range ports {
+		ls := sortedListeners(byPort[p])
+		srv := ir.HTTPServer{Port: p, TLS: ls[0].spec.Protocol == gwapiv1.HTTPSProtocolType}
+		for _, l := range ls {
+			for _, c := range l.certs {
+				used[c] = true
+			}
+			srv.Listeners = append(srv.Listeners, ir.Listener{
+				Name: string(l.spec.Name), Hostname: l.hostname, Certificates: l.certs, Hosts: buildHostGroups(l),
+			})
+		}
+		g.HTTP = append(g.HTTP, srv)
+	}
+	for name := range used {
+		d := t.certData[name]
+		g.Certificates = append(g.Certificates, ir.Certificate{Name: name, CertPEM: d[0], KeyPEM: d[1]})
+	}
+	slices.SortFunc(g.Certificates, func(a, b ir.Certificate) int { return cmp.Compare(a.Name, b.Name) })
+	return g
+}
+
+// entry is a route match waiting to be ordered.
+type entry struct {
+	route *gwapiv1.HTTPRoute
+	rule  int
+	match int
+	out   ir.Route
+}
+
+// buildHostGroups builds one listener's routing table: host groups most specific
+// first, each in Gateway API precedence order.
+func buildHostGroups(l *listener) []ir.HostGroup {
+	groups := map[string][]entry{}
+	for _, ar := range l.routes {
+		for ri, ru := range ar.rules.rules {
+			for mi, m := range ru.matches {
+				e := entry{route: ar.route, rule: ri, match: mi, out: ir.Route{
+					Source: fmt.Sprintf("%s/%s/rule/%d/match/%d", ar.route.Namespace, ar.route.Name, ri, mi),
+					Match:  m,
+					Action: actionFor(&ru, m, l),
+				}}
+				for _, h := range ar.hostnames {
+					groups[h] = append(groups[h], e)
+				}
+			}
+		}
+	}
+	hosts := make([]string, 0, len(groups))
+	for h := range groups {
+		hosts = append(hosts, h)
+	}
+	slices.SortFunc(hosts, compareHostSpecificity)
+	out := make([]ir.HostGroup, 0, len(hosts))
+	for _, h := range hosts {
+		es := groups[h]
+		slices.SortStableFunc(es, comparePrecedence)
+		routes := make([]ir.Route, len(es))
+		for i := range es {
+			routes[i] = es[i].out
+		}
+		out = append(out, ir.HostGroup{Hostname: h, Routes: routes})
+	}
+	return out
+}
+
+// actionFor completes a rule's action for one match on one listener: redirect
+// defaults depend on the listener, prefix replacement on the match.
+func actionFor(ru *rule, m ir.Match, l *listener) ir.Action {
+	a := ru.action
+	prefix := ""
+	if m.PathType == ir.PathPrefix {
+		prefix = m.Path
+	}
+	if ru.redirect != nil {
+		a.Redirect = listenerRedirect(ru.redirect, l)
+		a.Backends, a.DirectStatus = nil, 0
+		if a.Redirect.Path != nil && a.Redirect.Path.Type == ir.ReplacePrefixMatch {
+			a.Redirect.Path.Prefix = prefix
+		}
+	}
+	if ru.rewrite != nil {
+		rw := *a.Rewrite
+		rw.Path = pathModifier(ru.rewrite.Path)
+		if rw.Path != nil && rw.Path.Type == ir.ReplacePrefixMatch {
+			rw.Path.Prefix = prefix
+		}
+		a.Rewrite = &rw
+	}
+	return a
+}
+
+// comparePrecedence orders matches per the HTTPRoute spec: Exact path, then (our
+// choice for the implementation-specific case) regular expressions by length, then
+// prefixes by length; then a method; more headers; more query params; the oldest
+// route; namespace/name; rule and match order.
+func comparePrecedence(a, b entry) int {
+	ma, mb := &a.out.Match, &b.out.Match
+	return cmp.Or(
+		cmp.Compare(pathRank(ma.PathType), pathRank(mb.PathType)),
+		cmp.Compare(len(mb.Path), len(ma.Path)),
+		cmp.Compare(boolRank(ma.Method != ""), boolRank(mb.Method != "")),
+		cmp.Compare(len(mb.Headers), len(ma.Headers)),
+		cmp.Compare(len(mb.Query), len(ma.Query)),
+		a.route.CreationTimestamp.Time.Compare(b.route.CreationTimestamp.Time),
+		cmp.Compare(a.route.Namespace, b.route.Namespace),
+		cmp.Compare(a.route.Name, b.route.Name),
+		cmp.Compare(a.rule, b.rule),
+		cmp.Compare(a.match, b.match),
+	)
+}
+
+func pathRank(t ir.PathMatchType) int {
+	switch t {
+	case ir.PathExact:
+		return 0
+	case ir.PathRegex:
+		return 1
+	}
+	return 2
+}
+
+func boolRank(b bool) int {
+	if b {
+		return 0
+	}
+	return 1
+}

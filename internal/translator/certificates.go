@@ -1,0 +1,66 @@
+package translator
+
+import (
+	"crypto/tls"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
+)
+
+// resolveCertificates resolves an HTTPS listener's certificateRefs into certificate
+// names and flags each ref that cannot be used; data is kept in t.certData.
+func (t *translation) resolveCertificates(l *listener) {
+	if len(l.spec.TLS.CertificateRefs) == 0 {
+		l.badRef(gwapiv1.ListenerReasonInvalidCertificateRef, "HTTPS listener has no certificateRefs")
+		return
+	}
+	for _, ref := range l.spec.TLS.CertificateRefs {
+		name, reason, msg := t.resolveCertificate(ref)
+		if reason != "" {
+			l.badRef(reason, msg)
+			continue
+		}
+		l.certs = append(l.certs, name)
+	}
+}
+
+func (t *translation) resolveCertificate(ref gwapiv1.SecretObjectReference) (string, gwapiv1.ListenerConditionReason, string) {
+	ns := t.gw.Namespace
+	if ref.Namespace != nil {
+		ns = string(*ref.Namespace)
+	}
+	full := ns + "/" + string(ref.Name)
+	if (ref.Group != nil && *ref.Group != "") || (ref.Kind != nil && *ref.Kind != "Secret") {
+		return "", gwapiv1.ListenerReasonInvalidCertificateRef,
+			fmt.Sprintf("certificateRef %s: only core Secrets are supported", full)
+	}
+	if !t.permitted(refGrant{fromGroup: gatewayGroup, fromKind: "Gateway", fromNS: t.gw.Namespace,
+		toGroup: "", toKind: "Secret", toNS: ns, name: string(ref.Name)}) {
+		return "", gwapiv1.ListenerReasonRefNotPermitted,
+			fmt.Sprintf("certificateRef to Secret %s is not permitted by any ReferenceGrant", full)
+	}
+	s, ok := t.secrets[nsName{ns, string(ref.Name)}]
+	if !ok {
+		return "", gwapiv1.ListenerReasonInvalidCertificateRef, fmt.Sprintf("Secret %s does not exist", full)
+	}
+	cert, key := secretValue(s, corev1.TLSCertKey), secretValue(s, corev1.TLSPrivateKeyKey)
+	if cert == "" || key == "" {
+		return "", gwapiv1.ListenerReasonInvalidCertificateRef,
+			fmt.Sprintf("Secret %s must hold %s and %s", full, corev1.TLSCertKey, corev1.TLSPrivateKeyKey)
+	}
+	if _, err := tls.X509KeyPair([]byte(cert), []byte(key)); err != nil {
+		return "", gwapiv1.ListenerReasonInvalidCertificateRef,
+			fmt.Sprintf("Secret %s does not hold a valid certificate and key: %v", full, err)
+	}
+	t.certData[full] = [2]string{cert, key}
+	return full, "", ""
+}
+
+// secretValue reads a key from Data, falling back to StringData (test fixtures).
+func secretValue(s *corev1.Secret, key string) string {
+	if v, ok := s.Data[key]; ok {
+		return string(v)
+	}
+	return s.StringData[key]
+}

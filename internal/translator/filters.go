@@ -1,0 +1,151 @@
+package translator
+
+import (
+	"fmt"
+	"strings"
+
+	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/caddy-gateway/operator/internal/ir"
+)
+
+// convertFilters converts a rule's filters into ru; unsupported filters are problems.
+func (t *translation) convertFilters(ru *rule, filters []gwapiv1.HTTPRouteFilter, where string, bad *problems) {
+	for i, f := range filters {
+		at := fmt.Sprintf("%s.filters[%d]", where, i)
+		switch f.Type {
+		case gwapiv1.HTTPRouteFilterRequestHeaderModifier:
+			ru.action.RequestHeaders = convertHeaderFilter(f.RequestHeaderModifier, at, bad)
+		case gwapiv1.HTTPRouteFilterResponseHeaderModifier:
+			ru.action.ResponseHeaders = convertHeaderFilter(f.ResponseHeaderModifier, at, bad)
+		case gwapiv1.HTTPRouteFilterRequestRedirect:
+			if f.RequestRedirect == nil {
+				bad.addf("%s: type RequestRedirect needs requestRedirect", at)
+				continue
+			}
+			ru.redirect = f.RequestRedirect
+			checkRedirect(f.RequestRedirect, at, bad)
+		case gwapiv1.HTTPRouteFilterURLRewrite:
+			if f.URLRewrite == nil {
+				bad.addf("%s: type URLRewrite needs urlRewrite", at)
+				continue
+			}
+			ru.rewrite = f.URLRewrite
+			ru.action.Rewrite = &ir.Rewrite{}
+			if f.URLRewrite.Hostname != nil {
+				ru.action.Rewrite.Hostname = string(*f.URLRewrite.Hostname)
+			}
+			checkPathModifier(f.URLRewrite.Path, at, bad)
+		default:
+			bad.addf("%s: filter type %q is not supported by this implementation", at, f.Type)
+		}
+	}
+	if ru.redirect != nil && ru.rewrite != nil {
+		bad.addf("%s: RequestRedirect and URLRewrite cannot be combined", where)
+	}
+}
+
+func checkRedirect(f *gwapiv1.HTTPRequestRedirectFilter, where string, bad *problems) {
+	if f.Scheme != nil && *f.Scheme != "http" && *f.Scheme != "https" {
+		bad.addf("%s: redirect scheme %q is not supported; use http or https", where, *f.Scheme)
+	}
+	if f.StatusCode != nil {
+		switch *f.StatusCode {
+		case 301, 302, 303, 307, 308:
+		default:
+			bad.addf("%s: redirect statusCode %d is not supported", where, *f.StatusCode)
+		}
+	}
+	checkPathModifier(f.Path, where, bad)
+}
+
+func checkPathModifier(p *gwapiv1.HTTPPathModifier, where string, bad *problems) {
+	if p == nil {
+		return
+	}
+	var v *string
+	switch p.Type {
+	case gwapiv1.FullPathHTTPPathModifier:
+		v = p.ReplaceFullPath
+	case gwapiv1.PrefixMatchHTTPPathModifier:
+		v = p.ReplacePrefixMatch
+	default:
+		bad.addf("%s: path modifier type %q is not supported", where, p.Type)
+		return
+	}
+	if v == nil {
+		bad.addf("%s: path modifier %s needs a value", where, p.Type)
+		return
+	}
+	if !strings.HasPrefix(*v, "/") || strings.ContainsAny(*v, "?#") {
+		bad.addf("%s: path %q must start with / and contain no ? or #", where, *v)
+	}
+}
+
+func convertHeaderFilter(f *gwapiv1.HTTPHeaderFilter, where string, bad *problems) *ir.HeaderModifier {
+	if f == nil {
+		bad.addf("%s: header modifier filter without its configuration", where)
+		return nil
+	}
+	out := &ir.HeaderModifier{}
+	for _, h := range f.Set {
+		out.Set = append(out.Set, ir.Header{Name: checkHeaderName(string(h.Name), where, bad), Value: h.Value})
+	}
+	for _, h := range f.Add {
+		out.Add = append(out.Add, ir.Header{Name: checkHeaderName(string(h.Name), where, bad), Value: h.Value})
+	}
+	for _, n := range f.Remove {
+		if strings.Contains(n, "*") {
+			bad.addf("%s: header name %q: * is not supported in remove", where, n)
+		}
+		out.Remove = append(out.Remove, checkHeaderName(n, where, bad))
+	}
+	return out
+}
+
+func checkHeaderName(n, where string, bad *problems) string {
+	if !headerNameRE.MatchString(n) {
+		bad.addf("%s: invalid header name %q", where, n)
+	}
+	return n
+}
+
+// listenerRedirect computes the redirect of a rule as seen from listener l, applying
+// the spec's port rules: an explicit port wins; otherwise the scheme's well-known port
+// when a scheme is given, else the listener's port; default ports are left out.
+func listenerRedirect(f *gwapiv1.HTTPRequestRedirectFilter, l *listener) *ir.Redirect {
+	out := &ir.Redirect{Scheme: l.scheme(), StatusCode: 302}
+	if f.StatusCode != nil {
+		out.StatusCode = *f.StatusCode
+	}
+	if f.Hostname != nil {
+		out.Hostname = string(*f.Hostname)
+	}
+	port := l.spec.Port
+	if f.Scheme != nil {
+		out.Scheme = *f.Scheme
+		port = map[string]int32{"http": 80, "https": 443}[out.Scheme]
+	}
+	if f.Port != nil {
+		port = *f.Port
+	}
+	if out.Scheme == "http" && port == 80 || out.Scheme == "https" && port == 443 {
+		port = 0
+	}
+	out.Port = port
+	out.Path = pathModifier(f.Path)
+	return out
+}
+
+func pathModifier(p *gwapiv1.HTTPPathModifier) *ir.PathModifier {
+	if p == nil {
+		return nil
+	}
+	if p.Type == gwapiv1.FullPathHTTPPathModifier && p.ReplaceFullPath != nil {
+		return &ir.PathModifier{Type: ir.ReplaceFullPath, Value: *p.ReplaceFullPath}
+	}
+	if p.ReplacePrefixMatch != nil {
+		return &ir.PathModifier{Type: ir.ReplacePrefixMatch, Value: *p.ReplacePrefixMatch}
+	}
+	return nil
+}

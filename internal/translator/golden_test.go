@@ -1,0 +1,37 @@
+package translator_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/caddy-gateway/operator/internal/translator"
+	"github.com/caddy-gateway/operator/internal/translator/fixture"
+)
+
+// TestGolden translates every testdata/<case>.in.yaml and compares IR and statuses
+// with testdata/<case>.out.yaml.
+func TestGolden(t *testing.T) {
+	keep := map[string]bool{}
+	for _, name := range fixture.Cases(t, "testdata") {
+		keep[name+".out.yaml"] = true
+		t.Run(name, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join("testdata", name+".in.yaml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			in, err := fixture.Load(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := yaml.Marshal(translator.Translate(in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			fixture.Golden(t, filepath.Join("testdata", name+".out.yaml"), got)
+		})
+	}
+	fixture.RemoveStale(t, "testdata", ".out.yaml", keep)
+}

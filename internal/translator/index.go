@@ -1,0 +1,84 @@
+package translator
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
+)
+
+// nsName keys objects by namespace and name.
+type nsName struct{ ns, name string }
+
+// translation is the working state of one Translate call.
+type translation struct {
+	in         Input
+	gw         *gwapiv1.Gateway
+	domain     string
+	services   map[nsName]*corev1.Service
+	secrets    map[nsName]*corev1.Secret
+	namespaces map[string]*corev1.Namespace
+	listeners  []*listener
+	certData   map[string][2]string
+}
+
+func newTranslation(in Input) *translation {
+	t := &translation{
+		in:         in,
+		gw:         in.Gateway,
+		domain:     in.ClusterDomain,
+		services:   make(map[nsName]*corev1.Service, len(in.Services)),
+		secrets:    make(map[nsName]*corev1.Secret, len(in.Secrets)),
+		namespaces: make(map[string]*corev1.Namespace, len(in.Namespaces)),
+		certData:   map[string][2]string{},
+	}
+	if t.domain == "" {
+		t.domain = DefaultClusterDomain
+	}
+	for i := range in.Services {
+		s := &in.Services[i]
+		t.services[nsName{s.Namespace, s.Name}] = s
+	}
+	for i := range in.Secrets {
+		s := &in.Secrets[i]
+		t.secrets[nsName{s.Namespace, s.Name}] = s
+	}
+	for i := range in.Namespaces {
+		n := &in.Namespaces[i]
+		t.namespaces[n.Name] = n
+	}
+	return t
+}
+
+// refGrant is one side of a reference for ReferenceGrant checks.
+type refGrant struct {
+	fromGroup, fromKind, fromNS string
+	toGroup, toKind, toNS, name string
+}
+
+// permitted reports whether a ReferenceGrant in r.toNS allows the reference r.
+func (t *translation) permitted(r refGrant) bool {
+	if r.fromNS == r.toNS {
+		return true
+	}
+	for i := range t.in.ReferenceGrants {
+		g := &t.in.ReferenceGrants[i]
+		if g.Namespace != r.toNS || !grantFrom(g, r) {
+			continue
+		}
+		for _, to := range g.Spec.To {
+			if string(to.Group) == r.toGroup && string(to.Kind) == r.toKind &&
+				(to.Name == nil || string(*to.Name) == r.name) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func grantFrom(g *gwapiv1.ReferenceGrant, r refGrant) bool {
+	for _, f := range g.Spec.From {
+		if string(f.Group) == r.fromGroup && string(f.Kind) == r.fromKind && string(f.Namespace) == r.fromNS {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,192 @@
+package translator
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
+)
+
+const (
+	gatewayGroup  = gwapiv1.GroupName
+	kindHTTPRoute = "HTTPRoute"
+)
+
+// listener is the translation state of one Gateway listener.
+type listener struct {
+	spec      *gwapiv1.Listener
+	hostname  string
+	accepted  bool // usable for route attachment
+	programOK bool // usable by the data plane (accepted and has what it needs)
+	conflict  gwapiv1.ListenerConditionReason
+	accReason gwapiv1.ListenerConditionReason
+	accMsg    string
+	refReason gwapiv1.ListenerConditionReason
+	refMsg    string
+	kinds     []gwapiv1.RouteGroupKind
+	certs     []string
+	attached  int32
+	routes    []attachedRoute
+}
+
+// attachedRoute is a route accepted by a listener, with its effective hostnames.
+type attachedRoute struct {
+	route     *gwapiv1.HTTPRoute
+	hostnames []string
+	rules     *checkedRules
+}
+
+func (l *listener) scheme() string {
+	if l.spec.Protocol == gwapiv1.HTTPSProtocolType {
+		return "https"
+	}
+	return "http"
+}
+
+func (t *translation) buildListeners() {
+	for i := range t.gw.Spec.Listeners {
+		spec := &t.gw.Spec.Listeners[i]
+		l := &listener{spec: spec, accepted: true, accReason: gwapiv1.ListenerReasonAccepted,
+			refReason: gwapiv1.ListenerReasonResolvedRefs}
+		if spec.Hostname != nil {
+			l.hostname = strings.ToLower(string(*spec.Hostname))
+		}
+		t.checkProtocol(l)
+		t.checkKinds(l)
+		if l.accepted && spec.Protocol == gwapiv1.HTTPSProtocolType {
+			t.resolveCertificates(l)
+		}
+		t.listeners = append(t.listeners, l)
+	}
+	t.markConflicts()
+	for _, l := range t.listeners {
+		l.programOK = l.accepted && (l.spec.Protocol != gwapiv1.HTTPSProtocolType || len(l.certs) > 0)
+	}
+}
+
+func (t *translation) checkProtocol(l *listener) {
+	switch l.spec.Protocol {
+	case gwapiv1.HTTPProtocolType:
+	case gwapiv1.HTTPSProtocolType:
+		if l.spec.TLS == nil {
+			l.reject(gwapiv1.ListenerReasonUnsupportedValue, "HTTPS listener needs tls with certificateRefs")
+		} else if l.spec.TLS.Mode != nil && *l.spec.TLS.Mode != gwapiv1.TLSModeTerminate {
+			l.reject(gwapiv1.ListenerReasonUnsupportedValue,
+				fmt.Sprintf("tls.mode %q is not supported on an HTTPS listener; use Terminate", *l.spec.TLS.Mode))
+		}
+	default:
+		l.reject(gwapiv1.ListenerReasonUnsupportedProtocol,
+			fmt.Sprintf("protocol %q is not supported; supported: HTTP, HTTPS", l.spec.Protocol))
+	}
+}
+
+func (l *listener) reject(reason gwapiv1.ListenerConditionReason, msg string) {
+	if !l.accepted {
+		return
+	}
+	l.accepted, l.accReason, l.accMsg = false, reason, msg
+}
+
+func (l *listener) badRef(reason gwapiv1.ListenerConditionReason, msg string) {
+	if l.refReason == gwapiv1.ListenerReasonResolvedRefs {
+		l.refReason, l.refMsg = reason, msg
+	}
+}
+
+// checkKinds computes supportedKinds and flags kinds this listener cannot serve.
+func (t *translation) checkKinds(l *listener) {
+	httpKind := gwapiv1.RouteGroupKind{Group: ptr(gwapiv1.Group(gatewayGroup)), Kind: kindHTTPRoute}
+	if l.spec.AllowedRoutes == nil || len(l.spec.AllowedRoutes.Kinds) == 0 {
+		l.kinds = []gwapiv1.RouteGroupKind{httpKind}
+		return
+	}
+	var bad []string
+	for _, k := range l.spec.AllowedRoutes.Kinds {
+		if (k.Group == nil || *k.Group == gatewayGroup) && k.Kind == kindHTTPRoute {
+			if len(l.kinds) == 0 {
+				l.kinds = append(l.kinds, httpKind)
+			}
+			continue
+		}
+		g := ""
+		if k.Group != nil {
+			g = string(*k.Group)
+		}
+		bad = append(bad, fmt.Sprintf("%s/%s", g, k.Kind))
+	}
+	if len(bad) > 0 {
+		l.badRef(gwapiv1.ListenerReasonInvalidRouteKinds,
+			fmt.Sprintf("route kinds not supported: %s; supported: gateway.networking.k8s.io/HTTPRoute", strings.Join(bad, ", ")))
+	}
+}
+
+// markConflicts flags listeners sharing a port with another protocol or hostname.
+func (t *translation) markConflicts() {
+	for i, a := range t.listeners {
+		for j, b := range t.listeners {
+			if i == j || a.spec.Port != b.spec.Port || !servable(a.spec.Protocol) || !servable(b.spec.Protocol) {
+				continue
+			}
+			switch {
+			case a.spec.Protocol != b.spec.Protocol:
+				a.conflict = gwapiv1.ListenerReasonProtocolConflict
+			case a.hostname == b.hostname && a.conflict == "":
+				a.conflict = gwapiv1.ListenerReasonHostnameConflict
+			}
+		}
+	}
+	for _, l := range t.listeners {
+		if l.conflict != "" {
+			l.reject(l.conflict, fmt.Sprintf("listener conflicts with another listener on port %d (%s)", l.spec.Port, l.conflict))
+		}
+	}
+}
+
+// listenerStatuses reports every listener in spec order.
+func (t *translation) listenerStatuses() []gwapiv1.ListenerStatus {
+	gen := t.gw.Generation
+	out := make([]gwapiv1.ListenerStatus, 0, len(t.listeners))
+	for _, l := range t.listeners {
+		accMsg := l.accMsg
+		if l.accepted {
+			accMsg = "Listener is accepted"
+		}
+		refMsg := l.refMsg
+		if refMsg == "" {
+			refMsg = "All references are resolved"
+		}
+		conflicted := listenerCond(gwapiv1.ListenerConditionConflicted, false, gwapiv1.ListenerReasonNoConflicts, "No conflicts", gen)
+		if l.conflict != "" {
+			conflicted = listenerCond(gwapiv1.ListenerConditionConflicted, true, l.conflict, l.accMsg, gen)
+		}
+		out = append(out, gwapiv1.ListenerStatus{
+			Name:           l.spec.Name,
+			SupportedKinds: l.kinds,
+			AttachedRoutes: l.attached,
+			Conditions: []metav1.Condition{
+				listenerCond(gwapiv1.ListenerConditionAccepted, l.accepted, l.accReason, accMsg, gen),
+				listenerCond(gwapiv1.ListenerConditionResolvedRefs, l.refReason == gwapiv1.ListenerReasonResolvedRefs, l.refReason, refMsg, gen),
+				conflicted,
+			},
+		})
+	}
+	return out
+}
+
+// sortedListeners returns the programmable listeners of one port, most specific first.
+func sortedListeners(ls []*listener) []*listener {
+	out := slices.Clone(ls)
+	slices.SortStableFunc(out, func(a, b *listener) int {
+		return cmp.Or(compareHostSpecificity(a.hostname, b.hostname), cmp.Compare(a.spec.Name, b.spec.Name))
+	})
+	return out
+}
+
+func servable(p gwapiv1.ProtocolType) bool {
+	return p == gwapiv1.HTTPProtocolType || p == gwapiv1.HTTPSProtocolType
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,83 @@
+// Package translator turns the Gateway API objects that concern one Gateway into the
+// intermediate representation its data plane serves (package ir) and the statuses the
+// operator publishes for the Gateway's listeners and the attached routes.
+//
+// It is a pure function of its Input: it reads no cluster, performs no I/O, does not
+// look at the clock, and returns the same Output for the same Input. Lists in the Output
+// are sorted, so the emitted Caddy config and its hash are stable.
+package translator
+
+import (
+	"cmp"
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/caddy-gateway/operator/internal/ir"
+)
+
+// DefaultClusterDomain is used for backend addresses when Input.ClusterDomain is empty.
+const DefaultClusterDomain = "cluster.local"
+
+// Input is everything the translation of one Gateway may read. Objects that do not
+// concern the Gateway are allowed and ignored.
+type Input struct {
+	// Gateway is the Gateway to translate; required.
+	Gateway *gwapiv1.Gateway
+	// ControllerName is written into every route parent status.
+	ControllerName gwapiv1.GatewayController
+	// HTTPRoutes are candidate routes; those with a parentRef to Gateway are used.
+	HTTPRoutes []gwapiv1.HTTPRoute
+	// Services are the possible backends.
+	Services []corev1.Service
+	// Secrets hold listener certificates (type kubernetes.io/tls).
+	Secrets []corev1.Secret
+	// ReferenceGrants permit cross-namespace references.
+	ReferenceGrants []gwapiv1.ReferenceGrant
+	// Namespaces are needed for allowedRoutes namespace selectors (labels).
+	Namespaces []corev1.Namespace
+	// ClusterDomain is the DNS suffix of Services; DefaultClusterDomain when empty.
+	ClusterDomain string
+}
+
+// Output is the result of a translation.
+type Output struct {
+	// IR is what the data plane must serve.
+	IR *ir.Gateway `json:"ir"`
+	// Listeners are the listener statuses, in spec order. The Programmed condition is
+	// not set here: only the pusher knows whether the data plane took the config.
+	Listeners []gwapiv1.ListenerStatus `json:"listeners"`
+	// Routes are the HTTPRoute statuses for this Gateway's parentRefs, sorted by
+	// namespace/name; each holds only the parent entries that refer to this Gateway.
+	Routes []RouteStatus `json:"routes,omitempty"`
+}
+
+// RouteStatus is the part of one route's status that this Gateway owns.
+type RouteStatus struct {
+	// Kind, Namespace and Name identify the route.
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	// Parents are the entries for parentRefs that point at this Gateway, in parentRef order.
+	Parents []gwapiv1.RouteParentStatus `json:"parents"`
+}
+
+// Translate computes the IR and statuses of in.Gateway.
+func Translate(in Input) Output {
+	t := newTranslation(in)
+	t.buildListeners()
+	routes := slices.Clone(in.HTTPRoutes)
+	slices.SortFunc(routes, func(a, b gwapiv1.HTTPRoute) int {
+		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
+	})
+	out := Output{}
+	for i := range routes {
+		if st, ok := t.attachHTTPRoute(&routes[i]); ok {
+			out.Routes = append(out.Routes, st)
+		}
+	}
+	out.IR = t.buildIR()
+	out.Listeners = t.listenerStatuses()
+	return out
+}
