@@ -119,7 +119,7 @@ docker-push: ## Push both images.
 .PHONY: build-installer
 build-installer: manifests generate kustomize ## Write dist/install.yaml with the CRD and the operator.
 	mkdir -p dist
-	$(KUSTOMIZE) build config/default | sed -e 's|image: controller:latest|image: $(IMG)|' > dist/install.yaml
+	$(KUSTOMIZE) build config/default | sed -e 's|controller:latest|$(IMG)|' -e 's|caddy:latest|$(CADDY_IMG)|' > dist/install.yaml
 
 ##@ Deployment
 
@@ -133,7 +133,7 @@ uninstall: manifests kustomize ## Remove the CRD from KUBECONFIG's cluster.
 
 .PHONY: deploy
 deploy: manifests kustomize ## Deploy the operator to KUBECONFIG's cluster.
-	$(KUSTOMIZE) build config/default | sed -e 's|image: controller:latest|image: $(IMG)|' | kubectl apply --server-side -f -
+	$(KUSTOMIZE) build config/default | sed -e 's|controller:latest|$(IMG)|' -e 's|caddy:latest|$(CADDY_IMG)|' | kubectl apply --server-side -f -
 
 .PHONY: undeploy
 undeploy: kustomize ## Remove the operator from KUBECONFIG's cluster.

@@ -5,14 +5,23 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
 
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
@@ -21,6 +30,7 @@ import (
 
 	"github.com/caddy-gateway/operator/api/v1alpha1"
 	"github.com/caddy-gateway/operator/internal/controller"
+	"github.com/caddy-gateway/operator/internal/infra"
 )
 
 // DefaultControllerName is the GatewayClass spec.controllerName this operator owns.
@@ -41,6 +51,9 @@ func main() {
 		enableHTTP2    bool
 		probeAddr      string
 		leaderElect    bool
+		caddyImage     string
+		operatorImage  string
+		namespace      string
 	)
 	flag.StringVar(&controllerName, "controller-name", DefaultControllerName,
 		"The GatewayClass spec.controllerName this operator reconciles.")
@@ -53,6 +66,12 @@ func main() {
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "The address the health probes bind to.")
 	flag.BoolVar(&leaderElect, "leader-elect", false,
 		"Enable leader election so that only one replica of the operator is active.")
+	flag.StringVar(&caddyImage, "caddy-image", os.Getenv("CADDY_IMAGE"),
+		"The default Caddy image of provisioned Gateways (env CADDY_IMAGE).")
+	flag.StringVar(&operatorImage, "operator-image", os.Getenv("OPERATOR_IMAGE"),
+		"The operator's own image, run as the admin-proxy sidecar (env OPERATOR_IMAGE).")
+	flag.StringVar(&namespace, "operator-namespace", os.Getenv("POD_NAMESPACE"),
+		"The operator's namespace; only its pods may reach Caddy's admin port (env POD_NAMESPACE).")
 	zapOpts := zap.Options{Development: false}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -62,6 +81,11 @@ func main() {
 		controllerName: gwapiv1.GatewayController(controllerName),
 		metricsAddr:    metricsAddr, secureMetrics: secureMetrics, enableHTTP2: enableHTTP2,
 		probeAddr: probeAddr, leaderElect: leaderElect,
+		setup: controller.Options{
+			ControllerName: gwapiv1.GatewayController(controllerName),
+			CaddyImage:     caddyImage, OperatorImage: operatorImage,
+			Operator: infra.OperatorPods{Namespace: namespace, Labels: OperatorPodLabels},
+		},
 	}); err != nil {
 		ctrl.Log.Error(err, "Manager exited")
 		os.Exit(1)
@@ -75,6 +99,13 @@ type options struct {
 	enableHTTP2    bool
 	probeAddr      string
 	leaderElect    bool
+	setup          controller.Options
+}
+
+// OperatorPodLabels select the operator's pods (config/manager sets them).
+var OperatorPodLabels = map[string]string{
+	"app.kubernetes.io/name": "caddy-gateway-operator",
+	"control-plane":          "controller-manager",
 }
 
 func newScheme() *runtime.Scheme {
@@ -100,11 +131,15 @@ func run(ctx context.Context, o options) error {
 		HealthProbeBindAddress: o.probeAddr,
 		LeaderElection:         o.leaderElect,
 		LeaderElectionID:       "caddy-gateway-operator.caddygateway.io",
+		Cache:                  cache.Options{ByObject: fleetCacheScope()},
 	})
 	if err != nil {
 		return err
 	}
-	if err := controller.Setup(ctx, mgr, o.controllerName); err != nil {
+	if o.setup.CaddyImage == "" || o.setup.OperatorImage == "" || o.setup.Operator.Namespace == "" {
+		return errors.New("--caddy-image, --operator-image and --operator-namespace are required (or CADDY_IMAGE, OPERATOR_IMAGE, POD_NAMESPACE)")
+	}
+	if err := controller.Setup(ctx, mgr, o.setup); err != nil {
 		return err
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
@@ -115,4 +150,15 @@ func run(ctx context.Context, o options) error {
 	}
 	ctrl.Log.Info("Starting manager", "controllerName", o.controllerName)
 	return mgr.Start(ctx)
+}
+
+// fleetCacheScope limits the cache of kinds the operator only creates to the objects it
+// labelled, so that it does not hold every Secret or Deployment of the cluster in memory.
+func fleetCacheScope() map[client.Object]cache.ByObject {
+	own := cache.ByObject{Label: labels.SelectorFromSet(labels.Set{infra.LabelManagedBy: infra.ManagedByValue})}
+	return map[client.Object]cache.ByObject{
+		&corev1.Secret{}: own, &corev1.ConfigMap{}: own, &corev1.ServiceAccount{}: own,
+		&appsv1.Deployment{}: own, &appsv1.DaemonSet{}: own, &networkingv1.NetworkPolicy{}: own,
+		&autoscalingv2.HorizontalPodAutoscaler{}: own, &policyv1.PodDisruptionBudget{}: own,
+	}
 }

@@ -6,18 +6,39 @@ import (
 
 	ctrl "sigs.k8s.io/controller-runtime"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/caddy-gateway/operator/internal/infra"
 )
 
+// Options configure the reconcilers.
+type Options struct {
+	// ControllerName is the GatewayClass spec.controllerName the operator owns.
+	ControllerName gwapiv1.GatewayController
+	// CaddyImage is the default data-plane image of provisioned fleets.
+	CaddyImage string
+	// OperatorImage is the default admin-proxy image (the operator's own image).
+	OperatorImage string
+	// Operator selects the operator's pods, allowed to Caddy's admin port.
+	Operator infra.OperatorPods
+}
+
 // Setup registers the field indexes and every reconciler with the manager.
-func Setup(ctx context.Context, mgr ctrl.Manager, controllerName gwapiv1.GatewayController) error {
+func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	if err := SetupIndexes(ctx, mgr); err != nil {
 		return fmt.Errorf("registering field indexes: %w", err)
 	}
-	if err := (&GatewayClassReconciler{Client: mgr.GetClient(), ControllerName: controllerName}).SetupWithManager(mgr); err != nil {
+	if err := (&GatewayClassReconciler{Client: mgr.GetClient(), ControllerName: o.ControllerName}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the GatewayClass controller: %w", err)
 	}
-	if err := (&CaddyProxyConfigReconciler{Client: mgr.GetClient(), ControllerName: controllerName}).SetupWithManager(mgr); err != nil {
+	if err := (&CaddyProxyConfigReconciler{Client: mgr.GetClient(), ControllerName: o.ControllerName}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the CaddyProxyConfig controller: %w", err)
+	}
+	gw := &GatewayReconciler{
+		Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("caddy-gateway-operator"),
+		ControllerName: o.ControllerName, CaddyImage: o.CaddyImage, OperatorImage: o.OperatorImage, Operator: o.Operator,
+	}
+	if err := gw.SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up the Gateway controller: %w", err)
 	}
 	return nil
 }

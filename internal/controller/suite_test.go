@@ -22,6 +22,7 @@ import (
 
 	"github.com/caddy-gateway/operator/api/v1alpha1"
 	"github.com/caddy-gateway/operator/internal/controller"
+	"github.com/caddy-gateway/operator/internal/infra"
 	"github.com/caddy-gateway/operator/internal/testenv"
 )
 
@@ -73,7 +74,7 @@ func run(m *testing.M) int {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if err := controller.Setup(ctx, mgr, controllerName); err != nil {
+	if err := controller.Setup(ctx, mgr, controller.Options{ControllerName: controllerName, CaddyImage: "caddy:test", OperatorImage: "operator:test", Operator: infra.OperatorPods{Namespace: "caddy-gateway-system", Labels: map[string]string{"control-plane": "controller-manager"}}}); err != nil {
 		fmt.Fprintf(os.Stderr, "FAIL: setting up the controllers: %v\n", err)
 		return 1
 	}

@@ -67,7 +67,8 @@ func run(ctx context.Context) error {
 	}
 	fmt.Println("building and installing the operator ...")
 	if _, err := utils.InstallOperator(ctx, c, utils.InstallOptions{
-		Root: root, Image: envOr("IMG", "localhost/caddy-gateway-operator:dev"), Loader: loader,
+		Root: root, Image: envOr("IMG", "localhost/caddy-gateway-operator:dev"),
+		CaddyImage: envOr("CADDY_IMG", "localhost/caddy-gateway-caddy:dev"), Loader: loader,
 	}); err != nil {
 		return err
 	}

@@ -60,7 +60,8 @@ func deployOperator(ctx context.Context, cfg *envconf.Config) (context.Context, 
 	}
 	c := cfg.Client().Resources().GetControllerRuntimeClient()
 	installed, err = utils.InstallOperator(ctx, c, utils.InstallOptions{
-		Root: root, Image: envOr("IMG", "localhost/caddy-gateway-operator:dev"), Loader: os.Getenv("IMAGE_LOADER"),
+		Root: root, Image: envOr("IMG", "localhost/caddy-gateway-operator:dev"),
+		CaddyImage: envOr("CADDY_IMG", "localhost/caddy-gateway-caddy:dev"), Loader: os.Getenv("IMAGE_LOADER"),
 	})
 	return ctx, err
 }

@@ -24,8 +24,11 @@ import (
 // FieldOwner is the server-side apply field manager of objects the tests and the demo apply.
 const FieldOwner = "caddy-gateway-tools"
 
-// OperatorImagePlaceholder is the image config/manager names; deployments substitute IMG.
-const OperatorImagePlaceholder = "controller:latest"
+// Image placeholders in config/manager; deployments substitute the real images.
+const (
+	OperatorImagePlaceholder = "controller:latest"
+	CaddyImagePlaceholder    = "caddy:latest"
+)
 
 // RepoRoot returns the repository root, found from the working directory upwards.
 func RepoRoot() (string, error) {
@@ -89,7 +92,8 @@ func DecodeYAML(r io.Reader) ([]*unstructured.Unstructured, error) {
 	}
 }
 
-// SetImage replaces the image placeholder of every container of Deployments in objs.
+// SetImage replaces an image placeholder in the containers of Deployments in objs: in
+// their image and in the values of their environment variables.
 func SetImage(objs []*unstructured.Unstructured, placeholder, image string) {
 	for _, o := range objs {
 		if o.GetKind() != "Deployment" {
@@ -100,6 +104,12 @@ func SetImage(objs []*unstructured.Unstructured, placeholder, image string) {
 			c := containers[i].(map[string]any)
 			if c["image"] == placeholder {
 				c["image"] = image
+			}
+			env, _ := c["env"].([]any)
+			for _, e := range env {
+				if e := e.(map[string]any); e["value"] == placeholder {
+					e["value"] = image
+				}
 			}
 		}
 		_ = unstructured.SetNestedSlice(o.Object, containers, "spec", "template", "spec", "containers")
@@ -152,6 +162,25 @@ func BuildOperatorImage(ctx context.Context, root, dir, tag string) (string, err
 	}, tarball)
 }
 
+// BuildCaddyImage builds the data-plane binary (cmd/caddy) and its image tarball under
+// dir. The host's CA bundle, when present, goes into the image for TLS to backends.
+func BuildCaddyImage(ctx context.Context, root, dir, tag string) (string, error) {
+	bin := filepath.Join(dir, "caddy")
+	if _, err := runGoBuild(ctx, root, bin, "./cmd/caddy"); err != nil {
+		return "", err
+	}
+	files := map[string]string{"/usr/bin/caddy": bin}
+	if _, err := os.Stat(hostCABundle); err == nil {
+		files[hostCABundle] = hostCABundle
+	}
+	tarball := filepath.Join(dir, "caddy-image.tar")
+	return tarball, BuildImageTarball(ImageOptions{
+		Tag: tag, Files: files, Entrypoint: []string{"/usr/bin/caddy"}, User: "65532:65532",
+	}, tarball)
+}
+
+const hostCABundle = "/etc/ssl/certs/ca-certificates.crt"
+
 func runGoBuild(ctx context.Context, root, out, pkg string) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", out, pkg)
 	cmd.Dir = root
@@ -169,6 +198,8 @@ type InstallOptions struct {
 	Root string
 	// Image is the operator image reference the cluster can run.
 	Image string
+	// CaddyImage is the data-plane image reference.
+	CaddyImage string
 	// Loader is the command that loads an image tarball into the cluster.
 	Loader string
 }
@@ -177,18 +208,26 @@ type InstallOptions struct {
 // image substituted and waits until the operator Deployment is available. It returns the
 // applied objects so callers can delete them.
 func InstallOperator(ctx context.Context, c client.Client, o InstallOptions) ([]*unstructured.Unstructured, error) {
-	tarball, err := BuildOperatorImage(ctx, o.Root, filepath.Join(o.Root, "bin", "images"), o.Image)
+	dir := filepath.Join(o.Root, "bin", "images")
+	operator, err := BuildOperatorImage(ctx, o.Root, dir, o.Image)
 	if err != nil {
 		return nil, err
 	}
-	if err := LoadImage(ctx, o.Loader, tarball); err != nil {
+	caddy, err := BuildCaddyImage(ctx, o.Root, dir, o.CaddyImage)
+	if err != nil {
 		return nil, err
+	}
+	for _, tarball := range []string{operator, caddy} {
+		if err := LoadImage(ctx, o.Loader, tarball); err != nil {
+			return nil, err
+		}
 	}
 	objs, err := Kustomize(ctx, o.Root, "config/default")
 	if err != nil {
 		return nil, err
 	}
 	SetImage(objs, OperatorImagePlaceholder, o.Image)
+	SetImage(objs, CaddyImagePlaceholder, o.CaddyImage)
 	if err := Apply(ctx, c, objs); err != nil {
 		return objs, err
 	}

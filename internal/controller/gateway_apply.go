@@ -1,0 +1,133 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
+	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/caddy-gateway/operator/internal/infra"
+)
+
+// FieldOwner is the server-side apply field manager of everything the operator applies.
+const FieldOwner = "caddy-gateway-operator"
+
+// ownedLists are the kinds a Gateway's fleet consists of; objects of these kinds that carry
+// the fleet's labels but are no longer rendered are deleted.
+func ownedLists() []client.ObjectList {
+	return []client.ObjectList{
+		&corev1.ServiceAccountList{}, &corev1.ConfigMapList{}, &appsv1.DeploymentList{}, &appsv1.DaemonSetList{},
+		&corev1.ServiceList{}, &networkingv1.NetworkPolicyList{}, &autoscalingv2.HorizontalPodAutoscalerList{},
+		&policyv1.PodDisruptionBudgetList{},
+	}
+}
+
+// apply server-side applies obj as FieldOwner, so fields others set on it survive. An
+// immutable field that changed (a Service's loadBalancerClass, a selector) is handled by
+// deleting and recreating the object, with an Event on the Gateway.
+func (r *GatewayReconciler) apply(ctx context.Context, gw *gwapiv1.Gateway, obj client.Object) error {
+	u, err := toApplyUnstructured(obj, r.Scheme())
+	if err != nil {
+		return err
+	}
+	err = r.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(FieldOwner), client.ForceOwnership)
+	if err == nil || !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "immutable") {
+		return wrapApply(u, err)
+	}
+	r.Recorder.Eventf(gw, nil, corev1.EventTypeNormal, "Recreating", "Apply",
+		"Recreating %s %s: an immutable field changed", u.GetKind(), u.GetName())
+	propagation := metav1.DeletePropagationForeground
+	if err := r.Delete(ctx, u.DeepCopy(), client.PropagationPolicy(propagation)); client.IgnoreNotFound(err) != nil {
+		return wrapApply(u, err)
+	}
+	return wrapApply(u, r.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(FieldOwner), client.ForceOwnership))
+}
+
+func wrapApply(u *unstructured.Unstructured, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("applying %s %s/%s: %w", u.GetKind(), u.GetNamespace(), u.GetName(), err)
+}
+
+// toApplyUnstructured turns a typed object into an apply configuration: apiVersion and
+// kind set, status and server-populated metadata dropped.
+func toApplyUnstructured(obj client.Object, scheme *runtime.Scheme) (*unstructured.Unstructured, error) {
+	if u, ok := obj.(*unstructured.Unstructured); ok {
+		return u, nil
+	}
+	gvk, err := apiutil.GVKForObject(obj, scheme)
+	if err != nil {
+		return nil, err
+	}
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+	if err != nil {
+		return nil, err
+	}
+	u := &unstructured.Unstructured{Object: m}
+	u.SetGroupVersionKind(gvk)
+	delete(u.Object, "status")
+	unstructured.RemoveNestedField(u.Object, "metadata", "creationTimestamp")
+	unstructured.RemoveNestedField(u.Object, "spec", "template", "metadata", "creationTimestamp")
+	return u, nil
+}
+
+// prune deletes the fleet objects of gw that are no longer desired.
+func (r *GatewayReconciler) prune(ctx context.Context, gw *gwapiv1.Gateway, desired []client.Object) error {
+	keep := map[string]bool{}
+	for _, o := range desired {
+		gvk, err := apiutil.GVKForObject(o, r.Scheme())
+		if err != nil {
+			return err
+		}
+		keep[gvk.Kind+"/"+o.GetName()] = true
+	}
+	sel := client.MatchingLabels{infra.LabelManagedBy: infra.ManagedByValue, infra.LabelGatewayName: infra.SelectorLabels(gw.Name)[infra.LabelGatewayName]}
+	for _, list := range ownedLists() {
+		if err := r.List(ctx, list, client.InNamespace(gw.Namespace), sel); err != nil {
+			return fmt.Errorf("listing %T: %w", list, err)
+		}
+		items, err := apiMetaItems(list)
+		if err != nil {
+			return err
+		}
+		for _, o := range items {
+			gvk, err := apiutil.GVKForObject(o, r.Scheme())
+			if err != nil {
+				return err
+			}
+			if keep[gvk.Kind+"/"+o.GetName()] || !metav1.IsControlledBy(o, gw) {
+				continue
+			}
+			if err := r.Delete(ctx, o); client.IgnoreNotFound(err) != nil {
+				return fmt.Errorf("deleting %s %s/%s: %w", gvk.Kind, o.GetNamespace(), o.GetName(), err)
+			}
+		}
+	}
+	return nil
+}
+
+func apiMetaItems(list client.ObjectList) ([]client.Object, error) {
+	objs, err := meta.ExtractList(list)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]client.Object, 0, len(objs))
+	for _, o := range objs {
+		out = append(out, o.(client.Object))
+	}
+	return out, nil
+}

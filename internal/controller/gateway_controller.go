@@ -1,0 +1,179 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/caddy-gateway/operator/api/v1alpha1"
+	"github.com/caddy-gateway/operator/internal/infra"
+	"github.com/caddy-gateway/operator/internal/status"
+)
+
+// GatewayReconciler provisions each Gateway's Caddy fleet: it merges the class-level and
+// Gateway-level parameters, renders the objects, server-side applies them, prunes what is
+// no longer desired, keeps the admin certificates issued and reports the Gateway's status.
+// Invalid parameters leave the last good fleet running.
+type GatewayReconciler struct {
+	client.Client
+	// Recorder emits Events on Gateways.
+	Recorder recorder.EventRecorder
+	// ControllerName is the spec.controllerName of the classes this operator owns.
+	ControllerName gwapiv1.GatewayController
+	// Images are the default data-plane and admin-proxy images.
+	CaddyImage, OperatorImage string
+	// Operator selects the operator's pods, the only default peers of Caddy's admin port.
+	Operator infra.OperatorPods
+}
+
+// +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=gateways/status,verbs=update;patch
+// +kubebuilder:rbac:groups="",resources=serviceaccounts;configmaps;services;secrets,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=apps,resources=deployments;daemonsets,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=cert-manager.io,resources=issuers;certificates,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconcile brings one Gateway's fleet and status in line with its parameters.
+func (r *GatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	var gw gwapiv1.Gateway
+	if err := r.Get(ctx, req.NamespacedName, &gw); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	var gc gwapiv1.GatewayClass
+	if err := r.Get(ctx, types.NamespacedName{Name: string(gw.Spec.GatewayClassName)}, &gc); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if gc.Spec.ControllerName != r.ControllerName || !gw.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, nil
+	}
+
+	spec, err := r.mergedParams(ctx, &gc, &gw)
+	var perr *paramsError
+	if errors.As(err, &perr) {
+		return ctrl.Result{}, r.writeStatus(ctx, &gw, status.GatewayInvalidParameters(gw.Generation, perr.msg))
+	}
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	objs, err := infra.Render(infra.Input{
+		Gateway: &gw, Spec: spec, CaddyImage: r.CaddyImage, OperatorImage: r.OperatorImage, Operator: r.Operator,
+	})
+	if err != nil {
+		return ctrl.Result{}, r.writeStatus(ctx, &gw, status.GatewayInvalidParameters(gw.Generation, err.Error()))
+	}
+
+	var tls *v1alpha1.AdminTLSSpec
+	if spec.ControlPlane != nil {
+		tls = spec.ControlPlane.TLS
+	}
+	certCond, recheck, err := r.ensureAdminCertificates(ctx, &gw, tls)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	for _, o := range objs {
+		if err := r.apply(ctx, &gw, o); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	if err := r.prune(ctx, &gw, objs); err != nil {
+		return ctrl.Result{}, err
+	}
+	err = r.writeStatus(ctx, &gw, status.GatewayAccepted(gw.Generation), certCond,
+		status.GatewayNotProgrammed(gw.Generation, gwapiv1.GatewayReasonPending,
+			"Caddy pods are provisioned; the configuration is not pushed to them yet"))
+	return ctrl.Result{RequeueAfter: recheck}, err
+}
+
+// writeStatus merges conditions into the Gateway's status, sets its addresses from the
+// fleet's Service and writes the status only when it changed.
+func (r *GatewayReconciler) writeStatus(ctx context.Context, gw *gwapiv1.Gateway, conds ...metav1.Condition) error {
+	next := gw.Status.DeepCopy()
+	status.Merge(&next.Conditions, conds...)
+	var svc corev1.Service
+	err := r.Get(ctx, types.NamespacedName{Namespace: gw.Namespace, Name: infra.NamesFor(gw.Name).Workload}, &svc)
+	switch {
+	case err == nil:
+		next.Addresses = status.GatewayAddresses(&svc)
+	case client.IgnoreNotFound(err) != nil:
+		return fmt.Errorf("reading the Service of Gateway %s/%s: %w", gw.Namespace, gw.Name, err)
+	}
+	if equality.Semantic.DeepEqual(&gw.Status, next) {
+		return nil
+	}
+	gw.Status = *next
+	return r.Status().Update(ctx, gw)
+}
+
+// SetupWithManager registers the reconciler. Changes to owned objects (drift), to the
+// class and to the parameters map back to the Gateways they affect.
+func (r *GatewayReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("gateway").
+		For(&gwapiv1.Gateway{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Owns(&appsv1.Deployment{}).Owns(&appsv1.DaemonSet{}).Owns(&corev1.Service{}).
+		Owns(&corev1.ServiceAccount{}).Owns(&corev1.ConfigMap{}).Owns(&networkingv1.NetworkPolicy{}).
+		Owns(&autoscalingv2.HorizontalPodAutoscaler{}).Owns(&policyv1.PodDisruptionBudget{}).
+		Owns(&corev1.Secret{}).
+		Watches(&gwapiv1.GatewayClass{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysOfClass)).
+		Watches(&v1alpha1.CaddyProxyConfig{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysForParams),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Complete(r)
+}
+
+func (r *GatewayReconciler) gatewaysOfClass(ctx context.Context, o client.Object) []reconcile.Request {
+	var gws gwapiv1.GatewayList
+	if err := r.List(ctx, &gws, client.MatchingFields{indexGatewayClassName: o.GetName()}); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Listing Gateways of class", "gatewayClass", o.GetName())
+		return nil
+	}
+	return gatewayRequests(gws.Items)
+}
+
+// gatewaysForParams maps a CaddyProxyConfig to the Gateways using it directly or through
+// their class.
+func (r *GatewayReconciler) gatewaysForParams(ctx context.Context, o client.Object) []reconcile.Request {
+	key := client.ObjectKeyFromObject(o).String()
+	var gws gwapiv1.GatewayList
+	if err := r.List(ctx, &gws, client.MatchingFields{indexGatewayParams: key}); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Listing Gateways for CaddyProxyConfig", "caddyProxyConfig", key)
+		return nil
+	}
+	reqs := gatewayRequests(gws.Items)
+	var classes gwapiv1.GatewayClassList
+	if err := r.List(ctx, &classes, client.MatchingFields{indexClassParams: key}); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Listing GatewayClasses for CaddyProxyConfig", "caddyProxyConfig", key)
+		return reqs
+	}
+	for _, c := range classes.Items {
+		reqs = append(reqs, r.gatewaysOfClass(ctx, &c)...)
+	}
+	return reqs
+}
+
+func gatewayRequests(gws []gwapiv1.Gateway) []reconcile.Request {
+	reqs := make([]reconcile.Request, 0, len(gws))
+	for _, g := range gws {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&g)})
+	}
+	return reqs
+}
+

@@ -1,0 +1,90 @@
+package status
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
+)
+
+// Implementation-specific Gateway condition types and reasons.
+const (
+	// ConditionAdminCertificates says which issuer provides the admin channel's certificates.
+	ConditionAdminCertificates = "caddygateway.io/AdminCertificates"
+	// ReasonCertManager: cert-manager issues the admin certificates.
+	ReasonCertManager = "CertManager"
+	// ReasonBuiltInCA: the operator's built-in CA issues the admin certificates.
+	ReasonBuiltInCA = "BuiltInCA"
+	// ReasonIssuingFailed: the admin certificates could not be issued.
+	ReasonIssuingFailed = "IssuingFailed"
+)
+
+// GatewayAccepted is the Accepted condition of a Gateway whose parameters are usable.
+func GatewayAccepted(generation int64) metav1.Condition {
+	return metav1.Condition{
+		Type: string(gwapiv1.GatewayConditionAccepted), Status: metav1.ConditionTrue,
+		Reason: string(gwapiv1.GatewayReasonAccepted), Message: "Gateway is accepted",
+		ObservedGeneration: generation,
+	}
+}
+
+// GatewayInvalidParameters is the Accepted=False condition of a Gateway whose parameters
+// (its own or its class's) cannot be used. The last good infrastructure keeps serving.
+func GatewayInvalidParameters(generation int64, message string) metav1.Condition {
+	return metav1.Condition{
+		Type: string(gwapiv1.GatewayConditionAccepted), Status: metav1.ConditionFalse,
+		Reason: string(gwapiv1.GatewayReasonInvalidParameters), Message: message,
+		ObservedGeneration: generation,
+	}
+}
+
+// GatewayNotProgrammed is the Programmed=False condition of a Gateway whose Caddy pods do
+// not run its current configuration yet.
+func GatewayNotProgrammed(generation int64, reason gwapiv1.GatewayConditionReason, message string) metav1.Condition {
+	return metav1.Condition{
+		Type: string(gwapiv1.GatewayConditionProgrammed), Status: metav1.ConditionFalse,
+		Reason: string(reason), Message: message, ObservedGeneration: generation,
+	}
+}
+
+// AdminCertificates reports which issuer provides the admin certificates, or why none does.
+func AdminCertificates(generation int64, reason, message string) metav1.Condition {
+	st := metav1.ConditionTrue
+	if reason == ReasonIssuingFailed {
+		st = metav1.ConditionFalse
+	}
+	return metav1.Condition{
+		Type: ConditionAdminCertificates, Status: st, Reason: reason, Message: message,
+		ObservedGeneration: generation,
+	}
+}
+
+// GatewayAddresses are the addresses a Gateway is reachable at through its Service: the
+// load balancer's ingress when it has one, else the cluster IPs.
+func GatewayAddresses(svc *corev1.Service) []gwapiv1.GatewayStatusAddress {
+	if svc == nil {
+		return nil
+	}
+	ip, hostname := gwapiv1.IPAddressType, gwapiv1.HostnameAddressType
+	var out []gwapiv1.GatewayStatusAddress
+	for _, in := range svc.Status.LoadBalancer.Ingress {
+		switch {
+		case in.IP != "":
+			out = append(out, gwapiv1.GatewayStatusAddress{Type: &ip, Value: in.IP})
+		case in.Hostname != "":
+			out = append(out, gwapiv1.GatewayStatusAddress{Type: &hostname, Value: in.Hostname})
+		}
+	}
+	if len(out) > 0 {
+		return out
+	}
+	ips := svc.Spec.ClusterIPs
+	if len(ips) == 0 && svc.Spec.ClusterIP != "" {
+		ips = []string{svc.Spec.ClusterIP}
+	}
+	for _, v := range ips {
+		if v != corev1.ClusterIPNone {
+			out = append(out, gwapiv1.GatewayStatusAddress{Type: &ip, Value: v})
+		}
+	}
+	return out
+}
