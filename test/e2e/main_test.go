@@ -11,6 +11,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -23,6 +24,9 @@ import (
 	"github.com/caddy-gateway/operator/api/v1alpha1"
 	"github.com/caddy-gateway/operator/test/utils"
 )
+
+// probeImage runs test/e2e/probe in pods that check what the network lets through.
+const probeImage = "localhost/caddy-gateway-e2e-probe:dev"
 
 var (
 	testenv env.Environment
@@ -59,6 +63,13 @@ func deployOperator(ctx context.Context, cfg *envconf.Config) (context.Context, 
 		return ctx, err
 	}
 	c := cfg.Client().Resources().GetControllerRuntimeClient()
+	probe, err := utils.BuildBinaryImage(ctx, root, filepath.Join(root, "bin", "images"), "./test/e2e/probe", "/probe", probeImage)
+	if err != nil {
+		return ctx, err
+	}
+	if err := utils.LoadImage(ctx, os.Getenv("IMAGE_LOADER"), probe); err != nil {
+		return ctx, err
+	}
 	installed, err = utils.InstallOperator(ctx, c, utils.InstallOptions{
 		Root: root, Image: envOr("IMG", "localhost/caddy-gateway-operator:dev"),
 		CaddyImage: envOr("CADDY_IMG", "localhost/caddy-gateway-caddy:dev"), Loader: os.Getenv("IMAGE_LOADER"),

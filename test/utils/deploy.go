@@ -152,13 +152,20 @@ func LoadImage(ctx context.Context, loader, tarball string) error {
 
 // BuildOperatorImage builds the manager binary and its image tarball under dir.
 func BuildOperatorImage(ctx context.Context, root, dir, tag string) (string, error) {
-	bin := filepath.Join(dir, "manager")
-	if _, err := runGoBuild(ctx, root, bin, "./cmd"); err != nil {
+	return BuildBinaryImage(ctx, root, dir, "./cmd", "/manager", tag)
+}
+
+// BuildBinaryImage builds the Go package pkg and an image tarball under dir that runs it
+// from path as a non-root user.
+func BuildBinaryImage(ctx context.Context, root, dir, pkg, path, tag string) (string, error) {
+	name := filepath.Base(path)
+	bin := filepath.Join(dir, name)
+	if _, err := runGoBuild(ctx, root, bin, pkg); err != nil {
 		return "", err
 	}
-	tarball := filepath.Join(dir, "manager-image.tar")
+	tarball := filepath.Join(dir, name+"-image.tar")
 	return tarball, BuildImageTarball(ImageOptions{
-		Tag: tag, Files: map[string]string{"/manager": bin}, Entrypoint: []string{"/manager"}, User: "65532:65532",
+		Tag: tag, Files: map[string]string{path: bin}, Entrypoint: []string{path}, User: "65532:65532",
 	}, tarball)
 }
 
