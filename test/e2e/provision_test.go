@@ -354,3 +354,7 @@ func TestProvisioning(t *testing.T) {
 		}).Feature()
 	testenv.Test(t, f)
 }
+
+func errNotReady(ready, desired int32) error {
+	return fmt.Errorf("%d of %d pods ready", ready, desired)
+}
