@@ -50,6 +50,9 @@ type Server struct {
 	TLSConnectionPolicies []TLSConnectionPolicy `json:"tls_connection_policies,omitempty"`
 	// AutoHTTPS configures automatic HTTPS; we disable it.
 	AutoHTTPS *AutoHTTPS `json:"automatic_https,omitempty"`
+	// Protocols the server speaks: "h1", "h2", "h2c", "h3"; empty is Caddy's default
+	// (h1, h2, h3).
+	Protocols []string `json:"protocols,omitempty"`
 }
 
 // AutoHTTPS is caddyhttp.AutoHTTPSConfig.
@@ -81,6 +84,10 @@ type MatcherSet struct {
 	Query *map[string][]string `json:"query,omitempty"`
 	// VarsRegexp matches placeholders such as {http.request.uri.query.k} with RE2.
 	VarsRegexp map[string]Regexp `json:"vars_regexp,omitempty"`
+	// Expression is a CEL expression (caddyhttp.MatchExpression in its string form);
+	// {placeholders} in it read the replacer. In retry_match, expressions reading
+	// {http.reverse_proxy.status_code} are evaluated against each upstream response.
+	Expression string `json:"expression,omitempty"`
 }
 
 // Regexp is caddyhttp.MatchRegexp.
@@ -150,6 +157,20 @@ type ReverseProxy struct {
 	Upstreams     []Upstream     `json:"upstreams"`
 	LoadBalancing *LoadBalancing `json:"load_balancing,omitempty"`
 	Headers       *ProxyHeaders  `json:"headers,omitempty"`
+	// Transport is how upstreams are spoken to; nil is HTTP with Caddy's defaults.
+	Transport *HTTPTransport `json:"transport,omitempty"`
+}
+
+// HTTPTransport is reverseproxy.HTTPTransport ("protocol": "http").
+type HTTPTransport struct {
+	// Protocol is the transport module's inline key, always "http".
+	Protocol string `json:"protocol"`
+	// ResponseHeaderTimeout bounds the wait for the response headers after the
+	// request was written (duration string); on expiry the client gets 504.
+	ResponseHeaderTimeout string `json:"response_header_timeout,omitempty"`
+	// Versions are the HTTP versions to use; ["h2c", "2"] speaks HTTP/2 over cleartext
+	// with prior knowledge. Default ["1.1", "2"].
+	Versions []string `json:"versions,omitempty"`
 }
 
 // Upstream is one dial address ("host:port" or "unix//path").
@@ -157,9 +178,20 @@ type Upstream struct {
 	Dial string `json:"dial"`
 }
 
-// LoadBalancing selects upstreams.
+// LoadBalancing selects upstreams and retries (reverseproxy.LoadBalancing).
 type LoadBalancing struct {
 	SelectionPolicy *SelectionPolicy `json:"selection_policy,omitempty"`
+	// Retries is how many times a failed attempt is retried (with the next upstream the
+	// policy selects). Attempts that could not connect are always retried; others only
+	// for GET, or when RetryMatch matches.
+	Retries int `json:"retries,omitempty"`
+	// TryDuration stops retrying once this long has passed since the first attempt.
+	TryDuration string `json:"try_duration,omitempty"`
+	// TryInterval is the wait before each retry (duration string).
+	TryInterval string `json:"try_interval,omitempty"`
+	// RetryMatch are matcher sets deciding retries; sets with an expression reading
+	// response placeholders are evaluated on every upstream response.
+	RetryMatch []MatcherSet `json:"retry_match,omitempty"`
 }
 
 // SelectionPolicy is a selection policy module; Weights align with Upstreams.

@@ -1,6 +1,8 @@
 // Package emit turns the IR of one Gateway into Caddy's native JSON config and its
 // hash. It is pure: no I/O, no clock; the same IR and Options always give the same
-// bytes (struct fields in fixed order, maps sorted by encoding/json, lists in IR order).
+// bytes (struct fields in fixed order, maps sorted, lists in IR order). The bytes are
+// those encoding/json would write for the typed config, written without reflection
+// (caddyjson.Config.AppendJSON).
 //
 // Every user-supplied string that reaches a Caddy field expanding placeholders is
 // escaped (see escape.go); matchers use regular expressions, which Caddy never expands.
@@ -9,7 +11,6 @@ package emit
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 
 	"github.com/caddy-gateway/operator/internal/caddyjson"
@@ -74,7 +75,7 @@ func Emit(g *ir.Gateway, opts Options) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	b, err := json.Marshal(cfg)
+	b, err := cfg.AppendJSON(make([]byte, 0, sizeHint(g)))
 	if err != nil {
 		return Result{}, fmt.Errorf("encoding Caddy config of Gateway %s/%s: %w", g.Namespace, g.Name, err)
 	}
@@ -82,11 +83,27 @@ func Emit(g *ir.Gateway, opts Options) (Result, error) {
 	return Result{JSON: b, Hash: hex.EncodeToString(sum[:])}, nil
 }
 
+// sizeHint estimates the encoded size of g's config: about 400 bytes per route.
+func sizeHint(g *ir.Gateway) int {
+	n := 4096
+	for i := range g.HTTP {
+		for j := range g.HTTP[i].Listeners {
+			for k := range g.HTTP[i].Listeners[j].Hosts {
+				n += 400 * len(g.HTTP[i].Listeners[j].Hosts[k].Routes)
+			}
+		}
+	}
+	for _, c := range g.Certificates {
+		n += len(c.CertPEM) + len(c.KeyPEM) + 256
+	}
+	return n
+}
+
 // Config renders g as a typed Caddy config.
 func Config(g *ir.Gateway, opts Options) (*caddyjson.Config, error) {
 	o := opts.withDefaults()
 	persist := false
-	e := &emitter{opts: o}
+	e := &emitter{opts: o, handlerCache: map[*ir.Action][]caddyjson.Handler{}, proxyCache: map[string][]caddyjson.Handler{}}
 	servers := map[string]*caddyjson.Server{}
 	for i := range g.HTTP {
 		s := &g.HTTP[i]
@@ -117,6 +134,11 @@ func Config(g *ir.Gateway, opts Options) (*caddyjson.Config, error) {
 type emitter struct {
 	opts               Options
 	usesInvalidBackend bool
+	// handlerCache holds the handlers of each IR action already rendered.
+	handlerCache map[*ir.Action][]caddyjson.Handler
+	// proxyCache holds the handlers of plain proxy actions by content (proxyKey).
+	proxyCache map[string][]caddyjson.Handler
+	keyBuf     []byte
 }
 
 func (e *emitter) listen(port int32) []string {

@@ -52,6 +52,15 @@ func TestDeterministic(t *testing.T) {
 
 func emitCase(t testing.TB, path string) emit.Result {
 	t.Helper()
+	res, err := emit.Emit(translator.Translate(loadCase(t, path)).IR, emit.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func loadCase(t testing.TB, path string) translator.Input {
+	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -60,9 +69,5 @@ func emitCase(t testing.TB, path string) emit.Result {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := emit.Emit(translator.Translate(in).IR, emit.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res
+	return in
 }

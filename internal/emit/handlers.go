@@ -2,16 +2,66 @@ package emit
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/caddy-gateway/operator/internal/caddyjson"
 	"github.com/caddy-gateway/operator/internal/ir"
 )
 
 // handlers renders an action: header filters, then a redirect, a direct status, or a
-// (rewritten) proxied request.
+// (rewritten) proxied request. Routes sharing an IR action share the handler list.
+// Plain proxy actions with the same content (most routes of a namespace reach the same
+// Services) share it too.
 func (e *emitter) handlers(a *ir.Action) []caddyjson.Handler {
-	var hs []caddyjson.Handler
+	if hs, ok := e.handlerCache[a]; ok {
+		return hs
+	}
+	key, plain := e.proxyKey(a)
+	if plain {
+		if hs, ok := e.proxyCache[string(key)]; ok {
+			e.handlerCache[a] = hs
+			return hs
+		}
+	}
+	hs := e.buildHandlers(a)
+	e.handlerCache[a] = hs
+	if plain {
+		e.proxyCache[string(key)] = hs
+	}
+	return hs
+}
+
+// proxyKey is the content key of an action that only forwards to backends; plain is
+// false for any other action. The key lives in a reused buffer.
+func (e *emitter) proxyKey(a *ir.Action) (key []byte, plain bool) {
+	if a.RequestHeaders != nil || a.ResponseHeaders != nil || a.Redirect != nil || a.Rewrite != nil || a.DirectStatus != 0 {
+		return nil, false
+	}
+	k := append(e.keyBuf[:0], a.BackendProtocol...)
+	if t := a.Timeouts; t != nil {
+		k = strconv.AppendInt(append(k, "|t"...), int64(t.Request), 10)
+		k = strconv.AppendInt(append(k, ','), int64(t.BackendRequest), 10)
+	}
+	if r := a.Retry; r != nil {
+		k = strconv.AppendInt(append(k, "|r"...), int64(r.Attempts), 10)
+		k = strconv.AppendInt(append(k, ','), int64(r.Backoff), 10)
+		for _, c := range r.Codes {
+			k = strconv.AppendInt(append(k, ','), int64(c), 10)
+		}
+	}
+	for _, b := range a.Backends {
+		k = append(append(k, '|'), b.Address...)
+		k = strconv.AppendInt(append(k, ' '), int64(b.Weight), 10)
+		k = strconv.AppendBool(k, b.Invalid)
+	}
+	e.keyBuf = k
+	return k, true
+}
+
+func (e *emitter) buildHandlers(a *ir.Action) []caddyjson.Handler {
+	hs := make([]caddyjson.Handler, 0, 3)
 	if a.ResponseHeaders != nil {
 		hs = append(hs, caddyjson.Headers{Handler: "headers",
 			Response: &caddyjson.RespHeaderOps{HeaderOps: headerOps(a.ResponseHeaders), Deferred: true}})
@@ -100,7 +150,7 @@ func redirect(r *ir.Redirect) caddyjson.Handler {
 
 // reverseProxy forwards to the weighted backends; invalid ones dial the 500 server.
 func (e *emitter) reverseProxy(a *ir.Action) caddyjson.ReverseProxy {
-	rp := caddyjson.ReverseProxy{Handler: "reverse_proxy"}
+	rp := caddyjson.ReverseProxy{Handler: "reverse_proxy", Upstreams: make([]caddyjson.Upstream, 0, len(a.Backends))}
 	weights := make([]int, 0, len(a.Backends))
 	for _, b := range a.Backends {
 		dial := lit(b.Address)
@@ -119,5 +169,69 @@ func (e *emitter) reverseProxy(a *ir.Action) caddyjson.ReverseProxy {
 		rp.Headers = &caddyjson.ProxyHeaders{Request: &caddyjson.HeaderOps{
 			Set: map[string][]string{"Host": {lit(a.Rewrite.Hostname)}}}}
 	}
+	rp.Transport = transport(a)
+	if a.Retry != nil {
+		if rp.LoadBalancing == nil {
+			rp.LoadBalancing = &caddyjson.LoadBalancing{}
+		}
+		retry(rp.LoadBalancing, a)
+	}
 	return rp
+}
+
+// transport sets the backend protocol and the per-attempt timeout; nil when Caddy's
+// defaults do.
+//
+// Caddy v2.11.9 has no per-route deadline for a whole transaction, so both timeouts
+// become response_header_timeout, the time from the request being written to the
+// response headers: the shorter of request and backendRequest bounds each attempt
+// (answering 504 when it expires), and request also stops further retries (see
+// retry). A response body that streams after its headers is not cut off.
+func transport(a *ir.Action) *caddyjson.HTTPTransport {
+	var d ir.Duration
+	if t := a.Timeouts; t != nil {
+		d = t.BackendRequest
+		if t.Request != 0 && (d == 0 || t.Request < d) {
+			d = t.Request
+		}
+	}
+	if a.BackendProtocol != ir.ProtocolH2C && d == 0 {
+		return nil
+	}
+	tr := &caddyjson.HTTPTransport{Protocol: "http"}
+	if a.BackendProtocol == ir.ProtocolH2C {
+		tr.Versions = []string{"h2c", "2"}
+	}
+	if d != 0 {
+		tr.ResponseHeaderTimeout = time.Duration(d).String()
+	}
+	return tr
+}
+
+// retry configures Caddy's load-balancer retries: Attempts retries, Backoff between
+// them, no new attempt after the request timeout. Attempts that could not connect
+// are always retried; responses only when their status is in Codes (a CEL expression
+// on {http.reverse_proxy.status_code}, evaluated by Caddy on every upstream response
+// since v2.11.3). With Codes set, other transport errors are not retried (the
+// expression has no status to read); without Codes, Caddy retries them for GET only.
+func retry(lb *caddyjson.LoadBalancing, a *ir.Action) {
+	r := a.Retry
+	lb.Retries = r.Attempts
+	if r.Backoff != 0 {
+		lb.TryInterval = time.Duration(r.Backoff).String()
+	}
+	if a.Timeouts != nil && a.Timeouts.Request != 0 {
+		lb.TryDuration = time.Duration(a.Timeouts.Request).String()
+	}
+	if len(r.Codes) == 0 {
+		return
+	}
+	codes := make([]byte, 0, 5*len(r.Codes))
+	for i, c := range r.Codes {
+		if i > 0 {
+			codes = append(codes, ", "...)
+		}
+		codes = strconv.AppendInt(codes, int64(c), 10)
+	}
+	lb.RetryMatch = []caddyjson.MatcherSet{{Expression: "{http.reverse_proxy.status_code} in [" + string(codes) + "]"}}
 }

@@ -33,9 +33,14 @@ func (e *emitter) listenerSubroute(l *ir.Listener) caddyjson.Subroute {
 	sub := caddyjson.Subroute{Handler: "subroute"}
 	for i := range l.Hosts {
 		h := &l.Hosts[i]
-		routes := make([]caddyjson.Route, 0, len(h.Routes))
+		routes := make([]caddyjson.Route, len(h.Routes))
+		// One allocation for all matcher sets of the group instead of one per route.
+		sets := make([]caddyjson.MatcherSet, len(h.Routes))
+		regs := make([]caddyjson.Regexp, len(h.Routes))
 		for j := range h.Routes {
-			routes = append(routes, e.route(&h.Routes[j]))
+			r := &h.Routes[j]
+			matcherSet(&sets[j], &regs[j], &r.Match, needsPrefixGroups(r.Action))
+			routes[j] = caddyjson.Route{Match: sets[j : j+1 : j+1], Handle: e.handlers(r.Action), Terminal: true}
 		}
 		var match []caddyjson.MatcherSet
 		if h.Hostname != l.Hostname {
@@ -79,15 +84,6 @@ func connectionPolicy(l *ir.Listener) caddyjson.TLSConnectionPolicy {
 	return p
 }
 
-// route renders one IR route: one matcher set, the action's handlers, terminal.
-func (e *emitter) route(r *ir.Route) caddyjson.Route {
-	return caddyjson.Route{
-		Match:    []caddyjson.MatcherSet{matcherSet(&r.Match, needsPrefixGroups(&r.Action))},
-		Handle:   e.handlers(&r.Action),
-		Terminal: true,
-	}
-}
-
 // prefixRegexpName names the path regexp whose groups carry the rest of a prefix match:
 // {http.regexp.p.1} is "/rest" or "", {http.regexp.p.2} is "rest" or "".
 const prefixRegexpName = "p"
@@ -97,24 +93,28 @@ func needsPrefixGroups(a *ir.Action) bool {
 	return a.Redirect != nil && isPrefix(a.Redirect.Path) || a.Rewrite != nil && isPrefix(a.Rewrite.Path)
 }
 
-func matcherSet(m *ir.Match, prefixGroups bool) caddyjson.MatcherSet {
-	var set caddyjson.MatcherSet
+// matcherSet renders one IR match (one matcher set, fields AND-ed) into set; a path
+// regexp, when needed, is written to re.
+func matcherSet(set *caddyjson.MatcherSet, re *caddyjson.Regexp, m *ir.Match, prefixGroups bool) {
 	switch {
 	case m.PathType == ir.PathExact:
-		set.PathRegexp = &caddyjson.Regexp{Pattern: exact(m.Path)}
+		*re = caddyjson.Regexp{Pattern: exact(m.Path)}
+		set.PathRegexp = re
 	case m.PathType == ir.PathRegex:
-		set.PathRegexp = &caddyjson.Regexp{Pattern: anchored(m.Path)}
+		*re = caddyjson.Regexp{Pattern: anchored(m.Path)}
+		set.PathRegexp = re
 	case m.Path != "/" || prefixGroups:
 		p := strings.TrimSuffix(m.Path, "/")
-		set.PathRegexp = &caddyjson.Regexp{Name: prefixRegexpName, Pattern: "^" + regexp.QuoteMeta(p) + "(/(.*))?$"}
+		*re = caddyjson.Regexp{Name: prefixRegexpName, Pattern: "^" + regexp.QuoteMeta(p) + "(/(.*))?$"}
+		set.PathRegexp = re
 	}
 	if m.Method != "" {
 		set.Method = []string{m.Method}
 	}
+	if len(m.Headers) > 0 {
+		set.HeaderRegexp = make(map[string]caddyjson.Regexp, len(m.Headers))
+	}
 	for _, h := range m.Headers {
-		if set.HeaderRegexp == nil {
-			set.HeaderRegexp = map[string]caddyjson.Regexp{}
-		}
 		set.HeaderRegexp[h.Name] = caddyjson.Regexp{Pattern: valuePattern(h)}
 	}
 	for _, q := range m.Query {
@@ -123,7 +123,6 @@ func matcherSet(m *ir.Match, prefixGroups bool) caddyjson.MatcherSet {
 		}
 		set.VarsRegexp["{http.request.uri.query."+q.Name+"}"] = caddyjson.Regexp{Pattern: valuePattern(q)}
 	}
-	return set
 }
 
 func valuePattern(s ir.StringMatch) string {

@@ -4,6 +4,8 @@
 // it is already in its final, deterministic order.
 package ir
 
+import "time"
+
 // Gateway is everything the data plane of one Gateway serves.
 type Gateway struct {
 	// Namespace and Name identify the Gateway.
@@ -62,8 +64,9 @@ type Route struct {
 	Source string `json:"source"`
 	// Match is the request predicate (all fields AND-ed).
 	Match Match `json:"match"`
-	// Action is what to do with a matching request.
-	Action Action `json:"action"`
+	// Action is what to do with a matching request; never nil. Routes of one rule may
+	// share it: treat it as read-only.
+	Action *Action `json:"action"`
 }
 
 // PathMatchType says how Match.Path is compared.
@@ -121,6 +124,48 @@ type Action struct {
 	// Backends receive the request in proportion to Weight; never empty when neither
 	// Redirect nor DirectStatus is set. Invalid backends answer 500 for their share.
 	Backends []Backend `json:"backends,omitempty"`
+	// BackendProtocol is how every backend of the action is spoken to.
+	BackendProtocol BackendProtocol `json:"backendProtocol,omitempty"`
+	// Timeouts bound the request and each backend attempt; nil sets none.
+	Timeouts *Timeouts `json:"timeouts,omitempty"`
+	// Retry retries failed backend attempts; nil retries only what Caddy always
+	// retries (attempts that could not connect, when retries are configured: never).
+	Retry *Retry `json:"retry,omitempty"`
+}
+
+// BackendProtocol is the application protocol spoken to backends.
+type BackendProtocol string
+
+// Backend protocols. WebSocket needs nothing special: HTTP/1.1 upgrades are proxied.
+const (
+	// ProtocolHTTP is HTTP/1.1 (WebSocket included); the zero value.
+	ProtocolHTTP BackendProtocol = ""
+	// ProtocolH2C is HTTP/2 over cleartext with prior knowledge.
+	ProtocolH2C BackendProtocol = "h2c"
+)
+
+// Duration is a time.Duration written as text ("1.5s") in goldens.
+type Duration time.Duration
+
+// MarshalText writes the duration in time.Duration's String form.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// Timeouts are the HTTPRoute rule timeouts; zero means not bounded.
+type Timeouts struct {
+	// Request bounds the whole transaction, retries included.
+	Request Duration `json:"request,omitempty"`
+	// BackendRequest bounds one attempt to a backend.
+	BackendRequest Duration `json:"backendRequest,omitempty"`
+}
+
+// Retry says which failed backend attempts are tried again.
+type Retry struct {
+	// Codes are response status codes that are retried; empty retries none by status.
+	Codes []int `json:"codes,omitempty"`
+	// Attempts is the number of retries after the first attempt, > 0.
+	Attempts int `json:"attempts"`
+	// Backoff is the wait before each retry; zero retries at once.
+	Backoff Duration `json:"backoff,omitempty"`
 }
 
 // HeaderModifier sets, adds and removes headers; names are unique per list.

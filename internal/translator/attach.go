@@ -41,7 +41,7 @@ func (t *translation) refersToGateway(routeNS string, ref gwapiv1.ParentReferenc
 }
 
 // attachParent attaches r to the listeners ref selects and returns the Accepted condition.
-func (t *translation) attachParent(r *gwapiv1.HTTPRoute, ref gwapiv1.ParentReference, rules checkedRules) metav1.Condition {
+func (t *translation) attachParent(r *gwapiv1.HTTPRoute, ref gwapiv1.ParentReference, rules *checkedRules) metav1.Condition {
 	gen := r.Generation
 	var candidates []*listener
 	for _, l := range t.listeners {
@@ -77,7 +77,7 @@ func (t *translation) attachParent(r *gwapiv1.HTTPRoute, ref gwapiv1.ParentRefer
 		attached++
 		l.attached++
 		if l.programOK {
-			l.routes = append(l.routes, attachedRoute{route: r, hostnames: hosts, rules: &rules})
+			l.routes = append(l.routes, attachedRoute{route: r, hostnames: hosts, rules: rules})
 		}
 	}
 	if attached == 0 {

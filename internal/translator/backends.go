@@ -2,6 +2,8 @@ package translator
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
@@ -10,24 +12,35 @@ import (
 
 // resolveBackends fills a rule's backends. Unresolvable references become Invalid
 // backends (500 for their share) and set the route's ResolvedRefs condition; the first
-// problem found wins the reason.
-func (t *translation) resolveBackends(r *gwapiv1.HTTPRoute, refs []gwapiv1.HTTPBackendRef, a *ir.Action, st *checkedRules, where string, bad *problems) {
-	for i, ref := range refs {
+// problem found wins the reason. Valid backends of one rule must share a protocol,
+// because one Caddy reverse_proxy speaks one transport.
+func (t *translation) resolveBackends(r *gwapiv1.HTTPRoute, refs []gwapiv1.HTTPBackendRef, a *ir.Action, st *checkedRules, ruleIdx int, bad *problems) {
+	a.Backends = make([]ir.Backend, 0, len(refs))
+	protoSet := false
+	for i := range refs {
+		ref := &refs[i]
 		if len(ref.Filters) > 0 {
-			bad.addf("%s.backendRefs[%d]: backend filters are not supported by this implementation", where, i)
+			bad.addf("rules[%d].backendRefs[%d]: backend filters are not supported by this implementation", ruleIdx, i)
 		}
 		weight := int32(1)
 		if ref.Weight != nil {
 			weight = *ref.Weight
 		}
-		addr, reason, msg := t.resolveBackend(r.Namespace, ref.BackendObjectReference)
-		if reason != "" && st.refReason == gwapiv1.RouteReasonResolvedRefs {
-			st.refReason, st.refMsg = reason, msg
+		res := t.resolveBackend(r.Namespace, &ref.BackendObjectReference)
+		if res.reason != "" && st.refReason == gwapiv1.RouteReasonResolvedRefs {
+			st.refReason, st.refMsg = res.reason, res.msg
 		}
 		if weight <= 0 {
 			continue
 		}
-		a.Backends = append(a.Backends, ir.Backend{Address: addr, Weight: weight, Invalid: reason != ""})
+		if res.reason == "" {
+			if protoSet && res.proto != a.BackendProtocol {
+				bad.addf("rules[%d].backendRefs[%d]: backends of one rule must share an application protocol (found %s and %s)",
+					ruleIdx, i, protocolName(a.BackendProtocol), protocolName(res.proto))
+			}
+			a.BackendProtocol, protoSet = res.proto, true
+		}
+		a.Backends = append(a.Backends, ir.Backend{Address: res.addr, Weight: weight, Invalid: res.reason != ""})
 	}
 	valid := false
 	for _, b := range a.Backends {
@@ -39,41 +52,100 @@ func (t *translation) resolveBackends(r *gwapiv1.HTTPRoute, refs []gwapiv1.HTTPB
 	}
 }
 
-// resolveBackend returns the dial address of a Service backend, or the ResolvedRefs
-// reason and message that say why it cannot be used.
-func (t *translation) resolveBackend(routeNS string, ref gwapiv1.BackendObjectReference) (string, gwapiv1.RouteConditionReason, string) {
-	ns := routeNS
+func protocolName(p ir.BackendProtocol) string {
+	if p == ir.ProtocolHTTP {
+		return "HTTP/1.1"
+	}
+	return string(p)
+}
+
+// resolved is the outcome of resolving one backend reference.
+type resolved struct {
+	addr   string
+	proto  ir.BackendProtocol
+	reason gwapiv1.RouteConditionReason
+	msg    string
+}
+
+// resolveBackend resolves a reference once per translation; routes share backends.
+func (t *translation) resolveBackend(routeNS string, ref *gwapiv1.BackendObjectReference) resolved {
+	g, kind, ns, port := "", "Service", routeNS, int32(-1)
+	if ref.Port != nil {
+		port = *ref.Port
+	}
+	if ref.Group != nil {
+		g = string(*ref.Group)
+	}
+	if ref.Kind != nil {
+		kind = string(*ref.Kind)
+	}
 	if ref.Namespace != nil {
 		ns = string(*ref.Namespace)
 	}
-	full := ns + "/" + string(ref.Name)
-	if ref.Group != nil && *ref.Group != "" || ref.Kind != nil && *ref.Kind != "Service" {
-		g, k := "", "Service"
-		if ref.Group != nil {
-			g = string(*ref.Group)
-		}
-		if ref.Kind != nil {
-			k = string(*ref.Kind)
-		}
-		return "", gwapiv1.RouteReasonInvalidKind, fmt.Sprintf("backendRef %s: kind %s/%s is not supported; use core Service", full, g, k)
+	key := resolvedKey{routeNS: routeNS, group: g, kind: kind, ns: ns, name: string(ref.Name), port: port}
+	if r, ok := t.backendCache[key]; ok {
+		return r
 	}
-	if !t.permitted(refGrant{fromGroup: gatewayGroup, fromKind: kindHTTPRoute, fromNS: routeNS,
-		toGroup: "", toKind: "Service", toNS: ns, name: string(ref.Name)}) {
-		return "", gwapiv1.RouteReasonRefNotPermitted, fmt.Sprintf("backendRef to Service %s is not permitted by any ReferenceGrant", full)
+	r := t.resolveBackendUncached(key)
+	t.backendCache[key] = r
+	return r
+}
+
+// resolvedKey is the value form of a backend reference (defaults applied).
+type resolvedKey struct {
+	routeNS, group, kind, ns, name string
+	port                           int32 // -1 when unset
+}
+
+func (t *translation) resolveBackendUncached(k resolvedKey) resolved {
+	full := k.ns + "/" + k.name
+	if k.group != "" || k.kind != "Service" {
+		return resolved{reason: gwapiv1.RouteReasonInvalidKind,
+			msg: fmt.Sprintf("backendRef %s: kind %s/%s is not supported; use core Service", full, k.group, k.kind)}
 	}
-	svc, ok := t.services[nsName{ns, string(ref.Name)}]
+	if !t.permitted(refGrant{fromGroup: gatewayGroup, fromKind: kindHTTPRoute, fromNS: k.routeNS,
+		toGroup: "", toKind: "Service", toNS: k.ns, name: k.name}) {
+		return resolved{reason: gwapiv1.RouteReasonRefNotPermitted,
+			msg: fmt.Sprintf("backendRef to Service %s is not permitted by any ReferenceGrant", full)}
+	}
+	svc, ok := t.services[nsName{k.ns, k.name}]
 	if !ok {
-		return "", gwapiv1.RouteReasonBackendNotFound, fmt.Sprintf("Service %s does not exist", full)
+		return resolved{reason: gwapiv1.RouteReasonBackendNotFound, msg: fmt.Sprintf("Service %s does not exist", full)}
 	}
-	if ref.Port == nil {
-		return "", gwapiv1.RouteReasonBackendNotFound, fmt.Sprintf("backendRef to Service %s needs a port", full)
+	if k.port < 0 {
+		return resolved{reason: gwapiv1.RouteReasonBackendNotFound, msg: fmt.Sprintf("backendRef to Service %s needs a port", full)}
 	}
-	found := false
-	for _, p := range svc.Spec.Ports {
-		found = found || p.Port == *ref.Port
+	for i := range svc.Spec.Ports {
+		p := &svc.Spec.Ports[i]
+		if p.Port != k.port {
+			continue
+		}
+		proto, problem := appProtocol(p.AppProtocol)
+		if problem != "" {
+			return resolved{reason: gwapiv1.RouteReasonUnsupportedProtocol,
+				msg: fmt.Sprintf("Service %s port %d: %s", full, k.port, problem)}
+		}
+		addr := k.name + "." + k.ns + ".svc." + t.domain + ":" + strconv.Itoa(int(k.port))
+		return resolved{addr: addr, proto: proto}
 	}
-	if !found {
-		return "", gwapiv1.RouteReasonBackendNotFound, fmt.Sprintf("Service %s has no port %d", full, *ref.Port)
+	return resolved{reason: gwapiv1.RouteReasonBackendNotFound, msg: fmt.Sprintf("Service %s has no port %d", full, k.port)}
+}
+
+// appProtocol maps a Service port's appProtocol to the backend protocol, or says why
+// it cannot be served. Recognised: unset, http, kubernetes.io/http, kubernetes.io/ws
+// (HTTP/1.1; Caddy proxies upgrades), kubernetes.io/h2c. TLS to backends
+// (https, kubernetes.io/wss) needs BackendTLSPolicy, which is not implemented yet.
+func appProtocol(p *string) (ir.BackendProtocol, string) {
+	if p == nil {
+		return ir.ProtocolHTTP, ""
 	}
-	return fmt.Sprintf("%s.%s.svc.%s:%d", ref.Name, ns, t.domain, *ref.Port), "", ""
+	switch strings.ToLower(*p) {
+	case "", "http", "kubernetes.io/http", "kubernetes.io/ws":
+		return ir.ProtocolHTTP, ""
+	case "kubernetes.io/h2c":
+		return ir.ProtocolH2C, ""
+	case "https", "kubernetes.io/https", "kubernetes.io/wss":
+		return "", fmt.Sprintf("appProtocol %q needs TLS to the backend (BackendTLSPolicy), which this implementation does not support yet", *p)
+	}
+	return "", fmt.Sprintf("appProtocol %q is not supported; supported: kubernetes.io/h2c, kubernetes.io/ws, http", *p)
 }

@@ -2,8 +2,8 @@ package translator
 
 import (
 	"cmp"
-	"fmt"
 	"slices"
+	"strconv"
 
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
@@ -58,17 +58,26 @@ type entry struct {
 // buildHostGroups builds one listener's routing table: host groups most specific
 // first, each in Gateway API precedence order.
 func buildHostGroups(l *listener) []ir.HostGroup {
-	groups := map[string][]entry{}
+	n := 0
 	for _, ar := range l.routes {
-		for ri, ru := range ar.rules.rules {
+		for ri := range ar.rules.rules {
+			n += len(ar.rules.rules[ri].matches)
+		}
+	}
+	entries := make([]entry, 0, n)
+	groups := map[string][]int32{}
+	for _, ar := range l.routes {
+		prefix := ar.route.Namespace + "/" + ar.route.Name + "/rule/"
+		for ri := range ar.rules.rules {
+			ru := &ar.rules.rules[ri]
 			for mi, m := range ru.matches {
-				e := entry{route: ar.route, rule: ri, match: mi, out: ir.Route{
-					Source: fmt.Sprintf("%s/%s/rule/%d/match/%d", ar.route.Namespace, ar.route.Name, ri, mi),
+				entries = append(entries, entry{route: ar.route, rule: ri, match: mi, out: ir.Route{
+					Source: prefix + strconv.Itoa(ri) + "/match/" + strconv.Itoa(mi),
 					Match:  m,
-					Action: actionFor(&ru, m, l),
-				}}
+					Action: actionFor(ru, m, l),
+				}})
 				for _, h := range ar.hostnames {
-					groups[h] = append(groups[h], e)
+					groups[h] = append(groups[h], int32(len(entries)-1))
 				}
 			}
 		}
@@ -80,11 +89,11 @@ func buildHostGroups(l *listener) []ir.HostGroup {
 	slices.SortFunc(hosts, compareHostSpecificity)
 	out := make([]ir.HostGroup, 0, len(hosts))
 	for _, h := range hosts {
-		es := groups[h]
-		slices.SortStableFunc(es, comparePrecedence)
-		routes := make([]ir.Route, len(es))
-		for i := range es {
-			routes[i] = es[i].out
+		idx := groups[h]
+		slices.SortStableFunc(idx, func(a, b int32) int { return comparePrecedence(&entries[a], &entries[b]) })
+		routes := make([]ir.Route, len(idx))
+		for i, e := range idx {
+			routes[i] = entries[e].out
 		}
 		out = append(out, ir.HostGroup{Hostname: h, Routes: routes})
 	}
@@ -92,8 +101,12 @@ func buildHostGroups(l *listener) []ir.HostGroup {
 }
 
 // actionFor completes a rule's action for one match on one listener: redirect
-// defaults depend on the listener, prefix replacement on the match.
-func actionFor(ru *rule, m ir.Match, l *listener) ir.Action {
+// defaults depend on the listener, prefix replacement on the match. Without those,
+// every match of the rule shares the rule's action.
+func actionFor(ru *rule, m ir.Match, l *listener) *ir.Action {
+	if ru.redirect == nil && ru.rewrite == nil {
+		return &ru.action
+	}
 	a := ru.action
 	prefix := ""
 	if m.PathType == ir.PathPrefix {
@@ -114,14 +127,14 @@ func actionFor(ru *rule, m ir.Match, l *listener) ir.Action {
 		}
 		a.Rewrite = &rw
 	}
-	return a
+	return &a
 }
 
 // comparePrecedence orders matches per the HTTPRoute spec: Exact path, then (our
 // choice for the implementation-specific case) regular expressions by length, then
 // prefixes by length; then a method; more headers; more query params; the oldest
 // route; namespace/name; rule and match order.
-func comparePrecedence(a, b entry) int {
+func comparePrecedence(a, b *entry) int {
 	ma, mb := &a.out.Match, &b.out.Match
 	return cmp.Or(
 		cmp.Compare(pathRank(ma.PathType), pathRank(mb.PathType)),

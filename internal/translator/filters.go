@@ -10,9 +10,9 @@ import (
 )
 
 // convertFilters converts a rule's filters into ru; unsupported filters are problems.
-func (t *translation) convertFilters(ru *rule, filters []gwapiv1.HTTPRouteFilter, where string, bad *problems) {
+func (t *translation) convertFilters(ru *rule, filters []gwapiv1.HTTPRouteFilter, ruleIdx int, bad *problems) {
 	for i, f := range filters {
-		at := fmt.Sprintf("%s.filters[%d]", where, i)
+		at := fmt.Sprintf("rules[%d].filters[%d]", ruleIdx, i)
 		switch f.Type {
 		case gwapiv1.HTTPRouteFilterRequestHeaderModifier:
 			ru.action.RequestHeaders = convertHeaderFilter(f.RequestHeaderModifier, at, bad)
@@ -41,7 +41,7 @@ func (t *translation) convertFilters(ru *rule, filters []gwapiv1.HTTPRouteFilter
 		}
 	}
 	if ru.redirect != nil && ru.rewrite != nil {
-		bad.addf("%s: RequestRedirect and URLRewrite cannot be combined", where)
+		bad.addf("rules[%d]: RequestRedirect and URLRewrite cannot be combined", ruleIdx)
 	}
 }
 
@@ -104,7 +104,7 @@ func convertHeaderFilter(f *gwapiv1.HTTPHeaderFilter, where string, bad *problem
 }
 
 func checkHeaderName(n, where string, bad *problems) string {
-	if !headerNameRE.MatchString(n) {
+	if !isToken(n) {
 		bad.addf("%s: invalid header name %q", where, n)
 	}
 	return n

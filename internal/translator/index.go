@@ -18,17 +18,23 @@ type translation struct {
 	namespaces map[string]*corev1.Namespace
 	listeners  []*listener
 	certData   map[string][2]string
+	// backendCache holds resolved backend references; routes share backends.
+	backendCache map[resolvedKey]resolved
+	// regexErrs caches the compile error ("" when valid) of each distinct user regex.
+	regexErrs map[string]string
 }
 
 func newTranslation(in Input) *translation {
 	t := &translation{
-		in:         in,
-		gw:         in.Gateway,
-		domain:     in.ClusterDomain,
-		services:   make(map[nsName]*corev1.Service, len(in.Services)),
-		secrets:    make(map[nsName]*corev1.Secret, len(in.Secrets)),
-		namespaces: make(map[string]*corev1.Namespace, len(in.Namespaces)),
-		certData:   map[string][2]string{},
+		in:           in,
+		gw:           in.Gateway,
+		domain:       in.ClusterDomain,
+		services:     make(map[nsName]*corev1.Service, len(in.Services)),
+		secrets:      make(map[nsName]*corev1.Secret, len(in.Secrets)),
+		namespaces:   make(map[string]*corev1.Namespace, len(in.Namespaces)),
+		certData:     map[string][2]string{},
+		backendCache: map[resolvedKey]resolved{},
+		regexErrs:    map[string]string{},
 	}
 	if t.domain == "" {
 		t.domain = DefaultClusterDomain

@@ -3,6 +3,7 @@ package translator
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -34,24 +35,29 @@ type problems []string
 func (p *problems) addf(format string, args ...any) { *p = append(*p, fmt.Sprintf(format, args...)) }
 
 // checkRules converts and validates every rule of r.
-func (t *translation) checkRules(r *gwapiv1.HTTPRoute) checkedRules {
-	out := checkedRules{refReason: gwapiv1.RouteReasonResolvedRefs}
+func (t *translation) checkRules(r *gwapiv1.HTTPRoute) *checkedRules {
+	out := &checkedRules{refReason: gwapiv1.RouteReasonResolvedRefs, rules: make([]rule, 0, len(r.Spec.Rules))}
 	var bad problems
 	for i := range r.Spec.Rules {
 		spec := &r.Spec.Rules[i]
-		ru := rule{}
+		ru := rule{matches: make([]ir.Match, 0, max(len(spec.Matches), 1))}
 		for j := range spec.Matches {
-			ru.matches = append(ru.matches, convertMatch(&spec.Matches[j], fmt.Sprintf("rules[%d].matches[%d]", i, j), &bad))
+			ru.matches = append(ru.matches, t.convertMatch(&spec.Matches[j], i, j, &bad))
 		}
 		if len(spec.Matches) == 0 {
-			ru.matches = []ir.Match{{PathType: ir.PathPrefix, Path: "/"}}
+			ru.matches = append(ru.matches, ir.Match{PathType: ir.PathPrefix, Path: "/"})
 		}
-		t.convertFilters(&ru, spec.Filters, fmt.Sprintf("rules[%d]", i), &bad)
+		t.convertFilters(&ru, spec.Filters, i, &bad)
 		if ru.rewrite != nil && ru.rewrite.Path != nil || ru.redirect != nil && ru.redirect.Path != nil {
-			checkPrefixModifier(&ru, fmt.Sprintf("rules[%d]", i), &bad)
+			checkPrefixModifier(&ru, i, &bad)
 		}
 		if ru.redirect == nil {
-			t.resolveBackends(r, spec.BackendRefs, &ru.action, &out, fmt.Sprintf("rules[%d]", i), &bad)
+			t.resolveBackends(r, spec.BackendRefs, &ru.action, out, i, &bad)
+		}
+		ru.action.Timeouts = convertTimeouts(spec.Timeouts, i, &bad)
+		ru.action.Retry = convertRetry(spec.Retry, i, &bad)
+		if spec.SessionPersistence != nil {
+			bad.addf("rules[%d].sessionPersistence: not supported by this implementation", i)
 		}
 		out.rules = append(out.rules, ru)
 	}
@@ -62,7 +68,7 @@ func (t *translation) checkRules(r *gwapiv1.HTTPRoute) checkedRules {
 }
 
 // checkPrefixModifier rejects ReplacePrefixMatch on rules with non-prefix matches.
-func checkPrefixModifier(ru *rule, where string, bad *problems) {
+func checkPrefixModifier(ru *rule, ruleIdx int, bad *problems) {
 	var pm *gwapiv1.HTTPPathModifier
 	if ru.redirect != nil {
 		pm = ru.redirect.Path
@@ -74,16 +80,33 @@ func checkPrefixModifier(ru *rule, where string, bad *problems) {
 	}
 	for _, m := range ru.matches {
 		if m.PathType != ir.PathPrefix {
-			bad.addf("%s: ReplacePrefixMatch needs PathPrefix matches, found %s", where, m.PathType)
+			bad.addf("rules[%d]: ReplacePrefixMatch needs PathPrefix matches, found %s", ruleIdx, m.PathType)
 			return
 		}
 	}
 }
 
-var headerNameRE = regexp.MustCompile("^[A-Za-z0-9!#$%&'*+\\-.^_`|~]+$")
+// isToken reports whether s is an HTTP token (RFC 9110 tchar+), the syntax of header
+// and (by our choice) query parameter names.
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
 
-// convertMatch converts one match; problems are reported with where as context.
-func convertMatch(m *gwapiv1.HTTPRouteMatch, where string, bad *problems) ir.Match {
+// convertMatch converts match j of rule i; problems name it.
+func (t *translation) convertMatch(m *gwapiv1.HTTPRouteMatch, i, j int, bad *problems) ir.Match {
+	where := matchWhere{i, j}
 	out := ir.Match{PathType: ir.PathPrefix, Path: "/"}
 	if m.Path != nil {
 		if m.Path.Type != nil {
@@ -92,40 +115,56 @@ func convertMatch(m *gwapiv1.HTTPRouteMatch, where string, bad *problems) ir.Mat
 		if m.Path.Value != nil {
 			out.Path = *m.Path.Value
 		}
-		checkPath(&out, where, bad)
+		t.checkPath(&out, where, bad)
 	}
 	if m.Method != nil {
 		out.Method = strings.ToUpper(string(*m.Method))
 	}
-	seen := map[string]bool{}
-	for _, h := range m.Headers {
+	if len(m.Headers) > 0 {
+		out.Headers = make([]ir.StringMatch, 0, len(m.Headers))
+	}
+	for k, h := range m.Headers {
 		typ := ir.StringExact
 		if h.Type != nil {
 			typ = ir.StringMatchType(*h.Type)
 		}
-		key := strings.ToLower(string(h.Name))
-		if seen[key] {
+		if slices.ContainsFunc(m.Headers[:k], func(o gwapiv1.HTTPHeaderMatch) bool { return strings.EqualFold(string(o.Name), string(h.Name)) }) {
 			continue // the spec: only the first entry with a given name counts
 		}
-		seen[key] = true
-		out.Headers = append(out.Headers, checkString(typ, string(h.Name), h.Value, where+".headers", bad))
+		out.Headers = append(out.Headers, t.checkString(typ, string(h.Name), h.Value, where, "headers", bad))
 	}
-	seenQ := map[string]bool{}
-	for _, q := range m.QueryParams {
+	for k, q := range m.QueryParams {
 		typ := ir.StringExact
 		if q.Type != nil {
 			typ = ir.StringMatchType(*q.Type)
 		}
-		if seenQ[string(q.Name)] {
+		if slices.ContainsFunc(m.QueryParams[:k], func(o gwapiv1.HTTPQueryParamMatch) bool { return o.Name == q.Name }) {
 			continue
 		}
-		seenQ[string(q.Name)] = true
-		out.Query = append(out.Query, checkString(typ, string(q.Name), q.Value, where+".queryParams", bad))
+		out.Query = append(out.Query, t.checkString(typ, string(q.Name), q.Value, where, "queryParams", bad))
 	}
 	return out
 }
 
-func checkPath(m *ir.Match, where string, bad *problems) {
+// matchWhere locates a match for problem messages without formatting eagerly.
+type matchWhere struct{ rule, match int }
+
+func (w matchWhere) String() string { return fmt.Sprintf("rules[%d].matches[%d]", w.rule, w.match) }
+
+// regexErr compiles each distinct user regex once per translation.
+func (t *translation) regexErr(re string) string {
+	if e, ok := t.regexErrs[re]; ok {
+		return e
+	}
+	e := ""
+	if _, err := regexp.Compile(re); err != nil {
+		e = err.Error()
+	}
+	t.regexErrs[re] = e
+	return e
+}
+
+func (t *translation) checkPath(m *ir.Match, where matchWhere, bad *problems) {
 	switch m.PathType {
 	case ir.PathExact, ir.PathPrefix:
 		if !strings.HasPrefix(m.Path, "/") {
@@ -138,26 +177,26 @@ func checkPath(m *ir.Match, where string, bad *problems) {
 			}
 		}
 	case ir.PathRegex:
-		if _, err := regexp.Compile(m.Path); err != nil {
-			bad.addf("%s.path: invalid regular expression %q: %v", where, m.Path, err)
+		if err := t.regexErr(m.Path); err != "" {
+			bad.addf("%s.path: invalid regular expression %q: %s", where, m.Path, err)
 		}
 	default:
 		bad.addf("%s.path: type %q is not supported", where, m.PathType)
 	}
 }
 
-func checkString(typ ir.StringMatchType, name, value, where string, bad *problems) ir.StringMatch {
-	if !headerNameRE.MatchString(name) {
-		bad.addf("%s: invalid name %q", where, name)
+func (t *translation) checkString(typ ir.StringMatchType, name, value string, where matchWhere, field string, bad *problems) ir.StringMatch {
+	if !isToken(name) {
+		bad.addf("%s.%s: invalid name %q", where, field, name)
 	}
 	switch typ {
 	case ir.StringExact:
 	case ir.StringRegex:
-		if _, err := regexp.Compile(value); err != nil {
-			bad.addf("%s: invalid regular expression %q for %q: %v", where, value, name, err)
+		if err := t.regexErr(value); err != "" {
+			bad.addf("%s.%s: invalid regular expression %q for %q: %s", where, field, value, name, err)
 		}
 	default:
-		bad.addf("%s: match type %q is not supported", where, typ)
+		bad.addf("%s.%s: match type %q is not supported", where, field, typ)
 	}
 	return ir.StringMatch{Type: typ, Name: name, Value: value}
 }

@@ -67,13 +67,16 @@ type RouteStatus struct {
 func Translate(in Input) Output {
 	t := newTranslation(in)
 	t.buildListeners()
-	routes := slices.Clone(in.HTTPRoutes)
-	slices.SortFunc(routes, func(a, b gwapiv1.HTTPRoute) int {
+	routes := make([]*gwapiv1.HTTPRoute, len(in.HTTPRoutes))
+	for i := range in.HTTPRoutes {
+		routes[i] = &in.HTTPRoutes[i]
+	}
+	slices.SortFunc(routes, func(a, b *gwapiv1.HTTPRoute) int {
 		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
 	})
 	out := Output{}
-	for i := range routes {
-		if st, ok := t.attachHTTPRoute(&routes[i]); ok {
+	for _, r := range routes {
+		if st, ok := t.attachHTTPRoute(r); ok {
 			out.Routes = append(out.Routes, st)
 		}
 	}

@@ -1,0 +1,63 @@
+package emit_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"path/filepath"
+	"testing"
+
+	"github.com/caddy-gateway/operator/internal/caddyjson"
+	"github.com/caddy-gateway/operator/internal/emit"
+	"github.com/caddy-gateway/operator/internal/translator"
+	"github.com/caddy-gateway/operator/internal/translator/fixture"
+)
+
+// TestAppendJSONMatchesEncodingJSON checks that the reflection-free encoder writes
+// exactly what encoding/json writes, for every golden case, a generated config, and
+// strings that take the slow path.
+func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
+	check := func(name string, cfg *caddyjson.Config) {
+		t.Helper()
+		want, err := json.Marshal(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := cfg.AppendJSON(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			i := 0
+			for i < len(got) && i < len(want) && got[i] == want[i] {
+				i++
+			}
+			t.Errorf("%s: AppendJSON differs from encoding/json at byte %d:\n got %.200s\nwant %.200s", name, i, got[i:], want[i:])
+		}
+	}
+	for _, name := range fixture.Cases(t, translatorTestdata) {
+		in := loadCase(t, filepath.Join(translatorTestdata, name+".in.yaml"))
+		cfg, err := emit.Config(translator.Translate(in).IR, emit.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(name, cfg)
+	}
+	cfg, err := emit.Config(translator.Translate(generateInput(20)).IR, emit.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("generated", cfg)
+	odd := "<a&b> \"q\" \\ \u2028 é \x01 \xff"
+	empty := map[string][]string{}
+	check("odd strings", &caddyjson.Config{Apps: caddyjson.Apps{HTTP: &caddyjson.HTTPApp{Servers: map[string]*caddyjson.Server{
+		odd: {Listen: []string{odd}, Routes: []caddyjson.Route{{
+			Match: []caddyjson.MatcherSet{{Query: &empty, HeaderRegexp: map[string]caddyjson.Regexp{odd: {Pattern: odd}}}},
+			Handle: []caddyjson.Handler{
+				caddyjson.StaticResponse{Handler: "static_response", Headers: map[string][]string{odd: {odd}, "a": nil}},
+				caddyjson.Subroute{Handler: "subroute"},
+				&caddyjson.Rewrite{Handler: "rewrite", URI: odd},
+			},
+		}}},
+		"nil": nil,
+	}}}})
+}
