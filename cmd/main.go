@@ -10,18 +10,11 @@ import (
 	"fmt"
 	"os"
 
-	appsv1 "k8s.io/api/apps/v1"
-	autoscalingv2 "k8s.io/api/autoscaling/v2"
-	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
-	policyv1 "k8s.io/api/policy/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
@@ -131,7 +124,7 @@ func run(ctx context.Context, o options) error {
 		HealthProbeBindAddress: o.probeAddr,
 		LeaderElection:         o.leaderElect,
 		LeaderElectionID:       "caddy-gateway-operator.caddygateway.io",
-		Cache:                  cache.Options{ByObject: fleetCacheScope()},
+		Cache:                  cache.Options{ByObject: controller.CacheScope()},
 	})
 	if err != nil {
 		return err
@@ -150,15 +143,4 @@ func run(ctx context.Context, o options) error {
 	}
 	ctrl.Log.Info("Starting manager", "controllerName", o.controllerName)
 	return mgr.Start(ctx)
-}
-
-// fleetCacheScope limits the cache of kinds the operator only creates to the objects it
-// labelled, so that it does not hold every Secret or Deployment of the cluster in memory.
-func fleetCacheScope() map[client.Object]cache.ByObject {
-	own := cache.ByObject{Label: labels.SelectorFromSet(labels.Set{infra.LabelManagedBy: infra.ManagedByValue})}
-	return map[client.Object]cache.ByObject{
-		&corev1.Secret{}: own, &corev1.ConfigMap{}: own, &corev1.ServiceAccount{}: own,
-		&appsv1.Deployment{}: own, &appsv1.DaemonSet{}: own, &networkingv1.NetworkPolicy{}: own,
-		&autoscalingv2.HorizontalPodAutoscaler{}: own, &policyv1.PodDisruptionBudget{}: own,
-	}
 }

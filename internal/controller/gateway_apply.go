@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -12,6 +13,7 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/api/validation"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -44,16 +46,45 @@ func (r *GatewayReconciler) apply(ctx context.Context, gw *gwapiv1.Gateway, obj 
 		return err
 	}
 	err = r.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(FieldOwner), client.ForceOwnership)
-	if err == nil || !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "immutable") {
+	if err == nil || !isImmutableFieldChange(err) {
 		return wrapApply(u, err)
 	}
 	r.Recorder.Eventf(gw, nil, corev1.EventTypeNormal, "Recreating", "Apply",
 		"Recreating %s %s: an immutable field changed", u.GetKind(), u.GetName())
-	propagation := metav1.DeletePropagationForeground
+	// Background, not Foreground: the object must be gone before the apply below, and a
+	// foreground deletion keeps it (terminating) until the garbage collector has removed
+	// its dependents (a Service's EndpointSlices, a Deployment's ReplicaSets). Those go
+	// in the background, while the new object already serves.
+	propagation := metav1.DeletePropagationBackground
 	if err := r.Delete(ctx, u.DeepCopy(), client.PropagationPolicy(propagation)); client.IgnoreNotFound(err) != nil {
 		return wrapApply(u, err)
 	}
 	return wrapApply(u, r.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(FieldOwner), client.ForceOwnership))
+}
+
+// immutableMessages are the messages of the API server's validation errors for fields
+// that cannot change after creation: the generic one (a Deployment's selector) and the
+// Service's own (loadBalancerClass, clusterIP).
+var immutableMessages = []string{validation.FieldImmutableErrorMsg, "may not change once set"}
+
+// isImmutableFieldChange reports whether err is the API server refusing an update because
+// it changes an immutable field.
+func isImmutableFieldChange(err error) bool {
+	if !apierrors.IsInvalid(err) {
+		return false
+	}
+	var status apierrors.APIStatus
+	if !errors.As(err, &status) || status.Status().Details == nil {
+		return false
+	}
+	for _, c := range status.Status().Details.Causes {
+		for _, m := range immutableMessages {
+			if strings.Contains(c.Message, m) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func wrapApply(u *unstructured.Unstructured, err error) error {

@@ -18,12 +18,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
-	"sigs.k8s.io/controller-runtime/pkg/recorder"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/caddy-gateway/operator/api/v1alpha1"
 	"github.com/caddy-gateway/operator/internal/infra"
+	"github.com/caddy-gateway/operator/internal/pusher"
 	"github.com/caddy-gateway/operator/internal/status"
 )
 
@@ -33,6 +34,10 @@ import (
 // Invalid parameters leave the last good fleet running.
 type GatewayReconciler struct {
 	client.Client
+	// APIReader reads objects the cache does not hold (listener certificate Secrets).
+	APIReader client.Reader
+	// Pusher delivers configurations to the Caddy pods.
+	Pusher *pusher.Pusher
 	// Recorder emits Events on Gateways.
 	Recorder recorder.EventRecorder
 	// ControllerName is the spec.controllerName of the classes this operator owns.
@@ -51,6 +56,9 @@ type GatewayReconciler struct {
 // +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=cert-manager.io,resources=issuers;certificates,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=httproutes;referencegrants,verbs=get;list;watch
+// +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=httproutes/status,verbs=update;patch
+// +kubebuilder:rbac:groups="",resources=pods;namespaces,verbs=get;list;watch
 
 // Reconcile brings one Gateway's fleet and status in line with its parameters.
 func (r *GatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
@@ -69,7 +77,7 @@ func (r *GatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	spec, err := r.mergedParams(ctx, &gc, &gw)
 	var perr *paramsError
 	if errors.As(err, &perr) {
-		return ctrl.Result{}, r.writeStatus(ctx, &gw, status.GatewayInvalidParameters(gw.Generation, perr.msg))
+		return ctrl.Result{}, r.writeStatus(ctx, &gw, nil, status.GatewayInvalidParameters(gw.Generation, perr.msg))
 	}
 	if err != nil {
 		return ctrl.Result{}, err
@@ -78,7 +86,7 @@ func (r *GatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		Gateway: &gw, Spec: spec, CaddyImage: r.CaddyImage, OperatorImage: r.OperatorImage, Operator: r.Operator,
 	})
 	if err != nil {
-		return ctrl.Result{}, r.writeStatus(ctx, &gw, status.GatewayInvalidParameters(gw.Generation, err.Error()))
+		return ctrl.Result{}, r.writeStatus(ctx, &gw, nil, status.GatewayInvalidParameters(gw.Generation, err.Error()))
 	}
 
 	var tls *v1alpha1.AdminTLSSpec
@@ -97,17 +105,34 @@ func (r *GatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	if err := r.prune(ctx, &gw, objs); err != nil {
 		return ctrl.Result{}, err
 	}
-	err = r.writeStatus(ctx, &gw, status.GatewayAccepted(gw.Generation), certCond,
-		status.GatewayNotProgrammed(gw.Generation, gwapiv1.GatewayReasonPending,
-			"Caddy pods are provisioned; the configuration is not pushed to them yet"))
+	out, err := r.configure(ctx, &gw, spec)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if err := r.writeRouteStatuses(ctx, &gw, out.translation.Routes); err != nil {
+		return ctrl.Result{}, err
+	}
+	programmed := programmedCondition(gw.Generation, out)
+	if programmed.Status != metav1.ConditionTrue && out.push.Pushed > 0 && len(out.push.Errors) > 0 {
+		r.Recorder.Eventf(&gw, nil, corev1.EventTypeWarning, "PushFailed", "Push", "%s", programmed.Message)
+	}
+	listeners := listenerStatuses(gw.Status.Listeners, out.translation.Listeners, programmed)
+	err = r.writeStatus(ctx, &gw, listeners, status.GatewayAccepted(gw.Generation), certCond, programmed)
+	if len(out.push.Errors) > 0 {
+		recheck = pushRetryAfter
+	}
 	return ctrl.Result{RequeueAfter: recheck}, err
 }
 
-// writeStatus merges conditions into the Gateway's status, sets its addresses from the
-// fleet's Service and writes the status only when it changed.
-func (r *GatewayReconciler) writeStatus(ctx context.Context, gw *gwapiv1.Gateway, conds ...metav1.Condition) error {
+// writeStatus merges conditions into the Gateway's status, replaces its listener statuses
+// (unless listeners is nil), sets its addresses from the fleet's Service and writes the
+// status only when it changed.
+func (r *GatewayReconciler) writeStatus(ctx context.Context, gw *gwapiv1.Gateway, listeners []gwapiv1.ListenerStatus, conds ...metav1.Condition) error {
 	next := gw.Status.DeepCopy()
 	status.Merge(&next.Conditions, conds...)
+	if listeners != nil {
+		next.Listeners = listeners
+	}
 	var svc corev1.Service
 	err := r.Get(ctx, types.NamespacedName{Namespace: gw.Namespace, Name: infra.NamesFor(gw.Name).Workload}, &svc)
 	switch {
@@ -134,6 +159,12 @@ func (r *GatewayReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&autoscalingv2.HorizontalPodAutoscaler{}).Owns(&policyv1.PodDisruptionBudget{}).
 		Owns(&corev1.Secret{}).
 		Watches(&gwapiv1.GatewayClass{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysOfClass)).
+		Watches(&gwapiv1.HTTPRoute{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysOfRoute)).
+		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysOfBackend)).
+		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(r.gatewayOfPod)).
+		Watches(&gwapiv1.ReferenceGrant{}, handler.EnqueueRequestsFromMapFunc(r.allGateways)).
+		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.allGateways),
+			builder.WithPredicates(predicate.LabelChangedPredicate{})).
 		Watches(&v1alpha1.CaddyProxyConfig{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysForParams),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Complete(r)
@@ -176,4 +207,3 @@ func gatewayRequests(gws []gwapiv1.Gateway) []reconcile.Request {
 	}
 	return reqs
 }
-

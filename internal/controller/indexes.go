@@ -22,11 +22,31 @@ const (
 	indexGatewayClassName = "caddygateway.io/gateway-class-name"
 	// indexGatewayParams indexes Gateways by the "namespace/name" of their infrastructure CaddyProxyConfig.
 	indexGatewayParams = "caddygateway.io/gateway-params"
+	// indexRouteGateways indexes HTTPRoutes by the "namespace/name" of the Gateways they
+	// name in parentRefs or carry a status entry of this operator for.
+	indexRouteGateways = "caddygateway.io/route-gateways"
+	// indexRouteBackends indexes HTTPRoutes by the "namespace/name" of their backend Services.
+	indexRouteBackends = "caddygateway.io/route-backends"
 )
 
 // SetupIndexes registers the field indexes with the manager's cache.
-func SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
+func SetupIndexes(ctx context.Context, mgr ctrl.Manager, controller gwapiv1.GatewayController) error {
 	idx := mgr.GetFieldIndexer()
+	if err := idx.IndexField(ctx, &gwapiv1.HTTPRoute{}, indexRouteGateways, func(o client.Object) []string {
+		return routeGatewayKeys(o.(*gwapiv1.HTTPRoute), controller)
+	}); err != nil {
+		return err
+	}
+	if err := idx.IndexField(ctx, &gwapiv1.HTTPRoute{}, indexRouteBackends, func(o client.Object) []string {
+		keys := routeBackendKeys(o.(*gwapiv1.HTTPRoute))
+		out := make([]string, 0, len(keys))
+		for _, k := range keys {
+			out = append(out, k.String())
+		}
+		return out
+	}); err != nil {
+		return err
+	}
 	if err := idx.IndexField(ctx, &gwapiv1.GatewayClass{}, indexClassParams, classParamsKey); err != nil {
 		return err
 	}

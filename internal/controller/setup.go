@@ -3,11 +3,13 @@ package controller
 import (
 	"context"
 	"fmt"
+	"time"
 
 	ctrl "sigs.k8s.io/controller-runtime"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/caddy-gateway/operator/internal/infra"
+	"github.com/caddy-gateway/operator/internal/pusher"
 )
 
 // Options configure the reconcilers.
@@ -20,11 +22,13 @@ type Options struct {
 	OperatorImage string
 	// Operator selects the operator's pods, allowed to Caddy's admin port.
 	Operator infra.OperatorPods
+	// PushTimeout bounds one configuration push to one Caddy pod.
+	PushTimeout time.Duration
 }
 
 // Setup registers the field indexes and every reconciler with the manager.
 func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
-	if err := SetupIndexes(ctx, mgr); err != nil {
+	if err := SetupIndexes(ctx, mgr, o.ControllerName); err != nil {
 		return fmt.Errorf("registering field indexes: %w", err)
 	}
 	if err := (&GatewayClassReconciler{Client: mgr.GetClient(), ControllerName: o.ControllerName}).SetupWithManager(mgr); err != nil {
@@ -34,7 +38,8 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 		return fmt.Errorf("setting up the CaddyProxyConfig controller: %w", err)
 	}
 	gw := &GatewayReconciler{
-		Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("caddy-gateway-operator"),
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("caddy-gateway-operator"),
+		Pusher:         pusher.New(pusher.Options{Timeout: o.PushTimeout, MaxConcurrent: 16, Observe: observePush}),
 		ControllerName: o.ControllerName, CaddyImage: o.CaddyImage, OperatorImage: o.OperatorImage, Operator: o.Operator,
 	}
 	if err := gw.SetupWithManager(mgr); err != nil {

@@ -40,12 +40,6 @@ func TestDaemonSetFleet(t *testing.T) {
 			poll(ctx, t, "DaemonSet", func(ctx context.Context) error {
 				return c.Get(ctx, client.ObjectKey{Namespace: ns, Name: infra.NamesFor(gwName).Workload}, &ds)
 			})
-			pod := runningPod(ctx, t, c, ns, gwName)
-			op, err := newAdminClient(ctx, c, ns, gwName, true)
-			if err != nil {
-				t.Fatal(err)
-			}
-			pushEmpty(ctx, t, op, ns, gwName, pod.Status.PodIP)
 			poll(ctx, t, "DaemonSet pods Ready", func(ctx context.Context) error {
 				if err := c.Get(ctx, client.ObjectKeyFromObject(&ds), &ds); err != nil {
 					return err

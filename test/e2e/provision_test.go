@@ -23,9 +23,7 @@ import (
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/caddy-gateway/operator/api/v1alpha1"
-	"github.com/caddy-gateway/operator/internal/emit"
 	"github.com/caddy-gateway/operator/internal/infra"
-	"github.com/caddy-gateway/operator/internal/ir"
 	"github.com/caddy-gateway/operator/internal/params"
 )
 
@@ -96,22 +94,36 @@ func podReady(p *corev1.Pod) bool {
 	return false
 }
 
-// pushEmpty pushes a config with one HTTP server on the listener port (it answers 404)
-// and the readiness server, as the operator's pusher does.
-func pushEmpty(ctx context.Context, t *testing.T, a *adminClient, ns, gateway, podIP string) {
+// readyPod waits for a Ready Caddy pod of the Gateway: the operator has configured it.
+func readyPod(ctx context.Context, t *testing.T, c client.Client, ns, gateway string) corev1.Pod {
 	t.Helper()
-	cfg, err := emit.Emit(&ir.Gateway{Namespace: ns, Name: gateway, HTTP: []ir.HTTPServer{{Port: listenerPort}}},
-		emit.Options{ReadinessPort: infra.ReadinessPort})
-	if err != nil {
-		t.Fatal(err)
-	}
-	poll(ctx, t, "POST /load through the admin-proxy", func(ctx context.Context) error {
-		code, body, err := a.do(ctx, podIP, adminPort, http.MethodPost, "/load", cfg.JSON)
+	var pod corev1.Pod
+	poll(ctx, t, "a Ready Caddy pod", func(ctx context.Context) error {
+		pods, err := fleetPods(ctx, c, ns, gateway)
 		if err != nil {
 			return err
 		}
-		if code != http.StatusOK {
-			return fmt.Errorf("status %d: %s", code, body)
+		for _, p := range pods {
+			if podReady(&p) && p.DeletionTimestamp.IsZero() {
+				pod = p
+				return nil
+			}
+		}
+		return fmt.Errorf("%d pods, none Ready", len(pods))
+	})
+	return pod
+}
+
+// programmed waits for the Gateway's Programmed=True condition with a message containing msg.
+func programmed(ctx context.Context, t *testing.T, c client.Client, ns, gateway, msg string) {
+	t.Helper()
+	poll(ctx, t, "Gateway Programmed", func(ctx context.Context) error {
+		cond, err := gatewayCondition(ctx, c, ns, gateway, string(gwapiv1.GatewayConditionProgrammed))
+		if err != nil {
+			return err
+		}
+		if cond == nil || cond.Status != metav1.ConditionTrue || !strings.Contains(cond.Message, msg) {
+			return fmt.Errorf("Programmed: %+v", cond)
 		}
 		return nil
 	})
@@ -220,29 +232,21 @@ func TestProvisioning(t *testing.T) {
 			}
 			return ctx
 		}).
-		Assess("a push with the operator's credentials makes the pod Ready", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+		Assess("the operator configures the pod, which turns Ready, and the Gateway is Programmed", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			c := cfg.Client().Resources().GetControllerRuntimeClient()
 			ns := cfg.Namespace()
-			pod := runningPod(ctx, t, c, ns, gwName)
-			if podReady(&pod) {
-				t.Fatalf("pod %s is Ready before any configuration was pushed", pod.Name)
+			pod := readyPod(ctx, t, c, ns, gwName)
+			programmed(ctx, t, c, ns, gwName, "1/1 pods programmed")
+			if code, err := getListener(ctx, pod.Status.PodIP); err != nil || code != http.StatusNotFound {
+				t.Fatalf("GET / on the listener port without routes: want 404 from Caddy, got %d %v", code, err)
 			}
 			op, err := newAdminClient(ctx, c, ns, gwName, true)
 			if err != nil {
 				t.Fatal(err)
 			}
-			pushEmpty(ctx, t, op, ns, gwName, pod.Status.PodIP)
-			poll(ctx, t, "pod Ready after the push", func(ctx context.Context) error {
-				if err := c.Get(ctx, client.ObjectKeyFromObject(&pod), &pod); err != nil {
-					return err
-				}
-				if !podReady(&pod) {
-					return fmt.Errorf("pod %s not Ready", pod.Name)
-				}
-				return nil
-			})
-			if code, err := getListener(ctx, pod.Status.PodIP); err != nil || code != http.StatusNotFound {
-				t.Fatalf("GET / on the listener port: want 404 from Caddy, got %d %v", code, err)
+			code, body, err := op.do(ctx, pod.Status.PodIP, adminPort, http.MethodGet, "/config/admin", nil)
+			if err != nil || code != http.StatusOK || !strings.Contains(body, "unix//run/caddy/admin.sock") {
+				t.Fatalf("GET /config/admin with the operator's certificate: want 200 naming the unix socket, got %d %q %v", code, body, err)
 			}
 			return ctx
 		}).

@@ -1,0 +1,126 @@
+package controller
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"strconv"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/caddy-gateway/operator/api/v1alpha1"
+	"github.com/caddy-gateway/operator/internal/certs"
+	"github.com/caddy-gateway/operator/internal/emit"
+	"github.com/caddy-gateway/operator/internal/infra"
+	"github.com/caddy-gateway/operator/internal/params"
+	"github.com/caddy-gateway/operator/internal/pusher"
+	"github.com/caddy-gateway/operator/internal/translator"
+)
+
+// configOutcome is what configuring a Gateway's data plane produced.
+type configOutcome struct {
+	translation translator.Output
+	push        pusher.Result
+	// blocked says why nothing could be pushed (no client certificate yet, a config
+	// Caddy could not be given); empty when a push was attempted.
+	blocked string
+}
+
+// configure translates the Gateway's routes into a Caddy configuration and pushes it to
+// every Caddy pod that can take it.
+func (r *GatewayReconciler) configure(ctx context.Context, gw *gwapiv1.Gateway, spec *v1alpha1.CaddyProxyConfigSpec) (configOutcome, error) {
+	in, err := r.translationInput(ctx, gw)
+	if err != nil {
+		return configOutcome{}, err
+	}
+	out := configOutcome{translation: translator.Translate(in)}
+	opts := emit.Options{ReadinessPort: infra.ReadinessPort}
+	if spec.Caddy != nil && spec.Caddy.GracePeriod != nil {
+		opts.GracePeriod = spec.Caddy.GracePeriod.Duration.String()
+	}
+	cfg, err := emit.Emit(out.translation.IR, opts)
+	if err != nil {
+		out.blocked = fmt.Sprintf("the configuration cannot be rendered: %v", err)
+		return out, nil
+	}
+	targets, err := r.pushTargets(ctx, gw)
+	if err != nil {
+		return out, err
+	}
+	tlsCfg, reason, err := r.adminClientTLS(ctx, gw)
+	if err != nil || reason != "" {
+		out.blocked = reason
+		return out, err
+	}
+	port := params.DefaultAdminPort
+	if spec.ControlPlane != nil && spec.ControlPlane.AdminPort != nil {
+		port = *spec.ControlPlane.AdminPort
+	}
+	out.push = r.Pusher.Push(ctx, pusher.Request{
+		Gateway: client.ObjectKeyFromObject(gw).String(), Targets: targets,
+		Config: pusher.Config{JSON: cfg.JSON, Hash: cfg.Hash}, TLS: tlsCfg, Port: port,
+	})
+	return out, nil
+}
+
+// pushTargets lists the Gateway's Caddy pods that are running and whose admin-proxy is
+// ready. A pod's key changes when its caddy container restarts, so a restarted Caddy is
+// configured again.
+func (r *GatewayReconciler) pushTargets(ctx context.Context, gw *gwapiv1.Gateway) ([]pusher.Target, error) {
+	var pods corev1.PodList
+	if err := r.List(ctx, &pods, client.InNamespace(gw.Namespace), client.MatchingLabels(infra.SelectorLabels(gw.Name))); err != nil {
+		return nil, fmt.Errorf("listing the Caddy pods of Gateway %s/%s: %w", gw.Namespace, gw.Name, err)
+	}
+	var targets []pusher.Target
+	for _, p := range pods.Items {
+		if !p.DeletionTimestamp.IsZero() || p.Status.PodIP == "" || p.Status.Phase != corev1.PodRunning {
+			continue
+		}
+		var proxyReady bool
+		var restarts int32 = -1
+		for _, cs := range p.Status.ContainerStatuses {
+			switch cs.Name {
+			case infra.AdminProxyContainer:
+				proxyReady = cs.Ready
+			case infra.CaddyContainer:
+				if cs.State.Running != nil {
+					restarts = cs.RestartCount
+				}
+			}
+		}
+		if proxyReady && restarts >= 0 {
+			targets = append(targets, pusher.Target{
+				Key: string(p.UID) + "/" + strconv.Itoa(int(restarts)), Name: p.Name, IP: p.Status.PodIP,
+			})
+		}
+	}
+	return targets, nil
+}
+
+// adminClientTLS builds the operator's client TLS configuration for a Gateway from its
+// client certificate Secret. A non-empty reason says why it is not available yet.
+func (r *GatewayReconciler) adminClientTLS(ctx context.Context, gw *gwapiv1.Gateway) (*tls.Config, string, error) {
+	name := certs.NamesFor(gw.Name).Client
+	var s corev1.Secret
+	if err := r.Get(ctx, client.ObjectKey{Namespace: gw.Namespace, Name: name}, &s); err != nil {
+		if client.IgnoreNotFound(err) == nil {
+			return nil, fmt.Sprintf("waiting for the admin client certificate Secret %s", name), nil
+		}
+		return nil, "", err
+	}
+	pair, err := tls.X509KeyPair(s.Data[certs.SecretCertKey], s.Data[certs.SecretKeyKey])
+	if err != nil {
+		return nil, fmt.Sprintf("admin client certificate Secret %s is not usable yet: %v", name, err), nil
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(s.Data[certs.SecretCAKey]) {
+		return nil, fmt.Sprintf("admin client certificate Secret %s has no %s", name, certs.SecretCAKey), nil
+	}
+	return &tls.Config{
+		Certificates: []tls.Certificate{pair}, RootCAs: roots,
+		ServerName: certs.ServerName(gw.Name, gw.Namespace), MinVersion: tls.VersionTLS13,
+	}, "", nil
+}

@@ -1,0 +1,64 @@
+package controller
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/caddy-gateway/operator/internal/status"
+)
+
+// pushRetryAfter is when a Gateway whose push failed for some pod is tried again.
+const pushRetryAfter = 2 * time.Second
+
+// programmedCondition is the Gateway's Programmed condition: True only when every Caddy
+// pod that can take a push runs the current configuration.
+func programmedCondition(gen int64, out configOutcome) metav1.Condition {
+	p := out.push
+	switch {
+	case out.blocked != "":
+		return status.GatewayNotProgrammed(gen, gwapiv1.GatewayReasonPending, out.blocked)
+	case p.Total == 0:
+		return status.GatewayNotProgrammed(gen, gwapiv1.GatewayReasonPending, "no Caddy pod is ready to be configured yet")
+	case p.Programmed < p.Total:
+		msg := fmt.Sprintf("%d/%d pods programmed", p.Programmed, p.Total)
+		if len(p.Errors) > 0 {
+			msg += ": " + strings.Join(p.Errors, "; ")
+		}
+		return status.GatewayNotProgrammed(gen, gwapiv1.GatewayReasonPending, msg)
+	}
+	return metav1.Condition{
+		Type: string(gwapiv1.GatewayConditionProgrammed), Status: metav1.ConditionTrue,
+		Reason: string(gwapiv1.GatewayReasonProgrammed), ObservedGeneration: gen,
+		Message: fmt.Sprintf("%d/%d pods programmed", p.Programmed, p.Total),
+	}
+}
+
+// listenerStatuses combines the translation's listener statuses with the Programmed
+// condition, keeping LastTransitionTime of conditions that did not change.
+func listenerStatuses(current, next []gwapiv1.ListenerStatus, programmed metav1.Condition) []gwapiv1.ListenerStatus {
+	old := map[gwapiv1.SectionName][]metav1.Condition{}
+	for _, l := range current {
+		old[l.Name] = l.Conditions
+	}
+	out := make([]gwapiv1.ListenerStatus, 0, len(next))
+	for _, l := range next {
+		conds := append([]metav1.Condition(nil), old[l.Name]...)
+		lp := programmed
+		lp.Type = string(gwapiv1.ListenerConditionProgrammed)
+		if !meta.IsStatusConditionTrue(l.Conditions, string(gwapiv1.ListenerConditionAccepted)) {
+			lp.Status, lp.Reason, lp.Message = metav1.ConditionFalse, string(gwapiv1.ListenerReasonInvalid), "the listener is not accepted"
+		}
+		for _, c := range append(l.Conditions, lp) {
+			c.ObservedGeneration = programmed.ObservedGeneration
+			meta.SetStatusCondition(&conds, c)
+		}
+		l.Conditions = conds
+		out = append(out, l)
+	}
+	return out
+}

@@ -1,0 +1,63 @@
+package controller
+
+import (
+	"context"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/caddy-gateway/operator/internal/infra"
+)
+
+// gatewaysOfRoute maps a route to the Gateways it names (or named: status entries).
+func (r *GatewayReconciler) gatewaysOfRoute(_ context.Context, o client.Object) []reconcile.Request {
+	return keysToRequests(routeGatewayKeys(o.(*gwapiv1.HTTPRoute), r.ControllerName))
+}
+
+// gatewaysOfBackend maps a Service to the Gateways of the routes that send traffic to it.
+func (r *GatewayReconciler) gatewaysOfBackend(ctx context.Context, o client.Object) []reconcile.Request {
+	var routes gwapiv1.HTTPRouteList
+	if err := r.List(ctx, &routes, client.MatchingFields{indexRouteBackends: client.ObjectKeyFromObject(o).String()}); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Listing HTTPRoutes of a backend", "service", client.ObjectKeyFromObject(o))
+		return nil
+	}
+	var reqs []reconcile.Request
+	for i := range routes.Items {
+		reqs = append(reqs, r.gatewaysOfRoute(ctx, &routes.Items[i])...)
+	}
+	return reqs
+}
+
+// gatewayOfPod maps a Caddy pod to its Gateway: the Gateway whose name the pod's
+// gateway-name label carries (long names are shortened the same way for both).
+func (r *GatewayReconciler) gatewayOfPod(ctx context.Context, o client.Object) []reconcile.Request {
+	label := o.GetLabels()[infra.LabelGatewayName]
+	if label == "" {
+		return nil
+	}
+	var gws gwapiv1.GatewayList
+	if err := r.List(ctx, &gws, client.InNamespace(o.GetNamespace())); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Listing Gateways of a Caddy pod", "pod", client.ObjectKeyFromObject(o))
+		return nil
+	}
+	var reqs []reconcile.Request
+	for _, gw := range gws.Items {
+		if infra.SelectorLabels(gw.Name)[infra.LabelGatewayName] == label {
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&gw)})
+		}
+	}
+	return reqs
+}
+
+// allGateways maps an object that may concern any Gateway (a ReferenceGrant, a
+// Namespace's labels) to every Gateway.
+func (r *GatewayReconciler) allGateways(ctx context.Context, _ client.Object) []reconcile.Request {
+	var gws gwapiv1.GatewayList
+	if err := r.List(ctx, &gws); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Listing Gateways")
+		return nil
+	}
+	return gatewayRequests(gws.Items)
+}
