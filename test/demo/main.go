@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -27,6 +28,7 @@ import (
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/caddy-gateway/operator/api/v1alpha1"
+	"github.com/caddy-gateway/operator/internal/infra"
 	"github.com/caddy-gateway/operator/test/utils"
 )
 
@@ -72,6 +74,19 @@ func run(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
+	probe, err := utils.BuildBinaryImage(ctx, root, filepath.Join(root, "bin", "images"), "./test/probe", "/probe", utils.ProbeImage)
+	if err != nil {
+		return err
+	}
+	if err := utils.LoadImage(ctx, loader, probe); err != nil {
+		return err
+	}
+	fmt.Println("deploying the echo backend and config/samples ...")
+	for _, o := range utils.EchoBackend("default", "echo") {
+		if err := c.Create(ctx, o); client.IgnoreAlreadyExists(err) != nil {
+			return err
+		}
+	}
 	samples, err := utils.Kustomize(ctx, root, "config/samples")
 	if err != nil {
 		return err
@@ -79,8 +94,42 @@ func run(ctx context.Context) error {
 	if err := utils.Apply(ctx, c, samples); err != nil {
 		return err
 	}
-	fmt.Println("applied config/samples; waiting for the GatewayClass ...")
-	return showClass(ctx, c, "caddy")
+	if err := showClass(ctx, c, "caddy"); err != nil {
+		return err
+	}
+	if err := waitProgrammed(ctx, c, "default", "demo"); err != nil {
+		return err
+	}
+	url := fmt.Sprintf("http://%s.default.svc.cluster.local/", infra.NamesFor("demo").Workload)
+	fmt.Printf("curl -H 'Host: demo.example.com' %s (from a pod in the cluster):\n", url)
+	out, err := utils.RunProbePod(ctx, c, cfg, utils.ProbePod("default", fmt.Sprintf("demo-curl-%d", time.Now().Unix()), "get", url, "demo.example.com"), 2*time.Minute)
+	fmt.Print(out)
+	if err != nil {
+		return err
+	}
+	if !strings.Contains(out, "200 OK") || !strings.Contains(out, "backend=echo") {
+		return errors.New("the request through the demo Gateway did not reach the echo backend")
+	}
+	return nil
+}
+
+// waitProgrammed waits until the Gateway runs its configuration and prints its conditions.
+func waitProgrammed(ctx context.Context, c client.Client, ns, name string) error {
+	fmt.Printf("waiting for Gateway %s/%s to be programmed ...\n", ns, name)
+	var gw gwapiv1.Gateway
+	err := wait.PollUntilContextTimeout(ctx, time.Second, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
+		if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &gw); err != nil {
+			return false, client.IgnoreNotFound(err)
+		}
+		return meta.IsStatusConditionTrue(gw.Status.Conditions, string(gwapiv1.GatewayConditionProgrammed)), nil
+	})
+	for _, cond := range gw.Status.Conditions {
+		fmt.Printf("Gateway %s: %s=%s (%s) %s\n", name, cond.Type, cond.Status, cond.Reason, cond.Message)
+	}
+	if err != nil {
+		return fmt.Errorf("gateway %s/%s is not programmed: %w", ns, name, err)
+	}
+	return nil
 }
 
 // showClass waits for the operator to decide on the class and prints its conditions.
@@ -90,7 +139,8 @@ func showClass(ctx context.Context, c client.Client, name string) error {
 		if err := c.Get(ctx, client.ObjectKey{Name: name}, &gc); err != nil {
 			return false, client.IgnoreNotFound(err)
 		}
-		return meta.FindStatusCondition(gc.Status.Conditions, string(gwapiv1.GatewayClassConditionStatusAccepted)) != nil, nil
+		cond := meta.FindStatusCondition(gc.Status.Conditions, string(gwapiv1.GatewayClassConditionStatusAccepted))
+		return cond != nil && cond.Status != metav1.ConditionUnknown, nil
 	})
 	if err != nil {
 		return fmt.Errorf("GatewayClass %s got no Accepted condition: %w", name, err)

@@ -25,9 +25,6 @@ import (
 	"github.com/caddy-gateway/operator/test/utils"
 )
 
-// probeImage runs test/e2e/probe in pods that check what the network lets through.
-const probeImage = "localhost/caddy-gateway-e2e-probe:dev"
-
 var (
 	testenv env.Environment
 	// installed holds the objects of config/default, deleted at the end.
@@ -63,7 +60,7 @@ func deployOperator(ctx context.Context, cfg *envconf.Config) (context.Context, 
 		return ctx, err
 	}
 	c := cfg.Client().Resources().GetControllerRuntimeClient()
-	probe, err := utils.BuildBinaryImage(ctx, root, filepath.Join(root, "bin", "images"), "./test/e2e/probe", "/probe", probeImage)
+	probe, err := utils.BuildBinaryImage(ctx, root, filepath.Join(root, "bin", "images"), "./test/probe", "/probe", utils.ProbeImage)
 	if err != nil {
 		return ctx, err
 	}

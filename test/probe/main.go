@@ -1,13 +1,16 @@
-// Command probe runs inside test pods. It either reports whether TCP connections can be
-// opened, so tests can show what a NetworkPolicy lets through, or serves HTTP as a
-// backend that echoes what it received:
+// Command probe runs inside test and demo pods. It reports whether TCP connections can
+// be opened (so tests can show what a NetworkPolicy lets through), serves HTTP as a
+// backend that echoes what it received, or sends one request and prints the answer:
 //
 //	probe ADDR...           print "ADDR open" or "ADDR closed: <error>" for each, then sleep
 //	probe serve ADDR NAME   answer every request with NAME, the path and the request headers
+//	probe get URL HOST      GET URL with Host HOST until it answers 200 (at most a minute),
+//	                        print status and body, then sleep
 package main
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -19,6 +22,12 @@ import (
 func main() {
 	if len(os.Args) == 4 && os.Args[1] == "serve" {
 		serve(os.Args[2], os.Args[3])
+		return
+	}
+	if len(os.Args) == 4 && os.Args[1] == "get" {
+		get(os.Args[2], os.Args[3])
+		fmt.Println("done")
+		time.Sleep(time.Hour)
 		return
 	}
 	for _, addr := range os.Args[1:] {
@@ -53,5 +62,30 @@ func serve(addr, name string) {
 	if err := srv.ListenAndServe(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
+	}
+}
+
+// get requests url with the Host header host until it answers 200, for at most a minute.
+func get(url, host string) {
+	client := &http.Client{Timeout: 5 * time.Second}
+	for i := 0; i < 60; i++ {
+		req, err := http.NewRequest(http.MethodGet, url, nil)
+		if err != nil {
+			fmt.Println("error:", err)
+			return
+		}
+		req.Host = host
+		resp, err := client.Do(req)
+		if err == nil {
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+			_ = resp.Body.Close()
+			if resp.StatusCode == http.StatusOK || i == 59 {
+				fmt.Printf("%s %s\n%s", resp.Proto, resp.Status, body)
+				return
+			}
+		} else if i == 59 {
+			fmt.Println("error:", err)
+		}
+		time.Sleep(time.Second)
 	}
 }

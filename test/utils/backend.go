@@ -1,0 +1,114 @@
+package utils
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// ProbeImage runs test/probe: a TCP probe, an echoing HTTP backend and an HTTP client.
+const ProbeImage = "localhost/caddy-gateway-probe:dev"
+
+// EchoBackend is a Deployment and a Service named name, port 8080, whose pods answer
+// every request with their name, the path and the request headers.
+func EchoBackend(ns, name string) []client.Object {
+	labels := map[string]string{"app": name}
+	return []client.Object{
+		&appsv1.Deployment{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+			Spec: appsv1.DeploymentSpec{
+				Selector: &metav1.LabelSelector{MatchLabels: labels},
+				Template: corev1.PodTemplateSpec{
+					ObjectMeta: metav1.ObjectMeta{Labels: labels},
+					Spec: corev1.PodSpec{
+						SecurityContext: restrictedPod(),
+						Containers: []corev1.Container{{
+							Name: "serve", Image: ProbeImage, ImagePullPolicy: corev1.PullIfNotPresent,
+							Args:            []string{"serve", ":8080", name},
+							SecurityContext: restrictedContainer(),
+							ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{
+								HTTPGet: &corev1.HTTPGetAction{Path: "/", Port: intstr.FromInt32(8080)},
+							}},
+						}},
+					},
+				},
+			},
+		},
+		&corev1.Service{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+			Spec: corev1.ServiceSpec{Selector: labels, Ports: []corev1.ServicePort{{
+				Name: "http", Port: 8080, TargetPort: intstr.FromInt32(8080),
+			}}},
+		},
+	}
+}
+
+// ProbePod runs the probe with args once in a pod no NetworkPolicy selects.
+func ProbePod(ns, name string, args ...string) *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		Spec: corev1.PodSpec{
+			RestartPolicy:   corev1.RestartPolicyNever,
+			SecurityContext: restrictedPod(),
+			Containers: []corev1.Container{{
+				Name: "probe", Image: ProbeImage, ImagePullPolicy: corev1.PullIfNotPresent, Args: args,
+				SecurityContext: restrictedContainer(),
+			}},
+		},
+	}
+}
+
+func restrictedPod() *corev1.PodSecurityContext {
+	return &corev1.PodSecurityContext{
+		RunAsNonRoot: ptr.To(true), SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+	}
+}
+
+func restrictedContainer() *corev1.SecurityContext {
+	return &corev1.SecurityContext{
+		AllowPrivilegeEscalation: ptr.To(false), Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+	}
+}
+
+// RunProbePod creates pod, waits until its log contains "done" and returns the log; the
+// pod is deleted afterwards.
+func RunProbePod(ctx context.Context, c client.Client, cfg *rest.Config, pod *corev1.Pod, timeout time.Duration) (string, error) {
+	if err := c.Create(ctx, pod); err != nil {
+		return "", err
+	}
+	defer func() { _ = c.Delete(context.Background(), pod) }()
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return "", err
+	}
+	var out string
+	err = wait.PollUntilContextTimeout(ctx, time.Second, timeout, true, func(ctx context.Context) (bool, error) {
+		rc, err := cs.CoreV1().Pods(pod.Namespace).GetLogs(pod.Name, &corev1.PodLogOptions{}).Stream(ctx)
+		if err != nil {
+			return false, nil // not started yet
+		}
+		defer rc.Close()
+		b, err := io.ReadAll(rc)
+		if err != nil {
+			return false, nil
+		}
+		out = string(b)
+		return strings.Contains(out, "done"), nil
+	})
+	if err != nil {
+		return out, fmt.Errorf("probe pod %s/%s did not finish: %w (log so far: %q)", pod.Namespace, pod.Name, err, out)
+	}
+	return out, nil
+}
