@@ -17,10 +17,17 @@ var (
 		Name: "caddygateway_push_failures_total",
 		Help: "Configuration pushes to a Caddy pod that failed or that Caddy rejected.",
 	})
+	configSize = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "caddygateway_config_size_bytes",
+		Help:    "Size of the Caddy configurations rendered for Gateways.",
+		Buckets: prometheus.ExponentialBuckets(1024, 4, 10),
+	})
 )
 
+// Reconcile durations and counts per controller are controller-runtime's own
+// controller_runtime_reconcile_time_seconds and controller_runtime_reconcile_total.
 func init() {
-	metrics.Registry.MustRegister(pushDuration, pushFailures)
+	metrics.Registry.MustRegister(pushDuration, pushFailures, configSize)
 }
 
 // observePush records one push in the operator's metrics.

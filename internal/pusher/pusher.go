@@ -101,7 +101,7 @@ func (p *Pusher) Push(ctx context.Context, req Request) Result {
 	acked := p.retain(req.Gateway, req.Targets)
 	var todo []Target
 	for _, t := range req.Targets {
-		if acked[t.Key] == req.Config.Hash {
+		if h, ok := acked[t.Key]; ok && h == req.Config.Hash {
 			res.Programmed++
 		} else {
 			todo = append(todo, t)

@@ -1,0 +1,253 @@
+package pusher_test
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/caddy-gateway/operator/internal/pusher"
+)
+
+// TestPushRemembersAcknowledgements runs one sequence of pushes against three pods; each
+// step builds on the acknowledgements the previous ones left.
+func TestPushRemembersAcknowledgements(t *testing.T) {
+	p := newPKI(t)
+	f := startFleet(t, p, 3, ok)
+	push := pusher.New(pusher.Options{Timeout: 5 * time.Second})
+	tlsCfg := p.clientTLS(t, p.serverName)
+
+	steps := []struct {
+		name    string
+		forget  string // Forget this Gateway before pushing
+		gateway string // testGateway when empty
+		pods    []int  // the pods targeted; all when nil
+		gen     []int  // restart counts, see fleet.targets
+		hash    string
+		want    pusher.Result
+		hits    []int64 // requests each pod has seen so far
+	}{
+		{name: "first push reaches every pod", hash: "h1",
+			want: pusher.Result{Programmed: 3, Total: 3, Pushed: 3}, hits: []int64{1, 1, 1}},
+		{name: "the same config sends nothing", hash: "h1",
+			want: pusher.Result{Programmed: 3, Total: 3}, hits: []int64{1, 1, 1}},
+		{name: "a new hash is sent again", hash: "h2",
+			want: pusher.Result{Programmed: 3, Total: 3, Pushed: 3}, hits: []int64{2, 2, 2}},
+		{name: "a restarted Caddy is pushed with the same hash", hash: "h2", gen: []int{0, 1},
+			want: pusher.Result{Programmed: 3, Total: 3, Pushed: 1}, hits: []int64{2, 3, 2}},
+		{name: "a dropped pod is not counted", hash: "h2", pods: []int{0, 2},
+			want: pusher.Result{Programmed: 2, Total: 2}, hits: []int64{2, 3, 2}},
+		{name: "a re-added pod was forgotten and is pushed again", hash: "h2", gen: []int{0, 1},
+			want: pusher.Result{Programmed: 3, Total: 3, Pushed: 1}, hits: []int64{2, 4, 2}},
+		{name: "acknowledgements are per Gateway", gateway: "infra/other", hash: "h2", gen: []int{0, 1},
+			want: pusher.Result{Programmed: 3, Total: 3, Pushed: 3}, hits: []int64{3, 5, 3}},
+		{name: "Forget drops everything about the Gateway", forget: testGateway, hash: "h2", gen: []int{0, 1},
+			want: pusher.Result{Programmed: 3, Total: 3, Pushed: 3}, hits: []int64{4, 6, 4}},
+		{name: "Forget left the other Gateway alone", forget: testGateway, gateway: "infra/other", hash: "h2", gen: []int{0, 1},
+			want: pusher.Result{Programmed: 3, Total: 3}, hits: []int64{4, 6, 4}},
+		{name: "a config without a hash still reaches a pod never pushed to", hash: "", pods: []int{0},
+			want: pusher.Result{Programmed: 1, Total: 1, Pushed: 1}, hits: []int64{5, 6, 4}},
+	}
+	for _, s := range steps {
+		if s.forget != "" {
+			push.Forget(s.forget)
+		}
+		gw := s.gateway
+		if gw == "" {
+			gw = testGateway
+		}
+		targets := f.targets(s.gen...)
+		if s.pods != nil {
+			var sub []pusher.Target
+			for _, i := range s.pods {
+				sub = append(sub, targets[i])
+			}
+			targets = sub
+		}
+		res := push.Push(context.Background(), pusher.Request{
+			Gateway: gw, Targets: targets, Config: config(s.hash), TLS: tlsCfg, Port: f.port,
+		})
+		if res.Programmed != s.want.Programmed || res.Total != s.want.Total || res.Pushed != s.want.Pushed || len(res.Errors) != 0 {
+			t.Fatalf("%s: got %+v, want %+v", s.name, res, s.want)
+		}
+		if got := f.hits(); !slices.Equal(got, s.hits) {
+			t.Fatalf("%s: pods saw %v requests, want %v", s.name, got, s.hits)
+		}
+	}
+
+	// What a pod received is a POST /load of the configuration's JSON.
+	r, body := f.pods[0].lastRequest()
+	if r.Method != http.MethodPost || r.URL.Path != "/load" || r.Header.Get("Content-Type") != "application/json" || string(body) != string(config("").JSON) {
+		t.Fatalf("pod 0 received %s %s (%s) %q", r.Method, r.URL.Path, r.Header.Get("Content-Type"), body)
+	}
+}
+
+// TestPushFailures covers the ways a push to a pod fails: pod 1 misbehaves, pod 0 is fine.
+// A failed pod is not counted Programmed and the next push retries it.
+func TestPushFailures(t *testing.T) {
+	release := make(chan struct{})
+	tests := map[string]struct {
+		bad        podHandler // pod 1's handler
+		serverName string     // the ServerName the operator expects; the pods' when empty
+		wantErr    string     // in every error message
+		wantOK     int        // pods programmed
+	}{
+		"caddy rejects the config": {
+			bad: func(w http.ResponseWriter, _ *http.Request, _ int) {
+				http.Error(w, `{"error":"loading config: unknown module: http.handlers.nope"}`, http.StatusBadRequest)
+			},
+			wantErr: `pod pod-1: caddy rejected the configuration (400): {"error":"loading config: unknown module: http.handlers.nope"}`,
+			wantOK:  1,
+		},
+		"caddy fails": {
+			bad:     func(w http.ResponseWriter, _ *http.Request, _ int) { w.WriteHeader(http.StatusInternalServerError) },
+			wantErr: "pod pod-1: caddy rejected the configuration (500): ",
+			wantOK:  1,
+		},
+		"the pod hangs past the timeout": {
+			bad: func(_ http.ResponseWriter, r *http.Request, _ int) {
+				select {
+				case <-r.Context().Done():
+				case <-release:
+				}
+			},
+			wantErr: "context deadline exceeded",
+			wantOK:  1,
+		},
+		"the pod is not who the operator expects": {
+			serverName: "caddy-admin.other.infra",
+			wantErr:    "tls: failed to verify certificate: x509: certificate is valid for caddy-admin.web.infra, not caddy-admin.other.infra",
+		},
+	}
+	p := newPKI(t)
+	t.Cleanup(func() { close(release) })
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			f := startFleet(t, p, 2, func(w http.ResponseWriter, r *http.Request, i int) {
+				if i == 1 && tc.bad != nil {
+					tc.bad(w, r, i)
+					return
+				}
+				ok(w, r, i)
+			})
+			serverName := tc.serverName
+			if serverName == "" {
+				serverName = p.serverName
+			}
+			push := pusher.New(pusher.Options{Timeout: 200 * time.Millisecond})
+			req := pusher.Request{
+				Gateway: testGateway, Targets: f.targets(), Config: config("h1"),
+				TLS: p.clientTLS(t, serverName), Port: f.port,
+			}
+			res := push.Push(context.Background(), req)
+			failed := 2 - tc.wantOK
+			if res.Programmed != tc.wantOK || res.Total != 2 || res.Pushed != 2 || len(res.Errors) != failed {
+				t.Fatalf("got %+v, want %d of 2 programmed and %d errors", res, tc.wantOK, failed)
+			}
+			for _, e := range res.Errors {
+				if !strings.Contains(e, tc.wantErr) {
+					t.Fatalf("error %q does not contain %q", e, tc.wantErr)
+				}
+			}
+			before := f.hits()
+			if tc.serverName != "" && !slices.Equal(before, []int64{0, 0}) {
+				t.Fatalf("pods served %v requests to an operator that refused them", before)
+			}
+
+			// The next push retries the failed pods only.
+			res = push.Push(context.Background(), req)
+			if res.Programmed != tc.wantOK || res.Pushed != failed || len(res.Errors) != failed {
+				t.Fatalf("retry: got %+v, want %d pushed", res, failed)
+			}
+			if got := f.hits(); got[0] != before[0] || (tc.serverName == "" && got[1] != before[1]+1) {
+				t.Fatalf("retry: pods saw %v requests after %v", got, before)
+			}
+		})
+	}
+}
+
+func TestPushBoundsConcurrency(t *testing.T) {
+	const limit, pods = 2, 6
+	var inFlight, peak atomic.Int64
+	p := newPKI(t)
+	f := startFleet(t, p, pods, func(w http.ResponseWriter, _ *http.Request, _ int) {
+		n := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		for old := peak.Load(); n > old && !peak.CompareAndSwap(old, n); old = peak.Load() {
+		}
+		// Linger until a second request overlaps (or 2s pass), so a limit that is not
+		// enforced shows as a peak above it.
+		for i := 0; i < 200 && inFlight.Load() < limit; i++ {
+			time.Sleep(10 * time.Millisecond)
+		}
+		time.Sleep(30 * time.Millisecond)
+		w.WriteHeader(http.StatusOK)
+	})
+	push := pusher.New(pusher.Options{Timeout: 10 * time.Second, MaxConcurrent: limit})
+	res := push.Push(context.Background(), pusher.Request{
+		Gateway: testGateway, Targets: f.targets(), Config: config("h1"),
+		TLS: p.clientTLS(t, p.serverName), Port: f.port,
+	})
+	if res.Programmed != pods || len(res.Errors) != 0 {
+		t.Fatalf("got %+v", res)
+	}
+	if got := peak.Load(); got != limit {
+		t.Fatalf("the pods saw at most %d concurrent pushes, want %d", got, limit)
+	}
+}
+
+func TestPushObservesEveryPush(t *testing.T) {
+	p := newPKI(t)
+	f := startFleet(t, p, 3, func(w http.ResponseWriter, r *http.Request, i int) {
+		if i == 2 {
+			http.Error(w, "no", http.StatusBadRequest)
+			return
+		}
+		ok(w, r, i)
+	})
+	type observation struct {
+		d   time.Duration
+		err error
+	}
+	var mu sync.Mutex
+	var seen []observation
+	push := pusher.New(pusher.Options{Timeout: 5 * time.Second, Observe: func(d time.Duration, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		seen = append(seen, observation{d, err})
+	}})
+	req := pusher.Request{
+		Gateway: testGateway, Targets: f.targets(), Config: config("h1"),
+		TLS: p.clientTLS(t, p.serverName), Port: f.port,
+	}
+	for i, want := range []struct{ calls, failures int }{
+		{calls: 3, failures: 1}, // every pod
+		{calls: 1, failures: 1}, // the retry of pod 2; the others are skipped
+	} {
+		mu.Lock()
+		seen = nil
+		mu.Unlock()
+		push.Push(context.Background(), req)
+		mu.Lock()
+		var failures int
+		for _, o := range seen {
+			if o.d <= 0 {
+				t.Errorf("push %d: duration %v", i, o.d)
+			}
+			if o.err != nil {
+				failures++
+				if !strings.Contains(o.err.Error(), "caddy rejected the configuration (400): no") {
+					t.Errorf("push %d: observed error %v", i, o.err)
+				}
+			}
+		}
+		if len(seen) != want.calls || failures != want.failures {
+			t.Errorf("push %d: %d observations with %d failures, want %d with %d", i, len(seen), failures, want.calls, want.failures)
+		}
+		mu.Unlock()
+	}
+}
