@@ -50,7 +50,8 @@ func TestGatewayRenewsBuiltInCertificates(t *testing.T) {
 		"CA within its renewBefore": {
 			replace: func(n certs.Names) string { return n.CA },
 			expiring: func(*certs.KeyPair, string) (*certs.KeyPair, error) {
-				return certs.NewCA("caddy-admin-ca", certs.IssueOptions{Now: time.Now(), Duration: certs.CARenewBefore / 2})
+				// 100 days left of ten years: inside the CA's one-year renewBefore.
+				return certs.NewCA("caddy-admin-ca", certs.IssueOptions{Now: time.Now().Add(100*24*time.Hour - certs.CADuration)})
 			},
 			lifetime: certs.DefaultDuration,
 		},
@@ -102,7 +103,7 @@ func TestGatewayRenewsBuiltInCertificates(t *testing.T) {
 					if _, err := kp.Cert.Verify(x509.VerifyOptions{Roots: roots, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
 						return fmt.Errorf("secret %s does not chain to the current CA: %w", name, err)
 					}
-					if got := kp.Cert.NotAfter.Sub(time.Now()); got > tc.lifetime || got < tc.lifetime-10*time.Minute {
+					if got := time.Until(kp.Cert.NotAfter); got > tc.lifetime || got < tc.lifetime-10*time.Minute {
 						return fmt.Errorf("secret %s expires in %s, want about %s", name, got, tc.lifetime)
 					}
 					return nil

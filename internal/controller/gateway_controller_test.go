@@ -434,3 +434,27 @@ func listItems(t *testing.T, list client.ObjectList) []client.Object {
 	}
 	return out
 }
+
+// TestGatewayWithoutParameters shows that parameters are optional: a Gateway whose class
+// and own infrastructure name no CaddyProxyConfig gets the default fleet.
+func TestGatewayWithoutParameters(t *testing.T) {
+	t.Parallel()
+	ns := newNamespace(t)
+	class := uniqueName(t, "class")
+	create(t, newClass(class, controllerName, nil))
+	f := &fixture{ns: ns, class: class, gateway: newGateway(ns, "gw", class)}
+	create(t, f.gateway)
+	f.waitGateway(t, gatewayAcceptedIs(gatewayAccepted))
+	waitFor(t, f.workload(), &appsv1.Deployment{}, func(d *appsv1.Deployment) error {
+		if d.Spec.Replicas == nil || *d.Spec.Replicas != infra.DefaultReplicas {
+			return fmt.Errorf("Deployment replicas are %v, want %d", d.Spec.Replicas, infra.DefaultReplicas)
+		}
+		return checkFleetMeta(d, f.gateway)
+	})
+	waitFor(t, f.workload(), &corev1.Service{}, func(s *corev1.Service) error {
+		if s.Spec.Type != corev1.ServiceTypeLoadBalancer {
+			return fmt.Errorf("Service type is %s, want the default %s", s.Spec.Type, corev1.ServiceTypeLoadBalancer)
+		}
+		return nil
+	})
+}

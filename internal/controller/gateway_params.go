@@ -44,6 +44,10 @@ func (r *GatewayReconciler) mergedParams(ctx context.Context, gc *gwapiv1.Gatewa
 		}
 	}
 	merged := infra.Merge(class, gateway)
+	if merged == nil {
+		// Neither the class nor the Gateway has parameters: every default applies.
+		merged = &v1alpha1.CaddyProxyConfigSpec{}
+	}
 	if err := params.Validate(merged); err != nil {
 		return nil, &paramsError{fmt.Sprintf("merged CaddyProxyConfig is invalid: %v", err)}
 	}

@@ -207,10 +207,10 @@ func paramsRef(namespace, name string) *gwapiv1.ParametersReference {
 	}
 }
 
-func newClass(name string, controller gwapiv1.GatewayController, ref *gwapiv1.ParametersReference) *gwapiv1.GatewayClass {
+func newClass(name string, owner gwapiv1.GatewayController, ref *gwapiv1.ParametersReference) *gwapiv1.GatewayClass {
 	return &gwapiv1.GatewayClass{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
-		Spec:       gwapiv1.GatewayClassSpec{ControllerName: controller, ParametersRef: ref},
+		Spec:       gwapiv1.GatewayClassSpec{ControllerName: owner, ParametersRef: ref},
 	}
 }
 

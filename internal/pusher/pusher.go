@@ -29,6 +29,9 @@ type Target struct {
 	Name string
 	// IP is the pod's IP; the admin-proxy listens on it.
 	IP string
+	// Acked is the hash the pod is known to run from a durable record (the operator keeps
+	// one on the pod), so that a restarted operator does not push unchanged configs again.
+	Acked string
 }
 
 // Config is one rendered Caddy configuration.
@@ -61,6 +64,9 @@ type Result struct {
 	Programmed, Total int
 	// Pushed counts targets a request was sent to (the others had acknowledged already).
 	Pushed int
+	// Acknowledged are the targets that took Config in this push, sorted by Key, so the
+	// caller can record it durably.
+	Acknowledged []Target
 	// Errors holds one message per failed target, sorted; Caddy's own text when it
 	// rejected the configuration.
 	Errors []string
@@ -72,7 +78,8 @@ type Options struct {
 	Timeout time.Duration
 	// MaxConcurrent bounds the pods pushed to at once.
 	MaxConcurrent int
-	// Observe, when set, is told the duration and outcome of every push.
+	// Observe, when set, is told the duration and outcome of every push. It is called from
+	// several goroutines at once.
 	Observe func(d time.Duration, err error)
 }
 
@@ -101,7 +108,7 @@ func (p *Pusher) Push(ctx context.Context, req Request) Result {
 	acked := p.retain(req.Gateway, req.Targets)
 	var todo []Target
 	for _, t := range req.Targets {
-		if h, ok := acked[t.Key]; ok && h == req.Config.Hash {
+		if h, ok := acked[t.Key]; (ok && h == req.Config.Hash) || (t.Acked != "" && t.Acked == req.Config.Hash) {
 			res.Programmed++
 		} else {
 			todo = append(todo, t)
@@ -131,10 +138,12 @@ func (p *Pusher) Push(ctx context.Context, req Request) Result {
 				return
 			}
 			res.Programmed++
+			res.Acknowledged = append(res.Acknowledged, t)
 		}()
 	}
 	wg.Wait()
 	slices.Sort(res.Errors)
+	slices.SortFunc(res.Acknowledged, func(a, b Target) int { return strings.Compare(a.Key, b.Key) })
 	return res
 }
 
@@ -172,7 +181,10 @@ func post(ctx context.Context, client *http.Client, url string, body []byte) err
 		return nil
 	}
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	return fmt.Errorf("caddy rejected the configuration (%d): %s", resp.StatusCode, strings.TrimSpace(string(msg)))
+	if resp.StatusCode >= 400 && resp.StatusCode < 500 {
+		return fmt.Errorf("caddy rejected the configuration (%d): %s", resp.StatusCode, strings.TrimSpace(string(msg)))
+	}
+	return fmt.Errorf("admin channel failed (%d): %s", resp.StatusCode, strings.TrimSpace(string(msg)))
 }
 
 // retain keeps the acknowledgements of gateway's current targets only and returns a copy.

@@ -105,7 +105,7 @@ func TestPushFailures(t *testing.T) {
 		},
 		"caddy fails": {
 			bad:     func(w http.ResponseWriter, _ *http.Request, _ int) { w.WriteHeader(http.StatusInternalServerError) },
-			wantErr: "pod pod-1: caddy rejected the configuration (500): ",
+			wantErr: "pod pod-1: admin channel failed (500): ",
 			wantOK:  1,
 		},
 		"the pod hangs past the timeout": {
