@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"maps"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -32,7 +33,7 @@ func (r *GatewayReconciler) ensureAdminCertificates(ctx context.Context, gw *gwa
 	case err == nil:
 		objs := certs.RenderCertManager(certs.CertManagerInput{
 			Gateway: gw.Name, Namespace: gw.Namespace, Owner: ownerRef(gw),
-			Labels: fleetLabels(gw), TLS: tls,
+			Labels: certLabels(gw), Annotations: infraAnnotations(gw), TLS: tls,
 		})
 		for _, o := range objs {
 			if err := r.apply(ctx, gw, o); err != nil {
@@ -120,7 +121,7 @@ func (r *GatewayReconciler) ensureSecret(ctx context.Context, gw *gwapiv1.Gatewa
 		return nil, false, fmt.Errorf("issuing %s: %w", name, err)
 	}
 	s.ObjectMeta = metav1.ObjectMeta{
-		Name: name, Namespace: gw.Namespace, Labels: fleetLabels(gw),
+		Name: name, Namespace: gw.Namespace, Labels: certLabels(gw), Annotations: infraAnnotations(gw),
 		OwnerReferences: []metav1.OwnerReference{*ownerRef(gw)}, ResourceVersion: s.ResourceVersion,
 	}
 	s.Type, s.Data = corev1.SecretTypeTLS, data
@@ -144,6 +145,32 @@ func ownerRef(gw *gwapiv1.Gateway) *metav1.OwnerReference {
 		APIVersion: gwapiv1.GroupVersion.String(), Kind: "Gateway", Name: gw.Name, UID: gw.UID,
 		Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true),
 	}
+}
+
+// certLabels are the labels of the admin certificate objects: spec.infrastructure.labels
+// and the fleet labels, which win.
+func certLabels(gw *gwapiv1.Gateway) map[string]string {
+	l := map[string]string{}
+	if inf := gw.Spec.Infrastructure; inf != nil {
+		for k, v := range inf.Labels {
+			l[string(k)] = string(v)
+		}
+	}
+	maps.Copy(l, fleetLabels(gw))
+	return l
+}
+
+// infraAnnotations are spec.infrastructure.annotations, or nil.
+func infraAnnotations(gw *gwapiv1.Gateway) map[string]string {
+	inf := gw.Spec.Infrastructure
+	if inf == nil || len(inf.Annotations) == 0 {
+		return nil
+	}
+	a := make(map[string]string, len(inf.Annotations))
+	for k, v := range inf.Annotations {
+		a[string(k)] = string(v)
+	}
+	return a
 }
 
 // fleetLabels are the labels every object of gw's fleet carries (the prune selector).
