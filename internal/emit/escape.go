@@ -18,12 +18,6 @@ func lit(s string) string {
 	return placeholderEscaper.Replace(s)
 }
 
-// litRegexReplace escapes a user string used as the replacement of a Go regexp
-// replace that also expands placeholders ($ is special there).
-func litRegexReplace(s string) string {
-	return strings.ReplaceAll(lit(s), "$", "$$")
-}
-
 // exact is an anchored regexp matching s literally.
 func exact(s string) string { return "^" + regexp.QuoteMeta(s) + "$" }
 

@@ -29,7 +29,7 @@ func Cases(t testing.TB, dir string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var cases []string
+	cases := make([]string, 0, len(ins))
 	for _, in := range ins {
 		cases = append(cases, strings.TrimSuffix(filepath.Base(in), ".in.yaml"))
 	}

@@ -38,7 +38,7 @@ func listenerPorts(listeners []gwapiv1.Listener, h3 bool) []listenerPort {
 		}
 	}
 	for _, l := range listeners {
-		port := int32(l.Port)
+		port := l.Port
 		switch l.Protocol {
 		case gwapiv1.UDPProtocolType:
 			add(listenerPort{port, corev1.ProtocolUDP})

@@ -20,8 +20,7 @@ var jsonPatchOps = map[string]bool{"add": true, "remove": true, "replace": true,
 // Validate checks the rules of a CaddyProxyConfig spec that the schema cannot express.
 // The API server already enforced the schema and its CEL rules.
 func Validate(spec *v1alpha1.CaddyProxyConfigSpec) error {
-	var errs field.ErrorList
-	errs = append(errs, validatePorts(spec)...)
+	errs := validatePorts(spec)
 	errs = append(errs, validatePatches(spec.Patches, field.NewPath("spec", "patches"))...)
 	return errs.ToAggregate()
 }

@@ -142,7 +142,7 @@ func comparePrecedence(a, b *entry) int {
 		cmp.Compare(boolRank(ma.Method != ""), boolRank(mb.Method != "")),
 		cmp.Compare(len(mb.Headers), len(ma.Headers)),
 		cmp.Compare(len(mb.Query), len(ma.Query)),
-		a.route.CreationTimestamp.Time.Compare(b.route.CreationTimestamp.Time),
+		a.route.CreationTimestamp.Compare(b.route.CreationTimestamp.Time),
 		cmp.Compare(a.route.Namespace, b.route.Namespace),
 		cmp.Compare(a.route.Name, b.route.Name),
 		cmp.Compare(a.rule, b.rule),

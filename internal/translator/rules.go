@@ -56,7 +56,7 @@ func (t *translation) checkRules(r *gwapiv1.HTTPRoute) *checkedRules {
 		}
 		ru.action.Timeouts = convertTimeouts(spec.Timeouts, i, &bad)
 		ru.action.Retry = convertRetry(spec.Retry, i, &bad)
-		if spec.SessionPersistence != nil {
+		if spec.SessionPersistence != nil { //nolint:staticcheck // deprecated in the API, still rejected explicitly
 			bad.addf("rules[%d].sessionPersistence: not supported by this implementation", i)
 		}
 		out.rules = append(out.rules, ru)

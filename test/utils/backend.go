@@ -99,7 +99,7 @@ func RunProbePod(ctx context.Context, c client.Client, cfg *rest.Config, pod *co
 		if err != nil {
 			return false, nil // not started yet
 		}
-		defer rc.Close()
+		defer func() { _ = rc.Close() }()
 		b, err := io.ReadAll(rc)
 		if err != nil {
 			return false, nil

@@ -160,7 +160,7 @@ func BuildOperatorImage(ctx context.Context, root, dir, tag string) (string, err
 func BuildBinaryImage(ctx context.Context, root, dir, pkg, path, tag string) (string, error) {
 	name := filepath.Base(path)
 	bin := filepath.Join(dir, name)
-	if _, err := runGoBuild(ctx, root, bin, pkg); err != nil {
+	if err := runGoBuild(ctx, root, bin, pkg); err != nil {
 		return "", err
 	}
 	tarball := filepath.Join(dir, name+"-image.tar")
@@ -173,7 +173,7 @@ func BuildBinaryImage(ctx context.Context, root, dir, pkg, path, tag string) (st
 // dir. The host's CA bundle, when present, goes into the image for TLS to backends.
 func BuildCaddyImage(ctx context.Context, root, dir, tag string) (string, error) {
 	bin := filepath.Join(dir, "caddy")
-	if _, err := runGoBuild(ctx, root, bin, "./cmd/caddy"); err != nil {
+	if err := runGoBuild(ctx, root, bin, "./cmd/caddy"); err != nil {
 		return "", err
 	}
 	files := map[string]string{"/usr/bin/caddy": bin}
@@ -188,15 +188,14 @@ func BuildCaddyImage(ctx context.Context, root, dir, tag string) (string, error)
 
 const hostCABundle = "/etc/ssl/certs/ca-certificates.crt"
 
-func runGoBuild(ctx context.Context, root, out, pkg string) ([]byte, error) {
+func runGoBuild(ctx context.Context, root, out, pkg string) error {
 	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", out, pkg)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOTOOLCHAIN=auto")
-	b, err := cmd.CombinedOutput()
-	if err != nil {
-		return b, fmt.Errorf("go build %s: %w\n%s", pkg, err, b)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %s: %w\n%s", pkg, err, b)
 	}
-	return b, nil
+	return nil
 }
 
 // InstallOptions describes an operator installation from config/default.
