@@ -23,6 +23,10 @@ import (
 	"github.com/caddy-gateway/operator/internal/translator"
 )
 
+// defaultShutdownDelay is caddy.shutdownDelay's documented default: a terminating pod keeps
+// serving while the Service stops sending it new connections.
+const defaultShutdownDelay = "5s"
+
 // configOutcome is what configuring a Gateway's data plane produced.
 type configOutcome struct {
 	translation translator.Output
@@ -40,9 +44,12 @@ func (r *GatewayReconciler) configure(ctx context.Context, gw *gwapiv1.Gateway, 
 		return configOutcome{}, err
 	}
 	out := configOutcome{translation: translator.Translate(in)}
-	opts := emit.Options{ReadinessPort: infra.ReadinessPort}
-	if spec.Caddy != nil && spec.Caddy.GracePeriod != nil {
-		opts.GracePeriod = spec.Caddy.GracePeriod.Duration.String()
+	opts := emit.Options{ReadinessPort: infra.ReadinessPort, ShutdownDelay: defaultShutdownDelay}
+	if c := spec.Caddy; c != nil && c.GracePeriod != nil {
+		opts.GracePeriod = c.GracePeriod.Duration.String()
+	}
+	if c := spec.Caddy; c != nil && c.ShutdownDelay != nil {
+		opts.ShutdownDelay = c.ShutdownDelay.Duration.String()
 	}
 	cfg, err := emit.Emit(out.translation.IR, opts)
 	if err != nil {

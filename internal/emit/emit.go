@@ -37,6 +37,8 @@ type Options struct {
 	AdminListen string
 	// GracePeriod is apps.http.grace_period; DefaultGracePeriod when empty.
 	GracePeriod string
+	// ShutdownDelay is apps.http.shutdown_delay; none when empty.
+	ShutdownDelay string
 	// ReadinessPort is the port of the readiness server; DefaultReadinessPort when 0.
 	ReadinessPort int32
 	// ListenHost is the host part of every TCP listen address; empty binds all interfaces.
@@ -122,7 +124,7 @@ func Config(g *ir.Gateway, opts Options) (*caddyjson.Config, error) {
 	}
 	cfg := &caddyjson.Config{
 		Admin: &caddyjson.Admin{Listen: o.AdminListen, Config: &caddyjson.AdminConfigSettings{Persist: &persist}},
-		Apps:  caddyjson.Apps{HTTP: &caddyjson.HTTPApp{GracePeriod: o.GracePeriod, Servers: servers}},
+		Apps:  caddyjson.Apps{HTTP: &caddyjson.HTTPApp{GracePeriod: o.GracePeriod, ShutdownDelay: o.ShutdownDelay, Servers: servers}},
 	}
 	if len(g.Certificates) > 0 {
 		cfg.Apps.TLS = tlsApp(g.Certificates)
