@@ -8,6 +8,8 @@ import (
 
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
 	_ "github.com/mholt/caddy-l4"
+
+	_ "github.com/caddy-gateway/operator/internal/caddymod"
 )
 
 func main() {

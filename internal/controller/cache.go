@@ -1,12 +1,16 @@
 package controller
 
 import (
+	"fmt"
+
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -26,3 +30,33 @@ func CacheScope() map[client.Object]cache.ByObject {
 		&corev1.Pod{}: own,
 	}
 }
+
+// secretMetadata is the object the Secret metadata cache holds.
+func secretMetadata() *metav1.PartialObjectMetadata {
+	return &metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"}}
+}
+
+// newSecretMetadataCache registers with mgr a cache of the metadata (no data) of every
+// Secret. The manager's cache holds only the operator's own Secrets (CacheScope), yet
+// listener certificates live in Secrets others write (cert-manager, users): their
+// creation, renewal and deletion must reach the Gateways that name them. Their data is
+// still read from the API server, never cached.
+func newSecretMetadataCache(mgr ctrl.Manager) (cache.Cache, error) {
+	c, err := cache.New(mgr.GetConfig(), cache.Options{
+		HTTPClient: mgr.GetHTTPClient(), Scheme: mgr.GetScheme(), Mapper: mgr.GetRESTMapper(),
+		DefaultTransform: cache.TransformStripManagedFields(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("creating the Secret metadata cache: %w", err)
+	}
+	if err := mgr.Add(startedFirst{c}); err != nil {
+		return nil, fmt.Errorf("adding the Secret metadata cache to the manager: %w", err)
+	}
+	return c, nil
+}
+
+// startedFirst makes the manager start a cache with its own, before the controllers.
+type startedFirst struct{ cache.Cache }
+
+// GetCache is what the manager looks for to start a runnable among the caches.
+func (s startedFirst) GetCache() cache.Cache { return s.Cache }

@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/caddy-gateway/operator/api/v1alpha1"
@@ -113,6 +114,9 @@ func (r *GatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	if err := r.writeRouteStatuses(ctx, &gw, out.translation.Routes); err != nil {
 		return ctrl.Result{}, err
 	}
+	if err := r.writeGRPCRouteStatuses(ctx, &gw, out.translation.Routes); err != nil {
+		return ctrl.Result{}, err
+	}
 	programmed := programmedCondition(gw.Generation, out)
 	if programmed.Status != metav1.ConditionTrue && out.push.Pushed > 0 && len(out.push.Errors) > 0 {
 		r.Recorder.Eventf(&gw, nil, corev1.EventTypeWarning, "PushFailed", "Push", "%s", programmed.Message)
@@ -150,8 +154,13 @@ func (r *GatewayReconciler) writeStatus(ctx context.Context, gw *gwapiv1.Gateway
 }
 
 // SetupWithManager registers the reconciler. Changes to owned objects (drift), to the
-// class and to the parameters map back to the Gateways they affect.
+// class, to the parameters, to routes and what they reference, and to listener
+// certificate Secrets map back to the Gateways they affect.
 func (r *GatewayReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	secrets, err := newSecretMetadataCache(mgr)
+	if err != nil {
+		return err
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("gateway").
 		For(&gwapiv1.Gateway{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
@@ -161,8 +170,10 @@ func (r *GatewayReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&corev1.Secret{}).
 		Watches(&gwapiv1.GatewayClass{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysOfClass)).
 		Watches(&gwapiv1.HTTPRoute{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysOfRoute)).
+		Watches(&gwapiv1.GRPCRoute{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysOfGRPCRoute)).
 		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysOfBackend)).
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(r.gatewayOfPod)).
+		WatchesRawSource(source.Kind[client.Object](secrets, secretMetadata(), handler.EnqueueRequestsFromMapFunc(r.gatewaysOfSecret))).
 		Watches(&gwapiv1.ReferenceGrant{}, handler.EnqueueRequestsFromMapFunc(r.allGateways)).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.allGateways),
 			builder.WithPredicates(predicate.LabelChangedPredicate{})).

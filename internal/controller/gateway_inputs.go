@@ -26,6 +26,9 @@ func (r *GatewayReconciler) translationInput(ctx context.Context, gw *gwapiv1.Ga
 		return in, err
 	}
 	in.Services = services
+	if err := r.addGRPCRouteInputs(ctx, gw, &in); err != nil {
+		return in, err
+	}
 	var grants gwapiv1.ReferenceGrantList
 	if err := r.List(ctx, &grants); err != nil {
 		return in, fmt.Errorf("listing ReferenceGrants: %w", err)
@@ -68,6 +71,22 @@ func (r *GatewayReconciler) backendServices(ctx context.Context, routes []gwapiv
 // are left out: the translator reports them as InvalidCertificateRef.
 func (r *GatewayReconciler) listenerSecrets(ctx context.Context, gw *gwapiv1.Gateway) ([]corev1.Secret, error) {
 	var out []corev1.Secret
+	for _, key := range listenerSecretKeys(gw) {
+		var s corev1.Secret
+		if err := r.APIReader.Get(ctx, key, &s); err != nil {
+			if client.IgnoreNotFound(err) == nil {
+				continue
+			}
+			return nil, fmt.Errorf("reading Secret %s: %w", key, err)
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// listenerSecretKeys are the distinct Secrets the listeners' certificateRefs name.
+func listenerSecretKeys(gw *gwapiv1.Gateway) []client.ObjectKey {
+	var keys []client.ObjectKey
 	seen := map[client.ObjectKey]bool{}
 	for _, l := range gw.Spec.Listeners {
 		if l.TLS == nil {
@@ -81,21 +100,13 @@ func (r *GatewayReconciler) listenerSecrets(ctx context.Context, gw *gwapiv1.Gat
 			if ref.Namespace != nil {
 				key.Namespace = string(*ref.Namespace)
 			}
-			if seen[key] {
-				continue
+			if !seen[key] {
+				seen[key] = true
+				keys = append(keys, key)
 			}
-			seen[key] = true
-			var s corev1.Secret
-			if err := r.APIReader.Get(ctx, key, &s); err != nil {
-				if client.IgnoreNotFound(err) == nil {
-					continue
-				}
-				return nil, fmt.Errorf("reading Secret %s: %w", key, err)
-			}
-			out = append(out, s)
 		}
 	}
-	return out, nil
+	return keys
 }
 
 // routeBackendKeys are the Services a route's rules send traffic to.

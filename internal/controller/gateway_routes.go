@@ -19,23 +19,41 @@ import (
 // says, leaving entries of other Gateways and other controllers alone. Routes are written
 // only when their status changed.
 func (r *GatewayReconciler) writeRouteStatuses(ctx context.Context, gw *gwapiv1.Gateway, statuses []translator.RouteStatus) error {
-	want := map[client.ObjectKey][]gwapiv1.RouteParentStatus{}
-	for _, s := range statuses {
-		want[client.ObjectKey{Namespace: s.Namespace, Name: s.Name}] = s.Parents
-	}
 	var routes gwapiv1.HTTPRouteList
 	if err := r.List(ctx, &routes, client.MatchingFields{indexRouteGateways: client.ObjectKeyFromObject(gw).String()}); err != nil {
 		return fmt.Errorf("listing HTTPRoutes: %w", err)
 	}
+	items := make([]routeParents, len(routes.Items))
 	for i := range routes.Items {
-		rt := &routes.Items[i]
-		next := mergeParents(rt.Status.Parents, want[client.ObjectKeyFromObject(rt)], gw, r.ControllerName, rt.Namespace)
-		if equality.Semantic.DeepEqual(rt.Status.Parents, next) {
+		items[i] = routeParents{obj: &routes.Items[i], parents: &routes.Items[i].Status.Parents}
+	}
+	return r.writeParents(ctx, gw, "HTTPRoute", statuses, items)
+}
+
+// routeParents is a route of any kind with its status parent entries.
+type routeParents struct {
+	obj     client.Object
+	parents *[]gwapiv1.RouteParentStatus
+}
+
+// writeParents merges the statuses of kind into routes (all of that kind) and writes
+// those whose parent entries changed.
+func (r *GatewayReconciler) writeParents(ctx context.Context, gw *gwapiv1.Gateway, kind string, statuses []translator.RouteStatus, routes []routeParents) error {
+	want := map[client.ObjectKey][]gwapiv1.RouteParentStatus{}
+	for _, s := range statuses {
+		if s.Kind == kind {
+			want[client.ObjectKey{Namespace: s.Namespace, Name: s.Name}] = s.Parents
+		}
+	}
+	for _, rt := range routes {
+		key := client.ObjectKeyFromObject(rt.obj)
+		next := mergeParents(*rt.parents, want[key], gw, r.ControllerName, key.Namespace)
+		if equality.Semantic.DeepEqual(*rt.parents, next) {
 			continue
 		}
-		rt.Status.Parents = next
-		if err := r.Status().Update(ctx, rt); client.IgnoreNotFound(err) != nil {
-			return fmt.Errorf("writing the status of HTTPRoute %s/%s: %w", rt.Namespace, rt.Name, err)
+		*rt.parents = next
+		if err := r.Status().Update(ctx, rt.obj); client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("writing the status of %s %s: %w", kind, key, err)
 		}
 	}
 	return nil
@@ -44,7 +62,9 @@ func (r *GatewayReconciler) writeRouteStatuses(ctx context.Context, gw *gwapiv1.
 // mergeParents keeps the entries that are not this controller's for gw, then adds the
 // desired ones, keeping the LastTransitionTime of conditions that did not change.
 func mergeParents(current, desired []gwapiv1.RouteParentStatus, gw *gwapiv1.Gateway, controller gwapiv1.GatewayController, routeNS string) []gwapiv1.RouteParentStatus {
-	var out []gwapiv1.RouteParentStatus
+	// Never nil: status.parents is required, and a null list fails validation when the
+	// last entry is removed.
+	out := []gwapiv1.RouteParentStatus{}
 	previous := map[int]gwapiv1.RouteParentStatus{}
 	for _, p := range current {
 		if p.ControllerName == controller && refersTo(p.ParentRef, gw, routeNS) {

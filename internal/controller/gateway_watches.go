@@ -27,7 +27,18 @@ func (r *GatewayReconciler) gatewaysOfBackend(ctx context.Context, o client.Obje
 	for i := range routes.Items {
 		reqs = append(reqs, r.gatewaysOfRoute(ctx, &routes.Items[i])...)
 	}
-	return reqs
+	return append(reqs, r.gatewaysOfGRPCBackend(ctx, o)...)
+}
+
+// gatewaysOfSecret maps a Secret to the Gateways whose listeners name it in certificateRefs,
+// so that a certificate issued or renewed after the Gateway was reconciled is served.
+func (r *GatewayReconciler) gatewaysOfSecret(ctx context.Context, o client.Object) []reconcile.Request {
+	var gws gwapiv1.GatewayList
+	if err := r.List(ctx, &gws, client.MatchingFields{indexGatewaySecrets: client.ObjectKeyFromObject(o).String()}); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Listing Gateways of a certificate Secret", "secret", client.ObjectKeyFromObject(o))
+		return nil
+	}
+	return gatewayRequests(gws.Items)
 }
 
 // gatewayOfPod maps a Caddy pod to its Gateway: the Gateway whose name the pod's

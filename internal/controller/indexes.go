@@ -27,11 +27,17 @@ const (
 	indexRouteGateways = "caddygateway.io/route-gateways"
 	// indexRouteBackends indexes HTTPRoutes by the "namespace/name" of their backend Services.
 	indexRouteBackends = "caddygateway.io/route-backends"
+	// indexGatewaySecrets indexes Gateways by the "namespace/name" of the Secrets their
+	// listeners' certificateRefs name.
+	indexGatewaySecrets = "caddygateway.io/gateway-secrets"
 )
 
 // SetupIndexes registers the field indexes with the manager's cache.
 func SetupIndexes(ctx context.Context, mgr ctrl.Manager, controller gwapiv1.GatewayController) error {
 	idx := mgr.GetFieldIndexer()
+	if err := setupGRPCRouteIndexes(ctx, idx, controller); err != nil {
+		return err
+	}
 	if err := idx.IndexField(ctx, &gwapiv1.HTTPRoute{}, indexRouteGateways, func(o client.Object) []string {
 		return routeGatewayKeys(o.(*gwapiv1.HTTPRoute), controller)
 	}); err != nil {
@@ -55,7 +61,19 @@ func SetupIndexes(ctx context.Context, mgr ctrl.Manager, controller gwapiv1.Gate
 	}); err != nil {
 		return err
 	}
+	if err := idx.IndexField(ctx, &gwapiv1.Gateway{}, indexGatewaySecrets, gatewaySecretKeys); err != nil {
+		return err
+	}
 	return idx.IndexField(ctx, &gwapiv1.Gateway{}, indexGatewayParams, gatewayParamsKey)
+}
+
+func gatewaySecretKeys(o client.Object) []string {
+	keys := listenerSecretKeys(o.(*gwapiv1.Gateway))
+	out := make([]string, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, k.String())
+	}
+	return out
 }
 
 func classParamsKey(o client.Object) []string {

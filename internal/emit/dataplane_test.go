@@ -98,6 +98,12 @@ func redirectBackends(g *ir.Gateway, backends map[string]string) {
 							be.Address = addr
 						}
 					}
+					for m := range routes[r].Action.Mirrors {
+						mi := &routes[r].Action.Mirrors[m]
+						if addr, ok := backends[mi.Address]; ok {
+							mi.Address = addr
+						}
+					}
 				}
 			}
 		}

@@ -118,7 +118,7 @@ func Config(g *ir.Gateway, opts Options) (*caddyjson.Config, error) {
 	if e.usesInvalidBackend {
 		servers["invalid-backend"] = &caddyjson.Server{
 			Listen:    []string{"unix/" + o.InvalidBackendSocket},
-			Routes:    []caddyjson.Route{{Handle: []caddyjson.Handler{status(500)}}},
+			Routes:    invalidBackendRoutes(),
 			AutoHTTPS: &caddyjson.AutoHTTPS{Disable: true},
 		}
 	}

@@ -10,8 +10,9 @@ import (
 	"github.com/caddy-gateway/operator/internal/ir"
 )
 
-// handlers renders an action: header filters, then a redirect, a direct status, or a
-// (rewritten) proxied request. Routes sharing an IR action share the handler list.
+// handlers renders an action: CORS, header filters, then a redirect, a direct status,
+// or a (rewritten) proxied request, with request mirrors just before the last handler.
+// Routes sharing an IR action share the handler list.
 // Plain proxy actions with the same content (most routes of a namespace reach the same
 // Services) share it too.
 func (e *emitter) handlers(a *ir.Action) []caddyjson.Handler {
@@ -36,7 +37,8 @@ func (e *emitter) handlers(a *ir.Action) []caddyjson.Handler {
 // proxyKey is the content key of an action that only forwards to backends; plain is
 // false for any other action. The key lives in a reused buffer.
 func (e *emitter) proxyKey(a *ir.Action) (key []byte, plain bool) {
-	if a.RequestHeaders != nil || a.ResponseHeaders != nil || a.Redirect != nil || a.Rewrite != nil || a.DirectStatus != 0 {
+	if a.RequestHeaders != nil || a.ResponseHeaders != nil || a.Redirect != nil || a.Rewrite != nil || a.DirectStatus != 0 ||
+		len(a.Mirrors) > 0 || a.CORS != nil {
 		return nil, false
 	}
 	k := append(e.keyBuf[:0], a.BackendProtocol...)
@@ -62,6 +64,9 @@ func (e *emitter) proxyKey(a *ir.Action) (key []byte, plain bool) {
 
 func (e *emitter) buildHandlers(a *ir.Action) []caddyjson.Handler {
 	hs := make([]caddyjson.Handler, 0, 3)
+	if a.CORS != nil {
+		hs = append(hs, corsHandler(a.CORS))
+	}
 	if a.ResponseHeaders != nil {
 		hs = append(hs, caddyjson.Headers{Handler: "headers",
 			Response: &caddyjson.RespHeaderOps{HeaderOps: headerOps(a.ResponseHeaders), Deferred: true}})
@@ -71,11 +76,14 @@ func (e *emitter) buildHandlers(a *ir.Action) []caddyjson.Handler {
 		hs = append(hs, caddyjson.Headers{Handler: "headers", Request: &ops})
 	}
 	if a.Redirect != nil {
-		return append(hs, redirect(a.Redirect))
+		return append(append(hs, mirrorHandlers(a.Mirrors)...), redirect(a.Redirect))
 	}
 	if a.Rewrite != nil && a.Rewrite.Path != nil {
 		hs = append(hs, caddyjson.Rewrite{Handler: "rewrite", URI: newPath(a.Rewrite.Path)})
 	}
+	// Mirrors see the request as the backend will (path rewritten; the rewritten Host
+	// is set by reverse_proxy, so copies keep the client's).
+	hs = append(hs, mirrorHandlers(a.Mirrors)...)
 	if a.DirectStatus != 0 || len(a.Backends) == 0 {
 		return append(hs, status(cmpOr(a.DirectStatus, 500)))
 	}

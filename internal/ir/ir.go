@@ -131,6 +131,11 @@ type Action struct {
 	// Retry retries failed backend attempts; nil retries only what Caddy always
 	// retries (attempts that could not connect, when retries are configured: never).
 	Retry *Retry `json:"retry,omitempty"`
+	// Mirrors receive copies of requests, in filter order; unresolvable ones are
+	// already dropped.
+	Mirrors []Mirror `json:"mirrors,omitempty"`
+	// CORS, when set, answers preflights and adds CORS headers to responses.
+	CORS *CORS `json:"cors,omitempty"`
 }
 
 // BackendProtocol is the application protocol spoken to backends.

@@ -2,6 +2,7 @@ package translator
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -9,17 +10,30 @@ import (
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
 
+// routeRef is what attaching needs of a route of any kind.
+type routeRef struct {
+	kind       string
+	meta       *metav1.ObjectMeta
+	hostnames  []gwapiv1.Hostname
+	parentRefs []gwapiv1.ParentReference
+}
+
 // attachHTTPRoute attaches a route to the listeners its parentRefs to this Gateway
 // select and returns its status entries; ok is false when no parentRef names the Gateway.
 func (t *translation) attachHTTPRoute(r *gwapiv1.HTTPRoute) (RouteStatus, bool) {
-	st := RouteStatus{Kind: kindHTTPRoute, Namespace: r.Namespace, Name: r.Name}
-	rules := t.checkRules(r)
-	for _, ref := range r.Spec.ParentRefs {
-		if !t.refersToGateway(r.Namespace, ref) {
+	return t.attachRoute(routeRef{kind: kindHTTPRoute, meta: &r.ObjectMeta, hostnames: r.Spec.Hostnames,
+		parentRefs: r.Spec.ParentRefs}, t.checkRules(r))
+}
+
+// attachRoute attaches a route of any kind whose rules are already checked.
+func (t *translation) attachRoute(r routeRef, rules *checkedRules) (RouteStatus, bool) {
+	st := RouteStatus{Kind: r.kind, Namespace: r.meta.Namespace, Name: r.meta.Name}
+	for _, ref := range r.parentRefs {
+		if !t.refersToGateway(r.meta.Namespace, ref) {
 			continue
 		}
 		accepted := t.attachParent(r, ref, rules)
-		resolved := routeResolvedRefs(r.Generation, rules.refReason, rules.refMsg)
+		resolved := routeResolvedRefs(r.meta.Generation, rules.refReason, rules.refMsg)
 		st.Parents = append(st.Parents, gwapiv1.RouteParentStatus{
 			ParentRef:      ref,
 			ControllerName: t.in.ControllerName,
@@ -41,8 +55,8 @@ func (t *translation) refersToGateway(routeNS string, ref gwapiv1.ParentReferenc
 }
 
 // attachParent attaches r to the listeners ref selects and returns the Accepted condition.
-func (t *translation) attachParent(r *gwapiv1.HTTPRoute, ref gwapiv1.ParentReference, rules *checkedRules) metav1.Condition {
-	gen := r.Generation
+func (t *translation) attachParent(r routeRef, ref gwapiv1.ParentReference, rules *checkedRules) metav1.Condition {
+	gen := r.meta.Generation
 	var candidates []*listener
 	for _, l := range t.listeners {
 		if ref.SectionName != nil && *ref.SectionName != l.spec.Name || ref.Port != nil && *ref.Port != l.spec.Port {
@@ -57,28 +71,37 @@ func (t *translation) attachParent(r *gwapiv1.HTTPRoute, ref gwapiv1.ParentRefer
 	}
 	var allowed []*listener
 	for _, l := range candidates {
-		if t.allowsRoute(l, r.Namespace) {
+		if t.allowsRoute(l, r.kind, r.meta.Namespace) {
 			allowed = append(allowed, l)
 		}
 	}
 	if len(allowed) == 0 {
 		return routeAccepted(gen, gwapiv1.RouteReasonNotAllowedByListeners,
-			fmt.Sprintf("no listener of Gateway %s/%s allows HTTPRoutes from namespace %q", t.gw.Namespace, t.gw.Name, r.Namespace))
+			fmt.Sprintf("no listener of Gateway %s/%s allows %ss from namespace %q", t.gw.Namespace, t.gw.Name, r.kind, r.meta.Namespace))
 	}
 	if rules.unsupported != "" {
 		return routeAccepted(gen, gwapiv1.RouteReasonUnsupportedValue, rules.unsupported)
 	}
 	attached := 0
+	var conflict *hostClaim
 	for _, l := range allowed {
-		hosts := effectiveHostnames(l.hostname, hostStrings(r.Spec.Hostnames))
+		hosts := effectiveHostnames(l.hostname, hostStrings(r.hostnames))
 		if len(hosts) == 0 {
+			continue
+		}
+		if c := l.conflictingClaim(r.kind, hosts); c != nil {
+			conflict = c
 			continue
 		}
 		attached++
 		l.attached++
+		l.claims = append(l.claims, hostClaim{kind: r.kind, namespace: r.meta.Namespace, name: r.meta.Name, hostnames: hosts})
 		if l.programOK {
-			l.routes = append(l.routes, attachedRoute{route: r, hostnames: hosts, rules: rules})
+			l.routes = append(l.routes, attachedRoute{route: r.meta, hostnames: hosts, rules: rules})
 		}
+	}
+	if attached == 0 && conflict != nil {
+		return routeAccepted(gen, RouteReasonHostnameConflict, conflictMessage(r.kind, conflict))
 	}
 	if attached == 0 {
 		return routeAccepted(gen, gwapiv1.RouteReasonNoMatchingListenerHostname,
@@ -101,9 +124,9 @@ func noParentMessage(ref gwapiv1.ParentReference) string {
 	return "no accepted listener matches " + strings.Join(sel, " and ")
 }
 
-// allowsRoute applies a listener's allowedRoutes (namespaces and kinds) to an HTTPRoute.
-func (t *translation) allowsRoute(l *listener, routeNS string) bool {
-	if len(l.kinds) == 0 {
+// allowsRoute applies a listener's allowedRoutes (namespaces and kinds) to a route.
+func (t *translation) allowsRoute(l *listener, kind, routeNS string) bool {
+	if !slices.ContainsFunc(l.kinds, func(k gwapiv1.RouteGroupKind) bool { return string(k.Kind) == kind }) {
 		return false
 	}
 	from := gwapiv1.NamespacesFromSame

@@ -67,8 +67,15 @@ type resolved struct {
 	msg    string
 }
 
-// resolveBackend resolves a reference once per translation; routes share backends.
+// resolveBackend resolves a reference of an HTTPRoute once per translation; routes
+// share backends.
 func (t *translation) resolveBackend(routeNS string, ref *gwapiv1.BackendObjectReference) resolved {
+	return t.resolveBackendFrom(kindHTTPRoute, routeNS, ref)
+}
+
+// resolveBackendFrom resolves a reference of a route of kind routeKind (ReferenceGrants
+// name the kind they admit).
+func (t *translation) resolveBackendFrom(routeKind, routeNS string, ref *gwapiv1.BackendObjectReference) resolved {
 	g, kind, ns, port := "", "Service", routeNS, int32(-1)
 	if ref.Port != nil {
 		port = *ref.Port
@@ -82,7 +89,7 @@ func (t *translation) resolveBackend(routeNS string, ref *gwapiv1.BackendObjectR
 	if ref.Namespace != nil {
 		ns = string(*ref.Namespace)
 	}
-	key := resolvedKey{routeNS: routeNS, group: g, kind: kind, ns: ns, name: string(ref.Name), port: port}
+	key := resolvedKey{routeKind: routeKind, routeNS: routeNS, group: g, kind: kind, ns: ns, name: string(ref.Name), port: port}
 	if r, ok := t.backendCache[key]; ok {
 		return r
 	}
@@ -93,8 +100,8 @@ func (t *translation) resolveBackend(routeNS string, ref *gwapiv1.BackendObjectR
 
 // resolvedKey is the value form of a backend reference (defaults applied).
 type resolvedKey struct {
-	routeNS, group, kind, ns, name string
-	port                           int32 // -1 when unset
+	routeKind, routeNS, group, kind, ns, name string
+	port                                      int32 // -1 when unset
 }
 
 func (t *translation) resolveBackendUncached(k resolvedKey) resolved {
@@ -103,7 +110,7 @@ func (t *translation) resolveBackendUncached(k resolvedKey) resolved {
 		return resolved{reason: gwapiv1.RouteReasonInvalidKind,
 			msg: fmt.Sprintf("backendRef %s: kind %s/%s is not supported; use core Service", full, k.group, k.kind)}
 	}
-	if !t.permitted(refGrant{fromGroup: gatewayGroup, fromKind: kindHTTPRoute, fromNS: k.routeNS,
+	if !t.permitted(refGrant{fromGroup: gatewayGroup, fromKind: k.routeKind, fromNS: k.routeNS,
 		toGroup: "", toKind: "Service", toNS: k.ns, name: k.name}) {
 		return resolved{reason: gwapiv1.RouteReasonRefNotPermitted,
 			msg: fmt.Sprintf("backendRef to Service %s is not permitted by any ReferenceGrant", full)}

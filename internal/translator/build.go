@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/caddy-gateway/operator/internal/ir"
@@ -49,10 +50,12 @@ func (t *translation) buildIR() *ir.Gateway {
 
 // entry is a route match waiting to be ordered.
 type entry struct {
-	route *gwapiv1.HTTPRoute
+	route *metav1.ObjectMeta
 	rule  int
 	match int
 	out   ir.Route
+	// grpc is set for GRPCRoute matches, which have their own precedence rules.
+	grpc *grpcRank
 }
 
 // buildHostGroups builds one listener's routing table: host groups most specific
@@ -76,6 +79,9 @@ func buildHostGroups(l *listener) []ir.HostGroup {
 					Match:  m,
 					Action: actionFor(ru, m, l),
 				}})
+				if ru.grpc != nil {
+					entries[len(entries)-1].grpc = &ru.grpc[mi]
+				}
 				for _, h := range ar.hostnames {
 					groups[h] = append(groups[h], int32(len(entries)-1))
 				}
@@ -135,6 +141,9 @@ func actionFor(ru *rule, m ir.Match, l *listener) *ir.Action {
 // prefixes by length; then a method; more headers; more query params; the oldest
 // route; namespace/name; rule and match order.
 func comparePrecedence(a, b *entry) int {
+	if a.grpc != nil && b.grpc != nil {
+		return compareGRPCPrecedence(a, b)
+	}
 	ma, mb := &a.out.Match, &b.out.Match
 	return cmp.Or(
 		cmp.Compare(pathRank(ma.PathType), pathRank(mb.PathType)),

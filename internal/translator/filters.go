@@ -36,6 +36,10 @@ func (t *translation) convertFilters(ru *rule, filters []gwapiv1.HTTPRouteFilter
 				ru.action.Rewrite.Hostname = string(*f.URLRewrite.Hostname)
 			}
 			checkPathModifier(f.URLRewrite.Path, at, bad)
+		case gwapiv1.HTTPRouteFilterRequestMirror:
+			// resolved by convertMirrors, which knows the route
+		case gwapiv1.HTTPRouteFilterCORS:
+			ru.action.CORS = convertCORS(f.CORS, at, bad)
 		default:
 			bad.addf("%s: filter type %q is not supported by this implementation", at, f.Type)
 		}

@@ -13,6 +13,7 @@ import (
 const (
 	gatewayGroup  = gwapiv1.GroupName
 	kindHTTPRoute = "HTTPRoute"
+	kindGRPCRoute = "GRPCRoute"
 )
 
 // listener is the translation state of one Gateway listener.
@@ -30,11 +31,14 @@ type listener struct {
 	certs     []string
 	attached  int32
 	routes    []attachedRoute
+	// claims are the routes attached so far with their effective hostnames, for
+	// HTTPRoute/GRPCRoute hostname conflicts.
+	claims []hostClaim
 }
 
 // attachedRoute is a route accepted by a listener, with its effective hostnames.
 type attachedRoute struct {
-	route     *gwapiv1.HTTPRoute
+	route     *metav1.ObjectMeta
 	hostnames []string
 	rules     *checkedRules
 }
@@ -96,18 +100,22 @@ func (l *listener) badRef(reason gwapiv1.ListenerConditionReason, msg string) {
 	}
 }
 
-// checkKinds computes supportedKinds and flags kinds this listener cannot serve.
+// checkKinds computes supportedKinds and flags kinds this listener cannot serve. HTTP
+// and HTTPS listeners serve HTTPRoutes and GRPCRoutes (h2c with prior knowledge on
+// cleartext ports, h2 by ALPN on TLS ports).
 func (t *translation) checkKinds(l *listener) {
-	httpKind := gwapiv1.RouteGroupKind{Group: ptr(gwapiv1.Group(gatewayGroup)), Kind: kindHTTPRoute}
+	servedKinds := []gwapiv1.Kind{kindHTTPRoute, kindGRPCRoute}
 	if l.spec.AllowedRoutes == nil || len(l.spec.AllowedRoutes.Kinds) == 0 {
-		l.kinds = []gwapiv1.RouteGroupKind{httpKind}
+		for _, k := range servedKinds {
+			l.kinds = append(l.kinds, gwapiv1.RouteGroupKind{Group: ptr(gwapiv1.Group(gatewayGroup)), Kind: k})
+		}
 		return
 	}
 	var bad []string
 	for _, k := range l.spec.AllowedRoutes.Kinds {
-		if (k.Group == nil || *k.Group == gatewayGroup) && k.Kind == kindHTTPRoute {
-			if len(l.kinds) == 0 {
-				l.kinds = append(l.kinds, httpKind)
+		if (k.Group == nil || *k.Group == gatewayGroup) && slices.Contains(servedKinds, k.Kind) {
+			if !slices.ContainsFunc(l.kinds, func(o gwapiv1.RouteGroupKind) bool { return o.Kind == k.Kind }) {
+				l.kinds = append(l.kinds, gwapiv1.RouteGroupKind{Group: ptr(gwapiv1.Group(gatewayGroup)), Kind: k.Kind})
 			}
 			continue
 		}
@@ -119,7 +127,7 @@ func (t *translation) checkKinds(l *listener) {
 	}
 	if len(bad) > 0 {
 		l.badRef(gwapiv1.ListenerReasonInvalidRouteKinds,
-			fmt.Sprintf("route kinds not supported: %s; supported: gateway.networking.k8s.io/HTTPRoute", strings.Join(bad, ", ")))
+			fmt.Sprintf("route kinds not supported: %s; supported: gateway.networking.k8s.io/HTTPRoute, gateway.networking.k8s.io/GRPCRoute", strings.Join(bad, ", ")))
 	}
 }
 

@@ -27,6 +27,8 @@ type rule struct {
 	action   ir.Action
 	redirect *gwapiv1.HTTPRequestRedirectFilter
 	rewrite  *gwapiv1.HTTPURLRewriteFilter
+	// grpc ranks each match of a GRPCRoute rule for precedence; nil for HTTPRoutes.
+	grpc []grpcRank
 }
 
 // problems collects user mistakes in one route, in the order found.
@@ -54,6 +56,7 @@ func (t *translation) checkRules(r *gwapiv1.HTTPRoute) *checkedRules {
 		if ru.redirect == nil {
 			t.resolveBackends(r, spec.BackendRefs, &ru.action, out, i, &bad)
 		}
+		t.convertMirrors(r.Namespace, spec.Filters, &ru.action, out, i, &bad)
 		ru.action.Timeouts = convertTimeouts(spec.Timeouts, i, &bad)
 		ru.action.Retry = convertRetry(spec.Retry, i, &bad)
 		if spec.SessionPersistence != nil { //nolint:staticcheck // deprecated in the API, still rejected explicitly

@@ -8,7 +8,6 @@
 package translator
 
 import (
-	"cmp"
 	"slices"
 
 	corev1 "k8s.io/api/core/v1"
@@ -29,6 +28,8 @@ type Input struct {
 	ControllerName gwapiv1.GatewayController
 	// HTTPRoutes are candidate routes; those with a parentRef to Gateway are used.
 	HTTPRoutes []gwapiv1.HTTPRoute
+	// GRPCRoutes are candidate gRPC routes, used like HTTPRoutes.
+	GRPCRoutes []gwapiv1.GRPCRoute
 	// Services are the possible backends.
 	Services []corev1.Service
 	// Secrets hold listener certificates (type kubernetes.io/tls).
@@ -48,7 +49,7 @@ type Output struct {
 	// Listeners are the listener statuses, in spec order. The Programmed condition is
 	// not set here: only the pusher knows whether the data plane took the config.
 	Listeners []gwapiv1.ListenerStatus `json:"listeners"`
-	// Routes are the HTTPRoute statuses for this Gateway's parentRefs, sorted by
+	// Routes are the route statuses for this Gateway's parentRefs, sorted by kind, then
 	// namespace/name; each holds only the parent entries that refer to this Gateway.
 	Routes []RouteStatus `json:"routes,omitempty"`
 }
@@ -67,19 +68,13 @@ type RouteStatus struct {
 func Translate(in Input) Output {
 	t := newTranslation(in)
 	t.buildListeners()
-	routes := make([]*gwapiv1.HTTPRoute, len(in.HTTPRoutes))
-	for i := range in.HTTPRoutes {
-		routes[i] = &in.HTTPRoutes[i]
-	}
-	slices.SortFunc(routes, func(a, b *gwapiv1.HTTPRoute) int {
-		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
-	})
 	out := Output{}
-	for _, r := range routes {
-		if st, ok := t.attachHTTPRoute(r); ok {
+	for _, r := range t.routesInAttachOrder() {
+		if st, ok := r.attach(); ok {
 			out.Routes = append(out.Routes, st)
 		}
 	}
+	slices.SortFunc(out.Routes, compareRouteStatuses)
 	out.IR = t.buildIR()
 	out.Listeners = t.listenerStatuses()
 	return out

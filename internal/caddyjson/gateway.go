@@ -1,0 +1,30 @@
+package caddyjson
+
+// GatewayMirror is the operator's own "gateway_mirror" handler
+// (internal/caddymod/mirror): it sends a copy of a sampled share of requests to each
+// upstream and discards the answers. Fields are taken literally (no placeholders).
+type GatewayMirror struct {
+	Handler string `json:"handler"`
+	// Upstreams receive the copies; Dial is "host:port".
+	Upstreams []Upstream `json:"upstreams"`
+	// Percent of requests mirrored, 0 to 100; nil mirrors all.
+	Percent *float64 `json:"percent,omitempty"`
+}
+
+// GatewayCORS is the operator's own "gateway_cors" handler (internal/caddymod/cors):
+// the Gateway API HTTPCORSFilter. Values are taken literally (no placeholders).
+type GatewayCORS struct {
+	Handler string `json:"handler"`
+	// AllowOrigins are "*" or "scheme://host[:port]", the host optionally starting
+	// with a "*" label that matches any number of labels.
+	AllowOrigins []string `json:"allow_origins,omitempty"`
+	// AllowMethods, AllowHeaders and ExposeHeaders are sent as listed; ["*"] echoes
+	// the request (methods, headers) or is sent as "*" (expose, without credentials).
+	AllowMethods  []string `json:"allow_methods,omitempty"`
+	AllowHeaders  []string `json:"allow_headers,omitempty"`
+	ExposeHeaders []string `json:"expose_headers,omitempty"`
+	// AllowCredentials sends Access-Control-Allow-Credentials: true.
+	AllowCredentials bool `json:"allow_credentials,omitempty"`
+	// MaxAge is Access-Control-Max-Age in seconds; 0 is the module default (5).
+	MaxAge int `json:"max_age,omitempty"`
+}

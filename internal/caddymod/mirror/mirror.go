@@ -1,0 +1,255 @@
+// Package mirror is the Caddy HTTP handler module http.handlers.gateway_mirror: it
+// sends a copy of a sampled fraction of requests to mirror upstreams, fire-and-forget,
+// as the Gateway API RequestMirror filter asks. Core Caddy has no such handler.
+//
+// The mirrored copy never changes the main request: its body reaches the next handler
+// intact, mirror responses are discarded, mirror failures are only logged, and the main
+// request waits for nothing but the buffering of a bounded request body. The package
+// must not grow into a general proxy: no load balancing, retries or health checks.
+package mirror
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+)
+
+func init() {
+	caddy.RegisterModule(Handler{})
+}
+
+// Defaults of the optional fields.
+const (
+	DefaultMaxBodySize = 1 << 20
+	DefaultTimeout     = caddy.Duration(10 * time.Second)
+	DefaultMaxInFlight = 1024
+)
+
+// Handler mirrors requests to Upstreams. Each request draws once: when sampled, every
+// upstream gets a copy.
+type Handler struct {
+	// Upstreams receive the copies; each is a "host:port" to dial over plain HTTP/1.1.
+	// Placeholders are not expanded.
+	Upstreams []Upstream `json:"upstreams,omitempty"`
+	// Percent of requests mirrored, 0 to 100 (fractions allowed); nil mirrors all.
+	Percent *float64 `json:"percent,omitempty"`
+	// MaxBodySize is the largest request body, in bytes, that is mirrored; a request
+	// with a larger body is forwarded normally but not mirrored. Default 1 MiB.
+	MaxBodySize int64 `json:"max_body_size,omitempty"`
+	// Timeout bounds each mirrored request, response included. Default 10s.
+	Timeout caddy.Duration `json:"timeout,omitempty"`
+	// MaxInFlight bounds the mirrored requests outstanding at once in this handler;
+	// copies beyond it are dropped. Default 1024.
+	MaxInFlight int `json:"max_in_flight,omitempty"`
+
+	ctx       caddy.Context
+	logger    *slog.Logger
+	transport *http.Transport
+	client    *http.Client
+	inflight  chan struct{}
+	// draw returns a number in [0, 100); tests replace it.
+	draw func() float64
+}
+
+// Upstream is one mirror destination.
+type Upstream struct {
+	// Dial is the "host:port" to send copies to.
+	Dial string `json:"dial"`
+}
+
+// CaddyModule returns the Caddy module information.
+func (Handler) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.gateway_mirror",
+		New: func() caddy.Module { return new(Handler) },
+	}
+}
+
+// Provision sets defaults and builds the HTTP client of the copies. Copies in flight
+// are cancelled when the config is unloaded (ctx is done).
+func (h *Handler) Provision(ctx caddy.Context) error {
+	h.ctx = ctx
+	h.logger = ctx.Slogger()
+	if h.MaxBodySize == 0 {
+		h.MaxBodySize = DefaultMaxBodySize
+	}
+	if h.Timeout == 0 {
+		h.Timeout = DefaultTimeout
+	}
+	if h.MaxInFlight == 0 {
+		h.MaxInFlight = DefaultMaxInFlight
+	}
+	h.inflight = make(chan struct{}, h.MaxInFlight)
+	h.transport = &http.Transport{
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConnsPerHost:   32,
+		IdleConnTimeout:       90 * time.Second,
+		ResponseHeaderTimeout: time.Duration(h.Timeout),
+		DisableCompression:    true, // send the client's Accept-Encoding as it was
+	}
+	h.client = &http.Client{
+		Transport:     h.transport,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	if h.draw == nil {
+		h.draw = func() float64 { return rand.Float64() * 100 }
+	}
+	return nil
+}
+
+// Validate checks the configuration.
+func (h *Handler) Validate() error {
+	for i, u := range h.Upstreams {
+		host, port, err := net.SplitHostPort(u.Dial)
+		if err != nil || host == "" || port == "" {
+			return fmt.Errorf("upstreams[%d]: dial %q is not host:port", i, u.Dial)
+		}
+	}
+	if p := h.Percent; p != nil && !(*p >= 0 && *p <= 100) {
+		return fmt.Errorf("percent %v is outside 0..100", *p)
+	}
+	if h.MaxBodySize < 0 || h.Timeout < 0 || h.MaxInFlight < 0 {
+		return fmt.Errorf("max_body_size, timeout and max_in_flight must not be negative")
+	}
+	return nil
+}
+
+// Cleanup closes idle connections to the upstreams.
+func (h *Handler) Cleanup() error {
+	if h.transport != nil {
+		h.transport.CloseIdleConnections()
+	}
+	return nil
+}
+
+// ServeHTTP mirrors a sampled request, then passes it on unchanged.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	if len(h.Upstreams) > 0 && h.sampled() && mirrorable(r) {
+		if body, ok := h.bufferBody(r); ok {
+			h.send(r, body)
+		}
+	}
+	return next.ServeHTTP(w, r)
+}
+
+func (h *Handler) sampled() bool {
+	if h.Percent == nil || *h.Percent >= 100 {
+		return true
+	}
+	return *h.Percent > 0 && h.draw() < *h.Percent
+}
+
+// mirrorable excludes protocol switches (WebSocket and the like) and CONNECT: a copy
+// of those cannot be replayed.
+func mirrorable(r *http.Request) bool {
+	return r.Method != http.MethodConnect && r.Header.Get("Upgrade") == ""
+}
+
+// bufferBody reads the request body, up to MaxBodySize, for the copies, and puts
+// what it read back in front of the rest for the next handler. ok is false when the
+// body is too large or could not be read: then nothing is mirrored.
+func (h *Handler) bufferBody(r *http.Request) (body []byte, ok bool) {
+	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
+		return nil, true
+	}
+	if r.ContentLength > h.MaxBodySize {
+		return nil, false
+	}
+	buf, err := io.ReadAll(io.LimitReader(r.Body, h.MaxBodySize+1))
+	r.Body = replayBody{Reader: io.MultiReader(bytes.NewReader(buf), r.Body), Closer: r.Body}
+	if err != nil || int64(len(buf)) > h.MaxBodySize {
+		return nil, false
+	}
+	return buf, true
+}
+
+// replayBody is the buffered start of a body followed by its unread rest.
+type replayBody struct {
+	io.Reader
+	io.Closer
+}
+
+// send starts one copy per upstream; each runs on its own with the handler's timeout.
+func (h *Handler) send(r *http.Request, body []byte) {
+	header := r.Header.Clone()
+	removeHopByHop(header)
+	for _, u := range h.Upstreams {
+		select {
+		case h.inflight <- struct{}{}:
+		default:
+			h.logger.Debug("mirror copy dropped: too many in flight", "upstream", u.Dial)
+			continue
+		}
+		req := h.newRequest(r, u.Dial, header.Clone(), body)
+		go h.do(req, u.Dial)
+	}
+}
+
+func (h *Handler) newRequest(r *http.Request, dial string, header http.Header, body []byte) *http.Request {
+	u := &url.URL{Scheme: "http", Host: dial, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
+	req := (&http.Request{
+		Method:     r.Method,
+		URL:        u,
+		Proto:      "HTTP/1.1",
+		ProtoMajor: 1,
+		ProtoMinor: 1,
+		Header:     header,
+		Host:       r.Host,
+	}).WithContext(h.ctx) // the deadline is added in do, where it is cancelled
+	if len(body) > 0 {
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		req.ContentLength = int64(len(body))
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	}
+	return req
+}
+
+func (h *Handler) do(req *http.Request, dial string) {
+	defer func() { <-h.inflight }()
+	ctx, cancel := context.WithTimeout(req.Context(), time.Duration(h.Timeout))
+	defer cancel()
+	resp, err := h.client.Do(req.WithContext(ctx))
+	if err != nil {
+		h.logger.Debug("mirror copy failed", "upstream", dial, "error", err)
+		return
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	_ = resp.Body.Close()
+}
+
+// hopByHop are the headers that describe one connection, not the request (RFC 9110
+// section 7.6.1); the copy's own connection sets its own.
+var hopByHop = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
+	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
+
+func removeHopByHop(h http.Header) {
+	for _, v := range h.Values("Connection") {
+		for f := range strings.SplitSeq(v, ",") {
+			if f = strings.TrimSpace(f); f != "" {
+				h.Del(f)
+			}
+		}
+	}
+	for _, n := range hopByHop {
+		h.Del(n)
+	}
+}
+
+// Interface guards.
+var (
+	_ caddy.Provisioner           = (*Handler)(nil)
+	_ caddy.Validator             = (*Handler)(nil)
+	_ caddy.CleanerUpper          = (*Handler)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
+)
