@@ -156,7 +156,15 @@ func httpsCertManager(addr string) features.Feature {
 		}).
 		Assess("before the Secret exists the listener reports InvalidCertificateRef", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			c := cfg.Client().Resources().GetControllerRuntimeClient()
-			cond := listenerCondition(ctx, t, c, cfg.Namespace(), edgeGateway, "https", string(gwapiv1.ListenerConditionResolvedRefs),
+			ns := cfg.Namespace()
+			// Let everything the Setup started settle first (backend up, route processed),
+			// so that only the Secret's appearance can bring the listener up afterwards.
+			if err := utils.WaitDeploymentAvailable(ctx, c, ns, "echo-tls", pollTimeout); err != nil {
+				t.Fatal(err)
+			}
+			routeParentCondition(ctx, t, c, client.ObjectKey{Namespace: ns, Name: "secure"}, ns, edgeGateway,
+				string(gwapiv1.RouteConditionAccepted), metav1.ConditionTrue, string(gwapiv1.RouteReasonAccepted))
+			cond := listenerCondition(ctx, t, c, ns, edgeGateway, "https", string(gwapiv1.ListenerConditionResolvedRefs),
 				metav1.ConditionFalse, string(gwapiv1.ListenerReasonInvalidCertificateRef))
 			t.Logf("https listener: ResolvedRefs=%s %s: %s", cond.Status, cond.Reason, cond.Message)
 			return ctx

@@ -1,0 +1,224 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/e2e-framework/pkg/envconf"
+	"sigs.k8s.io/e2e-framework/pkg/features"
+	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/caddy-gateway/operator/api/v1alpha1"
+	"github.com/caddy-gateway/operator/internal/infra"
+	"github.com/caddy-gateway/operator/test/utils"
+)
+
+const (
+	trafficInterval = 20 * time.Millisecond
+	trafficLimit    = 4 * time.Minute
+)
+
+// catchAllRoute sends every request for host to backend.
+func catchAllRoute(ns, name, gateway, host, backend string) *gwapiv1.HTTPRoute {
+	return &gwapiv1.HTTPRoute{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		Spec: gwapiv1.HTTPRouteSpec{
+			CommonRouteSpec: gwapiv1.CommonRouteSpec{ParentRefs: []gwapiv1.ParentReference{{Name: gwapiv1.ObjectName(gateway)}}},
+			Hostnames:       []gwapiv1.Hostname{gwapiv1.Hostname(host)},
+			Rules: []gwapiv1.HTTPRouteRule{{BackendRefs: []gwapiv1.HTTPBackendRef{{BackendRef: gwapiv1.BackendRef{
+				BackendObjectReference: gwapiv1.BackendObjectReference{Name: gwapiv1.ObjectName(backend), Port: ptr.To[gwapiv1.PortNumber](8080)},
+			}}}}},
+		},
+	}
+}
+
+// loadRequests counts the POST /load requests the Caddy containers of a Gateway logged.
+func loadRequests(ctx context.Context, t *testing.T, cfg *envconf.Config, gateway string) int {
+	t.Helper()
+	c := cfg.Client().Resources().GetControllerRuntimeClient()
+	cs, err := kubernetes.NewForConfig(cfg.Client().RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pods, err := fleetPods(ctx, c, cfg.Namespace(), gateway)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, p := range pods {
+		rc, err := cs.CoreV1().Pods(p.Namespace).GetLogs(p.Name, &corev1.PodLogOptions{Container: infra.CaddyContainer}).Stream(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(rc)
+		_ = rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += strings.Count(string(b), `"uri":"/load"`)
+	}
+	return n
+}
+
+func setReplicas(ctx context.Context, t *testing.T, c client.Client, ns, name string, n int32) {
+	t.Helper()
+	var cpc v1alpha1.CaddyProxyConfig
+	if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &cpc); err != nil {
+		t.Fatal(err)
+	}
+	cpc.Spec.Workload = &v1alpha1.WorkloadSpec{Replicas: ptr.To(n)}
+	if err := c.Update(ctx, &cpc); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// allReady waits until the Gateway's Deployment has n Ready pods and is Programmed n/n.
+func allReady(ctx context.Context, t *testing.T, c client.Client, ns, gateway string, n int32) {
+	t.Helper()
+	poll(ctx, t, fmt.Sprintf("%d Ready Caddy pods", n), func(ctx context.Context) error {
+		var dep appsv1.Deployment
+		if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: infra.NamesFor(gateway).Workload}, &dep); err != nil {
+			return err
+		}
+		if dep.Status.ReadyReplicas != n || dep.Status.Replicas != n {
+			return fmt.Errorf("%d/%d ready", dep.Status.ReadyReplicas, dep.Status.Replicas)
+		}
+		return nil
+	})
+	programmed(ctx, t, c, ns, gateway, fmt.Sprintf("%d/%d pods programmed", n, n))
+}
+
+func TestFaultsUnderSteadyTraffic(t *testing.T) {
+	const gwName, host = "steady", "steady.example.com"
+	class := envconf.RandomName("e2e-steady", 16)
+	var addr string
+	f := features.New("steady traffic through scaling, pod loss and an operator restart").
+		Setup(func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			c := cfg.Client().Resources().GetControllerRuntimeClient()
+			ns := cfg.Namespace()
+			objs := append(utils.EchoBackend(ns, "steady-echo"),
+				&v1alpha1.CaddyProxyConfig{ObjectMeta: metav1.ObjectMeta{Name: "steady", Namespace: ns}, Spec: v1alpha1.CaddyProxyConfigSpec{
+					Workload: &v1alpha1.WorkloadSpec{Replicas: ptr.To[int32](1)},
+					Service:  &v1alpha1.ServiceSpec{Type: ptr.To(corev1.ServiceTypeClusterIP)},
+				}},
+				gatewayClass(class, ns, "steady"), httpGateway(ns, gwName, class),
+				catchAllRoute(ns, "steady", gwName, host, "steady-echo"))
+			for _, o := range objs {
+				if err := c.Create(ctx, o); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var svc corev1.Service
+			poll(ctx, t, "the Gateway's Service", func(ctx context.Context) error {
+				return c.Get(ctx, client.ObjectKey{Namespace: ns, Name: infra.NamesFor(gwName).Workload}, &svc)
+			})
+			addr = net.JoinHostPort(svc.Spec.ClusterIP, fmt.Sprint(listenerPort))
+			expect(ctx, t, addr, host, "/", nil, 200, "backend=steady-echo")
+			return ctx
+		}).
+		Assess("scaling out adds pods only once they are configured", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			c := cfg.Client().Resources().GetControllerRuntimeClient()
+			traffic := startTraffic(addr, host, "/", trafficInterval, trafficLimit)
+			setReplicas(ctx, t, c, cfg.Namespace(), "steady", 3)
+			allReady(ctx, t, c, cfg.Namespace(), gwName, 3)
+			time.Sleep(3 * time.Second) // keep the traffic on the three pods for a while
+			ok, others := traffic.Stop()
+			t.Logf("scale 1→3 under traffic: %d answers 200, others: [%s]", ok, others)
+			if others != "" || ok == 0 {
+				t.Fatalf("requests failed while scaling out: %s", others)
+			}
+			return ctx
+		}).
+		Assess("losing a pod loses no request and its replacement is configured before it is Ready", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			c := cfg.Client().Resources().GetControllerRuntimeClient()
+			pods, err := fleetPods(ctx, c, cfg.Namespace(), gwName)
+			if err != nil || len(pods) == 0 {
+				t.Fatalf("no Caddy pods: %v", err)
+			}
+			traffic := startTraffic(addr, host, "/", trafficInterval, trafficLimit)
+			if err := c.Delete(ctx, &pods[0]); err != nil {
+				t.Fatal(err)
+			}
+			poll(ctx, t, "the deleted pod gone", func(ctx context.Context) error {
+				var p corev1.Pod
+				if err := c.Get(ctx, client.ObjectKeyFromObject(&pods[0]), &p); err == nil {
+					return fmt.Errorf("pod %s still terminating", p.Name)
+				}
+				return nil
+			})
+			allReady(ctx, t, c, cfg.Namespace(), gwName, 3)
+			ok, others := traffic.Stop()
+			t.Logf("pod deletion under traffic: %d answers 200, others: [%s]", ok, others)
+			if others != "" || ok == 0 {
+				t.Fatalf("requests failed while a pod was replaced: %s", others)
+			}
+			return ctx
+		}).
+		Assess("restarting the operator pushes nothing that is already running", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			c := cfg.Client().Resources().GetControllerRuntimeClient()
+			before := loadRequests(ctx, t, cfg, gwName)
+			traffic := startTraffic(addr, host, "/", trafficInterval, trafficLimit)
+			var ops corev1.PodList
+			if err := c.List(ctx, &ops, client.InNamespace(utils.OperatorNamespace), client.MatchingLabels{"control-plane": "controller-manager"}); err != nil || len(ops.Items) == 0 {
+				t.Fatalf("operator pods: %v", err)
+			}
+			old, oldName := ops.Items[0].UID, ops.Items[0].Name
+			if err := c.Delete(ctx, &ops.Items[0]); err != nil {
+				t.Fatal(err)
+			}
+			poll(ctx, t, "a new operator pod Ready", func(ctx context.Context) error {
+				if err := c.List(ctx, &ops, client.InNamespace(utils.OperatorNamespace), client.MatchingLabels{"control-plane": "controller-manager"}); err != nil {
+					return err
+				}
+				for _, p := range ops.Items {
+					if p.UID != old && podReady(&p) {
+						return nil
+					}
+				}
+				return fmt.Errorf("no new Ready operator pod yet")
+			})
+			poll(ctx, t, "the new operator holds the leader lease", func(ctx context.Context) error {
+				var lease coordinationv1.Lease
+				if err := c.Get(ctx, client.ObjectKey{Namespace: utils.OperatorNamespace, Name: "caddy-gateway-operator.caddygateway.io"}, &lease); err != nil {
+					return err
+				}
+				if id := ptr.Deref(lease.Spec.HolderIdentity, ""); strings.HasPrefix(id, oldName+"_") || id == "" {
+					return fmt.Errorf("lease held by %q", id)
+				}
+				return nil
+			})
+			// The new leader reconciles every Gateway as it starts; give it time to do so.
+			time.Sleep(5 * time.Second)
+			programmed(ctx, t, c, cfg.Namespace(), gwName, "3/3 pods programmed")
+			after := loadRequests(ctx, t, cfg, gwName)
+			ok, others := traffic.Stop()
+			t.Logf("operator restart: POST /load logged %d before, %d after; traffic %d answers 200, others: [%s]", before, after, ok, others)
+			if after != before {
+				t.Fatalf("the restarted operator pushed %d unchanged configurations again", after-before)
+			}
+			if others != "" {
+				t.Fatalf("requests failed during the operator restart: %s", others)
+			}
+			return ctx
+		}).
+		Teardown(func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			c := cfg.Client().Resources().GetControllerRuntimeClient()
+			deleteAll(ctx, t, c, httpGateway(cfg.Namespace(), gwName, class), &gwapiv1.GatewayClass{ObjectMeta: metav1.ObjectMeta{Name: class}})
+			return ctx
+		}).Feature()
+	testenv.Test(t, f)
+}
