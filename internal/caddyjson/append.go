@@ -21,6 +21,15 @@ func (c *Config) AppendJSON(b []byte) ([]byte, error) {
 type writer struct {
 	b   []byte
 	err error
+	// handles remembers where each route handler list was first written: routes that
+	// share a list (same backing array, as emit shares them) copy those bytes.
+	handles map[handleKey][2]int
+}
+
+// handleKey identifies a handler list by its backing array and length.
+type handleKey struct {
+	first *Handler
+	n     int
 }
 
 // key writes a member name, preceded by a comma unless it opens the object. A
@@ -99,16 +108,10 @@ func (w *writer) optStr(k, s string) {
 // sortedKeys returns the keys of m in encoding/json's order, or ok false when a key
 // is not plain ASCII (then the caller falls back to encoding/json for the map).
 func sortedKeys[V any](m map[string]V) ([]string, bool) {
-	var one [1]string
-	keys := one[:0]
-	if len(m) > 1 {
-		keys = make([]string, 0, len(m))
-	}
+	keys := make([]string, 0, len(m))
 	for k := range m {
-		for i := 0; i < len(k); i++ {
-			if c := k[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-				return nil, false
-			}
+		if !plainKey(k) {
+			return nil, false
 		}
 		keys = append(keys, k)
 	}
@@ -116,9 +119,38 @@ func sortedKeys[V any](m map[string]V) ([]string, bool) {
 	return keys, true
 }
 
+// onlyKey returns the key of a one-entry map without allocating; ok is false for
+// other sizes and for keys that are not plain ASCII.
+func onlyKey[V any](m map[string]V) (string, bool) {
+	if len(m) != 1 {
+		return "", false
+	}
+	for k := range m {
+		return k, plainKey(k)
+	}
+	return "", false
+}
+
+// plainKey reports whether encoding/json writes k verbatim between quotes.
+func plainKey(k string) bool {
+	for i := 0; i < len(k); i++ {
+		if c := k[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
+}
+
 func (w *writer) strListMap(m map[string][]string) {
 	if m == nil {
 		w.b = append(w.b, "null"...)
+		return
+	}
+	if k, ok := onlyKey(m); ok {
+		w.open()
+		w.key(k)
+		w.strs(m[k])
+		w.close()
 		return
 	}
 	keys, ok := sortedKeys(m)
@@ -135,6 +167,14 @@ func (w *writer) strListMap(m map[string][]string) {
 }
 
 func (w *writer) regexpMap(m map[string]Regexp) {
+	if k, ok := onlyKey(m); ok {
+		r := m[k]
+		w.open()
+		w.key(k)
+		w.regexp(&r)
+		w.close()
+		return
+	}
 	keys, ok := sortedKeys(m)
 	if !ok {
 		w.marshal(m)
@@ -234,6 +274,10 @@ func (w *writer) server(s *Server) {
 		w.close()
 	}
 	w.optStrs("protocols", s.Protocols)
+	if s.StrictSNIHost != nil {
+		w.key("strict_sni_host")
+		w.bool(*s.StrictSNIHost)
+	}
 	w.close()
 }
 
@@ -261,20 +305,36 @@ func (w *writer) route(r *Route) {
 	}
 	if len(r.Handle) > 0 {
 		w.key("handle")
-		w.b = append(w.b, '[')
-		for i, h := range r.Handle {
-			if i > 0 {
-				w.b = append(w.b, ',')
-			}
-			w.handler(h)
-		}
-		w.b = append(w.b, ']')
+		w.handlerList(r.Handle)
 	}
 	if r.Terminal {
 		w.key("terminal")
 		w.bool(true)
 	}
 	w.close()
+}
+
+// handlerList writes a non-empty handler list, or copies its bytes when the same
+// list was written before.
+func (w *writer) handlerList(hs []Handler) {
+	k := handleKey{first: &hs[0], n: len(hs)}
+	if at, ok := w.handles[k]; ok {
+		w.b = append(w.b, w.b[at[0]:at[1]]...)
+		return
+	}
+	start := len(w.b)
+	w.b = append(w.b, '[')
+	for i, h := range hs {
+		if i > 0 {
+			w.b = append(w.b, ',')
+		}
+		w.handler(h)
+	}
+	w.b = append(w.b, ']')
+	if w.handles == nil {
+		w.handles = map[handleKey][2]int{}
+	}
+	w.handles[k] = [2]int{start, len(w.b)}
 }
 
 func (w *writer) matcherSets(sets []MatcherSet) {
@@ -339,6 +399,8 @@ func (w *writer) handler(h Handler) {
 		w.rewrite(&v)
 	case ReverseProxy:
 		w.reverseProxy(&v)
+	case RouteStream:
+		w.routeStream(&v)
 	default:
 		w.marshal(h)
 	}
@@ -546,5 +608,23 @@ func (w *writer) connectionPolicy(p *TLSConnectionPolicy) {
 		w.optStrs("any_tag", cs.AnyTag)
 		w.close()
 	}
+	if ca := p.ClientAuthentication; ca != nil {
+		w.key("client_authentication")
+		w.clientAuthentication(ca)
+	}
+	w.close()
+}
+
+func (w *writer) clientAuthentication(ca *ClientAuthentication) {
+	w.open()
+	if ca.CA != nil {
+		w.key("ca")
+		w.open()
+		w.key("provider")
+		w.str(ca.CA.Provider)
+		w.optStrs("trusted_ca_certs", ca.CA.TrustedCACerts)
+		w.close()
+	}
+	w.optStr("mode", ca.Mode)
 	w.close()
 }

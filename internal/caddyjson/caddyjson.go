@@ -56,6 +56,10 @@ type Server struct {
 	// Protocols the server speaks: "h1", "h2", "h2c", "h3"; empty is Caddy's default
 	// (h1, h2, h3).
 	Protocols []string `json:"protocols,omitempty"`
+	// StrictSNIHost answers 421 when the Host differs from the TLS ServerName. Caddy
+	// turns it on by itself when a connection policy has client authentication (nil);
+	// we set false there because the routes do the Gateway API's finer check.
+	StrictSNIHost *bool `json:"strict_sni_host,omitempty"`
 }
 
 // AutoHTTPS is caddyhttp.AutoHTTPSConfig.
@@ -229,6 +233,24 @@ type PEMCertificate struct {
 type TLSConnectionPolicy struct {
 	Match                *TLSMatch             `json:"match,omitempty"`
 	CertificateSelection *CertificateSelection `json:"certificate_selection,omitempty"`
+	// ClientAuthentication asks clients for a certificate and verifies it.
+	ClientAuthentication *ClientAuthentication `json:"client_authentication,omitempty"`
+}
+
+// ClientAuthentication is caddytls.ClientAuthentication.
+type ClientAuthentication struct {
+	// CA is the pool of trusted CA certificates (a tls.ca_pool.source module).
+	CA *CAPool `json:"ca,omitempty"`
+	// Mode is "request", "require", "verify_if_given" or "require_and_verify" (the
+	// default when CA is set).
+	Mode string `json:"mode,omitempty"`
+}
+
+// CAPool is a tls.ca_pool.source module; Provider "inline" takes TrustedCACerts.
+type CAPool struct {
+	Provider string `json:"provider"`
+	// TrustedCACerts are base64 DER certificates.
+	TrustedCACerts []string `json:"trusted_ca_certs,omitempty"`
 }
 
 // TLSMatch holds handshake matchers.

@@ -12,8 +12,9 @@ import (
 )
 
 // translationInput reads, from the cache, everything the translation of gw may need:
-// the routes that name it, their backend Services, ReferenceGrants, Namespaces and the
-// listeners' certificate Secrets (read directly: the cache holds only the operator's own).
+// the routes that name it, their backend Services, ReferenceGrants, Namespaces, the
+// listeners' certificate Secrets and the frontend validation's CA ConfigMaps (both read
+// directly: the cache holds only the operator's own).
 func (r *GatewayReconciler) translationInput(ctx context.Context, gw *gwapiv1.Gateway) (translator.Input, error) {
 	in := translator.Input{Gateway: gw, ControllerName: r.ControllerName}
 	var routes gwapiv1.HTTPRouteList
@@ -39,7 +40,10 @@ func (r *GatewayReconciler) translationInput(ctx context.Context, gw *gwapiv1.Ga
 		return in, fmt.Errorf("listing Namespaces: %w", err)
 	}
 	in.Namespaces = namespaces.Items
-	in.Secrets, err = r.listenerSecrets(ctx, gw)
+	if in.Secrets, err = r.listenerSecrets(ctx, gw); err != nil {
+		return in, err
+	}
+	in.ConfigMaps, err = r.frontendCAConfigMaps(ctx, gw)
 	return in, err
 }
 

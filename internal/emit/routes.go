@@ -1,6 +1,7 @@
 package emit
 
 import (
+	"iter"
 	"regexp"
 	"strings"
 
@@ -16,7 +17,7 @@ func (e *emitter) server(s *ir.HTTPServer) *caddyjson.Server {
 		l := &s.Listeners[i]
 		out.Routes = append(out.Routes, caddyjson.Route{
 			Match:    hostMatch(l.Hostname),
-			Handle:   []caddyjson.Handler{e.listenerSubroute(l)},
+			Handle:   []caddyjson.Handler{misdirectGuard(s, i, e.listenerSubroute(l))},
 			Terminal: true,
 		})
 		if s.TLS {
@@ -24,6 +25,7 @@ func (e *emitter) server(s *ir.HTTPServer) *caddyjson.Server {
 		}
 	}
 	out.Routes = append(out.Routes, caddyjson.Route{Handle: []caddyjson.Handler{status(404)}})
+	out.StrictSNIHost = strictSNIHost(s)
 	return out
 }
 
@@ -33,14 +35,10 @@ func (e *emitter) listenerSubroute(l *ir.Listener) caddyjson.Subroute {
 	sub := caddyjson.Subroute{Handler: "subroute"}
 	for i := range l.Hosts {
 		h := &l.Hosts[i]
-		routes := make([]caddyjson.Route, len(h.Routes))
-		// One allocation for all matcher sets of the group instead of one per route.
-		sets := make([]caddyjson.MatcherSet, len(h.Routes))
-		regs := make([]caddyjson.Regexp, len(h.Routes))
+		// Render every handler list now (they decide e.usesInvalidBackend); the routes
+		// themselves are built one at a time while encoding (hostRoutes).
 		for j := range h.Routes {
-			r := &h.Routes[j]
-			matcherSet(&sets[j], &regs[j], &r.Match, needsPrefixGroups(r.Action))
-			routes[j] = caddyjson.Route{Match: sets[j : j+1 : j+1], Handle: e.handlers(r.Action), Terminal: true}
+			e.handlers(h.Routes[j].Action)
 		}
 		var match []caddyjson.MatcherSet
 		if h.Hostname != l.Hostname {
@@ -48,11 +46,37 @@ func (e *emitter) listenerSubroute(l *ir.Listener) caddyjson.Subroute {
 		}
 		sub.Routes = append(sub.Routes, caddyjson.Route{
 			Match:  match,
-			Handle: []caddyjson.Handler{caddyjson.Subroute{Handler: "subroute", Routes: routes}},
+			Handle: []caddyjson.Handler{caddyjson.RouteStream{Handler: "subroute", Routes: e.hostRoutes(h)}},
 		})
 	}
 	sub.Routes = append(sub.Routes, caddyjson.Route{Handle: []caddyjson.Handler{status(404)}})
 	return sub
+}
+
+// hostRoutes yields the Caddy routes of a host group, each built into the same
+// scratch values (a large table allocates nothing per route but its patterns). The
+// handler lists come from the cache listenerSubroute filled, which is only read here.
+func (e *emitter) hostRoutes(h *ir.HostGroup) iter.Seq[*caddyjson.Route] {
+	return func(yield func(*caddyjson.Route) bool) {
+		var (
+			sets   [1]caddyjson.MatcherSet
+			re     caddyjson.Regexp
+			method [1]string
+			route  caddyjson.Route
+		)
+		for j := range h.Routes {
+			r := &h.Routes[j]
+			hdr, vars := sets[0].HeaderRegexp, sets[0].VarsRegexp
+			clear(hdr)
+			clear(vars)
+			sets[0] = caddyjson.MatcherSet{Method: method[:0], HeaderRegexp: hdr, VarsRegexp: vars}
+			matcherSet(&sets[0], &re, &r.Match, needsPrefixGroups(r.Action))
+			route = caddyjson.Route{Match: sets[:], Handle: e.handlerCache[r.Action], Terminal: true}
+			if !yield(&route) {
+				return
+			}
+		}
+	}
 }
 
 // hostMatch matches a Gateway API host pattern against the request host (any port,
@@ -81,6 +105,7 @@ func connectionPolicy(l *ir.Listener) caddyjson.TLSConnectionPolicy {
 	default:
 		p.Match = &caddyjson.TLSMatch{SNI: []string{l.Hostname}}
 	}
+	p.ClientAuthentication = clientAuthentication(l.ClientValidation)
 	return p
 }
 
@@ -94,7 +119,8 @@ func needsPrefixGroups(a *ir.Action) bool {
 }
 
 // matcherSet renders one IR match (one matcher set, fields AND-ed) into set; a path
-// regexp, when needed, is written to re.
+// regexp, when needed, is written to re. Empty maps and method list already in set
+// are reused.
 func matcherSet(set *caddyjson.MatcherSet, re *caddyjson.Regexp, m *ir.Match, prefixGroups bool) {
 	switch {
 	case m.PathType == ir.PathExact:
@@ -109,9 +135,9 @@ func matcherSet(set *caddyjson.MatcherSet, re *caddyjson.Regexp, m *ir.Match, pr
 		set.PathRegexp = re
 	}
 	if m.Method != "" {
-		set.Method = []string{m.Method}
+		set.Method = append(set.Method[:0], m.Method)
 	}
-	if len(m.Headers) > 0 {
+	if len(m.Headers) > 0 && set.HeaderRegexp == nil {
 		set.HeaderRegexp = make(map[string]caddyjson.Regexp, len(m.Headers))
 	}
 	for _, h := range m.Headers {

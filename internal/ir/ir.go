@@ -45,6 +45,8 @@ type Listener struct {
 	Hostname string `json:"hostname,omitempty"`
 	// Certificates name the Gateway certificates this listener presents (HTTPS only).
 	Certificates []string `json:"certificates,omitempty"`
+	// ClientValidation, when set, verifies TLS client certificates (HTTPS only).
+	ClientValidation *ClientValidation `json:"clientValidation,omitempty"`
 	// Hosts are the route host groups, most specific first. A request tries each group
 	// whose pattern matches its host, in order; the first matching route entry wins.
 	Hosts []HostGroup `json:"hosts,omitempty"`

@@ -85,7 +85,7 @@ func (t *translation) attachParent(r routeRef, ref gwapiv1.ParentReference, rule
 	attached := 0
 	var conflict *hostClaim
 	for _, l := range allowed {
-		hosts := effectiveHostnames(l.hostname, hostStrings(r.hostnames))
+		hosts := t.effectiveHosts(l.hostname, r.hostnames)
 		if len(hosts) == 0 {
 			continue
 		}
@@ -95,7 +95,7 @@ func (t *translation) attachParent(r routeRef, ref gwapiv1.ParentReference, rule
 		}
 		attached++
 		l.attached++
-		l.claims = append(l.claims, hostClaim{kind: r.kind, namespace: r.meta.Namespace, name: r.meta.Name, hostnames: hosts})
+		l.addClaim(hostClaim{kind: r.kind, namespace: r.meta.Namespace, name: r.meta.Name, hostnames: hosts})
 		if l.programOK {
 			l.routes = append(l.routes, attachedRoute{route: r.meta, hostnames: hosts, rules: rules})
 		}

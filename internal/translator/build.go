@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"slices"
 	"strconv"
+	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -36,6 +37,7 @@ func (t *translation) buildIR() *ir.Gateway {
 			}
 			srv.Listeners = append(srv.Listeners, ir.Listener{
 				Name: string(l.spec.Name), Hostname: l.hostname, Certificates: l.certs, Hosts: buildHostGroups(l),
+				ClientValidation: l.validation,
 			})
 		}
 		g.HTTP = append(g.HTTP, srv)
@@ -48,12 +50,16 @@ func (t *translation) buildIR() *ir.Gateway {
 	return g
 }
 
-// entry is a route match waiting to be ordered.
+// entry is a route match waiting to be ordered: small, so that sorting and copying
+// it is cheap; the ir.Route is assembled once its place is known.
 type entry struct {
-	route *metav1.ObjectMeta
-	rule  int
-	match int
-	out   ir.Route
+	route  *metav1.ObjectMeta
+	rule   int
+	match  int
+	m      *ir.Match
+	action *ir.Action
+	// src locates the ir.Route Source in the listener's shared sources string.
+	src [2]int
 	// grpc is set for GRPCRoute matches, which have their own precedence rules.
 	grpc *grpcRank
 }
@@ -69,16 +75,20 @@ func buildHostGroups(l *listener) []ir.HostGroup {
 	}
 	entries := make([]entry, 0, n)
 	groups := map[string][]int32{}
+	// Every Source, one after another: one string for the listener, not one per match.
+	var src strings.Builder
+	src.Grow(32 * n)
 	for _, ar := range l.routes {
-		prefix := ar.route.Namespace + "/" + ar.route.Name + "/rule/"
 		for ri := range ar.rules.rules {
 			ru := &ar.rules.rules[ri]
-			for mi, m := range ru.matches {
-				entries = append(entries, entry{route: ar.route, rule: ri, match: mi, out: ir.Route{
-					Source: prefix + strconv.Itoa(ri) + "/match/" + strconv.Itoa(mi),
-					Match:  m,
-					Action: actionFor(ru, m, l),
-				}})
+			for mi := range ru.matches {
+				m := &ru.matches[mi]
+				start := src.Len()
+				for _, part := range [...]string{ar.route.Namespace, "/", ar.route.Name, "/rule/", strconv.Itoa(ri), "/match/", strconv.Itoa(mi)} {
+					src.WriteString(part)
+				}
+				entries = append(entries, entry{route: ar.route, rule: ri, match: mi, m: m,
+					src: [2]int{start, src.Len()}, action: actionFor(ru, m, l)})
 				if ru.grpc != nil {
 					entries[len(entries)-1].grpc = &ru.grpc[mi]
 				}
@@ -93,13 +103,15 @@ func buildHostGroups(l *listener) []ir.HostGroup {
 		hosts = append(hosts, h)
 	}
 	slices.SortFunc(hosts, compareHostSpecificity)
+	sources := src.String()
 	out := make([]ir.HostGroup, 0, len(hosts))
 	for _, h := range hosts {
 		idx := groups[h]
 		slices.SortStableFunc(idx, func(a, b int32) int { return comparePrecedence(&entries[a], &entries[b]) })
 		routes := make([]ir.Route, len(idx))
 		for i, e := range idx {
-			routes[i] = entries[e].out
+			en := &entries[e]
+			routes[i] = ir.Route{Source: sources[en.src[0]:en.src[1]], Match: *en.m, Action: en.action}
 		}
 		out = append(out, ir.HostGroup{Hostname: h, Routes: routes})
 	}
@@ -109,7 +121,7 @@ func buildHostGroups(l *listener) []ir.HostGroup {
 // actionFor completes a rule's action for one match on one listener: redirect
 // defaults depend on the listener, prefix replacement on the match. Without those,
 // every match of the rule shares the rule's action.
-func actionFor(ru *rule, m ir.Match, l *listener) *ir.Action {
+func actionFor(ru *rule, m *ir.Match, l *listener) *ir.Action {
 	if ru.redirect == nil && ru.rewrite == nil {
 		return &ru.action
 	}
@@ -144,14 +156,28 @@ func comparePrecedence(a, b *entry) int {
 	if a.grpc != nil && b.grpc != nil {
 		return compareGRPCPrecedence(a, b)
 	}
-	ma, mb := &a.out.Match, &b.out.Match
+	// Early returns rather than cmp.Or, which would evaluate every comparison (string
+	// and time ones included) on each of the n log n calls of a large host group.
+	ma, mb := a.m, b.m
+	if c := cmp.Compare(pathRank(ma.PathType), pathRank(mb.PathType)); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(len(mb.Path), len(ma.Path)); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(boolRank(ma.Method != ""), boolRank(mb.Method != "")); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(len(mb.Headers), len(ma.Headers)); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(len(mb.Query), len(ma.Query)); c != 0 {
+		return c
+	}
+	if c := a.route.CreationTimestamp.Compare(b.route.CreationTimestamp.Time); c != 0 {
+		return c
+	}
 	return cmp.Or(
-		cmp.Compare(pathRank(ma.PathType), pathRank(mb.PathType)),
-		cmp.Compare(len(mb.Path), len(ma.Path)),
-		cmp.Compare(boolRank(ma.Method != ""), boolRank(mb.Method != "")),
-		cmp.Compare(len(mb.Headers), len(ma.Headers)),
-		cmp.Compare(len(mb.Query), len(ma.Query)),
-		a.route.CreationTimestamp.Compare(b.route.CreationTimestamp.Time),
 		cmp.Compare(a.route.Namespace, b.route.Namespace),
 		cmp.Compare(a.route.Name, b.route.Name),
 		cmp.Compare(a.rule, b.rule),

@@ -2,6 +2,8 @@ package translator
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
@@ -26,21 +28,98 @@ type hostClaim struct {
 // This implementation rejects: the two kinds have separate precedence rules that must
 // not be merged, and one Caddy route table per host cannot order them both. Routes are
 // attached oldest first (routesInAttachOrder), so the claim already present wins.
+//
+// The result is the first such claim in attach order. With only exact hosts to check
+// (the common case) it is found through claimIdx: the first claim of each other kind
+// holding each host, and the few claims with wildcard or catch-all hostnames; a
+// listener with claims of one kind only is answered at once.
 func (l *listener) conflictingClaim(kind string, hosts []string) *hostClaim {
-	for i := range l.claims {
-		c := &l.claims[i]
-		if c.kind == kind {
-			continue
-		}
-		for _, a := range c.hostnames {
+	x := &l.claimIdx
+	if x.count[kind] == len(l.claims) {
+		return nil
+	}
+	if !slices.ContainsFunc(hosts, isPatternHost) {
+		best := -1
+		for k := range x.count {
+			if k == kind {
+				continue
+			}
 			for _, b := range hosts {
-				if _, ok := intersectHost(a, b); ok {
-					return c
+				if i, ok := x.firstExact[claimKey{kind: k, host: b}]; ok && (best < 0 || i < best) {
+					best = i
 				}
 			}
 		}
+		for _, i := range x.patterns {
+			if best >= 0 && i > best {
+				break
+			}
+			if c := &l.claims[i]; c.kind != kind && claimIntersects(c, hosts) {
+				best = i
+				break
+			}
+		}
+		if best < 0 {
+			return nil
+		}
+		return &l.claims[best]
+	}
+	for i := range l.claims {
+		if c := &l.claims[i]; c.kind != kind && claimIntersects(c, hosts) {
+			return c
+		}
 	}
 	return nil
+}
+
+// claimIndex indexes a listener's claims for conflictingClaim.
+type claimIndex struct {
+	// count is the number of claims of each kind.
+	count map[string]int
+	// firstExact is the first claim of a kind holding an exact hostname.
+	firstExact map[claimKey]int
+	// patterns are the claims holding a wildcard or catch-all hostname, in order.
+	patterns []int
+}
+
+type claimKey struct{ kind, host string }
+
+// addClaim records c after the claims already attached.
+func (l *listener) addClaim(c hostClaim) {
+	x := &l.claimIdx
+	if x.count == nil {
+		x.count, x.firstExact = map[string]int{}, map[claimKey]int{}
+	}
+	i := len(l.claims)
+	l.claims = append(l.claims, c)
+	x.count[c.kind]++
+	pattern := false
+	for _, h := range c.hostnames {
+		if isPatternHost(h) {
+			pattern = true
+			continue
+		}
+		if _, ok := x.firstExact[claimKey{kind: c.kind, host: h}]; !ok {
+			x.firstExact[claimKey{kind: c.kind, host: h}] = i
+		}
+	}
+	if pattern {
+		x.patterns = append(x.patterns, i)
+	}
+}
+
+// isPatternHost reports whether an effective hostname matches more than itself.
+func isPatternHost(h string) bool { return h == "" || strings.HasPrefix(h, "*") }
+
+func claimIntersects(c *hostClaim, hosts []string) bool {
+	for _, a := range c.hostnames {
+		for _, b := range hosts {
+			if _, ok := intersectHost(a, b); ok {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func conflictMessage(kind string, c *hostClaim) string {

@@ -2,7 +2,10 @@ package translator
 
 import (
 	"cmp"
+	"slices"
 	"strings"
+
+	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
 
 // hostMatches reports whether host (exact) is matched by pattern (exact or "*.suffix").
@@ -46,6 +49,35 @@ func effectiveHostnames(listenerHost string, routeHosts []string) []string {
 		}
 	}
 	return out
+}
+
+// hostsKey identifies a listener hostname and a route's single hostname (one false:
+// the route has none).
+type hostsKey struct {
+	listener, route string
+	one             bool
+}
+
+// effectiveHosts is effectiveHostnames for a route's hostnames. Most routes have at
+// most one, and many routes share it: their results are computed once and shared, so
+// callers must not modify them.
+func (t *translation) effectiveHosts(listenerHost string, routeHosts []gwapiv1.Hostname) []string {
+	if len(routeHosts) > 1 {
+		return effectiveHostnames(listenerHost, hostStrings(routeHosts))
+	}
+	k := hostsKey{listener: listenerHost, one: len(routeHosts) == 1}
+	if k.one {
+		k.route = string(routeHosts[0])
+	}
+	if hs, ok := t.hostCache[k]; ok {
+		return hs
+	}
+	hs := slices.Clip(effectiveHostnames(listenerHost, hostStrings(routeHosts)))
+	if t.hostCache == nil {
+		t.hostCache = map[hostsKey][]string{}
+	}
+	t.hostCache[k] = hs
+	return hs
 }
 
 // compareHostSpecificity orders host patterns most specific first: exact names, then

@@ -22,6 +22,8 @@ type translation struct {
 	backendCache map[resolvedKey]resolved
 	// regexErrs caches the compile error ("" when valid) of each distinct user regex.
 	regexErrs map[string]string
+	// hostCache shares the effective hostnames of routes with at most one hostname.
+	hostCache map[hostsKey][]string
 }
 
 func newTranslation(in Input) *translation {

@@ -8,6 +8,8 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/caddy-gateway/operator/internal/ir"
 )
 
 const (
@@ -29,11 +31,15 @@ type listener struct {
 	refMsg    string
 	kinds     []gwapiv1.RouteGroupKind
 	certs     []string
-	attached  int32
-	routes    []attachedRoute
+	// validation verifies client certificates (Gateway spec.tls.frontend); nil for none.
+	validation *ir.ClientValidation
+	attached   int32
+	routes     []attachedRoute
 	// claims are the routes attached so far with their effective hostnames, for
 	// HTTPRoute/GRPCRoute hostname conflicts.
 	claims []hostClaim
+	// claimIdx indexes claims so that conflict checks do not scan every claim.
+	claimIdx claimIndex
 }
 
 // attachedRoute is a route accepted by a listener, with its effective hostnames.
@@ -62,6 +68,7 @@ func (t *translation) buildListeners() {
 		t.checkKinds(l)
 		if l.accepted && spec.Protocol == gwapiv1.HTTPSProtocolType {
 			t.resolveCertificates(l)
+			t.resolveClientValidation(l)
 		}
 		t.listeners = append(t.listeners, l)
 	}

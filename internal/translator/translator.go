@@ -34,6 +34,8 @@ type Input struct {
 	Services []corev1.Service
 	// Secrets hold listener certificates (type kubernetes.io/tls).
 	Secrets []corev1.Secret
+	// ConfigMaps hold CA bundles (key ca.crt) for frontend client certificate validation.
+	ConfigMaps []corev1.ConfigMap
 	// ReferenceGrants permit cross-namespace references.
 	ReferenceGrants []gwapiv1.ReferenceGrant
 	// Namespaces are needed for allowedRoutes namespace selectors (labels).
