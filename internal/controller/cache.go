@@ -31,13 +31,18 @@ func CacheScope() map[client.Object]cache.ByObject {
 	}
 }
 
+// configMapMetadata is the object the metadata cache holds for ConfigMaps.
+func configMapMetadata() *metav1.PartialObjectMetadata {
+	return &metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"}}
+}
+
 // secretMetadata is the object the Secret metadata cache holds.
 func secretMetadata() *metav1.PartialObjectMetadata {
 	return &metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"}}
 }
 
 // newSecretMetadataCache registers with mgr a cache of the metadata (no data) of every
-// Secret. The manager's cache holds only the operator's own Secrets (CacheScope), yet
+// Secret (and ConfigMap: frontend CA bundles live in ConfigMaps others write). The manager's cache holds only the operator's own Secrets (CacheScope), yet
 // listener certificates live in Secrets others write (cert-manager, users): their
 // creation, renewal and deletion must reach the Gateways that name them. Their data is
 // still read from the API server, never cached.

@@ -41,6 +41,17 @@ func (r *GatewayReconciler) gatewaysOfSecret(ctx context.Context, o client.Objec
 	return gatewayRequests(gws.Items)
 }
 
+// gatewaysOfCAConfigMap maps a ConfigMap to the Gateways whose frontend client-certificate
+// validation names it, so a CA bundle created or rotated later takes effect.
+func (r *GatewayReconciler) gatewaysOfCAConfigMap(ctx context.Context, o client.Object) []reconcile.Request {
+	var gws gwapiv1.GatewayList
+	if err := r.List(ctx, &gws, client.MatchingFields{indexGatewayCAConfigMaps: client.ObjectKeyFromObject(o).String()}); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Listing Gateways of a CA ConfigMap", "configMap", client.ObjectKeyFromObject(o))
+		return nil
+	}
+	return gatewayRequests(gws.Items)
+}
+
 // gatewayOfPod maps a Caddy pod to its Gateway: the Gateway whose name the pod's
 // gateway-name label carries (long names are shortened the same way for both).
 func (r *GatewayReconciler) gatewayOfPod(ctx context.Context, o client.Object) []reconcile.Request {

@@ -30,6 +30,9 @@ const (
 	// indexGatewaySecrets indexes Gateways by the "namespace/name" of the Secrets their
 	// listeners' certificateRefs name.
 	indexGatewaySecrets = "caddygateway.io/gateway-secrets"
+	// indexGatewayCAConfigMaps indexes Gateways by the "namespace/name" of the ConfigMaps
+	// their frontend client-certificate validation names.
+	indexGatewayCAConfigMaps = "caddygateway.io/gateway-ca-configmaps"
 )
 
 // SetupIndexes registers the field indexes with the manager's cache.
@@ -58,6 +61,16 @@ func SetupIndexes(ctx context.Context, mgr ctrl.Manager, controller gwapiv1.Gate
 	}
 	if err := idx.IndexField(ctx, &gwapiv1.Gateway{}, indexGatewayClassName, func(o client.Object) []string {
 		return []string{string(o.(*gwapiv1.Gateway).Spec.GatewayClassName)}
+	}); err != nil {
+		return err
+	}
+	if err := idx.IndexField(ctx, &gwapiv1.Gateway{}, indexGatewayCAConfigMaps, func(o client.Object) []string {
+		keys := frontendCAKeys(o.(*gwapiv1.Gateway))
+		out := make([]string, 0, len(keys))
+		for _, k := range keys {
+			out = append(out, k.String())
+		}
+		return out
 	}); err != nil {
 		return err
 	}
