@@ -70,7 +70,8 @@ func (e *emitter) hostRoutes(h *ir.HostGroup) iter.Seq[*caddyjson.Route] {
 			clear(hdr)
 			clear(vars)
 			sets[0] = caddyjson.MatcherSet{Method: method[:0], HeaderRegexp: hdr, VarsRegexp: vars}
-			matcherSet(&sets[0], &re, &r.Match, needsPrefixGroups(r.Action))
+			// The prefix groups only change a "/" prefix match: skip reading the action otherwise.
+			matcherSet(&sets[0], &re, &r.Match, r.Match.Path == "/" && needsPrefixGroups(r.Action))
 			route = caddyjson.Route{Match: sets[:], Handle: e.handlerCache[r.Action], Terminal: true}
 			if !yield(&route) {
 				return

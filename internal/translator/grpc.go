@@ -31,9 +31,14 @@ func (t *translation) routesInAttachOrder() []pendingRoute {
 			attach: func() (RouteStatus, bool) { return t.attachGRPCRoute(r) }})
 	}
 	slices.SortFunc(out, func(a, b pendingRoute) int {
-		return cmp.Or(a.meta.CreationTimestamp.Compare(b.meta.CreationTimestamp.Time),
-			cmp.Compare(a.meta.Namespace, b.meta.Namespace), cmp.Compare(a.meta.Name, b.meta.Name),
-			cmp.Compare(a.kind, b.kind))
+		// Not cmp.Or: it would compare every field on each of the n log n calls.
+		if c := a.meta.CreationTimestamp.Compare(b.meta.CreationTimestamp.Time); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.meta.Namespace, b.meta.Namespace); c != 0 {
+			return c
+		}
+		return cmp.Or(cmp.Compare(a.meta.Name, b.meta.Name), cmp.Compare(a.kind, b.kind))
 	})
 	return out
 }

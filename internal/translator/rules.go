@@ -40,9 +40,17 @@ func (p *problems) addf(format string, args ...any) { *p = append(*p, fmt.Sprint
 func (t *translation) checkRules(r *gwapiv1.HTTPRoute) *checkedRules {
 	out := &checkedRules{refReason: gwapiv1.RouteReasonResolvedRefs, rules: make([]rule, 0, len(r.Spec.Rules))}
 	var bad problems
+	// One backing array for the matches of every rule.
+	n := 0
+	for i := range r.Spec.Rules {
+		n += max(len(r.Spec.Rules[i].Matches), 1)
+	}
+	matches := make([]ir.Match, n)
 	for i := range r.Spec.Rules {
 		spec := &r.Spec.Rules[i]
-		ru := rule{matches: make([]ir.Match, 0, max(len(spec.Matches), 1))}
+		k := max(len(spec.Matches), 1)
+		ru := rule{matches: matches[:0:k]}
+		matches = matches[k:]
 		for j := range spec.Matches {
 			ru.matches = append(ru.matches, t.convertMatch(&spec.Matches[j], i, j, &bad))
 		}
