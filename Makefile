@@ -90,6 +90,10 @@ envtest-assets: $(LOCALBIN)
 test-e2e: kustomize ## Run the e2e suite against KUBECONFIG (images are loaded with IMAGE_LOADER).
 	KUSTOMIZE=$(KUSTOMIZE) IMG=$(IMG) CADDY_IMG=$(CADDY_IMG) IMAGE_LOADER="$(IMAGE_LOADER)" go test -tags e2e ./test/e2e/ -v -count=1 -timeout 30m
 
+.PHONY: probe-propagation
+probe-propagation: kustomize ## Measure route propagation in KUBECONFIG's cluster (100 and 1,000 routes attached).
+	KUSTOMIZE=$(KUSTOMIZE) IMG=$(IMG) CADDY_IMG=$(CADDY_IMG) IMAGE_LOADER="$(IMAGE_LOADER)" go test -tags e2e ./test/e2e/ -run '^$$' -bench BenchmarkPropagation -benchtime=1x -count=1 -timeout 60m -v
+
 ##@ Build
 
 .PHONY: build
