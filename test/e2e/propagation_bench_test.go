@@ -1,0 +1,160 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/e2e-framework/pkg/envconf"
+	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/caddy-gateway/operator/api/v1alpha1"
+	"github.com/caddy-gateway/operator/internal/infra"
+	"github.com/caddy-gateway/operator/test/utils"
+)
+
+// BenchmarkPropagation measures, in the real cluster, the time from creating an
+// HTTPRoute to its first 200 through Caddy, with 100 and with 1,000 routes already
+// attached, and counts answers other than 200/404 on existing routes meanwhile:
+//
+//	make probe-propagation
+func BenchmarkPropagation(b *testing.B) {
+	for _, base := range []int{100, 1000} {
+		b.Run(fmt.Sprintf("attached=%d", base), func(b *testing.B) {
+			for range b.N {
+				propagation(b, base, 20)
+			}
+		})
+	}
+}
+
+// propagation attaches base routes, then adds samples routes one by one, timing each.
+func propagation(b *testing.B, base, samples int) {
+	ctx := context.Background()
+	cfg := testenv.EnvConf()
+	c := cfg.Client().Resources().GetControllerRuntimeClient()
+	ns := envconf.RandomName("probe", 12)
+	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = c.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}) }()
+	class := envconf.RandomName("probe", 12)
+	objs := append(utils.EchoBackend(ns, "echo"),
+		&v1alpha1.CaddyProxyConfig{ObjectMeta: metav1.ObjectMeta{Name: "probe", Namespace: ns}, Spec: v1alpha1.CaddyProxyConfigSpec{
+			Service: &v1alpha1.ServiceSpec{Type: ptr.To(corev1.ServiceTypeClusterIP)},
+		}},
+		gatewayClass(class, ns, "probe"), httpGateway(ns, "probe", class))
+	defer func() { _ = c.Delete(ctx, &gwapiv1.GatewayClass{ObjectMeta: metav1.ObjectMeta{Name: class}}) }()
+	for _, o := range objs {
+		if err := c.Create(ctx, o); err != nil {
+			b.Fatal(err)
+		}
+	}
+	host := func(i int) string { return fmt.Sprintf("r%d.probe.example.com", i) }
+	for i := range base {
+		if err := c.Create(ctx, catchAllRoute(ns, fmt.Sprintf("r%d", i), "probe", host(i), "echo")); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var svc corev1.Service
+	if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: infra.NamesFor("probe").Workload}, &svc); err != nil {
+		b.Fatal(err)
+	}
+	addr := net.JoinHostPort(svc.Spec.ClusterIP, fmt.Sprint(listenerPort))
+	if _, err := firstOK(ctx, addr, host(base-1), 5*time.Minute); err != nil {
+		b.Fatalf("the %d base routes never answered: %v", base, err)
+	}
+	bad := watchExisting(addr, host(0))
+	var lat []time.Duration
+	for i := base; i < base+samples; i++ {
+		start := time.Now()
+		if err := c.Create(ctx, catchAllRoute(ns, fmt.Sprintf("r%d", i), "probe", host(i), "echo")); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := firstOK(ctx, addr, host(i), time.Minute); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(start)) // creation to first 200
+	}
+	others := bad.stop()
+	slices.Sort(lat)
+	p50, p99 := lat[len(lat)/2], lat[len(lat)*99/100]
+	b.ReportMetric(float64(p50.Milliseconds()), "p50-ms")
+	b.ReportMetric(float64(p99.Milliseconds()), "p99-ms")
+	b.ReportMetric(float64(others), "non-200/404")
+	b.Logf("attached=%d: %d new routes, p50 %v, p99 %v, answers other than 200/404 on an existing route: %d", base, samples, p50, p99, others)
+}
+
+// firstOK polls host every 10 ms until it answers 200 and returns how long that took.
+func firstOK(ctx context.Context, addr, host string, limit time.Duration) (time.Duration, error) {
+	start := time.Now()
+	client := &http.Client{Timeout: 2 * time.Second}
+	for time.Since(start) < limit {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/", nil)
+		req.Host = host
+		if resp, err := client.Do(req); err == nil {
+			_ = resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return time.Since(start), nil
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return 0, fmt.Errorf("%s did not answer 200 within %v", host, limit)
+}
+
+// existingWatch requests an existing route continuously and counts answers other than
+// 200 and 404 (a reload must never fail a request).
+type existingWatch struct {
+	done  chan struct{}
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	count int
+}
+
+func watchExisting(addr, host string) *existingWatch {
+	w := &existingWatch{done: make(chan struct{})}
+	w.wg.Add(1)
+	go func() {
+		defer w.wg.Done()
+		client := &http.Client{Timeout: 5 * time.Second}
+		for {
+			select {
+			case <-w.done:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/", nil)
+			req.Host = host
+			resp, err := client.Do(req)
+			if err == nil {
+				_ = resp.Body.Close()
+			}
+			if err != nil || (resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusNotFound) {
+				w.mu.Lock()
+				w.count++
+				w.mu.Unlock()
+			}
+		}
+	}()
+	return w
+}
+
+func (w *existingWatch) stop() int {
+	close(w.done)
+	w.wg.Wait()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.count
+}
