@@ -99,11 +99,11 @@ func propagation(b *testing.B, base, samples int) {
 // firstOK polls host every 10 ms until it answers 200 and returns how long that took.
 func firstOK(ctx context.Context, addr, host string, limit time.Duration) (time.Duration, error) {
 	start := time.Now()
-	client := &http.Client{Timeout: 2 * time.Second}
+	hc := &http.Client{Timeout: 2 * time.Second}
 	for time.Since(start) < limit {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/", nil)
 		req.Host = host
-		if resp, err := client.Do(req); err == nil {
+		if resp, err := hc.Do(req); err == nil {
 			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return time.Since(start), nil
@@ -128,7 +128,7 @@ func watchExisting(addr, host string) *existingWatch {
 	w.wg.Add(1)
 	go func() {
 		defer w.wg.Done()
-		client := &http.Client{Timeout: 5 * time.Second}
+		hc := &http.Client{Timeout: 5 * time.Second}
 		for {
 			select {
 			case <-w.done:
@@ -137,7 +137,7 @@ func watchExisting(addr, host string) *existingWatch {
 			}
 			req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/", nil)
 			req.Host = host
-			resp, err := client.Do(req)
+			resp, err := hc.Do(req)
 			if err == nil {
 				_ = resp.Body.Close()
 			}
