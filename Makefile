@@ -62,7 +62,7 @@ vet: ## Run go vet.
 
 .PHONY: lint
 lint: golangci-lint ## Run golangci-lint.
-	$(GOLANGCI_LINT) run
+	$(GOLANGCI_LINT) run --build-tags e2e
 
 .PHONY: verify
 verify: manifests generate ## Fail when generated files differ from the committed ones.

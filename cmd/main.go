@@ -44,6 +44,8 @@ func main() {
 		enableHTTP2    bool
 		probeAddr      string
 		leaderElect    bool
+		apiQPS         float64
+		apiBurst       int
 		caddyImage     string
 		operatorImage  string
 		namespace      string
@@ -65,6 +67,9 @@ func main() {
 		"The operator's own image, run as the admin-proxy sidecar (env OPERATOR_IMAGE).")
 	flag.StringVar(&namespace, "operator-namespace", os.Getenv("POD_NAMESPACE"),
 		"The operator's namespace; only its pods may reach Caddy's admin port (env POD_NAMESPACE).")
+	flag.Float64Var(&apiQPS, "kube-api-qps", 50,
+		"Queries per second to the API server (route status writes of large Gateways need more than client-go's 20).")
+	flag.IntVar(&apiBurst, "kube-api-burst", 100, "Burst of queries to the API server.")
 	zapOpts := zap.Options{Development: false}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -73,7 +78,7 @@ func main() {
 	if err := run(ctrl.SetupSignalHandler(), options{
 		controllerName: gwapiv1.GatewayController(controllerName),
 		metricsAddr:    metricsAddr, secureMetrics: secureMetrics, enableHTTP2: enableHTTP2,
-		probeAddr: probeAddr, leaderElect: leaderElect,
+		probeAddr: probeAddr, leaderElect: leaderElect, apiQPS: float32(apiQPS), apiBurst: apiBurst,
 		setup: controller.Options{
 			ControllerName: gwapiv1.GatewayController(controllerName),
 			CaddyImage:     caddyImage, OperatorImage: operatorImage,
@@ -92,6 +97,8 @@ type options struct {
 	enableHTTP2    bool
 	probeAddr      string
 	leaderElect    bool
+	apiQPS         float32
+	apiBurst       int
 	setup          controller.Options
 }
 
@@ -118,7 +125,9 @@ func run(ctx context.Context, o options) error {
 	if o.secureMetrics {
 		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
 	}
-	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
+	restCfg := ctrl.GetConfigOrDie()
+	restCfg.QPS, restCfg.Burst = o.apiQPS, o.apiBurst
+	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
 		Scheme:                 newScheme(),
 		Metrics:                metricsOpts,
 		HealthProbeBindAddress: o.probeAddr,
