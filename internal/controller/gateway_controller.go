@@ -149,8 +149,12 @@ func (r *GatewayReconciler) writeStatus(ctx context.Context, gw *gwapiv1.Gateway
 	if equality.Semantic.DeepEqual(&gw.Status, next) {
 		return nil
 	}
+	// A merge patch without optimistic locking: the status is this controller's alone, and
+	// an Update from a cache that has not seen our previous write yet would conflict and
+	// push the Gateway into the workqueue's error backoff.
+	patch := client.MergeFrom(gw.DeepCopy())
 	gw.Status = *next
-	return r.Status().Update(ctx, gw)
+	return r.Status().Patch(ctx, gw, patch)
 }
 
 // SetupWithManager registers the reconciler. Changes to owned objects (drift), to the
