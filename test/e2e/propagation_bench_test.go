@@ -87,13 +87,14 @@ func propagation(b *testing.B, base, samples int) {
 		}
 		lat = append(lat, time.Since(start)) // creation to first 200
 	}
-	others := bad.stop()
+	others, what := bad.stop()
 	slices.Sort(lat)
 	p50, p99 := lat[len(lat)/2], lat[len(lat)*99/100]
 	b.ReportMetric(float64(p50.Milliseconds()), "p50-ms")
 	b.ReportMetric(float64(p99.Milliseconds()), "p99-ms")
 	b.ReportMetric(float64(others), "non-200/404")
-	b.Logf("attached=%d: %d new routes, p50 %v, p99 %v, answers other than 200/404 on an existing route: %d", base, samples, p50, p99, others)
+	b.Logf("attached=%d: %d new routes, p50 %v, p99 %v, answers other than 200/404 on an existing route: %d %v",
+		base, samples, p50, p99, others, what)
 }
 
 // firstOK polls host every 10 ms until it answers 200 and returns how long that took.
@@ -117,14 +118,14 @@ func firstOK(ctx context.Context, addr, host string, limit time.Duration) (time.
 // existingWatch requests an existing route continuously and counts answers other than
 // 200 and 404 (a reload must never fail a request).
 type existingWatch struct {
-	done  chan struct{}
-	wg    sync.WaitGroup
-	mu    sync.Mutex
-	count int
+	done     chan struct{}
+	wg       sync.WaitGroup
+	mu       sync.Mutex
+	outcomes map[string]int // answers other than 200/404, by status or error text
 }
 
 func watchExisting(addr, host string) *existingWatch {
-	w := &existingWatch{done: make(chan struct{})}
+	w := &existingWatch{done: make(chan struct{}), outcomes: map[string]int{}}
 	w.wg.Add(1)
 	go func() {
 		defer w.wg.Done()
@@ -138,12 +139,19 @@ func watchExisting(addr, host string) *existingWatch {
 			req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/", nil)
 			req.Host = host
 			resp, err := hc.Do(req)
+			outcome := ""
+			switch {
+			case err != nil:
+				outcome = err.Error()
+			case resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusNotFound:
+				outcome = resp.Status
+			}
 			if err == nil {
 				_ = resp.Body.Close()
 			}
-			if err != nil || (resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusNotFound) {
+			if outcome != "" {
 				w.mu.Lock()
-				w.count++
+				w.outcomes[outcome]++
 				w.mu.Unlock()
 			}
 		}
@@ -151,10 +159,15 @@ func watchExisting(addr, host string) *existingWatch {
 	return w
 }
 
-func (w *existingWatch) stop() int {
+// stop ends the watch and returns the number of bad answers and what they were.
+func (w *existingWatch) stop() (int, map[string]int) {
 	close(w.done)
 	w.wg.Wait()
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.count
+	n := 0
+	for _, c := range w.outcomes {
+		n += c
+	}
+	return n, w.outcomes
 }
