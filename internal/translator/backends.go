@@ -2,9 +2,11 @@ package translator
 
 import (
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/caddy-gateway/operator/internal/ir"
@@ -132,10 +134,20 @@ func (t *translation) resolveBackendUncached(k resolvedKey) resolved {
 			return resolved{reason: gwapiv1.RouteReasonUnsupportedProtocol,
 				msg: fmt.Sprintf("Service %s port %d: %s", full, k.port, problem)}
 		}
-		addr := k.name + "." + k.ns + ".svc." + t.domain + ":" + strconv.Itoa(int(k.port))
-		return resolved{addr: addr, proto: proto}
+		return resolved{addr: t.serviceAddress(svc, k), proto: proto}
 	}
 	return resolved{reason: gwapiv1.RouteReasonBackendNotFound, msg: fmt.Sprintf("Service %s has no port %d", full, k.port)}
+}
+
+// serviceAddress is where Caddy dials a Service port: its cluster IP, stable for the
+// Service's life, so that neither endpoint churn nor DNS (whose lost UDP answers cost
+// seconds) is on the request path; the cluster DNS name for headless Services.
+func (t *translation) serviceAddress(svc *corev1.Service, k resolvedKey) string {
+	port := strconv.Itoa(int(k.port))
+	if ip := svc.Spec.ClusterIP; ip != "" && ip != corev1.ClusterIPNone {
+		return net.JoinHostPort(ip, port)
+	}
+	return k.name + "." + k.ns + ".svc." + t.domain + ":" + port
 }
 
 // appProtocol maps a Service port's appProtocol to the backend protocol, or says why

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -29,8 +31,15 @@ import (
 // attached, and counts answers other than 200/404 on existing routes meanwhile:
 //
 //	make probe-propagation
+//
+// PROBE_ROUTES (e.g. "100") limits the sizes; PROBE_SHUTDOWN_DELAY sets the Gateway's
+// caddy.shutdownDelay, to compare reload behaviour.
 func BenchmarkPropagation(b *testing.B) {
-	for _, base := range []int{100, 1000} {
+	sizes := []int{100, 1000}
+	if v, err := strconv.Atoi(os.Getenv("PROBE_ROUTES")); err == nil {
+		sizes = []int{v}
+	}
+	for _, base := range sizes {
 		b.Run(fmt.Sprintf("attached=%d", base), func(b *testing.B) {
 			for range b.N {
 				propagation(b, base, 20)
@@ -53,6 +62,7 @@ func propagation(b *testing.B, base, samples int) {
 	objs := append(utils.EchoBackend(ns, "echo"),
 		&v1alpha1.CaddyProxyConfig{ObjectMeta: metav1.ObjectMeta{Name: "probe", Namespace: ns}, Spec: v1alpha1.CaddyProxyConfigSpec{
 			Service: &v1alpha1.ServiceSpec{Type: ptr.To(corev1.ServiceTypeClusterIP)},
+			Caddy:   probeRuntime(b),
 		}},
 		gatewayClass(class, ns, "probe"), httpGateway(ns, "probe", class))
 	defer func() { _ = c.Delete(ctx, &gwapiv1.GatewayClass{ObjectMeta: metav1.ObjectMeta{Name: class}}) }()
@@ -95,6 +105,19 @@ func propagation(b *testing.B, base, samples int) {
 	b.ReportMetric(float64(others), "non-200/404")
 	b.Logf("attached=%d: %d new routes, p50 %v, p99 %v, answers other than 200/404 on an existing route: %d %v",
 		base, samples, p50, p99, others, what)
+}
+
+// probeRuntime applies PROBE_SHUTDOWN_DELAY, when set.
+func probeRuntime(b *testing.B) *v1alpha1.CaddyRuntimeSpec {
+	v := os.Getenv("PROBE_SHUTDOWN_DELAY")
+	if v == "" {
+		return nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		b.Fatalf("PROBE_SHUTDOWN_DELAY: %v", err)
+	}
+	return &v1alpha1.CaddyRuntimeSpec{ShutdownDelay: &metav1.Duration{Duration: d}}
 }
 
 // firstOK polls host every 10 ms until it answers 200 and returns how long that took.
