@@ -255,14 +255,7 @@ func (w *writer) server(s *Server) {
 	}
 	if len(s.TLSConnectionPolicies) > 0 {
 		w.key("tls_connection_policies")
-		w.b = append(w.b, '[')
-		for i := range s.TLSConnectionPolicies {
-			if i > 0 {
-				w.b = append(w.b, ',')
-			}
-			w.connectionPolicy(&s.TLSConnectionPolicies[i])
-		}
-		w.b = append(w.b, ']')
+		writeList(w, s.TLSConnectionPolicies, w.connectionPolicy)
 	}
 	if s.AutoHTTPS != nil {
 		w.key("automatic_https")
@@ -287,14 +280,7 @@ func (w *writer) routes(rs []Route) {
 		w.b = append(w.b, "null"...)
 		return
 	}
-	w.b = append(w.b, '[')
-	for i := range rs {
-		if i > 0 {
-			w.b = append(w.b, ',')
-		}
-		w.route(&rs[i])
-	}
-	w.b = append(w.b, ']')
+	writeList(w, rs, w.route)
 }
 
 func (w *writer) route(r *Route) {
@@ -338,14 +324,7 @@ func (w *writer) handlerList(hs []Handler) {
 }
 
 func (w *writer) matcherSets(sets []MatcherSet) {
-	w.b = append(w.b, '[')
-	for i := range sets {
-		if i > 0 {
-			w.b = append(w.b, ',')
-		}
-		w.matcherSet(&sets[i])
-	}
-	w.b = append(w.b, ']')
+	writeList(w, sets, w.matcherSet)
 }
 
 func (w *writer) matcherSet(m *MatcherSet) {
@@ -627,4 +606,16 @@ func (w *writer) clientAuthentication(ca *ClientAuthentication) {
 	}
 	w.optStr("mode", ca.Mode)
 	w.close()
+}
+
+// writeList writes xs as a JSON array, each element by each.
+func writeList[T any](w *writer, xs []T, each func(*T)) {
+	w.b = append(w.b, '[')
+	for i := range xs {
+		if i > 0 {
+			w.b = append(w.b, ',')
+		}
+		each(&xs[i])
+	}
+	w.b = append(w.b, ']')
 }
