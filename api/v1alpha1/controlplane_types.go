@@ -88,4 +88,14 @@ type PushSpec struct {
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=256
 	MaxConcurrentPods *int32 `json:"maxConcurrentPods,omitempty"`
+
+	// MinInterval is the least time between the end of one push to the Gateway's pods and
+	// the start of the next. A change made after a quiet spell is pushed at once; changes
+	// made meanwhile go out together in the next push, so a burst of route changes costs
+	// Caddy a few reloads instead of one each. 0s pushes every change as it comes.
+	// Default: 200ms.
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$`
+	MinInterval *metav1.Duration `json:"minInterval,omitempty"`
 }

@@ -72,9 +72,38 @@ func (r *GatewayReconciler) configure(ctx context.Context, gw *gwapiv1.Gateway, 
 	}
 	out.push = r.Pusher.Push(ctx, pusher.Request{
 		Gateway: client.ObjectKeyFromObject(gw).String(), Targets: targets,
-		Config: pusher.Config{JSON: cfg.JSON, Hash: cfg.Hash}, TLS: tlsCfg, Port: port,
+		Config: pusher.Config{JSON: cfg.JSON, Hash: cfg.Hash}, TLS: tlsCfg, Port: port, Tuning: pushTuning(spec),
 	})
 	return out, r.recordAcknowledged(ctx, gw.Namespace, out.push.Acknowledged, cfg.Hash)
+}
+
+// pushTuning is the CaddyProxyConfig's controlPlane.push; unset fields keep the
+// pusher's defaults.
+func pushTuning(spec *v1alpha1.CaddyProxyConfigSpec) pusher.Tuning {
+	var t pusher.Tuning
+	if spec == nil || spec.ControlPlane == nil || spec.ControlPlane.Push == nil {
+		return t
+	}
+	p := spec.ControlPlane.Push
+	if p.Timeout != nil {
+		t.Timeout = p.Timeout.Duration
+	}
+	if p.InitialBackoff != nil {
+		t.InitialBackoff = p.InitialBackoff.Duration
+	}
+	if p.MaxBackoff != nil {
+		t.MaxBackoff = p.MaxBackoff.Duration
+	}
+	if p.MaxConcurrentPods != nil {
+		t.MaxConcurrent = int(*p.MaxConcurrentPods)
+	}
+	if p.MinInterval != nil {
+		t.MinInterval = p.MinInterval.Duration
+		if t.MinInterval == 0 {
+			t.MinInterval = -1 // none, not the default
+		}
+	}
+	return t
 }
 
 // AnnotationConfiguration records on a Caddy pod which configuration its current caddy

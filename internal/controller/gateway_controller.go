@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -107,24 +108,35 @@ func (r *GatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	if err := r.prune(ctx, &gw, objs); err != nil {
 		return ctrl.Result{}, err
 	}
-	out, err := r.configure(ctx, &gw, spec)
+	return r.program(ctx, &gw, spec, certCond, recheck)
+}
+
+// program configures the Gateway's Caddy pods and reports the outcome in the statuses of
+// the Gateway and its routes. recheck is when the provisioning wants another look.
+func (r *GatewayReconciler) program(ctx context.Context, gw *gwapiv1.Gateway, spec *v1alpha1.CaddyProxyConfigSpec, certCond metav1.Condition, recheck time.Duration) (ctrl.Result, error) {
+	// Coalesce bursts: a Gateway pushed to a moment ago waits out its minimum interval,
+	// and everything that changes meanwhile goes out in one push.
+	if wait := r.Pusher.Wait(client.ObjectKeyFromObject(gw).String(), pushTuning(spec)); wait > 0 {
+		return ctrl.Result{RequeueAfter: wait}, nil
+	}
+	out, err := r.configure(ctx, gw, spec)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	if err := r.writeRouteStatuses(ctx, &gw, out.translation.Routes); err != nil {
+	if err := r.writeRouteStatuses(ctx, gw, out.translation.Routes); err != nil {
 		return ctrl.Result{}, err
 	}
-	if err := r.writeGRPCRouteStatuses(ctx, &gw, out.translation.Routes); err != nil {
+	if err := r.writeGRPCRouteStatuses(ctx, gw, out.translation.Routes); err != nil {
 		return ctrl.Result{}, err
 	}
 	programmed := programmedCondition(gw.Generation, out)
 	if programmed.Status != metav1.ConditionTrue && out.push.Pushed > 0 && len(out.push.Errors) > 0 {
-		r.Recorder.Eventf(&gw, nil, corev1.EventTypeWarning, "PushFailed", "Push", "%s", programmed.Message)
+		r.Recorder.Eventf(gw, nil, corev1.EventTypeWarning, "PushFailed", "Push", "%s", programmed.Message)
 	}
 	listeners := listenerStatuses(gw.Status.Listeners, out.translation.Listeners, programmed)
-	err = r.writeStatus(ctx, &gw, listeners, status.GatewayAccepted(gw.Generation), certCond, programmed)
-	if len(out.push.Errors) > 0 {
-		recheck = pushRetryAfter
+	err = r.writeStatus(ctx, gw, listeners, status.GatewayAccepted(gw.Generation), certCond, programmed)
+	if r := out.push.RetryAfter; r > 0 && (recheck == 0 || r < recheck) {
+		recheck = r // the backoff of the pods that failed
 	}
 	return ctrl.Result{RequeueAfter: recheck}, err
 }

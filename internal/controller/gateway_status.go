@@ -3,7 +3,6 @@ package controller
 import (
 	"fmt"
 	"strings"
-	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -11,9 +10,6 @@ import (
 
 	"github.com/caddy-gateway/operator/internal/status"
 )
-
-// pushRetryAfter is when a Gateway whose push failed for some pod is tried again.
-const pushRetryAfter = 2 * time.Second
 
 // programmedCondition is the Gateway's Programmed condition: True only when every Caddy
 // pod that can take a push runs the current configuration.

@@ -39,7 +39,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	}
 	gw := &GatewayReconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("caddy-gateway-operator"),
-		Pusher:         pusher.New(pusher.Options{Timeout: o.PushTimeout, MaxConcurrent: 16, Observe: observePush}),
+		Pusher:         pusher.New(pusher.Options{Tuning: pusher.Tuning{Timeout: o.PushTimeout}, Observe: observePush}),
 		ControllerName: o.ControllerName, CaddyImage: o.CaddyImage, OperatorImage: o.OperatorImage, Operator: o.Operator,
 	}
 	if err := gw.SetupWithManager(mgr); err != nil {

@@ -17,7 +17,7 @@ func benchSetup(b *testing.B) (*pusher.Pusher, pusher.Request) {
 	b.Helper()
 	p := newPKI(b)
 	f := startFleet(b, p, benchPods, ok)
-	push := pusher.New(pusher.Options{Timeout: 10 * time.Second, MaxConcurrent: 16})
+	push := pusher.New(pusher.Options{Tuning: pusher.Tuning{Timeout: 10 * time.Second, MaxConcurrent: 16}})
 	return push, pusher.Request{
 		Gateway: testGateway, Targets: f.targets(), Config: config("h0"),
 		TLS: p.clientTLS(b, p.serverName), Port: f.port,

@@ -58,7 +58,10 @@ func TestPushToRealCaddy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	push := pusher.New(pusher.Options{Timeout: 30 * time.Second})
+	push := pusher.New(pusher.Options{Tuning: pusher.Tuning{
+		// Every rejected push below is sent: no backoff to speak of.
+		Timeout: 30 * time.Second, InitialBackoff: time.Nanosecond, MaxBackoff: time.Nanosecond,
+	}})
 	req := pusher.Request{
 		Gateway: testGateway,
 		Targets: []pusher.Target{{Key: "uid-0/0", Name: "pod-0", IP: "127.0.0.1"}},

@@ -187,3 +187,23 @@ func (f *fleet) hits() []int64 {
 func config(hash string) pusher.Config {
 	return pusher.Config{JSON: []byte(`{"hash":"` + hash + `"}`), Hash: hash}
 }
+
+// clock is a settable time source for backoff and pacing.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *clock { return &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)} }
+
+func (c *clock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}

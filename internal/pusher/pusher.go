@@ -11,6 +11,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"slices"
@@ -56,6 +57,8 @@ type Request struct {
 	TLS *tls.Config
 	// Port is the admin-proxy's port.
 	Port int32
+	// Tuning overrides the Pusher's defaults for this Gateway; zero fields keep them.
+	Tuning Tuning
 }
 
 // Result says how far a push got.
@@ -70,47 +73,75 @@ type Result struct {
 	// Errors holds one message per failed target, sorted; Caddy's own text when it
 	// rejected the configuration.
 	Errors []string
+	// RetryAfter is when the failed targets are due to be tried again (their backoff); zero
+	// when every target runs Config.
+	RetryAfter time.Duration
 }
 
 // Options tune a Pusher.
 type Options struct {
-	// Timeout bounds one push to one pod.
-	Timeout time.Duration
-	// MaxConcurrent bounds the pods pushed to at once.
-	MaxConcurrent int
+	// Tuning holds the defaults of every Gateway's pushes.
+	Tuning
 	// Observe, when set, is told the duration and outcome of every push. It is called from
 	// several goroutines at once.
 	Observe func(d time.Duration, err error)
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
 }
 
-// Pusher pushes configurations and remembers acknowledgements. It is safe for concurrent
-// use; pushes for different Gateways run in parallel.
+// Pusher pushes configurations and remembers, per Gateway, which configuration each pod
+// acknowledged and which pushes failed. It is safe for concurrent use; pushes for
+// different Gateways run in parallel.
 type Pusher struct {
-	opts  Options
-	mu    sync.Mutex
-	acked map[string]map[string]string // Gateway → Target.Key → Config.Hash
+	opts     Options
+	mu       sync.Mutex
+	gateways map[string]*gatewayState
+}
+
+// gatewayState is what a Pusher knows of one Gateway's current targets.
+type gatewayState struct {
+	acked    map[string]string  // Target.Key → Config.Hash
+	failed   map[string]failure // Target.Key → its last failed push
+	lastPush time.Time          // when the last push that sent anything ended
+}
+
+// failure is a target's last failed push of a configuration.
+type failure struct {
+	hash string
+	n    int // failures of hash in a row
+	at   time.Time
+	err  string
 }
 
 // New returns a Pusher.
 func New(o Options) *Pusher {
-	if o.Timeout <= 0 {
-		o.Timeout = 10 * time.Second
+	o.Tuning = o.withDefaults()
+	if o.Now == nil {
+		o.Now = time.Now
 	}
-	if o.MaxConcurrent <= 0 {
-		o.MaxConcurrent = 16
-	}
-	return &Pusher{opts: o, acked: map[string]map[string]string{}}
+	return &Pusher{opts: o, gateways: map[string]*gatewayState{}}
 }
 
-// Push sends req.Config to every target that has not acknowledged it yet.
+// Push sends req.Config to every target that has not acknowledged it yet. A target whose
+// last push of the same configuration failed is left alone until its backoff has passed.
 func (p *Pusher) Push(ctx context.Context, req Request) Result {
+	tun := req.Tuning.or(p.opts.Tuning)
 	res := Result{Total: len(req.Targets)}
-	acked := p.retain(req.Gateway, req.Targets)
+	now := p.opts.Now()
+	st := p.retain(req.Gateway, req.Targets)
 	var todo []Target
 	for _, t := range req.Targets {
-		if h, ok := acked[t.Key]; (ok && h == req.Config.Hash) || (t.Acked != "" && t.Acked == req.Config.Hash) {
+		f, failed := st.failed[t.Key]
+		switch h, ok := st.acked[t.Key]; {
+		case (ok && h == req.Config.Hash) || (t.Acked != "" && t.Acked == req.Config.Hash):
 			res.Programmed++
-		} else {
+		case failed && f.hash == req.Config.Hash && now.Before(f.at.Add(tun.backoff(f.n))):
+			wait := f.at.Add(tun.backoff(f.n)).Sub(now)
+			// The same text as when it failed, so a Gateway's status does not change while
+			// it waits for the next attempt.
+			res.Errors = append(res.Errors, fmt.Sprintf("pod %s: %s", t.Name, f.err))
+			res.RetryAfter = minPositive(res.RetryAfter, wait)
+		default:
 			todo = append(todo, t)
 		}
 	}
@@ -120,21 +151,23 @@ func (p *Pusher) Push(ctx context.Context, req Request) Result {
 	}
 	client := &http.Client{Transport: &http.Transport{
 		TLSClientConfig: req.TLS, DisableKeepAlives: true, ForceAttemptHTTP2: false,
-		DialContext: (&net.Dialer{Timeout: p.opts.Timeout}).DialContext,
+		DialContext: (&net.Dialer{Timeout: tun.Timeout}).DialContext,
 	}}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	sem := make(chan struct{}, p.opts.MaxConcurrent)
+	failed := map[string]string{} // Target.Key → error
+	sem := make(chan struct{}, tun.MaxConcurrent)
 	for _, t := range todo {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			err := p.pushOne(ctx, client, req, t)
+			err := p.pushOne(ctx, client, req, tun.Timeout, t)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
 				res.Errors = append(res.Errors, fmt.Sprintf("pod %s: %v", t.Name, err))
+				failed[t.Key] = err.Error()
 				return
 			}
 			res.Programmed++
@@ -142,28 +175,64 @@ func (p *Pusher) Push(ctx context.Context, req Request) Result {
 		}()
 	}
 	wg.Wait()
+	res.RetryAfter = minPositive(res.RetryAfter, p.settle(req.Gateway, req.Config.Hash, res.Acknowledged, failed, tun))
 	slices.Sort(res.Errors)
 	slices.SortFunc(res.Acknowledged, func(a, b Target) int { return strings.Compare(a.Key, b.Key) })
 	return res
 }
 
-func (p *Pusher) pushOne(ctx context.Context, client *http.Client, req Request, t Target) error {
-	ctx, cancel := context.WithTimeout(ctx, p.opts.Timeout)
+// Wait is how long the Gateway's next push must wait so that at least the MinInterval of
+// tuning lies between the end of its last push and the start of the next. Changes made
+// meanwhile are coalesced into that one push.
+func (p *Pusher) Wait(gateway string, tuning Tuning) time.Duration {
+	tun := tuning.or(p.opts.Tuning)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	st := p.gateways[gateway]
+	if st == nil || st.lastPush.IsZero() {
+		return 0
+	}
+	return max(0, st.lastPush.Add(tun.MinInterval).Sub(p.opts.Now()))
+}
+
+func (p *Pusher) pushOne(ctx context.Context, client *http.Client, req Request, timeout time.Duration, t Target) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	start := time.Now()
 	err := post(ctx, client, "https://"+net.JoinHostPort(t.IP, strconv.Itoa(int(req.Port)))+"/load", req.Config.JSON)
 	if p.opts.Observe != nil {
 		p.opts.Observe(time.Since(start), err)
 	}
-	if err != nil {
-		return err
-	}
+	return err
+}
+
+// settle records the outcome of a push of hash: the targets that took it and the errors
+// of those that did not. It returns the backoff of the first failed target to be due again.
+func (p *Pusher) settle(gateway, hash string, acked []Target, failed map[string]string, tun Tuning) time.Duration {
 	p.mu.Lock()
-	if m := p.acked[req.Gateway]; m != nil {
-		m[t.Key] = req.Config.Hash
+	defer p.mu.Unlock()
+	st := p.gateways[gateway]
+	if st == nil { // forgotten meanwhile
+		return 0
 	}
-	p.mu.Unlock()
-	return nil
+	now := p.opts.Now()
+	st.lastPush = now
+	for _, t := range acked {
+		st.acked[t.Key] = hash
+		delete(st.failed, t.Key)
+	}
+	var retry time.Duration
+	for key, msg := range failed {
+		f := st.failed[key]
+		if f.hash != hash {
+			f = failure{hash: hash}
+		}
+		f.n++
+		f.at, f.err = now, msg
+		retry = minPositive(retry, tun.backoff(f.n))
+		st.failed[key] = f
+	}
+	return retry
 }
 
 func post(ctx context.Context, client *http.Client, url string, body []byte) error {
@@ -187,27 +256,40 @@ func post(ctx context.Context, client *http.Client, url string, body []byte) err
 	return fmt.Errorf("admin channel failed (%d): %s", resp.StatusCode, strings.TrimSpace(string(msg)))
 }
 
-// retain keeps the acknowledgements of gateway's current targets only and returns a copy.
-func (p *Pusher) retain(gateway string, targets []Target) map[string]string {
+// retain keeps what is known of gateway's current targets only and returns a snapshot.
+func (p *Pusher) retain(gateway string, targets []Target) gatewayState {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	old, next := p.acked[gateway], make(map[string]string, len(targets))
+	old := p.gateways[gateway]
+	if old == nil {
+		old = &gatewayState{}
+	}
+	next := &gatewayState{
+		acked: make(map[string]string, len(targets)), failed: map[string]failure{}, lastPush: old.lastPush,
+	}
 	for _, t := range targets {
-		if h, ok := old[t.Key]; ok {
-			next[t.Key] = h
+		if h, ok := old.acked[t.Key]; ok {
+			next.acked[t.Key] = h
+		}
+		if f, ok := old.failed[t.Key]; ok {
+			next.failed[t.Key] = f
 		}
 	}
-	p.acked[gateway] = next
-	out := make(map[string]string, len(next))
-	for k, v := range next {
-		out[k] = v
-	}
-	return out
+	p.gateways[gateway] = next
+	return gatewayState{acked: maps.Clone(next.acked), failed: maps.Clone(next.failed), lastPush: next.lastPush}
 }
 
 // Forget drops everything known about a Gateway (it was deleted).
 func (p *Pusher) Forget(gateway string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	delete(p.acked, gateway)
+	delete(p.gateways, gateway)
+}
+
+// minPositive is the smaller of a and b, ignoring zero.
+func minPositive(a, b time.Duration) time.Duration {
+	if a == 0 || (b != 0 && b < a) {
+		return b
+	}
+	return a
 }

@@ -18,7 +18,7 @@ import (
 func TestPushRemembersAcknowledgements(t *testing.T) {
 	p := newPKI(t)
 	f := startFleet(t, p, 3, ok)
-	push := pusher.New(pusher.Options{Timeout: 5 * time.Second})
+	push := pusher.New(pusher.Options{Tuning: pusher.Tuning{Timeout: 5 * time.Second}})
 	tlsCfg := p.clientTLS(t, p.serverName)
 
 	steps := []struct {
@@ -138,7 +138,8 @@ func TestPushFailures(t *testing.T) {
 			if serverName == "" {
 				serverName = p.serverName
 			}
-			push := pusher.New(pusher.Options{Timeout: 200 * time.Millisecond})
+			clock := newClock()
+			push := pusher.New(pusher.Options{Tuning: pusher.Tuning{Timeout: 200 * time.Millisecond}, Now: clock.now})
 			req := pusher.Request{
 				Gateway: testGateway, Targets: f.targets(), Config: config("h1"),
 				TLS: p.clientTLS(t, serverName), Port: f.port,
@@ -158,10 +159,37 @@ func TestPushFailures(t *testing.T) {
 				t.Fatalf("pods served %v requests to an operator that refused them", before)
 			}
 
-			// The next push retries the failed pods only.
+			firstErrors := res.Errors
+			if failed > 0 && res.RetryAfter != pusher.DefaultInitialBackoff {
+				t.Fatalf("RetryAfter is %v, want the initial backoff %v", res.RetryAfter, pusher.DefaultInitialBackoff)
+			}
+
+			// Within the backoff the failed pods are left alone, and the error is kept.
+			clock.advance(pusher.DefaultInitialBackoff / 2)
+			res = push.Push(context.Background(), req)
+			if res.Programmed != tc.wantOK || res.Pushed != 0 || !slices.Equal(res.Errors, firstErrors) {
+				t.Fatalf("within the backoff: got %+v, want nothing pushed and the errors %q", res, firstErrors)
+			}
+			if failed > 0 && res.RetryAfter != pusher.DefaultInitialBackoff/2 {
+				t.Fatalf("within the backoff: RetryAfter is %v, want the rest of the backoff", res.RetryAfter)
+			}
+			for _, e := range res.Errors {
+				if !strings.Contains(e, tc.wantErr) {
+					t.Fatalf("within the backoff: error %q lacks %q", e, tc.wantErr)
+				}
+			}
+			if got := f.hits(); !slices.Equal(got, before) {
+				t.Fatalf("within the backoff: pods saw %v requests after %v", got, before)
+			}
+
+			// After it, the next push retries the failed pods only, and the backoff doubles.
+			clock.advance(pusher.DefaultInitialBackoff / 2)
 			res = push.Push(context.Background(), req)
 			if res.Programmed != tc.wantOK || res.Pushed != failed || len(res.Errors) != failed {
 				t.Fatalf("retry: got %+v, want %d pushed", res, failed)
+			}
+			if failed > 0 && res.RetryAfter != 2*pusher.DefaultInitialBackoff {
+				t.Fatalf("retry: RetryAfter is %v, want %v", res.RetryAfter, 2*pusher.DefaultInitialBackoff)
 			}
 			if got := f.hits(); got[0] != before[0] || (tc.serverName == "" && got[1] != before[1]+1) {
 				t.Fatalf("retry: pods saw %v requests after %v", got, before)
@@ -187,7 +215,7 @@ func TestPushBoundsConcurrency(t *testing.T) {
 		time.Sleep(30 * time.Millisecond)
 		w.WriteHeader(http.StatusOK)
 	})
-	push := pusher.New(pusher.Options{Timeout: 10 * time.Second, MaxConcurrent: limit})
+	push := pusher.New(pusher.Options{Tuning: pusher.Tuning{Timeout: 10 * time.Second, MaxConcurrent: limit}})
 	res := push.Push(context.Background(), pusher.Request{
 		Gateway: testGateway, Targets: f.targets(), Config: config("h1"),
 		TLS: p.clientTLS(t, p.serverName), Port: f.port,
@@ -215,7 +243,8 @@ func TestPushObservesEveryPush(t *testing.T) {
 	}
 	var mu sync.Mutex
 	var seen []observation
-	push := pusher.New(pusher.Options{Timeout: 5 * time.Second, Observe: func(d time.Duration, err error) {
+	clock := newClock()
+	push := pusher.New(pusher.Options{Tuning: pusher.Tuning{Timeout: 5 * time.Second}, Now: clock.now, Observe: func(d time.Duration, err error) {
 		mu.Lock()
 		defer mu.Unlock()
 		seen = append(seen, observation{d, err})
@@ -232,6 +261,7 @@ func TestPushObservesEveryPush(t *testing.T) {
 		seen = nil
 		mu.Unlock()
 		push.Push(context.Background(), req)
+		clock.advance(pusher.DefaultInitialBackoff)
 		mu.Lock()
 		var failures int
 		for _, o := range seen {
@@ -249,5 +279,76 @@ func TestPushObservesEveryPush(t *testing.T) {
 			t.Errorf("push %d: %d observations with %d failures, want %d with %d", i, len(seen), failures, want.calls, want.failures)
 		}
 		mu.Unlock()
+	}
+}
+
+// TestPushBackoffIsPerConfiguration: a new configuration is sent to a failing pod at once
+// (it may be the fix), and the backoff grows to its cap for one that keeps failing.
+func TestPushBackoffIsPerConfiguration(t *testing.T) {
+	p := newPKI(t)
+	f := startFleet(t, p, 1, func(w http.ResponseWriter, _ *http.Request, _ int) {
+		http.Error(w, "bad", http.StatusBadRequest)
+	})
+	clock := newClock()
+	push := pusher.New(pusher.Options{Now: clock.now, Tuning: pusher.Tuning{
+		Timeout: time.Second, InitialBackoff: time.Second, MaxBackoff: 3 * time.Second,
+	}})
+	req := pusher.Request{Gateway: testGateway, Targets: f.targets(), Config: config("h1"), TLS: p.clientTLS(t, p.serverName), Port: f.port}
+	for i, want := range []time.Duration{time.Second, 2 * time.Second, 3 * time.Second, 3 * time.Second} {
+		res := push.Push(context.Background(), req)
+		if res.Pushed != 1 || res.RetryAfter != want {
+			t.Fatalf("failure %d: got %+v, want one push and RetryAfter %v", i+1, res, want)
+		}
+		clock.advance(want)
+	}
+	res := push.Push(context.Background(), req)
+	if res.Pushed != 1 {
+		t.Fatalf("after the capped backoff: got %+v, want a push", res)
+	}
+	req.Config = config("h2")
+	if res := push.Push(context.Background(), req); res.Pushed != 1 || res.RetryAfter != time.Second {
+		t.Fatalf("a new configuration: got %+v, want it pushed at once with a fresh backoff", res)
+	}
+}
+
+// TestWaitSpacesPushes: a push that sent something holds the Gateway's next push back by
+// MinInterval; a push that sent nothing does not, and other Gateways are not held back.
+func TestWaitSpacesPushes(t *testing.T) {
+	p := newPKI(t)
+	f := startFleet(t, p, 1, ok)
+	clock := newClock()
+	tuning := pusher.Tuning{MinInterval: 300 * time.Millisecond}
+	push := pusher.New(pusher.Options{Now: clock.now, Tuning: pusher.Tuning{Timeout: time.Second}})
+	req := pusher.Request{Gateway: testGateway, Targets: f.targets(), Config: config("h1"), TLS: p.clientTLS(t, p.serverName), Port: f.port, Tuning: tuning}
+
+	if w := push.Wait(testGateway, tuning); w != 0 {
+		t.Fatalf("before any push: Wait = %v", w)
+	}
+	if res := push.Push(context.Background(), req); res.Pushed != 1 {
+		t.Fatalf("got %+v", res)
+	}
+	clock.advance(100 * time.Millisecond)
+	if w := push.Wait(testGateway, tuning); w != 200*time.Millisecond {
+		t.Fatalf("100ms after a push: Wait = %v, want 200ms", w)
+	}
+	if w := push.Wait("infra/other", tuning); w != 0 {
+		t.Fatalf("another Gateway: Wait = %v, want 0", w)
+	}
+	if w := push.Wait(testGateway, pusher.Tuning{MinInterval: -1}); w != 0 {
+		t.Fatalf("a negative MinInterval: Wait = %v, want 0", w)
+	}
+	clock.advance(200 * time.Millisecond)
+	if w := push.Wait(testGateway, tuning); w != 0 {
+		t.Fatalf("after MinInterval: Wait = %v", w)
+	}
+	if w := push.Wait(testGateway, pusher.Tuning{}); w != 0 {
+		t.Fatalf("the default MinInterval (%v) has passed too: Wait = %v", pusher.DefaultMinInterval, w)
+	}
+	if res := push.Push(context.Background(), req); res.Pushed != 0 {
+		t.Fatalf("an unchanged config: got %+v", res)
+	}
+	clock.advance(10 * time.Millisecond)
+	if w := push.Wait(testGateway, tuning); w != 0 {
+		t.Fatalf("after a push that sent nothing: Wait = %v, want 0", w)
 	}
 }
