@@ -45,6 +45,14 @@ func (r *GatewayReconciler) apply(ctx context.Context, gw *gwapiv1.Gateway, obj 
 	if err != nil {
 		return err
 	}
+	key, hash, err := appliedKey(u)
+	if err != nil {
+		return err
+	}
+	if r.applied.unchanged(key, hash, r.liveVersion(ctx, u)) {
+		return nil
+	}
+	defer func() { r.applied.record(key, hash, u.GetResourceVersion(), err) }()
 	err = r.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(FieldOwner), client.ForceOwnership)
 	if err == nil || !isImmutableFieldChange(err) {
 		return wrapApply(u, err)
@@ -59,7 +67,8 @@ func (r *GatewayReconciler) apply(ctx context.Context, gw *gwapiv1.Gateway, obj 
 	if err := r.Delete(ctx, u.DeepCopy(), client.PropagationPolicy(propagation)); client.IgnoreNotFound(err) != nil {
 		return wrapApply(u, err)
 	}
-	return wrapApply(u, r.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(FieldOwner), client.ForceOwnership))
+	err = r.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(FieldOwner), client.ForceOwnership)
+	return wrapApply(u, err)
 }
 
 // immutableMessages are the messages of the API server's validation errors for fields

@@ -48,6 +48,9 @@ type GatewayReconciler struct {
 	CaddyImage, OperatorImage string
 	// Operator selects the operator's pods, the only default peers of Caddy's admin port.
 	Operator infra.OperatorPods
+
+	// applied lets reconciles that change nothing skip their server-side applies.
+	applied appliedMemo
 }
 
 // +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=gateways/status,verbs=update;patch

@@ -10,6 +10,7 @@ import (
 	eventsv1 "k8s.io/api/events/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -235,4 +236,32 @@ func TestGatewayRecreatesOnImmutableChange(t *testing.T) {
 		return fmt.Errorf("no Recreating event on Gateway %s among %d events", f.gateway.Name, len(events.Items))
 	})
 	f.waitGateway(t, gatewayAcceptedIs(gatewayAccepted))
+}
+
+// TestGatewayRevertsDrift edits fields the operator owns by hand, twice in a row with the
+// same desired state: each edit is undone, so skipping unchanged applies never skips drift.
+func TestGatewayRevertsDrift(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, v1alpha1.CaddyProxyConfigSpec{Workload: &v1alpha1.WorkloadSpec{Replicas: ptrTo[int32](2)}})
+	waitFor(t, f.workload(), &appsv1.Deployment{}, exists)
+	for i := range 2 {
+		update(t, &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: f.workload().Name}}, func(d *appsv1.Deployment) {
+			d.Spec.Replicas = ptrTo[int32](5)
+		})
+		waitFor(t, f.workload(), &appsv1.Deployment{}, func(d *appsv1.Deployment) error {
+			if d.Spec.Replicas == nil || *d.Spec.Replicas != 2 {
+				return fmt.Errorf("edit %d: Deployment replicas are %v, want 2 back", i, d.Spec.Replicas)
+			}
+			return nil
+		})
+		update(t, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: f.workload().Name}}, func(s *corev1.Service) {
+			s.Spec.Ports[0].TargetPort = intstr.FromInt32(9999)
+		})
+		waitFor(t, f.workload(), &corev1.Service{}, func(s *corev1.Service) error {
+			if s.Spec.Ports[0].TargetPort.IntValue() == 9999 {
+				return fmt.Errorf("edit %d: Service targetPort is still 9999", i)
+			}
+			return nil
+		})
+	}
 }

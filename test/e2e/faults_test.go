@@ -46,15 +46,15 @@ func catchAllRoute(ns, name, gateway, host, backend string) *gwapiv1.HTTPRoute {
 	}
 }
 
-// loadRequests counts the POST /load requests the Caddy containers of a Gateway logged.
-func loadRequests(ctx context.Context, t *testing.T, cfg *envconf.Config, gateway string) int {
+// loadRequests counts the POST /load requests the Caddy containers of a Gateway in ns logged.
+func loadRequests(ctx context.Context, t testing.TB, cfg *envconf.Config, ns, gateway string) int {
 	t.Helper()
 	c := cfg.Client().Resources().GetControllerRuntimeClient()
 	cs, err := kubernetes.NewForConfig(cfg.Client().RESTConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
-	pods, err := fleetPods(ctx, c, cfg.Namespace(), gateway)
+	pods, err := fleetPods(ctx, c, ns, gateway)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +170,7 @@ func TestFaultsUnderSteadyTraffic(t *testing.T) {
 		}).
 		Assess("restarting the operator pushes nothing that is already running", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			c := cfg.Client().Resources().GetControllerRuntimeClient()
-			before := loadRequests(ctx, t, cfg, gwName)
+			before := loadRequests(ctx, t, cfg, cfg.Namespace(), gwName)
 			traffic := startTraffic(addr, host, "/", trafficInterval, trafficLimit)
 			var ops corev1.PodList
 			if err := c.List(ctx, &ops, client.InNamespace(utils.OperatorNamespace), client.MatchingLabels{"control-plane": "controller-manager"}); err != nil || len(ops.Items) == 0 {
@@ -204,7 +204,7 @@ func TestFaultsUnderSteadyTraffic(t *testing.T) {
 			// The new leader reconciles every Gateway as it starts; give it time to do so.
 			time.Sleep(5 * time.Second)
 			programmed(ctx, t, c, cfg.Namespace(), gwName, "3/3 pods programmed")
-			after := loadRequests(ctx, t, cfg, gwName)
+			after := loadRequests(ctx, t, cfg, cfg.Namespace(), gwName)
 			ok, others := traffic.Stop()
 			t.Logf("operator restart: POST /load logged %d before, %d after; traffic %d answers 200, others: [%s]", before, after, ok, others)
 			if after != before {

@@ -32,8 +32,10 @@ import (
 //
 //	make probe-propagation
 //
-// PROBE_ROUTES (e.g. "100") limits the sizes; PROBE_SHUTDOWN_DELAY sets the Gateway's
-// caddy.shutdownDelay, to compare reload behaviour.
+// It also counts the configuration loads Caddy logged while the base routes were created
+// at once. PROBE_ROUTES (e.g. "100") limits the sizes; PROBE_SHUTDOWN_DELAY sets the
+// Gateway's caddy.shutdownDelay and PROBE_MIN_INTERVAL its controlPlane.push.minInterval,
+// to compare reload and coalescing behaviour.
 func BenchmarkPropagation(b *testing.B) {
 	sizes := []int{100, 1000}
 	if v, err := strconv.Atoi(os.Getenv("PROBE_ROUTES")); err == nil {
@@ -63,6 +65,9 @@ func propagation(b *testing.B, base, samples int) {
 		&v1alpha1.CaddyProxyConfig{ObjectMeta: metav1.ObjectMeta{Name: "probe", Namespace: ns}, Spec: v1alpha1.CaddyProxyConfigSpec{
 			Service: &v1alpha1.ServiceSpec{Type: ptr.To(corev1.ServiceTypeClusterIP)},
 			Caddy:   probeRuntime(b),
+			ControlPlane: &v1alpha1.ControlPlaneSpec{Push: &v1alpha1.PushSpec{
+				MinInterval: probeDuration(b, "PROBE_MIN_INTERVAL"),
+			}},
 		}},
 		gatewayClass(class, ns, "probe"), httpGateway(ns, "probe", class))
 	defer func() { _ = c.Delete(ctx, &gwapiv1.GatewayClass{ObjectMeta: metav1.ObjectMeta{Name: class}}) }()
@@ -72,6 +77,7 @@ func propagation(b *testing.B, base, samples int) {
 		}
 	}
 	host := func(i int) string { return fmt.Sprintf("r%d.probe.example.com", i) }
+	attach := time.Now()
 	for i := range base {
 		if err := c.Create(ctx, catchAllRoute(ns, fmt.Sprintf("r%d", i), "probe", host(i), "echo")); err != nil {
 			b.Fatal(err)
@@ -85,6 +91,8 @@ func propagation(b *testing.B, base, samples int) {
 	if _, err := firstOK(ctx, addr, host(base-1), 5*time.Minute); err != nil {
 		b.Fatalf("the %d base routes never answered: %v", base, err)
 	}
+	attached := time.Since(attach)
+	loads := loadRequests(ctx, b, cfg, ns, "probe")
 	bad := watchExisting(addr, host(0))
 	var lat []time.Duration
 	for i := base; i < base+samples; i++ {
@@ -103,21 +111,32 @@ func propagation(b *testing.B, base, samples int) {
 	b.ReportMetric(float64(p50.Milliseconds()), "p50-ms")
 	b.ReportMetric(float64(p99.Milliseconds()), "p99-ms")
 	b.ReportMetric(float64(others), "non-200/404")
+	b.ReportMetric(float64(loads), "loads-attaching")
 	b.Logf("attached=%d: %d new routes, p50 %v, p99 %v, answers other than 200/404 on an existing route: %d %v",
 		base, samples, p50, p99, others, what)
+	b.Logf("attached=%d: creating the base routes and serving the last took %v and %d configuration loads",
+		base, attached.Round(time.Millisecond), loads)
 }
 
 // probeRuntime applies PROBE_SHUTDOWN_DELAY, when set.
 func probeRuntime(b *testing.B) *v1alpha1.CaddyRuntimeSpec {
-	v := os.Getenv("PROBE_SHUTDOWN_DELAY")
+	if d := probeDuration(b, "PROBE_SHUTDOWN_DELAY"); d != nil {
+		return &v1alpha1.CaddyRuntimeSpec{ShutdownDelay: d}
+	}
+	return nil
+}
+
+// probeDuration reads a duration from the environment variable key; nil when unset.
+func probeDuration(b *testing.B, key string) *metav1.Duration {
+	v := os.Getenv(key)
 	if v == "" {
 		return nil
 	}
 	d, err := time.ParseDuration(v)
 	if err != nil {
-		b.Fatalf("PROBE_SHUTDOWN_DELAY: %v", err)
+		b.Fatalf("%s: %v", key, err)
 	}
-	return &v1alpha1.CaddyRuntimeSpec{ShutdownDelay: &metav1.Duration{Duration: d}}
+	return &metav1.Duration{Duration: d}
 }
 
 // firstOK polls host every 10 ms until it answers 200 and returns how long that took.

@@ -1,0 +1,76 @@
+package controller
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"sync"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// appliedMemo remembers, per object, the desired state last applied and the
+// resourceVersion the API server answered with. While the object still has that
+// resourceVersion nobody has changed it since, so applying the same desired state again
+// would change nothing and is skipped. Any change to the object, by anyone, gives it a new
+// resourceVersion and the next reconcile applies again, which keeps drift correction.
+type appliedMemo struct {
+	mu sync.Mutex
+	m  map[string]appliedState
+}
+
+type appliedState struct{ hash, resourceVersion string }
+
+// unchanged reports whether hash was applied to the object key and the object's live
+// resourceVersion is still the one that apply produced.
+func (a *appliedMemo) unchanged(key, hash, liveVersion string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	s, ok := a.m[key]
+	return ok && liveVersion != "" && s.hash == hash && s.resourceVersion == liveVersion
+}
+
+// record keeps the outcome of applying hash to key; a failed apply is forgotten.
+func (a *appliedMemo) record(key, hash, resourceVersion string, err error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.m == nil {
+		a.m = map[string]appliedState{}
+	}
+	if err != nil || resourceVersion == "" {
+		delete(a.m, key)
+		return
+	}
+	a.m[key] = appliedState{hash: hash, resourceVersion: resourceVersion}
+}
+
+// appliedKey identifies the object u describes and hashes its desired state.
+func appliedKey(u *unstructured.Unstructured) (key, hash string, err error) {
+	b, err := json.Marshal(u.Object)
+	if err != nil {
+		return "", "", err
+	}
+	sum := sha256.Sum256(b)
+	return u.GroupVersionKind().String() + "/" + u.GetNamespace() + "/" + u.GetName(), hex.EncodeToString(sum[:]), nil
+}
+
+// liveVersion is the resourceVersion of the object u describes: from the cache for the
+// kinds the operator watches, from the API server for the others (cert-manager's); ""
+// when it cannot be read.
+func (r *GatewayReconciler) liveVersion(ctx context.Context, u *unstructured.Unstructured) string {
+	var live client.Object
+	if o, err := r.Scheme().New(u.GroupVersionKind()); err == nil {
+		live, _ = o.(client.Object)
+	}
+	if live == nil {
+		l := &unstructured.Unstructured{}
+		l.SetGroupVersionKind(u.GroupVersionKind())
+		live = l
+	}
+	if err := r.Get(ctx, client.ObjectKeyFromObject(u), live); err != nil {
+		return ""
+	}
+	return live.GetResourceVersion()
+}
