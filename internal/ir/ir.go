@@ -237,4 +237,7 @@ type Backend struct {
 	// Invalid marks a reference that could not be resolved or is not permitted; its
 	// share of requests gets 500.
 	Invalid bool `json:"invalid,omitempty"`
+	// Filters, when set, apply only to the requests sent to this backend, after the
+	// action's own filters; nil for invalid backends.
+	Filters *BackendFilters `json:"filters,omitempty"`
 }

@@ -122,7 +122,7 @@ func buildHostGroups(l *listener) []ir.HostGroup {
 // defaults depend on the listener, prefix replacement on the match. Without those,
 // every match of the rule shares the rule's action.
 func actionFor(ru *rule, m *ir.Match, l *listener) *ir.Action {
-	if ru.redirect == nil && ru.rewrite == nil {
+	if ru.redirect == nil && ru.rewrite == nil && !ru.backendPrefix {
 		return &ru.action
 	}
 	a := ru.action
@@ -136,6 +136,9 @@ func actionFor(ru *rule, m *ir.Match, l *listener) *ir.Action {
 		if a.Redirect.Path != nil && a.Redirect.Path.Type == ir.ReplacePrefixMatch {
 			a.Redirect.Path.Prefix = prefix
 		}
+	}
+	if ru.backendPrefix && ru.redirect == nil {
+		a.Backends = withMatchPrefix(a.Backends, prefix)
 	}
 	if ru.rewrite != nil {
 		rw := *a.Rewrite

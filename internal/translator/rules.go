@@ -29,6 +29,8 @@ type rule struct {
 	rewrite  *gwapiv1.HTTPURLRewriteFilter
 	// grpc ranks each match of a GRPCRoute rule for precedence; nil for HTTPRoutes.
 	grpc []grpcRank
+	// backendPrefix is set when a backend's URLRewrite replaces the matched prefix.
+	backendPrefix bool
 }
 
 // problems collects user mistakes in one route, in the order found.
@@ -62,7 +64,7 @@ func (t *translation) checkRules(r *gwapiv1.HTTPRoute) *checkedRules {
 			checkPrefixModifier(&ru, i, &bad)
 		}
 		if ru.redirect == nil {
-			t.resolveBackends(r, spec.BackendRefs, &ru.action, out, i, &bad)
+			t.resolveBackends(r, spec.BackendRefs, &ru, out, i, &bad)
 		}
 		t.convertMirrors(r.Namespace, spec.Filters, &ru.action, out, i, &bad)
 		ru.action.Timeouts = convertTimeouts(spec.Timeouts, i, &bad)

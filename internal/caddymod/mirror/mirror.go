@@ -36,12 +36,18 @@ const (
 	DefaultMaxInFlight = 1024
 )
 
+// ProtocolH2C is the Protocol value for cleartext HTTP/2.
+const ProtocolH2C = "h2c"
+
 // Handler mirrors requests to Upstreams. Each request draws once: when sampled, every
 // upstream gets a copy.
 type Handler struct {
-	// Upstreams receive the copies; each is a "host:port" to dial over plain HTTP/1.1.
+	// Upstreams receive the copies; each is a "host:port" to dial in cleartext.
 	// Placeholders are not expanded.
 	Upstreams []Upstream `json:"upstreams,omitempty"`
+	// Protocol is how copies are sent: "h2c" (HTTP/2 with prior knowledge, what gRPC
+	// backends speak) or empty for HTTP/1.1.
+	Protocol string `json:"protocol,omitempty"`
 	// Percent of requests mirrored, 0 to 100 (fractions allowed); nil mirrors all.
 	Percent *float64 `json:"percent,omitempty"`
 	// MaxBodySize is the largest request body, in bytes, that is mirrored; a request
@@ -98,6 +104,10 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		ResponseHeaderTimeout: time.Duration(h.Timeout),
 		DisableCompression:    true, // send the client's Accept-Encoding as it was
 	}
+	if h.Protocol == ProtocolH2C {
+		h.transport.Protocols = new(http.Protocols)
+		h.transport.Protocols.SetUnencryptedHTTP2(true)
+	}
 	h.client = &http.Client{
 		Transport:     h.transport,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -115,6 +125,9 @@ func (h *Handler) Validate() error {
 		if err != nil || host == "" || port == "" {
 			return fmt.Errorf("upstreams[%d]: dial %q is not host:port", i, u.Dial)
 		}
+	}
+	if h.Protocol != "" && h.Protocol != ProtocolH2C {
+		return fmt.Errorf("protocol %q is not supported; use %q or leave it empty for HTTP/1.1", h.Protocol, ProtocolH2C)
 	}
 	if p := h.Percent; p != nil && !(*p >= 0 && *p <= 100) {
 		return fmt.Errorf("percent %v is outside 0..100", *p)
@@ -184,6 +197,9 @@ type replayBody struct {
 func (h *Handler) send(r *http.Request, body []byte) {
 	header := r.Header.Clone()
 	removeHopByHop(header)
+	if h.Protocol == ProtocolH2C && strings.EqualFold(r.Header.Get("Te"), "trailers") {
+		header.Set("Te", "trailers") // the one TE HTTP/2 allows; gRPC servers ask for it
+	}
 	for _, u := range h.Upstreams {
 		select {
 		case h.inflight <- struct{}{}:
