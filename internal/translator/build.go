@@ -84,9 +84,15 @@ func buildHostGroups(l *listener) []ir.HostGroup {
 			for mi := range ru.matches {
 				m := &ru.matches[mi]
 				start := src.Len()
-				for _, part := range [...]string{ar.route.Namespace, "/", ar.route.Name, "/rule/", strconv.Itoa(ri), "/match/", strconv.Itoa(mi)} {
+				for _, part := range [...]string{ar.route.Namespace, "/", ar.route.Name, "/rule/", strconv.Itoa(ri)} {
 					src.WriteString(part)
 				}
+				if ru.name != "" {
+					src.WriteString(":")
+					src.WriteString(ru.name)
+				}
+				src.WriteString("/match/")
+				src.WriteString(strconv.Itoa(mi))
 				entries = append(entries, entry{route: ar.route, rule: ri, match: mi, m: m,
 					src: [2]int{start, src.Len()}, action: actionFor(ru, m, l)})
 				if ru.grpc != nil {

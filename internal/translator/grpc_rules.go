@@ -48,7 +48,8 @@ func (t *translation) checkGRPCRules(r *gwapiv1.GRPCRoute) *checkedRules {
 	for i := range r.Spec.Rules {
 		spec := &r.Spec.Rules[i]
 		n := max(len(spec.Matches), 1)
-		ru := rule{matches: make([]ir.Match, 0, n), grpc: make([]grpcRank, 0, n)}
+		ru := rule{matches: make([]ir.Match, 0, n), grpc: make([]grpcRank, 0, n), name: deref((*string)(spec.Name))}
+		found := len(bad)
 		for j := range spec.Matches {
 			m, rank := t.convertGRPCMatch(&spec.Matches[j], matchWhere{i, j}, &bad)
 			ru.matches, ru.grpc = append(ru.matches, m), append(ru.grpc, rank)
@@ -61,6 +62,7 @@ func (t *translation) checkGRPCRules(r *gwapiv1.GRPCRoute) *checkedRules {
 		if spec.SessionPersistence != nil { //nolint:staticcheck // deprecated in the API, still rejected explicitly
 			bad.addf("rules[%d].sessionPersistence: not supported by this implementation", i)
 		}
+		bad.nameRule(found, spec.Name)
 		out.rules = append(out.rules, ru)
 	}
 	if len(bad) > 0 {
