@@ -4,8 +4,10 @@
 //
 // The mirrored copy never changes the main request: its body reaches the next handler
 // intact, mirror responses are discarded, mirror failures are only logged, and the main
-// request waits for nothing but the buffering of a bounded request body. The package
-// must not grow into a general proxy: no load balancing, retries or health checks.
+// request waits for nothing but the buffering of a bounded request body of known
+// length (a body of unknown length, such as a gRPC stream, is recorded while it is
+// forwarded, and copied once it ends). The package must not grow into a general
+// proxy: no load balancing, retries or health checks.
 package mirror
 
 import (
@@ -147,9 +149,15 @@ func (h *Handler) Cleanup() error {
 }
 
 // ServeHTTP mirrors a sampled request, then passes it on unchanged.
+// A body of unknown length (chunked HTTP/1.1, HTTP/2 without Content-Length, every
+// gRPC call) may be a stream whose sender waits for the answer before it sends more:
+// it is not read ahead but recorded as the next handler reads it, and the copies go
+// out once it has been read to its end.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	if len(h.Upstreams) > 0 && h.sampled() && mirrorable(r) {
-		if body, ok := h.bufferBody(r); ok {
+		if r.ContentLength < 0 && r.Body != nil && r.Body != http.NoBody {
+			r.Body = &recordingBody{ReadCloser: r.Body, h: h, req: snapshot(r)}
+		} else if body, ok := h.bufferBody(r); ok {
 			h.send(r, body)
 		}
 	}
