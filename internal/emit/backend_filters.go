@@ -18,7 +18,9 @@ func hasBackendFilters(a *ir.Action) bool {
 // forward renders what sends a request to the action's backends: one reverse_proxy
 // choosing among them, or, when backends carry filters, a gateway_split choosing a
 // branch per backend first (the filters of a backend run only for its requests). A
-// single backend needs no choice: its filters run inline.
+// single backend needs no choice: its filters run inline. In a split, each branch
+// proxies to its one backend with the action's transport, timeouts and retries, so
+// retries stay on the backend the split chose.
 func (e *emitter) forward(a *ir.Action) []caddyjson.Handler {
 	if !hasBackendFilters(a) {
 		return []caddyjson.Handler{e.reverseProxy(a, a.Backends, ruleHost(a))}
