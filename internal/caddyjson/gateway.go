@@ -9,6 +9,8 @@ type GatewayMirror struct {
 	Upstreams []Upstream `json:"upstreams"`
 	// Percent of requests mirrored, 0 to 100; nil mirrors all.
 	Percent *float64 `json:"percent,omitempty"`
+	// Protocol is "h2c" to send copies over cleartext HTTP/2 (gRPC); empty is HTTP/1.1.
+	Protocol string `json:"protocol,omitempty"`
 }
 
 // GatewayCORS is the operator's own "gateway_cors" handler (internal/caddymod/cors):
@@ -27,4 +29,20 @@ type GatewayCORS struct {
 	AllowCredentials bool `json:"allow_credentials,omitempty"`
 	// MaxAge is Access-Control-Max-Age in seconds; 0 is the module default (5).
 	MaxAge int `json:"max_age,omitempty"`
+}
+
+// GatewaySplit is the operator's own "gateway_split" handler (internal/caddymod/split):
+// each request runs the routes of one branch, chosen by weighted round robin.
+type GatewaySplit struct {
+	Handler string `json:"handler"`
+	// Branches are chosen in proportion to their weights.
+	Branches []SplitBranch `json:"branches"`
+}
+
+// SplitBranch is one weighted branch of a GatewaySplit.
+type SplitBranch struct {
+	// Weight is the relative share of requests, > 0.
+	Weight int `json:"weight"`
+	// Routes run like a subroute's for the requests of this branch.
+	Routes []Route `json:"routes"`
 }

@@ -1,7 +1,8 @@
 // Package caddymod registers the operator's own Caddy modules: the handlers the Gateway
-// API needs and core Caddy lacks (request mirroring, CORS). Import it for its side
-// effect, as cmd/caddy does and as every test that validates or runs emitted configs
-// must, so that Caddy knows the modules. It holds no code of its own.
+// API needs and core Caddy lacks (request mirroring, CORS, weighted branches for
+// backend filters). Import it for its side effect, as cmd/caddy does and as every test
+// that validates or runs emitted configs must, so that Caddy knows the modules. It
+// holds no code of its own.
 package caddymod
 
 import (
@@ -9,4 +10,6 @@ import (
 	_ "github.com/caddy-gateway/operator/internal/caddymod/cors"
 	// http.handlers.gateway_mirror
 	_ "github.com/caddy-gateway/operator/internal/caddymod/mirror"
+	// http.handlers.gateway_split
+	_ "github.com/caddy-gateway/operator/internal/caddymod/split"
 )

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -12,6 +13,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -28,6 +30,7 @@ import (
 	"github.com/caddy-gateway/operator/internal/infra"
 	"github.com/caddy-gateway/operator/internal/pusher"
 	"github.com/caddy-gateway/operator/internal/status"
+	"github.com/caddy-gateway/operator/internal/translator"
 )
 
 // GatewayReconciler provisions each Gateway's Caddy fleet: it merges the class-level and
@@ -137,7 +140,8 @@ func (r *GatewayReconciler) program(ctx context.Context, gw *gwapiv1.Gateway, sp
 		r.Recorder.Eventf(gw, nil, corev1.EventTypeWarning, "PushFailed", "Push", "%s", programmed.Message)
 	}
 	listeners := listenerStatuses(gw.Status.Listeners, out.translation.Listeners, programmed)
-	err = r.writeStatus(ctx, gw, listeners, status.GatewayAccepted(gw.Generation), certCond, programmed)
+	conds := append([]metav1.Condition{status.GatewayAccepted(gw.Generation), certCond, programmed}, out.translation.Conditions...)
+	err = r.writeStatus(ctx, gw, listeners, conds...)
 	if r := out.push.RetryAfter; r > 0 && (recheck == 0 || r < recheck) {
 		recheck = r // the backoff of the pods that failed
 	}
@@ -146,13 +150,19 @@ func (r *GatewayReconciler) program(ctx context.Context, gw *gwapiv1.Gateway, sp
 
 // writeStatus merges conditions into the Gateway's status, replaces its listener statuses
 // (unless listeners is nil), sets its addresses from the fleet's Service and writes the
-// status only when it changed.
+// status only when it changed. With listeners (a translation ran), the conditions the
+// translation decides but did not return are removed.
 func (r *GatewayReconciler) writeStatus(ctx context.Context, gw *gwapiv1.Gateway, listeners []gwapiv1.ListenerStatus, conds ...metav1.Condition) error {
 	next := gw.Status.DeepCopy()
-	status.Merge(&next.Conditions, conds...)
 	if listeners != nil {
 		next.Listeners = listeners
+		for _, typ := range translator.GatewayConditionTypes {
+			if !slices.ContainsFunc(conds, func(c metav1.Condition) bool { return c.Type == typ }) {
+				meta.RemoveStatusCondition(&next.Conditions, typ)
+			}
+		}
 	}
+	status.Merge(&next.Conditions, conds...)
 	var svc corev1.Service
 	err := r.Get(ctx, types.NamespacedName{Namespace: gw.Namespace, Name: infra.NamesFor(gw.Name).Workload}, &svc)
 	switch {

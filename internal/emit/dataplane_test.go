@@ -87,6 +87,11 @@ func startDataPlane(t *testing.T, yamlText string, backends map[string]string) *
 }
 
 func redirectBackends(g *ir.Gateway, backends map[string]string) {
+	redirect := func(addr *string) {
+		if to, ok := backends[*addr]; ok {
+			*addr = to
+		}
+	}
 	for i := range g.HTTP {
 		for j := range g.HTTP[i].Listeners {
 			for k := range g.HTTP[i].Listeners[j].Hosts {
@@ -94,15 +99,15 @@ func redirectBackends(g *ir.Gateway, backends map[string]string) {
 				for r := range routes {
 					for b := range routes[r].Action.Backends {
 						be := &routes[r].Action.Backends[b]
-						if addr, ok := backends[be.Address]; ok {
-							be.Address = addr
+						redirect(&be.Address)
+						if be.Filters != nil {
+							for m := range be.Filters.Mirrors {
+								redirect(&be.Filters.Mirrors[m].Address)
+							}
 						}
 					}
 					for m := range routes[r].Action.Mirrors {
-						mi := &routes[r].Action.Mirrors[m]
-						if addr, ok := backends[mi.Address]; ok {
-							mi.Address = addr
-						}
+						redirect(&routes[r].Action.Mirrors[m].Address)
 					}
 				}
 			}

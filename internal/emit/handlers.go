@@ -38,7 +38,7 @@ func (e *emitter) handlers(a *ir.Action) []caddyjson.Handler {
 // false for any other action. The key lives in a reused buffer.
 func (e *emitter) proxyKey(a *ir.Action) (key []byte, plain bool) {
 	if a.RequestHeaders != nil || a.ResponseHeaders != nil || a.Redirect != nil || a.Rewrite != nil || a.DirectStatus != 0 ||
-		len(a.Mirrors) > 0 || a.CORS != nil {
+		len(a.Mirrors) > 0 || a.CORS != nil || hasBackendFilters(a) {
 		return nil, false
 	}
 	k := append(e.keyBuf[:0], a.BackendProtocol...)
@@ -67,14 +67,7 @@ func (e *emitter) buildHandlers(a *ir.Action) []caddyjson.Handler {
 	if a.CORS != nil {
 		hs = append(hs, corsHandler(a.CORS))
 	}
-	if a.ResponseHeaders != nil {
-		hs = append(hs, caddyjson.Headers{Handler: "headers",
-			Response: &caddyjson.RespHeaderOps{HeaderOps: headerOps(a.ResponseHeaders), Deferred: true}})
-	}
-	if a.RequestHeaders != nil {
-		ops := headerOps(a.RequestHeaders)
-		hs = append(hs, caddyjson.Headers{Handler: "headers", Request: &ops})
-	}
+	hs = appendHeaderHandlers(hs, a.RequestHeaders, a.ResponseHeaders)
 	if a.Redirect != nil {
 		return append(append(hs, mirrorHandlers(a.Mirrors)...), redirect(a.Redirect))
 	}
@@ -87,7 +80,20 @@ func (e *emitter) buildHandlers(a *ir.Action) []caddyjson.Handler {
 	if a.DirectStatus != 0 || len(a.Backends) == 0 {
 		return append(hs, status(cmpOr(a.DirectStatus, 500)))
 	}
-	return append(hs, e.reverseProxy(a))
+	return append(hs, e.forward(a)...)
+}
+
+// appendHeaderHandlers appends the handlers of request and response header filters.
+func appendHeaderHandlers(hs []caddyjson.Handler, req, resp *ir.HeaderModifier) []caddyjson.Handler {
+	if resp != nil {
+		hs = append(hs, caddyjson.Headers{Handler: "headers",
+			Response: &caddyjson.RespHeaderOps{HeaderOps: headerOps(resp), Deferred: true}})
+	}
+	if req != nil {
+		ops := headerOps(req)
+		hs = append(hs, caddyjson.Headers{Handler: "headers", Request: &ops})
+	}
+	return hs
 }
 
 func cmpOr(a, b int) int {
@@ -156,11 +162,13 @@ func redirect(r *ir.Redirect) caddyjson.Handler {
 	}}
 }
 
-// reverseProxy forwards to the weighted backends; invalid ones dial the 500 server.
-func (e *emitter) reverseProxy(a *ir.Action) caddyjson.ReverseProxy {
-	rp := caddyjson.ReverseProxy{Handler: "reverse_proxy", Upstreams: make([]caddyjson.Upstream, 0, len(a.Backends))}
-	weights := make([]int, 0, len(a.Backends))
-	for _, b := range a.Backends {
+// reverseProxy forwards to weighted backends (the action's, or one of them) with the
+// action's transport, timeouts and retries; invalid ones dial the 500 server. A
+// non-empty host replaces the Host header.
+func (e *emitter) reverseProxy(a *ir.Action, backends []ir.Backend, host string) caddyjson.ReverseProxy {
+	rp := caddyjson.ReverseProxy{Handler: "reverse_proxy", Upstreams: make([]caddyjson.Upstream, 0, len(backends))}
+	weights := make([]int, 0, len(backends))
+	for _, b := range backends {
 		dial := lit(b.Address)
 		if b.Invalid {
 			dial = "unix/" + e.opts.InvalidBackendSocket
@@ -169,13 +177,13 @@ func (e *emitter) reverseProxy(a *ir.Action) caddyjson.ReverseProxy {
 		rp.Upstreams = append(rp.Upstreams, caddyjson.Upstream{Dial: dial})
 		weights = append(weights, int(b.Weight))
 	}
-	if len(a.Backends) > 1 {
+	if len(backends) > 1 {
 		rp.LoadBalancing = &caddyjson.LoadBalancing{SelectionPolicy: &caddyjson.SelectionPolicy{
 			Policy: "weighted_round_robin", Weights: weights}}
 	}
-	if a.Rewrite != nil && a.Rewrite.Hostname != "" {
+	if host != "" {
 		rp.Headers = &caddyjson.ProxyHeaders{Request: &caddyjson.HeaderOps{
-			Set: map[string][]string{"Host": {lit(a.Rewrite.Hostname)}}}}
+			Set: map[string][]string{"Host": {lit(host)}}}}
 	}
 	rp.Transport = transport(a)
 	if a.Retry != nil {

@@ -115,9 +115,18 @@ func connectionPolicy(l *ir.Listener) caddyjson.TLSConnectionPolicy {
 const prefixRegexpName = "p"
 
 func needsPrefixGroups(a *ir.Action) bool {
-	isPrefix := func(p *ir.PathModifier) bool { return p != nil && p.Type == ir.ReplacePrefixMatch }
-	return a.Redirect != nil && isPrefix(a.Redirect.Path) || a.Rewrite != nil && isPrefix(a.Rewrite.Path)
+	if a.Redirect != nil && isPrefix(a.Redirect.Path) || a.Rewrite != nil && isPrefix(a.Rewrite.Path) {
+		return true
+	}
+	for i := range a.Backends {
+		if f := a.Backends[i].Filters; f != nil && f.Rewrite != nil && isPrefix(f.Rewrite.Path) {
+			return true
+		}
+	}
+	return false
 }
+
+func isPrefix(p *ir.PathModifier) bool { return p != nil && p.Type == ir.ReplacePrefixMatch }
 
 // matcherSet renders one IR match (one matcher set, fields AND-ed) into set; a path
 // regexp, when needed, is written to re. Empty maps and method list already in set

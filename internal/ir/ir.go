@@ -62,7 +62,8 @@ type HostGroup struct {
 
 // Route is one HTTPRoute match with the action of its rule.
 type Route struct {
-	// Source names the origin: "<namespace>/<name>/rule/<i>/match/<j>".
+	// Source names the origin: "<namespace>/<name>/rule/<i>/match/<j>", with the rule's
+	// name after its index ("rule/<i>:<rule name>") when the rule is named.
 	Source string `json:"source"`
 	// Match is the request predicate (all fields AND-ed).
 	Match Match `json:"match"`
@@ -237,4 +238,7 @@ type Backend struct {
 	// Invalid marks a reference that could not be resolved or is not permitted; its
 	// share of requests gets 500.
 	Invalid bool `json:"invalid,omitempty"`
+	// Filters, when set, apply only to the requests sent to this backend, after the
+	// action's own filters; nil for invalid backends.
+	Filters *BackendFilters `json:"filters,omitempty"`
 }

@@ -7,6 +7,22 @@ type Mirror struct {
 	Address string `json:"address"`
 	// Percent of requests mirrored, 0 to 100 (fractions allowed).
 	Percent float64 `json:"percent"`
+	// Protocol is how copies are sent: HTTP/1.1 (the zero value) or h2c (gRPC).
+	Protocol BackendProtocol `json:"protocol,omitempty"`
+}
+
+// BackendFilters are the filters of one backend reference (HTTPRoute and GRPCRoute
+// backendRefs[].filters), in the order they run.
+type BackendFilters struct {
+	// RequestHeaders and ResponseHeaders modify headers on the way to and from this
+	// backend.
+	RequestHeaders  *HeaderModifier `json:"requestHeaders,omitempty"`
+	ResponseHeaders *HeaderModifier `json:"responseHeaders,omitempty"`
+	// Rewrite changes the request forwarded to this backend; it applies after the
+	// action's rewrite, so its hostname and path win.
+	Rewrite *Rewrite `json:"rewrite,omitempty"`
+	// Mirrors receive copies of the requests sent to this backend.
+	Mirrors []Mirror `json:"mirrors,omitempty"`
 }
 
 // CORS is a cross-origin resource sharing policy (the Gateway API HTTPCORSFilter).

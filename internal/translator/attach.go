@@ -84,6 +84,7 @@ func (t *translation) attachParent(r routeRef, ref gwapiv1.ParentReference, rule
 	}
 	attached := 0
 	var conflict *hostClaim
+	var lost []lostListener
 	for _, l := range allowed {
 		hosts := t.effectiveHosts(l.hostname, r.hostnames)
 		if len(hosts) == 0 {
@@ -91,6 +92,7 @@ func (t *translation) attachParent(r routeRef, ref gwapiv1.ParentReference, rule
 		}
 		if c := l.conflictingClaim(r.kind, hosts); c != nil {
 			conflict = c
+			lost = append(lost, lostListener{name: string(l.spec.Name), to: c})
 			continue
 		}
 		attached++
@@ -107,7 +109,7 @@ func (t *translation) attachParent(r routeRef, ref gwapiv1.ParentReference, rule
 		return routeAccepted(gen, gwapiv1.RouteReasonNoMatchingListenerHostname,
 			"no hostname of the route intersects the hostname of a listener it may attach to")
 	}
-	return routeAccepted(gen, gwapiv1.RouteReasonAccepted, "")
+	return routeAccepted(gen, gwapiv1.RouteReasonAccepted, partialConflictMessage(r.kind, lost))
 }
 
 func noParentMessage(ref gwapiv1.ParentReference) string {

@@ -16,13 +16,15 @@ import (
 // backends (500 for their share) and set the route's ResolvedRefs condition; the first
 // problem found wins the reason. Valid backends of one rule must share a protocol,
 // because one Caddy reverse_proxy speaks one transport.
-func (t *translation) resolveBackends(r *gwapiv1.HTTPRoute, refs []gwapiv1.HTTPBackendRef, a *ir.Action, st *checkedRules, ruleIdx int, bad *problems) {
+func (t *translation) resolveBackends(r *gwapiv1.HTTPRoute, refs []gwapiv1.HTTPBackendRef, ru *rule, st *checkedRules, ruleIdx int, bad *problems) {
+	a := &ru.action
 	a.Backends = make([]ir.Backend, 0, len(refs))
 	protoSet := false
 	for i := range refs {
 		ref := &refs[i]
+		var filters *ir.BackendFilters
 		if len(ref.Filters) > 0 {
-			bad.addf("rules[%d].backendRefs[%d]: backend filters are not supported by this implementation", ruleIdx, i)
+			filters = t.convertBackendFilters(r.Namespace, ref.Filters, ru, fmt.Sprintf("rules[%d].backendRefs[%d]", ruleIdx, i), st, bad)
 		}
 		weight := int32(1)
 		if ref.Weight != nil {
@@ -42,7 +44,11 @@ func (t *translation) resolveBackends(r *gwapiv1.HTTPRoute, refs []gwapiv1.HTTPB
 			}
 			a.BackendProtocol, protoSet = res.proto, true
 		}
-		a.Backends = append(a.Backends, ir.Backend{Address: res.addr, Weight: weight, Invalid: res.reason != ""})
+		b := ir.Backend{Address: res.addr, Weight: weight, Invalid: res.reason != ""}
+		if !b.Invalid {
+			b.Filters = filters
+		}
+		a.Backends = append(a.Backends, b)
 	}
 	valid := false
 	for _, b := range a.Backends {

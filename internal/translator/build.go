@@ -84,9 +84,15 @@ func buildHostGroups(l *listener) []ir.HostGroup {
 			for mi := range ru.matches {
 				m := &ru.matches[mi]
 				start := src.Len()
-				for _, part := range [...]string{ar.route.Namespace, "/", ar.route.Name, "/rule/", strconv.Itoa(ri), "/match/", strconv.Itoa(mi)} {
+				for _, part := range [...]string{ar.route.Namespace, "/", ar.route.Name, "/rule/", strconv.Itoa(ri)} {
 					src.WriteString(part)
 				}
+				if ru.name != "" {
+					src.WriteString(":")
+					src.WriteString(ru.name)
+				}
+				src.WriteString("/match/")
+				src.WriteString(strconv.Itoa(mi))
 				entries = append(entries, entry{route: ar.route, rule: ri, match: mi, m: m,
 					src: [2]int{start, src.Len()}, action: actionFor(ru, m, l)})
 				if ru.grpc != nil {
@@ -122,7 +128,7 @@ func buildHostGroups(l *listener) []ir.HostGroup {
 // defaults depend on the listener, prefix replacement on the match. Without those,
 // every match of the rule shares the rule's action.
 func actionFor(ru *rule, m *ir.Match, l *listener) *ir.Action {
-	if ru.redirect == nil && ru.rewrite == nil {
+	if ru.redirect == nil && ru.rewrite == nil && !ru.backendPrefix {
 		return &ru.action
 	}
 	a := ru.action
@@ -136,6 +142,9 @@ func actionFor(ru *rule, m *ir.Match, l *listener) *ir.Action {
 		if a.Redirect.Path != nil && a.Redirect.Path.Type == ir.ReplacePrefixMatch {
 			a.Redirect.Path.Prefix = prefix
 		}
+	}
+	if ru.backendPrefix && ru.redirect == nil {
+		a.Backends = withMatchPrefix(a.Backends, prefix)
 	}
 	if ru.rewrite != nil {
 		rw := *a.Rewrite

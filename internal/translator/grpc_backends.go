@@ -22,8 +22,9 @@ func (t *translation) resolveGRPCBackends(routeNS string, refs []gwapiv1.GRPCBac
 	a.BackendProtocol = ir.ProtocolH2C
 	for i := range refs {
 		ref := &refs[i]
+		var filters *ir.BackendFilters
 		if len(ref.Filters) > 0 {
-			bad.addf("rules[%d].backendRefs[%d]: backend filters are not supported by this implementation", ruleIdx, i)
+			filters = t.convertGRPCBackendFilters(routeNS, ref.Filters, fmt.Sprintf("rules[%d].backendRefs[%d]", ruleIdx, i), st, bad)
 		}
 		weight := int32(1)
 		if ref.Weight != nil {
@@ -42,7 +43,11 @@ func (t *translation) resolveGRPCBackends(routeNS string, refs []gwapiv1.GRPCBac
 		if weight <= 0 {
 			continue
 		}
-		a.Backends = append(a.Backends, ir.Backend{Address: res.addr, Weight: weight, Invalid: res.reason != ""})
+		b := ir.Backend{Address: res.addr, Weight: weight, Invalid: res.reason != ""}
+		if !b.Invalid {
+			b.Filters = filters
+		}
+		a.Backends = append(a.Backends, b)
 	}
 	for _, b := range a.Backends {
 		if !b.Invalid {

@@ -122,8 +122,30 @@ func claimIntersects(c *hostClaim, hosts []string) bool {
 	return false
 }
 
+// lostListener is a listener a route could not attach to because of a hostname conflict.
+type lostListener struct {
+	name string
+	to   *hostClaim
+}
+
+// partialConflictMessage is the Accepted=True message of a parent entry whose route
+// attached to some of its listeners but lost a hostname conflict on the others (the
+// entry is accepted: the route serves there); "" when it lost none.
+func partialConflictMessage(kind string, lost []lostListener) string {
+	if len(lost) == 0 {
+		return ""
+	}
+	parts := make([]string, len(lost))
+	for i, l := range lost {
+		parts[i] = fmt.Sprintf("listener %q (hostnames intersect those of %s %s/%s)", l.name, l.to.kind, l.to.namespace, l.to.name)
+	}
+	return fmt.Sprintf("Route is accepted, but not attached to %s: an HTTPRoute and a GRPCRoute cannot share a "+
+		"hostname on one listener, and the older route (then the first by namespace/name) is kept; this %s serves "+
+		"on the other listeners of the parent", strings.Join(parts, ", "), kind)
+}
+
 func conflictMessage(kind string, c *hostClaim) string {
-	return fmt.Sprintf("hostnames intersect those of %s %s/%s on every listener this %s may attach to; "+
+	return fmt.Sprintf("hostnames intersect those of %s %s/%s on every listener this parentRef selects that allows the %s; "+
 		"an HTTPRoute and a GRPCRoute cannot share a hostname on one listener, and the older route "+
 		"(then the first by namespace/name) is kept", c.kind, c.namespace, c.name, kind)
 }

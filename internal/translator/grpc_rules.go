@@ -48,7 +48,8 @@ func (t *translation) checkGRPCRules(r *gwapiv1.GRPCRoute) *checkedRules {
 	for i := range r.Spec.Rules {
 		spec := &r.Spec.Rules[i]
 		n := max(len(spec.Matches), 1)
-		ru := rule{matches: make([]ir.Match, 0, n), grpc: make([]grpcRank, 0, n)}
+		ru := rule{matches: make([]ir.Match, 0, n), grpc: make([]grpcRank, 0, n), name: deref((*string)(spec.Name))}
+		found := len(bad)
 		for j := range spec.Matches {
 			m, rank := t.convertGRPCMatch(&spec.Matches[j], matchWhere{i, j}, &bad)
 			ru.matches, ru.grpc = append(ru.matches, m), append(ru.grpc, rank)
@@ -56,11 +57,12 @@ func (t *translation) checkGRPCRules(r *gwapiv1.GRPCRoute) *checkedRules {
 		if len(spec.Matches) == 0 {
 			ru.matches, ru.grpc = append(ru.matches, ir.Match{PathType: ir.PathPrefix, Path: "/"}), append(ru.grpc, grpcRank{})
 		}
-		convertGRPCFilters(&ru, spec.Filters, i, &bad)
+		t.convertGRPCFilters(&ru, r.Namespace, spec.Filters, out, i, &bad)
 		t.resolveGRPCBackends(r.Namespace, spec.BackendRefs, &ru.action, out, i, &bad)
 		if spec.SessionPersistence != nil { //nolint:staticcheck // deprecated in the API, still rejected explicitly
 			bad.addf("rules[%d].sessionPersistence: not supported by this implementation", i)
 		}
+		bad.nameRule(found, spec.Name)
 		out.rules = append(out.rules, ru)
 	}
 	if len(bad) > 0 {
@@ -140,26 +142,38 @@ func (t *translation) regexMethodMatch(svc, meth string, where matchWhere, bad *
 	return ir.Match{PathType: ir.PathRegex, Path: "/" + part("service", svc) + "/" + part("method", meth)}
 }
 
-// convertGRPCFilters converts a GRPCRoute rule's filters; the header modifiers are
-// supported, anything else is a problem.
-func convertGRPCFilters(ru *rule, filters []gwapiv1.GRPCRouteFilter, ruleIdx int, bad *problems) {
-	for i, f := range filters {
+// convertGRPCFilters converts a GRPCRoute rule's filters: the header modifiers and
+// RequestMirror (copies over h2c); ExtensionRef is a problem.
+func (t *translation) convertGRPCFilters(ru *rule, routeNS string, filters []gwapiv1.GRPCRouteFilter, st *checkedRules, ruleIdx int, bad *problems) {
+	for i := range filters {
+		f := &filters[i]
 		at := fmt.Sprintf("rules[%d].filters[%d]", ruleIdx, i)
 		switch f.Type {
 		case gwapiv1.GRPCRouteFilterRequestHeaderModifier:
 			ru.action.RequestHeaders = convertHeaderFilter(f.RequestHeaderModifier, at, bad)
 		case gwapiv1.GRPCRouteFilterResponseHeaderModifier:
 			ru.action.ResponseHeaders = convertHeaderFilter(f.ResponseHeaderModifier, at, bad)
-		case gwapiv1.GRPCRouteFilterExtensionRef:
-			ext := "without extensionRef"
-			if e := f.ExtensionRef; e != nil {
-				ext = fmt.Sprintf("%s/%s %s", e.Group, e.Kind, e.Name)
+		case gwapiv1.GRPCRouteFilterRequestMirror:
+			if m, ok := t.convertMirror(kindGRPCRoute, routeNS, f.RequestMirror, at, st, bad); ok {
+				ru.action.Mirrors = append(ru.action.Mirrors, m)
 			}
-			bad.addf("%s: filter type ExtensionRef (%s) is not supported by this implementation", at, ext)
 		default:
-			bad.addf("%s: filter type %q is not supported for GRPCRoutes by this implementation; supported: RequestHeaderModifier, ResponseHeaderModifier", at, f.Type)
+			bad.addf("%s: %s", at, unsupportedGRPCFilter(f))
 		}
 	}
+}
+
+// unsupportedGRPCFilter says why a GRPCRoute filter cannot be used.
+func unsupportedGRPCFilter(f *gwapiv1.GRPCRouteFilter) string {
+	if f.Type == gwapiv1.GRPCRouteFilterExtensionRef {
+		ext := "without extensionRef"
+		if e := f.ExtensionRef; e != nil {
+			ext = fmt.Sprintf("%s/%s %s", e.Group, e.Kind, e.Name)
+		}
+		return fmt.Sprintf("filter type ExtensionRef (%s) is not supported by this implementation", ext)
+	}
+	return fmt.Sprintf("filter type %q is not supported for GRPCRoutes by this implementation; "+
+		"supported: RequestHeaderModifier, ResponseHeaderModifier, RequestMirror", f.Type)
 }
 
 func deref(s *string) string {

@@ -29,6 +29,8 @@ func (t *translation) convertMirrors(routeNS string, filters []gwapiv1.HTTPRoute
 
 // convertMirror converts one RequestMirror filter of a route of kind routeKind; ok is
 // false when nothing is to be mirrored (bad configuration, unusable backend, 0%).
+// Copies speak the backend's protocol: HTTP/1.1 or h2c from its appProtocol for
+// HTTPRoutes, always h2c for GRPCRoutes.
 func (t *translation) convertMirror(routeKind, routeNS string, f *gwapiv1.HTTPRequestMirrorFilter, at string, st *checkedRules, bad *problems) (ir.Mirror, bool) {
 	if f == nil {
 		bad.addf("%s: type RequestMirror needs requestMirror", at)
@@ -36,9 +38,12 @@ func (t *translation) convertMirror(routeKind, routeNS string, f *gwapiv1.HTTPRe
 	}
 	percent, ok := mirrorPercent(f, at, bad)
 	res := t.resolveBackendFrom(routeKind, routeNS, &f.BackendRef)
-	if res.reason == "" && res.proto != ir.ProtocolHTTP {
-		res = resolved{reason: gwapiv1.RouteReasonUnsupportedProtocol,
-			msg: fmt.Sprintf("mirror backend speaks %s; mirrors are sent over HTTP/1.1 only", protocolName(res.proto))}
+	if res.reason == "" && routeKind == kindGRPCRoute {
+		// gRPC copies go over h2c; the port must not say HTTP/1.1.
+		if problem := grpcAppProtocol(t.portAppProtocol(routeNS, &f.BackendRef)); problem != "" {
+			res = resolved{reason: gwapiv1.RouteReasonUnsupportedProtocol, msg: "mirror backend: " + problem}
+		}
+		res.proto = ir.ProtocolH2C
 	}
 	if res.reason != "" {
 		if st.refReason == gwapiv1.RouteReasonResolvedRefs {
@@ -46,7 +51,7 @@ func (t *translation) convertMirror(routeKind, routeNS string, f *gwapiv1.HTTPRe
 		}
 		return ir.Mirror{}, false
 	}
-	return ir.Mirror{Address: res.addr, Percent: percent}, ok && percent > 0
+	return ir.Mirror{Address: res.addr, Percent: percent, Protocol: res.proto}, ok && percent > 0
 }
 
 // mirrorPercent is the share of requests to mirror: percent, or the fraction, or all.

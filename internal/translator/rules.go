@@ -29,12 +29,27 @@ type rule struct {
 	rewrite  *gwapiv1.HTTPURLRewriteFilter
 	// grpc ranks each match of a GRPCRoute rule for precedence; nil for HTTPRoutes.
 	grpc []grpcRank
+	// backendPrefix is set when a backend's URLRewrite replaces the matched prefix.
+	backendPrefix bool
+	// name is the rule's name (rules[].name), or "".
+	name string
 }
 
 // problems collects user mistakes in one route, in the order found.
 type problems []string
 
 func (p *problems) addf(format string, args ...any) { *p = append(*p, fmt.Sprintf(format, args...)) }
+
+// nameRule prefixes the problems found since index from with the name of the rule
+// they were found in, when the rule has one: users who name rules look for the name.
+func (p *problems) nameRule(from int, name *gwapiv1.SectionName) {
+	if name == nil || *name == "" {
+		return
+	}
+	for i := from; i < len(*p); i++ {
+		(*p)[i] = fmt.Sprintf("rule %q: %s", *name, (*p)[i])
+	}
+}
 
 // checkRules converts and validates every rule of r.
 func (t *translation) checkRules(r *gwapiv1.HTTPRoute) *checkedRules {
@@ -49,7 +64,8 @@ func (t *translation) checkRules(r *gwapiv1.HTTPRoute) *checkedRules {
 	for i := range r.Spec.Rules {
 		spec := &r.Spec.Rules[i]
 		k := max(len(spec.Matches), 1)
-		ru := rule{matches: matches[:0:k]}
+		ru := rule{matches: matches[:0:k], name: deref((*string)(spec.Name))}
+		found := len(bad)
 		matches = matches[k:]
 		for j := range spec.Matches {
 			ru.matches = append(ru.matches, t.convertMatch(&spec.Matches[j], i, j, &bad))
@@ -62,7 +78,7 @@ func (t *translation) checkRules(r *gwapiv1.HTTPRoute) *checkedRules {
 			checkPrefixModifier(&ru, i, &bad)
 		}
 		if ru.redirect == nil {
-			t.resolveBackends(r, spec.BackendRefs, &ru.action, out, i, &bad)
+			t.resolveBackends(r, spec.BackendRefs, &ru, out, i, &bad)
 		}
 		t.convertMirrors(r.Namespace, spec.Filters, &ru.action, out, i, &bad)
 		ru.action.Timeouts = convertTimeouts(spec.Timeouts, i, &bad)
@@ -70,6 +86,7 @@ func (t *translation) checkRules(r *gwapiv1.HTTPRoute) *checkedRules {
 		if spec.SessionPersistence != nil { //nolint:staticcheck // deprecated in the API, still rejected explicitly
 			bad.addf("rules[%d].sessionPersistence: not supported by this implementation", i)
 		}
+		bad.nameRule(found, spec.Name)
 		out.rules = append(out.rules, ru)
 	}
 	if len(bad) > 0 {

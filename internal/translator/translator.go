@@ -11,6 +11,7 @@ import (
 	"slices"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/caddy-gateway/operator/internal/ir"
@@ -54,6 +55,9 @@ type Output struct {
 	// Routes are the route statuses for this Gateway's parentRefs, sorted by kind, then
 	// namespace/name; each holds only the parent entries that refer to this Gateway.
 	Routes []RouteStatus `json:"routes,omitempty"`
+	// Conditions are the Gateway conditions the translation decides (types in
+	// GatewayConditionTypes), sorted by type; Accepted and Programmed are not among them.
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
 }
 
 // RouteStatus is the part of one route's status that this Gateway owns.
@@ -79,5 +83,6 @@ func Translate(in Input) Output {
 	slices.SortFunc(out.Routes, compareRouteStatuses)
 	out.IR = t.buildIR()
 	out.Listeners = t.listenerStatuses()
+	out.Conditions = t.gatewayConditions()
 	return out
 }

@@ -4,8 +4,10 @@
 //
 // The mirrored copy never changes the main request: its body reaches the next handler
 // intact, mirror responses are discarded, mirror failures are only logged, and the main
-// request waits for nothing but the buffering of a bounded request body. The package
-// must not grow into a general proxy: no load balancing, retries or health checks.
+// request waits for nothing but the buffering of a bounded request body of known
+// length (a body of unknown length, such as a gRPC stream, is recorded while it is
+// forwarded, and copied once it ends). The package must not grow into a general
+// proxy: no load balancing, retries or health checks.
 package mirror
 
 import (
@@ -36,12 +38,18 @@ const (
 	DefaultMaxInFlight = 1024
 )
 
+// ProtocolH2C is the Protocol value for cleartext HTTP/2.
+const ProtocolH2C = "h2c"
+
 // Handler mirrors requests to Upstreams. Each request draws once: when sampled, every
 // upstream gets a copy.
 type Handler struct {
-	// Upstreams receive the copies; each is a "host:port" to dial over plain HTTP/1.1.
+	// Upstreams receive the copies; each is a "host:port" to dial in cleartext.
 	// Placeholders are not expanded.
 	Upstreams []Upstream `json:"upstreams,omitempty"`
+	// Protocol is how copies are sent: "h2c" (HTTP/2 with prior knowledge, what gRPC
+	// backends speak) or empty for HTTP/1.1.
+	Protocol string `json:"protocol,omitempty"`
 	// Percent of requests mirrored, 0 to 100 (fractions allowed); nil mirrors all.
 	Percent *float64 `json:"percent,omitempty"`
 	// MaxBodySize is the largest request body, in bytes, that is mirrored; a request
@@ -98,6 +106,10 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		ResponseHeaderTimeout: time.Duration(h.Timeout),
 		DisableCompression:    true, // send the client's Accept-Encoding as it was
 	}
+	if h.Protocol == ProtocolH2C {
+		h.transport.Protocols = new(http.Protocols)
+		h.transport.Protocols.SetUnencryptedHTTP2(true)
+	}
 	h.client = &http.Client{
 		Transport:     h.transport,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -115,6 +127,9 @@ func (h *Handler) Validate() error {
 		if err != nil || host == "" || port == "" {
 			return fmt.Errorf("upstreams[%d]: dial %q is not host:port", i, u.Dial)
 		}
+	}
+	if h.Protocol != "" && h.Protocol != ProtocolH2C {
+		return fmt.Errorf("protocol %q is not supported; use %q or leave it empty for HTTP/1.1", h.Protocol, ProtocolH2C)
 	}
 	if p := h.Percent; p != nil && !(*p >= 0 && *p <= 100) {
 		return fmt.Errorf("percent %v is outside 0..100", *p)
@@ -134,9 +149,15 @@ func (h *Handler) Cleanup() error {
 }
 
 // ServeHTTP mirrors a sampled request, then passes it on unchanged.
+// A body of unknown length (chunked HTTP/1.1, HTTP/2 without Content-Length, every
+// gRPC call) may be a stream whose sender waits for the answer before it sends more:
+// it is not read ahead but recorded as the next handler reads it, and the copies go
+// out once it has been read to its end.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	if len(h.Upstreams) > 0 && h.sampled() && mirrorable(r) {
-		if body, ok := h.bufferBody(r); ok {
+		if r.ContentLength < 0 && r.Body != nil && r.Body != http.NoBody {
+			r.Body = &recordingBody{ReadCloser: r.Body, h: h, req: snapshot(r)}
+		} else if body, ok := h.bufferBody(r); ok {
 			h.send(r, body)
 		}
 	}
@@ -184,6 +205,9 @@ type replayBody struct {
 func (h *Handler) send(r *http.Request, body []byte) {
 	header := r.Header.Clone()
 	removeHopByHop(header)
+	if h.Protocol == ProtocolH2C && strings.EqualFold(r.Header.Get("Te"), "trailers") {
+		header.Set("Te", "trailers") // the one TE HTTP/2 allows; gRPC servers ask for it
+	}
 	for _, u := range h.Upstreams {
 		select {
 		case h.inflight <- struct{}{}:

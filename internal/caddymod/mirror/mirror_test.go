@@ -253,6 +253,8 @@ func TestMirrorValidate(t *testing.T) {
 		`{"percent":150}`:                                "outside 0..100",
 		`{"percent":-1}`:                                 "outside 0..100",
 		`{"max_body_size":-1}`:                           "negative",
+		`{"protocol":"h2c"}`:                             "",
+		`{"protocol":"h3"}`:                              "not supported",
 	}
 	for raw, want := range cases {
 		var h Handler
