@@ -62,6 +62,8 @@ type entry struct {
 	src [2]int
 	// grpc is set for GRPCRoute matches, which have their own precedence rules.
 	grpc *grpcRank
+	// seq is the position of the route in (creation time, namespace, name) order.
+	seq int32
 }
 
 // buildHostGroups builds one listener's routing table: host groups most specific
@@ -78,7 +80,18 @@ func buildHostGroups(l *listener) []ir.HostGroup {
 	// Every Source, one after another: one string for the listener, not one per match.
 	var src strings.Builder
 	src.Grow(32 * n)
-	for _, ar := range l.routes {
+	// l.routes are in attach order, which sorts by creation time, namespace and name:
+	// seq numbers them so, equal for equal triples (a route attached twice).
+	seq, inOrder, anyGRPC := int32(0), true, false
+	for i, ar := range l.routes {
+		if i > 0 {
+			switch c := compareRouteAge(l.routes[i-1].route, ar.route); {
+			case c > 0:
+				inOrder = false
+			case c < 0:
+				seq++
+			}
+		}
 		for ri := range ar.rules.rules {
 			ru := &ar.rules.rules[ri]
 			for mi := range ru.matches {
@@ -89,8 +102,10 @@ func buildHostGroups(l *listener) []ir.HostGroup {
 				}
 				entries = append(entries, entry{route: ar.route, rule: ri, match: mi, m: m,
 					src: [2]int{start, src.Len()}, action: actionFor(ru, m, l)})
+				entries[len(entries)-1].seq = seq
 				if ru.grpc != nil {
 					entries[len(entries)-1].grpc = &ru.grpc[mi]
+					anyGRPC = true
 				}
 				for _, h := range ar.hostnames {
 					groups[h] = append(groups[h], int32(len(entries)-1))
@@ -107,7 +122,11 @@ func buildHostGroups(l *listener) []ir.HostGroup {
 	out := make([]ir.HostGroup, 0, len(hosts))
 	for _, h := range hosts {
 		idx := groups[h]
-		slices.SortStableFunc(idx, func(a, b int32) int { return comparePrecedence(&entries[a], &entries[b]) })
+		if inOrder && !anyGRPC {
+			sortByPrecedenceKey(entries, idx)
+		} else {
+			slices.SortStableFunc(idx, func(a, b int32) int { return comparePrecedence(&entries[a], &entries[b]) })
+		}
 		routes := make([]ir.Route, len(idx))
 		for i, e := range idx {
 			en := &entries[e]
@@ -200,4 +219,61 @@ func boolRank(b bool) int {
 		return 0
 	}
 	return 1
+}
+
+// compareRouteAge orders routes by creation time, then namespace and name: the tie
+// breaks of comparePrecedence after the match itself.
+func compareRouteAge(a, b *metav1.ObjectMeta) int {
+	if c := a.CreationTimestamp.Compare(b.CreationTimestamp.Time); c != 0 {
+		return c
+	}
+	return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
+}
+
+// precedenceKey is what comparePrecedence reads of an HTTPRoute match entry, copied
+// next to the others: a host group of thousands of matches sorts without visiting
+// each match and route on every comparison.
+type precedenceKey struct {
+	pathLen                 int
+	rank, noMethod          int8
+	headers, query          int32
+	seq, rule, match, entry int32
+}
+
+// sortByPrecedenceKey sorts idx (entries of HTTPRoute matches whose seq follows the
+// creation time, namespace and name of their routes) as a stable sort by
+// comparePrecedence would.
+func sortByPrecedenceKey(entries []entry, idx []int32) {
+	keys := make([]precedenceKey, len(idx))
+	for i, e := range idx {
+		en := &entries[e]
+		keys[i] = precedenceKey{pathLen: len(en.m.Path), rank: int8(pathRank(en.m.PathType)),
+			noMethod: int8(boolRank(en.m.Method != "")), headers: int32(len(en.m.Headers)), query: int32(len(en.m.Query)),
+			seq: en.seq, rule: int32(en.rule), match: int32(en.match), entry: e}
+	}
+	slices.SortFunc(keys, func(a, b precedenceKey) int {
+		switch {
+		case a.rank != b.rank:
+			return cmp.Compare(a.rank, b.rank)
+		case a.pathLen != b.pathLen:
+			return cmp.Compare(b.pathLen, a.pathLen)
+		case a.noMethod != b.noMethod:
+			return cmp.Compare(a.noMethod, b.noMethod)
+		case a.headers != b.headers:
+			return cmp.Compare(b.headers, a.headers)
+		case a.query != b.query:
+			return cmp.Compare(b.query, a.query)
+		case a.seq != b.seq:
+			return cmp.Compare(a.seq, b.seq)
+		case a.rule != b.rule:
+			return cmp.Compare(a.rule, b.rule)
+		case a.match != b.match:
+			return cmp.Compare(a.match, b.match)
+		}
+		// Equal for comparePrecedence: keep the input order, as a stable sort does.
+		return cmp.Compare(a.entry, b.entry)
+	})
+	for i := range keys {
+		idx[i] = keys[i].entry
+	}
 }
