@@ -11,7 +11,7 @@ import (
 	"github.com/caddy-gateway/operator/internal/ir"
 )
 
-// TestSortByPrecedenceKey checks the keyed sort of a host group against a stable sort
+// TestSortByPrecedenceKey checks the sort by packed keys of a host group against a stable sort
 // by comparePrecedence, on random matches full of ties, with routes in attach order
 // (some attached twice).
 func TestSortByPrecedenceKey(t *testing.T) {
@@ -30,7 +30,8 @@ func TestSortByPrecedenceKey(t *testing.T) {
 			}
 		}
 		var entries []entry
-		seq := int32(0)
+		var keys []keyed
+		seq := uint64(0)
 		for i, r := range routes {
 			if i > 0 && compareRouteAge(routes[i-1], r) < 0 {
 				seq++
@@ -40,17 +41,19 @@ func TestSortByPrecedenceKey(t *testing.T) {
 					m := &ir.Match{PathType: []ir.PathMatchType{ir.PathExact, ir.PathPrefix, ir.PathRegex}[rnd.IntN(3)],
 						Path: pick("/", "/a", "/ab", "/b"), Method: pick("", "GET"),
 						Headers: make([]ir.StringMatch, rnd.IntN(3)), Query: make([]ir.StringMatch, rnd.IntN(2))}
-					entries = append(entries, entry{route: r, rule: rule, match: match, m: m, seq: seq})
+					k, ok := precedenceKeyOf(m, seq, rule, match)
+					if !ok {
+						t.Fatal("key out of range")
+					}
+					k.entry = int32(len(entries))
+					keys = append(keys, k)
+					entries = append(entries, entry{route: r, rule: rule, match: match, m: m})
 				}
 			}
 		}
-		want := make([]int32, len(entries))
-		for i := range want {
-			want[i] = int32(i)
-		}
-		got := slices.Clone(want)
-		slices.SortStableFunc(want, func(a, b int32) int { return comparePrecedence(&entries[a], &entries[b]) })
-		sortByPrecedenceKey(entries, got)
+		want, got := slices.Clone(keys), slices.Clone(keys)
+		sortByPrecedence(entries, want, false)
+		sortByPrecedence(entries, got, true)
 		if !slices.Equal(got, want) {
 			t.Fatalf("round %d: keyed order %v, stable comparePrecedence order %v", round, got, want)
 		}
