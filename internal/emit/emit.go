@@ -105,7 +105,7 @@ func sizeHint(g *ir.Gateway) int {
 func Config(g *ir.Gateway, opts Options) (*caddyjson.Config, error) {
 	o := opts.withDefaults()
 	persist := false
-	e := &emitter{opts: o, handlerCache: map[*ir.Action][]caddyjson.Handler{}, proxyCache: map[string][]caddyjson.Handler{}}
+	e := &emitter{opts: o, handlerCache: map[*ir.Action]int32{}, proxyCache: map[string]int32{}}
 	servers := map[string]*caddyjson.Server{}
 	for i := range g.HTTP {
 		s := &g.HTTP[i]
@@ -136,11 +136,15 @@ func Config(g *ir.Gateway, opts Options) (*caddyjson.Config, error) {
 type emitter struct {
 	opts               Options
 	usesInvalidBackend bool
-	// handlerCache holds the handlers of each IR action already rendered.
-	handlerCache map[*ir.Action][]caddyjson.Handler
-	// proxyCache holds the handlers of plain proxy actions by content (proxyKey).
-	proxyCache map[string][]caddyjson.Handler
+	// lists are the distinct handler lists rendered so far.
+	lists [][]caddyjson.Handler
+	// handlerCache indexes the lists of actions other than plain proxies by action.
+	handlerCache map[*ir.Action]int32
+	// proxyCache indexes the lists of plain proxy actions by content (proxyKey).
+	proxyCache map[string]int32
 	keyBuf     []byte
+	// patterns holds the regexp patterns of the streamed routes.
+	patterns patterns
 }
 
 func (e *emitter) listen(port int32) []string {

@@ -1,9 +1,6 @@
 package emit
 
-import (
-	"regexp"
-	"strings"
-)
+import "strings"
 
 // placeholderEscaper escapes Caddy placeholder braces. Caddy's replacer turns `\{` and
 // `\}` into literal braces, so {env.HOME} or {file./etc/passwd} in a user's header value
@@ -17,9 +14,3 @@ func lit(s string) string {
 	}
 	return placeholderEscaper.Replace(s)
 }
-
-// exact is an anchored regexp matching s literally.
-func exact(s string) string { return "^" + regexp.QuoteMeta(s) + "$" }
-
-// anchored makes a user regexp match the whole input.
-func anchored(re string) string { return "^(?:" + re + ")$" }

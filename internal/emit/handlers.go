@@ -12,26 +12,27 @@ import (
 
 // handlers renders an action: CORS, header filters, then a redirect, a direct status,
 // or a (rewritten) proxied request, with request mirrors just before the last handler.
-// Routes sharing an IR action share the handler list.
+// It returns the list's index in e.lists. Routes sharing an IR action share the list.
 // Plain proxy actions with the same content (most routes of a namespace reach the same
-// Services) share it too.
-func (e *emitter) handlers(a *ir.Action) []caddyjson.Handler {
-	if hs, ok := e.handlerCache[a]; ok {
-		return hs
-	}
+// Services) share it too: they are found by content, which is cheaper than one more
+// lookup by action in a table as large as the route table.
+func (e *emitter) handlers(a *ir.Action) int32 {
 	key, plain := e.proxyKey(a)
 	if plain {
-		if hs, ok := e.proxyCache[string(key)]; ok {
-			e.handlerCache[a] = hs
-			return hs
+		if i, ok := e.proxyCache[string(key)]; ok {
+			return i
 		}
+	} else if i, ok := e.handlerCache[a]; ok {
+		return i
 	}
-	hs := e.buildHandlers(a)
-	e.handlerCache[a] = hs
+	i := int32(len(e.lists))
+	e.lists = append(e.lists, e.buildHandlers(a))
 	if plain {
-		e.proxyCache[string(key)] = hs
+		e.proxyCache[string(key)] = i
+	} else {
+		e.handlerCache[a] = i
 	}
-	return hs
+	return i
 }
 
 // proxyKey is the content key of an action that only forwards to backends; plain is

@@ -37,8 +37,9 @@ func (e *emitter) listenerSubroute(l *ir.Listener) caddyjson.Subroute {
 		h := &l.Hosts[i]
 		// Render every handler list now (they decide e.usesInvalidBackend); the routes
 		// themselves are built one at a time while encoding (hostRoutes).
+		lists := make([]int32, len(h.Routes))
 		for j := range h.Routes {
-			e.handlers(h.Routes[j].Action)
+			lists[j] = e.handlers(h.Routes[j].Action)
 		}
 		var match []caddyjson.MatcherSet
 		if h.Hostname != l.Hostname {
@@ -46,7 +47,7 @@ func (e *emitter) listenerSubroute(l *ir.Listener) caddyjson.Subroute {
 		}
 		sub.Routes = append(sub.Routes, caddyjson.Route{
 			Match:  match,
-			Handle: []caddyjson.Handler{caddyjson.RouteStream{Handler: "subroute", Routes: e.hostRoutes(h)}},
+			Handle: []caddyjson.Handler{caddyjson.RouteStream{Handler: "subroute", Routes: e.hostRoutes(h, lists)}},
 		})
 	}
 	sub.Routes = append(sub.Routes, caddyjson.Route{Handle: []caddyjson.Handler{status(404)}})
@@ -54,9 +55,9 @@ func (e *emitter) listenerSubroute(l *ir.Listener) caddyjson.Subroute {
 }
 
 // hostRoutes yields the Caddy routes of a host group, each built into the same
-// scratch values (a large table allocates nothing per route but its patterns). The
-// handler lists come from the cache listenerSubroute filled, which is only read here.
-func (e *emitter) hostRoutes(h *ir.HostGroup) iter.Seq[*caddyjson.Route] {
+// scratch values (a large table allocates nothing per route). The
+// handler list of route j is e.lists[lists[j]], rendered by listenerSubroute.
+func (e *emitter) hostRoutes(h *ir.HostGroup, lists []int32) iter.Seq[*caddyjson.Route] {
 	return func(yield func(*caddyjson.Route) bool) {
 		var (
 			sets   [1]caddyjson.MatcherSet
@@ -71,8 +72,8 @@ func (e *emitter) hostRoutes(h *ir.HostGroup) iter.Seq[*caddyjson.Route] {
 			clear(vars)
 			sets[0] = caddyjson.MatcherSet{Method: method[:0], HeaderRegexp: hdr, VarsRegexp: vars}
 			// The prefix groups only change a "/" prefix match: skip reading the action otherwise.
-			matcherSet(&sets[0], &re, &r.Match, r.Match.Path == "/" && needsPrefixGroups(r.Action))
-			route = caddyjson.Route{Match: sets[:], Handle: e.handlerCache[r.Action], Terminal: true}
+			matcherSet(&sets[0], &re, &e.patterns, &r.Match, r.Match.Path == "/" && needsPrefixGroups(r.Action))
+			route = caddyjson.Route{Match: sets[:], Handle: e.lists[lists[j]], Terminal: true}
 			if !yield(&route) {
 				return
 			}
@@ -129,19 +130,18 @@ func needsPrefixGroups(a *ir.Action) bool {
 func isPrefix(p *ir.PathModifier) bool { return p != nil && p.Type == ir.ReplacePrefixMatch }
 
 // matcherSet renders one IR match (one matcher set, fields AND-ed) into set; a path
-// regexp, when needed, is written to re. Empty maps and method list already in set
-// are reused.
-func matcherSet(set *caddyjson.MatcherSet, re *caddyjson.Regexp, m *ir.Match, prefixGroups bool) {
+// regexp, when needed, is written to re, and patterns are cut from pat. Empty maps and
+// the method list already in set are reused.
+func matcherSet(set *caddyjson.MatcherSet, re *caddyjson.Regexp, pat *patterns, m *ir.Match, prefixGroups bool) {
 	switch {
 	case m.PathType == ir.PathExact:
-		*re = caddyjson.Regexp{Pattern: exact(m.Path)}
+		*re = caddyjson.Regexp{Pattern: pat.exact(m.Path)}
 		set.PathRegexp = re
 	case m.PathType == ir.PathRegex:
-		*re = caddyjson.Regexp{Pattern: anchored(m.Path)}
+		*re = caddyjson.Regexp{Pattern: pat.anchored(m.Path)}
 		set.PathRegexp = re
 	case m.Path != "/" || prefixGroups:
-		p := strings.TrimSuffix(m.Path, "/")
-		*re = caddyjson.Regexp{Name: prefixRegexpName, Pattern: "^" + regexp.QuoteMeta(p) + "(/(.*))?$"}
+		*re = caddyjson.Regexp{Name: prefixRegexpName, Pattern: pat.prefix(m.Path)}
 		set.PathRegexp = re
 	}
 	if m.Method != "" {
@@ -151,19 +151,19 @@ func matcherSet(set *caddyjson.MatcherSet, re *caddyjson.Regexp, m *ir.Match, pr
 		set.HeaderRegexp = make(map[string]caddyjson.Regexp, len(m.Headers))
 	}
 	for _, h := range m.Headers {
-		set.HeaderRegexp[h.Name] = caddyjson.Regexp{Pattern: valuePattern(h)}
+		set.HeaderRegexp[h.Name] = caddyjson.Regexp{Pattern: valuePattern(pat, h)}
 	}
 	for _, q := range m.Query {
 		if set.VarsRegexp == nil {
 			set.VarsRegexp = map[string]caddyjson.Regexp{}
 		}
-		set.VarsRegexp["{http.request.uri.query."+q.Name+"}"] = caddyjson.Regexp{Pattern: valuePattern(q)}
+		set.VarsRegexp[pat.queryVar(q.Name)] = caddyjson.Regexp{Pattern: valuePattern(pat, q)}
 	}
 }
 
-func valuePattern(s ir.StringMatch) string {
+func valuePattern(pat *patterns, s ir.StringMatch) string {
 	if s.Type == ir.StringRegex {
-		return anchored(s.Value)
+		return pat.anchored(s.Value)
 	}
-	return exact(s.Value)
+	return pat.exact(s.Value)
 }

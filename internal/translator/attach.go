@@ -85,21 +85,24 @@ func (t *translation) attachParent(r routeRef, ref gwapiv1.ParentReference, rule
 	attached := 0
 	var conflict *hostClaim
 	var lost []lostListener
+	claims := t.kindsMayConflict()
 	for _, l := range allowed {
 		hosts := t.effectiveHosts(l.hostname, r.hostnames)
 		if len(hosts) == 0 {
 			continue
 		}
-		if c := l.conflictingClaim(r.kind, hosts); c != nil {
-			conflict = c
-			lost = append(lost, lostListener{name: string(l.spec.Name), to: c})
-			continue
+		if claims {
+			if c := l.conflictingClaim(r.kind, hosts); c != nil {
+				conflict = c
+				lost = append(lost, lostListener{name: string(l.spec.Name), to: c})
+				continue
+			}
+			l.addClaim(hostClaim{kind: r.kind, namespace: r.meta.Namespace, name: r.meta.Name, hostnames: hosts})
 		}
 		attached++
 		l.attached++
-		l.addClaim(hostClaim{kind: r.kind, namespace: r.meta.Namespace, name: r.meta.Name, hostnames: hosts})
 		if l.programOK {
-			l.routes = append(l.routes, attachedRoute{route: r.meta, hostnames: hosts, rules: rules})
+			l.routes = appendDoubling(l.routes, attachedRoute{route: r.meta, hostnames: hosts, rules: rules})
 		}
 	}
 	if attached == 0 && conflict != nil {

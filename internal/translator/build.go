@@ -74,11 +74,23 @@ func buildHostGroups(l *listener) []ir.HostGroup {
 		}
 	}
 	entries := make([]entry, 0, n)
-	groups := map[string][]int32{}
+	groups := map[string][]keyed{}
 	// Every Source, one after another: one string for the listener, not one per match.
 	var src strings.Builder
 	src.Grow(32 * n)
-	for _, ar := range l.routes {
+	// l.routes are in attach order, which sorts by creation time, namespace and name:
+	// seq numbers them so, equal for equal triples (a route attached twice), and the
+	// precedence keys hold it in place of the triple.
+	seq, useKeys := uint64(0), true
+	for i, ar := range l.routes {
+		if i > 0 {
+			switch c := compareRouteAge(l.routes[i-1].route, ar.route); {
+			case c > 0:
+				useKeys = false
+			case c < 0:
+				seq++
+			}
+		}
 		for ri := range ar.rules.rules {
 			ru := &ar.rules.rules[ri]
 			for mi := range ru.matches {
@@ -93,13 +105,17 @@ func buildHostGroups(l *listener) []ir.HostGroup {
 				}
 				src.WriteString("/match/")
 				src.WriteString(strconv.Itoa(mi))
-				entries = append(entries, entry{route: ar.route, rule: ri, match: mi, m: m,
-					src: [2]int{start, src.Len()}, action: actionFor(ru, m, l)})
+				e := entry{route: ar.route, rule: ri, match: mi, m: m, src: [2]int{start, src.Len()}, action: actionFor(ru, m, l)}
+				k, ok := precedenceKeyOf(m, seq, ri, mi)
+				useKeys = useKeys && ok
 				if ru.grpc != nil {
-					entries[len(entries)-1].grpc = &ru.grpc[mi]
+					e.grpc = &ru.grpc[mi]
+					useKeys = false
 				}
+				k.entry = int32(len(entries))
+				entries = append(entries, e)
 				for _, h := range ar.hostnames {
-					groups[h] = append(groups[h], int32(len(entries)-1))
+					groups[h] = append(groups[h], k)
 				}
 			}
 		}
@@ -112,11 +128,11 @@ func buildHostGroups(l *listener) []ir.HostGroup {
 	sources := src.String()
 	out := make([]ir.HostGroup, 0, len(hosts))
 	for _, h := range hosts {
-		idx := groups[h]
-		slices.SortStableFunc(idx, func(a, b int32) int { return comparePrecedence(&entries[a], &entries[b]) })
-		routes := make([]ir.Route, len(idx))
-		for i, e := range idx {
-			en := &entries[e]
+		group := groups[h]
+		sortByPrecedence(entries, group, useKeys)
+		routes := make([]ir.Route, len(group))
+		for i, k := range group {
+			en := &entries[k.entry]
 			routes[i] = ir.Route{Source: sources[en.src[0]:en.src[1]], Match: *en.m, Action: en.action}
 		}
 		out = append(out, ir.HostGroup{Hostname: h, Routes: routes})
@@ -209,4 +225,57 @@ func boolRank(b bool) int {
 		return 0
 	}
 	return 1
+}
+
+// compareRouteAge orders routes by creation time, then namespace and name: the tie
+// breaks of comparePrecedence after the match itself.
+func compareRouteAge(a, b *metav1.ObjectMeta) int {
+	if c := a.CreationTimestamp.Compare(b.CreationTimestamp.Time); c != 0 {
+		return c
+	}
+	return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
+}
+
+// keyed is an entry of a host group with its precedence key: what comparePrecedence
+// reads of an HTTPRoute match, packed into two words, so that a group of thousands of
+// matches sorts without visiting each match and route on every comparison.
+type keyed struct {
+	// hi is the path match type rank, then the path length (longer first), then
+	// whether there is a method (first), then the numbers of header and query
+	// matches (more first).
+	hi uint64
+	// lo is the route's seq, then the rule and the match index.
+	lo    uint64
+	entry int32
+}
+
+// precedenceKeyOf packs the precedence of match mi of rule ri of the route numbered
+// seq; ok is false when a value does not fit its bits (never for objects that passed
+// the Gateway API validation).
+func precedenceKeyOf(m *ir.Match, seq uint64, ri, mi int) (k keyed, ok bool) {
+	pathLen, headers, query := len(m.Path), len(m.Headers), len(m.Query)
+	if pathLen >= 1<<28 || headers >= 1<<16 || query >= 1<<16 || seq >= 1<<32 || ri >= 1<<16 || mi >= 1<<16 {
+		return keyed{}, false
+	}
+	hi := uint64(pathRank(m.PathType))<<61 | uint64(1<<28-1-pathLen)<<33 | uint64(boolRank(m.Method != ""))<<32 |
+		uint64(1<<16-1-headers)<<16 | uint64(1<<16-1-query)
+	return keyed{hi: hi, lo: seq<<32 | uint64(ri)<<16 | uint64(mi)}, true
+}
+
+// sortByPrecedence sorts a host group by comparePrecedence, stable. With useKeys the
+// packed keys decide; entries equal for comparePrecedence keep their order.
+func sortByPrecedence(entries []entry, group []keyed, useKeys bool) {
+	if !useKeys {
+		slices.SortStableFunc(group, func(a, b keyed) int { return comparePrecedence(&entries[a.entry], &entries[b.entry]) })
+		return
+	}
+	slices.SortFunc(group, func(a, b keyed) int {
+		if a.hi != b.hi {
+			return cmp.Compare(a.hi, b.hi)
+		}
+		if a.lo != b.lo {
+			return cmp.Compare(a.lo, b.lo)
+		}
+		return cmp.Compare(a.entry, b.entry)
+	})
 }

@@ -72,6 +72,12 @@ func (l *listener) conflictingClaim(kind string, hosts []string) *hostClaim {
 	return nil
 }
 
+// kindsMayConflict reports whether the input has routes of both kinds: only then are
+// claims recorded and checked.
+func (t *translation) kindsMayConflict() bool {
+	return len(t.in.HTTPRoutes) > 0 && len(t.in.GRPCRoutes) > 0
+}
+
 // claimIndex indexes a listener's claims for conflictingClaim.
 type claimIndex struct {
 	// count is the number of claims of each kind.
@@ -91,7 +97,7 @@ func (l *listener) addClaim(c hostClaim) {
 		x.count, x.firstExact = map[string]int{}, map[claimKey]int{}
 	}
 	i := len(l.claims)
-	l.claims = append(l.claims, c)
+	l.claims = appendDoubling(l.claims, c)
 	x.count[c.kind]++
 	pattern := false
 	for _, h := range c.hostnames {

@@ -75,8 +75,10 @@ func Translate(in Input) Output {
 	t := newTranslation(in)
 	t.buildListeners()
 	out := Output{}
-	for _, r := range t.routesInAttachOrder() {
-		if st, ok := r.attach(); ok {
+	pending := t.routesInAttachOrder()
+	out.Routes = make([]RouteStatus, 0, len(pending))
+	for i := range pending {
+		if st, ok := t.attach(&pending[i]); ok {
 			out.Routes = append(out.Routes, st)
 		}
 	}
