@@ -45,7 +45,7 @@ func (t *translation) convertBackendFilters(routeNS string, filters []gwapiv1.HT
 
 // backendRewrite converts a backendRef URLRewrite filter. A prefix replacement needs
 // PathPrefix matches in the rule, as on the rule itself; the matched prefix is filled
-// in per match (actionFor).
+// in per match (actionFor, withMatchPrefix).
 func backendRewrite(f *gwapiv1.HTTPURLRewriteFilter, ru *rule, where string, bad *problems) *ir.Rewrite {
 	if f == nil {
 		bad.addf("%s: type URLRewrite needs urlRewrite", where)
@@ -59,7 +59,6 @@ func backendRewrite(f *gwapiv1.HTTPURLRewriteFilter, ru *rule, where string, bad
 	if rw.Path == nil || rw.Path.Type != ir.ReplacePrefixMatch {
 		return rw
 	}
-	ru.backendPrefix = true
 	for _, m := range ru.matches {
 		if m.PathType != ir.PathPrefix {
 			bad.addf("%s: ReplacePrefixMatch needs PathPrefix matches, found %s", where, m.PathType)
@@ -93,6 +92,17 @@ func (t *translation) convertGRPCBackendFilters(routeNS string, filters []gwapiv
 		}
 	}
 	return out
+}
+
+// hasBackendPrefixRewrite reports whether a backend's URLRewrite replaces the matched
+// prefix.
+func hasBackendPrefixRewrite(bs []ir.Backend) bool {
+	for i := range bs {
+		if f := bs[i].Filters; f != nil && f.Rewrite != nil && f.Rewrite.Path != nil && f.Rewrite.Path.Type == ir.ReplacePrefixMatch {
+			return true
+		}
+	}
+	return false
 }
 
 // withMatchPrefix returns the backends of a rule as seen from a match with the given

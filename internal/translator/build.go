@@ -87,9 +87,9 @@ func buildHostGroups(l *listener) []ir.HostGroup {
 				for _, part := range [...]string{ar.route.Namespace, "/", ar.route.Name, "/rule/", strconv.Itoa(ri)} {
 					src.WriteString(part)
 				}
-				if ru.name != "" {
+				if name := ar.rules.ruleName(ri); name != "" {
 					src.WriteString(":")
-					src.WriteString(ru.name)
+					src.WriteString(name)
 				}
 				src.WriteString("/match/")
 				src.WriteString(strconv.Itoa(mi))
@@ -128,7 +128,8 @@ func buildHostGroups(l *listener) []ir.HostGroup {
 // defaults depend on the listener, prefix replacement on the match. Without those,
 // every match of the rule shares the rule's action.
 func actionFor(ru *rule, m *ir.Match, l *listener) *ir.Action {
-	if ru.redirect == nil && ru.rewrite == nil && !ru.backendPrefix {
+	backendPrefix := ru.redirect == nil && hasBackendPrefixRewrite(ru.action.Backends)
+	if ru.redirect == nil && ru.rewrite == nil && !backendPrefix {
 		return &ru.action
 	}
 	a := ru.action
@@ -143,7 +144,7 @@ func actionFor(ru *rule, m *ir.Match, l *listener) *ir.Action {
 			a.Redirect.Path.Prefix = prefix
 		}
 	}
-	if ru.backendPrefix && ru.redirect == nil {
+	if backendPrefix {
 		a.Backends = withMatchPrefix(a.Backends, prefix)
 	}
 	if ru.rewrite != nil {

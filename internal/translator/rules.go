@@ -19,6 +19,9 @@ type checkedRules struct {
 	refReason gwapiv1.RouteConditionReason
 	refMsg    string
 	rules     []rule
+	// names are the rule names (rules[].name, "" for unnamed rules) by rule index;
+	// nil when no rule is named.
+	names []string
 }
 
 // rule is one converted HTTPRoute rule.
@@ -29,10 +32,6 @@ type rule struct {
 	rewrite  *gwapiv1.HTTPURLRewriteFilter
 	// grpc ranks each match of a GRPCRoute rule for precedence; nil for HTTPRoutes.
 	grpc []grpcRank
-	// backendPrefix is set when a backend's URLRewrite replaces the matched prefix.
-	backendPrefix bool
-	// name is the rule's name (rules[].name), or "".
-	name string
 }
 
 // problems collects user mistakes in one route, in the order found.
@@ -64,7 +63,8 @@ func (t *translation) checkRules(r *gwapiv1.HTTPRoute) *checkedRules {
 	for i := range r.Spec.Rules {
 		spec := &r.Spec.Rules[i]
 		k := max(len(spec.Matches), 1)
-		ru := rule{matches: matches[:0:k], name: deref((*string)(spec.Name))}
+		ru := rule{matches: matches[:0:k]}
+		out.addName(i, spec.Name)
 		found := len(bad)
 		matches = matches[k:]
 		for j := range spec.Matches {
@@ -93,6 +93,25 @@ func (t *translation) checkRules(r *gwapiv1.HTTPRoute) *checkedRules {
 		out.unsupported = strings.Join(bad, "; ")
 	}
 	return out
+}
+
+// addName records the name of rule i, if it has one.
+func (c *checkedRules) addName(i int, name *gwapiv1.SectionName) {
+	if name == nil || *name == "" {
+		return
+	}
+	if c.names == nil {
+		c.names = make([]string, cap(c.rules))
+	}
+	c.names[i] = string(*name)
+}
+
+// ruleName is the name of rule i, or "".
+func (c *checkedRules) ruleName(i int) string {
+	if i < len(c.names) {
+		return c.names[i]
+	}
+	return ""
 }
 
 // checkPrefixModifier rejects ReplacePrefixMatch on rules with non-prefix matches.
