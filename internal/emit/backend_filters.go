@@ -37,16 +37,20 @@ func (e *emitter) appendForward(hs []caddyjson.Handler, a *ir.Action) []caddyjso
 	return append(hs, split)
 }
 
-// branch renders one backend with its filters: header filters, path rewrite and
-// mirrors after the action's own (so a backend's rewrite wins), then the proxy.
-// Response header filters of the backend run before the action's on the way out.
+// branch renders one backend with its filters, after the action's own (so a backend's
+// rewrite wins): CORS, header filters, path rewrite, mirrors, then a redirect or the
+// proxy. Response header filters of the backend run before the action's on the way out.
 func (e *emitter) branch(a *ir.Action, b *ir.Backend) []caddyjson.Handler {
 	host := ruleHost(a)
 	f := b.Filters
 	if f == nil {
 		return []caddyjson.Handler{e.reverseProxy(a, []ir.Backend{*b}, host)}
 	}
-	hs := appendHeaderHandlers(make([]caddyjson.Handler, 0, 4), f.RequestHeaders, f.ResponseHeaders)
+	hs := make([]caddyjson.Handler, 0, 5)
+	if f.CORS != nil {
+		hs = append(hs, corsHandler(f.CORS))
+	}
+	hs = appendHeaderHandlers(hs, f.RequestHeaders, f.ResponseHeaders)
 	if f.Rewrite != nil {
 		if f.Rewrite.Path != nil {
 			hs = append(hs, caddyjson.Rewrite{Handler: "rewrite", URI: newPath(f.Rewrite.Path)})
@@ -56,6 +60,9 @@ func (e *emitter) branch(a *ir.Action, b *ir.Backend) []caddyjson.Handler {
 		}
 	}
 	hs = append(hs, mirrorHandlers(f.Mirrors)...)
+	if f.Redirect != nil {
+		return append(hs, redirect(f.Redirect))
+	}
 	return append(hs, e.reverseProxy(a, []ir.Backend{*b}, host))
 }
 

@@ -94,7 +94,7 @@ func buildHostGroups(l *listener) []ir.HostGroup {
 				src.WriteString("/match/")
 				src.WriteString(strconv.Itoa(mi))
 				entries = append(entries, entry{route: ar.route, rule: ri, match: mi, m: m,
-					src: [2]int{start, src.Len()}, action: actionFor(ru, m, l)})
+					src: [2]int{start, src.Len()}, action: actionFor(ru, ar.rules.backendRedirects(ri), m, l)})
 				if ru.grpc != nil {
 					entries[len(entries)-1].grpc = &ru.grpc[mi]
 				}
@@ -125,11 +125,12 @@ func buildHostGroups(l *listener) []ir.HostGroup {
 }
 
 // actionFor completes a rule's action for one match on one listener: redirect
-// defaults depend on the listener, prefix replacement on the match. Without those,
-// every match of the rule shares the rule's action.
-func actionFor(ru *rule, m *ir.Match, l *listener) *ir.Action {
-	backendPrefix := ru.redirect == nil && hasBackendPrefixRewrite(ru.action.Backends)
-	if ru.redirect == nil && ru.rewrite == nil && !backendPrefix {
+// defaults (of the rule and of its backends, given by backendRedirects) depend on the
+// listener, prefix replacement on the match. Without those, every match of the rule
+// shares the rule's action.
+func actionFor(ru *rule, backendRedirects []*gwapiv1.HTTPRequestRedirectFilter, m *ir.Match, l *listener) *ir.Action {
+	perBackend := ru.redirect == nil && (backendRedirects != nil || hasBackendPrefixRewrite(ru.action.Backends))
+	if ru.redirect == nil && ru.rewrite == nil && !perBackend {
 		return &ru.action
 	}
 	a := ru.action
@@ -144,8 +145,8 @@ func actionFor(ru *rule, m *ir.Match, l *listener) *ir.Action {
 			a.Redirect.Path.Prefix = prefix
 		}
 	}
-	if backendPrefix {
-		a.Backends = withMatchPrefix(a.Backends, prefix)
+	if perBackend {
+		a.Backends = backendsFor(a.Backends, backendRedirects, prefix, l)
 	}
 	if ru.rewrite != nil {
 		rw := *a.Rewrite

@@ -19,9 +19,34 @@ type checkedRules struct {
 	refReason gwapiv1.RouteConditionReason
 	refMsg    string
 	rules     []rule
+	// extra holds what few routes have; nil for the others.
+	extra *ruleExtras
+}
+
+// ruleExtras are the parts of checkedRules that most routes do not need.
+type ruleExtras struct {
 	// names are the rule names (rules[].name, "" for unnamed rules) by rule index;
 	// nil when no rule is named.
 	names []string
+	// backendRedirects are the RequestRedirect filters of backendRefs, by rule index
+	// and then by index in the rule's ir.Action.Backends; nil when there are none.
+	backendRedirects map[int][]*gwapiv1.HTTPRequestRedirectFilter
+}
+
+// extras returns c.extra, creating it.
+func (c *checkedRules) extras() *ruleExtras {
+	if c.extra == nil {
+		c.extra = &ruleExtras{}
+	}
+	return c.extra
+}
+
+// backendRedirects are the backend RequestRedirect filters of rule i (see ruleExtras).
+func (c *checkedRules) backendRedirects(i int) []*gwapiv1.HTTPRequestRedirectFilter {
+	if c.extra == nil {
+		return nil
+	}
+	return c.extra.backendRedirects[i]
 }
 
 // rule is one converted HTTPRoute rule.
@@ -100,16 +125,17 @@ func (c *checkedRules) addName(i int, name *gwapiv1.SectionName) {
 	if name == nil || *name == "" {
 		return
 	}
-	if c.names == nil {
-		c.names = make([]string, cap(c.rules))
+	x := c.extras()
+	if x.names == nil {
+		x.names = make([]string, cap(c.rules))
 	}
-	c.names[i] = string(*name)
+	x.names[i] = string(*name)
 }
 
 // ruleName is the name of rule i, or "".
 func (c *checkedRules) ruleName(i int) string {
-	if i < len(c.names) {
-		return c.names[i]
+	if c.extra != nil && i < len(c.extra.names) {
+		return c.extra.names[i]
 	}
 	return ""
 }
