@@ -113,22 +113,38 @@ func listenerSecretKeys(gw *gwapiv1.Gateway) []client.ObjectKey {
 	return keys
 }
 
-// routeBackendKeys are the Services a route's rules send traffic to.
+// routeBackendKeys are the Services a route's rules send traffic to: backendRefs and
+// the backends of RequestMirror filters, on rules and on backendRefs.
 func routeBackendKeys(rt *gwapiv1.HTTPRoute) []client.ObjectKey {
 	var keys []client.ObjectKey
+	mirrors := func(fs []gwapiv1.HTTPRouteFilter) {
+		for _, f := range fs {
+			if f.Type == gwapiv1.HTTPRouteFilterRequestMirror && f.RequestMirror != nil {
+				keys = appendServiceKey(keys, rt.Namespace, &f.RequestMirror.BackendRef)
+			}
+		}
+	}
 	for _, rule := range rt.Spec.Rules {
+		mirrors(rule.Filters)
 		for _, b := range rule.BackendRefs {
-			if (b.Group != nil && *b.Group != "") || (b.Kind != nil && *b.Kind != "Service") {
-				continue
-			}
-			key := client.ObjectKey{Namespace: rt.Namespace, Name: string(b.Name)}
-			if b.Namespace != nil {
-				key.Namespace = string(*b.Namespace)
-			}
-			keys = append(keys, key)
+			keys = appendServiceKey(keys, rt.Namespace, &b.BackendObjectReference)
+			mirrors(b.Filters)
 		}
 	}
 	return keys
+}
+
+// appendServiceKey appends the key of the Service ref names (relative to namespace
+// ns), unless ref is of another kind.
+func appendServiceKey(keys []client.ObjectKey, ns string, ref *gwapiv1.BackendObjectReference) []client.ObjectKey {
+	if (ref.Group != nil && *ref.Group != "") || (ref.Kind != nil && *ref.Kind != "Service") {
+		return keys
+	}
+	key := client.ObjectKey{Namespace: ns, Name: string(ref.Name)}
+	if ref.Namespace != nil {
+		key.Namespace = string(*ref.Namespace)
+	}
+	return append(keys, key)
 }
 
 // routeGatewayKeys are the "namespace/name" of the Gateways a route names in its

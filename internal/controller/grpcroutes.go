@@ -53,19 +53,22 @@ func grpcRouteGatewayKeys(rt *gwapiv1.GRPCRoute, controller gwapiv1.GatewayContr
 	}, controller)
 }
 
-// grpcRouteBackendKeys are the Services a GRPCRoute's rules send traffic to.
+// grpcRouteBackendKeys are the Services a GRPCRoute's rules send traffic to: backendRefs
+// and the backends of RequestMirror filters, on rules and on backendRefs.
 func grpcRouteBackendKeys(rt *gwapiv1.GRPCRoute) []client.ObjectKey {
 	var keys []client.ObjectKey
+	mirrors := func(fs []gwapiv1.GRPCRouteFilter) {
+		for _, f := range fs {
+			if f.Type == gwapiv1.GRPCRouteFilterRequestMirror && f.RequestMirror != nil {
+				keys = appendServiceKey(keys, rt.Namespace, &f.RequestMirror.BackendRef)
+			}
+		}
+	}
 	for _, rule := range rt.Spec.Rules {
+		mirrors(rule.Filters)
 		for _, b := range rule.BackendRefs {
-			if (b.Group != nil && *b.Group != "") || (b.Kind != nil && *b.Kind != "Service") {
-				continue
-			}
-			key := client.ObjectKey{Namespace: rt.Namespace, Name: string(b.Name)}
-			if b.Namespace != nil {
-				key.Namespace = string(*b.Namespace)
-			}
-			keys = append(keys, key)
+			keys = appendServiceKey(keys, rt.Namespace, &b.BackendObjectReference)
+			mirrors(b.Filters)
 		}
 	}
 	return keys

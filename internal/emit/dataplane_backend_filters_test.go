@@ -1,6 +1,7 @@
 package emit_test
 
 import (
+	"fmt"
 	"testing"
 )
 
@@ -75,6 +76,18 @@ spec:
       - type: URLRewrite
         urlRewrite: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /rewritten-prefix}}
     - {name: v2, port: 8080}
+  - matches: [{path: {value: /redirect-split}}]
+    backendRefs:
+    - name: v1
+      port: 8080
+      filters:
+      - type: RequestRedirect
+        requestRedirect: {hostname: moved.example.com, path: {type: ReplacePrefixMatch, replacePrefixMatch: /moved}, statusCode: 301}
+    - name: v2
+      port: 8080
+      filters:
+      - type: CORS
+        cors: {allowOrigins: ["https://app.example.com"], allowMethods: [GET]}
 `
 
 // TestDataPlaneBackendFilters shows backendRef filters (header modifiers, URLRewrite,
@@ -138,6 +151,29 @@ func TestDataPlaneBackendFilters(t *testing.T) {
 		}
 		if seen["v1"] != "/rewritten-prefix/original" || seen["v2"] != "/prefix/original" {
 			t.Errorf("prefix rewrite: paths by backend %v, want v1 rewritten, v2 not", seen)
+		}
+	})
+	t.Run("BackendRedirectAndCORS", func(t *testing.T) {
+		// Weights 1:1: one request is redirected (v1's filter), the other reaches v2
+		// and gets v2's CORS headers; neither gets the other's.
+		got := map[int]int{}
+		for range 2 {
+			resp, e := d.do("GET", "/redirect-split/x?q=1", map[string]string{"Origin": "https://app.example.com"})
+			got[resp.StatusCode]++
+			acao := resp.Header.Get("Access-Control-Allow-Origin")
+			switch resp.StatusCode {
+			case 301:
+				if loc, want := resp.Header.Get("Location"), fmt.Sprintf("http://moved.example.com:%s/moved/x?q=1", d.port()); loc != want || acao != "" {
+					t.Errorf("redirect: Location %q, CORS origin %q; want %q and none", loc, acao, want)
+				}
+			case 200:
+				if e.Backend != "v2" || acao != "https://app.example.com" {
+					t.Errorf("forwarded to %q with CORS origin %q, want v2 with https://app.example.com", e.Backend, acao)
+				}
+			}
+		}
+		if got[301] != 1 || got[200] != 1 {
+			t.Errorf("statuses %v, want one 301 and one 200", got)
 		}
 	})
 }

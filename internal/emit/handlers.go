@@ -81,7 +81,7 @@ func (e *emitter) buildHandlers(a *ir.Action) []caddyjson.Handler {
 	if a.DirectStatus != 0 || len(a.Backends) == 0 {
 		return append(hs, status(cmpOr(a.DirectStatus, 500)))
 	}
-	return append(hs, e.forward(a)...)
+	return e.appendForward(hs, a)
 }
 
 // appendHeaderHandlers appends the handlers of request and response header filters.

@@ -120,7 +120,7 @@ func needsPrefixGroups(a *ir.Action) bool {
 		return true
 	}
 	for i := range a.Backends {
-		if f := a.Backends[i].Filters; f != nil && f.Rewrite != nil && isPrefix(f.Rewrite.Path) {
+		if f := a.Backends[i].Filters; f != nil && (f.Rewrite != nil && isPrefix(f.Rewrite.Path) || f.Redirect != nil && isPrefix(f.Redirect.Path)) {
 			return true
 		}
 	}

@@ -12,7 +12,8 @@ type Mirror struct {
 }
 
 // BackendFilters are the filters of one backend reference (HTTPRoute and GRPCRoute
-// backendRefs[].filters), in the order they run.
+// backendRefs[].filters). They run in this order: CORS, header filters, rewrite,
+// mirrors, then the redirect or the forwarding.
 type BackendFilters struct {
 	// RequestHeaders and ResponseHeaders modify headers on the way to and from this
 	// backend.
@@ -23,6 +24,12 @@ type BackendFilters struct {
 	Rewrite *Rewrite `json:"rewrite,omitempty"`
 	// Mirrors receive copies of the requests sent to this backend.
 	Mirrors []Mirror `json:"mirrors,omitempty"`
+	// Redirect, when set, answers this backend's share of requests with a redirect;
+	// nothing is forwarded to the backend.
+	Redirect *Redirect `json:"redirect,omitempty"`
+	// CORS, when set, answers this backend's share of preflights and adds CORS headers
+	// to its responses.
+	CORS *CORS `json:"cors,omitempty"`
 }
 
 // CORS is a cross-origin resource sharing policy (the Gateway API HTTPCORSFilter).

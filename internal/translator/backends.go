@@ -23,8 +23,9 @@ func (t *translation) resolveBackends(r *gwapiv1.HTTPRoute, refs []gwapiv1.HTTPB
 	for i := range refs {
 		ref := &refs[i]
 		var filters *ir.BackendFilters
+		var redirect *gwapiv1.HTTPRequestRedirectFilter
 		if len(ref.Filters) > 0 {
-			filters = t.convertBackendFilters(r.Namespace, ref.Filters, ru, fmt.Sprintf("rules[%d].backendRefs[%d]", ruleIdx, i), st, bad)
+			filters, redirect = t.convertBackendFilters(r.Namespace, ref.Filters, ru, fmt.Sprintf("rules[%d].backendRefs[%d]", ruleIdx, i), st, bad)
 		}
 		weight := int32(1)
 		if ref.Weight != nil {
@@ -47,6 +48,9 @@ func (t *translation) resolveBackends(r *gwapiv1.HTTPRoute, refs []gwapiv1.HTTPB
 		b := ir.Backend{Address: res.addr, Weight: weight, Invalid: res.reason != ""}
 		if !b.Invalid {
 			b.Filters = filters
+			if redirect != nil {
+				st.addBackendRedirect(ruleIdx, len(a.Backends), redirect)
+			}
 		}
 		a.Backends = append(a.Backends, b)
 	}

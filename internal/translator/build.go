@@ -99,13 +99,14 @@ func buildHostGroups(l *listener) []ir.HostGroup {
 				for _, part := range [...]string{ar.route.Namespace, "/", ar.route.Name, "/rule/", strconv.Itoa(ri)} {
 					src.WriteString(part)
 				}
-				if ru.name != "" {
+				if name := ar.rules.ruleName(ri); name != "" {
 					src.WriteString(":")
-					src.WriteString(ru.name)
+					src.WriteString(name)
 				}
 				src.WriteString("/match/")
 				src.WriteString(strconv.Itoa(mi))
-				e := entry{route: ar.route, rule: ri, match: mi, m: m, src: [2]int{start, src.Len()}, action: actionFor(ru, m, l)}
+				e := entry{route: ar.route, rule: ri, match: mi, m: m, src: [2]int{start, src.Len()},
+					action: actionFor(ru, ar.rules.backendRedirects(ri), m, l)}
 				k, ok := precedenceKeyOf(m, seq, ri, mi)
 				useKeys = useKeys && ok
 				if ru.grpc != nil {
@@ -141,10 +142,12 @@ func buildHostGroups(l *listener) []ir.HostGroup {
 }
 
 // actionFor completes a rule's action for one match on one listener: redirect
-// defaults depend on the listener, prefix replacement on the match. Without those,
-// every match of the rule shares the rule's action.
-func actionFor(ru *rule, m *ir.Match, l *listener) *ir.Action {
-	if ru.redirect == nil && ru.rewrite == nil && !ru.backendPrefix {
+// defaults (of the rule and of its backends, given by backendRedirects) depend on the
+// listener, prefix replacement on the match. Without those, every match of the rule
+// shares the rule's action.
+func actionFor(ru *rule, backendRedirects []*gwapiv1.HTTPRequestRedirectFilter, m *ir.Match, l *listener) *ir.Action {
+	perBackend := ru.redirect == nil && (backendRedirects != nil || hasBackendPrefixRewrite(ru.action.Backends))
+	if ru.redirect == nil && ru.rewrite == nil && !perBackend {
 		return &ru.action
 	}
 	a := ru.action
@@ -159,8 +162,8 @@ func actionFor(ru *rule, m *ir.Match, l *listener) *ir.Action {
 			a.Redirect.Path.Prefix = prefix
 		}
 	}
-	if ru.backendPrefix && ru.redirect == nil {
-		a.Backends = withMatchPrefix(a.Backends, prefix)
+	if perBackend {
+		a.Backends = backendsFor(a.Backends, backendRedirects, prefix, l)
 	}
 	if ru.rewrite != nil {
 		rw := *a.Rewrite

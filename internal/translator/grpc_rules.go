@@ -48,7 +48,8 @@ func (t *translation) checkGRPCRules(r *gwapiv1.GRPCRoute) *checkedRules {
 	for i := range r.Spec.Rules {
 		spec := &r.Spec.Rules[i]
 		n := max(len(spec.Matches), 1)
-		ru := rule{matches: make([]ir.Match, 0, n), grpc: make([]grpcRank, 0, n), name: deref((*string)(spec.Name))}
+		ru := rule{matches: make([]ir.Match, 0, n), grpc: make([]grpcRank, 0, n)}
+		out.addName(i, spec.Name)
 		found := len(bad)
 		for j := range spec.Matches {
 			m, rank := t.convertGRPCMatch(&spec.Matches[j], matchWhere{i, j}, &bad)

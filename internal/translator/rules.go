@@ -19,6 +19,34 @@ type checkedRules struct {
 	refReason gwapiv1.RouteConditionReason
 	refMsg    string
 	rules     []rule
+	// extra holds what few routes have; nil for the others.
+	extra *ruleExtras
+}
+
+// ruleExtras are the parts of checkedRules that most routes do not need.
+type ruleExtras struct {
+	// names are the rule names (rules[].name, "" for unnamed rules) by rule index;
+	// nil when no rule is named.
+	names []string
+	// backendRedirects are the RequestRedirect filters of backendRefs, by rule index
+	// and then by index in the rule's ir.Action.Backends; nil when there are none.
+	backendRedirects map[int][]*gwapiv1.HTTPRequestRedirectFilter
+}
+
+// extras returns c.extra, creating it.
+func (c *checkedRules) extras() *ruleExtras {
+	if c.extra == nil {
+		c.extra = &ruleExtras{}
+	}
+	return c.extra
+}
+
+// backendRedirects are the backend RequestRedirect filters of rule i (see ruleExtras).
+func (c *checkedRules) backendRedirects(i int) []*gwapiv1.HTTPRequestRedirectFilter {
+	if c.extra == nil {
+		return nil
+	}
+	return c.extra.backendRedirects[i]
 }
 
 // rule is one converted HTTPRoute rule.
@@ -29,10 +57,6 @@ type rule struct {
 	rewrite  *gwapiv1.HTTPURLRewriteFilter
 	// grpc ranks each match of a GRPCRoute rule for precedence; nil for HTTPRoutes.
 	grpc []grpcRank
-	// backendPrefix is set when a backend's URLRewrite replaces the matched prefix.
-	backendPrefix bool
-	// name is the rule's name (rules[].name), or "".
-	name string
 }
 
 // problems collects user mistakes in one route, in the order found.
@@ -64,7 +88,8 @@ func (t *translation) checkRules(r *gwapiv1.HTTPRoute) *checkedRules {
 	for i := range r.Spec.Rules {
 		spec := &r.Spec.Rules[i]
 		k := max(len(spec.Matches), 1)
-		ru := rule{matches: matches[:0:k], name: deref((*string)(spec.Name))}
+		ru := rule{matches: matches[:0:k]}
+		out.addName(i, spec.Name)
 		found := len(bad)
 		matches = matches[k:]
 		for j := range spec.Matches {
@@ -93,6 +118,26 @@ func (t *translation) checkRules(r *gwapiv1.HTTPRoute) *checkedRules {
 		out.unsupported = strings.Join(bad, "; ")
 	}
 	return out
+}
+
+// addName records the name of rule i, if it has one.
+func (c *checkedRules) addName(i int, name *gwapiv1.SectionName) {
+	if name == nil || *name == "" {
+		return
+	}
+	x := c.extras()
+	if x.names == nil {
+		x.names = make([]string, cap(c.rules))
+	}
+	x.names[i] = string(*name)
+}
+
+// ruleName is the name of rule i, or "".
+func (c *checkedRules) ruleName(i int) string {
+	if c.extra != nil && i < len(c.extra.names) {
+		return c.extra.names[i]
+	}
+	return ""
 }
 
 // checkPrefixModifier rejects ReplacePrefixMatch on rules with non-prefix matches.
