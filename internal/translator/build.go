@@ -141,10 +141,9 @@ func buildHostGroups(l *listener) []ir.HostGroup {
 	out := make([]ir.HostGroup, 0, len(hosts))
 	for _, h := range hosts {
 		group := groups[h]
-		sortByPrecedence(group, useKeys)
 		routes := make([]ir.Route, len(group))
-		for i := range group {
-			e := &group[i]
+		for i, j := range precedenceOrder(group, useKeys) {
+			e := &group[j]
 			routes[i] = ir.Route{Source: sources[e.src[0]:e.src[1]], Match: e.m, Action: e.action}
 		}
 		out = append(out, ir.HostGroup{Hostname: h, Routes: routes})
@@ -264,29 +263,62 @@ func precedenceKeyOf(m *ir.Match, seq uint64, ri, mi int) (key [2]uint64, ok boo
 	return [2]uint64{hi, seq<<32 | uint64(ri)<<16 | uint64(mi)}, true
 }
 
-// sortByPrecedence sorts a host group by comparePrecedence, stable. With useKeys the
-// packed keys decide; entries equal for comparePrecedence keep their order.
-func sortByPrecedence(group []entry, useKeys bool) {
-	if !useKeys {
-		idx := make([]int32, len(group))
-		for i := range idx {
-			idx[i] = int32(i)
-		}
-		slices.SortStableFunc(idx, func(a, b int32) int { return comparePrecedence(&group[a], &group[b]) })
-		sorted := make([]entry, len(group))
-		for i, j := range idx {
-			sorted[i] = group[j]
-		}
-		copy(group, sorted)
-		return
+// precedenceOrder returns the order of a host group by comparePrecedence, stable: the
+// i-th route is group[order[i]]. With useKeys the packed keys decide.
+func precedenceOrder(group []entry, useKeys bool) []int32 {
+	order := make([]int32, len(group))
+	if useKeys && slices.IsSortedFunc(group, func(a, b entry) int { return cmp.Compare(a.key[1], b.key[1]) }) {
+		countingSortByKey(group, order)
+		return order
 	}
-	slices.SortFunc(group, func(a, b entry) int {
-		if a.key[0] != b.key[0] {
-			return cmp.Compare(a.key[0], b.key[0])
+	for i := range order {
+		order[i] = int32(i)
+	}
+	if !useKeys {
+		slices.SortStableFunc(order, func(a, b int32) int { return comparePrecedence(&group[a], &group[b]) })
+		return order
+	}
+	slices.SortFunc(order, func(a, b int32) int {
+		ka, kb := &group[a].key, &group[b].key
+		if ka[0] != kb[0] {
+			return cmp.Compare(ka[0], kb[0])
 		}
-		if a.key[1] != b.key[1] {
-			return cmp.Compare(a.key[1], b.key[1])
+		if ka[1] != kb[1] {
+			return cmp.Compare(ka[1], kb[1])
 		}
-		return cmp.Compare(a.n, b.n)
+		return cmp.Compare(a, b)
 	})
+	return order
+}
+
+// countingSortByKey fills order with a stable sort of group by key[0]. The group is
+// sorted by key[1] already (the entries of each route are added in rule and match
+// order, routes in seq order), so that is its full order. A host group holds few
+// distinct key[0] values (path types, lengths and match counts): a counting sort over
+// them moves each entry once.
+func countingSortByKey(group []entry, order []int32) {
+	his := make([]uint64, len(group))
+	for i := range group {
+		his[i] = group[i].key[0]
+	}
+	slices.Sort(his)
+	his = slices.Compact(his)
+	bucket := func(e *entry) int {
+		i, _ := slices.BinarySearch(his, e.key[0])
+		return i
+	}
+	next := make([]int32, len(his))
+	for i := range group {
+		if b := bucket(&group[i]); b+1 < len(next) {
+			next[b+1]++
+		}
+	}
+	for b := 1; b < len(next); b++ {
+		next[b] += next[b-1]
+	}
+	for i := range group {
+		b := bucket(&group[i])
+		order[next[b]] = int32(i)
+		next[b]++
+	}
 }
