@@ -72,7 +72,7 @@ func (e *emitter) hostRoutes(h *ir.HostGroup, lists []int32) iter.Seq[*caddyjson
 			clear(vars)
 			sets[0] = caddyjson.MatcherSet{Method: method[:0], HeaderRegexp: hdr, VarsRegexp: vars}
 			// The prefix groups only change a "/" prefix match: skip reading the action otherwise.
-			matcherSet(&sets[0], &re, &e.patterns, &r.Match, r.Match.Path == "/" && needsPrefixGroups(r.Action))
+			matcherSet(&sets[0], &re, &e.patterns, r.Match, r.Match.Path == "/" && needsPrefixGroups(r.Action))
 			route = caddyjson.Route{Match: sets[:], Handle: e.lists[lists[j]], Terminal: true}
 			if !yield(&route) {
 				return

@@ -65,8 +65,9 @@ type Route struct {
 	// Source names the origin: "<namespace>/<name>/rule/<i>/match/<j>", with the rule's
 	// name after its index ("rule/<i>:<rule name>") when the rule is named.
 	Source string `json:"source"`
-	// Match is the request predicate (all fields AND-ed).
-	Match Match `json:"match"`
+	// Match is the request predicate (all fields AND-ed); never nil. Routes on several
+	// listeners or hosts share it: treat it as read-only.
+	Match *Match `json:"match"`
 	// Action is what to do with a matching request; never nil. Routes of one rule may
 	// share it: treat it as read-only.
 	Action *Action `json:"action"`

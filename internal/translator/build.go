@@ -50,38 +50,49 @@ func (t *translation) buildIR() *ir.Gateway {
 	return g
 }
 
-// entry is a route match waiting to be ordered: small, so that sorting and copying
-// it is cheap; the ir.Route is assembled once its place is known.
+// entry is a route match waiting to be ordered in a host group, with its precedence
+// key: small, so that sorting it is cheap, and holding all the ir.Route needs.
 type entry struct {
+	// key is the packed precedence (precedenceKeyOf), when keyed sorting is possible.
+	key    [2]uint64
 	route  *metav1.ObjectMeta
-	rule   int
-	match  int
 	m      *ir.Match
 	action *ir.Action
-	// src locates the ir.Route Source in the listener's shared sources string.
-	src [2]int
 	// grpc is set for GRPCRoute matches, which have their own precedence rules.
 	grpc *grpcRank
+	// src locates the ir.Route Source in the listener's shared sources string.
+	src [2]int32
+	// rule and match index the match in its route; n numbers the listener's entries.
+	rule, match, n int32
 }
 
 // buildHostGroups builds one listener's routing table: host groups most specific
 // first, each in Gateway API precedence order.
 func buildHostGroups(l *listener) []ir.HostGroup {
-	n := 0
+	// The groups are cut from one array, sized by a first pass.
+	n, total, sizes := 0, 0, map[string]int{}
 	for _, ar := range l.routes {
+		k := 0
 		for ri := range ar.rules.rules {
-			n += len(ar.rules.rules[ri].matches)
+			k += len(ar.rules.rules[ri].matches)
+		}
+		n += k
+		total += k * len(ar.hostnames)
+		for _, h := range ar.hostnames {
+			sizes[h] += k
 		}
 	}
-	entries := make([]entry, 0, n)
-	groups := map[string][]keyed{}
+	groups, all := make(map[string][]entry, len(sizes)), make([]entry, total)
+	for h, k := range sizes {
+		groups[h], all = all[:0:k], all[k:]
+	}
 	// Every Source, one after another: one string for the listener, not one per match.
 	var src strings.Builder
 	src.Grow(32 * n)
 	// l.routes are in attach order, which sorts by creation time, namespace and name:
 	// seq numbers them so, equal for equal triples (a route attached twice), and the
 	// precedence keys hold it in place of the triple.
-	seq, useKeys := uint64(0), true
+	seq, useKeys, count := uint64(0), true, int32(0)
 	for i, ar := range l.routes {
 		if i > 0 {
 			switch c := compareRouteAge(l.routes[i-1].route, ar.route); {
@@ -105,18 +116,19 @@ func buildHostGroups(l *listener) []ir.HostGroup {
 				}
 				src.WriteString("/match/")
 				src.WriteString(strconv.Itoa(mi))
-				e := entry{route: ar.route, rule: ri, match: mi, m: m, src: [2]int{start, src.Len()},
+				e := entry{route: ar.route, rule: int32(ri), match: int32(mi), m: m, n: count,
+					src:    [2]int32{int32(start), int32(src.Len())},
 					action: actionFor(ru, ar.rules.backendRedirects(ri), m, l)}
-				k, ok := precedenceKeyOf(m, seq, ri, mi)
-				useKeys = useKeys && ok
 				if ru.grpc != nil {
 					e.grpc = &ru.grpc[mi]
 					useKeys = false
 				}
-				k.entry = int32(len(entries))
-				entries = append(entries, e)
+				var ok bool
+				e.key, ok = precedenceKeyOf(m, seq, ri, mi)
+				useKeys = useKeys && ok
+				count++
 				for _, h := range ar.hostnames {
-					groups[h] = append(groups[h], k)
+					groups[h] = append(groups[h], e)
 				}
 			}
 		}
@@ -130,11 +142,10 @@ func buildHostGroups(l *listener) []ir.HostGroup {
 	out := make([]ir.HostGroup, 0, len(hosts))
 	for _, h := range hosts {
 		group := groups[h]
-		sortByPrecedence(entries, group, useKeys)
 		routes := make([]ir.Route, len(group))
-		for i, k := range group {
-			en := &entries[k.entry]
-			routes[i] = ir.Route{Source: sources[en.src[0]:en.src[1]], Match: *en.m, Action: en.action}
+		for i, j := range precedenceOrder(group, useKeys) {
+			e := &group[j]
+			routes[i] = ir.Route{Source: sources[e.src[0]:e.src[1]], Match: e.m, Action: e.action}
 		}
 		out = append(out, ir.HostGroup{Hostname: h, Routes: routes})
 	}
@@ -239,46 +250,78 @@ func compareRouteAge(a, b *metav1.ObjectMeta) int {
 	return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
 }
 
-// keyed is an entry of a host group with its precedence key: what comparePrecedence
-// reads of an HTTPRoute match, packed into two words, so that a group of thousands of
-// matches sorts without visiting each match and route on every comparison.
-type keyed struct {
-	// hi is the path match type rank, then the path length (longer first), then
-	// whether there is a method (first), then the numbers of header and query
-	// matches (more first).
-	hi uint64
-	// lo is the route's seq, then the rule and the match index.
-	lo    uint64
-	entry int32
-}
-
-// precedenceKeyOf packs the precedence of match mi of rule ri of the route numbered
-// seq; ok is false when a value does not fit its bits (never for objects that passed
-// the Gateway API validation).
-func precedenceKeyOf(m *ir.Match, seq uint64, ri, mi int) (k keyed, ok bool) {
+// precedenceKeyOf packs what comparePrecedence reads of an HTTPRoute match into two
+// words, so that a host group of thousands of matches sorts without visiting each match
+// and route on every comparison: the path match type rank, the path length (longer
+// first), whether there is a method (first), the numbers of header and query matches
+// (more first); then the route's seq, the rule and the match index. ok is false when a
+// value does not fit its bits (never for objects that passed the Gateway API validation).
+func precedenceKeyOf(m *ir.Match, seq uint64, ri, mi int) (key [2]uint64, ok bool) {
 	pathLen, headers, query := len(m.Path), len(m.Headers), len(m.Query)
 	if pathLen >= 1<<28 || headers >= 1<<16 || query >= 1<<16 || seq >= 1<<32 || ri >= 1<<16 || mi >= 1<<16 {
-		return keyed{}, false
+		return key, false
 	}
 	hi := uint64(pathRank(m.PathType))<<61 | uint64(1<<28-1-pathLen)<<33 | uint64(boolRank(m.Method != ""))<<32 |
 		uint64(1<<16-1-headers)<<16 | uint64(1<<16-1-query)
-	return keyed{hi: hi, lo: seq<<32 | uint64(ri)<<16 | uint64(mi)}, true
+	return [2]uint64{hi, seq<<32 | uint64(ri)<<16 | uint64(mi)}, true
 }
 
-// sortByPrecedence sorts a host group by comparePrecedence, stable. With useKeys the
-// packed keys decide; entries equal for comparePrecedence keep their order.
-func sortByPrecedence(entries []entry, group []keyed, useKeys bool) {
-	if !useKeys {
-		slices.SortStableFunc(group, func(a, b keyed) int { return comparePrecedence(&entries[a.entry], &entries[b.entry]) })
-		return
+// precedenceOrder returns the order of a host group by comparePrecedence, stable: the
+// i-th route is group[order[i]]. With useKeys the packed keys decide.
+func precedenceOrder(group []entry, useKeys bool) []int32 {
+	order := make([]int32, len(group))
+	if useKeys && slices.IsSortedFunc(group, func(a, b entry) int { return cmp.Compare(a.key[1], b.key[1]) }) {
+		countingSortByKey(group, order)
+		return order
 	}
-	slices.SortFunc(group, func(a, b keyed) int {
-		if a.hi != b.hi {
-			return cmp.Compare(a.hi, b.hi)
+	for i := range order {
+		order[i] = int32(i)
+	}
+	if !useKeys {
+		slices.SortStableFunc(order, func(a, b int32) int { return comparePrecedence(&group[a], &group[b]) })
+		return order
+	}
+	slices.SortFunc(order, func(a, b int32) int {
+		ka, kb := &group[a].key, &group[b].key
+		if ka[0] != kb[0] {
+			return cmp.Compare(ka[0], kb[0])
 		}
-		if a.lo != b.lo {
-			return cmp.Compare(a.lo, b.lo)
+		if ka[1] != kb[1] {
+			return cmp.Compare(ka[1], kb[1])
 		}
-		return cmp.Compare(a.entry, b.entry)
+		return cmp.Compare(a, b)
 	})
+	return order
+}
+
+// countingSortByKey fills order with a stable sort of group by key[0]. The group is
+// sorted by key[1] already (the entries of each route are added in rule and match
+// order, routes in seq order), so that is its full order. A host group holds few
+// distinct key[0] values (path types, lengths and match counts): a counting sort over
+// them moves each entry once.
+func countingSortByKey(group []entry, order []int32) {
+	his := make([]uint64, len(group))
+	for i := range group {
+		his[i] = group[i].key[0]
+	}
+	slices.Sort(his)
+	his = slices.Compact(his)
+	bucket := func(e *entry) int {
+		i, _ := slices.BinarySearch(his, e.key[0])
+		return i
+	}
+	next := make([]int32, len(his))
+	for i := range group {
+		if b := bucket(&group[i]); b+1 < len(next) {
+			next[b+1]++
+		}
+	}
+	for b := 1; b < len(next); b++ {
+		next[b] += next[b-1]
+	}
+	for i := range group {
+		b := bucket(&group[i])
+		order[next[b]] = int32(i)
+		next[b]++
+	}
 }

@@ -30,7 +30,6 @@ func TestSortByPrecedenceKey(t *testing.T) {
 			}
 		}
 		var entries []entry
-		var keys []keyed
 		seq := uint64(0)
 		for i, r := range routes {
 			if i > 0 && compareRouteAge(routes[i-1], r) < 0 {
@@ -41,19 +40,15 @@ func TestSortByPrecedenceKey(t *testing.T) {
 					m := &ir.Match{PathType: []ir.PathMatchType{ir.PathExact, ir.PathPrefix, ir.PathRegex}[rnd.IntN(3)],
 						Path: pick("/", "/a", "/ab", "/b"), Method: pick("", "GET"),
 						Headers: make([]ir.StringMatch, rnd.IntN(3)), Query: make([]ir.StringMatch, rnd.IntN(2))}
-					k, ok := precedenceKeyOf(m, seq, rule, match)
+					key, ok := precedenceKeyOf(m, seq, rule, match)
 					if !ok {
 						t.Fatal("key out of range")
 					}
-					k.entry = int32(len(entries))
-					keys = append(keys, k)
-					entries = append(entries, entry{route: r, rule: rule, match: match, m: m})
+					entries = append(entries, entry{key: key, route: r, rule: int32(rule), match: int32(match), m: m, n: int32(len(entries))})
 				}
 			}
 		}
-		want, got := slices.Clone(keys), slices.Clone(keys)
-		sortByPrecedence(entries, want, false)
-		sortByPrecedence(entries, got, true)
+		want, got := precedenceOrder(entries, false), precedenceOrder(entries, true)
 		if !slices.Equal(got, want) {
 			t.Fatalf("round %d: keyed order %v, stable comparePrecedence order %v", round, got, want)
 		}

@@ -1,0 +1,165 @@
+package caddyjson
+
+func (w *writer) config(c *Config) {
+	w.open()
+	if a := c.Admin; a != nil {
+		w.key("admin")
+		w.open()
+		w.optStr("listen", a.Listen)
+		if a.Config != nil {
+			w.key("config")
+			w.open()
+			if a.Config.Persist != nil {
+				w.key("persist")
+				w.bool(*a.Config.Persist)
+			}
+			w.close()
+		}
+		w.close()
+	}
+	w.key("apps")
+	w.open()
+	if c.Apps.HTTP != nil {
+		w.key("http")
+		w.httpApp(c.Apps.HTTP)
+	}
+	if c.Apps.TLS != nil {
+		w.key("tls")
+		w.tlsApp(c.Apps.TLS)
+	}
+	w.close()
+	w.close()
+}
+
+func (w *writer) httpApp(a *HTTPApp) {
+	w.open()
+	w.optStr("grace_period", a.GracePeriod)
+	w.optStr("shutdown_delay", a.ShutdownDelay)
+	if len(a.Servers) > 0 {
+		w.key("servers")
+		keys, ok := sortedKeys(a.Servers)
+		if !ok {
+			w.marshal(a.Servers)
+		} else {
+			w.open()
+			for _, k := range keys {
+				w.key(k)
+				w.server(a.Servers[k])
+			}
+			w.close()
+		}
+	}
+	w.close()
+}
+
+func (w *writer) server(s *Server) {
+	if s == nil {
+		w.b = append(w.b, "null"...)
+		return
+	}
+	w.open()
+	w.key("listen")
+	w.strs(s.Listen)
+	if len(s.Routes) > 0 {
+		w.key("routes")
+		w.routes(s.Routes)
+	}
+	if len(s.TLSConnectionPolicies) > 0 {
+		w.key("tls_connection_policies")
+		writeList(w, s.TLSConnectionPolicies, w.connectionPolicy)
+	}
+	if s.AutoHTTPS != nil {
+		w.key("automatic_https")
+		w.open()
+		if s.AutoHTTPS.Disable {
+			w.key("disable")
+			w.bool(true)
+		}
+		w.close()
+	}
+	w.optStrs("protocols", s.Protocols)
+	if s.StrictSNIHost != nil {
+		w.key("strict_sni_host")
+		w.bool(*s.StrictSNIHost)
+	}
+	w.close()
+}
+
+// routes writes a route list; nil is null.
+func (w *writer) routes(rs []Route) {
+	if rs == nil {
+		w.b = append(w.b, "null"...)
+		return
+	}
+	writeList(w, rs, w.route)
+}
+
+func (w *writer) route(r *Route) {
+	w.open()
+	if len(r.Match) > 0 {
+		w.key("match")
+		w.matcherSets(r.Match)
+	}
+	if len(r.Handle) > 0 {
+		w.key("handle")
+		w.handlerList(r.Handle)
+	}
+	if r.Terminal {
+		w.key("terminal")
+		w.bool(true)
+	}
+	w.close()
+}
+
+// handlerList writes a non-empty handler list, or copies its bytes when the same
+// list was written before.
+func (w *writer) handlerList(hs []Handler) {
+	k := handleKey{first: &hs[0], n: len(hs)}
+	if at, ok := w.handles[k]; ok {
+		w.b = append(w.b, w.b[at[0]:at[1]]...)
+		return
+	}
+	start := len(w.b)
+	writeList(w, hs, func(h *Handler) { w.handler(*h) })
+	if w.handles == nil {
+		w.handles = map[handleKey][2]int{}
+	}
+	w.handles[k] = [2]int{start, len(w.b)}
+}
+
+func (w *writer) matcherSets(sets []MatcherSet) {
+	writeList(w, sets, w.matcherSet)
+}
+
+func (w *writer) matcherSet(m *MatcherSet) {
+	w.open()
+	w.optStrs("host", m.Host)
+	w.optStrs("path", m.Path)
+	if m.PathRegexp != nil {
+		w.key("path_regexp")
+		w.regexp(m.PathRegexp)
+	}
+	w.optStrs("method", m.Method)
+	if len(m.HeaderRegexp) > 0 {
+		w.key("header_regexp")
+		w.regexpMap(m.HeaderRegexp)
+	}
+	if m.Query != nil {
+		w.key("query")
+		w.strListMap(*m.Query)
+	}
+	if len(m.VarsRegexp) > 0 {
+		w.key("vars_regexp")
+		w.regexpMap(m.VarsRegexp)
+	}
+	w.optStr("expression", m.Expression)
+	w.close()
+}
+
+func (w *writer) regexp(r *Regexp) {
+	w.open()
+	w.optStr("name", r.Name)
+	w.key("pattern")
+	w.str(r.Pattern)
+	w.close()
+}

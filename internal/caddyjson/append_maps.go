@@ -1,0 +1,87 @@
+package caddyjson
+
+import "slices"
+
+// sortedKeys returns the keys of m in encoding/json's order, or ok false when a key
+// is not plain ASCII (then the caller falls back to encoding/json for the map).
+func sortedKeys[V any](m map[string]V) ([]string, bool) {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		if !plainKey(k) {
+			return nil, false
+		}
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys, true
+}
+
+// onlyKey returns the key of a one-entry map without allocating; ok is false for
+// other sizes and for keys that are not plain ASCII.
+func onlyKey[V any](m map[string]V) (string, bool) {
+	if len(m) != 1 {
+		return "", false
+	}
+	for k := range m {
+		return k, plainKey(k)
+	}
+	return "", false
+}
+
+// plainKey reports whether encoding/json writes k verbatim between quotes.
+func plainKey(k string) bool {
+	for i := 0; i < len(k); i++ {
+		if c := k[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
+}
+
+func (w *writer) strListMap(m map[string][]string) {
+	if m == nil {
+		w.b = append(w.b, "null"...)
+		return
+	}
+	if k, ok := onlyKey(m); ok {
+		w.open()
+		w.key(k)
+		w.strs(m[k])
+		w.close()
+		return
+	}
+	keys, ok := sortedKeys(m)
+	if !ok {
+		w.marshal(m)
+		return
+	}
+	w.open()
+	for _, k := range keys {
+		w.key(k)
+		w.strs(m[k])
+	}
+	w.close()
+}
+
+func (w *writer) regexpMap(m map[string]Regexp) {
+	if k, ok := onlyKey(m); ok {
+		r := m[k]
+		w.open()
+		w.key(k)
+		w.regexp(&r)
+		w.close()
+		return
+	}
+	keys, ok := sortedKeys(m)
+	if !ok {
+		w.marshal(m)
+		return
+	}
+	w.open()
+	for _, k := range keys {
+		w.key(k)
+		r := m[k]
+		w.regexp(&r)
+	}
+	w.close()
+}
