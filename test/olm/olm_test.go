@@ -29,7 +29,7 @@ const (
 	packageName = "caddy-gateway-operator"
 	channel     = "candidate"
 	// installNamespace holds the operator, its global OperatorGroup and the CatalogSource.
-	installNamespace = "caddy-gateway-system"
+	installNamespace = "caddy-gateway-olm"
 	pollTimeout      = 3 * time.Minute
 )
 
