@@ -51,34 +51,8 @@ func sortInputs(objs []*unstructured.Unstructured) (inputs, error) {
 	}
 	var errs []error
 	for _, o := range objs {
-		gvk := o.GroupVersionKind()
-		switch {
-		case gvk.Kind == "ClusterServiceVersion":
-			if in.base != nil {
-				errs = append(errs, errors.New("more than one ClusterServiceVersion base"))
-			}
-			in.base = o
-		case gvk.Kind == "Configuration" && gvk.Group == "scorecard.operatorframework.io":
-			in.scorecard = o
-		case gvk.Kind == "CustomResourceDefinition":
-			in.crds = append(in.crds, o)
-		case gvk.Kind == "Namespace":
-			// OLM installs into the OperatorGroup's namespace.
-		case gvk.Kind == "Deployment":
-			in.deployments = append(in.deployments, o)
-		case gvk.Kind == "ServiceAccount":
-			in.serviceAccounts = append(in.serviceAccounts, o)
-		case gvk.Kind == "Role" || gvk.Kind == "ClusterRole":
-			in.roles = append(in.roles, o)
-		case gvk.Kind == "RoleBinding" || gvk.Kind == "ClusterRoleBinding":
-			in.bindings = append(in.bindings, o)
-		case owned[gvk.Group+"/"+gvk.Kind]:
-			in.samples = append(in.samples, o)
-		case slices.Contains(prerequisiteGroups, gvk.Group):
-		case slices.Contains(shippedKinds, gvk.Kind):
-			in.others = append(in.others, o)
-		default:
-			errs = append(errs, fmt.Errorf("%s %s: OLM cannot install this kind from a bundle", gvk.Kind, o.GetName()))
+		if err := in.add(o, owned); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	if in.base == nil {
@@ -91,4 +65,38 @@ func sortInputs(objs []*unstructured.Unstructured) (inputs, error) {
 		errs = append(errs, errors.New("no Deployment to install"))
 	}
 	return in, errors.Join(errs...)
+}
+
+// add files o under what the bundle does with it; owned holds the group/Kind of the CRDs.
+func (in *inputs) add(o *unstructured.Unstructured, owned map[string]bool) error {
+	gvk := o.GroupVersionKind()
+	switch {
+	case gvk.Kind == "ClusterServiceVersion":
+		if in.base != nil {
+			return errors.New("more than one ClusterServiceVersion base")
+		}
+		in.base = o
+	case gvk.Kind == "Configuration" && gvk.Group == "scorecard.operatorframework.io":
+		in.scorecard = o
+	case gvk.Kind == "CustomResourceDefinition":
+		in.crds = append(in.crds, o)
+	case gvk.Kind == "Namespace":
+		// OLM installs into the OperatorGroup's namespace.
+	case gvk.Kind == "Deployment":
+		in.deployments = append(in.deployments, o)
+	case gvk.Kind == "ServiceAccount":
+		in.serviceAccounts = append(in.serviceAccounts, o)
+	case gvk.Kind == "Role" || gvk.Kind == "ClusterRole":
+		in.roles = append(in.roles, o)
+	case gvk.Kind == "RoleBinding" || gvk.Kind == "ClusterRoleBinding":
+		in.bindings = append(in.bindings, o)
+	case owned[gvk.Group+"/"+gvk.Kind]:
+		in.samples = append(in.samples, o)
+	case slices.Contains(prerequisiteGroups, gvk.Group):
+	case slices.Contains(shippedKinds, gvk.Kind):
+		in.others = append(in.others, o)
+	default:
+		return fmt.Errorf("%s %s: OLM cannot install this kind from a bundle", gvk.Kind, o.GetName())
+	}
+	return nil
 }
