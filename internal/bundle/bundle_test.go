@@ -243,6 +243,8 @@ func TestGenerateErrors(t *testing.T) {
 			want: "CRD gadgets.example.com version v1: not described"},
 		"unsupported kind": {docs: baseCSV + "---" + crd + "---" + operator + "---\napiVersion: batch/v1\nkind: Job\nmetadata: {name: j}\n",
 			want: "Job j: OLM cannot install this kind"},
+		"Gateway API CRD": {docs: baseCSV + "---" + crd + "---" + operator + "---" + strings.ReplaceAll(crd, "example.com", "gateway.networking.k8s.io"),
+			want: "the gateway.networking.k8s.io API is installed separately"},
 		"role missing": {docs: baseCSV + "---" + crd + "---" + strings.Replace(operator, "name: x-manager-role}", "name: x-other}", 1),
 			want: "roleRef ClusterRole x-manager-role is not in config/rbac"},
 	}

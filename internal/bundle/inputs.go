@@ -35,9 +35,11 @@ var shippedKinds = []string{
 	"ServiceMonitor", "PrometheusRule", "VerticalPodAutoscaler",
 }
 
-// prerequisiteGroups are API groups the bundle does not own: config/samples holds objects
-// of them (a GatewayClass, a Gateway, an HTTPRoute) that are not bundle content.
-var prerequisiteGroups = []string{"gateway.networking.k8s.io"}
+// prerequisiteGroups are API groups the bundle never owns: the Gateway API (a prerequisite)
+// and cert-manager (optional, detected at run time). config/samples holds objects of them (a
+// GatewayClass, a Gateway, an HTTPRoute) that are not bundle content, and their CRDs must not
+// be shipped.
+var prerequisiteGroups = []string{"gateway.networking.k8s.io", "cert-manager.io"}
 
 func sortInputs(objs []*unstructured.Unstructured) (inputs, error) {
 	var in inputs
@@ -79,6 +81,9 @@ func (in *inputs) add(o *unstructured.Unstructured, owned map[string]bool) error
 	case gvk.Kind == "Configuration" && gvk.Group == "scorecard.operatorframework.io":
 		in.scorecard = o
 	case gvk.Kind == "CustomResourceDefinition":
+		if g, _, _ := unstructured.NestedString(o.Object, "spec", "group"); slices.Contains(prerequisiteGroups, g) {
+			return fmt.Errorf("CustomResourceDefinition %s: the %s API is installed separately, never by this bundle", o.GetName(), g)
+		}
 		in.crds = append(in.crds, o)
 	case gvk.Kind == "Namespace":
 		// OLM installs into the OperatorGroup's namespace.

@@ -1,9 +1,11 @@
 package bundle_test
 
 import (
+	"os"
 	"testing"
 
 	"github.com/operator-framework/api/pkg/manifests"
+	operatorsv1alpha1 "github.com/operator-framework/api/pkg/operators/v1alpha1"
 	"github.com/operator-framework/api/pkg/validation"
 	"github.com/operator-framework/api/pkg/validation/errors"
 	interfaces "github.com/operator-framework/api/pkg/validation/interfaces"
@@ -36,6 +38,38 @@ func TestCommittedBundleValidates(t *testing.T) {
 	}
 	if checked == 0 {
 		t.Fatal("the validators returned no result at all")
+	}
+}
+
+// TestCommittedBundleShape checks what the validators leave open: AllNamespaces is the only
+// install mode, no dependency is declared and no prerequisite API's CRD is shipped.
+func TestCommittedBundleShape(t *testing.T) {
+	b, err := manifests.GetBundleFromDir("../../bundle")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range b.CSV.Spec.InstallModes {
+		if m.Supported != (m.Type == operatorsv1alpha1.InstallModeTypeAllNamespaces) {
+			t.Errorf("install mode %s supported=%v: only AllNamespaces is supported", m.Type, m.Supported)
+		}
+	}
+	if len(b.Dependencies) > 0 {
+		t.Errorf("the bundle declares dependencies: %+v", b.Dependencies)
+	}
+	if _, err := os.Stat("../../bundle/metadata/dependencies.yaml"); err == nil {
+		t.Error("bundle/metadata/dependencies.yaml exists")
+	}
+	for _, crd := range b.V1CRDs {
+		if crd.Spec.Group != "gateway.caddygateway.io" {
+			t.Errorf("CRD %s is not this operator's", crd.Name)
+		}
+	}
+	images := map[string]bool{}
+	for _, ri := range b.CSV.Spec.RelatedImages {
+		images[ri.Name] = ri.Image != ""
+	}
+	if !images["caddy-gateway-operator"] || !images["caddy"] {
+		t.Errorf("relatedImages lack the operator or the Caddy image: %+v", b.CSV.Spec.RelatedImages)
 	}
 }
 
