@@ -9,10 +9,26 @@ IMG ?= localhost/caddy-gateway-operator:dev
 CADDY_IMG ?= localhost/caddy-gateway-caddy:dev
 CONTAINER_TOOL ?= docker
 
+# The OLM bundle (`make bundle`): its channels, and the version it upgrades from.
+CHANNELS ?= candidate
+DEFAULT_CHANNEL ?= candidate
+# REPLACES names the previous version (spec.replaces); SKIP_RANGE the olm.skipRange annotation.
+REPLACES ?=
+SKIP_RANGE ?=
+BUNDLE_IMG ?= localhost/caddy-gateway-operator-bundle:v$(VERSION)
+
 # Where clusters come from. KUBECONFIG wins; LOCALCLUSTER is the test bed CI uses.
 LOCALCLUSTER ?= $(abspath ../shared/localcluster)
 # The command that loads an image tarball into the cluster (the path is appended).
 IMAGE_LOADER ?= $(if $(wildcard $(LOCALCLUSTER)/image.sh),$(LOCALCLUSTER)/image.sh import,kind load image-archive)
+
+# `make test-olm`: the registry the cluster pulls from (pushed to over plain http), opm to
+# render the catalog, and the image the catalog is built on (it must hold /bin/opm and
+# /bin/grpc_health_probe, like quay.io/operator-framework/opm; the local test bed's OLM image does).
+OLM_REGISTRY ?= 127.0.0.1:5000
+LOCALCLUSTER_CACHE ?= /var/cache/localcluster
+OPM ?= $(firstword $(wildcard $(LOCALCLUSTER_CACHE)/olm/bin/opm) opm)
+CATALOG_BASE_IMG ?= $(OLM_REGISTRY)/olm/olm:v0.38.0
 
 LOCALBIN ?= $(shell pwd)/bin
 $(LOCALBIN):
@@ -65,12 +81,13 @@ lint: golangci-lint ## Run golangci-lint.
 	$(GOLANGCI_LINT) run --build-tags e2e
 
 .PHONY: verify
-verify: manifests generate ## Fail when generated files differ from the committed ones.
-	@git diff --exit-code -- api config || { echo "generated files are stale: run 'make manifests generate' and commit"; exit 1; }
+verify: manifests generate bundle ## Fail when generated files (CRD, RBAC, DeepCopy, OLM bundle) differ from the committed ones.
+	@git diff --exit-code -- api config bundle bundle.Dockerfile || { echo "generated files are stale: run 'make manifests generate bundle' and commit"; exit 1; }
+	@untracked=$$(git ls-files --others --exclude-standard -- api config bundle); [ -z "$$untracked" ] || { echo "generated files are not committed: $$untracked"; exit 1; }
 
 .PHONY: test
 test: manifests generate fmt vet envtest-assets ## Run unit, golden and envtest tests.
-	KUBEBUILDER_ASSETS="$$(cat $(LOCALBIN)/.envtest-assets)" go test $$(go list ./... | grep -v -e /test/e2e -e /test/demo) -coverprofile cover.out
+	KUBEBUILDER_ASSETS="$$(cat $(LOCALBIN)/.envtest-assets)" go test $$(go list ./... | grep -v -e /test/e2e -e /test/olm -e /test/demo) -coverprofile cover.out
 
 # KUBEBUILDER_ASSETS when set; otherwise setup-envtest downloads the binaries. Never skips.
 .PHONY: envtest-assets
@@ -93,6 +110,10 @@ test-e2e: kustomize ## Run the e2e suite against KUBECONFIG (images are loaded w
 .PHONY: probe-propagation
 probe-propagation: kustomize ## Measure route propagation in KUBECONFIG's cluster (100 and 1,000 routes attached).
 	KUSTOMIZE=$(KUSTOMIZE) IMG=$(IMG) CADDY_IMG=$(CADDY_IMG) IMAGE_LOADER="$(IMAGE_LOADER)" go test -tags e2e ./test/e2e/ -run '^$$' -bench BenchmarkPropagation -benchtime=1x -count=1 -timeout 60m -v
+
+.PHONY: test-olm
+test-olm: kustomize ## Install the operator through OLM from a local catalog, route through a Gateway, upgrade (needs OLM and OLM_REGISTRY).
+	KUSTOMIZE=$(KUSTOMIZE) OLM_REGISTRY=$(OLM_REGISTRY) OPM="$(OPM)" CATALOG_BASE_IMG=$(CATALOG_BASE_IMG) go test -tags e2e ./test/olm/ -v -count=1 -timeout 30m
 
 ##@ Build
 
@@ -124,6 +145,18 @@ docker-push: ## Push both images.
 build-installer: manifests generate kustomize ## Write dist/install.yaml with the CRD and the operator.
 	mkdir -p dist
 	$(KUSTOMIZE) build config/default | sed -e 's|controller:latest|$(IMG)|' -e 's|caddy:latest|$(CADDY_IMG)|' > dist/install.yaml
+
+##@ OLM
+
+.PHONY: bundle
+bundle: manifests kustomize ## Generate bundle/ and bundle.Dockerfile (VERSION, CHANNELS, DEFAULT_CHANNEL, IMG, CADDY_IMG, REPLACES, SKIP_RANGE).
+	$(KUSTOMIZE) build config/manifests | go run ./cmd/bundlegen -version $(VERSION) -channels $(CHANNELS) \
+		-default-channel $(DEFAULT_CHANNEL) -image $(IMG) -caddy-image $(CADDY_IMG) \
+		-replaces "$(REPLACES)" -skip-range "$(SKIP_RANGE)" -dir bundle -dockerfile bundle.Dockerfile
+
+.PHONY: bundle-build
+bundle-build: ## Build the bundle image with a container tool.
+	$(CONTAINER_TOOL) build -f bundle.Dockerfile -t $(BUNDLE_IMG) .
 
 ##@ Deployment
 

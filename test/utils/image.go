@@ -33,6 +33,10 @@ type ImageOptions struct {
 	User string
 	// Env of the image, as KEY=VALUE.
 	Env []string
+	// Cmd of the image (the entrypoint's default arguments).
+	Cmd []string
+	// Labels of the image.
+	Labels map[string]string
 }
 
 // BuildImageTarball writes a docker-archive tarball (what `docker save`, `kind load
@@ -43,34 +47,57 @@ func BuildImageTarball(o ImageOptions, out string) error {
 	if err != nil {
 		return fmt.Errorf("image tag %q: %w", o.Tag, err)
 	}
-	layerTar, err := tarFiles(o.Files)
+	img, err := BuildImage(o, empty.Image)
 	if err != nil {
 		return err
+	}
+	return tarball.WriteToFile(out, ref, img)
+}
+
+// BuildImage is base with one layer holding o.Files on top and o's configuration. Env
+// and Labels are added to the base's, the other fields replace them when set.
+func BuildImage(o ImageOptions, base v1.Image) (v1.Image, error) {
+	layerTar, err := tarFiles(o.Files)
+	if err != nil {
+		return nil, err
 	}
 	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
 		return io.NopCloser(bytes.NewReader(layerTar)), nil
 	})
 	if err != nil {
-		return fmt.Errorf("building layer: %w", err)
+		return nil, fmt.Errorf("building layer: %w", err)
 	}
-	img, err := mutate.AppendLayers(empty.Image, layer)
+	img, err := mutate.AppendLayers(base, layer)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	cfg, err := img.ConfigFile()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	cfg = cfg.DeepCopy()
 	cfg.OS, cfg.Architecture = "linux", runtime.GOARCH
 	cfg.Created = v1.Time{Time: time.Unix(0, 0).UTC()}
-	cfg.Config.Entrypoint = o.Entrypoint
-	cfg.Config.User = o.User
-	cfg.Config.Env = append([]string{"PATH=/usr/local/bin:/usr/bin:/bin"}, o.Env...)
-	if img, err = mutate.ConfigFile(img, cfg); err != nil {
-		return err
+	if o.Entrypoint != nil {
+		cfg.Config.Entrypoint = o.Entrypoint
 	}
-	return tarball.WriteToFile(out, ref, img)
+	if o.Cmd != nil {
+		cfg.Config.Cmd = o.Cmd
+	}
+	if o.User != "" {
+		cfg.Config.User = o.User
+	}
+	if len(cfg.Config.Env) == 0 {
+		cfg.Config.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin"}
+	}
+	cfg.Config.Env = append(cfg.Config.Env, o.Env...)
+	for k, v := range o.Labels {
+		if cfg.Config.Labels == nil {
+			cfg.Config.Labels = map[string]string{}
+		}
+		cfg.Config.Labels[k] = v
+	}
+	return mutate.ConfigFile(img, cfg)
 }
 
 // tarFiles packs the files, and the directories above them, into a tar stream.
