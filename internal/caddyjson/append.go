@@ -16,10 +16,35 @@ func (c *Config) AppendJSON(b []byte) ([]byte, error) {
 	return w.b, w.err
 }
 
+// AppendJSONFlushing is AppendJSON that also hands what it appends to flush, in order
+// and as it goes: stretches of at least flushSize bytes (the last may be shorter), each
+// as soon as its routes are written, so that a consumer such as a hash can run
+// alongside the encoding. The bytes handed over are never written again.
+func (c *Config) AppendJSONFlushing(b []byte, flush func([]byte)) ([]byte, error) {
+	w := writer{b: b, flush: flush, flushed: len(b)}
+	w.config(c)
+	w.flushDone()
+	return w.b, w.err
+}
+
+// flushSize is the least number of bytes AppendJSONFlushing hands over at once.
+const flushSize = 64 << 10
+
+// flushDone hands the bytes written since the last flush to w.flush.
+func (w *writer) flushDone() {
+	if w.flush != nil && len(w.b) > w.flushed {
+		w.flush(w.b[w.flushed:len(w.b):len(w.b)])
+		w.flushed = len(w.b)
+	}
+}
+
 // writer accumulates JSON and the first error of a fallback encoding.
 type writer struct {
 	b   []byte
 	err error
+	// flush, when set, receives the output from flushed on (AppendJSONFlushing).
+	flush   func([]byte)
+	flushed int
 	// handles remembers where each route handler list was first written: routes that
 	// share a list (same backing array, as emit shares them) copy those bytes.
 	handles map[handleKey][2]int

@@ -109,6 +109,9 @@ func (w *writer) route(r *Route) {
 		w.bool(true)
 	}
 	w.close()
+	if len(w.b)-w.flushed >= flushSize {
+		w.flushDone()
+	}
 }
 
 // handlerList writes a non-empty handler list, or copies its bytes when the same

@@ -9,7 +9,6 @@
 package emit
 
 import (
-	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 
@@ -77,12 +76,13 @@ func Emit(g *ir.Gateway, opts Options) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	b, err := cfg.AppendJSON(make([]byte, 0, sizeHint(g)))
+	h := startHasher()
+	b, err := cfg.AppendJSONFlushing(make([]byte, 0, sizeHint(g)), h.write)
+	sum := h.sum()
 	if err != nil {
 		return Result{}, fmt.Errorf("encoding Caddy config of Gateway %s/%s: %w", g.Namespace, g.Name, err)
 	}
-	sum := sha256.Sum256(b)
-	return Result{JSON: b, Hash: hex.EncodeToString(sum[:])}, nil
+	return Result{JSON: b, Hash: hex.EncodeToString(sum)}, nil
 }
 
 // sizeHint estimates the encoded size of g's config: about 400 bytes per route.
