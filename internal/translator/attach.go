@@ -37,7 +37,7 @@ func (t *translation) attachRoute(r routeRef, rules *checkedRules) (RouteStatus,
 		st.Parents = append(st.Parents, gwapiv1.RouteParentStatus{
 			ParentRef:      ref,
 			ControllerName: t.in.ControllerName,
-			Conditions:     []metav1.Condition{accepted, resolved},
+			Conditions:     append(t.conditions.take(2), accepted, resolved),
 		})
 	}
 	return st, len(st.Parents) > 0

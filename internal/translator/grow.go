@@ -11,3 +11,21 @@ func appendDoubling[T any](s []T, v T) []T {
 	}
 	return append(s, v)
 }
+
+// slab hands out short slices cut from larger blocks: the many small lists of a large
+// translation (conditions, backends, header matches) in a few allocations. Each slice
+// is capped at its length, so appending to it never writes into a neighbour.
+type slab[T any] struct{ free []T }
+
+// slabBlock is the number of elements of one block.
+const slabBlock = 512
+
+// take returns an empty slice with capacity n.
+func (s *slab[T]) take(n int) []T {
+	if n > cap(s.free)-len(s.free) {
+		s.free = make([]T, 0, max(n, slabBlock))
+	}
+	at := len(s.free)
+	s.free = s.free[:at+n]
+	return s.free[at : at : at+n]
+}

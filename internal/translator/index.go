@@ -2,7 +2,10 @@ package translator
 
 import (
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/caddy-gateway/operator/internal/ir"
 )
 
 // nsName keys objects by namespace and name.
@@ -20,10 +23,16 @@ type translation struct {
 	certData   map[string][2]string
 	// backendCache holds resolved backend references; routes share backends.
 	backendCache map[resolvedKey]resolved
+	// localServices holds resolved references to Service ports in the route's namespace.
+	localServices map[localServiceKey]resolved
 	// regexErrs caches the compile error ("" when valid) of each distinct user regex.
 	regexErrs map[string]string
 	// hostCache shares the effective hostnames of routes with at most one hostname.
 	hostCache map[hostsKey][]string
+	// Blocks for the short lists of the output.
+	conditions    slab[metav1.Condition]
+	backends      slab[ir.Backend]
+	stringMatches slab[ir.StringMatch]
 }
 
 func newTranslation(in Input) *translation {

@@ -194,7 +194,7 @@ func (t *translation) convertMatch(m *gwapiv1.HTTPRouteMatch, i, j int, bad *pro
 		out.Method = strings.ToUpper(string(*m.Method))
 	}
 	if len(m.Headers) > 0 {
-		out.Headers = make([]ir.StringMatch, 0, len(m.Headers))
+		out.Headers = t.stringMatches.take(len(m.Headers))
 	}
 	for k, h := range m.Headers {
 		typ := ir.StringExact
