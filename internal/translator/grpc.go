@@ -10,16 +10,12 @@ import (
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
 
-// pendingRoute is a route of any kind waiting to be attached, with its sort key.
+// pendingRoute is a route of any kind waiting to be attached.
 type pendingRoute struct {
-	kind    string
-	meta    *metav1.ObjectMeta
-	http    *gwapiv1.HTTPRoute
-	grpc    *gwapiv1.GRPCRoute
-	created time.Time
-	// ns is the rank of meta.Namespace among the namespaces of the pending routes.
-	ns   int32
-	name string
+	kind string
+	meta *metav1.ObjectMeta
+	http *gwapiv1.HTTPRoute
+	grpc *gwapiv1.GRPCRoute
 }
 
 // attach attaches r and returns its status entries (see attachHTTPRoute).
@@ -30,20 +26,29 @@ func (t *translation) attach(r *pendingRoute) (RouteStatus, bool) {
 	return t.attachGRPCRoute(r.grpc)
 }
 
+// attachKey is what the attach order compares of a pending route, copied next to the
+// others so that sorting thousands of routes does not visit each route every time.
+type attachKey struct {
+	created time.Time
+	name    string
+	kind    string
+	// ns is the rank of the namespace among the namespaces of the pending routes.
+	ns int32
+}
+
 // routesInAttachOrder returns the routes of the input with a parentRef to the Gateway,
 // oldest first (then by namespace/name, then kind). Attaching in this order makes the
 // HTTPRoute/GRPCRoute hostname conflict rule a first-come check: the route attached
 // first wins. Routes without such a parentRef would attach nowhere and get no status.
 func (t *translation) routesInAttachOrder() []pendingRoute {
-	out := make([]pendingRoute, 0, len(t.in.HTTPRoutes)+len(t.in.GRPCRoutes))
+	routes := make([]pendingRoute, 0, len(t.in.HTTPRoutes)+len(t.in.GRPCRoutes))
 	nsRank := map[string]int32{}
 	add := func(r pendingRoute, refs []gwapiv1.ParentReference) {
 		if !slices.ContainsFunc(refs, func(ref gwapiv1.ParentReference) bool { return t.refersToGateway(r.meta.Namespace, ref) }) {
 			return
 		}
-		r.created, r.name = r.meta.CreationTimestamp.Time, r.meta.Name
 		nsRank[r.meta.Namespace] = 0
-		out = append(out, r)
+		routes = append(routes, r)
 	}
 	for i := range t.in.HTTPRoutes {
 		r := &t.in.HTTPRoutes[i]
@@ -54,23 +59,34 @@ func (t *translation) routesInAttachOrder() []pendingRoute {
 		add(pendingRoute{kind: kindGRPCRoute, meta: &r.ObjectMeta, grpc: r}, r.Spec.ParentRefs)
 	}
 	// Namespaces are few: compare their ranks rather than the strings.
-	names := slices.Sorted(maps.Keys(nsRank))
-	for i, ns := range names {
+	for i, ns := range slices.Sorted(maps.Keys(nsRank)) {
 		nsRank[ns] = int32(i)
 	}
-	for i := range out {
-		out[i].ns = nsRank[out[i].meta.Namespace]
+	keys := make([]attachKey, len(routes))
+	order := make([]int32, len(routes))
+	for i := range routes {
+		m := routes[i].meta
+		keys[i] = attachKey{created: m.CreationTimestamp.Time, name: m.Name, kind: routes[i].kind, ns: nsRank[m.Namespace]}
+		order[i] = int32(i)
 	}
-	slices.SortFunc(out, func(a, b pendingRoute) int {
+	slices.SortFunc(order, func(i, j int32) int {
 		// Not cmp.Or: it would compare every field on each of the n log n calls.
+		a, b := &keys[i], &keys[j]
 		if c := a.created.Compare(b.created); c != 0 {
 			return c
 		}
 		if a.ns != b.ns {
 			return cmp.Compare(a.ns, b.ns)
 		}
-		return cmp.Or(cmp.Compare(a.name, b.name), cmp.Compare(a.kind, b.kind))
+		if c := cmp.Compare(a.name, b.name); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.kind, b.kind)
 	})
+	out := make([]pendingRoute, len(routes))
+	for i, j := range order {
+		out[i] = routes[j]
+	}
 	return out
 }
 
