@@ -16,16 +16,16 @@ func sortedKeys[V any](m map[string]V) ([]string, bool) {
 	return keys, true
 }
 
-// onlyKey returns the key of a one-entry map without allocating; ok is false for
+// onlyEntry returns the entry of a one-entry map without allocating; ok is false for
 // other sizes and for keys that are not plain ASCII.
-func onlyKey[V any](m map[string]V) (string, bool) {
-	if len(m) != 1 {
-		return "", false
+func onlyEntry[V any](m map[string]V) (string, V, bool) {
+	if len(m) == 1 {
+		for k, v := range m {
+			return k, v, plainKey(k)
+		}
 	}
-	for k := range m {
-		return k, plainKey(k)
-	}
-	return "", false
+	var zero V
+	return "", zero, false
 }
 
 // plainKey reports whether encoding/json writes k verbatim between quotes.
@@ -43,10 +43,10 @@ func (w *writer) strListMap(m map[string][]string) {
 		w.b = append(w.b, "null"...)
 		return
 	}
-	if k, ok := onlyKey(m); ok {
+	if k, v, ok := onlyEntry(m); ok {
 		w.open()
 		w.key(k)
-		w.strs(m[k])
+		w.strs(v)
 		w.close()
 		return
 	}
@@ -64,8 +64,7 @@ func (w *writer) strListMap(m map[string][]string) {
 }
 
 func (w *writer) regexpMap(m map[string]Regexp) {
-	if k, ok := onlyKey(m); ok {
-		r := m[k]
+	if k, r, ok := onlyEntry(m); ok {
 		w.open()
 		w.key(k)
 		w.regexp(&r)
