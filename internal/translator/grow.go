@@ -17,13 +17,14 @@ func appendDoubling[T any](s []T, v T) []T {
 // is capped at its length, so appending to it never writes into a neighbour.
 type slab[T any] struct{ free []T }
 
-// slabBlock is the number of elements of one block.
+// slabBlock is the largest number of elements of one block; blocks start small and
+// double, so that a small translation allocates little.
 const slabBlock = 512
 
 // take returns an empty slice with capacity n.
 func (s *slab[T]) take(n int) []T {
 	if n > cap(s.free)-len(s.free) {
-		s.free = make([]T, 0, max(n, slabBlock))
+		s.free = make([]T, 0, max(n, min(2*cap(s.free), slabBlock), 8))
 	}
 	at := len(s.free)
 	s.free = s.free[:at+n]
