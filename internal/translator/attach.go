@@ -57,7 +57,9 @@ func (t *translation) refersToGateway(routeNS string, ref gwapiv1.ParentReferenc
 // attachParent attaches r to the listeners ref selects and returns the Accepted condition.
 func (t *translation) attachParent(r routeRef, ref gwapiv1.ParentReference, rules *checkedRules) metav1.Condition {
 	gen := r.meta.Generation
-	var candidates []*listener
+	// Gateways have few listeners: both lists usually stay on the stack.
+	var candidateBuf, allowedBuf [8]*listener
+	candidates := candidateBuf[:0]
 	for _, l := range t.listeners {
 		if ref.SectionName != nil && *ref.SectionName != l.spec.Name || ref.Port != nil && *ref.Port != l.spec.Port {
 			continue
@@ -69,7 +71,7 @@ func (t *translation) attachParent(r routeRef, ref gwapiv1.ParentReference, rule
 	if len(candidates) == 0 {
 		return routeAccepted(gen, gwapiv1.RouteReasonNoMatchingParent, noParentMessage(ref))
 	}
-	var allowed []*listener
+	allowed := allowedBuf[:0]
 	for _, l := range candidates {
 		if t.allowsRoute(l, r.kind, r.meta.Namespace) {
 			allowed = append(allowed, l)
