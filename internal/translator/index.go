@@ -29,7 +29,10 @@ type translation struct {
 	regexErrs map[string]string
 	// hostCache shares the effective hostnames of routes with at most one hostname.
 	hostCache map[hostsKey][]string
-	// Blocks for the short lists of the output.
+	// Blocks for the short lists of the output and of the checked routes.
+	checked       slab[checkedRules]
+	rules         slab[rule]
+	matches       slab[ir.Match]
 	conditions    slab[metav1.Condition]
 	backends      slab[ir.Backend]
 	stringMatches slab[ir.StringMatch]

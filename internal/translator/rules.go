@@ -77,14 +77,15 @@ func (p *problems) nameRule(from int, name *gwapiv1.SectionName) {
 
 // checkRules converts and validates every rule of r.
 func (t *translation) checkRules(r *gwapiv1.HTTPRoute) *checkedRules {
-	out := &checkedRules{refReason: gwapiv1.RouteReasonResolvedRefs, rules: make([]rule, 0, len(r.Spec.Rules))}
+	checked := append(t.checked.take(1), checkedRules{refReason: gwapiv1.RouteReasonResolvedRefs, rules: t.rules.take(len(r.Spec.Rules))})
+	out := &checked[0]
 	var bad problems
-	// One backing array for the matches of every rule.
+	// One stretch of a shared block for the matches of every rule.
 	n := 0
 	for i := range r.Spec.Rules {
 		n += max(len(r.Spec.Rules[i].Matches), 1)
 	}
-	matches := make([]ir.Match, n)
+	matches := t.matches.take(n)[:n]
 	for i := range r.Spec.Rules {
 		spec := &r.Spec.Rules[i]
 		k := max(len(spec.Matches), 1)
