@@ -27,7 +27,7 @@ func (t *translation) attachHTTPRoute(r *gwapiv1.HTTPRoute) (RouteStatus, bool) 
 
 // attachRoute attaches a route of any kind whose rules are already checked.
 func (t *translation) attachRoute(r routeRef, rules *checkedRules) (RouteStatus, bool) {
-	st := RouteStatus{Kind: r.kind, Namespace: r.meta.Namespace, Name: r.meta.Name}
+	st := RouteStatus{Kind: r.kind, Namespace: r.meta.Namespace, Name: r.meta.Name, Parents: t.parents.take(len(r.parentRefs))}
 	for _, ref := range r.parentRefs {
 		if !t.refersToGateway(r.meta.Namespace, ref) {
 			continue

@@ -33,6 +33,7 @@ type translation struct {
 	checked       slab[checkedRules]
 	rules         slab[rule]
 	matches       slab[ir.Match]
+	parents       slab[gwapiv1.RouteParentStatus]
 	conditions    slab[metav1.Condition]
 	backends      slab[ir.Backend]
 	stringMatches slab[ir.StringMatch]
