@@ -45,6 +45,16 @@ func TestRoutesInAttachOrder(t *testing.T) {
 			if key(got[i]) != key(want[i]) {
 				t.Fatalf("round %d, position %d: %s, want %s", round, i, key(got[i]), key(want[i]))
 			}
+			wantAge := int32(0)
+			if i > 0 {
+				wantAge = got[i-1].age
+				if compareRouteAge(got[i-1].meta, got[i].meta) != 0 {
+					wantAge++
+				}
+			}
+			if got[i].age != wantAge {
+				t.Fatalf("round %d, position %d: age %d, want %d", round, i, got[i].age, wantAge)
+			}
 		}
 		if len(got) != len(in.HTTPRoutes)+len(in.GRPCRoutes) {
 			t.Fatalf("round %d: %d routes pending, want %d", round, len(got), len(in.HTTPRoutes)+len(in.GRPCRoutes))

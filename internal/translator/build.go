@@ -89,19 +89,15 @@ func buildHostGroups(l *listener) []ir.HostGroup {
 	// Every Source, one after another: one string for the listener, not one per match.
 	var src strings.Builder
 	src.Grow(32 * n)
-	// l.routes are in attach order, which sorts by creation time, namespace and name:
-	// seq numbers them so, equal for equal triples (a route attached twice), and the
-	// precedence keys hold it in place of the triple.
-	seq, useKeys, count := uint64(0), true, int32(0)
+	// l.routes are in attach order, which sorts by creation time, namespace and name;
+	// their age ranks them so, equal for equal triples (a route attached twice), and
+	// the precedence keys hold it in place of the triple.
+	useKeys, count := true, int32(0)
 	for i, ar := range l.routes {
-		if i > 0 {
-			switch c := compareRouteAge(l.routes[i-1].route, ar.route); {
-			case c > 0:
-				useKeys = false
-			case c < 0:
-				seq++
-			}
+		if i > 0 && ar.age < l.routes[i-1].age {
+			useKeys = false
 		}
+		seq := uint64(ar.age)
 		for ri := range ar.rules.rules {
 			ru := &ar.rules.rules[ri]
 			for mi := range ru.matches {
@@ -239,15 +235,6 @@ func boolRank(b bool) int {
 		return 0
 	}
 	return 1
-}
-
-// compareRouteAge orders routes by creation time, then namespace and name: the tie
-// breaks of comparePrecedence after the match itself.
-func compareRouteAge(a, b *metav1.ObjectMeta) int {
-	if c := a.CreationTimestamp.Compare(b.CreationTimestamp.Time); c != 0 {
-		return c
-	}
-	return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
 }
 
 // precedenceKeyOf packs what comparePrecedence reads of an HTTPRoute match into two

@@ -16,6 +16,9 @@ type pendingRoute struct {
 	meta *metav1.ObjectMeta
 	http *gwapiv1.HTTPRoute
 	grpc *gwapiv1.GRPCRoute
+	// age is the rank of the route in (creation time, namespace, name) order: routes
+	// equal there (an HTTPRoute and a GRPCRoute of one name) share it.
+	age int32
 }
 
 // attach attaches r and returns its status entries (see attachHTTPRoute).
@@ -86,6 +89,13 @@ func (t *translation) routesInAttachOrder() []pendingRoute {
 	out := make([]pendingRoute, len(routes))
 	for i, j := range order {
 		out[i] = routes[j]
+		if i > 0 {
+			a, b := &keys[order[i-1]], &keys[j]
+			out[i].age = out[i-1].age
+			if a.ns != b.ns || a.name != b.name || !a.created.Equal(b.created) {
+				out[i].age++
+			}
+		}
 	}
 	return out
 }

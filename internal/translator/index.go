@@ -29,6 +29,8 @@ type translation struct {
 	regexErrs map[string]string
 	// hostCache shares the effective hostnames of routes with at most one hostname.
 	hostCache map[hostsKey][]string
+	// age is the rank of the route being attached (pendingRoute.age).
+	age int32
 	// Blocks for the short lists of the output and of the checked routes.
 	checked       slab[checkedRules]
 	rules         slab[rule]

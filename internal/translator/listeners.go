@@ -47,6 +47,8 @@ type attachedRoute struct {
 	route     *metav1.ObjectMeta
 	hostnames []string
 	rules     *checkedRules
+	// age is the route's rank in (creation time, namespace, name) order.
+	age int32
 }
 
 func (l *listener) scheme() string {

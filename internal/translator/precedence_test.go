@@ -1,6 +1,7 @@
 package translator
 
 import (
+	"cmp"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -53,4 +54,14 @@ func TestSortByPrecedenceKey(t *testing.T) {
 			t.Fatalf("round %d: keyed order %v, stable comparePrecedence order %v", round, got, want)
 		}
 	}
+}
+
+// compareRouteAge orders routes by creation time, then namespace and name: the tie
+// breaks of comparePrecedence after the match itself, which the age of an attached
+// route stands for.
+func compareRouteAge(a, b *metav1.ObjectMeta) int {
+	if c := a.CreationTimestamp.Compare(b.CreationTimestamp.Time); c != 0 {
+		return c
+	}
+	return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
 }

@@ -78,6 +78,7 @@ func Translate(in Input) Output {
 	pending := t.routesInAttachOrder()
 	out.Routes = make([]RouteStatus, 0, len(pending))
 	for i := range pending {
+		t.age = pending[i].age
 		if st, ok := t.attach(&pending[i]); ok {
 			out.Routes = append(out.Routes, st)
 		}
