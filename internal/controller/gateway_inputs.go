@@ -113,19 +113,32 @@ func listenerSecretKeys(gw *gwapiv1.Gateway) []client.ObjectKey {
 	return keys
 }
 
-// routeBackendKeys are the Services a route's rules send traffic to.
+// routeBackendKeys are the Services a route's rules send traffic to: their backendRefs
+// and the backends of their RequestMirror filters, rule-level and backend-level.
 func routeBackendKeys(rt *gwapiv1.HTTPRoute) []client.ObjectKey {
 	var keys []client.ObjectKey
+	add := func(ref gwapiv1.BackendObjectReference) {
+		if (ref.Group != nil && *ref.Group != "") || (ref.Kind != nil && *ref.Kind != "Service") {
+			return
+		}
+		key := client.ObjectKey{Namespace: rt.Namespace, Name: string(ref.Name)}
+		if ref.Namespace != nil {
+			key.Namespace = string(*ref.Namespace)
+		}
+		keys = append(keys, key)
+	}
+	mirrors := func(filters []gwapiv1.HTTPRouteFilter) {
+		for _, f := range filters {
+			if f.Type == gwapiv1.HTTPRouteFilterRequestMirror && f.RequestMirror != nil {
+				add(f.RequestMirror.BackendRef)
+			}
+		}
+	}
 	for _, rule := range rt.Spec.Rules {
+		mirrors(rule.Filters)
 		for _, b := range rule.BackendRefs {
-			if (b.Group != nil && *b.Group != "") || (b.Kind != nil && *b.Kind != "Service") {
-				continue
-			}
-			key := client.ObjectKey{Namespace: rt.Namespace, Name: string(b.Name)}
-			if b.Namespace != nil {
-				key.Namespace = string(*b.Namespace)
-			}
-			keys = append(keys, key)
+			add(b.BackendObjectReference)
+			mirrors(b.Filters)
 		}
 	}
 	return keys
