@@ -97,7 +97,7 @@ func (t *translation) attachParent(r routeRef, ref gwapiv1.ParentReference, rule
 		l.attached++
 		l.addClaim(hostClaim{kind: r.kind, namespace: r.meta.Namespace, name: r.meta.Name, hostnames: hosts})
 		if l.programOK {
-			l.routes = append(l.routes, attachedRoute{route: r.meta, hostnames: hosts, rules: rules})
+			l.routes = append(l.routes, attachedRoute{route: r.meta, hostnames: hosts, routeHosts: r.hostnames, rules: rules})
 		}
 	}
 	if attached == 0 && conflict != nil {

@@ -64,6 +64,32 @@ type entry struct {
 	grpc *grpcRank
 }
 
+// member is an entry in one host group, with the route hostname that put it there.
+type member struct {
+	entry int32
+	// origin is the route's own hostname whose intersection with the listener's is the
+	// group's host ("" when the route has none). Matches of routes with a more specific
+	// origin come first: an exact route hostname wins over a wildcard one that narrows
+	// to the same host, whatever their paths.
+	origin string
+}
+
+// originHost is the most specific of routeHosts whose intersection with listenerHost is
+// host; "" when the route has no hostnames.
+func originHost(listenerHost string, routeHosts []gwapiv1.Hostname, host string) string {
+	if len(routeHosts) == 1 {
+		return strings.ToLower(string(routeHosts[0]))
+	}
+	best, found := "", false
+	for _, rh := range routeHosts {
+		o := strings.ToLower(string(rh))
+		if h, ok := intersectHost(listenerHost, o); ok && h == host && (!found || compareHostSpecificity(o, best) < 0) {
+			best, found = o, true
+		}
+	}
+	return best
+}
+
 // buildHostGroups builds one listener's routing table: host groups most specific
 // first, each in Gateway API precedence order.
 func buildHostGroups(l *listener) []ir.HostGroup {
@@ -74,7 +100,7 @@ func buildHostGroups(l *listener) []ir.HostGroup {
 		}
 	}
 	entries := make([]entry, 0, n)
-	groups := map[string][]int32{}
+	groups := map[string][]member{}
 	// Every Source, one after another: one string for the listener, not one per match.
 	var src strings.Builder
 	src.Grow(32 * n)
@@ -93,7 +119,7 @@ func buildHostGroups(l *listener) []ir.HostGroup {
 					entries[len(entries)-1].grpc = &ru.grpc[mi]
 				}
 				for _, h := range ar.hostnames {
-					groups[h] = append(groups[h], int32(len(entries)-1))
+					groups[h] = append(groups[h], member{entry: int32(len(entries) - 1), origin: originHost(l.hostname, ar.routeHosts, h)})
 				}
 			}
 		}
@@ -107,10 +133,17 @@ func buildHostGroups(l *listener) []ir.HostGroup {
 	out := make([]ir.HostGroup, 0, len(hosts))
 	for _, h := range hosts {
 		idx := groups[h]
-		slices.SortStableFunc(idx, func(a, b int32) int { return comparePrecedence(&entries[a], &entries[b]) })
+		slices.SortStableFunc(idx, func(a, b member) int {
+			if a.origin != b.origin {
+				if c := compareHostSpecificity(a.origin, b.origin); c != 0 {
+					return c
+				}
+			}
+			return comparePrecedence(&entries[a.entry], &entries[b.entry])
+		})
 		routes := make([]ir.Route, len(idx))
 		for i, e := range idx {
-			en := &entries[e]
+			en := &entries[e.entry]
 			routes[i] = ir.Route{Source: sources[en.src[0]:en.src[1]], Match: *en.m, Action: en.action}
 		}
 		out = append(out, ir.HostGroup{Hostname: h, Routes: routes})

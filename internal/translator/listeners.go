@@ -46,7 +46,9 @@ type listener struct {
 type attachedRoute struct {
 	route     *metav1.ObjectMeta
 	hostnames []string
-	rules     *checkedRules
+	// routeHosts are the route's own hostnames, before intersection with the listener's.
+	routeHosts []gwapiv1.Hostname
+	rules      *checkedRules
 }
 
 func (l *listener) scheme() string {
