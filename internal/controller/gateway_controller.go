@@ -11,6 +11,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -131,30 +132,49 @@ func (r *GatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 
 // writeStatus merges conditions into the Gateway's status, replaces its listener statuses
 // (unless listeners is nil), sets its addresses from the fleet's Service and writes the
-// status only when it changed.
+// status only when it changed. The write is a merge patch guarded by the resourceVersion:
+// conditions are a list, which a merge patch replaces whole, so a write based on a cache
+// that has not seen another writer's condition yet would delete it. On a conflict the
+// Gateway is read again from the API server and the write is retried on that.
 func (r *GatewayReconciler) writeStatus(ctx context.Context, gw *gwapiv1.Gateway, listeners []gwapiv1.ListenerStatus, conds ...metav1.Condition) error {
-	next := gw.Status.DeepCopy()
-	status.Merge(&next.Conditions, conds...)
-	if listeners != nil {
-		next.Listeners = listeners
-	}
 	var svc corev1.Service
+	var addresses []gwapiv1.GatewayStatusAddress
 	err := r.Get(ctx, types.NamespacedName{Namespace: gw.Namespace, Name: infra.NamesFor(gw.Name).Workload}, &svc)
 	switch {
 	case err == nil:
-		next.Addresses = status.GatewayAddresses(&svc)
+		addresses = status.GatewayAddresses(&svc)
 	case client.IgnoreNotFound(err) != nil:
 		return fmt.Errorf("reading the Service of Gateway %s/%s: %w", gw.Namespace, gw.Name, err)
 	}
-	if equality.Semantic.DeepEqual(&gw.Status, next) {
-		return nil
+	for attempt := 0; ; attempt++ {
+		next := gw.Status.DeepCopy()
+		status.Merge(&next.Conditions, conds...)
+		if listeners != nil {
+			next.Listeners = listeners
+		}
+		if err == nil {
+			next.Addresses = addresses
+		}
+		if equality.Semantic.DeepEqual(&gw.Status, next) {
+			return nil
+		}
+		patch := client.MergeFromWithOptions(gw.DeepCopy(), client.MergeFromWithOptimisticLock{})
+		gw.Status = *next
+		perr := r.Status().Patch(ctx, gw, patch)
+		if !apierrors.IsConflict(perr) || attempt == 2 {
+			return perr
+		}
+		var fresh gwapiv1.Gateway
+		if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(gw), &fresh); err != nil {
+			return client.IgnoreNotFound(err)
+		}
+		if fresh.Generation != gw.Generation {
+			// The spec changed: the reconcile of the new generation writes the status.
+			return nil
+		}
+		listeners = keepForeignListenerConditions(listeners, fresh.Status.Listeners)
+		*gw = fresh
 	}
-	// A merge patch without optimistic locking: the status is this controller's alone, and
-	// an Update from a cache that has not seen our previous write yet would conflict and
-	// push the Gateway into the workqueue's error backoff.
-	patch := client.MergeFrom(gw.DeepCopy())
-	gw.Status = *next
-	return r.Status().Patch(ctx, gw, patch)
 }
 
 // SetupWithManager registers the reconciler. Changes to owned objects (drift), to the

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"testing"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/yaml"
@@ -34,5 +35,30 @@ spec:
 	want := []client.ObjectKey{{Namespace: "app", Name: "mirror"}, {Namespace: "app", Name: "main"}, {Namespace: "other", Name: "other-mirror"}}
 	if !slices.Equal(got, want) {
 		t.Errorf("routeBackendKeys = %v, want %v", got, want)
+	}
+}
+
+// TestKeepForeignListenerConditions: conditions of types we do not write survive a
+// retried status write; ours win for the types we write.
+func TestKeepForeignListenerConditions(t *testing.T) {
+	ours := []gwapiv1.ListenerStatus{{Name: "http", Conditions: []metav1.Condition{{Type: "Accepted", Status: metav1.ConditionTrue}}}}
+	current := []gwapiv1.ListenerStatus{{Name: "http", Conditions: []metav1.Condition{
+		{Type: "Accepted", Status: metav1.ConditionFalse}, {Type: "example.com/Foreign", Status: metav1.ConditionTrue},
+	}}}
+	got := keepForeignListenerConditions(ours, current)
+	if len(got) != 1 || len(got[0].Conditions) != 2 {
+		t.Fatalf("got %+v, want Accepted=True and the foreign condition", got)
+	}
+	if c := got[0].Conditions[0]; c.Type != "Accepted" || c.Status != metav1.ConditionTrue {
+		t.Errorf("ours changed: %+v", c)
+	}
+	if c := got[0].Conditions[1]; c.Type != "example.com/Foreign" {
+		t.Errorf("foreign condition lost: %+v", got[0].Conditions)
+	}
+	if len(ours[0].Conditions) != 1 {
+		t.Errorf("the input was modified: %+v", ours)
+	}
+	if keepForeignListenerConditions(nil, current) != nil {
+		t.Error("nil listeners (status without listeners) must stay nil")
 	}
 }

@@ -62,3 +62,26 @@ func listenerStatuses(current, next []gwapiv1.ListenerStatus, programmed metav1.
 	}
 	return out
 }
+
+// keepForeignListenerConditions adds to ours the conditions of current's listeners whose
+// types ours lack: conditions other controllers wrote since ours were computed.
+func keepForeignListenerConditions(ours, current []gwapiv1.ListenerStatus) []gwapiv1.ListenerStatus {
+	if ours == nil {
+		return nil
+	}
+	byName := map[gwapiv1.SectionName][]metav1.Condition{}
+	for _, l := range current {
+		byName[l.Name] = l.Conditions
+	}
+	out := make([]gwapiv1.ListenerStatus, len(ours))
+	for i, l := range ours {
+		l.Conditions = append([]metav1.Condition(nil), l.Conditions...)
+		for _, c := range byName[l.Name] {
+			if meta.FindStatusCondition(l.Conditions, c.Type) == nil {
+				l.Conditions = append(l.Conditions, c)
+			}
+		}
+		out[i] = l
+	}
+	return out
+}
