@@ -123,7 +123,7 @@ func (r *GatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		r.Recorder.Eventf(&gw, nil, corev1.EventTypeWarning, "PushFailed", "Push", "%s", programmed.Message)
 	}
 	listeners := listenerStatuses(gw.Status.Listeners, out.translation.Listeners, programmed)
-	err = r.writeStatus(ctx, &gw, listeners, status.GatewayAccepted(gw.Generation), certCond, programmed)
+	err = r.writeStatus(ctx, &gw, listeners, status.GatewayAcceptedWithListeners(gw.Generation, listeners), certCond, programmed)
 	if len(out.push.Errors) > 0 {
 		recheck = pushRetryAfter
 	}
