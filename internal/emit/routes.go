@@ -144,12 +144,30 @@ func matcherSet(set *caddyjson.MatcherSet, re *caddyjson.Regexp, m *ir.Match, pr
 	for _, h := range m.Headers {
 		set.HeaderRegexp[h.Name] = caddyjson.Regexp{Pattern: valuePattern(h)}
 	}
-	for _, q := range m.Query {
+	switch len(m.Query) {
+	case 0:
+	case 1:
 		if set.VarsRegexp == nil {
 			set.VarsRegexp = map[string]caddyjson.Regexp{}
 		}
+		q := m.Query[0]
 		set.VarsRegexp["{http.request.uri.query."+q.Name+"}"] = caddyjson.Regexp{Pattern: valuePattern(q)}
+	default:
+		set.Not = allQuery(m.Query)
 	}
+}
+
+// allQuery is the "not" matcher of a set that requires every one of qs. Caddy's
+// vars_regexp matches when any one of its entries does, so each parameter gets its own,
+// AND-ed by double negation: not(not q1 or not q2 ...).
+func allQuery(qs []ir.StringMatch) []caddyjson.MatcherSet {
+	sets := make([]caddyjson.MatcherSet, len(qs))
+	for i, q := range qs {
+		sets[i].Not = []caddyjson.MatcherSet{{VarsRegexp: map[string]caddyjson.Regexp{
+			"{http.request.uri.query." + q.Name + "}": {Pattern: valuePattern(q)},
+		}}}
+	}
+	return sets
 }
 
 func valuePattern(s ir.StringMatch) string {
