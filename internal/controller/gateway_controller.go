@@ -80,7 +80,7 @@ func (r *GatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	spec, err := r.mergedParams(ctx, &gc, &gw)
 	var perr *paramsError
 	if errors.As(err, &perr) {
-		return ctrl.Result{}, r.writeStatus(ctx, &gw, nil, status.GatewayInvalidParameters(gw.Generation, perr.msg))
+		return ctrl.Result{}, r.writeStatus(ctx, &gw, nil, status.GatewayInvalidParameters(gw.Generation, perr.msg), notProgrammedInvalid(gw.Generation))
 	}
 	if err != nil {
 		return ctrl.Result{}, err
@@ -89,7 +89,7 @@ func (r *GatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		Gateway: &gw, Spec: spec, CaddyImage: r.CaddyImage, OperatorImage: r.OperatorImage, Operator: r.Operator,
 	})
 	if err != nil {
-		return ctrl.Result{}, r.writeStatus(ctx, &gw, nil, status.GatewayInvalidParameters(gw.Generation, err.Error()))
+		return ctrl.Result{}, r.writeStatus(ctx, &gw, nil, status.GatewayInvalidParameters(gw.Generation, err.Error()), notProgrammedInvalid(gw.Generation))
 	}
 
 	var tls *v1alpha1.AdminTLSSpec

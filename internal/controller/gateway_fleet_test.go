@@ -10,6 +10,7 @@ import (
 	eventsv1 "k8s.io/api/events/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -173,6 +174,12 @@ func TestGatewayInvalidParametersKeepFleet(t *testing.T) {
 
 			tc.breaks(t, f)
 			f.waitGateway(t, gatewayAcceptedIs(gatewayInvalidParameters(tc.message(f))))
+			// Every condition speaks of the current generation: Programmed says it is not.
+			f.waitGateway(t, func(gw *gwapiv1.Gateway) error {
+				return checkCondition(gw.Status.Conditions, string(gwapiv1.GatewayConditionProgrammed), gw.Generation,
+					wantCondition{metav1.ConditionFalse, string(gwapiv1.GatewayReasonInvalid),
+						"the parameters are invalid (see Accepted); the last good configuration keeps serving"})
+			})
 			consistently(t, quietPeriod, func() error {
 				for _, want := range []client.Object{good, goodSvc} {
 					got := want.DeepCopyObject().(client.Object)

@@ -38,6 +38,13 @@ func programmedCondition(gen int64, out configOutcome) metav1.Condition {
 	}
 }
 
+// notProgrammedInvalid is the Programmed condition of a Gateway whose parameters are
+// invalid: this generation is not programmed (the last good configuration keeps serving).
+func notProgrammedInvalid(gen int64) metav1.Condition {
+	return status.GatewayNotProgrammed(gen, gwapiv1.GatewayReasonInvalid,
+		"the parameters are invalid (see Accepted); the last good configuration keeps serving")
+}
+
 // listenerStatuses combines the translation's listener statuses with the Programmed
 // condition, keeping LastTransitionTime of conditions that did not change.
 func listenerStatuses(current, next []gwapiv1.ListenerStatus, programmed metav1.Condition) []gwapiv1.ListenerStatus {
