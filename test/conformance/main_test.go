@@ -71,10 +71,12 @@ func run(m *testing.M) int {
 	} else {
 		code = m.Run()
 	}
+	start := time.Now()
 	if err := teardown(ctx, c, installed); err != nil {
 		fmt.Fprintln(os.Stderr, "conformance: cleanup:", err)
 		code = 1
 	}
+	fmt.Printf("conformance: cleanup took %s\n", time.Since(start).Round(time.Second))
 	return code
 }
 
