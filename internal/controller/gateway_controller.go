@@ -12,6 +12,7 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -149,6 +150,11 @@ func (r *GatewayReconciler) writeStatus(ctx context.Context, gw *gwapiv1.Gateway
 	for attempt := 0; ; attempt++ {
 		next := gw.Status.DeepCopy()
 		status.Merge(&next.Conditions, conds...)
+		if insecure, ok := status.GatewayInsecureFrontendValidation(gw); ok {
+			status.Merge(&next.Conditions, insecure)
+		} else {
+			meta.RemoveStatusCondition(&next.Conditions, insecure.Type)
+		}
 		if listeners != nil {
 			next.Listeners = listeners
 		}

@@ -1,6 +1,7 @@
 package status
 
 import (
+	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -54,6 +55,32 @@ func GatewayAcceptedWithListeners(generation int64, listeners []gwapiv1.Listener
 		c.Status, c.Message = metav1.ConditionFalse, "no listener is accepted: "+strings.Join(invalid, ", ")
 	}
 	return c
+}
+
+// GatewayInsecureFrontendValidation is the InsecureFrontendValidationMode condition of a
+// Gateway, and whether it applies: it does while the default or a per-port frontend
+// validation has mode AllowInsecureFallback.
+func GatewayInsecureFrontendValidation(gw *gwapiv1.Gateway) (metav1.Condition, bool) {
+	c := metav1.Condition{
+		Type: string(gwapiv1.GatewayConditionInsecureFrontendValidationMode), Status: metav1.ConditionTrue,
+		Reason:             string(gwapiv1.GatewayReasonConfigurationChanged),
+		ObservedGeneration: gw.Generation,
+	}
+	if gw.Spec.TLS == nil || gw.Spec.TLS.Frontend == nil {
+		return c, false
+	}
+	f := gw.Spec.TLS.Frontend
+	var ports []string
+	if v := f.Default.Validation; v != nil && v.Mode == gwapiv1.AllowInsecureFallback {
+		ports = append(ports, "default")
+	}
+	for _, p := range f.PerPort {
+		if v := p.TLS.Validation; v != nil && v.Mode == gwapiv1.AllowInsecureFallback {
+			ports = append(ports, "port "+strconv.Itoa(int(p.Port)))
+		}
+	}
+	c.Message = "client certificates are optional (AllowInsecureFallback): " + strings.Join(ports, ", ")
+	return c, len(ports) > 0
 }
 
 // GatewayInvalidParameters is the Accepted=False condition of a Gateway whose parameters

@@ -32,3 +32,32 @@ func TestGatewayAcceptedWithListeners(t *testing.T) {
 		})
 	}
 }
+
+func TestGatewayInsecureFrontendValidation(t *testing.T) {
+	validation := func(m gwapiv1.FrontendValidationModeType) *gwapiv1.FrontendTLSValidation {
+		return &gwapiv1.FrontendTLSValidation{Mode: m}
+	}
+	tests := map[string]struct {
+		tls     *gwapiv1.GatewayTLSConfig
+		applies bool
+		message string
+	}{
+		"no tls":     {nil, false, ""},
+		"valid only": {&gwapiv1.GatewayTLSConfig{Frontend: &gwapiv1.FrontendTLSConfig{Default: gwapiv1.TLSConfig{Validation: validation(gwapiv1.AllowValidOnly)}}}, false, ""},
+		"default":    {&gwapiv1.GatewayTLSConfig{Frontend: &gwapiv1.FrontendTLSConfig{Default: gwapiv1.TLSConfig{Validation: validation(gwapiv1.AllowInsecureFallback)}}}, true, "client certificates are optional (AllowInsecureFallback): default"},
+		"per-port":   {&gwapiv1.GatewayTLSConfig{Frontend: &gwapiv1.FrontendTLSConfig{PerPort: []gwapiv1.TLSPortConfig{{Port: 8443, TLS: gwapiv1.TLSConfig{Validation: validation(gwapiv1.AllowInsecureFallback)}}}}}, true, "client certificates are optional (AllowInsecureFallback): port 8443"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			gw := &gwapiv1.Gateway{Spec: gwapiv1.GatewaySpec{TLS: tc.tls}}
+			gw.Generation = 2
+			c, ok := status.GatewayInsecureFrontendValidation(gw)
+			if ok != tc.applies {
+				t.Fatalf("applies = %v, want %v", ok, tc.applies)
+			}
+			if ok && (c.Type != "InsecureFrontendValidationMode" || c.Status != "True" || c.Reason != "ConfigurationChanged" || c.Message != tc.message || c.ObservedGeneration != 2) {
+				t.Errorf("got %+v", c)
+			}
+		})
+	}
+}
