@@ -28,3 +28,12 @@ type GatewayCORS struct {
 	// MaxAge is Access-Control-Max-Age in seconds; 0 is the module default (5).
 	MaxAge int `json:"max_age,omitempty"`
 }
+
+// GatewayRequestTimeout is the operator's own "gateway_request_timeout" handler
+// (internal/caddymod/deadline): a deadline for the rest of the handler chain, retries
+// included, answering 504 when it passes before a response started.
+type GatewayRequestTimeout struct {
+	Handler string `json:"handler"`
+	// Timeout is a Go duration string.
+	Timeout string `json:"timeout"`
+}
