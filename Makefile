@@ -78,7 +78,7 @@ vet: ## Run go vet.
 
 .PHONY: lint
 lint: golangci-lint ## Run golangci-lint.
-	$(GOLANGCI_LINT) run --build-tags e2e
+	$(GOLANGCI_LINT) run --build-tags e2e,conformance
 
 .PHONY: verify
 verify: manifests generate bundle ## Fail when generated files (CRD, RBAC, DeepCopy, OLM bundle) differ from the committed ones.
@@ -106,6 +106,14 @@ envtest-assets: $(LOCALBIN)
 .PHONY: test-e2e
 test-e2e: kustomize ## Run the e2e suite against KUBECONFIG (images are loaded with IMAGE_LOADER).
 	KUSTOMIZE=$(KUSTOMIZE) IMG=$(IMG) CADDY_IMG=$(CADDY_IMG) IMAGE_LOADER="$(IMAGE_LOADER)" go test -tags e2e ./test/e2e/ -v -count=1 -timeout 30m
+
+# Extra arguments for the conformance suite, e.g. CONFORMANCE_FLAGS="--run-test=HTTPRouteSimpleSameNamespace"
+# or "--supported-features=..." (by default the suite reads the GatewayClass's supportedFeatures).
+CONFORMANCE_FLAGS ?=
+
+.PHONY: conformance
+conformance: kustomize ## Run the Gateway API conformance suite against KUBECONFIG; the report goes to bin/conformance-report.yaml.
+	KUSTOMIZE=$(KUSTOMIZE) IMG=$(IMG) CADDY_IMG=$(CADDY_IMG) IMAGE_LOADER="$(IMAGE_LOADER)" VERSION=$(VERSION) go test -tags conformance ./test/conformance/ -v -count=1 -timeout 60m -args $(CONFORMANCE_FLAGS)
 
 .PHONY: probe-propagation
 probe-propagation: kustomize ## Measure route propagation in KUBECONFIG's cluster (100 and 1,000 routes attached).

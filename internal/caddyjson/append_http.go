@@ -155,6 +155,10 @@ func (w *writer) matcherSet(m *MatcherSet) {
 		w.key("vars_regexp")
 		w.regexpMap(m.VarsRegexp)
 	}
+	if len(m.Not) > 0 {
+		w.key("not")
+		w.matcherSets(m.Not)
+	}
 	w.optStr("expression", m.Expression)
 	w.close()
 }

@@ -89,8 +89,11 @@ type MatcherSet struct {
 	HeaderRegexp map[string]Regexp `json:"header_regexp,omitempty"`
 	// Query matches query values; a non-nil empty map matches an empty query only.
 	Query *map[string][]string `json:"query,omitempty"`
-	// VarsRegexp matches placeholders such as {http.request.uri.query.k} with RE2.
+	// VarsRegexp matches placeholders such as {http.request.uri.query.k} with RE2. Caddy
+	// matches when any one of its entries matches: several entries are OR-ed.
 	VarsRegexp map[string]Regexp `json:"vars_regexp,omitempty"`
+	// Not matches when none of its matcher sets matches.
+	Not []MatcherSet `json:"not,omitempty"`
 	// Expression is a CEL expression (caddyhttp.MatchExpression in its string form);
 	// {placeholders} in it read the replacer. In retry_match, expressions reading
 	// {http.reverse_proxy.status_code} are evaluated against each upstream response.

@@ -46,3 +46,12 @@ type SplitBranch struct {
 	// Routes run like a subroute's for the requests of this branch.
 	Routes []Route `json:"routes"`
 }
+
+// GatewayRequestTimeout is the operator's own "gateway_request_timeout" handler
+// (internal/caddymod/deadline): a deadline for the rest of the handler chain, retries
+// included, answering 504 when it passes before a response started.
+type GatewayRequestTimeout struct {
+	Handler string `json:"handler"`
+	// Timeout is a Go duration string.
+	Timeout string `json:"timeout"`
+}

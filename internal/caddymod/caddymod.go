@@ -1,13 +1,15 @@
 // Package caddymod registers the operator's own Caddy modules: the handlers the Gateway
-// API needs and core Caddy lacks (request mirroring, CORS, weighted branches for
-// backend filters). Import it for its side effect, as cmd/caddy does and as every test
-// that validates or runs emitted configs must, so that Caddy knows the modules. It
-// holds no code of its own.
+// API needs and core Caddy lacks (request mirroring, CORS, a request deadline, weighted
+// branches for backend filters). Import it for its side effect, as cmd/caddy does and as
+// every test that validates or runs emitted configs must, so that Caddy knows the
+// modules. It holds no code of its own.
 package caddymod
 
 import (
 	// http.handlers.gateway_cors
 	_ "github.com/caddy-gateway/operator/internal/caddymod/cors"
+	// http.handlers.gateway_request_timeout
+	_ "github.com/caddy-gateway/operator/internal/caddymod/deadline"
 	// http.handlers.gateway_mirror
 	_ "github.com/caddy-gateway/operator/internal/caddymod/mirror"
 	// http.handlers.gateway_split

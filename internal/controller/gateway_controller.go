@@ -13,6 +13,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -86,7 +87,7 @@ func (r *GatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	spec, err := r.mergedParams(ctx, &gc, &gw)
 	var perr *paramsError
 	if errors.As(err, &perr) {
-		return ctrl.Result{}, r.writeStatus(ctx, &gw, nil, status.GatewayInvalidParameters(gw.Generation, perr.msg))
+		return ctrl.Result{}, r.writeStatus(ctx, &gw, nil, status.GatewayInvalidParameters(gw.Generation, perr.msg), notProgrammedInvalid(gw.Generation))
 	}
 	if err != nil {
 		return ctrl.Result{}, err
@@ -95,7 +96,7 @@ func (r *GatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		Gateway: &gw, Spec: spec, CaddyImage: r.CaddyImage, OperatorImage: r.OperatorImage, Operator: r.Operator,
 	})
 	if err != nil {
-		return ctrl.Result{}, r.writeStatus(ctx, &gw, nil, status.GatewayInvalidParameters(gw.Generation, err.Error()))
+		return ctrl.Result{}, r.writeStatus(ctx, &gw, nil, status.GatewayInvalidParameters(gw.Generation, err.Error()), notProgrammedInvalid(gw.Generation))
 	}
 
 	var tls *v1alpha1.AdminTLSSpec
@@ -140,7 +141,7 @@ func (r *GatewayReconciler) program(ctx context.Context, gw *gwapiv1.Gateway, sp
 		r.Recorder.Eventf(gw, nil, corev1.EventTypeWarning, "PushFailed", "Push", "%s", programmed.Message)
 	}
 	listeners := listenerStatuses(gw.Status.Listeners, out.translation.Listeners, programmed)
-	conds := append([]metav1.Condition{status.GatewayAccepted(gw.Generation), certCond, programmed}, out.translation.Conditions...)
+	conds := append([]metav1.Condition{status.GatewayAcceptedWithListeners(gw.Generation, listeners), certCond, programmed}, out.translation.Conditions...)
 	err = r.writeStatus(ctx, gw, listeners, conds...)
 	if r := out.push.RetryAfter; r > 0 && (recheck == 0 || r < recheck) {
 		recheck = r // the backoff of the pods that failed
@@ -151,35 +152,55 @@ func (r *GatewayReconciler) program(ctx context.Context, gw *gwapiv1.Gateway, sp
 // writeStatus merges conditions into the Gateway's status, replaces its listener statuses
 // (unless listeners is nil), sets its addresses from the fleet's Service and writes the
 // status only when it changed. With listeners (a translation ran), the conditions the
-// translation decides but did not return are removed.
+// translation decides but did not return are removed. The write is a merge patch guarded
+// by the resourceVersion: conditions are a list, which a merge patch replaces whole, so a
+// write based on a cache that has not seen another writer's condition yet would delete
+// it. On a conflict the Gateway is read again from the API server and the write is
+// retried on that.
 func (r *GatewayReconciler) writeStatus(ctx context.Context, gw *gwapiv1.Gateway, listeners []gwapiv1.ListenerStatus, conds ...metav1.Condition) error {
-	next := gw.Status.DeepCopy()
-	if listeners != nil {
-		next.Listeners = listeners
-		for _, typ := range translator.GatewayConditionTypes {
-			if !slices.ContainsFunc(conds, func(c metav1.Condition) bool { return c.Type == typ }) {
-				meta.RemoveStatusCondition(&next.Conditions, typ)
-			}
-		}
-	}
-	status.Merge(&next.Conditions, conds...)
 	var svc corev1.Service
+	var addresses []gwapiv1.GatewayStatusAddress
 	err := r.Get(ctx, types.NamespacedName{Namespace: gw.Namespace, Name: infra.NamesFor(gw.Name).Workload}, &svc)
 	switch {
 	case err == nil:
-		next.Addresses = status.GatewayAddresses(&svc)
+		addresses = status.GatewayAddresses(&svc)
 	case client.IgnoreNotFound(err) != nil:
 		return fmt.Errorf("reading the Service of Gateway %s/%s: %w", gw.Namespace, gw.Name, err)
 	}
-	if equality.Semantic.DeepEqual(&gw.Status, next) {
-		return nil
+	for attempt := 0; ; attempt++ {
+		next := gw.Status.DeepCopy()
+		if listeners != nil {
+			next.Listeners = listeners
+			for _, typ := range translator.GatewayConditionTypes {
+				if !slices.ContainsFunc(conds, func(c metav1.Condition) bool { return c.Type == typ }) {
+					meta.RemoveStatusCondition(&next.Conditions, typ)
+				}
+			}
+		}
+		status.Merge(&next.Conditions, conds...)
+		if err == nil {
+			next.Addresses = addresses
+		}
+		if equality.Semantic.DeepEqual(&gw.Status, next) {
+			return nil
+		}
+		patch := client.MergeFromWithOptions(gw.DeepCopy(), client.MergeFromWithOptimisticLock{})
+		gw.Status = *next
+		perr := r.Status().Patch(ctx, gw, patch)
+		if !apierrors.IsConflict(perr) || attempt == 2 {
+			return perr
+		}
+		var fresh gwapiv1.Gateway
+		if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(gw), &fresh); err != nil {
+			return client.IgnoreNotFound(err)
+		}
+		if fresh.Generation != gw.Generation {
+			// The spec changed: the reconcile of the new generation writes the status.
+			return nil
+		}
+		listeners = keepForeignListenerConditions(listeners, fresh.Status.Listeners)
+		*gw = fresh
 	}
-	// A merge patch without optimistic locking: the status is this controller's alone, and
-	// an Update from a cache that has not seen our previous write yet would conflict and
-	// push the Gateway into the workqueue's error backoff.
-	patch := client.MergeFrom(gw.DeepCopy())
-	gw.Status = *next
-	return r.Status().Patch(ctx, gw, patch)
 }
 
 // SetupWithManager registers the reconciler. Changes to owned objects (drift), to the

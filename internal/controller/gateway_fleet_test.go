@@ -174,6 +174,12 @@ func TestGatewayInvalidParametersKeepFleet(t *testing.T) {
 
 			tc.breaks(t, f)
 			f.waitGateway(t, gatewayAcceptedIs(gatewayInvalidParameters(tc.message(f))))
+			// Every condition speaks of the current generation: Programmed says it is not.
+			f.waitGateway(t, func(gw *gwapiv1.Gateway) error {
+				return checkCondition(gw.Status.Conditions, string(gwapiv1.GatewayConditionProgrammed), gw.Generation,
+					wantCondition{metav1.ConditionFalse, string(gwapiv1.GatewayReasonInvalid),
+						"the parameters are invalid (see Accepted); the last good configuration keeps serving"})
+			})
 			consistently(t, quietPeriod, func() error {
 				for _, want := range []client.Object{good, goodSvc} {
 					got := want.DeepCopyObject().(client.Object)

@@ -34,6 +34,13 @@ func programmedCondition(gen int64, out configOutcome) metav1.Condition {
 	}
 }
 
+// notProgrammedInvalid is the Programmed condition of a Gateway whose parameters are
+// invalid: this generation is not programmed (the last good configuration keeps serving).
+func notProgrammedInvalid(gen int64) metav1.Condition {
+	return status.GatewayNotProgrammed(gen, gwapiv1.GatewayReasonInvalid,
+		"the parameters are invalid (see Accepted); the last good configuration keeps serving")
+}
+
 // listenerStatuses combines the translation's listener statuses with the Programmed
 // condition, keeping LastTransitionTime of conditions that did not change.
 func listenerStatuses(current, next []gwapiv1.ListenerStatus, programmed metav1.Condition) []gwapiv1.ListenerStatus {
@@ -55,6 +62,29 @@ func listenerStatuses(current, next []gwapiv1.ListenerStatus, programmed metav1.
 		}
 		l.Conditions = conds
 		out = append(out, l)
+	}
+	return out
+}
+
+// keepForeignListenerConditions adds to ours the conditions of current's listeners whose
+// types ours lack: conditions other controllers wrote since ours were computed.
+func keepForeignListenerConditions(ours, current []gwapiv1.ListenerStatus) []gwapiv1.ListenerStatus {
+	if ours == nil {
+		return nil
+	}
+	byName := map[gwapiv1.SectionName][]metav1.Condition{}
+	for _, l := range current {
+		byName[l.Name] = l.Conditions
+	}
+	out := make([]gwapiv1.ListenerStatus, len(ours))
+	for i, l := range ours {
+		l.Conditions = append([]metav1.Condition(nil), l.Conditions...)
+		for _, c := range byName[l.Name] {
+			if meta.FindStatusCondition(l.Conditions, c.Type) == nil {
+				l.Conditions = append(l.Conditions, c)
+			}
+		}
+		out[i] = l
 	}
 	return out
 }

@@ -59,6 +59,10 @@ spec:
   - matches: [{path: {value: /retry}}]
     retry: {codes: [503], attempts: 2, backoff: 50ms}
     backendRefs: [{name: flaky, port: 8080}]
+  - matches: [{path: {value: /retry-deadline}}]
+    retry: {codes: [503], attempts: 5}
+    timeouts: {request: 300ms}
+    backendRefs: [{name: flaky, port: 8080}]
   - matches: [{path: {value: /h2c}}]
     backendRefs: [{name: grpcish, port: 8080}]
   - matches: [{path: {value: /h2c-half-invalid}}]
@@ -104,6 +108,9 @@ func newFlakyBackend(t *testing.T) *flakyBackend {
 		f.times[id] = append(f.times[id], time.Now())
 		n := f.attempts[id]
 		f.mu.Unlock()
+		if d, err := time.ParseDuration(r.Header.Get("X-Delay")); err == nil {
+			time.Sleep(d)
+		}
 		failTimes, _ := strconv.Atoi(r.Header.Get("X-Fail-Times"))
 		if n <= failTimes {
 			status, _ := strconv.Atoi(r.Header.Get("X-Fail-Status"))
@@ -238,6 +245,13 @@ func testRetry(t *testing.T, d *dataPlane, flaky *flakyBackend) {
 		{"recovers", "503", 2, 200, 3},   // two retries, third attempt succeeds
 		{"exhausted", "503", 5, 503, 3},  // attempts: 2 → 3 tries, then the upstream status
 		{"not-listed", "500", 1, 500, 1}, // 500 is not in codes: no retry
+	}
+	// The request timeout bounds the retries: the third attempt would end after it.
+	start := time.Now()
+	d.expect("GET", "/retry-deadline", map[string]string{"X-Test-Id": "deadline", "X-Fail-Status": "503",
+		"X-Fail-Times": "10", "X-Delay": "120ms"}, 504)
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("deadline: answered after %v, the request timeout is 300ms", took)
 	}
 	for _, c := range cases {
 		start := time.Now()

@@ -33,7 +33,7 @@ spec:
     backendRefs: [{name: a, port: 8080}]
   - matches: [{path: {value: /hdr}, headers: [{name: X-Env, value: prod}]}, {path: {value: /hdr-re}, headers: [{type: RegularExpression, name: X-Ver, value: "v[0-9]+"}]}]
     backendRefs: [{name: a, port: 8080}]
-  - matches: [{path: {value: /query}, queryParams: [{name: debug, value: "1"}]}, {path: {value: /query-re}, queryParams: [{type: RegularExpression, name: q, value: "a.*"}]}]
+  - matches: [{path: {value: /query}, queryParams: [{name: debug, value: "1"}]}, {path: {value: /query-re}, queryParams: [{type: RegularExpression, name: q, value: "a.*"}]}, {path: {value: /query-all}, queryParams: [{name: animal, value: dolphin}, {name: color, value: blue}]}]
     backendRefs: [{name: a, port: 8080}]
   - matches: [{path: {value: /method}, method: POST}]
     backendRefs: [{name: a, port: 8080}]
@@ -111,6 +111,12 @@ func TestDataPlaneHTTP(t *testing.T) {
 			d.expect("GET", "/query", nil, 404)
 			d.expect("GET", "/query-re?q=abc", nil, 200)
 			d.expect("GET", "/query-re?q=xa", nil, 404)
+			// Several query parameters are AND-ed.
+			d.expect("GET", "/query-all?animal=dolphin&color=blue", nil, 200)
+			d.expect("GET", "/query-all?color=blue&animal=dolphin&x=1", nil, 200)
+			d.expect("GET", "/query-all?animal=dolphin", nil, 404)
+			d.expect("GET", "/query-all?color=blue", nil, 404)
+			d.expect("GET", "/query-all?animal=dolphin&color=yellow", nil, 404)
 		},
 		"HTTPRouteMethodMatching": func(t *testing.T, d *dataPlane) {
 			d.expect("POST", "/method", nil, 200)

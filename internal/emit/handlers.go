@@ -81,6 +81,10 @@ func (e *emitter) buildHandlers(a *ir.Action) []caddyjson.Handler {
 	if a.DirectStatus != 0 || len(a.Backends) == 0 {
 		return append(hs, status(cmpOr(a.DirectStatus, 500)))
 	}
+	if t := a.Timeouts; t != nil && t.Request != 0 && a.Retry != nil {
+		// Retries may start until the request timeout and then run past it: bound them.
+		hs = append(hs, caddyjson.GatewayRequestTimeout{Handler: "gateway_request_timeout", Timeout: time.Duration(t.Request).String()})
+	}
 	return e.appendForward(hs, a)
 }
 

@@ -153,12 +153,30 @@ func matcherSet(set *caddyjson.MatcherSet, re *caddyjson.Regexp, pat *patterns, 
 	for _, h := range m.Headers {
 		set.HeaderRegexp[h.Name] = caddyjson.Regexp{Pattern: valuePattern(pat, h)}
 	}
-	for _, q := range m.Query {
+	switch len(m.Query) {
+	case 0:
+	case 1:
 		if set.VarsRegexp == nil {
 			set.VarsRegexp = map[string]caddyjson.Regexp{}
 		}
+		q := m.Query[0]
 		set.VarsRegexp[pat.queryVar(q.Name)] = caddyjson.Regexp{Pattern: valuePattern(pat, q)}
+	default:
+		set.Not = allQuery(pat, m.Query)
 	}
+}
+
+// allQuery is the "not" matcher of a set that requires every one of qs. Caddy's
+// vars_regexp matches when any one of its entries does, so each parameter gets its own,
+// AND-ed by double negation: not(not q1 or not q2 ...).
+func allQuery(pat *patterns, qs []ir.StringMatch) []caddyjson.MatcherSet {
+	sets := make([]caddyjson.MatcherSet, len(qs))
+	for i, q := range qs {
+		sets[i].Not = []caddyjson.MatcherSet{{VarsRegexp: map[string]caddyjson.Regexp{
+			pat.queryVar(q.Name): {Pattern: valuePattern(pat, q)},
+		}}}
+	}
+	return sets
 }
 
 func valuePattern(pat *patterns, s ir.StringMatch) string {

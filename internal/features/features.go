@@ -1,6 +1,8 @@
 // Package features holds the Gateway API features the operator advertises in
-// GatewayClass status.supportedFeatures. A feature is listed here only once a data-plane
-// test proves it through a real Caddy; the list is data, sorted, never computed at runtime.
+// GatewayClass status.supportedFeatures: exactly the features whose tests pass in the
+// Gateway API v1.7.0 conformance suite (make conformance, GATEWAY-HTTP and GATEWAY-GRPC
+// profiles), never more. The list is data, sorted, never computed at runtime; the suite
+// reads it back from the GatewayClass to choose what it tests.
 package features
 
 import (
@@ -9,9 +11,53 @@ import (
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
 
-// supported is the set of features with passing data-plane tests. Translation of routes
-// lands feature by feature; each entry joins this list with the test that proves it.
-var supported = []gwapiv1.FeatureName{}
+// supported: a feature joins only together with a conformance run that passes its tests.
+// Not listed (their tests are not run): BackendTLSPolicy, BackendTLSPolicySANValidation,
+// ClusterTrustBundle, GatewayBackendClientCertificate (no TLS to backends yet),
+// GatewayStaticAddresses (spec.addresses is ignored), GatewayAddressRoutability(Cluster),
+// GatewayListenerFilters, ListenerSet, HTTPRouteBackendRequestHeaderModification and
+// HTTPRouteBackendURLRewrite (backend-level filters), HTTPRouteDestinationPortMatching,
+// and the TLSRoute, TCPRoute, UDPRoute and Mesh features.
+var supported = []gwapiv1.FeatureName{
+	// Core of the GATEWAY-HTTP and GATEWAY-GRPC profiles.
+	"Gateway", "GRPCRoute", "HTTPRoute", "ReferenceGrant",
+	// Gateway extended.
+	"GatewayAddressEmpty",
+	"GatewayFrontendClientCertificateValidation",
+	"GatewayFrontendClientCertificateValidationInsecureFallback",
+	"GatewayHTTPListenerIsolation",
+	"GatewayHTTPSListenerDetectMisdirectedRequests",
+	"GatewayInfrastructure",
+	"GatewayPort8080",
+	"GatewayRouteHostnameIntersectionPrecedence",
+	// GRPCRoute extended.
+	"GRPCRouteNamedRouteRule",
+	"GRPCRouteRequestHeaderModifier",
+	// HTTPRoute extended.
+	"HTTPRoute303RedirectStatusCode",
+	"HTTPRoute307RedirectStatusCode",
+	"HTTPRoute308RedirectStatusCode",
+	"HTTPRouteBackendProtocolH2C",
+	"HTTPRouteBackendProtocolWebSocket",
+	"HTTPRouteBackendTimeout",
+	"HTTPRouteCORS",
+	"HTTPRouteHostRewrite",
+	"HTTPRouteMethodMatching",
+	"HTTPRouteNamedRouteRule",
+	"HTTPRouteParentRefPort",
+	"HTTPRoutePathRedirect",
+	"HTTPRoutePathRewrite",
+	"HTTPRoutePortRedirect",
+	"HTTPRouteQueryParamMatching",
+	"HTTPRouteRequestMirror",
+	"HTTPRouteRequestMultipleMirrors",
+	"HTTPRouteRequestPercentageMirror",
+	"HTTPRouteRequestTimeout",
+	"HTTPRouteResponseHeaderModification",
+	"HTTPRouteRetryCodes",
+	"HTTPRouteRetryConnectionError",
+	"HTTPRouteSchemeRedirect",
+}
 
 // Supported returns the advertised features, sorted by name.
 func Supported() []gwapiv1.SupportedFeature {

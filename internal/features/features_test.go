@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
+	gwfeatures "sigs.k8s.io/gateway-api/pkg/features"
 )
 
 func names(fs []gwapiv1.SupportedFeature) []gwapiv1.FeatureName {
@@ -64,5 +65,16 @@ func TestSupportedSorts(t *testing.T) {
 				t.Errorf("Supported() reordered the data: %v, was %v", supported, tc.data)
 			}
 		})
+	}
+}
+
+// TestSupportedKnown: every advertised name is a feature of the Gateway API release the
+// operator implements, so a typo cannot advertise nothing.
+func TestSupportedKnown(t *testing.T) {
+	known := gwfeatures.SetsToNamesSet(gwfeatures.AllFeatures)
+	for _, f := range Supported() {
+		if !known.Has(gwfeatures.FeatureName(f.Name)) {
+			t.Errorf("%s is not a Gateway API feature", f.Name)
+		}
 	}
 }

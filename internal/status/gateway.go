@@ -1,7 +1,10 @@
 package status
 
 import (
+	"strings"
+
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
@@ -25,6 +28,32 @@ func GatewayAccepted(generation int64) metav1.Condition {
 		Reason: string(gwapiv1.GatewayReasonAccepted), Message: "Gateway is accepted",
 		ObservedGeneration: generation,
 	}
+}
+
+// GatewayAcceptedWithListeners is the Accepted condition of a Gateway whose parameters are
+// usable, given its listeners' statuses: when some listener is not accepted the reason is
+// ListenersNotValid, with status True while at least one listener is accepted and False
+// when none is.
+func GatewayAcceptedWithListeners(generation int64, listeners []gwapiv1.ListenerStatus) metav1.Condition {
+	var invalid []string
+	for _, l := range listeners {
+		if !meta.IsStatusConditionTrue(l.Conditions, string(gwapiv1.ListenerConditionAccepted)) {
+			invalid = append(invalid, string(l.Name))
+		}
+	}
+	if len(invalid) == 0 {
+		return GatewayAccepted(generation)
+	}
+	c := metav1.Condition{
+		Type: string(gwapiv1.GatewayConditionAccepted), Status: metav1.ConditionTrue,
+		Reason:             string(gwapiv1.GatewayReasonListenersNotValid),
+		Message:            "listeners not accepted: " + strings.Join(invalid, ", "),
+		ObservedGeneration: generation,
+	}
+	if len(invalid) == len(listeners) {
+		c.Status, c.Message = metav1.ConditionFalse, "no listener is accepted: "+strings.Join(invalid, ", ")
+	}
+	return c
 }
 
 // GatewayInvalidParameters is the Accepted=False condition of a Gateway whose parameters

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/caddy-gateway/operator/internal/ir"
@@ -165,20 +166,26 @@ func (t *translation) resolveBackendUncached(k resolvedKey) resolved {
 			return resolved{reason: gwapiv1.RouteReasonUnsupportedProtocol,
 				msg: fmt.Sprintf("Service %s port %d: %s", full, k.port, problem)}
 		}
-		return resolved{addr: t.serviceAddress(svc, k), proto: proto}
+		return resolved{addr: t.serviceAddress(svc, p, k), proto: proto}
 	}
 	return resolved{reason: gwapiv1.RouteReasonBackendNotFound, msg: fmt.Sprintf("Service %s has no port %d", full, k.port)}
 }
 
 // serviceAddress is where Caddy dials a Service port: its cluster IP, stable for the
 // Service's life, so that neither endpoint churn nor DNS (whose lost UDP answers cost
-// seconds) is on the request path; the cluster DNS name for headless Services.
-func (t *translation) serviceAddress(svc *corev1.Service, k resolvedKey) string {
-	port := strconv.Itoa(int(k.port))
+// seconds) is on the request path. A headless Service has no cluster IP and no proxy in
+// front of its pods: its cluster DNS name resolves to the endpoints, which listen on the
+// port's targetPort. A named targetPort cannot be resolved without the endpoints; the
+// Service port is dialled then.
+func (t *translation) serviceAddress(svc *corev1.Service, p *corev1.ServicePort, k resolvedKey) string {
 	if ip := svc.Spec.ClusterIP; ip != "" && ip != corev1.ClusterIPNone {
-		return net.JoinHostPort(ip, port)
+		return net.JoinHostPort(ip, strconv.Itoa(int(k.port)))
 	}
-	return k.name + "." + k.ns + ".svc." + t.domain + ":" + port
+	port := k.port
+	if p.TargetPort.Type == intstr.Int && p.TargetPort.IntVal > 0 {
+		port = p.TargetPort.IntVal
+	}
+	return k.name + "." + k.ns + ".svc." + t.domain + ":" + strconv.Itoa(int(port))
 }
 
 // appProtocol maps a Service port's appProtocol to the backend protocol, or says why

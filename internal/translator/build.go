@@ -64,6 +64,27 @@ type entry struct {
 	src [2]int32
 	// rule and match index the match in its route; n numbers the listener's entries.
 	rule, match, n int32
+	// origin is the route's own hostname whose intersection with the listener's is the
+	// host group's host ("" when the route has none). Matches of routes with a more
+	// specific origin come first: an exact route hostname wins over a wildcard one that
+	// narrows to the same host, whatever their paths.
+	origin string
+}
+
+// originHost is the most specific of routeHosts whose intersection with listenerHost is
+// host; "" when the route has no hostnames.
+func originHost(listenerHost string, routeHosts []gwapiv1.Hostname, host string) string {
+	if len(routeHosts) == 1 {
+		return strings.ToLower(string(routeHosts[0]))
+	}
+	best, found := "", false
+	for _, rh := range routeHosts {
+		o := strings.ToLower(string(rh))
+		if h, ok := intersectHost(listenerHost, o); ok && h == host && (!found || compareHostSpecificity(o, best) < 0) {
+			best, found = o, true
+		}
+	}
+	return best
 }
 
 // buildHostGroups builds one listener's routing table: host groups most specific
@@ -124,7 +145,9 @@ func buildHostGroups(l *listener) []ir.HostGroup {
 				useKeys = useKeys && ok
 				count++
 				for _, h := range ar.hostnames {
-					groups[h] = append(groups[h], e)
+					ge := e
+					ge.origin = originHost(l.hostname, ar.routeHosts, h)
+					groups[h] = append(groups[h], ge)
 				}
 			}
 		}
@@ -257,6 +280,18 @@ func precedenceKeyOf(m *ir.Match, seq uint64, ri, mi int) (key [2]uint64, ok boo
 // i-th route is group[order[i]]. With useKeys the packed keys decide.
 func precedenceOrder(group []entry, useKeys bool) []int32 {
 	order := make([]int32, len(group))
+	if mixedOrigins(group) {
+		for i := range order {
+			order[i] = int32(i)
+		}
+		slices.SortStableFunc(order, func(a, b int32) int {
+			if c := compareHostSpecificity(group[a].origin, group[b].origin); c != 0 && group[a].origin != group[b].origin {
+				return c
+			}
+			return comparePrecedence(&group[a], &group[b])
+		})
+		return order
+	}
 	if useKeys && slices.IsSortedFunc(group, func(a, b entry) int { return cmp.Compare(a.key[1], b.key[1]) }) {
 		countingSortByKey(group, order)
 		return order
@@ -279,6 +314,17 @@ func precedenceOrder(group []entry, useKeys bool) []int32 {
 		return cmp.Compare(a, b)
 	})
 	return order
+}
+
+// mixedOrigins reports whether the group's matches come from route hostnames of
+// different specificity, which then order the group before everything else.
+func mixedOrigins(group []entry) bool {
+	for i := 1; i < len(group); i++ {
+		if group[i].origin != group[0].origin {
+			return true
+		}
+	}
+	return false
 }
 
 // countingSortByKey fills order with a stable sort of group by key[0]. The group is

@@ -46,7 +46,9 @@ type listener struct {
 type attachedRoute struct {
 	route     *metav1.ObjectMeta
 	hostnames []string
-	rules     *checkedRules
+	// routeHosts are the route's own hostnames, before intersection with the listener's.
+	routeHosts []gwapiv1.Hostname
+	rules      *checkedRules
 	// age is the route's rank in (creation time, namespace, name) order.
 	age int32
 }
@@ -111,9 +113,14 @@ func (l *listener) badRef(reason gwapiv1.ListenerConditionReason, msg string) {
 
 // checkKinds computes supportedKinds and flags kinds this listener cannot serve. HTTP
 // and HTTPS listeners serve HTTPRoutes and GRPCRoutes (h2c with prior knowledge on
-// cleartext ports, h2 by ALPN on TLS ports).
+// cleartext ports, h2 by ALPN on TLS ports); listeners of other protocols serve none.
 func (t *translation) checkKinds(l *listener) {
 	servedKinds := []gwapiv1.Kind{kindHTTPRoute, kindGRPCRoute}
+	if p := l.spec.Protocol; p != gwapiv1.HTTPProtocolType && p != gwapiv1.HTTPSProtocolType {
+		// A listener of a protocol we do not serve supports no route kinds at all.
+		servedKinds = nil
+		l.kinds = []gwapiv1.RouteGroupKind{}
+	}
 	if l.spec.AllowedRoutes == nil || len(l.spec.AllowedRoutes.Kinds) == 0 {
 		for _, k := range servedKinds {
 			l.kinds = append(l.kinds, gwapiv1.RouteGroupKind{Group: ptr(gwapiv1.Group(gatewayGroup)), Kind: k})

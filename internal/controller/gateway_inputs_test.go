@@ -1,0 +1,64 @@
+package controller
+
+import (
+	"slices"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
+	"sigs.k8s.io/yaml"
+)
+
+// TestRouteBackendKeys: the Services a route needs include the backends of its mirror
+// filters, rule-level and backend-level; non-Service kinds are left out.
+func TestRouteBackendKeys(t *testing.T) {
+	var rt gwapiv1.HTTPRoute
+	if err := yaml.Unmarshal([]byte(`
+metadata: {namespace: app, name: r}
+spec:
+  rules:
+  - filters:
+    - type: RequestMirror
+      requestMirror: {backendRef: {name: mirror, port: 8080}}
+    backendRefs:
+    - name: main
+      port: 8080
+      filters:
+      - type: RequestMirror
+        requestMirror: {backendRef: {name: other-mirror, namespace: other, port: 80}}
+    - {group: example.com, kind: Bucket, name: b}
+`), &rt); err != nil {
+		t.Fatal(err)
+	}
+	got := routeBackendKeys(&rt)
+	want := []client.ObjectKey{{Namespace: "app", Name: "mirror"}, {Namespace: "app", Name: "main"}, {Namespace: "other", Name: "other-mirror"}}
+	if !slices.Equal(got, want) {
+		t.Errorf("routeBackendKeys = %v, want %v", got, want)
+	}
+}
+
+// TestKeepForeignListenerConditions: conditions of types we do not write survive a
+// retried status write; ours win for the types we write.
+func TestKeepForeignListenerConditions(t *testing.T) {
+	ours := []gwapiv1.ListenerStatus{{Name: "http", Conditions: []metav1.Condition{{Type: "Accepted", Status: metav1.ConditionTrue}}}}
+	current := []gwapiv1.ListenerStatus{{Name: "http", Conditions: []metav1.Condition{
+		{Type: "Accepted", Status: metav1.ConditionFalse}, {Type: "example.com/Foreign", Status: metav1.ConditionTrue},
+	}}}
+	got := keepForeignListenerConditions(ours, current)
+	if len(got) != 1 || len(got[0].Conditions) != 2 {
+		t.Fatalf("got %+v, want Accepted=True and the foreign condition", got)
+	}
+	if c := got[0].Conditions[0]; c.Type != "Accepted" || c.Status != metav1.ConditionTrue {
+		t.Errorf("ours changed: %+v", c)
+	}
+	if c := got[0].Conditions[1]; c.Type != "example.com/Foreign" {
+		t.Errorf("foreign condition lost: %+v", got[0].Conditions)
+	}
+	if len(ours[0].Conditions) != 1 {
+		t.Errorf("the input was modified: %+v", ours)
+	}
+	if keepForeignListenerConditions(nil, current) != nil {
+		t.Error("nil listeners (status without listeners) must stay nil")
+	}
+}
