@@ -168,6 +168,47 @@ func TestFaultsUnderSteadyTraffic(t *testing.T) {
 			}
 			return ctx
 		}).
+		Assess("a rolling update of the fleet loses no request", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			c := cfg.Client().Resources().GetControllerRuntimeClient()
+			ns := cfg.Namespace()
+			before, err := fleetPods(ctx, c, ns, gwName)
+			if err != nil {
+				t.Fatal(err)
+			}
+			traffic := startTraffic(addr, host, "/", trafficInterval, trafficLimit)
+			var cpc v1alpha1.CaddyProxyConfig
+			if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "steady"}, &cpc); err != nil {
+				t.Fatal(err)
+			}
+			cpc.Spec.Workload.Pod = &v1alpha1.PodSpec{Annotations: map[string]string{"example.com/revision": "2"}}
+			if err := c.Update(ctx, &cpc); err != nil {
+				t.Fatal(err)
+			}
+			poll(ctx, t, "every pod replaced by one of the new revision", func(ctx context.Context) error {
+				pods, err := fleetPods(ctx, c, ns, gwName)
+				if err != nil {
+					return err
+				}
+				for _, p := range pods {
+					if p.Annotations["example.com/revision"] != "2" || !podReady(&p) {
+						cond, _ := gatewayCondition(ctx, c, ns, gwName, string(gwapiv1.GatewayConditionProgrammed))
+						return fmt.Errorf("pod %s: revision %q, phase %s, Ready %v, containers %s; Gateway Programmed: %+v",
+							p.Name, p.Annotations["example.com/revision"], p.Status.Phase, podReady(&p), containerStates(&p), cond)
+					}
+				}
+				if len(pods) != 3 {
+					return fmt.Errorf("%d pods", len(pods))
+				}
+				return nil
+			})
+			allReady(ctx, t, c, ns, gwName, 3)
+			ok, others := traffic.Stop()
+			t.Logf("rolling update of %d pods under traffic: %d answers 200, others: [%s]", len(before), ok, others)
+			if others != "" || ok == 0 {
+				t.Fatalf("requests failed during the rolling update: %s", others)
+			}
+			return ctx
+		}).
 		Assess("restarting the operator pushes nothing that is already running", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			c := cfg.Client().Resources().GetControllerRuntimeClient()
 			before := loadRequests(ctx, t, cfg, cfg.Namespace(), gwName)
@@ -221,4 +262,22 @@ func TestFaultsUnderSteadyTraffic(t *testing.T) {
 			return ctx
 		}).Feature()
 	testenv.Test(t, f)
+}
+
+// containerStates summarizes a pod's containers for failure messages.
+func containerStates(p *corev1.Pod) string {
+	var parts []string
+	for _, cs := range p.Status.ContainerStatuses {
+		state := "waiting"
+		switch {
+		case cs.State.Running != nil:
+			state = "running"
+		case cs.State.Terminated != nil:
+			state = "terminated: " + cs.State.Terminated.Reason
+		case cs.State.Waiting != nil:
+			state = "waiting: " + cs.State.Waiting.Reason
+		}
+		parts = append(parts, fmt.Sprintf("%s %s ready=%v restarts=%d", cs.Name, state, cs.Ready, cs.RestartCount))
+	}
+	return "[" + strings.Join(parts, "; ") + "]"
 }
