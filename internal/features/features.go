@@ -15,9 +15,7 @@ import (
 // Not listed (their tests are not run): BackendTLSPolicy, BackendTLSPolicySANValidation,
 // ClusterTrustBundle, GatewayBackendClientCertificate (no TLS to backends yet),
 // GatewayStaticAddresses (spec.addresses is ignored), GatewayAddressRoutability(Cluster),
-// GatewayListenerFilters, ListenerSet, HTTPRouteBackendRequestHeaderModification and
-// HTTPRouteBackendURLRewrite (backend-level filters), HTTPRouteDestinationPortMatching,
-// and the TLSRoute, TCPRoute, UDPRoute and Mesh features.
+// GatewayListenerFilters, ListenerSet, HTTPRouteDestinationPortMatching, and the TLSRoute, TCPRoute, UDPRoute and Mesh features.
 var supported = []gwapiv1.FeatureName{
 	// Core of the GATEWAY-HTTP and GATEWAY-GRPC profiles.
 	"Gateway", "GRPCRoute", "HTTPRoute", "ReferenceGrant",
@@ -37,9 +35,11 @@ var supported = []gwapiv1.FeatureName{
 	"HTTPRoute303RedirectStatusCode",
 	"HTTPRoute307RedirectStatusCode",
 	"HTTPRoute308RedirectStatusCode",
+	"HTTPRouteBackendRequestHeaderModification",
 	"HTTPRouteBackendProtocolH2C",
 	"HTTPRouteBackendProtocolWebSocket",
 	"HTTPRouteBackendTimeout",
+	"HTTPRouteBackendURLRewrite",
 	"HTTPRouteCORS",
 	"HTTPRouteHostRewrite",
 	"HTTPRouteMethodMatching",
