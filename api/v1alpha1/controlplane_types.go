@@ -91,9 +91,10 @@ type PushSpec struct {
 
 	// MinInterval is the least time between the end of one push to the Gateway's pods and
 	// the start of the next. A change made after a quiet spell is pushed at once; changes
-	// made meanwhile go out together in the next push, so a burst of route changes costs
-	// Caddy a few reloads instead of one each. 0s pushes every change as it comes.
-	// Default: 200ms.
+	// made within the interval go out together in the next push, so a stream of route
+	// changes costs Caddy one reload per interval instead of one each, at the price of up
+	// to this much added latency. Default: none (changes made while a push runs still go
+	// out together in the next one).
 	// +optional
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$`

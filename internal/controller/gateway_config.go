@@ -99,9 +99,6 @@ func pushTuning(spec *v1alpha1.CaddyProxyConfigSpec) pusher.Tuning {
 	}
 	if p.MinInterval != nil {
 		t.MinInterval = p.MinInterval.Duration
-		if t.MinInterval == 0 {
-			t.MinInterval = -1 // none, not the default
-		}
 	}
 	return t
 }

@@ -192,6 +192,9 @@ func (p *Pusher) Wait(gateway string, tuning Tuning) time.Duration {
 	if st == nil || st.lastPush.IsZero() {
 		return 0
 	}
+	if tun.MinInterval <= 0 {
+		return 0
+	}
 	return max(0, st.lastPush.Add(tun.MinInterval).Sub(p.opts.Now()))
 }
 
@@ -276,7 +279,7 @@ func (p *Pusher) retain(gateway string, targets []Target) gatewayState {
 		}
 	}
 	p.gateways[gateway] = next
-	return gatewayState{acked: maps.Clone(next.acked), failed: maps.Clone(next.failed), lastPush: next.lastPush}
+	return gatewayState{acked: maps.Clone(next.acked), failed: maps.Clone(next.failed)}
 }
 
 // Forget drops everything known about a Gateway (it was deleted).

@@ -12,7 +12,9 @@ type Tuning struct {
 	// again; it doubles with each failure in a row up to MaxBackoff. Defaults 1s and 1m.
 	InitialBackoff, MaxBackoff time.Duration
 	// MinInterval is the least time between the end of one push to a Gateway's pods and
-	// the start of the next (see Pusher.Wait). Default 200ms; negative means none.
+	// the start of the next (see Pusher.Wait). Zero or negative (the default) means none:
+	// changes made while a push runs are still coalesced into the next one, because a
+	// Gateway is reconciled by one worker at a time.
 	MinInterval time.Duration
 }
 
@@ -22,13 +24,12 @@ const (
 	DefaultMaxConcurrent  = 16
 	DefaultInitialBackoff = time.Second
 	DefaultMaxBackoff     = time.Minute
-	DefaultMinInterval    = 200 * time.Millisecond
 )
 
 func (t Tuning) withDefaults() Tuning {
 	return t.or(Tuning{
 		Timeout: DefaultTimeout, MaxConcurrent: DefaultMaxConcurrent, InitialBackoff: DefaultInitialBackoff,
-		MaxBackoff: DefaultMaxBackoff, MinInterval: DefaultMinInterval,
+		MaxBackoff: DefaultMaxBackoff,
 	})
 }
 

@@ -16,6 +16,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
@@ -33,7 +34,7 @@ import (
 //	make probe-propagation
 //
 // It also counts the configuration loads Caddy logged while the base routes were created
-// at once. PROBE_ROUTES (e.g. "100") limits the sizes; PROBE_SHUTDOWN_DELAY sets the
+// in one burst (as fast as the API server takes them). PROBE_ROUTES (e.g. "100") limits the sizes; PROBE_SHUTDOWN_DELAY sets the
 // Gateway's caddy.shutdownDelay and PROBE_MIN_INTERVAL its controlPlane.push.minInterval,
 // to compare reload and coalescing behaviour.
 func BenchmarkPropagation(b *testing.B) {
@@ -77,9 +78,16 @@ func propagation(b *testing.B, base, samples int) {
 		}
 	}
 	host := func(i int) string { return fmt.Sprintf("r%d.probe.example.com", i) }
+	// The base routes arrive as a burst: a client without the default 5 QPS limit.
+	rc := rest.CopyConfig(cfg.Client().RESTConfig())
+	rc.QPS, rc.Burst = 500, 1000
+	burst, err := client.New(rc, client.Options{Scheme: c.Scheme()})
+	if err != nil {
+		b.Fatal(err)
+	}
 	attach := time.Now()
 	for i := range base {
-		if err := c.Create(ctx, catchAllRoute(ns, fmt.Sprintf("r%d", i), "probe", host(i), "echo")); err != nil {
+		if err := burst.Create(ctx, catchAllRoute(ns, fmt.Sprintf("r%d", i), "probe", host(i), "echo")); err != nil {
 			b.Fatal(err)
 		}
 	}
