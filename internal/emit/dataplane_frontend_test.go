@@ -17,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/caddy-gateway/operator/internal/translator/fixture"
 )
 
 // testCA is a throw-away CA that issues client certificates.
@@ -75,9 +74,7 @@ func (ca *testCA) clientCert(t *testing.T) tls.Certificate {
 // optional client certificate on a fresh connection; it returns the status and the
 // backend that answered, or the error (a refused handshake).
 func tlsRequest(d *dataPlane, sni, host string, cert *tls.Certificate) (int, string, error) {
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM([]byte(fixture.CertPEM))
-	cfg := &tls.Config{RootCAs: pool, ServerName: sni}
+	cfg := fixtureTLS(sni)
 	if cert != nil {
 		cfg.Certificates = []tls.Certificate{*cert}
 	}

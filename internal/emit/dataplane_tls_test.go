@@ -43,13 +43,19 @@ spec:
 func TestDataPlaneHTTPS(t *testing.T) {
 	a := echoBackend(t, "a")
 	d := startDataPlane(t, tlsFixture, map[string]string{"a.default.svc.cluster.local:8080": a.Listener.Addr().String()})
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM([]byte(fixture.CertPEM))
 	d.client = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
-		TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "foo.example.com"}}}
+		TLSClientConfig: fixtureTLS("foo.example.com")}}
 	d.base = strings.Replace(d.base, "http://", "https://", 1)
 	e := d.expect("GET", "/x", map[string]string{"Host": "foo.example.com"}, 200)
 	if e.Backend != "a" {
 		t.Errorf("backend %q, want a", e.Backend)
 	}
+}
+
+// fixtureTLS is a client TLS configuration that trusts the fixtures' listener certificate
+// (fixture.CertPEM) and sends serverName as SNI.
+func fixtureTLS(serverName string) *tls.Config {
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM([]byte(fixture.CertPEM))
+	return &tls.Config{RootCAs: pool, ServerName: serverName}
 }

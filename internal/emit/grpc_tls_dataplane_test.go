@@ -2,8 +2,6 @@ package emit_test
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"net/http"
 	"strings"
 	"testing"
@@ -14,7 +12,6 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 
-	"github.com/caddy-gateway/operator/internal/translator/fixture"
 )
 
 // grpcTLSFixture serves a GRPCRoute and an HTTPRoute on one HTTPS listener: TLS is
@@ -71,9 +68,7 @@ func TestDataPlaneGRPCOverHTTPS(t *testing.T) {
 		"grpc.default.svc.cluster.local:9000": grpcBackend(t, "grpc"),
 		"web.default.svc.cluster.local:8080":  web.Listener.Addr().String(),
 	})
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM([]byte(fixture.CertPEM))
-	creds := credentials.NewTLS(&tls.Config{RootCAs: pool, ServerName: "grpc.example.com"})
+	creds := credentials.NewTLS(fixtureTLS("grpc.example.com"))
 	conn, err := grpc.NewClient("127.0.0.1:"+d.port(), grpc.WithTransportCredentials(creds),
 		grpc.WithAuthority("grpc.example.com"))
 	if err != nil {
@@ -93,7 +88,7 @@ func TestDataPlaneGRPCOverHTTPS(t *testing.T) {
 
 	// HTTPS (HTTP/1.1 or h2) on the same listener reaches the HTTPRoute.
 	d.client = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
-		TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "www.example.com"}, ForceAttemptHTTP2: true}}
+		TLSClientConfig: fixtureTLS("www.example.com"), ForceAttemptHTTP2: true}}
 	d.base = strings.Replace(d.base, "http://", "https://", 1)
 	resp2, e := d.do("GET", "/page", map[string]string{"Host": "www.example.com"})
 	if resp2.StatusCode != 200 || e.Backend != "web" || resp2.ProtoMajor != 2 {
