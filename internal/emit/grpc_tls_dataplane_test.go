@@ -11,7 +11,6 @@ import (
 	"google.golang.org/grpc/credentials"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
-
 )
 
 // grpcTLSFixture serves a GRPCRoute and an HTTPRoute on one HTTPS listener: TLS is
