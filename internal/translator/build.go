@@ -119,6 +119,11 @@ func buildHostGroups(l *listener) []ir.HostGroup {
 			useKeys = false
 		}
 		seq := uint64(ar.age)
+		// The route hostname behind each host group the route joins: once per route.
+		origins := make([]string, len(ar.hostnames))
+		for hi, h := range ar.hostnames {
+			origins[hi] = originHost(l.hostname, ar.routeHosts, h)
+		}
 		for ri := range ar.rules.rules {
 			ru := &ar.rules.rules[ri]
 			for mi := range ru.matches {
@@ -144,10 +149,9 @@ func buildHostGroups(l *listener) []ir.HostGroup {
 				e.key, ok = precedenceKeyOf(m, seq, ri, mi)
 				useKeys = useKeys && ok
 				count++
-				for _, h := range ar.hostnames {
-					ge := e
-					ge.origin = originHost(l.hostname, ar.routeHosts, h)
-					groups[h] = append(groups[h], ge)
+				for hi, h := range ar.hostnames {
+					e.origin = origins[hi]
+					groups[h] = append(groups[h], e)
 				}
 			}
 		}
