@@ -173,7 +173,7 @@ func cutOperatorFrom(ctx context.Context, t *testing.T, c client.Client, ns, gat
 	np := &networkingv1.NetworkPolicy{
 		ObjectMeta: metav1.ObjectMeta{Name: "cut-from-" + gateway, Namespace: utils.OperatorNamespace},
 		Spec: networkingv1.NetworkPolicySpec{
-			PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{"control-plane": "controller-manager"}},
+			PodSelector: metav1.LabelSelector{MatchLabels: utils.OperatorPodLabels},
 			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeEgress},
 			Egress: []networkingv1.NetworkPolicyEgressRule{{To: []networkingv1.NetworkPolicyPeer{{
 				IPBlock: &networkingv1.IPBlock{CIDR: "0.0.0.0/0", Except: except},
@@ -232,18 +232,18 @@ func scaleOperator(ctx context.Context, t *testing.T, c client.Client, n int32) 
 		t.Fatal(err)
 	}
 	poll(ctx, t, fmt.Sprintf("%d operator pods", n), func(ctx context.Context) error {
-		var pods corev1.PodList
-		if err := c.List(ctx, &pods, client.InNamespace(utils.OperatorNamespace), client.MatchingLabels{"control-plane": "controller-manager"}); err != nil {
+		pods, err := utils.OperatorPods(ctx, c)
+		if err != nil {
 			return err
 		}
 		ready := 0
-		for _, p := range pods.Items {
+		for _, p := range pods {
 			if podReady(&p) {
 				ready++
 			}
 		}
-		if len(pods.Items) != int(n) || ready != int(n) {
-			return fmt.Errorf("%d pods, %d Ready", len(pods.Items), ready)
+		if len(pods) != int(n) || ready != int(n) {
+			return fmt.Errorf("%d pods, %d Ready", len(pods), ready)
 		}
 		return nil
 	})

@@ -213,19 +213,20 @@ func TestFaultsUnderSteadyTraffic(t *testing.T) {
 			c := cfg.Client().Resources().GetControllerRuntimeClient()
 			before := loadRequests(ctx, t, cfg, cfg.Namespace(), gwName)
 			traffic := startTraffic(addr, host, "/", trafficInterval, trafficLimit)
-			var ops corev1.PodList
-			if err := c.List(ctx, &ops, client.InNamespace(utils.OperatorNamespace), client.MatchingLabels{"control-plane": "controller-manager"}); err != nil || len(ops.Items) == 0 {
+			ops, err := utils.OperatorPods(ctx, c)
+			if err != nil || len(ops) == 0 {
 				t.Fatalf("operator pods: %v", err)
 			}
-			old, oldName := ops.Items[0].UID, ops.Items[0].Name
-			if err := c.Delete(ctx, &ops.Items[0]); err != nil {
+			old, oldName := ops[0].UID, ops[0].Name
+			if err := c.Delete(ctx, &ops[0]); err != nil {
 				t.Fatal(err)
 			}
 			poll(ctx, t, "a new operator pod Ready", func(ctx context.Context) error {
-				if err := c.List(ctx, &ops, client.InNamespace(utils.OperatorNamespace), client.MatchingLabels{"control-plane": "controller-manager"}); err != nil {
+				ops, err := utils.OperatorPods(ctx, c)
+				if err != nil {
 					return err
 				}
-				for _, p := range ops.Items {
+				for _, p := range ops {
 					if p.UID != old && podReady(&p) {
 						return nil
 					}

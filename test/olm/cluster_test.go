@@ -23,10 +23,8 @@ import (
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/caddy-gateway/operator/api/v1alpha1"
+	"github.com/caddy-gateway/operator/test/utils"
 )
-
-// The operator's Deployment as config/manager names it (with config/default's prefix).
-const operatorDeployment = "caddy-gateway-controller-manager"
 
 func newClient(t *testing.T) client.Client {
 	t.Helper()
@@ -147,7 +145,7 @@ func checkOperatorImages(ctx context.Context, t *testing.T, c client.Client, r r
 	t.Helper()
 	poll(ctx, t, "operator Deployment on "+r.operatorImage, func(ctx context.Context) error {
 		var d appsv1.Deployment
-		if err := c.Get(ctx, client.ObjectKey{Namespace: installNamespace, Name: operatorDeployment}, &d); err != nil {
+		if err := c.Get(ctx, client.ObjectKey{Namespace: installNamespace, Name: utils.OperatorDeployment}, &d); err != nil {
 			return err
 		}
 		ctr := d.Spec.Template.Spec.Containers[0]

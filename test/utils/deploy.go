@@ -246,6 +246,16 @@ const (
 	OperatorDeployment = "caddy-gateway-controller-manager"
 )
 
+// OperatorPodLabels select the operator's pods.
+var OperatorPodLabels = map[string]string{"control-plane": "controller-manager"}
+
+// OperatorPods lists the operator's pods.
+func OperatorPods(ctx context.Context, c client.Client) ([]corev1.Pod, error) {
+	var pods corev1.PodList
+	err := c.List(ctx, &pods, client.InNamespace(OperatorNamespace), client.MatchingLabels(OperatorPodLabels))
+	return pods.Items, err
+}
+
 // WaitDeploymentAvailable polls a Deployment until its Available condition is True.
 func WaitDeploymentAvailable(ctx context.Context, c client.Client, ns, name string, timeout time.Duration) error {
 	var last appsv1.DeploymentStatus
