@@ -132,11 +132,12 @@ func (p *Pusher) Push(ctx context.Context, req Request) Result {
 	var todo []Target
 	for _, t := range req.Targets {
 		f, failed := st.failed[t.Key]
+		due := f.at.Add(tun.backoff(f.n))
 		switch h, ok := st.acked[t.Key]; {
 		case (ok && h == req.Config.Hash) || (t.Acked != "" && t.Acked == req.Config.Hash):
 			res.Programmed++
-		case failed && f.hash == req.Config.Hash && now.Before(f.at.Add(tun.backoff(f.n))):
-			wait := f.at.Add(tun.backoff(f.n)).Sub(now)
+		case failed && f.hash == req.Config.Hash && now.Before(due):
+			wait := due.Sub(now)
 			// The same text as when it failed, so a Gateway's status does not change while
 			// it waits for the next attempt.
 			res.Errors = append(res.Errors, fmt.Sprintf("pod %s: %s", t.Name, f.err))
