@@ -74,6 +74,9 @@ type GatewayReconciler struct {
 func (r *GatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	var gw gwapiv1.Gateway
 	if err := r.Get(ctx, req.NamespacedName, &gw); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.Pusher.Forget(req.String()) // its pods are going with it
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	var gc gwapiv1.GatewayClass
