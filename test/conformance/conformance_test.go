@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"sigs.k8s.io/gateway-api/conformance"
 	confv1 "sigs.k8s.io/gateway-api/conformance/apis/v1"
@@ -37,6 +38,11 @@ func TestConformance(t *testing.T) {
 	flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if !set["conformance-profiles"] {
 		opts.ConformanceProfiles = defaultProfiles
+	}
+	if !set["timeout-config-overrides"] {
+		// Caddy pods drain for up to their termination grace period (60s by default) before
+		// the suite's namespace is gone; the suite's default of 30s cuts that short.
+		opts.TimeoutConfig.DeleteTimeout = 2 * time.Minute
 	}
 	if !set["report-output"] {
 		root, err := utils.RepoRoot()
