@@ -18,13 +18,6 @@ type routeRef struct {
 	parentRefs []gwapiv1.ParentReference
 }
 
-// attachHTTPRoute attaches a route to the listeners its parentRefs to this Gateway
-// select and returns its status entries; ok is false when no parentRef names the Gateway.
-func (t *translation) attachHTTPRoute(r *gwapiv1.HTTPRoute) (RouteStatus, bool) {
-	return t.attachRoute(routeRef{kind: kindHTTPRoute, meta: &r.ObjectMeta, hostnames: r.Spec.Hostnames,
-		parentRefs: r.Spec.ParentRefs}, t.checkRules(r))
-}
-
 // attachRoute attaches a route of any kind whose rules are already checked.
 func (t *translation) attachRoute(r routeRef, rules *checkedRules) (RouteStatus, bool) {
 	st := RouteStatus{Kind: r.kind, Namespace: r.meta.Namespace, Name: r.meta.Name, Parents: t.parents.take(len(r.parentRefs))}

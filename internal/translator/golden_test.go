@@ -1,8 +1,10 @@
 package translator_test
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"sigs.k8s.io/yaml"
@@ -34,4 +36,34 @@ func TestGolden(t *testing.T) {
 		})
 	}
 	fixture.RemoveStale(t, "testdata", ".out.yaml", keep)
+}
+
+// TestGoldenSplit translates every case again with each route checked on a goroutine
+// of its own, as a large table is, and expects the same output.
+func TestGoldenSplit(t *testing.T) {
+	defer translator.SplitEveryRoute()()
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(8))
+	for _, name := range fixture.Cases(t, "testdata") {
+		t.Run(name, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join("testdata", name+".in.yaml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			in, err := fixture.Load(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := yaml.Marshal(translator.Translate(in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := os.ReadFile(filepath.Join("testdata", name+".out.yaml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("checked on one goroutine per route, %s differs from %s.out.yaml", name, name)
+			}
+		})
+	}
 }

@@ -19,14 +19,22 @@ type pendingRoute struct {
 	// age is the rank of the route in (creation time, namespace, name) order: routes
 	// equal there (an HTTPRoute and a GRPCRoute of one name) share it.
 	age int32
+	// checked holds the converted rules (checkRoutes).
+	checked *checkedRules
 }
 
-// attach attaches r and returns its status entries (see attachHTTPRoute).
+// attach attaches r to the listeners its parentRefs to this Gateway select and returns
+// its status entries; ok is false when no parentRef names the Gateway. GRPCRoutes
+// attach like HTTPRoutes (same parentRef, allowedRoutes and hostname rules), with rules
+// of their own.
 func (t *translation) attach(r *pendingRoute) (RouteStatus, bool) {
-	if r.http != nil {
-		return t.attachHTTPRoute(r.http)
+	if h := r.http; h != nil {
+		return t.attachRoute(routeRef{kind: kindHTTPRoute, meta: &h.ObjectMeta, hostnames: h.Spec.Hostnames,
+			parentRefs: h.Spec.ParentRefs}, r.checked)
 	}
-	return t.attachGRPCRoute(r.grpc)
+	g := r.grpc
+	return t.attachRoute(routeRef{kind: kindGRPCRoute, meta: &g.ObjectMeta, hostnames: g.Spec.Hostnames,
+		parentRefs: g.Spec.ParentRefs}, r.checked)
 }
 
 // attachKey is what the attach order compares of a pending route, copied next to the
@@ -103,11 +111,4 @@ func (t *translation) routesInAttachOrder() []pendingRoute {
 // compareRouteStatuses orders route statuses by kind, namespace and name.
 func compareRouteStatuses(a, b RouteStatus) int {
 	return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
-}
-
-// attachGRPCRoute attaches a GRPCRoute like an HTTPRoute: same parentRef, allowedRoutes
-// and hostname rules, its own rule conversion and precedence.
-func (t *translation) attachGRPCRoute(r *gwapiv1.GRPCRoute) (RouteStatus, bool) {
-	return t.attachRoute(routeRef{kind: kindGRPCRoute, meta: &r.ObjectMeta, hostnames: r.Spec.Hostnames,
-		parentRefs: r.Spec.ParentRefs}, t.checkGRPCRules(r))
 }

@@ -76,6 +76,7 @@ func Translate(in Input) Output {
 	t.buildListeners()
 	out := Output{}
 	pending := t.routesInAttachOrder()
+	t.checkRoutes(pending)
 	out.Routes = make([]RouteStatus, 0, len(pending))
 	for i := range pending {
 		t.age = pending[i].age
