@@ -44,6 +44,8 @@ type GatewayReconciler struct {
 	APIReader client.Reader
 	// Pusher delivers configurations to the Caddy pods.
 	Pusher *pusher.Pusher
+	// RouteStatus writes the parent entries of route statuses.
+	RouteStatus *RouteStatusReconciler
 	// Recorder emits Events on Gateways.
 	Recorder recorder.EventRecorder
 	// ControllerName is the spec.controllerName of the classes this operator owns.
@@ -76,6 +78,7 @@ func (r *GatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	if err := r.Get(ctx, req.NamespacedName, &gw); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.Pusher.Forget(req.String()) // its pods are going with it
+			r.RouteStatus.ForgetGateway(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
@@ -222,8 +225,13 @@ func (r *GatewayReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&autoscalingv2.HorizontalPodAutoscaler{}).Owns(&policyv1.PodDisruptionBudget{}).
 		Owns(&corev1.Secret{}).
 		Watches(&gwapiv1.GatewayClass{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysOfClass)).
-		Watches(&gwapiv1.HTTPRoute{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysOfRoute)).
-		Watches(&gwapiv1.GRPCRoute{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysOfGRPCRoute)).
+		// A route's status is written by this operator (RouteStatusReconciler) and by
+		// others; only a change of its spec (or labels and annotations, which count for
+		// nothing here) can change the Gateway's configuration.
+		Watches(&gwapiv1.HTTPRoute{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysOfRoute),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&gwapiv1.GRPCRoute{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysOfGRPCRoute),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysOfBackend)).
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(r.gatewayOfPod)).
 		WatchesRawSource(source.Kind[client.Object](secrets, secretMetadata(), handler.EnqueueRequestsFromMapFunc(r.gatewaysOfSecret))).

@@ -5,63 +5,53 @@ import (
 	"fmt"
 	"reflect"
 
-	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/caddy-gateway/operator/internal/translator"
 )
 
-// writeRouteStatuses replaces this Gateway's parent entries in the status of every route
-// that names it (or still carries an entry of ours for it) with what the translation
-// says, leaving entries of other Gateways and other controllers alone. Routes are written
-// only when their status changed.
+// writeRouteStatuses has the route status writer (RouteStatusReconciler) replace this
+// Gateway's parent entries in the status of every route that names it (or still
+// carries an entry of ours for it) with what the translation says, leaving entries of
+// other Gateways and other controllers alone. The writer compares and writes only what
+// differs: it alone knows whether the cache has seen its last write.
 func (r *GatewayReconciler) writeRouteStatuses(ctx context.Context, gw *gwapiv1.Gateway, statuses []translator.RouteStatus) error {
 	var routes gwapiv1.HTTPRouteList
-	if err := r.List(ctx, &routes, client.MatchingFields{indexRouteGateways: client.ObjectKeyFromObject(gw).String()}); err != nil {
+	// Read only, for the keys: no copies.
+	if err := r.List(ctx, &routes, client.MatchingFields{indexRouteGateways: client.ObjectKeyFromObject(gw).String()}, client.UnsafeDisableDeepCopy); err != nil {
 		return fmt.Errorf("listing HTTPRoutes: %w", err)
 	}
-	items := make([]routeParents, len(routes.Items))
+	items := make([]client.Object, len(routes.Items))
 	for i := range routes.Items {
-		items[i] = routeParents{obj: &routes.Items[i], parents: &routes.Items[i].Status.Parents}
+		items[i] = &routes.Items[i]
 	}
-	return r.writeParents(ctx, gw, "HTTPRoute", statuses, items)
+	r.wantParents(gw, "HTTPRoute", statuses, items)
+	return nil
 }
 
-// routeParents is a route of any kind with its status parent entries.
-type routeParents struct {
-	obj     client.Object
-	parents *[]gwapiv1.RouteParentStatus
-}
-
-// writeParents merges the statuses of kind into routes (all of that kind) and writes
-// those whose parent entries changed.
-func (r *GatewayReconciler) writeParents(ctx context.Context, gw *gwapiv1.Gateway, kind string, statuses []translator.RouteStatus, routes []routeParents) error {
+// wantParents hands this Gateway's parent entries for each of routes (all of kind) to
+// the route status writer.
+func (r *GatewayReconciler) wantParents(gw *gwapiv1.Gateway, kind string, statuses []translator.RouteStatus, routes []client.Object) {
 	want := map[client.ObjectKey][]gwapiv1.RouteParentStatus{}
 	for _, s := range statuses {
 		if s.Kind == kind {
 			want[client.ObjectKey{Namespace: s.Namespace, Name: s.Name}] = s.Parents
 		}
 	}
+	gwKey := client.ObjectKeyFromObject(gw)
 	for _, rt := range routes {
-		key := client.ObjectKeyFromObject(rt.obj)
-		next := mergeParents(*rt.parents, want[key], gw, r.ControllerName, key.Namespace)
-		if equality.Semantic.DeepEqual(*rt.parents, next) {
-			continue
-		}
-		*rt.parents = next
-		if err := r.Status().Update(ctx, rt.obj); client.IgnoreNotFound(err) != nil {
-			return fmt.Errorf("writing the status of %s %s: %w", kind, key, err)
-		}
+		key := client.ObjectKeyFromObject(rt)
+		r.RouteStatus.Want(routeKey{Kind: kind, Namespace: key.Namespace, Name: key.Name}, gwKey, want[key])
 	}
-	return nil
 }
 
 // mergeParents keeps the entries that are not this controller's for gw, then adds the
 // desired ones, keeping the LastTransitionTime of conditions that did not change.
-func mergeParents(current, desired []gwapiv1.RouteParentStatus, gw *gwapiv1.Gateway, controller gwapiv1.GatewayController, routeNS string) []gwapiv1.RouteParentStatus {
+func mergeParents(current, desired []gwapiv1.RouteParentStatus, gw types.NamespacedName, controller gwapiv1.GatewayController, routeNS string) []gwapiv1.RouteParentStatus {
 	// Never nil: status.parents is required, and a null list fails validation when the
 	// last entry is removed.
 	out := []gwapiv1.RouteParentStatus{}
@@ -92,7 +82,7 @@ func mergeParents(current, desired []gwapiv1.RouteParentStatus, gw *gwapiv1.Gate
 }
 
 // refersTo reports whether a parentRef of a route in routeNS names gw.
-func refersTo(ref gwapiv1.ParentReference, gw *gwapiv1.Gateway, routeNS string) bool {
+func refersTo(ref gwapiv1.ParentReference, gw types.NamespacedName, routeNS string) bool {
 	if (ref.Group != nil && *ref.Group != gwapiv1.GroupName) || (ref.Kind != nil && *ref.Kind != "Gateway") {
 		return false
 	}

@@ -97,7 +97,7 @@ func (r *GatewayReconciler) gatewaysOfGRPCBackend(ctx context.Context, o client.
 // that in does not hold yet (missing ones are left out: BackendNotFound).
 func (r *GatewayReconciler) addGRPCRouteInputs(ctx context.Context, gw *gwapiv1.Gateway, in *translator.Input) error {
 	var routes gwapiv1.GRPCRouteList
-	if err := r.List(ctx, &routes, client.MatchingFields{indexGRPCRouteGateways: client.ObjectKeyFromObject(gw).String()}); err != nil {
+	if err := r.List(ctx, &routes, client.MatchingFields{indexGRPCRouteGateways: client.ObjectKeyFromObject(gw).String()}, client.UnsafeDisableDeepCopy); err != nil {
 		return fmt.Errorf("listing GRPCRoutes: %w", err)
 	}
 	in.GRPCRoutes = routes.Items
@@ -127,12 +127,13 @@ func (r *GatewayReconciler) addGRPCRouteInputs(ctx context.Context, gw *gwapiv1.
 // writeGRPCRouteStatuses is writeRouteStatuses for GRPCRoutes.
 func (r *GatewayReconciler) writeGRPCRouteStatuses(ctx context.Context, gw *gwapiv1.Gateway, statuses []translator.RouteStatus) error {
 	var routes gwapiv1.GRPCRouteList
-	if err := r.List(ctx, &routes, client.MatchingFields{indexGRPCRouteGateways: client.ObjectKeyFromObject(gw).String()}); err != nil {
+	if err := r.List(ctx, &routes, client.MatchingFields{indexGRPCRouteGateways: client.ObjectKeyFromObject(gw).String()}, client.UnsafeDisableDeepCopy); err != nil {
 		return fmt.Errorf("listing GRPCRoutes: %w", err)
 	}
-	items := make([]routeParents, len(routes.Items))
+	items := make([]client.Object, len(routes.Items))
 	for i := range routes.Items {
-		items[i] = routeParents{obj: &routes.Items[i], parents: &routes.Items[i].Status.Parents}
+		items[i] = &routes.Items[i]
 	}
-	return r.writeParents(ctx, gw, "GRPCRoute", statuses, items)
+	r.wantParents(gw, "GRPCRoute", statuses, items)
+	return nil
 }

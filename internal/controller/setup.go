@@ -37,9 +37,14 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	if err := (&CaddyProxyConfigReconciler{Client: mgr.GetClient(), ControllerName: o.ControllerName}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the CaddyProxyConfig controller: %w", err)
 	}
+	routeStatus := &RouteStatusReconciler{Client: mgr.GetClient(), ControllerName: o.ControllerName}
+	if err := routeStatus.SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up the route status writer: %w", err)
+	}
 	gw := &GatewayReconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("caddy-gateway-operator"),
 		Pusher:         pusher.New(pusher.Options{Tuning: pusher.Tuning{Timeout: o.PushTimeout}, Observe: observePush}),
+		RouteStatus:    routeStatus,
 		ControllerName: o.ControllerName, CaddyImage: o.CaddyImage, OperatorImage: o.OperatorImage, Operator: o.Operator,
 	}
 	if err := gw.SetupWithManager(mgr); err != nil {
