@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -16,34 +17,46 @@ import (
 // resourceVersion nobody has changed it since, so applying the same desired state again
 // would change nothing and is skipped. Any change to the object, by anyone, gives it a new
 // resourceVersion and the next reconcile applies again, which keeps drift correction.
+// Objects are grouped by the Gateway they belong to, and forgotten with it.
 type appliedMemo struct {
 	mu sync.Mutex
-	m  map[string]appliedState
+	m  map[types.NamespacedName]map[string]appliedState
 }
 
 type appliedState struct{ hash, resourceVersion string }
 
-// unchanged reports whether hash was applied to the object key and the object's live
-// resourceVersion is still the one that apply produced.
-func (a *appliedMemo) unchanged(key, hash, liveVersion string) bool {
+// unchanged reports whether hash was applied to the object key of gw and the object's
+// live resourceVersion is still the one that apply produced.
+func (a *appliedMemo) unchanged(gw types.NamespacedName, key, hash, liveVersion string) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	s, ok := a.m[key]
+	s, ok := a.m[gw][key]
 	return ok && liveVersion != "" && s.hash == hash && s.resourceVersion == liveVersion
 }
 
-// record keeps the outcome of applying hash to key; a failed apply is forgotten.
-func (a *appliedMemo) record(key, hash, resourceVersion string, err error) {
+// record keeps the outcome of applying hash to the object key of gw; a failed apply is
+// forgotten.
+func (a *appliedMemo) record(gw types.NamespacedName, key, hash, resourceVersion string, err error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.m == nil {
-		a.m = map[string]appliedState{}
-	}
 	if err != nil || resourceVersion == "" {
-		delete(a.m, key)
+		delete(a.m[gw], key)
 		return
 	}
-	a.m[key] = appliedState{hash: hash, resourceVersion: resourceVersion}
+	if a.m == nil {
+		a.m = map[types.NamespacedName]map[string]appliedState{}
+	}
+	if a.m[gw] == nil {
+		a.m[gw] = map[string]appliedState{}
+	}
+	a.m[gw][key] = appliedState{hash: hash, resourceVersion: resourceVersion}
+}
+
+// forget drops what was applied for gw, a Gateway that is gone.
+func (a *appliedMemo) forget(gw types.NamespacedName) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.m, gw)
 }
 
 // appliedKey identifies the object u describes and hashes its desired state.

@@ -49,10 +49,11 @@ func (r *GatewayReconciler) apply(ctx context.Context, gw *gwapiv1.Gateway, obj 
 	if err != nil {
 		return err
 	}
-	if r.applied.unchanged(key, hash, r.liveVersion(ctx, u)) {
+	gwKey := client.ObjectKeyFromObject(gw)
+	if r.applied.unchanged(gwKey, key, hash, r.liveVersion(ctx, u)) {
 		return nil
 	}
-	defer func() { r.applied.record(key, hash, u.GetResourceVersion(), err) }()
+	defer func() { r.applied.record(gwKey, key, hash, u.GetResourceVersion(), err) }()
 	err = r.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(FieldOwner), client.ForceOwnership)
 	if err == nil || !isImmutableFieldChange(err) {
 		return wrapApply(u, err)

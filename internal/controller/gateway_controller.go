@@ -77,8 +77,10 @@ func (r *GatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	var gw gwapiv1.Gateway
 	if err := r.Get(ctx, req.NamespacedName, &gw); err != nil {
 		if apierrors.IsNotFound(err) {
-			r.Pusher.Forget(req.String()) // its pods are going with it
+			// Its fleet and pods are going with it.
+			r.Pusher.Forget(req.String())
 			r.RouteStatus.ForgetGateway(req.NamespacedName)
+			r.applied.forget(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
