@@ -14,11 +14,14 @@ import (
 // translationInput reads, from the cache, everything the translation of gw may need:
 // the routes that name it, their backend Services, ReferenceGrants, Namespaces, the
 // listeners' certificate Secrets and the frontend validation's CA ConfigMaps (both read
-// directly: the cache holds only the operator's own).
+// directly: the cache holds only the operator's own). Lists are the cache's own objects,
+// not copies (a table of thousands of routes would be copied on every reconcile): the
+// translation only reads its input (TestGoldenInputUntouched), and nothing else here
+// may write to them.
 func (r *GatewayReconciler) translationInput(ctx context.Context, gw *gwapiv1.Gateway) (translator.Input, error) {
 	in := translator.Input{Gateway: gw, ControllerName: r.ControllerName}
 	var routes gwapiv1.HTTPRouteList
-	if err := r.List(ctx, &routes, client.MatchingFields{indexRouteGateways: client.ObjectKeyFromObject(gw).String()}); err != nil {
+	if err := r.List(ctx, &routes, client.MatchingFields{indexRouteGateways: client.ObjectKeyFromObject(gw).String()}, client.UnsafeDisableDeepCopy); err != nil {
 		return in, fmt.Errorf("listing HTTPRoutes: %w", err)
 	}
 	in.HTTPRoutes = routes.Items
@@ -31,12 +34,12 @@ func (r *GatewayReconciler) translationInput(ctx context.Context, gw *gwapiv1.Ga
 		return in, err
 	}
 	var grants gwapiv1.ReferenceGrantList
-	if err := r.List(ctx, &grants); err != nil {
+	if err := r.List(ctx, &grants, client.UnsafeDisableDeepCopy); err != nil {
 		return in, fmt.Errorf("listing ReferenceGrants: %w", err)
 	}
 	in.ReferenceGrants = grants.Items
 	var namespaces corev1.NamespaceList
-	if err := r.List(ctx, &namespaces); err != nil {
+	if err := r.List(ctx, &namespaces, client.UnsafeDisableDeepCopy); err != nil {
 		return in, fmt.Errorf("listing Namespaces: %w", err)
 	}
 	in.Namespaces = namespaces.Items

@@ -97,6 +97,7 @@ func (r *GatewayReconciler) gatewaysOfGRPCBackend(ctx context.Context, o client.
 // that in does not hold yet (missing ones are left out: BackendNotFound).
 func (r *GatewayReconciler) addGRPCRouteInputs(ctx context.Context, gw *gwapiv1.Gateway, in *translator.Input) error {
 	var routes gwapiv1.GRPCRouteList
+	// The cache's own objects, read only, as in translationInput.
 	if err := r.List(ctx, &routes, client.MatchingFields{indexGRPCRouteGateways: client.ObjectKeyFromObject(gw).String()}, client.UnsafeDisableDeepCopy); err != nil {
 		return fmt.Errorf("listing GRPCRoutes: %w", err)
 	}

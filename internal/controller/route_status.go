@@ -76,8 +76,14 @@ func (r *RouteStatusReconciler) Want(route routeKey, gw types.NamespacedName, pa
 	if r.wants[route] == nil {
 		r.wants[route] = map[types.NamespacedName]routeWant{}
 	}
+	// Copies: the entries may point into the cache's objects (the translation's input),
+	// and writing the status decodes the API server's answer into them.
+	own := make([]gwapiv1.RouteParentStatus, len(parents))
+	for i := range parents {
+		parents[i].DeepCopyInto(&own[i])
+	}
 	r.seq++
-	r.wants[route][gw] = routeWant{parents: parents, seq: r.seq}
+	r.wants[route][gw] = routeWant{parents: own, seq: r.seq}
 	if r.queue != nil {
 		r.queue.Add(route)
 	}

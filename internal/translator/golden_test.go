@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"testing"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	"sigs.k8s.io/yaml"
 
 	"github.com/caddy-gateway/operator/internal/translator"
@@ -63,6 +64,31 @@ func TestGoldenSplit(t *testing.T) {
 			}
 			if !bytes.Equal(got, want) {
 				t.Errorf("checked on one goroutine per route, %s differs from %s.out.yaml", name, name)
+			}
+		})
+	}
+}
+
+// TestGoldenInputUntouched: translating a case leaves its input as it was. The operator
+// hands the translator the cache's own objects, which nobody may write to.
+func TestGoldenInputUntouched(t *testing.T) {
+	for _, name := range fixture.Cases(t, "testdata") {
+		t.Run(name, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join("testdata", name+".in.yaml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			in, err := fixture.Load(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := fixture.Load(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			translator.Translate(in)
+			if !equality.Semantic.DeepEqual(in, want) {
+				t.Error("the translation changed its input")
 			}
 		})
 	}
