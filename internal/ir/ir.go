@@ -62,9 +62,8 @@ type HostGroup struct {
 
 // Route is one HTTPRoute match with the action of its rule.
 type Route struct {
-	// Source names the origin: "<namespace>/<name>/rule/<i>/match/<j>", with the rule's
-	// name after its index ("rule/<i>:<rule name>") when the rule is named.
-	Source string `json:"source"`
+	// Source names the route rule and match this entry comes from.
+	Source Source `json:"source"`
 	// Match is the request predicate (all fields AND-ed); never nil. Routes on several
 	// listeners or hosts share it: treat it as read-only.
 	Match *Match `json:"match"`

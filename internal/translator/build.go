@@ -3,7 +3,6 @@ package translator
 import (
 	"cmp"
 	"slices"
-	"strconv"
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -60,8 +59,8 @@ type entry struct {
 	action *ir.Action
 	// grpc is set for GRPCRoute matches, which have their own precedence rules.
 	grpc *grpcRank
-	// src locates the ir.Route Source in the listener's shared sources string.
-	src [2]int32
+	// src is the rule of the ir.Route Source.
+	src *ir.RuleSource
 	// rule and match index the match in its route; n numbers the listener's entries.
 	rule, match, n int32
 	// origin is the route's own hostname whose intersection with the listener's is the
@@ -91,13 +90,13 @@ func originHost(listenerHost string, routeHosts []gwapiv1.Hostname, host string)
 // first, each in Gateway API precedence order.
 func buildHostGroups(l *listener) []ir.HostGroup {
 	// The groups are cut from one array, sized by a first pass.
-	n, total, sizes := 0, 0, map[string]int{}
+	rules, total, sizes := 0, 0, map[string]int{}
 	for _, ar := range l.routes {
 		k := 0
 		for ri := range ar.rules.rules {
 			k += len(ar.rules.rules[ri].matches)
 		}
-		n += k
+		rules += len(ar.rules.rules)
 		total += k * len(ar.hostnames)
 		for _, h := range ar.hostnames {
 			sizes[h] += k
@@ -107,9 +106,8 @@ func buildHostGroups(l *listener) []ir.HostGroup {
 	for h, k := range sizes {
 		groups[h], all = all[:0:k], all[k:]
 	}
-	// Every Source, one after another: one string for the listener, not one per match.
-	var src strings.Builder
-	src.Grow(32 * n)
+	// The rules the Sources point into, in one array.
+	sources := make([]ir.RuleSource, 0, rules)
 	// l.routes are in attach order, which sorts by creation time, namespace and name;
 	// their age ranks them so, equal for equal triples (a route attached twice), and
 	// the precedence keys hold it in place of the triple.
@@ -126,20 +124,12 @@ func buildHostGroups(l *listener) []ir.HostGroup {
 		}
 		for ri := range ar.rules.rules {
 			ru := &ar.rules.rules[ri]
+			sources = append(sources, ir.RuleSource{Namespace: ar.route.Namespace, Name: ar.route.Name,
+				Index: int32(ri), RuleName: ar.rules.ruleName(ri)})
+			src := &sources[len(sources)-1]
 			for mi := range ru.matches {
 				m := &ru.matches[mi]
-				start := src.Len()
-				for _, part := range [...]string{ar.route.Namespace, "/", ar.route.Name, "/rule/", strconv.Itoa(ri)} {
-					src.WriteString(part)
-				}
-				if name := ar.rules.ruleName(ri); name != "" {
-					src.WriteString(":")
-					src.WriteString(name)
-				}
-				src.WriteString("/match/")
-				src.WriteString(strconv.Itoa(mi))
-				e := entry{route: ar.route, rule: int32(ri), match: int32(mi), m: m, n: count,
-					src:    [2]int32{int32(start), int32(src.Len())},
+				e := entry{route: ar.route, rule: int32(ri), match: int32(mi), m: m, n: count, src: src,
 					action: actionFor(ru, ar.rules.backendRedirects(ri), m, l)}
 				if ru.grpc != nil {
 					e.grpc = &ru.grpc[mi]
@@ -161,14 +151,13 @@ func buildHostGroups(l *listener) []ir.HostGroup {
 		hosts = append(hosts, h)
 	}
 	slices.SortFunc(hosts, compareHostSpecificity)
-	sources := src.String()
 	out := make([]ir.HostGroup, 0, len(hosts))
 	for _, h := range hosts {
 		group := groups[h]
 		routes := make([]ir.Route, len(group))
 		for i, j := range precedenceOrder(group, useKeys) {
 			e := &group[j]
-			routes[i] = ir.Route{Source: sources[e.src[0]:e.src[1]], Match: e.m, Action: e.action}
+			routes[i] = ir.Route{Source: ir.Source{Rule: e.src, Match: e.match}, Match: e.m, Action: e.action}
 		}
 		out = append(out, ir.HostGroup{Hostname: h, Routes: routes})
 	}
