@@ -14,28 +14,26 @@ import (
 	"github.com/caddy-gateway/operator/internal/translator"
 )
 
-// writeRouteStatuses has the route status writer (RouteStatusReconciler) replace this
-// Gateway's parent entries in the status of every route that names it (or still
-// carries an entry of ours for it) with what the translation says, leaving entries of
-// other Gateways and other controllers alone. The writer compares and writes only what
-// differs: it alone knows whether the cache has seen its last write.
+// writeRouteStatuses states to the route status writer (RouteStatusReconciler) what
+// this Gateway's parent entries are in the status of every route that names it (or
+// still carries an entry of ours for it), as the translation says. The writer replaces
+// those entries, leaving entries of other Gateways and other controllers alone.
 func (r *GatewayReconciler) writeRouteStatuses(ctx context.Context, gw *gwapiv1.Gateway, statuses []translator.RouteStatus) error {
 	var routes gwapiv1.HTTPRouteList
-	// Read only, for the keys: no copies.
+	// The cache's own objects, read only, for their keys.
 	if err := r.List(ctx, &routes, client.MatchingFields{indexRouteGateways: client.ObjectKeyFromObject(gw).String()}, client.UnsafeDisableDeepCopy); err != nil {
 		return fmt.Errorf("listing HTTPRoutes: %w", err)
 	}
-	items := make([]client.Object, len(routes.Items))
+	keys := make([]client.ObjectKey, len(routes.Items))
 	for i := range routes.Items {
-		items[i] = &routes.Items[i]
+		keys[i] = client.ObjectKeyFromObject(&routes.Items[i])
 	}
-	r.wantParents(gw, "HTTPRoute", statuses, items)
+	r.wantParents(gw, "HTTPRoute", statuses, keys)
 	return nil
 }
 
-// wantParents hands this Gateway's parent entries for each of routes (all of kind) to
-// the route status writer.
-func (r *GatewayReconciler) wantParents(gw *gwapiv1.Gateway, kind string, statuses []translator.RouteStatus, routes []client.Object) {
+// wantParents states this Gateway's parent entries for the routes of kind named by keys.
+func (r *GatewayReconciler) wantParents(gw *gwapiv1.Gateway, kind string, statuses []translator.RouteStatus, keys []client.ObjectKey) {
 	want := map[client.ObjectKey][]gwapiv1.RouteParentStatus{}
 	for _, s := range statuses {
 		if s.Kind == kind {
@@ -43,8 +41,7 @@ func (r *GatewayReconciler) wantParents(gw *gwapiv1.Gateway, kind string, status
 		}
 	}
 	gwKey := client.ObjectKeyFromObject(gw)
-	for _, rt := range routes {
-		key := client.ObjectKeyFromObject(rt)
+	for _, key := range keys {
 		r.RouteStatus.Want(routeKey{Kind: kind, Namespace: key.Namespace, Name: key.Name}, gwKey, want[key])
 	}
 }

@@ -131,10 +131,10 @@ func (r *GatewayReconciler) writeGRPCRouteStatuses(ctx context.Context, gw *gwap
 	if err := r.List(ctx, &routes, client.MatchingFields{indexGRPCRouteGateways: client.ObjectKeyFromObject(gw).String()}, client.UnsafeDisableDeepCopy); err != nil {
 		return fmt.Errorf("listing GRPCRoutes: %w", err)
 	}
-	items := make([]client.Object, len(routes.Items))
+	keys := make([]client.ObjectKey, len(routes.Items))
 	for i := range routes.Items {
-		items[i] = &routes.Items[i]
+		keys[i] = client.ObjectKeyFromObject(&routes.Items[i])
 	}
-	r.wantParents(gw, "GRPCRoute", statuses, items)
+	r.wantParents(gw, "GRPCRoute", statuses, keys)
 	return nil
 }

@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
@@ -36,18 +37,22 @@ const (
 	cacheLag = 100 * time.Millisecond
 )
 
-// RouteStatusReconciler writes the parent entries that Gateways want in the statuses of
-// their routes. A Gateway's reconcile only records what it wants (Want) and goes on to
+// RouteStatusReconciler keeps the parent entries that Gateways want in the statuses of
+// their routes. A Gateway's reconcile only states what it wants (Want) and goes on to
 // its next push: after a burst of a thousand new routes, writing their statuses one by
 // one would otherwise hold the Gateway's next configuration back for as long as the
-// API server's rate limit takes to let them through.
+// API client's rate limit takes to let them through.
+//
+// What each Gateway wants is kept, so the writer also puts it back when anyone changes
+// a route's status; and it never decides on a cached route older than its own last
+// write to it.
 type RouteStatusReconciler struct {
 	client.Client
 	// ControllerName marks the parent entries this operator owns.
 	ControllerName gwapiv1.GatewayController
 
 	mu sync.Mutex
-	// wants holds, per route, each Gateway's entries until they are written.
+	// wants holds, per route, each Gateway's entries.
 	wants map[routeKey]map[types.NamespacedName]routeWant
 	// seq numbers the wants, so that a write forgets only what it wrote.
 	seq uint64
@@ -64,12 +69,15 @@ type routeWant struct {
 	seq     uint64
 }
 
-// Want records that gw wants parents (possibly none) as its entries in the route's
-// status, replacing what it wanted before, and queues the route. The route is written
-// only if its status differs.
+// Want states that gw wants parents (possibly none) as its entries in the route's
+// status. A change from what it wanted before queues the route, which is written if its
+// status differs.
 func (r *RouteStatusReconciler) Want(route routeKey, gw types.NamespacedName, parents []gwapiv1.RouteParentStatus) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if cur, ok := r.wants[route][gw]; ok && equality.Semantic.DeepEqual(cur.parents, parents) {
+		return
+	}
 	if r.wants == nil {
 		r.wants = map[routeKey]map[types.NamespacedName]routeWant{}
 	}
@@ -108,19 +116,35 @@ func (r *RouteStatusReconciler) snapshot(route routeKey) map[types.NamespacedNam
 	return maps.Clone(r.wants[route])
 }
 
-// done drops the wants of snap that nobody replaced since.
-func (r *RouteStatusReconciler) done(route routeKey, snap map[types.NamespacedName]routeWant) {
+// written drops the wants of snap for no entries that nobody replaced since: once
+// written, there is nothing left to keep for them.
+func (r *RouteStatusReconciler) written(route routeKey, snap map[types.NamespacedName]routeWant) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	w := r.wants[route]
 	for gw, s := range snap {
-		if cur, ok := w[gw]; ok && cur.seq == s.seq {
+		if cur, ok := w[gw]; ok && cur.seq == s.seq && len(s.parents) == 0 {
 			delete(w, gw)
 		}
 	}
 	if len(w) == 0 {
 		delete(r.wants, route)
 	}
+}
+
+// forgetRoute drops the wants for a deleted route.
+func (r *RouteStatusReconciler) forgetRoute(route routeKey) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.wants, route)
+	r.replaced.Delete(route)
+}
+
+// wanted reports whether any Gateway wants something for route.
+func (r *RouteStatusReconciler) wanted(route routeKey) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.wants[route]) > 0
 }
 
 // Reconcile writes the wanted entries of one route into its status, replacing the
@@ -135,8 +159,7 @@ func (r *RouteStatusReconciler) Reconcile(ctx context.Context, route routeKey) (
 	obj, parents := newRoute(route.Kind)
 	if err := r.Get(ctx, types.NamespacedName{Namespace: route.Namespace, Name: route.Name}, obj); err != nil {
 		if apierrors.IsNotFound(err) {
-			r.done(route, snap)
-			r.replaced.Delete(route)
+			r.forgetRoute(route)
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, err
@@ -163,14 +186,14 @@ func (r *RouteStatusReconciler) Reconcile(ctx context.Context, route routeKey) (
 				return ctrl.Result{RequeueAfter: cacheLag}, nil
 			}
 			if apierrors.IsNotFound(err) {
-				r.done(route, snap)
+				r.forgetRoute(route)
 				return ctrl.Result{}, nil
 			}
 			return ctrl.Result{}, fmt.Errorf("writing the status of %s: %w", route, err)
 		}
 		r.replaced.Store(route, from)
 	}
-	r.done(route, snap)
+	r.written(route, snap)
 	return ctrl.Result{}, nil
 }
 
@@ -185,7 +208,8 @@ func newRoute(kind string) (client.Object, *[]gwapiv1.RouteParentStatus) {
 }
 
 // SetupWithManager runs the route status writers: routeStatusWorkers goroutines fed by
-// Want, with the manager's retries and backoff.
+// Want and by every change to a route something is wanted for (its status included),
+// with the manager's retries and backoff.
 func (r *RouteStatusReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return builder.TypedControllerManagedBy[routeKey](mgr).
 		Named("routestatus").
@@ -199,5 +223,20 @@ func (r *RouteStatusReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			}
 			return nil
 		})).
+		WatchesRawSource(source.TypedKind(mgr.GetCache(), &gwapiv1.HTTPRoute{},
+			handler.TypedEnqueueRequestsFromMapFunc(func(_ context.Context, o *gwapiv1.HTTPRoute) []routeKey {
+				return r.ifWanted(routeKey{Kind: "HTTPRoute", Namespace: o.Namespace, Name: o.Name})
+			}))).
+		WatchesRawSource(source.TypedKind(mgr.GetCache(), &gwapiv1.GRPCRoute{},
+			handler.TypedEnqueueRequestsFromMapFunc(func(_ context.Context, o *gwapiv1.GRPCRoute) []routeKey {
+				return r.ifWanted(routeKey{Kind: "GRPCRoute", Namespace: o.Namespace, Name: o.Name})
+			}))).
 		Complete(r)
+}
+
+func (r *RouteStatusReconciler) ifWanted(route routeKey) []routeKey {
+	if r.wanted(route) {
+		return []routeKey{route}
+	}
+	return nil
 }

@@ -13,7 +13,8 @@ import (
 
 // TestRouteStatusOfTwoGateways: one route attached to two Gateways of ours carries an
 // entry for each, both written by the route status writer beside an entry of another
-// controller, which stays; detaching from one Gateway removes only that entry.
+// controller, which stays; detaching from one Gateway removes only that entry; an entry
+// of ours that someone else removes comes back.
 func TestRouteStatusOfTwoGateways(t *testing.T) {
 	f := newFixture(t, v1alpha1.CaddyProxyConfigSpec{})
 	second := newGateway(f.ns, "second", f.class)
@@ -52,6 +53,18 @@ func TestRouteStatusOfTwoGateways(t *testing.T) {
 	})
 
 	update(t, route, func(r *gwapiv1.HTTPRoute) { r.Spec.ParentRefs = r.Spec.ParentRefs[1:] })
+	waitFor(t, key, &gwapiv1.HTTPRoute{}, func(r *gwapiv1.HTTPRoute) error {
+		return parentsAre(r.Status.Parents, second.Name)
+	})
+
+	eventually(t, waitTimeout, func() error {
+		var r gwapiv1.HTTPRoute
+		if err := k8s.Get(ctxFor(t), key, &r); err != nil {
+			return err
+		}
+		r.Status.Parents = []gwapiv1.RouteParentStatus{foreign}
+		return k8s.Status().Update(ctxFor(t), &r)
+	})
 	waitFor(t, key, &gwapiv1.HTTPRoute{}, func(r *gwapiv1.HTTPRoute) error {
 		return parentsAre(r.Status.Parents, second.Name)
 	})

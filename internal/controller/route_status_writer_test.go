@@ -24,7 +24,8 @@ func acceptedBy(gw string) gwapiv1.RouteParentStatus {
 
 // TestRouteStatusWriter: the wants of two Gateways pending for one route go out in one
 // write beside another controller's entry; after a write, a cache that still holds the
-// replaced version is not trusted, however alike its entries look.
+// replaced version is not trusted, however alike its entries look; entries someone else
+// removed are put back; wanting the same again queues nothing.
 func TestRouteStatusWriter(t *testing.T) {
 	scheme := runtime.NewScheme()
 	if err := gwapiv1.Install(scheme); err != nil {
@@ -76,8 +77,8 @@ func TestRouteStatusWriter(t *testing.T) {
 	if writes != 1 || len(names) != 3 || names[0] != "lb" || names[1] != "a" || names[2] != "b" {
 		t.Fatalf("after %d writes, parents %v; want 1 write and [lb a b]", writes, names)
 	}
-	if len(w.wants) != 0 {
-		t.Errorf("wants left after the write: %v", w.wants)
+	if len(w.wants[key]) != 2 {
+		t.Errorf("after the write, the wants are %v; want both kept", w.wants)
 	}
 
 	// Gateway a no longer wants an entry, judged on a cache that has not seen the write
@@ -88,7 +89,7 @@ func TestRouteStatusWriter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.RequeueAfter == 0 || writes != 1 || len(w.wants) != 1 {
+	if res.RequeueAfter == 0 || writes != 1 || len(w.wants[key]) != 2 {
 		t.Fatalf("on a stale cache: result %+v, %d writes, wants %v; want a requeue, no write, the want kept", res, writes, w.wants)
 	}
 	stale = nil
@@ -99,6 +100,29 @@ func TestRouteStatusWriter(t *testing.T) {
 		t.Fatal(err)
 	}
 	if writes != 2 || len(got.Status.Parents) != 2 || got.Status.Parents[1].ParentRef.Name != "b" {
-		t.Errorf("after %d writes, parents %+v; want 2 writes and [lb b]", writes, got.Status.Parents)
+		t.Fatalf("after %d writes, parents %+v; want 2 writes and [lb b]", writes, got.Status.Parents)
+	}
+	if _, ok := w.wants[key][gwA]; ok || len(w.wants[key]) != 1 {
+		t.Errorf("wants %v; want only b's left once a's removal is written", w.wants)
+	}
+
+	// Someone else writes the status without our entry: the next look puts it back.
+	got.Status.Parents = []gwapiv1.RouteParentStatus{foreign}
+	if err := c.Status().Update(context.Background(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Reconcile(context.Background(), key); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Get(context.Background(), client.ObjectKeyFromObject(route), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Status.Parents) != 2 || got.Status.Parents[1].ParentRef.Name != "b" {
+		t.Errorf("after another writer dropped our entry: parents %+v; want [lb b]", got.Status.Parents)
+	}
+	seq := w.seq
+	w.Want(key, gwB, []gwapiv1.RouteParentStatus{acceptedBy("b")})
+	if w.seq != seq {
+		t.Error("wanting the same entries again made a new want")
 	}
 }
