@@ -90,13 +90,12 @@ func originHost(listenerHost string, routeHosts []gwapiv1.Hostname, host string)
 // first, each in Gateway API precedence order.
 func buildHostGroups(l *listener) []ir.HostGroup {
 	// The groups are cut from one array, sized by a first pass.
-	rules, total, sizes := 0, 0, map[string]int{}
+	total, sizes := 0, map[string]int{}
 	for _, ar := range l.routes {
 		k := 0
 		for ri := range ar.rules.rules {
 			k += len(ar.rules.rules[ri].matches)
 		}
-		rules += len(ar.rules.rules)
 		total += k * len(ar.hostnames)
 		for _, h := range ar.hostnames {
 			sizes[h] += k
@@ -106,8 +105,6 @@ func buildHostGroups(l *listener) []ir.HostGroup {
 	for h, k := range sizes {
 		groups[h], all = all[:0:k], all[k:]
 	}
-	// The rules the Sources point into, in one array.
-	sources := make([]ir.RuleSource, 0, rules)
 	// l.routes are in attach order, which sorts by creation time, namespace and name;
 	// their age ranks them so, equal for equal triples (a route attached twice), and
 	// the precedence keys hold it in place of the triple.
@@ -124,9 +121,7 @@ func buildHostGroups(l *listener) []ir.HostGroup {
 		}
 		for ri := range ar.rules.rules {
 			ru := &ar.rules.rules[ri]
-			sources = append(sources, ir.RuleSource{Namespace: ar.route.Namespace, Name: ar.route.Name,
-				Index: int32(ri), RuleName: ar.rules.ruleName(ri)})
-			src := &sources[len(sources)-1]
+			src := &ar.rules.sources[ri]
 			for mi := range ru.matches {
 				m := &ru.matches[mi]
 				e := entry{route: ar.route, rule: int32(ri), match: int32(mi), m: m, n: count, src: src,

@@ -52,14 +52,17 @@ type attachKey struct {
 // HTTPRoute/GRPCRoute hostname conflict rule a first-come check: the route attached
 // first wins. Routes without such a parentRef would attach nowhere and get no status.
 func (t *translation) routesInAttachOrder() []pendingRoute {
+	return t.inAttachOrder(t.pendingRoutes())
+}
+
+// pendingRoutes returns the routes of the input with a parentRef to the Gateway, in
+// input order.
+func (t *translation) pendingRoutes() []pendingRoute {
 	routes := make([]pendingRoute, 0, len(t.in.HTTPRoutes)+len(t.in.GRPCRoutes))
-	nsRank := map[string]int32{}
 	add := func(r pendingRoute, refs []gwapiv1.ParentReference) {
-		if !slices.ContainsFunc(refs, func(ref gwapiv1.ParentReference) bool { return t.refersToGateway(r.meta.Namespace, ref) }) {
-			return
+		if slices.ContainsFunc(refs, func(ref gwapiv1.ParentReference) bool { return t.refersToGateway(r.meta.Namespace, ref) }) {
+			routes = append(routes, r)
 		}
-		nsRank[r.meta.Namespace] = 0
-		routes = append(routes, r)
 	}
 	for i := range t.in.HTTPRoutes {
 		r := &t.in.HTTPRoutes[i]
@@ -68,6 +71,16 @@ func (t *translation) routesInAttachOrder() []pendingRoute {
 	for i := range t.in.GRPCRoutes {
 		r := &t.in.GRPCRoutes[i]
 		add(pendingRoute{kind: kindGRPCRoute, meta: &r.ObjectMeta, grpc: r}, r.Spec.ParentRefs)
+	}
+	return routes
+}
+
+// inAttachOrder sorts routes (pendingRoutes) oldest first, then by namespace/name, then
+// kind, and ranks their age.
+func (t *translation) inAttachOrder(routes []pendingRoute) []pendingRoute {
+	nsRank := map[string]int32{}
+	for i := range routes {
+		nsRank[routes[i].meta.Namespace] = 0
 	}
 	// Namespaces are few: compare their ranks rather than the strings.
 	for i, ns := range slices.Sorted(maps.Keys(nsRank)) {

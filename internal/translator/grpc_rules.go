@@ -69,6 +69,7 @@ func (t *translation) checkGRPCRules(r *gwapiv1.GRPCRoute) *checkedRules {
 	if len(bad) > 0 {
 		out.unsupported = strings.Join(bad, "; ")
 	}
+	out.addSources(t, r.Namespace, r.Name)
 	return out
 }
 

@@ -39,6 +39,7 @@ type translation struct {
 	conditions    slab[metav1.Condition]
 	backends      slab[ir.Backend]
 	stringMatches slab[ir.StringMatch]
+	ruleSources   slab[ir.RuleSource]
 }
 
 func newTranslation(in Input) *translation {

@@ -19,8 +19,18 @@ type checkedRules struct {
 	refReason gwapiv1.RouteConditionReason
 	refMsg    string
 	rules     []rule
+	// sources name the rules for the Sources of the IR, by rule index.
+	sources []ir.RuleSource
 	// extra holds what few routes have; nil for the others.
 	extra *ruleExtras
+}
+
+// addSources names the rules of the route ns/name for the IR's Sources.
+func (c *checkedRules) addSources(t *translation, ns, name string) {
+	c.sources = t.ruleSources.take(len(c.rules))[:len(c.rules)]
+	for i := range c.sources {
+		c.sources[i] = ir.RuleSource{Namespace: ns, Name: name, Index: int32(i), RuleName: c.ruleName(i)}
+	}
 }
 
 // ruleExtras are the parts of checkedRules that most routes do not need.
@@ -118,6 +128,7 @@ func (t *translation) checkRules(r *gwapiv1.HTTPRoute) *checkedRules {
 	if len(bad) > 0 {
 		out.unsupported = strings.Join(bad, "; ")
 	}
+	out.addSources(t, r.Namespace, r.Name)
 	return out
 }
 
