@@ -77,12 +77,9 @@ func (r *GatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	var gw gwapiv1.Gateway
 	if err := r.Get(ctx, req.NamespacedName, &gw); err != nil {
 		if apierrors.IsNotFound(err) {
-			// Its fleet and pods are going with it.
-			r.Pusher.Forget(req.String())
-			r.RouteStatus.ForgetGateway(req.NamespacedName)
-			r.applied.forget(req.NamespacedName)
+			return ctrl.Result{}, r.forgetGateway(ctx, req.NamespacedName)
 		}
-		return ctrl.Result{}, client.IgnoreNotFound(err)
+		return ctrl.Result{}, err
 	}
 	var gc gwapiv1.GatewayClass
 	if err := r.Get(ctx, types.NamespacedName{Name: string(gw.Spec.GatewayClassName)}, &gc); err != nil {
@@ -124,6 +121,20 @@ func (r *GatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		return ctrl.Result{}, err
 	}
 	return r.program(ctx, &gw, spec, certCond, recheck)
+}
+
+// forgetGateway drops what the operator keeps for a deleted Gateway (its fleet and pods
+// are going with it) and removes its entries from the statuses of routes: a route must
+// not go on claiming to be accepted by a Gateway that is gone.
+func (r *GatewayReconciler) forgetGateway(ctx context.Context, key types.NamespacedName) error {
+	r.Pusher.Forget(key.String())
+	r.applied.forget(key)
+	r.RouteStatus.ForgetGateway(key)
+	gone := &gwapiv1.Gateway{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}
+	if err := r.writeRouteStatuses(ctx, gone, nil); err != nil {
+		return err
+	}
+	return r.writeGRPCRouteStatuses(ctx, gone, nil)
 }
 
 // program configures the Gateway's Caddy pods and reports the outcome in the statuses of

@@ -91,3 +91,29 @@ func parentsAre(parents []gwapiv1.RouteParentStatus, gws ...string) error {
 	}
 	return nil
 }
+
+// TestRouteStatusOfDeletedGateway: deleting a Gateway removes its entry from the status
+// of a route that still names it.
+func TestRouteStatusOfDeletedGateway(t *testing.T) {
+	f := newFixture(t, v1alpha1.CaddyProxyConfigSpec{})
+	route := &gwapiv1.HTTPRoute{
+		ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: "web"},
+		Spec: gwapiv1.HTTPRouteSpec{CommonRouteSpec: gwapiv1.CommonRouteSpec{ParentRefs: []gwapiv1.ParentReference{
+			{Name: gwapiv1.ObjectName(f.gateway.Name)},
+		}}},
+	}
+	create(t, route)
+	key := client.ObjectKeyFromObject(route)
+	waitFor(t, key, &gwapiv1.HTTPRoute{}, func(r *gwapiv1.HTTPRoute) error {
+		return reasonIs(r.Status.Parents, f.gateway.Name, string(gwapiv1.RouteReasonAccepted))
+	})
+	if err := k8s.Delete(ctxFor(t), f.gateway); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, key, &gwapiv1.HTTPRoute{}, func(r *gwapiv1.HTTPRoute) error {
+		if len(r.Status.Parents) != 0 {
+			return fmt.Errorf("entries left for the deleted Gateway: %+v", r.Status.Parents)
+		}
+		return nil
+	})
+}
