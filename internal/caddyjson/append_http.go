@@ -82,6 +82,29 @@ func (w *writer) server(s *Server) {
 		w.key("strict_sni_host")
 		w.bool(*s.StrictSNIHost)
 	}
+	if len(s.NamedRoutes) > 0 {
+		w.key("named_routes")
+		w.namedRoutes(s.NamedRoutes)
+	}
+	w.close()
+}
+
+// namedRoutes writes named routes by name, sorted as encoding/json sorts map keys.
+func (w *writer) namedRoutes(m map[string]*Route) {
+	keys, ok := sortedKeys(m)
+	if !ok {
+		w.marshal(m)
+		return
+	}
+	w.open()
+	for _, k := range keys {
+		w.key(k)
+		if r := m[k]; r != nil {
+			w.route(r)
+		} else {
+			w.b = append(w.b, "null"...)
+		}
+	}
 	w.close()
 }
 

@@ -60,6 +60,8 @@ type Server struct {
 	// turns it on by itself when a connection policy has client authentication (nil);
 	// we set false there because the routes do the Gateway API's finer check.
 	StrictSNIHost *bool `json:"strict_sni_host,omitempty"`
+	// NamedRoutes are provisioned once and run wherever an Invoke handler names them.
+	NamedRoutes map[string]*Route `json:"named_routes,omitempty"`
 }
 
 // AutoHTTPS is caddyhttp.AutoHTTPSConfig.
@@ -115,6 +117,12 @@ type Handler any
 type Subroute struct {
 	Handler string  `json:"handler"`
 	Routes  []Route `json:"routes"`
+}
+
+// Invoke is the "invoke" handler: it runs the server's named route Name.
+type Invoke struct {
+	Handler string `json:"handler"`
+	Name    string `json:"name"`
 }
 
 // StaticResponse is the "static_response" handler.

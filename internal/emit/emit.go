@@ -72,12 +72,12 @@ type Result struct {
 
 // Emit renders g as a Caddy config.
 func Emit(g *ir.Gateway, opts Options) (Result, error) {
-	cfg, err := Config(g, opts)
+	cfg, e, err := config(g, opts)
 	if err != nil {
 		return Result{}, err
 	}
 	h := startHasher()
-	b, err := cfg.AppendJSONFlushing(make([]byte, 0, sizeHint(g)), h.write)
+	b, err := cfg.AppendJSONFlushing(make([]byte, 0, e.sizeHint(g)), h.write)
 	sum := h.sum()
 	if err != nil {
 		return Result{}, fmt.Errorf("encoding Caddy config of Gateway %s/%s: %w", g.Namespace, g.Name, err)
@@ -85,16 +85,10 @@ func Emit(g *ir.Gateway, opts Options) (Result, error) {
 	return Result{JSON: b, Hash: hex.EncodeToString(sum)}, nil
 }
 
-// sizeHint estimates the encoded size of g's config: about 400 bytes per route.
-func sizeHint(g *ir.Gateway) int {
-	n := 4096
-	for i := range g.HTTP {
-		for j := range g.HTTP[i].Listeners {
-			for k := range g.HTTP[i].Listeners[j].Hosts {
-				n += 400 * len(g.HTTP[i].Listeners[j].Hosts[k].Routes)
-			}
-		}
-	}
+// sizeHint estimates the encoded size of g's config: about 176 bytes per route, 256
+// more for a route with a handler list of its own (shareLists), and the certificates.
+func (e *emitter) sizeHint(g *ir.Gateway) int {
+	n := 4096 + 176*e.routes + 256*e.ownLists
 	for _, c := range g.Certificates {
 		n += len(c.CertPEM) + len(c.KeyPEM) + 256
 	}
@@ -103,14 +97,21 @@ func sizeHint(g *ir.Gateway) int {
 
 // Config renders g as a typed Caddy config.
 func Config(g *ir.Gateway, opts Options) (*caddyjson.Config, error) {
+	cfg, _, err := config(g, opts)
+	return cfg, err
+}
+
+// config is Config, and the emitter that rendered it.
+func config(g *ir.Gateway, opts Options) (*caddyjson.Config, *emitter, error) {
 	o := opts.withDefaults()
 	persist := false
-	e := &emitter{opts: o, handlerCache: map[*ir.Action]int32{}, proxyCache: map[string]int32{}}
+	e := &emitter{opts: o, handlerCache: map[*ir.Action]int32{}, proxyCache: map[string]int32{},
+		hostLists: map[*ir.HostGroup][]int32{}, invokes: map[int32][]caddyjson.Handler{}}
 	servers := map[string]*caddyjson.Server{}
 	for i := range g.HTTP {
 		s := &g.HTTP[i]
 		if s.Port == o.ReadinessPort {
-			return nil, fmt.Errorf("listener port %d is reserved for the readiness server", s.Port)
+			return nil, nil, fmt.Errorf("listener port %d is reserved for the readiness server", s.Port)
 		}
 		servers[fmt.Sprintf("port-%d", s.Port)] = e.server(s)
 	}
@@ -129,7 +130,7 @@ func Config(g *ir.Gateway, opts Options) (*caddyjson.Config, error) {
 	if len(g.Certificates) > 0 {
 		cfg.Apps.TLS = tlsApp(g.Certificates)
 	}
-	return cfg, nil
+	return cfg, e, nil
 }
 
 // emitter carries options and what the routes turned out to need.
@@ -143,6 +144,12 @@ type emitter struct {
 	// proxyCache indexes the lists of plain proxy actions by content (proxyKey).
 	proxyCache map[string]int32
 	keyBuf     []byte
+	// hostLists holds, per host group, the index in lists of each route's handler list.
+	hostLists map[*ir.HostGroup][]int32
+	// invokes holds, per shared list (shareLists), the handler list invoking it.
+	invokes map[int32][]caddyjson.Handler
+	// routes counts the routes, ownLists those with a handler list of their own.
+	routes, ownLists int
 	// patterns holds the regexp patterns of the streamed routes.
 	patterns patterns
 }

@@ -3,6 +3,7 @@ package emit
 import (
 	"iter"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/caddy-gateway/operator/internal/caddyjson"
@@ -13,6 +14,7 @@ import (
 // the request, TLS connection policies by SNI), then 404 for anything unmatched.
 func (e *emitter) server(s *ir.HTTPServer) *caddyjson.Server {
 	out := &caddyjson.Server{Listen: e.listen(s.Port), AutoHTTPS: &caddyjson.AutoHTTPS{Disable: true}}
+	out.NamedRoutes = e.shareLists(s)
 	for i := range s.Listeners {
 		l := &s.Listeners[i]
 		out.Routes = append(out.Routes, caddyjson.Route{
@@ -35,28 +37,68 @@ func (e *emitter) listenerSubroute(l *ir.Listener) caddyjson.Subroute {
 	sub := caddyjson.Subroute{Handler: "subroute"}
 	for i := range l.Hosts {
 		h := &l.Hosts[i]
-		// Render every handler list now (they decide e.usesInvalidBackend); the routes
-		// themselves are built one at a time while encoding (hostRoutes).
-		lists := make([]int32, len(h.Routes))
-		for j := range h.Routes {
-			lists[j] = e.handlers(h.Routes[j].Action)
-		}
 		var match []caddyjson.MatcherSet
 		if h.Hostname != l.Hostname {
 			match = hostMatch(h.Hostname)
 		}
 		sub.Routes = append(sub.Routes, caddyjson.Route{
 			Match:  match,
-			Handle: []caddyjson.Handler{caddyjson.RouteStream{Handler: "subroute", Routes: e.hostRoutes(h, lists)}},
+			Handle: []caddyjson.Handler{caddyjson.RouteStream{Handler: "subroute", Routes: e.hostRoutes(h, e.hostLists[h])}},
 		})
 	}
 	sub.Routes = append(sub.Routes, caddyjson.Route{Handle: []caddyjson.Handler{status(404)}})
 	return sub
 }
 
+// shareLists renders the handler list of every route of s (into e.hostLists; they also
+// decide e.usesInvalidBackend) and returns the server's named routes: one per list
+// that several routes use. Those routes invoke it by name, so Caddy provisions the
+// list's handlers (a reverse proxy and its connection pool, say) once per server
+// instead of once per route, and the config carries the list once.
+func (e *emitter) shareLists(s *ir.HTTPServer) map[string]*caddyjson.Route {
+	uses := map[int32]int32{}
+	for i := range s.Listeners {
+		for j := range s.Listeners[i].Hosts {
+			h := &s.Listeners[i].Hosts[j]
+			lists := make([]int32, len(h.Routes))
+			for k := range h.Routes {
+				lists[k] = e.handlers(h.Routes[k].Action)
+				uses[lists[k]]++
+			}
+			e.hostLists[h] = lists
+		}
+	}
+	var named map[string]*caddyjson.Route
+	for i, n := range uses {
+		e.routes += int(n)
+		if n < 2 {
+			e.ownLists++
+			continue
+		}
+		if named == nil {
+			named = map[string]*caddyjson.Route{}
+		}
+		name := listName(i)
+		named[name] = &caddyjson.Route{Handle: e.lists[i]}
+		e.invokes[i] = []caddyjson.Handler{caddyjson.Invoke{Handler: "invoke", Name: name}}
+	}
+	return named
+}
+
+// listName names the shared handler list i among a server's named routes.
+func listName(i int32) string { return "handlers-" + strconv.Itoa(int(i)) }
+
+// handle is how a route reaches handler list i: by name when the list is shared.
+func (e *emitter) handle(i int32) []caddyjson.Handler {
+	if hs, ok := e.invokes[i]; ok {
+		return hs
+	}
+	return e.lists[i]
+}
+
 // hostRoutes yields the Caddy routes of a host group, each built into the same
-// scratch values (a large table allocates nothing per route). The
-// handler list of route j is e.lists[lists[j]], rendered by listenerSubroute.
+// scratch values (a large table allocates nothing per route). Route j is handled by
+// list lists[j] (shareLists).
 func (e *emitter) hostRoutes(h *ir.HostGroup, lists []int32) iter.Seq[*caddyjson.Route] {
 	return func(yield func(*caddyjson.Route) bool) {
 		var (
@@ -73,7 +115,7 @@ func (e *emitter) hostRoutes(h *ir.HostGroup, lists []int32) iter.Seq[*caddyjson
 			sets[0] = caddyjson.MatcherSet{Method: method[:0], HeaderRegexp: hdr, VarsRegexp: vars}
 			// The prefix groups only change a "/" prefix match: skip reading the action otherwise.
 			matcherSet(&sets[0], &re, &e.patterns, r.Match, r.Match.Path == "/" && needsPrefixGroups(r.Action))
-			route = caddyjson.Route{Match: sets[:], Handle: e.lists[lists[j]], Terminal: true}
+			route = caddyjson.Route{Match: sets[:], Handle: e.handle(lists[j]), Terminal: true}
 			if !yield(&route) {
 				return
 			}
