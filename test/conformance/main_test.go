@@ -139,6 +139,15 @@ func setup(ctx context.Context, c client.Client) ([]*unstructured.Unstructured, 
 			return installed, fmt.Errorf("creating %T %s: %w", o, o.GetName(), err)
 		}
 	}
+	// The suite reads the features to test from the class's status once, at its start.
+	if err := wait.PollUntilContextTimeout(ctx, time.Second, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		if err := c.Get(ctx, client.ObjectKeyFromObject(class), class); err != nil {
+			return false, nil //nolint:nilerr // the operator may still be starting: poll on
+		}
+		return len(class.Status.SupportedFeatures) > 0, nil
+	}); err != nil {
+		return installed, fmt.Errorf("GatewayClass %s never listed its supported features: %w", className, err)
+	}
 	fmt.Printf("conformance: echo-basic, operator and GatewayClass %s ready in %s\n", className, time.Since(start).Round(time.Second))
 	return installed, nil
 }
