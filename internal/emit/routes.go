@@ -41,6 +41,10 @@ func (e *emitter) listenerSubroute(l *ir.Listener) caddyjson.Subroute {
 		if h.Hostname != l.Hostname {
 			match = hostMatch(h.Hostname)
 		}
+		if r, ok := e.onlyRoute(h, match); ok {
+			sub.Routes = append(sub.Routes, r)
+			continue
+		}
 		sub.Routes = append(sub.Routes, caddyjson.Route{
 			Match:  match,
 			Handle: []caddyjson.Handler{caddyjson.RouteStream{Handler: "subroute", Routes: e.hostRoutes(h, e.hostLists[h])}},
@@ -48,6 +52,33 @@ func (e *emitter) listenerSubroute(l *ir.Listener) caddyjson.Subroute {
 	}
 	sub.Routes = append(sub.Routes, caddyjson.Route{Handle: []caddyjson.Handler{status(404)}})
 	return sub
+}
+
+// onlyRoute is the route of a host group that has only one, with the group's host
+// match (hostMatch, or none) joined to its own matchers: the same requests match, and
+// Caddy provisions one route instead of a route, a subroute and the route in it. A
+// host per route is the common shape of a large Gateway. ok is false for other groups,
+// and when the route itself matches a Host header.
+func (e *emitter) onlyRoute(h *ir.HostGroup, host []caddyjson.MatcherSet) (caddyjson.Route, bool) {
+	if len(h.Routes) != 1 {
+		return caddyjson.Route{}, false
+	}
+	r := &h.Routes[0]
+	for _, hdr := range r.Match.Headers {
+		if strings.EqualFold(hdr.Name, "Host") {
+			return caddyjson.Route{}, false
+		}
+	}
+	var set caddyjson.MatcherSet
+	re := new(caddyjson.Regexp)
+	matcherSet(&set, re, &e.patterns, r.Match, r.Match.Path == "/" && needsPrefixGroups(r.Action))
+	if len(host) > 0 {
+		if set.HeaderRegexp == nil {
+			set.HeaderRegexp = map[string]caddyjson.Regexp{}
+		}
+		set.HeaderRegexp["Host"] = host[0].HeaderRegexp["Host"]
+	}
+	return caddyjson.Route{Match: []caddyjson.MatcherSet{set}, Handle: e.handle(e.hostLists[h][0]), Terminal: true}, true
 }
 
 // shareLists renders the handler list of every route of s (into e.hostLists; they also
