@@ -14,6 +14,20 @@ import (
 	"github.com/caddy-gateway/operator/internal/translator/fixture"
 )
 
+// loadCase reads the input of testdata/<name>.in.yaml.
+func loadCase(t *testing.T, name string) translator.Input {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", name+".in.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := fixture.Load(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in
+}
+
 // TestGolden translates every testdata/<case>.in.yaml and compares IR and statuses
 // with testdata/<case>.out.yaml.
 func TestGolden(t *testing.T) {
@@ -21,14 +35,7 @@ func TestGolden(t *testing.T) {
 	for _, name := range fixture.Cases(t, "testdata") {
 		keep[name+".out.yaml"] = true
 		t.Run(name, func(t *testing.T) {
-			data, err := os.ReadFile(filepath.Join("testdata", name+".in.yaml"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			in, err := fixture.Load(data)
-			if err != nil {
-				t.Fatal(err)
-			}
+			in := loadCase(t, name)
 			got, err := yaml.Marshal(translator.Translate(in))
 			if err != nil {
 				t.Fatal(err)
@@ -46,14 +53,7 @@ func TestGoldenSplit(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(8))
 	for _, name := range fixture.Cases(t, "testdata") {
 		t.Run(name, func(t *testing.T) {
-			data, err := os.ReadFile(filepath.Join("testdata", name+".in.yaml"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			in, err := fixture.Load(data)
-			if err != nil {
-				t.Fatal(err)
-			}
+			in := loadCase(t, name)
 			got, err := yaml.Marshal(translator.Translate(in))
 			if err != nil {
 				t.Fatal(err)
@@ -74,18 +74,7 @@ func TestGoldenSplit(t *testing.T) {
 func TestGoldenInputUntouched(t *testing.T) {
 	for _, name := range fixture.Cases(t, "testdata") {
 		t.Run(name, func(t *testing.T) {
-			data, err := os.ReadFile(filepath.Join("testdata", name+".in.yaml"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			in, err := fixture.Load(data)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want, err := fixture.Load(data)
-			if err != nil {
-				t.Fatal(err)
-			}
+			in, want := loadCase(t, name), loadCase(t, name)
 			translator.Translate(in)
 			if !equality.Semantic.DeepEqual(in, want) {
 				t.Error("the translation changed its input")
