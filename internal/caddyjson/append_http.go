@@ -89,23 +89,15 @@ func (w *writer) server(s *Server) {
 	w.close()
 }
 
-// namedRoutes writes named routes by name, sorted as encoding/json sorts map keys.
+// namedRoutes writes named routes by name; a nil route is null.
 func (w *writer) namedRoutes(m map[string]*Route) {
-	keys, ok := sortedKeys(m)
-	if !ok {
-		w.marshal(m)
-		return
-	}
-	w.open()
-	for _, k := range keys {
-		w.key(k)
-		if r := m[k]; r != nil {
-			w.route(r)
-		} else {
+	writeMap(w, m, func(r *Route) {
+		if r == nil {
 			w.b = append(w.b, "null"...)
+			return
 		}
-	}
-	w.close()
+		w.route(r)
+	})
 }
 
 // routes writes a route list; nil is null.

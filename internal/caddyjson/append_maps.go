@@ -38,49 +38,38 @@ func plainKey(k string) bool {
 	return true
 }
 
+// writeMap writes m as a JSON object in encoding/json's key order, each value by
+// each; a map with a key that is not plain ASCII goes through encoding/json.
+func writeMap[V any](w *writer, m map[string]V, each func(V)) {
+	if k, v, ok := onlyEntry(m); ok {
+		w.open()
+		w.key(k)
+		each(v)
+		w.close()
+		return
+	}
+	keys, ok := sortedKeys(m)
+	if !ok {
+		w.marshal(m)
+		return
+	}
+	w.open()
+	for _, k := range keys {
+		w.key(k)
+		each(m[k])
+	}
+	w.close()
+}
+
+// strListMap writes a map of string lists; nil is null.
 func (w *writer) strListMap(m map[string][]string) {
 	if m == nil {
 		w.b = append(w.b, "null"...)
 		return
 	}
-	if k, v, ok := onlyEntry(m); ok {
-		w.open()
-		w.key(k)
-		w.strs(v)
-		w.close()
-		return
-	}
-	keys, ok := sortedKeys(m)
-	if !ok {
-		w.marshal(m)
-		return
-	}
-	w.open()
-	for _, k := range keys {
-		w.key(k)
-		w.strs(m[k])
-	}
-	w.close()
+	writeMap(w, m, w.strs)
 }
 
 func (w *writer) regexpMap(m map[string]Regexp) {
-	if k, r, ok := onlyEntry(m); ok {
-		w.open()
-		w.key(k)
-		w.regexp(&r)
-		w.close()
-		return
-	}
-	keys, ok := sortedKeys(m)
-	if !ok {
-		w.marshal(m)
-		return
-	}
-	w.open()
-	for _, k := range keys {
-		w.key(k)
-		r := m[k]
-		w.regexp(&r)
-	}
-	w.close()
+	writeMap(w, m, func(r Regexp) { w.regexp(&r) })
 }
