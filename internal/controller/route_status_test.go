@@ -19,17 +19,7 @@ func TestRouteStatusOfTwoGateways(t *testing.T) {
 	f := newFixture(t, v1alpha1.CaddyProxyConfigSpec{})
 	second := newGateway(f.ns, "second", f.class)
 	create(t, second)
-	route := &gwapiv1.HTTPRoute{
-		ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: "web"},
-		Spec: gwapiv1.HTTPRouteSpec{CommonRouteSpec: gwapiv1.CommonRouteSpec{ParentRefs: []gwapiv1.ParentReference{
-			{Name: gwapiv1.ObjectName(f.gateway.Name)},
-		}}},
-	}
-	create(t, route)
-	key := client.ObjectKeyFromObject(route)
-	waitFor(t, key, &gwapiv1.HTTPRoute{}, func(r *gwapiv1.HTTPRoute) error {
-		return reasonIs(r.Status.Parents, f.gateway.Name, string(gwapiv1.RouteReasonAccepted))
-	})
+	route, key := acceptedRoute(t, f)
 	foreign := gwapiv1.RouteParentStatus{
 		ParentRef:      gwapiv1.ParentReference{Name: "elsewhere"},
 		ControllerName: "example.com/other-controller",
@@ -96,6 +86,22 @@ func parentsAre(parents []gwapiv1.RouteParentStatus, gws ...string) error {
 // of a route that still names it.
 func TestRouteStatusOfDeletedGateway(t *testing.T) {
 	f := newFixture(t, v1alpha1.CaddyProxyConfigSpec{})
+	_, key := acceptedRoute(t, f)
+	if err := k8s.Delete(ctxFor(t), f.gateway); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, key, &gwapiv1.HTTPRoute{}, func(r *gwapiv1.HTTPRoute) error {
+		if len(r.Status.Parents) != 0 {
+			return fmt.Errorf("entries left for the deleted Gateway: %+v", r.Status.Parents)
+		}
+		return nil
+	})
+}
+
+// acceptedRoute creates the HTTPRoute "web" attached to the fixture's Gateway and waits
+// until our entry says Accepted.
+func acceptedRoute(t *testing.T, f *fixture) (*gwapiv1.HTTPRoute, client.ObjectKey) {
+	t.Helper()
 	route := &gwapiv1.HTTPRoute{
 		ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: "web"},
 		Spec: gwapiv1.HTTPRouteSpec{CommonRouteSpec: gwapiv1.CommonRouteSpec{ParentRefs: []gwapiv1.ParentReference{
@@ -107,13 +113,5 @@ func TestRouteStatusOfDeletedGateway(t *testing.T) {
 	waitFor(t, key, &gwapiv1.HTTPRoute{}, func(r *gwapiv1.HTTPRoute) error {
 		return reasonIs(r.Status.Parents, f.gateway.Name, string(gwapiv1.RouteReasonAccepted))
 	})
-	if err := k8s.Delete(ctxFor(t), f.gateway); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, key, &gwapiv1.HTTPRoute{}, func(r *gwapiv1.HTTPRoute) error {
-		if len(r.Status.Parents) != 0 {
-			return fmt.Errorf("entries left for the deleted Gateway: %+v", r.Status.Parents)
-		}
-		return nil
-	})
+	return route, key
 }
