@@ -69,7 +69,3 @@ func (w *writer) strListMap(m map[string][]string) {
 	}
 	writeMap(w, m, w.strs)
 }
-
-func (w *writer) regexpMap(m map[string]Regexp) {
-	writeMap(w, m, func(r Regexp) { w.regexp(&r) })
-}

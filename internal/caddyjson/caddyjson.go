@@ -88,12 +88,12 @@ type MatcherSet struct {
 	// Method matches the request method.
 	Method []string `json:"method,omitempty"`
 	// HeaderRegexp matches header values ("Host" reads the request host).
-	HeaderRegexp map[string]Regexp `json:"header_regexp,omitempty"`
+	HeaderRegexp RegexpMap `json:"header_regexp,omitempty"`
 	// Query matches query values; a non-nil empty map matches an empty query only.
 	Query *map[string][]string `json:"query,omitempty"`
 	// VarsRegexp matches placeholders such as {http.request.uri.query.k} with RE2. Caddy
 	// matches when any one of its entries matches: several entries are OR-ed.
-	VarsRegexp map[string]Regexp `json:"vars_regexp,omitempty"`
+	VarsRegexp RegexpMap `json:"vars_regexp,omitempty"`
 	// Not matches when none of its matcher sets matches.
 	Not []MatcherSet `json:"not,omitempty"`
 	// Expression is a CEL expression (caddyhttp.MatchExpression in its string form);

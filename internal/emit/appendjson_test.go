@@ -51,7 +51,9 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 	empty := map[string][]string{}
 	check("odd strings", &caddyjson.Config{Apps: caddyjson.Apps{HTTP: &caddyjson.HTTPApp{Servers: map[string]*caddyjson.Server{
 		odd: {Listen: []string{odd}, Routes: []caddyjson.Route{{
-			Match: []caddyjson.MatcherSet{{Query: &empty, HeaderRegexp: map[string]caddyjson.Regexp{odd: {Pattern: odd}}}},
+			Match: []caddyjson.MatcherSet{{Query: &empty, HeaderRegexp: caddyjson.RegexpMap{
+				{Key: "b", Value: caddyjson.Regexp{Pattern: "2"}}, {Key: "a", Value: caddyjson.Regexp{Pattern: "1"}},
+			}}, {VarsRegexp: caddyjson.RegexpMap{{Key: odd, Value: caddyjson.Regexp{Pattern: odd}}}}},
 			Handle: []caddyjson.Handler{
 				caddyjson.StaticResponse{Handler: "static_response", Headers: map[string][]string{odd: {odd}, "a": nil}},
 				caddyjson.Subroute{Handler: "subroute"},

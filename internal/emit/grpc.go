@@ -10,7 +10,7 @@ import "github.com/caddy-gateway/operator/internal/caddyjson"
 func invalidBackendRoutes() []caddyjson.Route {
 	return []caddyjson.Route{
 		{
-			Match:    []caddyjson.MatcherSet{{HeaderRegexp: map[string]caddyjson.Regexp{"Content-Type": {Pattern: `^application/grpc`}}}},
+			Match:    []caddyjson.MatcherSet{{HeaderRegexp: caddyjson.RegexpMap{{Key: "Content-Type", Value: caddyjson.Regexp{Pattern: `^application/grpc`}}}}},
 			Handle:   []caddyjson.Handler{status(503)},
 			Terminal: true,
 		},

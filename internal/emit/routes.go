@@ -73,10 +73,7 @@ func (e *emitter) onlyRoute(h *ir.HostGroup, host []caddyjson.MatcherSet) (caddy
 	re := new(caddyjson.Regexp)
 	matcherSet(&set, re, &e.patterns, r.Match, r.Match.Path == "/" && needsPrefixGroups(r.Action))
 	if len(host) > 0 {
-		if set.HeaderRegexp == nil {
-			set.HeaderRegexp = map[string]caddyjson.Regexp{}
-		}
-		set.HeaderRegexp["Host"] = host[0].HeaderRegexp["Host"]
+		set.HeaderRegexp = append(set.HeaderRegexp, host[0].HeaderRegexp...)
 	}
 	return caddyjson.Route{Match: []caddyjson.MatcherSet{set}, Handle: e.handle(e.hostLists[h][0]), Terminal: true}, true
 }
@@ -140,9 +137,7 @@ func (e *emitter) hostRoutes(h *ir.HostGroup, lists []int32) iter.Seq[*caddyjson
 		)
 		for j := range h.Routes {
 			r := &h.Routes[j]
-			hdr, vars := sets[0].HeaderRegexp, sets[0].VarsRegexp
-			clear(hdr)
-			clear(vars)
+			hdr, vars := sets[0].HeaderRegexp[:0], sets[0].VarsRegexp[:0]
 			sets[0] = caddyjson.MatcherSet{Method: method[:0], HeaderRegexp: hdr, VarsRegexp: vars}
 			// The prefix groups only change a "/" prefix match: skip reading the action otherwise.
 			matcherSet(&sets[0], &re, &e.patterns, r.Match, r.Match.Path == "/" && needsPrefixGroups(r.Action))
@@ -160,7 +155,7 @@ func hostMatch(host string) []caddyjson.MatcherSet {
 	if host == "" {
 		return nil
 	}
-	return []caddyjson.MatcherSet{{HeaderRegexp: map[string]caddyjson.Regexp{"Host": {Pattern: hostPattern(host) + `(?::[0-9]+)?$`}}}}
+	return []caddyjson.MatcherSet{{HeaderRegexp: caddyjson.RegexpMap{{Key: "Host", Value: caddyjson.Regexp{Pattern: hostPattern(host) + `(?::[0-9]+)?$`}}}}}
 }
 
 // hostPattern is the anchored-at-start regexp of a host pattern, without end anchor.
@@ -220,20 +215,14 @@ func matcherSet(set *caddyjson.MatcherSet, re *caddyjson.Regexp, pat *patterns, 
 	if m.Method != "" {
 		set.Method = append(set.Method[:0], m.Method)
 	}
-	if len(m.Headers) > 0 && set.HeaderRegexp == nil {
-		set.HeaderRegexp = make(map[string]caddyjson.Regexp, len(m.Headers))
-	}
 	for _, h := range m.Headers {
-		set.HeaderRegexp[h.Name] = caddyjson.Regexp{Pattern: valuePattern(pat, h)}
+		set.HeaderRegexp.Set(h.Name, caddyjson.Regexp{Pattern: valuePattern(pat, h)})
 	}
 	switch len(m.Query) {
 	case 0:
 	case 1:
-		if set.VarsRegexp == nil {
-			set.VarsRegexp = map[string]caddyjson.Regexp{}
-		}
 		q := m.Query[0]
-		set.VarsRegexp[pat.queryVar(q.Name)] = caddyjson.Regexp{Pattern: valuePattern(pat, q)}
+		set.VarsRegexp.Set(pat.queryVar(q.Name), caddyjson.Regexp{Pattern: valuePattern(pat, q)})
 	default:
 		set.Not = allQuery(pat, m.Query)
 	}
@@ -245,8 +234,8 @@ func matcherSet(set *caddyjson.MatcherSet, re *caddyjson.Regexp, pat *patterns, 
 func allQuery(pat *patterns, qs []ir.StringMatch) []caddyjson.MatcherSet {
 	sets := make([]caddyjson.MatcherSet, len(qs))
 	for i, q := range qs {
-		sets[i].Not = []caddyjson.MatcherSet{{VarsRegexp: map[string]caddyjson.Regexp{
-			pat.queryVar(q.Name): {Pattern: valuePattern(pat, q)},
+		sets[i].Not = []caddyjson.MatcherSet{{VarsRegexp: caddyjson.RegexpMap{
+			{Key: pat.queryVar(q.Name), Value: caddyjson.Regexp{Pattern: valuePattern(pat, q)}},
 		}}}
 	}
 	return sets

@@ -98,7 +98,7 @@ func sniMatch(hosts []string) []caddyjson.MatcherSet {
 			alts[i] = regexp.QuoteMeta(h)
 		}
 	}
-	return []caddyjson.MatcherSet{{VarsRegexp: map[string]caddyjson.Regexp{
-		sniPlaceholder: {Pattern: `(?i)^(?:` + strings.Join(alts, "|") + `)$`},
+	return []caddyjson.MatcherSet{{VarsRegexp: caddyjson.RegexpMap{
+		{Key: sniPlaceholder, Value: caddyjson.Regexp{Pattern: `(?i)^(?:` + strings.Join(alts, "|") + `)$`}},
 	}}}
 }
