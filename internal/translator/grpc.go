@@ -4,7 +4,7 @@ import (
 	"cmp"
 	"maps"
 	"slices"
-	"time"
+	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -40,11 +40,29 @@ func (t *translation) attach(r *pendingRoute) (RouteStatus, bool) {
 // attachKey is what the attach order compares of a pending route, copied next to the
 // others so that sorting thousands of routes does not visit each route every time.
 type attachKey struct {
-	created time.Time
-	name    string
-	kind    string
-	// ns is the rank of the namespace among the namespaces of the pending routes.
-	ns int32
+	// sec and rest are the creation time (Unix seconds; nanoseconds<<32) and the rank
+	// of the namespace among the namespaces of the pending routes, packed as integers.
+	sec  int64
+	rest uint64
+	name string
+	kind string
+	// i is the index of the route among the pending routes.
+	i int32
+}
+
+// compareAttachKeys orders attach keys by creation time, namespace, name and kind.
+func compareAttachKeys(a, b *attachKey) int {
+	// Not cmp.Or: it would compare every field on each of the n log n calls.
+	if a.sec != b.sec {
+		return cmp.Compare(a.sec, b.sec)
+	}
+	if a.rest != b.rest {
+		return cmp.Compare(a.rest, b.rest)
+	}
+	if c := strings.Compare(a.name, b.name); c != 0 {
+		return c
+	}
+	return strings.Compare(a.kind, b.kind)
 }
 
 // routesInAttachOrder returns the routes of the input with a parentRef to the Gateway,
@@ -87,33 +105,19 @@ func (t *translation) inAttachOrder(routes []pendingRoute) []pendingRoute {
 		nsRank[ns] = int32(i)
 	}
 	keys := make([]attachKey, len(routes))
-	order := make([]int32, len(routes))
 	for i := range routes {
 		m := routes[i].meta
-		keys[i] = attachKey{created: m.CreationTimestamp.Time, name: m.Name, kind: routes[i].kind, ns: nsRank[m.Namespace]}
-		order[i] = int32(i)
+		created := m.CreationTimestamp.Time
+		keys[i] = attachKey{sec: created.Unix(), rest: uint64(created.Nanosecond())<<32 | uint64(nsRank[m.Namespace]),
+			name: m.Name, kind: routes[i].kind, i: int32(i)}
 	}
-	slices.SortFunc(order, func(i, j int32) int {
-		// Not cmp.Or: it would compare every field on each of the n log n calls.
-		a, b := &keys[i], &keys[j]
-		if c := a.created.Compare(b.created); c != 0 {
-			return c
-		}
-		if a.ns != b.ns {
-			return cmp.Compare(a.ns, b.ns)
-		}
-		if c := cmp.Compare(a.name, b.name); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.kind, b.kind)
-	})
+	slices.SortFunc(keys, func(a, b attachKey) int { return compareAttachKeys(&a, &b) })
 	out := make([]pendingRoute, len(routes))
-	for i, j := range order {
-		out[i] = routes[j]
+	for i := range keys {
+		out[i] = routes[keys[i].i]
 		if i > 0 {
-			a, b := &keys[order[i-1]], &keys[j]
 			out[i].age = out[i-1].age
-			if a.ns != b.ns || a.name != b.name || !a.created.Equal(b.created) {
+			if a, b := &keys[i-1], &keys[i]; a.sec != b.sec || a.rest != b.rest || a.name != b.name {
 				out[i].age++
 			}
 		}
