@@ -75,11 +75,8 @@ func Translate(in Input) Output {
 	t := newTranslation(in)
 	t.buildListeners()
 	out := Output{}
-	// Rules are checked in input order, in which the routes' objects lie in memory;
-	// attaching goes by age.
-	pending := t.pendingRoutes()
+	pending := t.routesInAttachOrder()
 	t.checkRoutes(pending)
-	pending = t.inAttachOrder(pending)
 	out.Routes = make([]RouteStatus, 0, len(pending))
 	for i := range pending {
 		t.age = pending[i].age
