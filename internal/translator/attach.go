@@ -30,10 +30,21 @@ func (t *translation) attachRoute(r routeRef, rules *checkedRules) (RouteStatus,
 		st.Parents = append(st.Parents, gwapiv1.RouteParentStatus{
 			ParentRef:      ref,
 			ControllerName: t.in.ControllerName,
-			Conditions:     append(t.conditions.take(2), accepted, resolved),
+			Conditions:     t.routeConditions(accepted, resolved),
 		})
 	}
 	return st, len(st.Parents) > 0
+}
+
+// routeConditions returns the conditions of a route parent entry. Consecutive entries
+// with the same conditions (accepted, references resolved, same generation: most
+// routes of a large table) share one list.
+func (t *translation) routeConditions(accepted, resolved metav1.Condition) []metav1.Condition {
+	if c := t.lastConditions; len(c) == 2 && c[0] == accepted && c[1] == resolved {
+		return c
+	}
+	t.lastConditions = append(t.conditions.take(2), accepted, resolved)
+	return t.lastConditions
 }
 
 func (t *translation) refersToGateway(routeNS string, ref gwapiv1.ParentReference) bool {

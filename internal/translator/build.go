@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strings"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/caddy-gateway/operator/internal/ir"
@@ -54,15 +53,15 @@ func (t *translation) buildIR() *ir.Gateway {
 type entry struct {
 	// key is the packed precedence (precedenceKeyOf), when keyed sorting is possible.
 	key    [2]uint64
-	route  *metav1.ObjectMeta
 	m      *ir.Match
 	action *ir.Action
 	// grpc is set for GRPCRoute matches, which have their own precedence rules.
 	grpc *grpcRank
-	// src is the rule of the ir.Route Source.
+	// src is the rule of the ir.Route Source; its Index is the rule's index in the route.
 	src *ir.RuleSource
-	// rule and match index the match in its route; n numbers the listener's entries.
-	rule, match, n int32
+	// match indexes the match in its rule; age ranks the route (pendingRoute.age):
+	// by creation time, then namespace/name.
+	match, age int32
 	// origin is the route's own hostname whose intersection with the listener's is the
 	// host group's host ("" when the route has none). Matches of routes with a more
 	// specific origin come first: an exact route hostname wins over a wildcard one that
@@ -108,7 +107,7 @@ func buildHostGroups(l *listener) []ir.HostGroup {
 	// l.routes are in attach order, which sorts by creation time, namespace and name;
 	// their age ranks them so, equal for equal triples (a route attached twice), and
 	// the precedence keys hold it in place of the triple.
-	useKeys, count := true, int32(0)
+	useKeys := true
 	for i, ar := range l.routes {
 		if i > 0 && ar.age < l.routes[i-1].age {
 			useKeys = false
@@ -124,7 +123,7 @@ func buildHostGroups(l *listener) []ir.HostGroup {
 			src := &ar.rules.sources[ri]
 			for mi := range ru.matches {
 				m := &ru.matches[mi]
-				e := entry{route: ar.route, rule: int32(ri), match: int32(mi), m: m, n: count, src: src,
+				e := entry{age: ar.age, match: int32(mi), m: m, src: src,
 					action: actionFor(ru, ar.rules.backendRedirects(ri), m, l)}
 				if ru.grpc != nil {
 					e.grpc = &ru.grpc[mi]
@@ -133,7 +132,6 @@ func buildHostGroups(l *listener) []ir.HostGroup {
 				var ok bool
 				e.key, ok = precedenceKeyOf(m, seq, ri, mi)
 				useKeys = useKeys && ok
-				count++
 				for hi, h := range ar.hostnames {
 					e.origin = origins[hi]
 					groups[h] = append(groups[h], e)
@@ -197,7 +195,7 @@ func actionFor(ru *rule, backendRedirects []*gwapiv1.HTTPRequestRedirectFilter, 
 // comparePrecedence orders matches per the HTTPRoute spec: Exact path, then (our
 // choice for the implementation-specific case) regular expressions by length, then
 // prefixes by length; then a method; more headers; more query params; the oldest
-// route; namespace/name; rule and match order.
+// route, then namespace/name (the route's age); rule and match order.
 func comparePrecedence(a, b *entry) int {
 	if a.grpc != nil && b.grpc != nil {
 		return compareGRPCPrecedence(a, b)
@@ -220,15 +218,7 @@ func comparePrecedence(a, b *entry) int {
 	if c := cmp.Compare(len(mb.Query), len(ma.Query)); c != 0 {
 		return c
 	}
-	if c := a.route.CreationTimestamp.Compare(b.route.CreationTimestamp.Time); c != 0 {
-		return c
-	}
-	return cmp.Or(
-		cmp.Compare(a.route.Namespace, b.route.Namespace),
-		cmp.Compare(a.route.Name, b.route.Name),
-		cmp.Compare(a.rule, b.rule),
-		cmp.Compare(a.match, b.match),
-	)
+	return cmp.Or(cmp.Compare(a.age, b.age), cmp.Compare(a.src.Index, b.src.Index), cmp.Compare(a.match, b.match))
 }
 
 func pathRank(t ir.PathMatchType) int {

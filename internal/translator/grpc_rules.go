@@ -33,10 +33,8 @@ func compareGRPCPrecedence(a, b *entry) int {
 		cmp.Compare(gb.method, ga.method),
 		cmp.Compare(gb.headers, ga.headers),
 		cmp.Compare(boolRank(!ga.regex), boolRank(!gb.regex)),
-		a.route.CreationTimestamp.Compare(b.route.CreationTimestamp.Time),
-		cmp.Compare(a.route.Namespace, b.route.Namespace),
-		cmp.Compare(a.route.Name, b.route.Name),
-		cmp.Compare(a.rule, b.rule),
+		cmp.Compare(a.age, b.age),
+		cmp.Compare(a.src.Index, b.src.Index),
 		cmp.Compare(a.match, b.match),
 	)
 }

@@ -31,6 +31,8 @@ type translation struct {
 	hostCache map[hostsKey][]string
 	// age is the rank of the route being attached (pendingRoute.age).
 	age int32
+	// lastConditions are the conditions of the last route parent entry (routeConditions).
+	lastConditions []metav1.Condition
 	// Blocks for the short lists of the output and of the checked routes.
 	checked       slab[checkedRules]
 	rules         slab[rule]

@@ -45,7 +45,7 @@ func TestSortByPrecedenceKey(t *testing.T) {
 					if !ok {
 						t.Fatal("key out of range")
 					}
-					entries = append(entries, entry{key: key, route: r, rule: int32(rule), match: int32(match), m: m, n: int32(len(entries))})
+					entries = append(entries, entry{key: key, age: int32(seq), src: &ir.RuleSource{Index: int32(rule)}, match: int32(match), m: m})
 				}
 			}
 		}

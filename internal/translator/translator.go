@@ -66,7 +66,8 @@ type RouteStatus struct {
 	Kind      string `json:"kind"`
 	Namespace string `json:"namespace"`
 	Name      string `json:"name"`
-	// Parents are the entries for parentRefs that point at this Gateway, in parentRef order.
+	// Parents are the entries for parentRefs that point at this Gateway, in parentRef
+	// order. Entries of several routes may share their Conditions: treat them as read-only.
 	Parents []gwapiv1.RouteParentStatus `json:"parents"`
 }
 
