@@ -108,7 +108,7 @@ func (t *translation) attachParent(r routeRef, ref gwapiv1.ParentReference, rule
 		attached++
 		l.attached++
 		if l.programOK {
-			l.routes = appendDoubling(l.routes, attachedRoute{route: r.meta, hostnames: hosts, routeHosts: r.hostnames, rules: rules, age: t.age})
+			l.routes = appendDoubling(l.routes, attachedRoute{hostnames: hosts, routeHosts: r.hostnames, rules: rules, age: t.age})
 		}
 	}
 	if attached == 0 && conflict != nil {

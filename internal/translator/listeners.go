@@ -44,7 +44,6 @@ type listener struct {
 
 // attachedRoute is a route accepted by a listener, with its effective hostnames.
 type attachedRoute struct {
-	route     *metav1.ObjectMeta
 	hostnames []string
 	// routeHosts are the route's own hostnames, before intersection with the listener's.
 	routeHosts []gwapiv1.Hostname
