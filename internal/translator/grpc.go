@@ -104,12 +104,25 @@ func (t *translation) inAttachOrder(routes []pendingRoute) []pendingRoute {
 	for i, ns := range slices.Sorted(maps.Keys(nsRank)) {
 		nsRank[ns] = int32(i)
 	}
+	// The names are copied into one string, so that comparing them does not reach
+	// into every route's object.
+	var names strings.Builder
+	n := 0
+	for i := range routes {
+		n += len(routes[i].meta.Name)
+	}
+	names.Grow(n)
+	for i := range routes {
+		names.WriteString(routes[i].meta.Name)
+	}
+	all, at := names.String(), 0
 	keys := make([]attachKey, len(routes))
 	for i := range routes {
 		m := routes[i].meta
 		created := m.CreationTimestamp.Time
 		keys[i] = attachKey{sec: created.Unix(), rest: uint64(created.Nanosecond())<<32 | uint64(nsRank[m.Namespace]),
-			name: m.Name, kind: routes[i].kind, i: int32(i)}
+			name: all[at : at+len(m.Name)], kind: routes[i].kind, i: int32(i)}
+		at += len(m.Name)
 	}
 	slices.SortFunc(keys, func(a, b attachKey) int { return compareAttachKeys(&a, &b) })
 	out := make([]pendingRoute, len(routes))
