@@ -71,7 +71,7 @@ func (e *emitter) onlyRoute(h *ir.HostGroup, host []caddyjson.MatcherSet) (caddy
 	}
 	var set caddyjson.MatcherSet
 	re := new(caddyjson.Regexp)
-	matcherSet(&set, re, &e.patterns, &r.Match, r.Match.Path == "/" && needsPrefixGroups(r.Action))
+	matcherSet(&set, re, &e.patterns, r.Match, r.Match.Path == "/" && needsPrefixGroups(r.Action))
 	if len(host) > 0 {
 		set.HeaderRegexp = append(set.HeaderRegexp, host[0].HeaderRegexp...)
 	}
@@ -140,7 +140,7 @@ func (e *emitter) hostRoutes(h *ir.HostGroup, lists []int32) iter.Seq[*caddyjson
 			hdr, vars := sets[0].HeaderRegexp[:0], sets[0].VarsRegexp[:0]
 			sets[0] = caddyjson.MatcherSet{Method: method[:0], HeaderRegexp: hdr, VarsRegexp: vars}
 			// The prefix groups only change a "/" prefix match: skip reading the action otherwise.
-			matcherSet(&sets[0], &re, &e.patterns, &r.Match, r.Match.Path == "/" && needsPrefixGroups(r.Action))
+			matcherSet(&sets[0], &re, &e.patterns, r.Match, r.Match.Path == "/" && needsPrefixGroups(r.Action))
 			route = caddyjson.Route{Match: sets[:], Handle: e.handle(lists[j]), Terminal: true}
 			if !yield(&route) {
 				return

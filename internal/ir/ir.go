@@ -64,11 +64,9 @@ type HostGroup struct {
 type Route struct {
 	// Source names the route rule and match this entry comes from.
 	Source Source `json:"source"`
-	// Match is the request predicate (all fields AND-ed). It is held by value, next to
-	// the route, because the emitter reads the routes of a large table in precedence
-	// order; its lists are shared by the routes of the match on several listeners or
-	// hosts: treat them as read-only.
-	Match Match `json:"match"`
+	// Match is the request predicate (all fields AND-ed); never nil. Routes on several
+	// listeners or hosts share it: treat it as read-only.
+	Match *Match `json:"match"`
 	// Action is what to do with a matching request; never nil. Routes of one rule may
 	// share it: treat it as read-only.
 	Action *Action `json:"action"`

@@ -150,7 +150,7 @@ func buildHostGroups(l *listener) []ir.HostGroup {
 		routes := make([]ir.Route, len(group))
 		for i, j := range precedenceOrder(group, useKeys) {
 			e := &group[j]
-			routes[i] = ir.Route{Source: ir.Source{Rule: e.src, Match: e.match}, Match: *e.m, Action: e.action}
+			routes[i] = ir.Route{Source: ir.Source{Rule: e.src, Match: e.match}, Match: e.m, Action: e.action}
 		}
 		out = append(out, ir.HostGroup{Hostname: h, Routes: routes})
 	}
