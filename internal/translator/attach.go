@@ -93,7 +93,7 @@ func (t *translation) attachParent(r routeRef, ref gwapiv1.ParentReference, rule
 	var lost []lostListener
 	claims := t.kindsMayConflict()
 	for _, l := range allowed {
-		hosts := t.effectiveHosts(l.hostname, r.hostnames)
+		hosts := l.effectiveHosts(r.hostnames)
 		if len(hosts) == 0 {
 			continue
 		}

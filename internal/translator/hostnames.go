@@ -51,33 +51,28 @@ func effectiveHostnames(listenerHost string, routeHosts []string) []string {
 	return out
 }
 
-// hostsKey identifies a listener hostname and a route's single hostname (one false:
-// the route has none).
-type hostsKey struct {
-	listener, route string
-	one             bool
-}
-
-// effectiveHosts is effectiveHostnames for a route's hostnames. Most routes have at
-// most one, and many routes share it: their results are computed once and shared, so
-// callers must not modify them.
-func (t *translation) effectiveHosts(listenerHost string, routeHosts []gwapiv1.Hostname) []string {
-	if len(routeHosts) > 1 {
-		return effectiveHostnames(listenerHost, hostStrings(routeHosts))
-	}
-	k := hostsKey{listener: listenerHost, one: len(routeHosts) == 1}
-	if k.one {
-		k.route = string(routeHosts[0])
-	}
-	if hs, ok := t.hostCache[k]; ok {
+// effectiveHosts is effectiveHostnames for a route's hostnames on listener l. Most
+// routes have at most one, and many routes share it: their results are computed once
+// per listener and shared, so callers must not modify them.
+func (l *listener) effectiveHosts(routeHosts []gwapiv1.Hostname) []string {
+	switch len(routeHosts) {
+	case 0:
+		if l.anyHosts == nil {
+			l.anyHosts = slices.Clip(effectiveHostnames(l.hostname, nil))
+		}
+		return l.anyHosts
+	case 1:
+		if hs, ok := l.hostCache[string(routeHosts[0])]; ok {
+			return hs
+		}
+		hs := slices.Clip(effectiveHostnames(l.hostname, hostStrings(routeHosts)))
+		if l.hostCache == nil {
+			l.hostCache = map[string][]string{}
+		}
+		l.hostCache[string(routeHosts[0])] = hs
 		return hs
 	}
-	hs := slices.Clip(effectiveHostnames(listenerHost, hostStrings(routeHosts)))
-	if t.hostCache == nil {
-		t.hostCache = map[hostsKey][]string{}
-	}
-	t.hostCache[k] = hs
-	return hs
+	return effectiveHostnames(l.hostname, hostStrings(routeHosts))
 }
 
 // compareHostSpecificity orders host patterns most specific first: exact names, then

@@ -40,6 +40,10 @@ type listener struct {
 	claims []hostClaim
 	// claimIdx indexes claims so that conflict checks do not scan every claim.
 	claimIdx claimIndex
+	// hostCache and anyHosts share the effective hostnames of routes with one hostname
+	// and with none (effectiveHosts).
+	hostCache map[string][]string
+	anyHosts  []string
 }
 
 // attachedRoute is a route accepted by a listener, with its effective hostnames.
