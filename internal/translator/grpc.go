@@ -46,8 +46,6 @@ type attachKey struct {
 	rest uint64
 	name string
 	kind string
-	// i is the index of the route among the pending routes.
-	i int32
 }
 
 // compareAttachKeys orders attach keys by creation time, namespace, name and kind.
@@ -97,8 +95,10 @@ func (t *translation) pendingRoutes() []pendingRoute {
 // kind, and ranks their age.
 func (t *translation) inAttachOrder(routes []pendingRoute) []pendingRoute {
 	nsRank := map[string]int32{}
+	n := 0
 	for i := range routes {
 		nsRank[routes[i].meta.Namespace] = 0
+		n += len(routes[i].meta.Name)
 	}
 	// Namespaces are few: compare their ranks rather than the strings.
 	for i, ns := range slices.Sorted(maps.Keys(nsRank)) {
@@ -107,30 +107,29 @@ func (t *translation) inAttachOrder(routes []pendingRoute) []pendingRoute {
 	// The names are copied into one string, so that comparing them does not reach
 	// into every route's object.
 	var names strings.Builder
-	n := 0
-	for i := range routes {
-		n += len(routes[i].meta.Name)
-	}
 	names.Grow(n)
-	for i := range routes {
-		names.WriteString(routes[i].meta.Name)
-	}
-	all, at := names.String(), 0
 	keys := make([]attachKey, len(routes))
+	order := make([]int32, len(routes))
 	for i := range routes {
 		m := routes[i].meta
 		created := m.CreationTimestamp.Time
 		keys[i] = attachKey{sec: created.Unix(), rest: uint64(created.Nanosecond())<<32 | uint64(nsRank[m.Namespace]),
-			name: all[at : at+len(m.Name)], kind: routes[i].kind, i: int32(i)}
-		at += len(m.Name)
+			name: m.Name, kind: routes[i].kind}
+		names.WriteString(m.Name)
+		order[i] = int32(i)
 	}
-	slices.SortFunc(keys, func(a, b attachKey) int { return compareAttachKeys(&a, &b) })
-	out := make([]pendingRoute, len(routes))
+	all, at := names.String(), 0
 	for i := range keys {
-		out[i] = routes[keys[i].i]
+		keys[i].name = all[at : at+len(keys[i].name)]
+		at += len(keys[i].name)
+	}
+	slices.SortFunc(order, func(i, j int32) int { return compareAttachKeys(&keys[i], &keys[j]) })
+	out := make([]pendingRoute, len(routes))
+	for i, j := range order {
+		out[i] = routes[j]
 		if i > 0 {
 			out[i].age = out[i-1].age
-			if a, b := &keys[i-1], &keys[i]; a.sec != b.sec || a.rest != b.rest || a.name != b.name {
+			if a, b := &keys[order[i-1]], &keys[j]; a.sec != b.sec || a.rest != b.rest || a.name != b.name {
 				out[i].age++
 			}
 		}
