@@ -93,7 +93,8 @@ func (t *translation) attachParent(r routeRef, ref gwapiv1.ParentReference, rule
 	var lost []lostListener
 	claims := t.kindsMayConflict()
 	for _, l := range allowed {
-		hosts := l.effectiveHosts(r.hostnames)
+		rh := l.effectiveHosts(r.hostnames)
+		hosts := rh.hosts
 		if len(hosts) == 0 {
 			continue
 		}
@@ -108,7 +109,7 @@ func (t *translation) attachParent(r routeRef, ref gwapiv1.ParentReference, rule
 		attached++
 		l.attached++
 		if l.programOK {
-			l.routes = appendDoubling(l.routes, attachedRoute{hostnames: hosts, routeHosts: r.hostnames, rules: rules, age: t.age})
+			l.routes = appendDoubling(l.routes, attachedRoute{hostnames: hosts, origins: rh.origins, rules: rules, age: t.age})
 		}
 	}
 	if attached == 0 && conflict != nil {

@@ -88,21 +88,30 @@ func originHost(listenerHost string, routeHosts []gwapiv1.Hostname, host string)
 // buildHostGroups builds one listener's routing table: host groups most specific
 // first, each in Gateway API precedence order.
 func buildHostGroups(l *listener) []ir.HostGroup {
-	// The groups are cut from one array, sized by a first pass.
-	total, sizes := 0, map[string]int{}
+	// The groups are cut from one array, sized by a first pass, which also notes the
+	// group of each hostname of each route (joins), in order.
+	index, sizes, total := map[string]int32{}, []int{}, 0
+	joins := make([]int32, 0, len(l.routes))
 	for _, ar := range l.routes {
 		k := 0
 		for ri := range ar.rules.rules {
 			k += len(ar.rules.rules[ri].matches)
 		}
-		total += k * len(ar.hostnames)
 		for _, h := range ar.hostnames {
-			sizes[h] += k
+			g, ok := index[h]
+			if !ok {
+				g = int32(len(sizes))
+				index[h] = g
+				sizes = append(sizes, 0)
+			}
+			sizes[g] += k
+			total += k
+			joins = append(joins, g)
 		}
 	}
-	groups, all := make(map[string][]entry, len(sizes)), make([]entry, total)
-	for h, k := range sizes {
-		groups[h], all = all[:0:k], all[k:]
+	groups, all := make([][]entry, len(sizes)), make([]entry, total)
+	for g, k := range sizes {
+		groups[g], all = all[:0:k], all[k:]
 	}
 	// l.routes are in attach order, which sorts by creation time, namespace and name;
 	// their age ranks them so, equal for equal triples (a route attached twice), and
@@ -112,12 +121,9 @@ func buildHostGroups(l *listener) []ir.HostGroup {
 		if i > 0 && ar.age < l.routes[i-1].age {
 			useKeys = false
 		}
+		join := joins[:len(ar.hostnames)]
+		joins = joins[len(ar.hostnames):]
 		seq := uint64(ar.age)
-		// The route hostname behind each host group the route joins: once per route.
-		origins := make([]string, len(ar.hostnames))
-		for hi, h := range ar.hostnames {
-			origins[hi] = originHost(l.hostname, ar.routeHosts, h)
-		}
 		for ri := range ar.rules.rules {
 			ru := &ar.rules.rules[ri]
 			src := &ar.rules.sources[ri]
@@ -132,21 +138,21 @@ func buildHostGroups(l *listener) []ir.HostGroup {
 				var ok bool
 				e.key, ok = precedenceKeyOf(m, seq, ri, mi)
 				useKeys = useKeys && ok
-				for hi, h := range ar.hostnames {
-					e.origin = origins[hi]
-					groups[h] = append(groups[h], e)
+				for hi, g := range join {
+					e.origin = ar.origins[hi]
+					groups[g] = append(groups[g], e)
 				}
 			}
 		}
 	}
-	hosts := make([]string, 0, len(groups))
-	for h := range groups {
+	hosts := make([]string, 0, len(index))
+	for h := range index {
 		hosts = append(hosts, h)
 	}
 	slices.SortFunc(hosts, compareHostSpecificity)
 	out := make([]ir.HostGroup, 0, len(hosts))
 	for _, h := range hosts {
-		group := groups[h]
+		group := groups[index[h]]
 		routes := make([]ir.Route, len(group))
 		for i, j := range precedenceOrder(group, useKeys) {
 			e := &group[j]

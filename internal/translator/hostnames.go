@@ -51,28 +51,41 @@ func effectiveHostnames(listenerHost string, routeHosts []string) []string {
 	return out
 }
 
-// effectiveHosts is effectiveHostnames for a route's hostnames on listener l. Most
-// routes have at most one, and many routes share it: their results are computed once
-// per listener and shared, so callers must not modify them.
-func (l *listener) effectiveHosts(routeHosts []gwapiv1.Hostname) []string {
-	switch len(routeHosts) {
+// routeHosts are the effective hostnames of a route on a listener (hosts), and for
+// each the route's own hostname it comes from (origins, originHost).
+type routeHosts struct{ hosts, origins []string }
+
+// effectiveHosts is effectiveHostnames for a route's hostnames on listener l, with
+// their origins. Most routes have at most one hostname, and many routes share it: their
+// results are computed once per listener and shared, so callers must not modify them.
+func (l *listener) effectiveHosts(hostnames []gwapiv1.Hostname) routeHosts {
+	switch len(hostnames) {
 	case 0:
-		if l.anyHosts == nil {
-			l.anyHosts = slices.Clip(effectiveHostnames(l.hostname, nil))
+		if l.anyHosts.hosts == nil {
+			l.anyHosts = l.routeHosts(nil)
 		}
 		return l.anyHosts
 	case 1:
-		if hs, ok := l.hostCache[string(routeHosts[0])]; ok {
-			return hs
+		if rh, ok := l.hostCache[string(hostnames[0])]; ok {
+			return rh
 		}
-		hs := slices.Clip(effectiveHostnames(l.hostname, hostStrings(routeHosts)))
+		rh := l.routeHosts(hostnames)
 		if l.hostCache == nil {
-			l.hostCache = map[string][]string{}
+			l.hostCache = map[string]routeHosts{}
 		}
-		l.hostCache[string(routeHosts[0])] = hs
-		return hs
+		l.hostCache[string(hostnames[0])] = rh
+		return rh
 	}
-	return effectiveHostnames(l.hostname, hostStrings(routeHosts))
+	return l.routeHosts(hostnames)
+}
+
+func (l *listener) routeHosts(hostnames []gwapiv1.Hostname) routeHosts {
+	hosts := slices.Clip(effectiveHostnames(l.hostname, hostStrings(hostnames)))
+	origins := make([]string, len(hosts))
+	for i, h := range hosts {
+		origins[i] = originHost(l.hostname, hostnames, h)
+	}
+	return routeHosts{hosts: hosts, origins: origins}
 }
 
 // compareHostSpecificity orders host patterns most specific first: exact names, then

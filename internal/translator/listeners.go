@@ -42,16 +42,16 @@ type listener struct {
 	claimIdx claimIndex
 	// hostCache and anyHosts share the effective hostnames of routes with one hostname
 	// and with none (effectiveHosts).
-	hostCache map[string][]string
-	anyHosts  []string
+	hostCache map[string]routeHosts
+	anyHosts  routeHosts
 }
 
 // attachedRoute is a route accepted by a listener, with its effective hostnames.
 type attachedRoute struct {
-	hostnames []string
-	// routeHosts are the route's own hostnames, before intersection with the listener's.
-	routeHosts []gwapiv1.Hostname
-	rules      *checkedRules
+	// hostnames are the effective hostnames; origins the route's own hostname behind
+	// each (originHost).
+	hostnames, origins []string
+	rules              *checkedRules
 	// age is the route's rank in (creation time, namespace, name) order.
 	age int32
 }
