@@ -3,34 +3,74 @@ package translator
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
-// routesPerWorker is the fewest pending routes worth a goroutine of their own in
-// checkRoutes: below it, starting goroutines and their caches costs more than it saves.
-var routesPerWorker = 256
+// Tuning of checkInOrder: a table of at least helpersFrom pending routes gets helper
+// goroutines, and routes are checked routesPerChunk at a time.
+var helpersFrom, routesPerChunk = 512, 64
 
-// checkRoutes converts and validates the rules of every pending route. Unlike
-// attaching (first come, first served), this step treats each route on its own, and
-// in a large table it is mostly waiting for the routes' objects to come in from
-// memory; so a large table is cut into consecutive parts, one per goroutine (up to
-// GOMAXPROCS), each with its own caches and blocks. The result is the same however
-// the table is cut.
-func (t *translation) checkRoutes(pending []pendingRoute) {
-	workers := min(runtime.GOMAXPROCS(0), len(pending)/routesPerWorker)
-	if workers < 2 {
+// checkInOrder converts and validates the rules of every pending route and hands the
+// routes to each in order, each once its rules are checked. Unlike attaching (first
+// come, first served), checking treats each route on its own, and in a large table it
+// is mostly waiting for the routes' objects to come in from memory; so helpers (up to
+// GOMAXPROCS-1, each with its own caches and blocks) check chunks of routes ahead,
+// while this goroutine attaches those that are ready, and checks the next chunk
+// itself when the one it waits for is not. The result is the same whoever checks.
+func (t *translation) checkInOrder(pending []pendingRoute, each func(*pendingRoute)) {
+	helpers := min(runtime.GOMAXPROCS(0)-1, len(pending)/helpersFrom)
+	if helpers < 1 {
 		t.checkAll(pending)
+		for i := range pending {
+			each(&pending[i])
+		}
 		return
 	}
-	var wg sync.WaitGroup
-	for w := range workers {
-		part := pending[len(pending)*w/workers : len(pending)*(w+1)/workers]
-		f := t
-		if w > 0 {
-			f = t.fork()
+	chunks := (len(pending) + routesPerChunk - 1) / routesPerChunk
+	chunk := func(c int) []pendingRoute {
+		return pending[c*routesPerChunk : min((c+1)*routesPerChunk, len(pending))]
+	}
+	ready := make([]chan struct{}, chunks)
+	for c := range ready {
+		ready[c] = make(chan struct{})
+	}
+	var next atomic.Int64
+	// checkNext checks the first chunk nobody took yet, and reports whether there was one.
+	checkNext := func(f *translation) bool {
+		c := int(next.Add(1) - 1)
+		if c >= chunks {
+			return false
 		}
-		wg.Go(func() { f.checkAll(part) })
+		f.checkAll(chunk(c))
+		close(ready[c])
+		return true
+	}
+	var wg sync.WaitGroup
+	for range helpers {
+		f := t.fork()
+		wg.Go(func() {
+			for checkNext(f) {
+			}
+		})
+	}
+	for c := range chunks {
+		for !closed(ready[c]) && checkNext(t) {
+		}
+		<-ready[c]
+		for i := range chunk(c) {
+			each(&chunk(c)[i])
+		}
 	}
 	wg.Wait()
+}
+
+func closed(ch chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
 }
 
 func (t *translation) checkAll(pending []pendingRoute) {
@@ -54,7 +94,6 @@ func (t *translation) fork() *translation {
 		services:     t.services,
 		secrets:      t.secrets,
 		namespaces:   t.namespaces,
-		listeners:    t.listeners,
 		backendCache: map[resolvedKey]resolved{},
 		regexErrs:    map[string]string{},
 	}

@@ -1,9 +1,9 @@
 package translator
 
-// SplitEveryRoute makes checkRoutes give every pending route a goroutine of its own
-// until the returned function is called.
+// SplitEveryRoute makes checkInOrder give every table helpers and check one route at
+// a time, until the returned function is called.
 func SplitEveryRoute() (restore func()) {
-	old := routesPerWorker
-	routesPerWorker = 1
-	return func() { routesPerWorker = old }
+	from, chunk := helpersFrom, routesPerChunk
+	helpersFrom, routesPerChunk = 1, 1
+	return func() { helpersFrom, routesPerChunk = from, chunk }
 }

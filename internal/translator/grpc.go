@@ -19,7 +19,7 @@ type pendingRoute struct {
 	// age is the rank of the route in (creation time, namespace, name) order: routes
 	// equal there (an HTTPRoute and a GRPCRoute of one name) share it.
 	age int32
-	// checked holds the converted rules (checkRoutes).
+	// checked holds the converted rules (checkInOrder).
 	checked *checkedRules
 }
 

@@ -77,14 +77,13 @@ func Translate(in Input) Output {
 	t.buildListeners()
 	out := Output{}
 	pending := t.routesInAttachOrder()
-	t.checkRoutes(pending)
 	out.Routes = make([]RouteStatus, 0, len(pending))
-	for i := range pending {
-		t.age = pending[i].age
-		if st, ok := t.attach(&pending[i]); ok {
+	t.checkInOrder(pending, func(r *pendingRoute) {
+		t.age = r.age
+		if st, ok := t.attach(r); ok {
 			out.Routes = append(out.Routes, st)
 		}
-	}
+	})
 	slices.SortFunc(out.Routes, compareRouteStatuses)
 	out.IR = t.buildIR()
 	out.Listeners = t.listenerStatuses()
