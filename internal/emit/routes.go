@@ -133,15 +133,20 @@ func (e *emitter) hostRoutes(h *ir.HostGroup, lists []int32) iter.Seq[*caddyjson
 			sets   [1]caddyjson.MatcherSet
 			re     caddyjson.Regexp
 			method [1]string
-			route  caddyjson.Route
 		)
+		route := caddyjson.Route{Match: sets[:], Terminal: true}
+		set := &sets[0]
+		set.Method = method[:0]
 		for j := range h.Routes {
 			r := &h.Routes[j]
-			hdr, vars := sets[0].HeaderRegexp[:0], sets[0].VarsRegexp[:0]
-			sets[0] = caddyjson.MatcherSet{Method: method[:0], HeaderRegexp: hdr, VarsRegexp: vars}
+			// Only what matcherSet sets is cleared: the scratch values live on the heap,
+			// where copying whole structs costs a write barrier per pointer while the
+			// garbage collector runs.
+			set.PathRegexp, set.Not = nil, nil
+			set.Method, set.HeaderRegexp, set.VarsRegexp = set.Method[:0], set.HeaderRegexp[:0], set.VarsRegexp[:0]
 			// The prefix groups only change a "/" prefix match: skip reading the action otherwise.
-			matcherSet(&sets[0], &re, &e.patterns, r.Match, r.Match.Path == "/" && needsPrefixGroups(r.Action))
-			route = caddyjson.Route{Match: sets[:], Handle: e.handle(lists[j]), Terminal: true}
+			matcherSet(set, &re, &e.patterns, r.Match, r.Match.Path == "/" && needsPrefixGroups(r.Action))
+			route.Handle = e.handle(lists[j])
 			if !yield(&route) {
 				return
 			}
@@ -198,18 +203,20 @@ func needsPrefixGroups(a *ir.Action) bool {
 func isPrefix(p *ir.PathModifier) bool { return p != nil && p.Type == ir.ReplacePrefixMatch }
 
 // matcherSet renders one IR match (one matcher set, fields AND-ed) into set; a path
-// regexp, when needed, is written to re, and patterns are cut from pat. Empty maps and
-// the method list already in set are reused.
+// regexp, when needed, is written to re, and patterns are cut from pat. The empty
+// lists already in set are reused.
 func matcherSet(set *caddyjson.MatcherSet, re *caddyjson.Regexp, pat *patterns, m *ir.Match, prefixGroups bool) {
+	// Fields are set one by one: re and set may be scratch values on the heap (see
+	// hostRoutes).
 	switch {
 	case m.PathType == ir.PathExact:
-		*re = caddyjson.Regexp{Pattern: pat.exact(m.Path)}
+		re.Name, re.Pattern = "", pat.exact(m.Path)
 		set.PathRegexp = re
 	case m.PathType == ir.PathRegex:
-		*re = caddyjson.Regexp{Pattern: pat.anchored(m.Path)}
+		re.Name, re.Pattern = "", pat.anchored(m.Path)
 		set.PathRegexp = re
 	case m.Path != "/" || prefixGroups:
-		*re = caddyjson.Regexp{Name: prefixRegexpName, Pattern: pat.prefix(m.Path)}
+		re.Name, re.Pattern = prefixRegexpName, pat.prefix(m.Path)
 		set.PathRegexp = re
 	}
 	if m.Method != "" {
