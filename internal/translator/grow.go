@@ -1,6 +1,9 @@
 package translator
 
-import "slices"
+import (
+	"slices"
+	"unsafe"
+)
 
 // appendDoubling appends v to s, doubling the capacity when s is full. The lists of a
 // large translation (route statuses, a listener's routes) reach tens of thousands of
@@ -17,14 +20,16 @@ func appendDoubling[T any](s []T, v T) []T {
 // is capped at its length, so appending to it never writes into a neighbour.
 type slab[T any] struct{ free []T }
 
-// slabBlock is the largest number of elements of one block; blocks start small and
-// double, so that a small translation allocates little.
-const slabBlock = 512
+// slabBytes is the largest size of one block: the largest the allocator hands out
+// from its per-thread caches. Blocks start small and double, so that a small
+// translation allocates little.
+const slabBytes = 32 << 10
 
 // take returns an empty slice with capacity n.
 func (s *slab[T]) take(n int) []T {
 	if n > cap(s.free)-len(s.free) {
-		s.free = make([]T, 0, max(n, min(2*cap(s.free), slabBlock), 8))
+		block := max(slabBytes/int(unsafe.Sizeof(*new(T))), 8)
+		s.free = make([]T, 0, max(n, min(2*cap(s.free), block), 8))
 	}
 	at := len(s.free)
 	s.free = s.free[:at+n]
