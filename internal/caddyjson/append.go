@@ -58,13 +58,18 @@ type handleKey struct {
 
 // key writes a member name, preceded by a comma unless it opens the object. A
 // complete JSON value never ends in '{', so the last byte tells.
+//
+// Writers that append several times build into a local slice and store w.b once: the
+// writer lives on the heap, where each store of w.b costs a write barrier while the
+// garbage collector runs.
 func (w *writer) key(k string) {
-	if w.b[len(w.b)-1] != '{' {
-		w.b = append(w.b, ',')
+	b := w.b
+	if b[len(b)-1] != '{' {
+		b = append(b, ',')
 	}
-	w.b = append(w.b, '"')
-	w.b = append(w.b, k...)
-	w.b = append(w.b, '"', ':')
+	b = append(b, '"')
+	b = append(b, k...)
+	w.b = append(b, '"', ':')
 }
 
 func (w *writer) open() { w.b = append(w.b, '{') }
@@ -80,9 +85,9 @@ func (w *writer) str(s string) {
 			return
 		}
 	}
-	w.b = append(w.b, '"')
-	w.b = append(w.b, s...)
-	w.b = append(w.b, '"')
+	b := append(w.b, '"')
+	b = append(b, s...)
+	w.b = append(b, '"')
 }
 
 // marshal is the slow path: encoding/json for anything unusual.
