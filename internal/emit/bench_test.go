@@ -30,6 +30,29 @@ func BenchmarkTranslateEmit(b *testing.B) {
 	}
 }
 
+// BenchmarkStages measures the two stages of BenchmarkTranslateEmit apart: translate,
+// and emit of the translated IR.
+func BenchmarkStages(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		in := generateInput(n)
+		b.Run(fmt.Sprintf("translate/routes=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				translator.Translate(in)
+			}
+		})
+		out := translator.Translate(in)
+		b.Run(fmt.Sprintf("emit/routes=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := emit.Emit(out.IR, emit.Options{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
 func generateInput(n int) translator.Input {
 	all := gwapiv1.NamespacesFromAll
 	in := translator.Input{ControllerName: fixture.ControllerName, Gateway: &gwapiv1.Gateway{
