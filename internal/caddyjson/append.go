@@ -76,17 +76,32 @@ func (w *writer) open() { w.b = append(w.b, '{') }
 
 func (w *writer) close() { w.b = append(w.b, '}') }
 
-// str writes a JSON string; the fast path covers what encoding/json writes verbatim.
+// str writes a JSON string. The fast path covers printable ASCII, where encoding/json
+// only escapes a quote or a backslash with a backslash (regexp patterns are full of
+// backslashes); anything else goes through encoding/json.
 func (w *writer) str(s string) {
+	escapes := 0
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+		switch c := s[i]; {
+		case c == '"' || c == '\\':
+			escapes++
+		case c < 0x20 || c >= 0x7f || c == '<' || c == '>' || c == '&':
 			w.marshal(s)
 			return
 		}
 	}
 	b := append(w.b, '"')
-	b = append(b, s...)
+	if escapes == 0 {
+		b = append(b, s...)
+	} else {
+		for i := 0; i < len(s); i++ {
+			if c := s[i]; c == '"' || c == '\\' {
+				b = append(b, '\\', c)
+			} else {
+				b = append(b, c)
+			}
+		}
+	}
 	w.b = append(b, '"')
 }
 

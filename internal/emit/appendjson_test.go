@@ -50,7 +50,7 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 	odd := "<a&b> \"q\" \\ \u2028 é \x01 \xff"
 	empty := map[string][]string{}
 	check("odd strings", &caddyjson.Config{Apps: caddyjson.Apps{HTTP: &caddyjson.HTTPApp{Servers: map[string]*caddyjson.Server{
-		odd: {Listen: []string{odd}, Routes: []caddyjson.Route{{
+		odd: {Listen: []string{odd, `^/v1\.2/\"q\"$`}, Routes: []caddyjson.Route{{
 			Match: []caddyjson.MatcherSet{{Query: &empty, HeaderRegexp: caddyjson.RegexpMap{
 				{Key: "b", Value: caddyjson.Regexp{Pattern: "2"}}, {Key: "a", Value: caddyjson.Regexp{Pattern: "1"}},
 			}}, {VarsRegexp: caddyjson.RegexpMap{{Key: odd, Value: caddyjson.Regexp{Pattern: odd}}}}},
