@@ -3,7 +3,6 @@ package emit_test
 import (
 	"bytes"
 	"encoding/json"
-	"path/filepath"
 	"testing"
 
 	"github.com/caddy-gateway/operator/internal/caddyjson"
@@ -35,7 +34,7 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 		}
 	}
 	for _, name := range fixture.Cases(t, translatorTestdata) {
-		in := loadCase(t, filepath.Join(translatorTestdata, name+".in.yaml"))
+		in := fixture.LoadCase(t, translatorTestdata, name)
 		cfg, err := emit.Config(translator.Translate(in).IR, emit.Options{})
 		if err != nil {
 			t.Fatal(err)

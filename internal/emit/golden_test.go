@@ -3,7 +3,6 @@ package emit_test
 import (
 	"bytes"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -21,7 +20,7 @@ func TestGolden(t *testing.T) {
 	for _, name := range fixture.Cases(t, translatorTestdata) {
 		keep[name+".json"] = true
 		t.Run(name, func(t *testing.T) {
-			res := emitCase(t, filepath.Join(translatorTestdata, name+".in.yaml"))
+			res := emitCase(t, name)
 			var buf bytes.Buffer
 			if err := json.Indent(&buf, res.JSON, "", "  "); err != nil {
 				t.Fatal(err)
@@ -36,8 +35,7 @@ func TestGolden(t *testing.T) {
 // TestDeterministic emits the same input twice and expects identical bytes and hash.
 func TestDeterministic(t *testing.T) {
 	for _, name := range fixture.Cases(t, translatorTestdata) {
-		path := filepath.Join(translatorTestdata, name+".in.yaml")
-		a, b := emitCase(t, path), emitCase(t, path)
+		a, b := emitCase(t, name), emitCase(t, name)
 		if !bytes.Equal(a.JSON, b.JSON) || a.Hash != b.Hash {
 			t.Errorf("%s: two emissions differ", name)
 		}
@@ -50,24 +48,12 @@ func TestDeterministic(t *testing.T) {
 	}
 }
 
-func emitCase(t testing.TB, path string) emit.Result {
+// emitCase emits the translator's golden case name.
+func emitCase(t testing.TB, name string) emit.Result {
 	t.Helper()
-	res, err := emit.Emit(translator.Translate(loadCase(t, path)).IR, emit.Options{})
+	res, err := emit.Emit(translator.Translate(fixture.LoadCase(t, translatorTestdata, name)).IR, emit.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return res
-}
-
-func loadCase(t testing.TB, path string) translator.Input {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, err := fixture.Load(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return in
 }

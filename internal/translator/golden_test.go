@@ -14,20 +14,6 @@ import (
 	"github.com/caddy-gateway/operator/internal/translator/fixture"
 )
 
-// loadCase reads the input of testdata/<name>.in.yaml.
-func loadCase(t *testing.T, name string) translator.Input {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join("testdata", name+".in.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, err := fixture.Load(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return in
-}
-
 // TestGolden translates every testdata/<case>.in.yaml and compares IR and statuses
 // with testdata/<case>.out.yaml.
 func TestGolden(t *testing.T) {
@@ -35,7 +21,7 @@ func TestGolden(t *testing.T) {
 	for _, name := range fixture.Cases(t, "testdata") {
 		keep[name+".out.yaml"] = true
 		t.Run(name, func(t *testing.T) {
-			in := loadCase(t, name)
+			in := fixture.LoadCase(t, "testdata", name)
 			got, err := yaml.Marshal(translator.Translate(in))
 			if err != nil {
 				t.Fatal(err)
@@ -53,7 +39,7 @@ func TestGoldenSplit(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(8))
 	for _, name := range fixture.Cases(t, "testdata") {
 		t.Run(name, func(t *testing.T) {
-			in := loadCase(t, name)
+			in := fixture.LoadCase(t, "testdata", name)
 			got, err := yaml.Marshal(translator.Translate(in))
 			if err != nil {
 				t.Fatal(err)
@@ -74,7 +60,7 @@ func TestGoldenSplit(t *testing.T) {
 func TestGoldenInputUntouched(t *testing.T) {
 	for _, name := range fixture.Cases(t, "testdata") {
 		t.Run(name, func(t *testing.T) {
-			in, want := loadCase(t, name), loadCase(t, name)
+			in, want := fixture.LoadCase(t, "testdata", name), fixture.LoadCase(t, "testdata", name)
 			translator.Translate(in)
 			if !equality.Semantic.DeepEqual(in, want) {
 				t.Error("the translation changed its input")
