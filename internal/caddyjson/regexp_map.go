@@ -29,16 +29,6 @@ func (m *RegexpMap) Set(key string, r Regexp) {
 	*m = append(*m, KeyedRegexp{Key: key, Value: r})
 }
 
-// Get returns the regexp of key.
-func (m RegexpMap) Get(key string) (Regexp, bool) {
-	for _, e := range m {
-		if e.Key == key {
-			return e.Value, true
-		}
-	}
-	return Regexp{}, false
-}
-
 // MarshalJSON writes m through a Go map, as encoding/json writes a map[string]Regexp.
 func (m RegexpMap) MarshalJSON() ([]byte, error) {
 	if m == nil {
