@@ -16,6 +16,8 @@ type routeRef struct {
 	meta       *metav1.ObjectMeta
 	hostnames  []gwapiv1.Hostname
 	parentRefs []gwapiv1.ParentReference
+	// age ranks the route in attach order (pendingRoute.age).
+	age int32
 }
 
 // attachRoute attaches a route of any kind whose rules are already checked.
@@ -109,7 +111,7 @@ func (t *translation) attachParent(r routeRef, ref gwapiv1.ParentReference, rule
 		attached++
 		l.attached++
 		if l.programOK {
-			l.routes = appendDoubling(l.routes, attachedRoute{hostnames: hosts, origins: rh.origins, rules: rules, age: t.age})
+			l.routes = appendDoubling(l.routes, attachedRoute{hostnames: hosts, origins: rh.origins, rules: rules, age: r.age})
 		}
 	}
 	if attached == 0 && conflict != nil {

@@ -57,8 +57,9 @@ func (t *translation) checkInOrder(pending []pendingRoute, each func(*pendingRou
 		for !closed(ready[c]) && checkNext(t) {
 		}
 		<-ready[c]
-		for i := range chunk(c) {
-			each(&chunk(c)[i])
+		part := chunk(c)
+		for i := range part {
+			each(&part[i])
 		}
 	}
 	wg.Wait()

@@ -30,11 +30,11 @@ type pendingRoute struct {
 func (t *translation) attach(r *pendingRoute) (RouteStatus, bool) {
 	if h := r.http; h != nil {
 		return t.attachRoute(routeRef{kind: kindHTTPRoute, meta: &h.ObjectMeta, hostnames: h.Spec.Hostnames,
-			parentRefs: h.Spec.ParentRefs}, r.checked)
+			parentRefs: h.Spec.ParentRefs, age: r.age}, r.checked)
 	}
 	g := r.grpc
 	return t.attachRoute(routeRef{kind: kindGRPCRoute, meta: &g.ObjectMeta, hostnames: g.Spec.Hostnames,
-		parentRefs: g.Spec.ParentRefs}, r.checked)
+		parentRefs: g.Spec.ParentRefs, age: r.age}, r.checked)
 }
 
 // attachKey is what the attach order compares of a pending route, copied next to the

@@ -27,8 +27,6 @@ type translation struct {
 	localServices map[localServiceKey]resolved
 	// regexErrs caches the compile error ("" when valid) of each distinct user regex.
 	regexErrs map[string]string
-	// age is the rank of the route being attached (pendingRoute.age).
-	age int32
 	// lastConditions are the conditions of the last route parent entry (routeConditions).
 	lastConditions []metav1.Condition
 	// Blocks for the short lists of the output and of the checked routes.

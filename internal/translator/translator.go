@@ -79,7 +79,6 @@ func Translate(in Input) Output {
 	pending := t.routesInAttachOrder()
 	out.Routes = make([]RouteStatus, 0, len(pending))
 	t.checkInOrder(pending, func(r *pendingRoute) {
-		t.age = r.age
 		if st, ok := t.attach(r); ok {
 			out.Routes = append(out.Routes, st)
 		}
