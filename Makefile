@@ -88,6 +88,8 @@ verify: manifests generate bundle ## Fail when generated files (CRD, RBAC, DeepC
 .PHONY: test
 test: manifests generate fmt vet envtest-assets ## Run unit, golden and envtest tests.
 	KUBEBUILDER_ASSETS="$$(cat $(LOCALBIN)/.envtest-assets)" go test $$(go list ./... | grep -v -e /test/e2e -e /test/olm -e /test/demo) -coverprofile cover.out
+	# The translator checks routes on helper goroutines: its tests run again under the race detector.
+	go test -race -count=1 ./internal/translator
 
 # KUBEBUILDER_ASSETS when set; otherwise setup-envtest downloads the binaries. Never skips.
 .PHONY: envtest-assets
