@@ -126,3 +126,17 @@ func TestRouteStatusWriter(t *testing.T) {
 		t.Error("wanting the same entries again made a new want")
 	}
 }
+
+// TestRouteStatusWantCopies: Want keeps copies. The translator's entries share their
+// condition lists between routes, and the cache's objects are the translation's input.
+func TestRouteStatusWantCopies(t *testing.T) {
+	w := &RouteStatusReconciler{ControllerName: testController}
+	key := routeKey{Kind: "HTTPRoute", Namespace: "app", Name: "web"}
+	gw := types.NamespacedName{Namespace: "app", Name: "a"}
+	parents := []gwapiv1.RouteParentStatus{acceptedBy("a")}
+	w.Want(key, gw, parents)
+	parents[0].Conditions[0].Message = "changed by someone else"
+	if got := w.wants[key][gw].parents[0].Conditions[0].Message; got == "changed by someone else" {
+		t.Fatal("Want kept the caller's condition list instead of a copy")
+	}
+}
