@@ -220,7 +220,7 @@ set -e; \
 package=$(2)@$(3) ;\
 echo "Installing $${package}" ;\
 rm -f "$(1)" ;\
-GOBIN="$(LOCALBIN)" GOTOOLCHAIN=go1.27.1 go install $${package} ;\
+GOBIN="$(LOCALBIN)" GOTOOLCHAIN=go1.27.3 go install $${package} ;\
 mv "$(LOCALBIN)/$$(basename "$(1)")" "$(1)-$(3)" ;\
 } ;\
 ln -sf "$$(basename "$(1)")-$(3)" "$(1)"
