@@ -91,16 +91,21 @@ test: manifests generate fmt vet envtest-assets ## Run unit, golden and envtest 
 	# The translator checks routes on helper goroutines: its tests run again under the race detector.
 	go test -race -count=1 ./internal/translator
 
-# KUBEBUILDER_ASSETS when set; otherwise setup-envtest downloads the binaries. Never skips.
+# KUBEBUILDER_ASSETS when set; otherwise setup-envtest downloads the binaries; when it cannot,
+# the local test bed's build (LOCALCLUSTER_CACHE/bin, made by `make demo` or CI) serves. Never skips.
 .PHONY: envtest-assets
 envtest-assets: $(LOCALBIN)
 	@if [ -n "$(KUBEBUILDER_ASSETS)" ]; then \
 		dir="$(KUBEBUILDER_ASSETS)"; \
+	elif $(MAKE) -s setup-envtest >/dev/null && dir=$$($(SETUP_ENVTEST) use $(ENVTEST_K8S_VERSION) --bin-dir $(LOCALBIN) -p path 2>/dev/null); then \
+		:; \
+	elif [ -x "$(LOCALCLUSTER_CACHE)/bin/kube-apiserver" ] && [ -x "$(LOCALCLUSTER_CACHE)/bin/etcd" ]; then \
+		dir="$(LOCALCLUSTER_CACHE)/bin"; \
+		echo "envtest: setup-envtest could not fetch kube-apiserver and etcd; using the local test bed's ($$dir)"; \
 	else \
-		$(MAKE) -s setup-envtest >/dev/null && \
-		dir=$$($(SETUP_ENVTEST) use $(ENVTEST_K8S_VERSION) --bin-dir $(LOCALBIN) -p path) || { \
-		echo "envtest: KUBEBUILDER_ASSETS is not set and setup-envtest could not fetch kube-apiserver and etcd;"; \
-		echo "         set KUBEBUILDER_ASSETS to a directory holding kube-apiserver, etcd and kubectl"; exit 1; }; \
+		echo "envtest: KUBEBUILDER_ASSETS is not set, setup-envtest could not fetch kube-apiserver and etcd,"; \
+		echo "         and the local test bed ($(LOCALCLUSTER_CACHE)/bin) is not built (make demo builds it);"; \
+		echo "         set KUBEBUILDER_ASSETS to a directory holding kube-apiserver, etcd and kubectl"; exit 1; \
 	fi; \
 	for b in kube-apiserver etcd; do [ -x "$$dir/$$b" ] || { echo "envtest: $$dir/$$b is missing (KUBEBUILDER_ASSETS)"; exit 1; }; done; \
 	echo "$$dir" > $(LOCALBIN)/.envtest-assets

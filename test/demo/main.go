@@ -25,6 +25,8 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/caddy-gateway/operator/api/v1alpha1"
@@ -33,6 +35,9 @@ import (
 )
 
 func main() {
+	// The clients below log through controller-runtime; without a logger it prints a
+	// warning with a stack trace after 30 seconds.
+	ctrllog.SetLogger(zap.New(zap.WriteTo(os.Stderr)))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	if err := run(ctx); err != nil {
@@ -172,12 +177,13 @@ func cluster(ctx context.Context) (kubeconfig, loader string, err error) {
 
 func localCluster(ctx context.Context, dir string) (string, string, error) {
 	kubeconfig := "/var/lib/localcluster/admin.kubeconfig"
-	if _, err := utils.Run(ctx, dir, "./build.sh"); err != nil {
+	fmt.Println("building the local cluster (up to 20 minutes on a new machine, seconds once built) ...")
+	if err := utils.RunShowing(ctx, os.Stdout, dir, "./build.sh"); err != nil {
 		return "", "", err
 	}
 	if !reachable(kubeconfig) {
 		fmt.Println("starting the local cluster ...")
-		if _, err := utils.Run(ctx, dir, "./up.sh"); err != nil {
+		if err := utils.RunShowing(ctx, os.Stdout, dir, "./up.sh"); err != nil {
 			return "", "", err
 		}
 	}
@@ -239,7 +245,7 @@ func kindCluster(ctx context.Context) (string, string, error) {
 		if err := os.WriteFile(kubeconfig, out, 0o600); err != nil {
 			return "", "", err
 		}
-	} else if _, err := utils.Run(ctx, "", "kind", "create", "cluster", "--name", "caddy-gateway-demo", "--kubeconfig", kubeconfig); err != nil {
+	} else if err := utils.RunShowing(ctx, os.Stdout, "", "kind", "create", "cluster", "--name", "caddy-gateway-demo", "--kubeconfig", kubeconfig); err != nil {
 		return "", "", err
 	}
 	return kubeconfig, "kind load image-archive --name caddy-gateway-demo", nil

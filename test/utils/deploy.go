@@ -1,6 +1,7 @@
 package utils
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -58,6 +59,51 @@ func Run(ctx context.Context, dir string, name string, args ...string) ([]byte, 
 		return out, fmt.Errorf("%s %s: %w\n%s", name, strings.Join(args, " "), err, out)
 	}
 	return out, nil
+}
+
+// RunShowing runs a command in dir like Run, and meanwhile prints each line of its output
+// to w prefixed with the time elapsed since it started, so that a long step (building the
+// local cluster takes up to 20 minutes on a new machine) shows its progress. A minute
+// without output prints a line saying the step is still running.
+func RunShowing(ctx context.Context, w io.Writer, dir string, name string, args ...string) error {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOTOOLCHAIN=auto")
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	lines := make(chan string)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 64*1024), 1024*1024)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait(); _ = pw.Close() }()
+	elapsed := func() string { return time.Since(start).Truncate(time.Second).String() }
+	quiet := time.NewTicker(time.Minute)
+	defer quiet.Stop()
+	for {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				if err := <-done; err != nil {
+					return fmt.Errorf("%s %s: %w (after %s)", name, strings.Join(args, " "), err, elapsed())
+				}
+				return nil
+			}
+			quiet.Reset(time.Minute)
+			fmt.Fprintf(w, "  [%7s] %s\n", elapsed(), l)
+		case <-quiet.C:
+			fmt.Fprintf(w, "  [%7s] ... still running %s\n", elapsed(), filepath.Base(name))
+		}
+	}
 }
 
 // Kustomize renders a kustomization directory with the kustomize binary named by the
