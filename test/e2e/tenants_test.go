@@ -1,0 +1,200 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/e2e-framework/pkg/envconf"
+	"sigs.k8s.io/e2e-framework/pkg/features"
+	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/caddy-gateway/operator/api/v1alpha1"
+	"github.com/caddy-gateway/operator/test/utils"
+)
+
+// tenantsGateway is one Gateway admitting routes from every namespace, as platform teams
+// share one.
+const tenantsGateway = "tenants"
+
+// tenants are the namespaces of TestSharedGatewayTenants.
+type tenants struct {
+	// good holds well-formed routes; poison a route Caddy would reject if it were emitted;
+	// churn a route rewritten every second.
+	good, poison, churn string
+	addr                string
+}
+
+// TestSharedGatewayTenants proves that one namespace's route cannot stop the rest of a
+// shared Gateway from being programmed, and that a weighted split keeps its weights
+// while other tenants' routes change every second.
+func TestSharedGatewayTenants(t *testing.T) {
+	cfg := testenv.EnvConf()
+	ctx := context.Background()
+	c := cfg.Client().Resources().GetControllerRuntimeClient()
+	ns := cfg.Namespace()
+	class := envconf.RandomName("e2e-tenants", 16)
+	tn := tenants{
+		good: envconf.RandomName("e2e-good", 16), poison: envconf.RandomName("e2e-poison", 16),
+		churn: envconf.RandomName("e2e-churn", 16),
+	}
+	gw := httpGateway(ns, tenantsGateway, class)
+	gw.Spec.Listeners[0].AllowedRoutes = &gwapiv1.AllowedRoutes{Namespaces: &gwapiv1.RouteNamespaces{From: ptr.To(gwapiv1.NamespacesFromAll)}}
+	createAll(ctx, t, c,
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: tn.good}},
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: tn.poison}},
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: tn.churn}},
+		&v1alpha1.CaddyProxyConfig{ObjectMeta: metav1.ObjectMeta{Name: tenantsGateway, Namespace: ns}, Spec: v1alpha1.CaddyProxyConfigSpec{
+			Service: &v1alpha1.ServiceSpec{Type: ptr.To(corev1.ServiceTypeClusterIP)},
+		}},
+		gatewayClass(class, ns, tenantsGateway), gw)
+	createAll(ctx, t, c, append(utils.EchoBackend(tn.good, "echo-main"), utils.EchoBackend(tn.good, "echo-canary")...)...)
+	createAll(ctx, t, c, utils.EchoBackend(tn.poison, "echo-poison")...)
+	tn.addr = joinPort(serviceIP(ctx, t, c, ns, tenantsGateway), listenerPort)
+	testenv.Test(t, poisonRoute(tn), splitUnderChurn(tn))
+}
+
+// poisonRoute attaches a route whose path pattern compiles alone but not as Caddy
+// matches it (`\Q` quotes to the end of the wrapped pattern), next to other tenants' routes.
+func poisonRoute(tn tenants) features.Feature {
+	poison := client.ObjectKey{Namespace: tn.poison, Name: "poison"}
+	return features.New("a poison route of one namespace").
+		Setup(func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			c := cfg.Client().Resources().GetControllerRuntimeClient()
+			createAll(ctx, t, c, httpRoute(tn.good, "before", cfg.Namespace(), tenantsGateway, "", []string{"before.example.com"},
+				toBackends(backendRef("", "echo-main", 1))))
+			expectVia(ctx, t, plainClient, "http", tn.addr, "before.example.com", "/", http.StatusOK, "backend=echo-main")
+			rule := toBackends(backendRef("", "echo-poison", 1))
+			rule.Matches = []gwapiv1.HTTPRouteMatch{{Path: &gwapiv1.HTTPPathMatch{
+				Type: ptr.To(gwapiv1.PathMatchRegularExpression), Value: ptr.To(`/b\Q`),
+			}}}
+			createAll(ctx, t, c, httpRoute(tn.poison, poison.Name, cfg.Namespace(), tenantsGateway, "", []string{"poison.example.com"}, rule))
+			return ctx
+		}).
+		Assess("the poison route is refused with a message naming its field", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			c := cfg.Client().Resources().GetControllerRuntimeClient()
+			cond := routeParentCondition(ctx, t, c, poison, cfg.Namespace(), tenantsGateway,
+				string(gwapiv1.RouteConditionAccepted), metav1.ConditionFalse, string(gwapiv1.RouteReasonUnsupportedValue))
+			if !strings.Contains(cond.Message, "path") {
+				t.Fatalf("the condition does not name the path: %q", cond.Message)
+			}
+			t.Logf("poison route: Accepted=%s %s: %s", cond.Status, cond.Reason, cond.Message)
+			return ctx
+		}).
+		Assess("other tenants' routes keep serving and new ones are programmed", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			c := cfg.Client().Resources().GetControllerRuntimeClient()
+			createAll(ctx, t, c, httpRoute(tn.good, "after", cfg.Namespace(), tenantsGateway, "", []string{"after.example.com"},
+				toBackends(backendRef("", "echo-canary", 1))))
+			expectVia(ctx, t, plainClient, "http", tn.addr, "after.example.com", "/new", http.StatusOK, "backend=echo-canary path=/new")
+			expectVia(ctx, t, plainClient, "http", tn.addr, "before.example.com", "/", http.StatusOK, "backend=echo-main")
+			programmed(ctx, t, c, cfg.Namespace(), tenantsGateway, "")
+			return ctx
+		}).Feature()
+}
+
+// splitUnderChurn sends a 95/5 split while a route of another namespace is rewritten
+// every second, and counts the canary's share in every window of 100 requests.
+func splitUnderChurn(tn tenants) features.Feature {
+	const host, requests, window = "split.example.com", 400, 100
+	return features.New("a 95/5 split while other routes change every second").
+		Setup(func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			c := cfg.Client().Resources().GetControllerRuntimeClient()
+			createAll(ctx, t, c, httpRoute(tn.good, "split", cfg.Namespace(), tenantsGateway, "", []string{host},
+				toBackends(backendRef("", "echo-main", 95), backendRef("", "echo-canary", 5))))
+			for _, name := range []string{"echo-main", "echo-canary"} {
+				if err := utils.WaitDeploymentAvailable(ctx, c, tn.good, name, pollTimeout); err != nil {
+					t.Fatal(err)
+				}
+			}
+			expectVia(ctx, t, plainClient, "http", tn.addr, host, "/", http.StatusOK, "backend=echo-")
+			return ctx
+		}).
+		Assess("every 100 consecutive requests give the canary 5±2", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			c := cfg.Client().Resources().GetControllerRuntimeClient()
+			stop, churned := churnRoutes(ctx, t, c, tn.churn, cfg.Namespace())
+			canary := make([]bool, 0, requests)
+			for len(canary) < requests {
+				r, err := send(ctx, plainClient, "http", tn.addr, host, "/")
+				if err != nil || r.code != http.StatusOK {
+					stop()
+					t.Fatalf("request %d during churn: %d %q %v", len(canary), r.code, r.body, err)
+				}
+				canary = append(canary, strings.Contains(r.body, "backend=echo-canary"))
+			}
+			stop()
+			t.Logf("%d requests while the churn route changed %d times", requests, *churned)
+			if *churned < 3 {
+				t.Fatalf("the churn route changed %d times: the test did not run under churn", *churned)
+			}
+			lo, hi := windowCounts(canary, window)
+			t.Logf("canary requests per window of %d: min %d, max %d", window, lo, hi)
+			if lo < 3 || hi > 7 {
+				t.Fatalf("canary requests per window of %d ranged %d..%d, want 3..7", window, lo, hi)
+			}
+			return ctx
+		}).Feature()
+}
+
+// churnRoutes rewrites a route in ns every second until stop is called; churned counts
+// the rewrites.
+func churnRoutes(ctx context.Context, t *testing.T, c client.Client, ns, gwNS string) (stop func(), churned *int) {
+	t.Helper()
+	route := httpRoute(ns, "churn", gwNS, tenantsGateway, "", []string{"churn.example.com"}, toBackends(backendRef("", "echo-churn", 1)))
+	createAll(ctx, t, c, append(utils.EchoBackend(ns, "echo-churn"), route)...)
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	churned = new(int)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for i := 0; ; i++ {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			var rt gwapiv1.HTTPRoute
+			if err := c.Get(ctx, client.ObjectKeyFromObject(route), &rt); err != nil {
+				continue
+			}
+			rt.Spec.Rules[0].Matches = []gwapiv1.HTTPRouteMatch{{Path: &gwapiv1.HTTPPathMatch{
+				Type: ptr.To(gwapiv1.PathMatchPathPrefix), Value: ptr.To(fmt.Sprintf("/v%d", i)),
+			}}}
+			if c.Update(ctx, &rt) == nil {
+				*churned++
+			}
+		}
+	}()
+	return func() { cancel(); wg.Wait() }, churned
+}
+
+// windowCounts is the least and the most trues in any n consecutive entries of seq.
+func windowCounts(seq []bool, n int) (lo, hi int) {
+	count := 0
+	for i, b := range seq {
+		if b {
+			count++
+		}
+		if i >= n && seq[i-n] {
+			count--
+		}
+		if i == n-1 {
+			lo, hi = count, count
+		} else if i >= n {
+			lo, hi = min(lo, count), max(hi, count)
+		}
+	}
+	return lo, hi
+}
