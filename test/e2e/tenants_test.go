@@ -20,6 +20,8 @@ import (
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/caddy-gateway/operator/api/v1alpha1"
+	"github.com/caddy-gateway/operator/internal/infra"
+	"github.com/caddy-gateway/operator/internal/params"
 	"github.com/caddy-gateway/operator/test/utils"
 )
 
@@ -61,7 +63,7 @@ func TestSharedGatewayTenants(t *testing.T) {
 	createAll(ctx, t, c, append(utils.EchoBackend(tn.good, "echo-main"), utils.EchoBackend(tn.good, "echo-canary")...)...)
 	createAll(ctx, t, c, utils.EchoBackend(tn.poison, "echo-poison")...)
 	tn.addr = joinPort(serviceIP(ctx, t, c, ns, tenantsGateway), listenerPort)
-	testenv.Test(t, poisonRoute(tn), splitUnderChurn(tn))
+	testenv.Test(t, poisonRoute(tn), splitUnderChurn(tn), metricsScraped(tn))
 }
 
 // poisonRoute attaches a route whose path pattern compiles alone but not as Caddy
@@ -197,4 +199,29 @@ func windowCounts(seq []bool, n int) (lo, hi int) {
 		}
 	}
 	return lo, hi
+}
+
+// metricsScraped reads Prometheus metrics from each Caddy pod's metrics port, as a
+// scraper in the cluster would, after the requests of the features before.
+func metricsScraped(tn tenants) features.Feature {
+	return features.New("metrics on the metrics port").
+		Assess("each Caddy pod serves Prometheus text with request counters", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			c := cfg.Client().Resources().GetControllerRuntimeClient()
+			expectVia(ctx, t, plainClient, "http", tn.addr, "before.example.com", "/", http.StatusOK, "backend=echo-main")
+			var pods corev1.PodList
+			if err := c.List(ctx, &pods, client.InNamespace(cfg.Namespace()), client.MatchingLabels(infra.SelectorLabels(tenantsGateway))); err != nil {
+				t.Fatal(err)
+			}
+			if len(pods.Items) == 0 {
+				t.Fatal("the Gateway has no Caddy pods")
+			}
+			for _, p := range pods.Items {
+				addr := joinPort(p.Status.PodIP, int(params.DefaultMetricsPort))
+				r := expectVia(ctx, t, plainClient, "http", addr, addr, "/metrics", http.StatusOK, "caddy_http_request")
+				if !strings.Contains(r.body, "# TYPE ") {
+					t.Fatalf("pod %s: /metrics is not in Prometheus text format: %.200q", p.Name, r.body)
+				}
+			}
+			return ctx
+		}).Feature()
 }
