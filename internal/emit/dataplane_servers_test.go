@@ -100,6 +100,28 @@ func TestDataPlaneReadTimeout(t *testing.T) {
 	}
 }
 
+// TestDataPlaneWriteTimeout: a response that is not written within the write timeout
+// never reaches the client.
+func TestDataPlaneWriteTimeout(t *testing.T) {
+	slow := slowBackend(t)
+	for _, tc := range []struct {
+		timeout *time.Duration
+		served  bool
+	}{{nil, true}, {ptr(300 * time.Millisecond), false}} {
+		d := startDataPlane(t, httpFixture, map[string]string{"a.default.svc.cluster.local:8080": slow.Listener.Addr().String()},
+			emit.ServerOptions{WriteTimeout: tc.timeout})
+		c := rawConn(t, d)
+		if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: a\r\nX-Delay: 800ms\r\nConnection: close\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetReadDeadline(time.Now().Add(3 * time.Second))
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if served := err == nil && resp.StatusCode == 200; served != tc.served {
+			t.Errorf("write timeout %v, backend answering after 800ms: response %v, error %v; want served=%v", tc.timeout, resp, err, tc.served)
+		}
+	}
+}
+
 // forwardedFor sends one request for foo.example.com over c (raw HTTP/1.1, closing) and returns the
 // X-Forwarded-For the backend saw.
 func forwardedFor(t *testing.T, c net.Conn, xff string) string {
