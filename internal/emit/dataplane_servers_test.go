@@ -6,15 +6,22 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/caddyserver/caddy/v2"
+
+	"github.com/caddy-gateway/operator/internal/caddyjson"
 	"github.com/caddy-gateway/operator/internal/emit"
+	"github.com/caddy-gateway/operator/internal/translator"
+	"github.com/caddy-gateway/operator/internal/translator/fixture"
 )
 
 // rawConn dials the data plane's listener port.
@@ -201,5 +208,56 @@ func TestDataPlaneProxyProtocol(t *testing.T) {
 	tc := tls.Client(c, fixtureTLS("foo.example.com"))
 	if got := forwardedFor(t, tc, ""); got != "192.0.2.44" {
 		t.Errorf("v2 before TLS: backend saw X-Forwarded-For %q, want 192.0.2.44", got)
+	}
+}
+
+// TestDataPlaneClientIPStrict: behind trusted proxies the client address
+// ({http.vars.client_ip}, what access logs record) is the rightmost X-Forwarded-For entry that is not a trusted
+// proxy, so an address the client puts in front of the header is not believed. The
+// emitted config gets one extra route answering it.
+func TestDataPlaneClientIPStrict(t *testing.T) {
+	port := freePort(t)
+	in, err := fixture.Load([]byte(strings.ReplaceAll(httpFixture, "PORT", fmt.Sprint(port))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := emit.Config(translator.Translate(in).IR, emit.Options{
+		AdminListen: "unix/" + filepath.Join(t.TempDir(), "admin.sock"), ListenHost: "127.0.0.1",
+		ReadinessPort: int32(freePort(t)), Servers: emit.ServerOptions{TrustedProxies: []string{"127.0.0.0/8", "10.0.0.0/8"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := cfg.Apps.HTTP.Servers[fmt.Sprintf("port-%d", port)]
+	srv.Routes = append([]caddyjson.Route{{Handle: []caddyjson.Handler{
+		caddyjson.StaticResponse{Handler: "static_response", StatusCode: 200, Body: "{http.vars.client_ip}"},
+	}}}, srv.Routes...)
+	raw, err := json.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := caddy.Load(raw, true); err != nil {
+		t.Fatalf("caddy.Load: %v", err)
+	}
+	t.Cleanup(func() { _ = caddy.Stop() })
+	for xff, want := range map[string]string{
+		"":                                     "127.0.0.1",
+		"198.51.100.1":                         "198.51.100.1",
+		"203.0.113.66, 198.51.100.1":           "198.51.100.1",
+		"203.0.113.66, 198.51.100.1, 10.1.2.3": "198.51.100.1",
+	} {
+		req, _ := http.NewRequest("GET", fmt.Sprintf("http://127.0.0.1:%d/", port), nil)
+		if xff != "" {
+			req.Header.Set("X-Forwarded-For", xff)
+		}
+		resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(body) != want {
+			t.Errorf("X-Forwarded-For %q: client_ip %q, want %q", xff, body, want)
+		}
 	}
 }
