@@ -12,6 +12,7 @@ require (
 	github.com/mholt/caddy-l4 v0.1.2
 	github.com/operator-framework/api v0.34.0
 	github.com/prometheus/client_golang v1.24.1
+	github.com/quic-go/quic-go v0.63.0
 	golang.org/x/mod v0.42.0
 	google.golang.org/grpc v1.84.0
 	k8s.io/api v0.37.2
@@ -141,7 +142,6 @@ require (
 	github.com/prometheus/otlptranslator v1.0.0 // indirect
 	github.com/prometheus/procfs v0.22.0 // indirect
 	github.com/quic-go/qpack v0.6.0 // indirect
-	github.com/quic-go/quic-go v0.63.0 // indirect
 	github.com/rs/xid v1.6.0 // indirect
 	github.com/russross/blackfriday/v2 v2.1.0 // indirect
 	github.com/shopspring/decimal v1.4.0 // indirect

@@ -36,12 +36,16 @@ type CaddyRuntimeSpec struct {
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$`
 	StreamCloseDelay *metav1.Duration `json:"streamCloseDelay,omitempty"`
 
-	// Protocols the HTTP servers speak. h3 also publishes UDP ports for HTTPS listeners; h2c
-	// lets cleartext gRPC clients in. Default: [h1, h2, h2c].
+	// Protocols the HTTP servers of the listeners speak (server protocols). h1 is required.
+	// h2 is HTTP/2 over TLS and, by prior knowledge, over cleartext; h2c is HTTP/2 over
+	// cleartext (what gRPC clients speak without TLS); h3 serves HTTP/3 (QUIC) on HTTPS
+	// ports and publishes UDP ports for HTTPS listeners. Default: Caddy's (h1, h2, h3;
+	// UDP ports are published only when h3 is listed).
 	// +optional
 	// +listType=set
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=4
+	// +kubebuilder:validation:XValidation:rule="self.exists(p, p == 'h1')",message="caddy.protocols must include h1: Caddy serves h2 and h2c only alongside HTTP/1.1"
 	Protocols []HTTPProtocol `json:"protocols,omitempty"`
 
 	// Timeouts of the HTTP servers.
@@ -49,7 +53,10 @@ type CaddyRuntimeSpec struct {
 	Timeouts *ServerTimeouts `json:"timeouts,omitempty"`
 
 	// TrustedProxies are CIDRs whose forwarded-for headers Caddy trusts for the client
-	// address.
+	// address (server trusted_proxies): the X-Forwarded-For of a trusted peer reaches
+	// backends with the peer appended, that of any other peer is replaced by the peer's
+	// address. The client address is the rightmost address of the header that is not a
+	// trusted proxy (trusted_proxies_strict), which a client cannot forge.
 	// +optional
 	// +listType=set
 	// +kubebuilder:validation:MaxItems=64
@@ -81,7 +88,7 @@ type CaddyRuntimeSpec struct {
 
 // ServerTimeouts are the timeouts of Caddy's HTTP servers. Zero disables a timeout.
 type ServerTimeouts struct {
-	// ReadHeader bounds reading request headers. Default: 10s.
+	// ReadHeader bounds reading request headers. Default: 1m (Caddy's).
 	// +optional
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$`
@@ -105,8 +112,8 @@ type ServerTimeouts struct {
 
 // ProxyProtocolSpec accepts the PROXY protocol on every listener.
 type ProxyProtocolSpec struct {
-	// Allow lists the CIDRs allowed to send a PROXY header; connections from others are
-	// served without it.
+	// Allow lists the CIDRs allowed to send a PROXY header (v1 or v2), whose address then
+	// becomes the client address; a header from any other peer is read and ignored.
 	// +listType=set
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=64
@@ -122,18 +129,21 @@ type ProxyProtocolSpec struct {
 }
 
 // TLSSettings of HTTPS listeners.
+// +kubebuilder:validation:XValidation:rule="!(has(self.minVersion) && self.minVersion == '1.3' && has(self.cipherSuites) && size(self.cipherSuites) > 0)",message="caddy.tls.cipherSuites must be empty when caddy.tls.minVersion is 1.3: TLS 1.3 cipher suites are fixed"
 type TLSSettings struct {
 	// MinVersion of TLS. Default: "1.2".
 	// +optional
 	// +kubebuilder:validation:Enum="1.2";"1.3"
 	MinVersion *string `json:"minVersion,omitempty"`
 
-	// CipherSuites allowed for TLS 1.2, by their IANA names (TLS 1.3 suites are fixed).
-	// Default: Caddy's defaults.
+	// CipherSuites allowed for TLS 1.2, by their IANA names: the TLS 1.2 suites Go's
+	// crypto/tls supports and deems secure (TLS 1.3 suites are fixed, so none may be
+	// given with minVersion 1.3). Default: Caddy's defaults.
 	// +optional
 	// +listType=set
 	// +kubebuilder:validation:MaxItems=32
 	// +kubebuilder:validation:items:MaxLength=64
+	// +kubebuilder:validation:items:Enum=TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA;TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA;TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA;TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA;TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256;TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384;TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256;TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384;TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256;TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256
 	CipherSuites []string `json:"cipherSuites,omitempty"`
 }
 

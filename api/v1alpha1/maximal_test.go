@@ -141,7 +141,7 @@ func maximalSpec(t *testing.T) v1alpha1.CaddyProxyConfigSpec {
 			},
 			TrustedProxies: []string{"10.0.0.0/8", "fd00::/8"},
 			ProxyProtocol:  &v1alpha1.ProxyProtocolSpec{Allow: []string{"192.168.0.0/16"}, Timeout: dur(5 * time.Second)},
-			TLS:            &v1alpha1.TLSSettings{MinVersion: ptr.To("1.3"), CipherSuites: []string{"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"}},
+			TLS:            &v1alpha1.TLSSettings{MinVersion: ptr.To("1.2"), CipherSuites: []string{"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"}},
 			LogLevel:       ptr.To(v1alpha1.LogLevel("WARN")),
 			AccessLogs:     &v1alpha1.AccessLogSpec{Enabled: ptr.To(true), Format: ptr.To(v1alpha1.AccessLogFormat("console"))},
 			Metrics:        &v1alpha1.MetricsSpec{Enabled: ptr.To(true), Port: ptr.To[int32](9181)},

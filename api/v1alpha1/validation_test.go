@@ -172,6 +172,22 @@ func TestInvalidObjectsAreRejected(t *testing.T) {
 			spec: `{caddy: {tls: {minVersion: "1.1"}}}`,
 			want: []string{"spec.caddy.tls.minVersion", `Unsupported value: "1.1"`},
 		},
+		"cipher suite unknown to Caddy": {
+			spec: `{caddy: {tls: {cipherSuites: [TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, TLS_RSA_WITH_RC4_128_SHA]}}}`,
+			want: []string{"spec.caddy.tls.cipherSuites[1]", `Unsupported value: "TLS_RSA_WITH_RC4_128_SHA"`},
+		},
+		"TLS 1.3 cipher suite": {
+			spec: `{caddy: {tls: {cipherSuites: [TLS_AES_128_GCM_SHA256]}}}`,
+			want: []string{"spec.caddy.tls.cipherSuites[0]", `Unsupported value: "TLS_AES_128_GCM_SHA256"`},
+		},
+		"cipher suites under minimum TLS 1.3": {
+			spec: `{caddy: {tls: {minVersion: "1.3", cipherSuites: [TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384]}}}`,
+			want: []string{"spec.caddy.tls", "caddy.tls.cipherSuites must be empty when caddy.tls.minVersion is 1.3"},
+		},
+		"protocols without h1": {
+			spec: `{caddy: {protocols: [h2, h3]}}`,
+			want: []string{"spec.caddy.protocols", "caddy.protocols must include h1"},
+		},
 		"logLevel not in enum": {
 			spec: `{caddy: {logLevel: TRACE}}`,
 			want: []string{"spec.caddy.logLevel", `Unsupported value: "TRACE"`},
@@ -222,6 +238,9 @@ func TestNearMissesAreAccepted(t *testing.T) {
 		"JSONPatch with a list and Merge an object":  `{patches: [{target: Deployment, type: JSONPatch, value: [{op: add, path: /spec/paused, value: true}]}, {target: Service, type: Merge, value: {metadata: {labels: {a: b}}}}]}`,
 		"IPv4 and IPv6 CIDRs":                        `{caddy: {trustedProxies: [10.0.0.0/8, "fd00::/8"], proxyProtocol: {allow: [192.168.0.0/16]}, protocols: [h1, h2, h3, h2c]}}`,
 		"fractional durations":                       `{caddy: {gracePeriod: 1.5s, shutdownDelay: 1h30m, streamCloseDelay: 250ms}}`,
+		"cipher suites under minimum TLS 1.2":        `{caddy: {tls: {minVersion: "1.2", cipherSuites: [TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256]}}}`,
+		"minimum TLS 1.3 alone":                      `{caddy: {tls: {minVersion: "1.3"}}}`,
+		"h1 only":                                    `{caddy: {protocols: [h1]}}`,
 	}
 	for name, spec := range tests {
 		t.Run(name, func(t *testing.T) {

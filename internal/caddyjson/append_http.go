@@ -60,6 +60,14 @@ func (w *writer) server(s *Server) {
 	w.open()
 	w.key("listen")
 	w.strs(s.Listen)
+	if len(s.ListenerWrappers) > 0 {
+		w.key("listener_wrappers")
+		writeList(w, s.ListenerWrappers, w.listenerWrapper)
+	}
+	w.optStr("read_timeout", s.ReadTimeout)
+	w.optStr("read_header_timeout", s.ReadHeaderTimeout)
+	w.optStr("write_timeout", s.WriteTimeout)
+	w.optStr("idle_timeout", s.IdleTimeout)
 	if len(s.Routes) > 0 {
 		w.key("routes")
 		w.routes(s.Routes)
@@ -86,6 +94,27 @@ func (w *writer) server(s *Server) {
 		w.key("named_routes")
 		w.namedRoutes(s.NamedRoutes)
 	}
+	if tp := s.TrustedProxies; tp != nil {
+		w.key("trusted_proxies")
+		w.open()
+		w.key("source")
+		w.str(tp.Source)
+		w.optStrs("ranges", tp.Ranges)
+		w.close()
+	}
+	if s.TrustedProxiesStrict != 0 {
+		w.key("trusted_proxies_strict")
+		w.int(s.TrustedProxiesStrict)
+	}
+	w.close()
+}
+
+func (w *writer) listenerWrapper(l *ListenerWrapper) {
+	w.open()
+	w.key("wrapper")
+	w.str(l.Wrapper)
+	w.optStr("timeout", l.Timeout)
+	w.optStrs("allow", l.Allow)
 	w.close()
 }
 

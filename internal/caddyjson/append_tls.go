@@ -46,6 +46,8 @@ func (w *writer) connectionPolicy(p *TLSConnectionPolicy) {
 		w.key("client_authentication")
 		w.clientAuthentication(ca)
 	}
+	w.optStrs("cipher_suites", p.CipherSuites)
+	w.optStr("protocol_min", p.ProtocolMin)
 	w.close()
 }
 

@@ -47,6 +47,19 @@ type HTTPApp struct {
 type Server struct {
 	// Listen addresses, e.g. ":80" or "unix//path".
 	Listen []string `json:"listen"`
+	// ListenerWrappers wrap each TCP listener, in order; the "tls" wrapper marks where
+	// TLS is terminated (Caddy puts it first when absent).
+	ListenerWrappers []ListenerWrapper `json:"listener_wrappers,omitempty"`
+	// ReadTimeout bounds reading a whole request, body included (duration string).
+	ReadTimeout string `json:"read_timeout,omitempty"`
+	// ReadHeaderTimeout bounds reading request headers (duration string); Caddy's
+	// default is 1m, a negative duration disables it.
+	ReadHeaderTimeout string `json:"read_header_timeout,omitempty"`
+	// WriteTimeout bounds writing a response (duration string).
+	WriteTimeout string `json:"write_timeout,omitempty"`
+	// IdleTimeout bounds waiting for the next request on a kept-alive connection
+	// (duration string); Caddy's default is 5m, a negative duration disables it.
+	IdleTimeout string `json:"idle_timeout,omitempty"`
 	// Routes are evaluated in order.
 	Routes []Route `json:"routes,omitempty"`
 	// TLSConnectionPolicies enable TLS on the server; first matching policy applies.
@@ -62,6 +75,31 @@ type Server struct {
 	StrictSNIHost *bool `json:"strict_sni_host,omitempty"`
 	// NamedRoutes are provisioned once and run wherever an Invoke handler names them.
 	NamedRoutes map[string]*Route `json:"named_routes,omitempty"`
+	// TrustedProxies are the peers whose ClientIPHeaders Caddy believes for the client
+	// address ({client_ip}, access logs); reverse_proxy keeps their X-Forwarded-For
+	// and appends to it, while it replaces the header of any other peer.
+	TrustedProxies *IPSource `json:"trusted_proxies,omitempty"`
+	// TrustedProxiesStrict, when positive, reads ClientIPHeaders right to left and
+	// takes the first address that is not a trusted proxy: the one the nearest trusted
+	// proxy saw, which a client cannot forge.
+	TrustedProxiesStrict int `json:"trusted_proxies_strict,omitempty"`
+}
+
+// ListenerWrapper is a caddy.listeners module: Wrapper "tls" (caddyhttp's TLS
+// placeholder) or "proxy_protocol" (caddyhttp/proxyprotocol.ListenerWrapper).
+type ListenerWrapper struct {
+	Wrapper string `json:"wrapper"`
+	// Timeout bounds reading the PROXY header (duration string); proxy_protocol only.
+	Timeout string `json:"timeout,omitempty"`
+	// Allow lists the CIDRs whose PROXY header gives the client address; other peers'
+	// headers are read and ignored (fallback policy IGNORE). proxy_protocol only.
+	Allow []string `json:"allow,omitempty"`
+}
+
+// IPSource is an http.ip_sources module; Source "static" takes Ranges (CIDRs).
+type IPSource struct {
+	Source string   `json:"source"`
+	Ranges []string `json:"ranges,omitempty"`
 }
 
 // AutoHTTPS is caddyhttp.AutoHTTPSConfig.
@@ -246,6 +284,12 @@ type TLSConnectionPolicy struct {
 	CertificateSelection *CertificateSelection `json:"certificate_selection,omitempty"`
 	// ClientAuthentication asks clients for a certificate and verifies it.
 	ClientAuthentication *ClientAuthentication `json:"client_authentication,omitempty"`
+	// CipherSuites are the TLS 1.2 cipher suites allowed, by crypto/tls name; Caddy's
+	// defaults when empty.
+	CipherSuites []string `json:"cipher_suites,omitempty"`
+	// ProtocolMin is the least TLS version, "tls1.2" or "tls1.3"; Caddy's default is
+	// tls1.2.
+	ProtocolMin string `json:"protocol_min,omitempty"`
 }
 
 // ClientAuthentication is caddytls.ClientAuthentication.

@@ -44,7 +44,7 @@ func (r *GatewayReconciler) configure(ctx context.Context, gw *gwapiv1.Gateway, 
 		return configOutcome{}, err
 	}
 	out := configOutcome{translation: translator.Translate(in)}
-	opts := emit.Options{ReadinessPort: infra.ReadinessPort, ShutdownDelay: defaultShutdownDelay}
+	opts := emit.Options{ReadinessPort: infra.ReadinessPort, ShutdownDelay: defaultShutdownDelay, Servers: params.ServerOptions(spec.Caddy)}
 	if c := spec.Caddy; c != nil && c.GracePeriod != nil {
 		opts.GracePeriod = c.GracePeriod.Duration.String()
 	}

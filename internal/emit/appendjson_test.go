@@ -46,6 +46,13 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("generated", cfg)
+	for name, o := range serverOptionsCases {
+		cfg, err := emit.Config(translator.Translate(fixture.LoadCase(t, translatorTestdata, "https-terminate")).IR, emit.Options{Servers: o})
+		if err != nil {
+			t.Fatal(err)
+		}
+		check("server options "+name, cfg)
+	}
 	odd := "<a&b> \"q\" \\ \u2028 é \x01 \xff"
 	empty := map[string][]string{}
 	check("odd strings", &caddyjson.Config{Apps: caddyjson.Apps{HTTP: &caddyjson.HTTPApp{Servers: map[string]*caddyjson.Server{

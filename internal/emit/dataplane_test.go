@@ -58,8 +58,9 @@ type dataPlane struct {
 }
 
 // startDataPlane translates fixture YAML (with PORT for the listener port), points
-// backend addresses at local echo servers, emits and loads the config into Caddy.
-func startDataPlane(t *testing.T, yamlText string, backends map[string]string) *dataPlane {
+// backend addresses at local echo servers, emits and loads the config into Caddy. The
+// servers options, if given, tune the listener ports' servers.
+func startDataPlane(t *testing.T, yamlText string, backends map[string]string, servers ...emit.ServerOptions) *dataPlane {
 	port := freePort(t)
 	in, err := fixture.Load([]byte(strings.ReplaceAll(yamlText, "PORT", fmt.Sprint(port))))
 	if err != nil {
@@ -68,10 +69,14 @@ func startDataPlane(t *testing.T, yamlText string, backends map[string]string) *
 	g := translator.Translate(in).IR
 	redirectBackends(g, backends)
 	dir, ready := t.TempDir(), freePort(t)
-	res, err := emit.Emit(g, emit.Options{
+	opts := emit.Options{
 		AdminListen: "unix/" + filepath.Join(dir, "admin.sock"), ListenHost: "127.0.0.1",
 		ReadinessPort: int32(ready), InvalidBackendSocket: filepath.Join(dir, "invalid.sock"),
-	})
+	}
+	if len(servers) > 0 {
+		opts.Servers = servers[0]
+	}
+	res, err := emit.Emit(g, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -44,6 +44,9 @@ type Options struct {
 	ListenHost string
 	// InvalidBackendSocket is the unix socket of the 500 server; DefaultInvalidBackendSocket when empty.
 	InvalidBackendSocket string
+	// Servers tunes the HTTP servers of the listener ports; the zero value keeps Caddy's
+	// defaults.
+	Servers ServerOptions
 }
 
 func (o Options) withDefaults() Options {

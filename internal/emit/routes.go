@@ -28,6 +28,7 @@ func (e *emitter) server(s *ir.HTTPServer) *caddyjson.Server {
 	}
 	out.Routes = append(out.Routes, caddyjson.Route{Handle: []caddyjson.Handler{status(404)}})
 	out.StrictSNIHost = strictSNIHost(s)
+	applyServerOptions(out, &e.opts.Servers)
 	return out
 }
 

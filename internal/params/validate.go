@@ -22,6 +22,7 @@ var jsonPatchOps = map[string]bool{"add": true, "remove": true, "replace": true,
 func Validate(spec *v1alpha1.CaddyProxyConfigSpec) error {
 	errs := validatePorts(spec)
 	errs = append(errs, validatePatches(spec.Patches, field.NewPath("spec", "patches"))...)
+	errs = append(errs, validateTLS(spec.Caddy)...)
 	return errs.ToAggregate()
 }
 
