@@ -40,6 +40,12 @@ func TestDataPlaneMetrics(t *testing.T) {
 		if resp, err := d.client.Get(d.metrics + "/other"); err != nil || resp.StatusCode != 404 {
 			t.Errorf("GET /other on the metrics port: %v %v", resp, err)
 		}
+		// Caddy keeps metrics per loaded config: a reload starts the counters again.
+		d.reload()
+		d.expect("GET", "/app", nil, 200)
+		if n := counterSum(d.getMetrics(), "caddy_http_requests_total", server); n != 1 {
+			t.Errorf("after a reload caddy_http_requests_total{%s} sums to %v, want 1", server, n)
+		}
 	})
 	t.Run("disabled", func(t *testing.T) {
 		d := startRuntimeDataPlane(t, emit.Options{DisableMetrics: true})
@@ -49,6 +55,18 @@ func TestDataPlaneMetrics(t *testing.T) {
 			t.Errorf("metrics port answers with metrics disabled: %d", resp.StatusCode)
 		}
 	})
+}
+
+// getMetrics returns the body of GET /metrics on the metrics port.
+func (d *dataPlane) getMetrics() string {
+	d.t.Helper()
+	resp, err := d.client.Get(d.metrics + "/metrics")
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return string(body)
 }
 
 // counterSum adds the samples of metric whose labels contain label.
