@@ -163,11 +163,12 @@ type AccessLogSpec struct {
 
 // MetricsSpec configures Caddy's metrics endpoint.
 type MetricsSpec struct {
-	// Enabled serves /metrics on Port. Default: true.
+	// Enabled serves /metrics on Port, in Prometheus text, with request counts and
+	// durations of every listener. Default: true.
 	// +optional
 	Enabled *bool `json:"enabled,omitempty"`
-	// Port of the metrics server; it must differ from every listener port and the admin
-	// port. Default: 9180.
+	// Port of the metrics server; it must differ from every listener port, the admin port
+	// and the readiness port (9181). Default: 9180.
 	// +optional
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=65535

@@ -135,6 +135,7 @@ func (w *writer) reverseProxy(rp *ReverseProxy) {
 		w.optStrs("versions", t.Versions)
 		w.close()
 	}
+	w.optStr("stream_close_delay", rp.StreamCloseDelay)
 	w.close()
 }
 

@@ -17,6 +17,10 @@ func (w *writer) config(c *Config) {
 		}
 		w.close()
 	}
+	if c.Logging != nil {
+		w.key("logging")
+		w.logging(c.Logging)
+	}
 	w.key("apps")
 	w.open()
 	if c.Apps.HTTP != nil {
@@ -48,6 +52,15 @@ func (w *writer) httpApp(a *HTTPApp) {
 			}
 			w.close()
 		}
+	}
+	if a.Metrics != nil {
+		w.key("metrics")
+		w.open()
+		if a.Metrics.PerHost {
+			w.key("per_host")
+			w.bool(true)
+		}
+		w.close()
 	}
 	w.close()
 }
@@ -105,6 +118,11 @@ func (w *writer) server(s *Server) {
 	if s.TrustedProxiesStrict != 0 {
 		w.key("trusted_proxies_strict")
 		w.int(s.TrustedProxiesStrict)
+	}
+	if s.Logs != nil {
+		w.key("logs")
+		w.open()
+		w.close()
 	}
 	w.close()
 }

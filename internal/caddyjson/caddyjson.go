@@ -8,6 +8,8 @@ package caddyjson
 type Config struct {
 	// Admin configures the admin endpoint.
 	Admin *Admin `json:"admin,omitempty"`
+	// Logging configures Caddy's logs; nil keeps Caddy's default log (INFO, stderr).
+	Logging *Logging `json:"logging,omitempty"`
 	// Apps holds the app modules by name.
 	Apps Apps `json:"apps"`
 }
@@ -41,6 +43,8 @@ type HTTPApp struct {
 	ShutdownDelay string `json:"shutdown_delay,omitempty"`
 	// Servers by name.
 	Servers map[string]*Server `json:"servers,omitempty"`
+	// Metrics turns on request metrics for every server; nil observes none.
+	Metrics *HTTPMetrics `json:"metrics,omitempty"`
 }
 
 // Server is caddyhttp.Server.
@@ -83,6 +87,8 @@ type Server struct {
 	// takes the first address that is not a trusted proxy: the one the nearest trusted
 	// proxy saw, which a client cannot forge.
 	TrustedProxiesStrict int `json:"trusted_proxies_strict,omitempty"`
+	// Logs turns on access logs; nil writes none.
+	Logs *ServerLogs `json:"logs,omitempty"`
 }
 
 // ListenerWrapper is a caddy.listeners module: Wrapper "tls" (caddyhttp's TLS
@@ -215,6 +221,9 @@ type ReverseProxy struct {
 	Headers       *ProxyHeaders  `json:"headers,omitempty"`
 	// Transport is how upstreams are spoken to; nil is HTTP with Caddy's defaults.
 	Transport *HTTPTransport `json:"transport,omitempty"`
+	// StreamCloseDelay keeps upgraded connections (WebSockets) open this long after a
+	// config reload unloads the handler (duration string); empty closes them at once.
+	StreamCloseDelay string `json:"stream_close_delay,omitempty"`
 }
 
 // HTTPTransport is reverseproxy.HTTPTransport ("protocol": "http").

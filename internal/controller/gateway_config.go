@@ -51,6 +51,7 @@ func (r *GatewayReconciler) configure(ctx context.Context, gw *gwapiv1.Gateway, 
 	if c := spec.Caddy; c != nil && c.ShutdownDelay != nil {
 		opts.ShutdownDelay = c.ShutdownDelay.Duration.String()
 	}
+	params.SetObservability(&opts, spec.Caddy)
 	cfg, err := emit.Emit(out.translation.IR, opts)
 	if err != nil {
 		out.blocked = fmt.Sprintf("the configuration cannot be rendered: %v", err)

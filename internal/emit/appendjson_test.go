@@ -53,6 +53,21 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 		}
 		check("server options "+name, cfg)
 	}
+	for name, c := range optionCases {
+		cfg, err := emit.Config(translator.Translate(fixture.LoadCase(t, translatorTestdata, c.in)).IR, c.opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check("options "+name, cfg)
+	}
+	cfg, err = emit.Config(translator.Translate(generateInput(5)).IR, emit.Options{
+		LogFile: "/tmp/caddy.log", AccessLogFormat: "json", StreamCloseDelay: "1m30s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Apps.HTTP.Metrics.PerHost = true
+	cfg.Logging.Logs["nil"] = nil
+	check("log file, per-host metrics", cfg)
 	odd := "<a&b> \"q\" \\ \u2028 é \x01 \xff"
 	empty := map[string][]string{}
 	check("odd strings", &caddyjson.Config{Apps: caddyjson.Apps{HTTP: &caddyjson.HTTPApp{Servers: map[string]*caddyjson.Server{

@@ -15,11 +15,14 @@ import (
 // (decode, provision every module), so a config Caddy would reject never gets pushed.
 func TestContractCaddyValidates(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
+	withOptions, _ := filepath.Glob(filepath.Join("testdata", "options", "*.json"))
+	files = append(files, withOptions...)
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no emitted goldens found (%v); run go test -update", err)
 	}
 	for _, f := range files {
-		t.Run(filepath.Base(f), func(t *testing.T) {
+		name, _ := filepath.Rel("testdata", f)
+		t.Run(name, func(t *testing.T) {
 			data, err := os.ReadFile(f)
 			if err != nil {
 				t.Fatal(err)

@@ -54,13 +54,27 @@ type dataPlane struct {
 	t         *testing.T
 	base      string
 	readiness string
+	metrics   string
 	client    *http.Client
+	// ir and opts are what the running config was emitted from.
+	ir   *ir.Gateway
+	opts emit.Options
 }
 
 // startDataPlane translates fixture YAML (with PORT for the listener port), points
 // backend addresses at local echo servers, emits and loads the config into Caddy. The
 // servers options, if given, tune the listener ports' servers.
 func startDataPlane(t *testing.T, yamlText string, backends map[string]string, servers ...emit.ServerOptions) *dataPlane {
+	var opts emit.Options
+	if len(servers) > 0 {
+		opts.Servers = servers[0]
+	}
+	return startDataPlaneWith(t, yamlText, backends, opts)
+}
+
+// startDataPlaneWith is startDataPlane with opts; the harness sets the addresses and
+// ports of loopback servers and sockets.
+func startDataPlaneWith(t *testing.T, yamlText string, backends map[string]string, opts emit.Options) *dataPlane {
 	port := freePort(t)
 	in, err := fixture.Load([]byte(strings.ReplaceAll(yamlText, "PORT", fmt.Sprint(port))))
 	if err != nil {
@@ -68,27 +82,33 @@ func startDataPlane(t *testing.T, yamlText string, backends map[string]string, s
 	}
 	g := translator.Translate(in).IR
 	redirectBackends(g, backends)
-	dir, ready := t.TempDir(), freePort(t)
-	opts := emit.Options{
-		AdminListen: "unix/" + filepath.Join(dir, "admin.sock"), ListenHost: "127.0.0.1",
-		ReadinessPort: int32(ready), InvalidBackendSocket: filepath.Join(dir, "invalid.sock"),
-	}
-	if len(servers) > 0 {
-		opts.Servers = servers[0]
-	}
-	res, err := emit.Emit(g, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := caddy.Load(res.JSON, true); err != nil {
-		t.Fatalf("caddy.Load: %v", err)
-	}
-	t.Cleanup(func() { _ = caddy.Stop() })
-	return &dataPlane{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", port),
-		readiness: fmt.Sprintf("http://127.0.0.1:%d", ready), client: &http.Client{
+	dir, ready, metrics := t.TempDir(), freePort(t), freePort(t)
+	opts.AdminListen, opts.ListenHost = "unix/"+filepath.Join(dir, "admin.sock"), "127.0.0.1"
+	opts.ReadinessPort, opts.MetricsPort = int32(ready), int32(metrics)
+	opts.InvalidBackendSocket = filepath.Join(dir, "invalid.sock")
+	d := &dataPlane{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", port),
+		readiness: fmt.Sprintf("http://127.0.0.1:%d", ready), metrics: fmt.Sprintf("http://127.0.0.1:%d", metrics),
+		ir: g, client: &http.Client{
 			Timeout:       5 * time.Second,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		}}
+	d.load(opts)
+	t.Cleanup(func() { _ = caddy.Stop() })
+	return d
+}
+
+// load emits the data plane's IR with opts and loads it into Caddy: a reload when a
+// config is running.
+func (d *dataPlane) load(opts emit.Options) {
+	d.t.Helper()
+	res, err := emit.Emit(d.ir, opts)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	if err := caddy.Load(res.JSON, true); err != nil {
+		d.t.Fatalf("caddy.Load: %v", err)
+	}
+	d.opts = opts
 }
 
 func redirectBackends(g *ir.Gateway, backends map[string]string) {

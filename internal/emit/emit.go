@@ -28,6 +28,8 @@ const (
 	// DefaultInvalidBackendSocket is a loopback-only server answering 500; invalid
 	// backendRefs dial it so that their share of requests fails as the spec requires.
 	DefaultInvalidBackendSocket = "/run/caddy/invalid-backend.sock"
+	// DefaultMetricsPort serves GET /metrics (Prometheus text) unless DisableMetrics.
+	DefaultMetricsPort = 9180
 )
 
 // Options tune what Emit writes around the routes. The zero value uses the defaults.
@@ -47,6 +49,23 @@ type Options struct {
 	// Servers tunes the HTTP servers of the listener ports; the zero value keeps Caddy's
 	// defaults.
 	Servers ServerOptions
+	// StreamCloseDelay is stream_close_delay of every reverse_proxy: how long WebSockets
+	// and other upgraded connections stay open after a reload; empty closes them at once.
+	StreamCloseDelay string
+	// LogLevel is the level of Caddy's own log (logging.logs.default.level): DEBUG, INFO,
+	// WARN or ERROR; empty is Caddy's default, INFO.
+	LogLevel string
+	// AccessLogFormat turns on access logs, one entry per request of every listener
+	// server, written to stdout as "json" or "console"; empty writes none.
+	AccessLogFormat string
+	// LogFile, when set, receives the access log and Caddy's own log instead of stdout and
+	// stderr. The operator leaves it empty; tests read the logs from it.
+	LogFile string
+	// MetricsPort is the port of the metrics server, which answers GET /metrics with
+	// Prometheus metrics of every server; DefaultMetricsPort when 0.
+	MetricsPort int32
+	// DisableMetrics leaves out the metrics server and request metrics.
+	DisableMetrics bool
 }
 
 func (o Options) withDefaults() Options {
@@ -61,6 +80,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.InvalidBackendSocket == "" {
 		o.InvalidBackendSocket = DefaultInvalidBackendSocket
+	}
+	if o.MetricsPort == 0 {
+		o.MetricsPort = DefaultMetricsPort
 	}
 	return o
 }
@@ -107,6 +129,9 @@ func Config(g *ir.Gateway, opts Options) (*caddyjson.Config, error) {
 // config is Config, and the emitter that rendered it.
 func config(g *ir.Gateway, opts Options) (*caddyjson.Config, *emitter, error) {
 	o := opts.withDefaults()
+	if err := o.check(); err != nil {
+		return nil, nil, err
+	}
 	persist := false
 	e := &emitter{opts: o, handlerCache: map[*ir.Action]int32{}, proxyCache: map[string]int32{},
 		hostLists: map[*ir.HostGroup][]int32{}, invokes: map[int32][]caddyjson.Handler{}}
@@ -116,9 +141,19 @@ func config(g *ir.Gateway, opts Options) (*caddyjson.Config, *emitter, error) {
 		if s.Port == o.ReadinessPort {
 			return nil, nil, fmt.Errorf("listener port %d is reserved for the readiness server", s.Port)
 		}
-		servers[fmt.Sprintf("port-%d", s.Port)] = e.server(s)
+		if !o.DisableMetrics && s.Port == o.MetricsPort {
+			return nil, nil, fmt.Errorf("listener port %d is reserved for the metrics server", s.Port)
+		}
+		srv := e.server(s)
+		if o.AccessLogFormat != "" {
+			srv.Logs = &caddyjson.ServerLogs{}
+		}
+		servers[fmt.Sprintf("port-%d", s.Port)] = srv
 	}
 	servers["readiness"] = e.readinessServer()
+	if !o.DisableMetrics {
+		servers["metrics"] = e.metricsServer()
+	}
 	if e.usesInvalidBackend {
 		servers["invalid-backend"] = &caddyjson.Server{
 			Listen:    []string{"unix/" + o.InvalidBackendSocket},
@@ -127,8 +162,12 @@ func config(g *ir.Gateway, opts Options) (*caddyjson.Config, *emitter, error) {
 		}
 	}
 	cfg := &caddyjson.Config{
-		Admin: &caddyjson.Admin{Listen: o.AdminListen, Config: &caddyjson.AdminConfigSettings{Persist: &persist}},
-		Apps:  caddyjson.Apps{HTTP: &caddyjson.HTTPApp{GracePeriod: o.GracePeriod, ShutdownDelay: o.ShutdownDelay, Servers: servers}},
+		Admin:   &caddyjson.Admin{Listen: o.AdminListen, Config: &caddyjson.AdminConfigSettings{Persist: &persist}},
+		Logging: o.logging(),
+		Apps:    caddyjson.Apps{HTTP: &caddyjson.HTTPApp{GracePeriod: o.GracePeriod, ShutdownDelay: o.ShutdownDelay, Servers: servers}},
+	}
+	if !o.DisableMetrics {
+		cfg.Apps.HTTP.Metrics = &caddyjson.HTTPMetrics{}
 	}
 	if len(g.Certificates) > 0 {
 		cfg.Apps.TLS = tlsApp(g.Certificates)

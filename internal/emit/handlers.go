@@ -191,6 +191,7 @@ func (e *emitter) reverseProxy(a *ir.Action, backends []ir.Backend, host string)
 			Set: map[string][]string{"Host": {lit(host)}}}}
 	}
 	rp.Transport = transport(a)
+	rp.StreamCloseDelay = e.opts.StreamCloseDelay
 	if a.Retry != nil {
 		if rp.LoadBalancing == nil {
 			rp.LoadBalancing = &caddyjson.LoadBalancing{}

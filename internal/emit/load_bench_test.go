@@ -52,7 +52,7 @@ func BenchmarkCaddyLoadHostPerRoute(b *testing.B) {
 func benchmarkLoad(b *testing.B, in translator.Input, routes []gwapiv1.HTTPRoute) {
 	dir := b.TempDir()
 	opts := emit.Options{AdminListen: "unix/" + filepath.Join(dir, "admin.sock"), ListenHost: "127.0.0.1",
-		ReadinessPort: int32(freePort(b)), InvalidBackendSocket: filepath.Join(dir, "invalid.sock")}
+		ReadinessPort: int32(freePort(b)), MetricsPort: int32(freePort(b)), InvalidBackendSocket: filepath.Join(dir, "invalid.sock")}
 	in.Gateway.Spec.Listeners[0].Port = gwapiv1.PortNumber(freePort(b))
 	var configs [2][]byte
 	for i := range configs {

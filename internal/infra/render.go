@@ -20,8 +20,8 @@ import (
 const (
 	// ReadinessPort and ReadinessPath are served by a server that only pushed configs
 	// contain; the caddy container's readiness probe targets them.
-	ReadinessPort int32 = 9181
-	ReadinessPath       = "/ready"
+	ReadinessPort = params.ReadinessPort
+	ReadinessPath = "/ready"
 	// AdminSocketDir is an emptyDir shared by the caddy and admin-proxy containers.
 	AdminSocketDir = "/run/caddy"
 	// AdminSocket is Caddy's only admin endpoint: admin.listen is "unix/" + AdminSocket.

@@ -1,7 +1,7 @@
 // Package params resolves and validates CaddyProxyConfig parameters: it checks the shape
 // of a GatewayClass parametersRef and the rules of a CaddyProxyConfig that the API
-// server's schema cannot express, and turns spec.caddy's server settings into the
-// emitter's options. It performs no I/O: callers fetch the objects.
+// server's schema cannot express, and turns spec.caddy's server and runtime settings
+// into the emitter's options. It performs no I/O: callers fetch the objects.
 package params
 
 import (

@@ -15,6 +15,10 @@ const (
 	DefaultMetricsPort int32 = 9180
 )
 
+// ReadinessPort is the port of the readiness server every pushed config holds; no other
+// port of the pod may take it.
+const ReadinessPort int32 = 9181
+
 var jsonPatchOps = map[string]bool{"add": true, "remove": true, "replace": true, "move": true, "copy": true, "test": true}
 
 // Validate checks the rules of a CaddyProxyConfig spec that the schema cannot express.
@@ -40,9 +44,14 @@ func validatePorts(spec *v1alpha1.CaddyProxyConfigSpec) field.ErrorList {
 			metricsOn = *c.Metrics.Enabled
 		}
 	}
-	if metricsOn && admin == metrics {
-		return field.ErrorList{field.Invalid(field.NewPath("spec", "caddy", "metrics", "port"), metrics,
-			fmt.Sprintf("must differ from spec.controlPlane.adminPort (%d)", admin))}
+	path := field.NewPath("spec", "caddy", "metrics", "port")
+	switch {
+	case !metricsOn:
+		return nil
+	case admin == metrics:
+		return field.ErrorList{field.Invalid(path, metrics, fmt.Sprintf("must differ from spec.controlPlane.adminPort (%d)", admin))}
+	case metrics == ReadinessPort:
+		return field.ErrorList{field.Invalid(path, metrics, fmt.Sprintf("must differ from the readiness port (%d)", ReadinessPort))}
 	}
 	return nil
 }

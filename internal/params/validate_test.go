@@ -42,7 +42,12 @@ func TestValidate(t *testing.T) {
 		want string
 	}{
 		"empty spec":     {},
-		"distinct ports": {spec: ports(port(2022), port(9181), nil)},
+		"distinct ports": {spec: ports(port(2022), port(9182), nil)},
+		"metrics port on the readiness port": {
+			spec: ports(nil, port(9181), nil),
+			want: "spec.caddy.metrics.port: Invalid value: 9181: must differ from the readiness port (9181)",
+		},
+		"readiness port with metrics disabled": {spec: ports(nil, port(9181), boolPtr(false))},
 		"admin port on the default metrics port": {
 			spec: ports(port(9180), nil, nil),
 			want: "spec.caddy.metrics.port: Invalid value: 9180: must differ from spec.controlPlane.adminPort (9180)",

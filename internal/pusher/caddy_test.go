@@ -54,6 +54,7 @@ func TestPushToRealCaddy(t *testing.T) {
 	readiness := freePort(t)
 	good, err := emit.Emit(&ir.Gateway{Namespace: "infra", Name: "web"}, emit.Options{
 		ListenHost: "127.0.0.1", ReadinessPort: int32(readiness), AdminListen: "unix/" + sock,
+		MetricsPort: int32(freePort(t)),
 	})
 	if err != nil {
 		t.Fatal(err)

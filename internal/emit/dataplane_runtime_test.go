@@ -1,0 +1,190 @@
+package emit_test
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caddy-gateway/operator/internal/emit"
+)
+
+// TestDataPlaneMetrics checks that the metrics server answers Prometheus text with the
+// requests of the listener servers, and is absent when metrics are disabled.
+func TestDataPlaneMetrics(t *testing.T) {
+	t.Run("enabled", func(t *testing.T) {
+		d := startRuntimeDataPlane(t, emit.Options{})
+		for range 3 {
+			d.expect("GET", "/app", nil, 200)
+		}
+		resp, err := d.client.Get(d.metrics + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
+			t.Fatalf("GET /metrics: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+		server := fmt.Sprintf(`server="port-%s"`, d.base[strings.LastIndex(d.base, ":")+1:])
+		if n := counterSum(string(body), "caddy_http_requests_total", server); n != 3 {
+			t.Errorf("caddy_http_requests_total{%s} sums to %v, want 3:\n%s", server, n,
+				grepLines(string(body), "caddy_http_requests_total"))
+		}
+		if resp, err := d.client.Get(d.metrics + "/other"); err != nil || resp.StatusCode != 404 {
+			t.Errorf("GET /other on the metrics port: %v %v", resp, err)
+		}
+		// Caddy keeps metrics per loaded config: a reload starts the counters again.
+		d.reload()
+		d.expect("GET", "/app", nil, 200)
+		if n := counterSum(d.getMetrics(), "caddy_http_requests_total", server); n != 1 {
+			t.Errorf("after a reload caddy_http_requests_total{%s} sums to %v, want 1", server, n)
+		}
+	})
+	t.Run("disabled", func(t *testing.T) {
+		d := startRuntimeDataPlane(t, emit.Options{DisableMetrics: true})
+		d.expect("GET", "/app", nil, 200)
+		if resp, err := d.client.Get(d.metrics + "/metrics"); err == nil {
+			resp.Body.Close()
+			t.Errorf("metrics port answers with metrics disabled: %d", resp.StatusCode)
+		}
+	})
+}
+
+// getMetrics returns the body of GET /metrics on the metrics port.
+func (d *dataPlane) getMetrics() string {
+	d.t.Helper()
+	resp, err := d.client.Get(d.metrics + "/metrics")
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return string(body)
+}
+
+// counterSum adds the samples of metric whose labels contain label.
+func counterSum(text, metric, label string) float64 {
+	var sum float64
+	for _, l := range strings.Split(text, "\n") {
+		labels, value, ok := strings.Cut(strings.TrimPrefix(l, metric+"{"), "} ")
+		if !ok || !strings.HasPrefix(l, metric+"{") || !strings.Contains(labels, label) {
+			continue
+		}
+		if v, err := strconv.ParseFloat(value, 64); err == nil {
+			sum += v
+		}
+	}
+	return sum
+}
+
+func grepLines(text, substr string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, substr) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// upgradeBackend accepts any upgrade and then echoes what it reads.
+func upgradeBackend(t *testing.T) *httptest.Server {
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, rw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		_, _ = rw.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+		_ = rw.Flush()
+		_, _ = io.Copy(conn, rw)
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+// openStream upgrades a connection through Caddy to the echo backend.
+func openStream(t *testing.T, d *dataPlane) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(d.base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	_, _ = io.WriteString(conn, "GET /app/stream HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+	r := bufio.NewReader(conn)
+	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+	resp, err := http.ReadResponse(r, nil)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("upgrade: %v %v", resp, err)
+	}
+	return conn, r
+}
+
+// echoes reports whether the stream still carries a message both ways.
+func echoes(conn net.Conn, r *bufio.Reader, msg string) bool {
+	_ = conn.SetDeadline(time.Now().Add(2 * time.Second))
+	if _, err := io.WriteString(conn, msg+"\n"); err != nil {
+		return false
+	}
+	line, err := r.ReadString('\n')
+	return err == nil && line == msg+"\n"
+}
+
+// closedWithin waits until the stream is closed and says how long that took, or false
+// when it stays open for limit.
+func closedWithin(conn net.Conn, r *bufio.Reader, limit time.Duration) (time.Duration, bool) {
+	start := time.Now()
+	_ = conn.SetDeadline(start.Add(limit))
+	_, err := io.Copy(io.Discard, r)
+	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		return 0, false
+	}
+	return time.Since(start), true
+}
+
+// reload loads the running config again with another readiness port, so that Caddy
+// replaces every handler.
+func (d *dataPlane) reload() {
+	opts := d.opts
+	opts.ReadinessPort = int32(freePort(d.t))
+	d.load(opts)
+}
+
+// TestDataPlaneStreamCloseDelay checks that an upgraded connection survives a config
+// reload for streamCloseDelay, and is closed by the reload without it.
+func TestDataPlaneStreamCloseDelay(t *testing.T) {
+	backend := map[string]string{"a.default.svc.cluster.local:8080": upgradeBackend(t).Listener.Addr().String()}
+	t.Run("without delay", func(t *testing.T) {
+		d := startDataPlaneWith(t, runtimeFixture, backend, emit.Options{})
+		conn, r := openStream(t, d)
+		if !echoes(conn, r, "before") {
+			t.Fatal("stream does not echo before the reload")
+		}
+		d.reload()
+		if took, ok := closedWithin(conn, r, 3*time.Second); !ok || took > time.Second {
+			t.Errorf("stream closed %v after the reload (closed: %v), want at once", took, ok)
+		}
+	})
+	t.Run("with delay", func(t *testing.T) {
+		const delay = 2 * time.Second
+		d := startDataPlaneWith(t, runtimeFixture, backend, emit.Options{StreamCloseDelay: delay.String()})
+		conn, r := openStream(t, d)
+		d.reload()
+		reloaded := time.Now()
+		if !echoes(conn, r, "after") {
+			t.Fatal("stream does not echo after the reload")
+		}
+		_, ok := closedWithin(conn, r, delay+3*time.Second)
+		if took := time.Since(reloaded); !ok || took < delay-200*time.Millisecond {
+			t.Errorf("stream closed %v after the reload (closed: %v), want after %v", took, ok, delay)
+		}
+	})
+}

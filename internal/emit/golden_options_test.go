@@ -1,0 +1,78 @@
+package emit_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/caddy-gateway/operator/internal/emit"
+	"github.com/caddy-gateway/operator/internal/translator"
+	"github.com/caddy-gateway/operator/internal/translator/fixture"
+)
+
+// optionCases emit a translator golden case with Options other than the defaults.
+var optionCases = map[string]struct {
+	in   string
+	opts emit.Options
+}{
+	"runtime": {in: "backend-filters", opts: emit.Options{
+		StreamCloseDelay: "10s", LogLevel: "WARN", AccessLogFormat: "json", MetricsPort: 9300,
+	}},
+	"console-access-logs-no-metrics": {in: "http-basic", opts: emit.Options{
+		AccessLogFormat: "console", DisableMetrics: true,
+	}},
+	"log-level-only": {in: "http-basic", opts: emit.Options{LogLevel: "DEBUG"}},
+}
+
+// TestGoldenOptions compares each option case with testdata/options/<name>.json; the
+// contract test checks Caddy accepts them.
+func TestGoldenOptions(t *testing.T) {
+	keep := map[string]bool{}
+	for name, c := range optionCases {
+		keep[name+".json"] = true
+		t.Run(name, func(t *testing.T) {
+			in := fixture.LoadCase(t, translatorTestdata, c.in)
+			res, err := emit.Emit(translator.Translate(in).IR, c.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var buf bytes.Buffer
+			if err := json.Indent(&buf, res.JSON, "", "  "); err != nil {
+				t.Fatal(err)
+			}
+			buf.WriteByte('\n')
+			fixture.Golden(t, filepath.Join("testdata", "options", name+".json"), buf.Bytes())
+		})
+	}
+	fixture.RemoveStale(t, filepath.Join("testdata", "options"), ".json", keep)
+}
+
+// TestOptionsRefused checks the options Emit refuses, and that the error names them.
+func TestOptionsRefused(t *testing.T) {
+	cases := map[string]struct {
+		opts emit.Options
+		want string
+	}{
+		"log level":                  {emit.Options{LogLevel: "info"}, `log level "info"`},
+		"access log format":          {emit.Options{AccessLogFormat: "text"}, `access log format "text"`},
+		"metrics port on readiness":  {emit.Options{MetricsPort: 8081}, "metrics port 8081 is reserved for the readiness server"},
+		"listener port on metrics":   {emit.Options{MetricsPort: 80}, "listener port 80 is reserved for the metrics server"},
+		"listener port on readiness": {emit.Options{ReadinessPort: 80}, "listener port 80 is reserved for the readiness server"},
+	}
+	in := fixture.LoadCase(t, translatorTestdata, "http-basic")
+	g := translator.Translate(in).IR
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := emit.Emit(g, c.opts)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("error %v, want one containing %q", err, c.want)
+			}
+		})
+	}
+	disabled := emit.Options{MetricsPort: 80, DisableMetrics: true}
+	if _, err := emit.Emit(g, disabled); err != nil {
+		t.Errorf("listener port on the port of disabled metrics: %v", err)
+	}
+}
