@@ -23,10 +23,6 @@ import (
 	"github.com/caddy-gateway/operator/internal/translator"
 )
 
-// defaultShutdownDelay is caddy.shutdownDelay's documented default: a terminating pod keeps
-// serving while the Service stops sending it new connections.
-const defaultShutdownDelay = "5s"
-
 // configOutcome is what configuring a Gateway's data plane produced.
 type configOutcome struct {
 	translation translator.Output
@@ -44,15 +40,7 @@ func (r *GatewayReconciler) configure(ctx context.Context, gw *gwapiv1.Gateway, 
 		return configOutcome{}, err
 	}
 	out := configOutcome{translation: translator.Translate(in)}
-	opts := emit.Options{ReadinessPort: infra.ReadinessPort, ShutdownDelay: defaultShutdownDelay, Servers: params.ServerOptions(spec.Caddy)}
-	if c := spec.Caddy; c != nil && c.GracePeriod != nil {
-		opts.GracePeriod = c.GracePeriod.Duration.String()
-	}
-	if c := spec.Caddy; c != nil && c.ShutdownDelay != nil {
-		opts.ShutdownDelay = c.ShutdownDelay.Duration.String()
-	}
-	params.SetObservability(&opts, spec.Caddy)
-	cfg, err := emit.Emit(out.translation.IR, opts)
+	cfg, err := emit.Emit(out.translation.IR, params.EmitOptions(spec.Caddy))
 	if err != nil {
 		out.blocked = fmt.Sprintf("the configuration cannot be rendered: %v", err)
 		return out, nil

@@ -1,0 +1,25 @@
+package params
+
+import (
+	"github.com/caddy-gateway/operator/api/v1alpha1"
+	"github.com/caddy-gateway/operator/internal/emit"
+)
+
+// DefaultShutdownDelay is caddy.shutdownDelay's documented default: a terminating pod
+// keeps serving this long so that load balancers notice it is going.
+const DefaultShutdownDelay = "5s"
+
+// EmitOptions is every setting of the merged spec.caddy (c may be nil) as the emitter's
+// options: the one place where a CaddyProxyConfig field reaches the pushed config.
+// Unset fields keep their documented defaults.
+func EmitOptions(c *v1alpha1.CaddyRuntimeSpec) emit.Options {
+	opts := emit.Options{ReadinessPort: ReadinessPort, ShutdownDelay: DefaultShutdownDelay, Servers: ServerOptions(c)}
+	if c != nil && c.GracePeriod != nil {
+		opts.GracePeriod = c.GracePeriod.Duration.String()
+	}
+	if c != nil && c.ShutdownDelay != nil {
+		opts.ShutdownDelay = c.ShutdownDelay.Duration.String()
+	}
+	SetObservability(&opts, c)
+	return opts
+}
