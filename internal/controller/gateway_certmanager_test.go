@@ -110,7 +110,7 @@ func TestGatewayCertManagerChain(t *testing.T) {
 			u.SetAPIVersion(certs.CertManagerAPIVersion)
 			u.SetKind(tc.kind)
 			waitFor(t, f.key(tc.name), u, func(u *unstructured.Unstructured) error {
-				if err := checkFleetMeta(u, gw); err != nil {
+				if err := checkOwnedNotControlled(u, gw); err != nil {
 					return err
 				}
 				if tc.check == nil {
@@ -130,6 +130,40 @@ func TestGatewayCertManagerChain(t *testing.T) {
 		t.Errorf("the operator wrote %d Secrets although cert-manager is installed", len(secrets.Items))
 	}
 	waitFor(t, f.workload(), &corev1.Service{}, exists)
+
+	// Each cert-manager object deleted (by cert-manager's gateway-shim, by hand) is back
+	// within seconds.
+	for name, tc := range tests {
+		t.Run("restores "+name, func(t *testing.T) {
+			u := &unstructured.Unstructured{}
+			u.SetAPIVersion(certs.CertManagerAPIVersion)
+			u.SetKind(tc.kind)
+			deleteAndWaitRestored(t, f.key(tc.name), u)
+		})
+	}
+}
+
+// checkOwnedNotControlled checks that obj is owned by gw, so that it goes with it, but
+// not controlled by it, which would let cert-manager's gateway-shim delete it, and that it
+// carries the fleet's labels.
+func checkOwnedNotControlled(obj client.Object, gw *gwapiv1.Gateway) error {
+	if ref := metav1.GetControllerOf(obj); ref != nil {
+		return fmt.Errorf("%T %s has the controller reference %+v, want none", obj, obj.GetName(), ref)
+	}
+	var owner *metav1.OwnerReference
+	for _, ref := range obj.GetOwnerReferences() {
+		if ref.UID == gw.UID {
+			owner = &ref
+		}
+	}
+	if owner == nil || owner.Kind != "Gateway" || owner.Name != gw.Name || owner.APIVersion != gwapiv1.GroupVersion.String() ||
+		owner.BlockOwnerDeletion == nil || !*owner.BlockOwnerDeletion {
+		return fmt.Errorf("%T %s: owner references are %+v, want Gateway %s (uid %s) blocking deletion",
+			obj, obj.GetName(), obj.GetOwnerReferences(), gw.Name, gw.UID)
+	}
+	return hasAll(fmt.Sprintf("%T %s labels", obj, obj.GetName()), obj.GetLabels(), map[string]string{
+		infra.LabelManagedBy: infra.ManagedByValue, infra.LabelName: infra.NameValue, infra.LabelGatewayName: gw.Name,
+	})
 }
 
 // fieldIs checks the value at path in obj.
