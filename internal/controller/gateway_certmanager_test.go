@@ -141,6 +141,46 @@ func TestGatewayCertManagerChain(t *testing.T) {
 			deleteAndWaitRestored(t, f.key(tc.name), u)
 		})
 	}
+	t.Run("drops the controller reference an earlier version applied", func(t *testing.T) {
+		dropsEarlierControllerReference(t, f, n.Client)
+	})
+}
+
+// dropsEarlierControllerReference applies the Certificate name of the fixture's Gateway
+// the way versions before this one did, as the operator's field manager with a
+// controller reference to the Gateway, and shows that the operator's next apply of it
+// (a Gateway change here; the first reconcile after an upgrade) leaves only a plain owner
+// reference.
+func dropsEarlierControllerReference(t *testing.T, f *fixture, name string) {
+	live := &unstructured.Unstructured{}
+	live.SetAPIVersion(certs.CertManagerAPIVersion)
+	live.SetKind(certs.KindCertificate)
+	waitFor(t, f.key(name), live, exists)
+	old := &unstructured.Unstructured{Object: map[string]any{"spec": live.Object["spec"]}}
+	old.SetAPIVersion(certs.CertManagerAPIVersion)
+	old.SetKind(certs.KindCertificate)
+	old.SetName(name)
+	old.SetNamespace(f.ns)
+	old.SetLabels(live.GetLabels())
+	old.SetOwnerReferences([]metav1.OwnerReference{{
+		APIVersion: gwapiv1.GroupVersion.String(), Kind: "Gateway", Name: f.gateway.Name, UID: f.gateway.UID,
+		Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true),
+	}})
+	if err := k8s.Patch(ctxFor(t), old, client.Apply, client.FieldOwner(controller.FieldOwner), client.ForceOwnership); err != nil {
+		t.Fatal(err)
+	}
+	if metav1.GetControllerOf(old) == nil {
+		t.Fatalf("the earlier version's apply left no controller reference: %+v", old.GetOwnerReferences())
+	}
+	update(t, f.gateway, func(g *gwapiv1.Gateway) {
+		g.Spec.Infrastructure = &gwapiv1.GatewayInfrastructure{Labels: map[gwapiv1.LabelKey]gwapiv1.LabelValue{"example.com/tier": "edge"}}
+	})
+	waitFor(t, f.key(name), live, func(u *unstructured.Unstructured) error {
+		if u.GetLabels()["example.com/tier"] != "edge" {
+			return fmt.Errorf("not applied again yet: labels %v", u.GetLabels())
+		}
+		return checkOwnedNotControlled(u, f.gateway)
+	})
 }
 
 // checkOwnedNotControlled checks that obj is owned by gw, so that it goes with it, but
