@@ -48,7 +48,8 @@ func NamesFor(gateway string) Names {
 type CertManagerInput struct {
 	// Gateway and Namespace identify the Gateway; the objects live in its namespace.
 	Gateway, Namespace string
-	// Owner, when set, becomes the owner reference of every object.
+	// Owner, when set, becomes an owner reference of every object, so that they go with
+	// the Gateway; never a controller reference (see RenderCertManager).
 	Owner *metav1.OwnerReference
 	// Labels and Annotations go onto every object (spec.infrastructure plus the
 	// operator's own labels).
@@ -62,6 +63,12 @@ type CertManagerInput struct {
 // Issuer → server and client Certificates. With controlPlane.tls.issuerRef only the
 // server and client Certificates, signed by that issuer; it must put the CA into ca.crt
 // (the CA and Vault issuers do) for the admin-proxy and the operator to trust each other.
+//
+// The objects are owned by the Gateway but not controlled by it: cert-manager's
+// gateway-shim, which serves Gateways annotated cert-manager.io/issuer or
+// cert-manager.io/cluster-issuer, deletes every Certificate the Gateway controls that no
+// listener's certificateRefs name. A plain owner reference still lets the garbage
+// collector remove them with the Gateway.
 func RenderCertManager(in CertManagerInput) []*unstructured.Unstructured {
 	n := NamesFor(in.Gateway)
 	duration, renewBefore := DefaultDuration, DefaultRenewBefore
@@ -171,7 +178,9 @@ func (in CertManagerInput) object(kind, name string, spec map[string]any) *unstr
 		u.SetAnnotations(maps.Clone(in.Annotations))
 	}
 	if in.Owner != nil {
-		u.SetOwnerReferences([]metav1.OwnerReference{*in.Owner})
+		owner := *in.Owner
+		owner.Controller = nil
+		u.SetOwnerReferences([]metav1.OwnerReference{owner})
 	}
 	return u
 }

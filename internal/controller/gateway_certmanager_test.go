@@ -110,7 +110,7 @@ func TestGatewayCertManagerChain(t *testing.T) {
 			u.SetAPIVersion(certs.CertManagerAPIVersion)
 			u.SetKind(tc.kind)
 			waitFor(t, f.key(tc.name), u, func(u *unstructured.Unstructured) error {
-				if err := checkFleetMeta(u, gw); err != nil {
+				if err := checkOwnedNotControlled(u, gw); err != nil {
 					return err
 				}
 				if tc.check == nil {
@@ -130,6 +130,80 @@ func TestGatewayCertManagerChain(t *testing.T) {
 		t.Errorf("the operator wrote %d Secrets although cert-manager is installed", len(secrets.Items))
 	}
 	waitFor(t, f.workload(), &corev1.Service{}, exists)
+
+	// Each cert-manager object deleted (by cert-manager's gateway-shim, by hand) is back
+	// within seconds.
+	for name, tc := range tests {
+		t.Run("restores "+name, func(t *testing.T) {
+			u := &unstructured.Unstructured{}
+			u.SetAPIVersion(certs.CertManagerAPIVersion)
+			u.SetKind(tc.kind)
+			deleteAndWaitRestored(t, f.key(tc.name), u)
+		})
+	}
+	t.Run("drops the controller reference an earlier version applied", func(t *testing.T) {
+		dropsEarlierControllerReference(t, f, n.Client)
+	})
+}
+
+// dropsEarlierControllerReference applies the Certificate name of the fixture's Gateway
+// the way versions before this one did, as the operator's field manager with a
+// controller reference to the Gateway, and shows that the operator's next apply of it
+// (a Gateway change here; the first reconcile after an upgrade) leaves only a plain owner
+// reference.
+func dropsEarlierControllerReference(t *testing.T, f *fixture, name string) {
+	live := &unstructured.Unstructured{}
+	live.SetAPIVersion(certs.CertManagerAPIVersion)
+	live.SetKind(certs.KindCertificate)
+	waitFor(t, f.key(name), live, exists)
+	old := &unstructured.Unstructured{Object: map[string]any{"spec": live.Object["spec"]}}
+	old.SetAPIVersion(certs.CertManagerAPIVersion)
+	old.SetKind(certs.KindCertificate)
+	old.SetName(name)
+	old.SetNamespace(f.ns)
+	old.SetLabels(live.GetLabels())
+	old.SetOwnerReferences([]metav1.OwnerReference{{
+		APIVersion: gwapiv1.GroupVersion.String(), Kind: "Gateway", Name: f.gateway.Name, UID: f.gateway.UID,
+		Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true),
+	}})
+	if err := k8s.Patch(ctxFor(t), old, client.Apply, client.FieldOwner(controller.FieldOwner), client.ForceOwnership); err != nil {
+		t.Fatal(err)
+	}
+	if metav1.GetControllerOf(old) == nil {
+		t.Fatalf("the earlier version's apply left no controller reference: %+v", old.GetOwnerReferences())
+	}
+	update(t, f.gateway, func(g *gwapiv1.Gateway) {
+		g.Spec.Infrastructure = &gwapiv1.GatewayInfrastructure{Labels: map[gwapiv1.LabelKey]gwapiv1.LabelValue{"example.com/tier": "edge"}}
+	})
+	waitFor(t, f.key(name), live, func(u *unstructured.Unstructured) error {
+		if u.GetLabels()["example.com/tier"] != "edge" {
+			return fmt.Errorf("not applied again yet: labels %v", u.GetLabels())
+		}
+		return checkOwnedNotControlled(u, f.gateway)
+	})
+}
+
+// checkOwnedNotControlled checks that obj is owned by gw, so that it goes with it, but
+// not controlled by it, which would let cert-manager's gateway-shim delete it, and that it
+// carries the fleet's labels.
+func checkOwnedNotControlled(obj client.Object, gw *gwapiv1.Gateway) error {
+	if ref := metav1.GetControllerOf(obj); ref != nil {
+		return fmt.Errorf("%T %s has the controller reference %+v, want none", obj, obj.GetName(), ref)
+	}
+	var owner *metav1.OwnerReference
+	for _, ref := range obj.GetOwnerReferences() {
+		if ref.UID == gw.UID {
+			owner = &ref
+		}
+	}
+	if owner == nil || owner.Kind != "Gateway" || owner.Name != gw.Name || owner.APIVersion != gwapiv1.GroupVersion.String() ||
+		owner.BlockOwnerDeletion == nil || !*owner.BlockOwnerDeletion {
+		return fmt.Errorf("%T %s: owner references are %+v, want Gateway %s (uid %s) blocking deletion",
+			obj, obj.GetName(), obj.GetOwnerReferences(), gw.Name, gw.UID)
+	}
+	return hasAll(fmt.Sprintf("%T %s labels", obj, obj.GetName()), obj.GetLabels(), map[string]string{
+		infra.LabelManagedBy: infra.ManagedByValue, infra.LabelName: infra.NameValue, infra.LabelGatewayName: gw.Name,
+	})
 }
 
 // fieldIs checks the value at path in obj.

@@ -4,15 +4,22 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/caddy-gateway/operator/api/v1alpha1"
@@ -31,6 +38,10 @@ func (r *GatewayReconciler) ensureAdminCertificates(ctx context.Context, gw *gwa
 	_, err := r.RESTMapper().RESTMapping(schema.GroupKind{Group: certs.CertManagerGroup, Kind: certs.KindCertificate}, "v1")
 	switch {
 	case err == nil:
+		// Watch before applying: an object deleted after the apply is then never missed.
+		if err := r.certWatch.start(r.Scheme(), r.RESTMapper()); err != nil {
+			return metav1.Condition{}, 0, err
+		}
 		objs := certs.RenderCertManager(certs.CertManagerInput{
 			Gateway: gw.Name, Namespace: gw.Namespace, Owner: ownerRef(gw),
 			Labels: certLabels(gw), Annotations: infraAnnotations(gw), TLS: tls,
@@ -55,6 +66,49 @@ func (r *GatewayReconciler) ensureAdminCertificates(ctx context.Context, gw *gwa
 	default:
 		return metav1.Condition{}, 0, fmt.Errorf("discovering cert-manager: %w", err)
 	}
+}
+
+// certManagerWatch adds to the Gateway controller, once, the watches of the cert-manager
+// kinds the operator creates, so that a change to one of them, its deletion above all,
+// reconciles the Gateway that owns it. They cannot be set up with the controller: the
+// informer of a kind whose API is missing never syncs, and cert-manager may be installed
+// after the operator starts.
+type certManagerWatch struct {
+	controller controller.Controller
+	cache      cache.Cache
+
+	mu      sync.Mutex
+	watched map[string]bool
+}
+
+// start adds the watches not added yet. Without a controller (a reconciler not set up
+// with a manager) it does nothing.
+func (w *certManagerWatch) start(scheme *runtime.Scheme, mapper meta.RESTMapper) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.controller == nil {
+		return nil
+	}
+	for _, kind := range []string{certs.KindIssuer, certs.KindCertificate} {
+		if w.watched[kind] {
+			continue
+		}
+		obj := &metav1.PartialObjectMetadata{}
+		obj.SetGroupVersionKind(schema.GroupVersionKind{Group: certs.CertManagerGroup, Version: "v1", Kind: kind})
+		// Any owner reference, not only controller ones: the admin objects have no
+		// controller (certs.RenderCertManager says why).
+		owner := handler.EnqueueRequestForOwner(scheme, mapper, &gwapiv1.Gateway{})
+		// Not their status, which cert-manager updates while issuing.
+		changed := predicate.GenerationChangedPredicate{}
+		if err := w.controller.Watch(source.Kind[client.Object](w.cache, obj, owner, changed)); err != nil {
+			return fmt.Errorf("watching cert-manager %ss: %w", kind, err)
+		}
+		if w.watched == nil {
+			w.watched = map[string]bool{}
+		}
+		w.watched[kind] = true
+	}
+	return nil
 }
 
 // ensureBuiltInSecrets issues, or renews, the per-Gateway CA, the admin-proxy's server

@@ -57,6 +57,8 @@ type GatewayReconciler struct {
 
 	// applied lets reconciles that change nothing skip their server-side applies.
 	applied appliedMemo
+	// certWatch adds the watches of cert-manager's kinds once its API is seen.
+	certWatch certManagerWatch
 }
 
 // +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=gateways/status,verbs=update;patch
@@ -222,21 +224,25 @@ func (r *GatewayReconciler) writeStatus(ctx context.Context, gw *gwapiv1.Gateway
 	}
 }
 
-// SetupWithManager registers the reconciler. Changes to owned objects (drift), to the
-// class, to the parameters, to routes and what they reference, and to listener
-// certificate Secrets map back to the Gateways they affect.
+// SetupWithManager registers the reconciler. Changes to owned objects (drift, deletion),
+// to the admin certificate Secrets, to the class, to the parameters, to routes and what
+// they reference, and to listener certificate Secrets map back to the Gateways they
+// affect. The cert-manager objects are watched from the first reconcile that finds
+// cert-manager's API (certManagerWatch).
 func (r *GatewayReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	secrets, err := newSecretMetadataCache(mgr)
 	if err != nil {
 		return err
 	}
-	return ctrl.NewControllerManagedBy(mgr).
+	c, err := ctrl.NewControllerManagedBy(mgr).
 		Named("gateway").
 		For(&gwapiv1.Gateway{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Owns(&appsv1.Deployment{}).Owns(&appsv1.DaemonSet{}).Owns(&corev1.Service{}).
 		Owns(&corev1.ServiceAccount{}).Owns(&corev1.ConfigMap{}).Owns(&networkingv1.NetworkPolicy{}).
 		Owns(&autoscalingv2.HorizontalPodAutoscaler{}).Owns(&policyv1.PodDisruptionBudget{}).
-		Owns(&corev1.Secret{}).
+		// The admin certificate Secrets: the built-in CA's, owned by the Gateway, and
+		// cert-manager's, which carry the fleet's labels.
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.gatewayOfFleetObject)).
 		Watches(&gwapiv1.GatewayClass{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysOfClass)).
 		// A route's status is written by this operator (RouteStatusReconciler) and by
 		// others; only a change of its spec (or labels and annotations, which count for
@@ -246,7 +252,7 @@ func (r *GatewayReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&gwapiv1.GRPCRoute{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysOfGRPCRoute),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysOfBackend)).
-		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(r.gatewayOfPod)).
+		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(r.gatewayOfFleetObject)).
 		WatchesRawSource(source.Kind[client.Object](secrets, secretMetadata(), handler.EnqueueRequestsFromMapFunc(r.gatewaysOfSecret))).
 		WatchesRawSource(source.Kind[client.Object](secrets, configMapMetadata(), handler.EnqueueRequestsFromMapFunc(r.gatewaysOfCAConfigMap))).
 		Watches(&gwapiv1.ReferenceGrant{}, handler.EnqueueRequestsFromMapFunc(r.allGateways)).
@@ -254,7 +260,12 @@ func (r *GatewayReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			builder.WithPredicates(predicate.LabelChangedPredicate{})).
 		Watches(&v1alpha1.CaddyProxyConfig{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysForParams),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Complete(r)
+		Build(r)
+	if err != nil {
+		return err
+	}
+	r.certWatch = certManagerWatch{controller: c, cache: mgr.GetCache()}
+	return nil
 }
 
 func (r *GatewayReconciler) gatewaysOfClass(ctx context.Context, o client.Object) []reconcile.Request {

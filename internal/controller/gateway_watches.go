@@ -52,16 +52,17 @@ func (r *GatewayReconciler) gatewaysOfCAConfigMap(ctx context.Context, o client.
 	return gatewayRequests(gws.Items)
 }
 
-// gatewayOfPod maps a Caddy pod to its Gateway: the Gateway whose name the pod's
-// gateway-name label carries (long names are shortened the same way for both).
-func (r *GatewayReconciler) gatewayOfPod(ctx context.Context, o client.Object) []reconcile.Request {
+// gatewayOfFleetObject maps an object of a Gateway's fleet (a Caddy pod, an admin
+// certificate Secret) to its Gateway: the Gateway whose name the object's gateway-name
+// label carries (long names are shortened the same way for both).
+func (r *GatewayReconciler) gatewayOfFleetObject(ctx context.Context, o client.Object) []reconcile.Request {
 	label := o.GetLabels()[infra.LabelGatewayName]
 	if label == "" {
 		return nil
 	}
 	var gws gwapiv1.GatewayList
 	if err := r.List(ctx, &gws, client.InNamespace(o.GetNamespace())); err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "Listing Gateways of a Caddy pod", "pod", client.ObjectKeyFromObject(o))
+		ctrl.LoggerFrom(ctx).Error(err, "Listing Gateways of a fleet object", "object", client.ObjectKeyFromObject(o))
 		return nil
 	}
 	var reqs []reconcile.Request
