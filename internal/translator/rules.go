@@ -3,6 +3,7 @@ package translator
 import (
 	"fmt"
 	"regexp"
+	"regexp/syntax"
 	"slices"
 	"strings"
 
@@ -236,17 +237,32 @@ type matchWhere struct{ rule, match int }
 
 func (w matchWhere) String() string { return fmt.Sprintf("rules[%d].matches[%d]", w.rule, w.match) }
 
-// regexErr compiles each distinct user regex once per translation.
+// regexErr says why the user regex re cannot be matched ("" when it can): re must be
+// a regular expression on its own, and compile as the data plane compiles it, anchored
+// by ir.AnchoredRegexp. Alone, `/b\Q` is valid; anchored, its \Q quotes the closing
+// ")$" and Caddy would refuse the whole config. `a)|(b` is invalid alone and, anchored,
+// would escape the anchors. Each distinct re is checked once per translation.
 func (t *translation) regexErr(re string) string {
 	if e, ok := t.regexErrs[re]; ok {
 		return e
 	}
 	e := ""
-	if _, err := regexp.Compile(re); err != nil {
+	if _, err := syntax.Parse(re, syntax.Perl); err != nil {
 		e = err.Error()
+	} else {
+		e = emittedErr(ir.AnchoredRegexp(re))
 	}
 	t.regexErrs[re] = e
 	return e
+}
+
+// emittedErr compiles pattern, a regexp exactly as it is emitted, and says why it does
+// not compile ("" when it does).
+func emittedErr(pattern string) string {
+	if _, err := regexp.Compile(pattern); err != nil {
+		return "as matched, " + err.Error()
+	}
+	return ""
 }
 
 func (t *translation) checkPath(m *ir.Match, where matchWhere, bad *problems) {
