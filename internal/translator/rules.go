@@ -153,21 +153,25 @@ func (c *checkedRules) ruleName(i int) string {
 	return ""
 }
 
-// checkPrefixModifier rejects ReplacePrefixMatch on rules with non-prefix matches.
+// checkPrefixModifier rejects ReplacePrefixMatch on rules with non-prefix matches. A
+// rule may carry a redirect and a rewrite (refused elsewhere), either without a path.
 func checkPrefixModifier(ru *rule, ruleIdx int, bad *problems) {
-	var pm *gwapiv1.HTTPPathModifier
+	var pms [2]*gwapiv1.HTTPPathModifier
 	if ru.redirect != nil {
-		pm = ru.redirect.Path
-	} else {
-		pm = ru.rewrite.Path
+		pms[0] = ru.redirect.Path
 	}
-	if pm.Type != gwapiv1.PrefixMatchHTTPPathModifier {
-		return
+	if ru.rewrite != nil {
+		pms[1] = ru.rewrite.Path
 	}
-	for _, m := range ru.matches {
-		if m.PathType != ir.PathPrefix {
-			bad.addf("rules[%d]: ReplacePrefixMatch needs PathPrefix matches, found %s", ruleIdx, m.PathType)
-			return
+	for _, pm := range pms {
+		if pm == nil || pm.Type != gwapiv1.PrefixMatchHTTPPathModifier {
+			continue
+		}
+		for _, m := range ru.matches {
+			if m.PathType != ir.PathPrefix {
+				bad.addf("rules[%d]: ReplacePrefixMatch needs PathPrefix matches, found %s", ruleIdx, m.PathType)
+				return
+			}
 		}
 	}
 }
