@@ -25,6 +25,7 @@ func FuzzTranslateEmit(f *testing.F) {
 		{path: "/a", header: "v", query: "q", service: "pkg.Svc", method: "Get", host: "a.example.com", value: "x"},
 		{path: `/b\Q`, header: `v\Q`, query: `\Q`, service: `pkg\Q`, method: `Get\Q`, host: "*.example.com", value: "{env.HOME}"},
 		{path: `/x)|(.*`, header: `[bad`, query: `a(b`, service: `a)|(b`, method: `\E)`, host: "b.example.com", value: "/{file./etc/passwd}"},
+		{path: "/t", header: "GET", query: "X-B", service: "s", method: "m", host: "b.example.com:0", value: "1s"},
 		{path: "/p/", header: `\Qa(b\E`, query: `.*`, service: `pkg\Q.\EV[0-9]`, method: `Get\Q*\E`, host: "*", value: "\r\nX: y"},
 	}
 	shapes := [][]byte{
@@ -166,6 +167,10 @@ func fuzzHTTPRoute(r *shapeReader, text fuzzText, i int) gwapiv1.HTTPRoute {
 		for range r.next() % 3 {
 			rule.BackendRefs = append(rule.BackendRefs, gwapiv1.HTTPBackendRef{BackendRef: fuzzBackendRef(r)})
 		}
+		if r.next()%4 == 1 {
+			request, backend := gwapiv1.Duration(text.value), gwapiv1.Duration(pick(r, "1s", "0s", "500ms", text.query))
+			rule.Timeouts = &gwapiv1.HTTPRouteTimeouts{Request: &request, BackendRequest: &backend}
+		}
 		route.Spec.Rules = append(route.Spec.Rules, rule)
 	}
 	return route
@@ -204,7 +209,14 @@ func fuzzPathModifier(r *shapeReader, text fuzzText) *gwapiv1.HTTPPathModifier {
 }
 
 func fuzzHTTPFilter(r *shapeReader, text fuzzText) gwapiv1.HTTPRouteFilter {
-	switch r.next() % 5 {
+	switch r.next() % 6 {
+	case 5:
+		return gwapiv1.HTTPRouteFilter{Type: gwapiv1.HTTPRouteFilterCORS, CORS: &gwapiv1.HTTPCORSFilter{
+			AllowOrigins: []gwapiv1.CORSOrigin{gwapiv1.CORSOrigin(text.value), gwapiv1.CORSOrigin(pick(r, "*", "https://"+text.host, "http://a.example.com:8080"))},
+			AllowMethods: []gwapiv1.HTTPMethodWithWildcard{gwapiv1.HTTPMethodWithWildcard(pick(r, "GET", "*", text.header))},
+			AllowHeaders: []gwapiv1.HTTPHeaderName{gwapiv1.HTTPHeaderName(pick(r, "X-A", "*", text.query))},
+			MaxAge:       int32(r.next()) - 128,
+		}}
 	case 1:
 		host := gwapiv1.PreciseHostname(text.host)
 		return gwapiv1.HTTPRouteFilter{Type: gwapiv1.HTTPRouteFilterRequestRedirect,
