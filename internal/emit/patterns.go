@@ -1,6 +1,10 @@
 package emit
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/caddy-gateway/operator/internal/ir"
+)
 
 // patterns builds the regexp patterns of streamed routes (hostRoutes): many short
 // strings cut from a few large blocks instead of one allocation each. A pattern handed
@@ -33,12 +37,11 @@ func (p *patterns) exact(s string) string {
 	return p.since(at)
 }
 
-// anchored makes a user regexp match the whole input.
+// anchored makes a user regexp match the whole input (ir.WriteAnchoredRegexp, which
+// the translator compiles to refuse what Caddy would reject).
 func (p *patterns) anchored(re string) string {
-	at := p.start(len(re) + 6)
-	p.b.WriteString("^(?:")
-	p.b.WriteString(re)
-	p.b.WriteString(")$")
+	at := p.start(len(re) + ir.AnchoredRegexpExtra)
+	ir.WriteAnchoredRegexp(&p.b, re)
 	return p.since(at)
 }
 

@@ -153,6 +153,12 @@ func (t *translation) resolveBackendUncached(k resolvedKey) resolved {
 	if !ok {
 		return resolved{reason: gwapiv1.RouteReasonBackendNotFound, msg: fmt.Sprintf("Service %s does not exist", full)}
 	}
+	if svc.Spec.Type == corev1.ServiceTypeExternalName {
+		// Its name resolves to any host its owner writes, outside the cluster too
+		// (CVE-2021-25740); the Gateway API says implementations should not support it.
+		return resolved{reason: gwapiv1.RouteReasonInvalidKind,
+			msg: fmt.Sprintf("Service %s is of type ExternalName, which is not supported as a backend", full)}
+	}
 	if k.port < 0 {
 		return resolved{reason: gwapiv1.RouteReasonBackendNotFound, msg: fmt.Sprintf("backendRef to Service %s needs a port", full)}
 	}

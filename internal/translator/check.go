@@ -1,9 +1,12 @@
 package translator
 
 import (
+	"fmt"
 	"runtime"
 	"sync"
 	"sync/atomic"
+
+	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
 
 // Tuning of checkInOrder: a table of at least helpersFrom pending routes gets helper
@@ -76,14 +79,33 @@ func closed(ch chan struct{}) bool {
 
 func (t *translation) checkAll(pending []pendingRoute) {
 	for i := range pending {
-		r := &pending[i]
-		if r.http != nil {
-			r.checked = t.checkRules(r.http)
-		} else {
-			r.checked = t.checkGRPCRules(r.grpc)
-		}
+		t.checkOne(&pending[i])
 	}
 }
+
+// checkOne converts and validates the rules of r. A panic while checking (a bug, never
+// the user's) fails r alone, whichever goroutine checks it: the route is refused with a
+// message saying so, and the rest of the Gateway is translated and served. Without the
+// recovery a panic on a helper goroutine would end the operator's process.
+func (t *translation) checkOne(r *pendingRoute) {
+	defer func() {
+		if p := recover(); p != nil {
+			r.checked = &checkedRules{refReason: gwapiv1.RouteReasonResolvedRefs,
+				unsupported: fmt.Sprintf("internal error while checking the route's rules, please report it: %v", p)}
+		}
+	}()
+	if beforeCheck != nil {
+		beforeCheck(r.meta.Namespace, r.meta.Name)
+	}
+	if r.http != nil {
+		r.checked = t.checkRules(r.http)
+	} else {
+		r.checked = t.checkGRPCRules(r.grpc)
+	}
+}
+
+// beforeCheck, when set, is called before each route is checked; tests set it.
+var beforeCheck func(namespace, name string)
 
 // fork returns a translation that shares t's read-only indexes and has caches and
 // blocks of its own, for checking routes beside t.

@@ -129,17 +129,42 @@ func exactMethodMatch(svc, meth string, where matchWhere, bad *problems) ir.Matc
 	return ir.Match{PathType: ir.PathRegex, Path: "/" + anySegment + "/" + regexp.QuoteMeta(meth)}
 }
 
+// regexMethodMatch matches "/<service>/<method>" with each part a regular expression
+// of its own. Each part is checked alone (regexErr), then in the path as it is emitted
+// (ir.AnchoredRegexp of the whole path), first with the other part matching any
+// segment, so that a problem names its field, then with both.
 func (t *translation) regexMethodMatch(svc, meth string, where matchWhere, bad *problems) ir.Match {
-	part := func(field, re string) string {
+	part := func(re string) string {
 		if re == "" {
 			return anySegment
 		}
-		if err := t.regexErr(re); err != "" {
-			bad.addf("%s.method.%s: invalid regular expression %q: %s", where, field, re, err)
-		}
 		return "(?:" + re + ")"
 	}
-	return ir.Match{PathType: ir.PathRegex, Path: "/" + part("service", svc) + "/" + part("method", meth)}
+	s, m := part(svc), part(meth)
+	ok := true
+	for _, f := range [...]struct{ field, re, path string }{
+		{"service", svc, "/" + s + "/" + anySegment},
+		{"method", meth, "/" + anySegment + "/" + m},
+	} {
+		if f.re == "" {
+			continue
+		}
+		err := t.regexErr(f.re)
+		if err == "" {
+			err = emittedErr(ir.AnchoredRegexp(f.path))
+		}
+		if err != "" {
+			bad.addf("%s.method.%s: invalid regular expression %q: %s", where, f.field, f.re, err)
+			ok = false
+		}
+	}
+	path := "/" + s + "/" + m
+	if ok && svc != "" && meth != "" {
+		if err := emittedErr(ir.AnchoredRegexp(path)); err != "" {
+			bad.addf("%s.method: service %q and method %q together: %s", where, svc, meth, err)
+		}
+	}
+	return ir.Match{PathType: ir.PathRegex, Path: path}
 }
 
 // convertGRPCFilters converts a GRPCRoute rule's filters: the header modifiers and

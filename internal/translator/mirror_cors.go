@@ -7,6 +7,7 @@ import (
 
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
+	"github.com/caddy-gateway/operator/internal/caddymod/cors/origins"
 	"github.com/caddy-gateway/operator/internal/ir"
 )
 
@@ -97,6 +98,9 @@ func convertCORS(f *gwapiv1.HTTPCORSFilter, at string, bad *problems) *ir.CORS {
 	for _, o := range f.AllowOrigins {
 		if !corsOriginPattern.MatchString(string(o)) {
 			bad.addf("%s: cors: allowOrigins value %q is not \"*\" or http(s)://host[:port]", at, o)
+		} else if _, err := origins.ParsePattern(string(o)); err != nil {
+			// What the data-plane module refuses beyond the CRD's syntax (port 0).
+			bad.addf("%s: cors: %v", at, err)
 		}
 		out.AllowOrigins = append(out.AllowOrigins, string(o))
 	}

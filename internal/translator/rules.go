@@ -3,6 +3,7 @@ package translator
 import (
 	"fmt"
 	"regexp"
+	"regexp/syntax"
 	"slices"
 	"strings"
 
@@ -152,21 +153,25 @@ func (c *checkedRules) ruleName(i int) string {
 	return ""
 }
 
-// checkPrefixModifier rejects ReplacePrefixMatch on rules with non-prefix matches.
+// checkPrefixModifier rejects ReplacePrefixMatch on rules with non-prefix matches. A
+// rule may carry a redirect and a rewrite (refused elsewhere), either without a path.
 func checkPrefixModifier(ru *rule, ruleIdx int, bad *problems) {
-	var pm *gwapiv1.HTTPPathModifier
+	var pms [2]*gwapiv1.HTTPPathModifier
 	if ru.redirect != nil {
-		pm = ru.redirect.Path
-	} else {
-		pm = ru.rewrite.Path
+		pms[0] = ru.redirect.Path
 	}
-	if pm.Type != gwapiv1.PrefixMatchHTTPPathModifier {
-		return
+	if ru.rewrite != nil {
+		pms[1] = ru.rewrite.Path
 	}
-	for _, m := range ru.matches {
-		if m.PathType != ir.PathPrefix {
-			bad.addf("rules[%d]: ReplacePrefixMatch needs PathPrefix matches, found %s", ruleIdx, m.PathType)
-			return
+	for _, pm := range pms {
+		if pm == nil || pm.Type != gwapiv1.PrefixMatchHTTPPathModifier {
+			continue
+		}
+		for _, m := range ru.matches {
+			if m.PathType != ir.PathPrefix {
+				bad.addf("rules[%d]: ReplacePrefixMatch needs PathPrefix matches, found %s", ruleIdx, m.PathType)
+				return
+			}
 		}
 	}
 }
@@ -236,17 +241,32 @@ type matchWhere struct{ rule, match int }
 
 func (w matchWhere) String() string { return fmt.Sprintf("rules[%d].matches[%d]", w.rule, w.match) }
 
-// regexErr compiles each distinct user regex once per translation.
+// regexErr says why the user regex re cannot be matched ("" when it can): re must be
+// a regular expression on its own, and compile as the data plane compiles it, anchored
+// by ir.AnchoredRegexp. Alone, `/b\Q` is valid; anchored, its \Q quotes the closing
+// ")$" and Caddy would refuse the whole config. `a)|(b` is invalid alone and, anchored,
+// would escape the anchors. Each distinct re is checked once per translation.
 func (t *translation) regexErr(re string) string {
 	if e, ok := t.regexErrs[re]; ok {
 		return e
 	}
 	e := ""
-	if _, err := regexp.Compile(re); err != nil {
+	if _, err := syntax.Parse(re, syntax.Perl); err != nil {
 		e = err.Error()
+	} else {
+		e = emittedErr(ir.AnchoredRegexp(re))
 	}
 	t.regexErrs[re] = e
 	return e
+}
+
+// emittedErr compiles pattern, a regexp exactly as it is emitted, and says why it does
+// not compile ("" when it does).
+func emittedErr(pattern string) string {
+	if _, err := regexp.Compile(pattern); err != nil {
+		return "as matched, " + err.Error()
+	}
+	return ""
 }
 
 func (t *translation) checkPath(m *ir.Match, where matchWhere, bad *problems) {

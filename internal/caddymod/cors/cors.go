@@ -15,6 +15,8 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/caddy-gateway/operator/internal/caddymod/cors/origins"
 )
 
 func init() {
@@ -47,7 +49,7 @@ type Handler struct {
 	// MaxAge is Access-Control-Max-Age in seconds; 0 means DefaultMaxAge.
 	MaxAge int `json:"max_age,omitempty"`
 
-	origins []originPattern
+	origins []origins.Pattern
 	// Precomputed header values; empty when the header is not sent or is echoed.
 	methods, headers, expose, maxAge string
 }
@@ -64,7 +66,7 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 func (h *Handler) Provision(caddy.Context) error {
 	h.origins = h.origins[:0]
 	for _, o := range h.AllowOrigins {
-		p, err := parseOriginPattern(o)
+		p, err := origins.ParsePattern(o)
 		if err != nil {
 			return err
 		}
@@ -86,7 +88,7 @@ func (h *Handler) Provision(caddy.Context) error {
 // Validate checks the configuration.
 func (h *Handler) Validate() error {
 	for _, o := range h.AllowOrigins {
-		if _, err := parseOriginPattern(o); err != nil {
+		if _, err := origins.ParsePattern(o); err != nil {
 			return err
 		}
 		if o == "*" && len(h.AllowOrigins) > 1 {
@@ -168,9 +170,9 @@ func (h *Handler) common(hdr http.Header, origin string) {
 }
 
 func (h *Handler) allowed(origin string) bool {
-	o, ok := parseOrigin(origin)
+	o, ok := origins.Parse(origin)
 	for _, p := range h.origins {
-		if p.any || ok && p.matches(o) {
+		if p.Any || ok && p.Matches(o) {
 			return true
 		}
 	}
