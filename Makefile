@@ -85,11 +85,16 @@ verify: manifests generate bundle ## Fail when generated files (CRD, RBAC, DeepC
 	@git diff --exit-code -- api config bundle bundle.Dockerfile || { echo "generated files are stale: run 'make manifests generate bundle' and commit"; exit 1; }
 	@untracked=$$(git ls-files --others --exclude-standard -- api config bundle); [ -z "$$untracked" ] || { echo "generated files are not committed: $$untracked"; exit 1; }
 
+# How long `make test` fuzzes translate+emit; a release runs it for longer (see README).
+FUZZTIME ?= 10s
+
 .PHONY: test
 test: manifests generate fmt vet envtest-assets ## Run unit, golden and envtest tests.
 	KUBEBUILDER_ASSETS="$$(cat $(LOCALBIN)/.envtest-assets)" go test $$(go list ./... | grep -v -e /test/e2e -e /test/olm -e /test/demo) -coverprofile cover.out
 	# The translator checks routes on helper goroutines: its tests run again under the race detector.
 	go test -race -count=1 ./internal/translator
+	# Fuzzed Gateways through translate and emit: no panic, and Caddy accepts every config.
+	go test -run '^$$' -fuzz '^FuzzTranslateEmit$$' -fuzztime $(FUZZTIME) ./internal/emit/
 
 # KUBEBUILDER_ASSETS when set; otherwise setup-envtest downloads the binaries; when it cannot,
 # the local test bed's build (LOCALCLUSTER_CACHE/bin, made by `make demo` or CI) serves. Never skips.
