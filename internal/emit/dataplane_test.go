@@ -55,35 +55,46 @@ type dataPlane struct {
 	base      string
 	readiness string
 	client    *http.Client
+	// listenPort, opts and backends emit further configs of the same data plane (config).
+	listenPort int
+	opts       emit.Options
+	backends   map[string]string
 }
 
 // startDataPlane translates fixture YAML (with PORT for the listener port), points
 // backend addresses at local echo servers, emits and loads the config into Caddy.
 func startDataPlane(t *testing.T, yamlText string, backends map[string]string) *dataPlane {
-	port := freePort(t)
-	in, err := fixture.Load([]byte(strings.ReplaceAll(yamlText, "PORT", fmt.Sprint(port))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := translator.Translate(in).IR
-	redirectBackends(g, backends)
-	dir, ready := t.TempDir(), freePort(t)
-	res, err := emit.Emit(g, emit.Options{
-		AdminListen: "unix/" + filepath.Join(dir, "admin.sock"), ListenHost: "127.0.0.1",
-		ReadinessPort: int32(ready), InvalidBackendSocket: filepath.Join(dir, "invalid.sock"),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := caddy.Load(res.JSON, true); err != nil {
-		t.Fatalf("caddy.Load: %v", err)
-	}
-	t.Cleanup(func() { _ = caddy.Stop() })
-	return &dataPlane{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", port),
+	dir, port, ready := t.TempDir(), freePort(t), freePort(t)
+	d := &dataPlane{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", port),
 		readiness: fmt.Sprintf("http://127.0.0.1:%d", ready), client: &http.Client{
 			Timeout:       5 * time.Second,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+		listenPort: port, backends: backends, opts: emit.Options{
+			AdminListen: "unix/" + filepath.Join(dir, "admin.sock"), ListenHost: "127.0.0.1",
+			ReadinessPort: int32(ready), InvalidBackendSocket: filepath.Join(dir, "invalid.sock"),
 		}}
+	if err := caddy.Load(d.config(yamlText), true); err != nil {
+		t.Fatalf("caddy.Load: %v", err)
+	}
+	t.Cleanup(func() { _ = caddy.Stop() })
+	return d
+}
+
+// config emits fixture YAML for this data plane: same port, backends and options.
+func (d *dataPlane) config(yamlText string) []byte {
+	d.t.Helper()
+	in, err := fixture.Load([]byte(strings.ReplaceAll(yamlText, "PORT", fmt.Sprint(d.listenPort))))
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	g := translator.Translate(in).IR
+	redirectBackends(g, d.backends)
+	res, err := emit.Emit(g, d.opts)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	return res.JSON
 }
 
 func redirectBackends(g *ir.Gateway, backends map[string]string) {
