@@ -180,3 +180,26 @@ func TestCheck(t *testing.T) {
 		})
 	}
 }
+
+func TestConcurrentPicksKeepTheWeights(t *testing.T) {
+	p, _ := Acquire("", []int{95, 5})
+	const goroutines, each = 8, 1000
+	counts := make(chan [2]int, goroutines)
+	for range goroutines {
+		go func() {
+			var c [2]int
+			for range each {
+				c[p.Next(nil)]++
+			}
+			counts <- c
+		}()
+	}
+	var total [2]int
+	for range goroutines {
+		c := <-counts
+		total[0], total[1] = total[0]+c[0], total[1]+c[1]
+	}
+	if total != [2]int{7600, 400} {
+		t.Errorf("%d concurrent picks split %v, want [7600 400]", goroutines*each, total)
+	}
+}
