@@ -146,6 +146,7 @@ func (w *writer) loadBalancing(lb *LoadBalancing) {
 		w.open()
 		w.key("policy")
 		w.str(sp.Policy)
+		w.optStr("key", sp.Key)
 		if len(sp.Weights) > 0 {
 			w.key("weights")
 			writeList(w, sp.Weights, func(n *int) { w.int(*n) })

@@ -261,7 +261,11 @@ type LoadBalancing struct {
 
 // SelectionPolicy is a selection policy module; Weights align with Upstreams.
 type SelectionPolicy struct {
-	Policy  string `json:"policy"`
+	Policy string `json:"policy"`
+	// Key names the split for the operator's "gateway_smooth" policy
+	// (internal/caddymod/smooth): configs with the same key and weights continue one
+	// sequence of picks across reloads.
+	Key     string `json:"key,omitempty"`
 	Weights []int  `json:"weights,omitempty"`
 }
 

@@ -32,9 +32,12 @@ type GatewayCORS struct {
 }
 
 // GatewaySplit is the operator's own "gateway_split" handler (internal/caddymod/split):
-// each request runs the routes of one branch, chosen by weighted round robin.
+// each request runs the routes of one branch, chosen by smooth weighted round robin.
 type GatewaySplit struct {
 	Handler string `json:"handler"`
+	// Key names the split: configs with the same key and weights continue one
+	// sequence of choices across reloads.
+	Key string `json:"key,omitempty"`
 	// Branches are chosen in proportion to their weights.
 	Branches []SplitBranch `json:"branches"`
 }

@@ -56,9 +56,12 @@ type dataPlane struct {
 	readiness string
 	metrics   string
 	client    *http.Client
-	// ir and opts are what the running config was emitted from.
-	ir   *ir.Gateway
-	opts emit.Options
+	// ir is what the running config was emitted from, with opts; listenPort and backends
+	// emit further configs of the same data plane (config).
+	ir         *ir.Gateway
+	opts       emit.Options
+	listenPort int
+	backends   map[string]string
 }
 
 // startDataPlane translates fixture YAML (with PORT for the listener port), points
@@ -75,23 +78,18 @@ func startDataPlane(t *testing.T, yamlText string, backends map[string]string, s
 // startDataPlaneWith is startDataPlane with opts; the harness sets the addresses and
 // ports of loopback servers and sockets.
 func startDataPlaneWith(t *testing.T, yamlText string, backends map[string]string, opts emit.Options) *dataPlane {
-	port := freePort(t)
-	in, err := fixture.Load([]byte(strings.ReplaceAll(yamlText, "PORT", fmt.Sprint(port))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := translator.Translate(in).IR
-	redirectBackends(g, backends)
-	dir, ready, metrics := t.TempDir(), freePort(t), freePort(t)
+	dir, port, ready, metrics := t.TempDir(), freePort(t), freePort(t), freePort(t)
 	opts.AdminListen, opts.ListenHost = "unix/"+filepath.Join(dir, "admin.sock"), "127.0.0.1"
 	opts.ReadinessPort, opts.MetricsPort = int32(ready), int32(metrics)
 	opts.InvalidBackendSocket = filepath.Join(dir, "invalid.sock")
 	d := &dataPlane{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", port),
 		readiness: fmt.Sprintf("http://127.0.0.1:%d", ready), metrics: fmt.Sprintf("http://127.0.0.1:%d", metrics),
-		ir: g, client: &http.Client{
+		client: &http.Client{
 			Timeout:       5 * time.Second,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		}}
+		},
+		listenPort: port, backends: backends}
+	d.ir = d.translate(yamlText)
 	d.load(opts)
 	t.Cleanup(func() { _ = caddy.Stop() })
 	return d
@@ -109,6 +107,28 @@ func (d *dataPlane) load(opts emit.Options) {
 		d.t.Fatalf("caddy.Load: %v", err)
 	}
 	d.opts = opts
+}
+
+// translate translates fixture YAML for this data plane: same port and backends.
+func (d *dataPlane) translate(yamlText string) *ir.Gateway {
+	d.t.Helper()
+	in, err := fixture.Load([]byte(strings.ReplaceAll(yamlText, "PORT", fmt.Sprint(d.listenPort))))
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	g := translator.Translate(in).IR
+	redirectBackends(g, d.backends)
+	return g
+}
+
+// config emits fixture YAML for this data plane: same port, backends and options.
+func (d *dataPlane) config(yamlText string) []byte {
+	d.t.Helper()
+	res, err := emit.Emit(d.translate(yamlText), d.opts)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	return res.JSON
 }
 
 func redirectBackends(g *ir.Gateway, backends map[string]string) {

@@ -15,9 +15,10 @@ import (
 // It returns the list's index in e.lists. Routes sharing an IR action share the list.
 // Plain proxy actions with the same content (most routes of a namespace reach the same
 // Services) share it too: they are found by content, which is cheaper than one more
-// lookup by action in a table as large as the route table.
-func (e *emitter) handlers(a *ir.Action) int32 {
-	key, plain := e.proxyKey(a)
+// lookup by action in a table as large as the route table. A split among several
+// backends keeps the rule src in its state key, so only the matches of one rule share it.
+func (e *emitter) handlers(a *ir.Action, src *ir.RuleSource) int32 {
+	key, plain := e.proxyKey(a, src)
 	if plain {
 		if i, ok := e.proxyCache[string(key)]; ok {
 			return i
@@ -26,7 +27,7 @@ func (e *emitter) handlers(a *ir.Action) int32 {
 		return i
 	}
 	i := int32(len(e.lists))
-	e.lists = append(e.lists, e.buildHandlers(a))
+	e.lists = append(e.lists, e.buildHandlers(a, src))
 	if plain {
 		e.proxyCache[string(key)] = i
 	} else {
@@ -36,8 +37,9 @@ func (e *emitter) handlers(a *ir.Action) int32 {
 }
 
 // proxyKey is the content key of an action that only forwards to backends; plain is
-// false for any other action. The key lives in a reused buffer.
-func (e *emitter) proxyKey(a *ir.Action) (key []byte, plain bool) {
+// false for any other action. The key lives in a reused buffer. It holds the rule of
+// a split (several backends), whose selection policy is keyed by it (splitKey).
+func (e *emitter) proxyKey(a *ir.Action, src *ir.RuleSource) (key []byte, plain bool) {
 	if a.RequestHeaders != nil || a.ResponseHeaders != nil || a.Redirect != nil || a.Rewrite != nil || a.DirectStatus != 0 ||
 		len(a.Mirrors) > 0 || a.CORS != nil || hasBackendFilters(a) {
 		return nil, false
@@ -59,11 +61,14 @@ func (e *emitter) proxyKey(a *ir.Action) (key []byte, plain bool) {
 		k = strconv.AppendInt(append(k, ' '), int64(b.Weight), 10)
 		k = strconv.AppendBool(k, b.Invalid)
 	}
+	if len(a.Backends) > 1 {
+		k = appendRule(append(k, "|s"...), src)
+	}
 	e.keyBuf = k
 	return k, true
 }
 
-func (e *emitter) buildHandlers(a *ir.Action) []caddyjson.Handler {
+func (e *emitter) buildHandlers(a *ir.Action, src *ir.RuleSource) []caddyjson.Handler {
 	hs := make([]caddyjson.Handler, 0, 3)
 	if a.CORS != nil {
 		hs = append(hs, corsHandler(a.CORS))
@@ -85,7 +90,7 @@ func (e *emitter) buildHandlers(a *ir.Action) []caddyjson.Handler {
 		// Retries may start until the request timeout and then run past it: bound them.
 		hs = append(hs, caddyjson.GatewayRequestTimeout{Handler: "gateway_request_timeout", Timeout: time.Duration(t.Request).String()})
 	}
-	return e.appendForward(hs, a)
+	return e.appendForward(hs, a, src)
 }
 
 // appendHeaderHandlers appends the handlers of request and response header filters.
@@ -167,12 +172,11 @@ func redirect(r *ir.Redirect) caddyjson.Handler {
 	}}
 }
 
-// reverseProxy forwards to weighted backends (the action's, or one of them) with the
-// action's transport, timeouts and retries; invalid ones dial the 500 server. A
-// non-empty host replaces the Host header.
+// reverseProxy forwards to backends (the action's, or one of them) with the action's
+// transport, timeouts and retries; invalid ones dial the 500 server. A non-empty host
+// replaces the Host header. Choosing among several backends is appendForward's.
 func (e *emitter) reverseProxy(a *ir.Action, backends []ir.Backend, host string) caddyjson.ReverseProxy {
 	rp := caddyjson.ReverseProxy{Handler: "reverse_proxy", Upstreams: make([]caddyjson.Upstream, 0, len(backends))}
-	weights := make([]int, 0, len(backends))
 	for _, b := range backends {
 		dial := lit(b.Address)
 		if b.Invalid {
@@ -180,11 +184,6 @@ func (e *emitter) reverseProxy(a *ir.Action, backends []ir.Backend, host string)
 			e.usesInvalidBackend = true
 		}
 		rp.Upstreams = append(rp.Upstreams, caddyjson.Upstream{Dial: dial})
-		weights = append(weights, int(b.Weight))
-	}
-	if len(backends) > 1 {
-		rp.LoadBalancing = &caddyjson.LoadBalancing{SelectionPolicy: &caddyjson.SelectionPolicy{
-			Policy: "weighted_round_robin", Weights: weights}}
 	}
 	if host != "" {
 		rp.Headers = &caddyjson.ProxyHeaders{Request: &caddyjson.HeaderOps{

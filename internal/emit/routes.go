@@ -91,7 +91,7 @@ func (e *emitter) shareLists(s *ir.HTTPServer) map[string]*caddyjson.Route {
 			h := &s.Listeners[i].Hosts[j]
 			lists := make([]int32, len(h.Routes))
 			for k := range h.Routes {
-				lists[k] = e.handlers(h.Routes[k].Action)
+				lists[k] = e.handlers(h.Routes[k].Action, h.Routes[k].Source.Rule)
 				uses[lists[k]]++
 			}
 			e.hostLists[h] = lists

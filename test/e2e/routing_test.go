@@ -36,9 +36,9 @@ const (
 
 	// splitRequests is how many requests the weighted split is measured over.
 	splitRequests = 200
-	// The light backend has weight 10 of 100. Caddy's weighted_round_robin is a
-	// deterministic cycle of period 100, so any 200 consecutive requests give it exactly
-	// 20. The bound is nonetheless that of a random 90/10 split, so that a faithful but
+	// The light backend has weight 10 of 100. The gateway_smooth selection policy is a
+	// deterministic cycle of period 100 that continues across reloads, so any 200
+	// consecutive requests give it exactly 20. The bound is nonetheless that of a random 90/10 split, so that a faithful but
 	// randomised implementation passes too: Binomial(200, 0.1) has mean 20 and standard
 	// deviation sqrt(200·0.1·0.9) ≈ 4.2; 20 ± 12 is about ±2.8σ, which a random split
 	// leaves in fewer than 1 run in 200, while an ignored weight (50/50 → ~100) or a

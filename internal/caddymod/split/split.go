@@ -4,18 +4,21 @@
 // the requests that backend receives). Core Caddy chooses an upstream inside
 // reverse_proxy, after every handler has run, so it cannot do this.
 //
-// Branches are chosen by weighted round robin, deterministically: over any run of
-// requests as long as the sum of the weights, each branch gets exactly its weight. The
-// package chooses and delegates; it must not grow proxying or retry logic of its own.
+// Branches are chosen by smooth weighted round robin (package wrr): over any run of
+// requests as long as the sum of the weights, each branch gets exactly its weight, the
+// branches interleaved, and configs loaded one after another with the same key and
+// weights continue the same sequence. The package chooses and delegates; it must not
+// grow proxying or retry logic of its own.
 package split
 
 import (
 	"fmt"
 	"net/http"
-	"sync/atomic"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/caddy-gateway/operator/internal/caddymod/wrr"
 )
 
 func init() {
@@ -24,12 +27,14 @@ func init() {
 
 // Handler runs the routes of one branch per request.
 type Handler struct {
+	// Key names the split: configs loaded one after another continue the same
+	// sequence of choices when they give the same key and weights. Empty keeps the
+	// sequence to this instance.
+	Key string `json:"key,omitempty"`
 	// Branches are chosen in proportion to their weights.
 	Branches []Branch `json:"branches,omitempty"`
 
-	// total is the sum of the weights; next counts the requests served.
-	total uint64
-	next  *atomic.Uint64
+	picker *wrr.Picker
 }
 
 // Branch is one weighted choice.
@@ -48,19 +53,28 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 	}
 }
 
-// Provision loads the handlers of every branch.
+// Provision loads the handlers of every branch and joins the state of the key's split.
 func (h *Handler) Provision(ctx caddy.Context) error {
-	h.total, h.next = 0, new(atomic.Uint64)
+	if err := h.Validate(); err != nil {
+		return err
+	}
+	weights := make([]int, len(h.Branches))
 	for i := range h.Branches {
 		if err := h.Branches[i].Routes.Provision(ctx); err != nil {
 			return fmt.Errorf("branches[%d]: %w", i, err)
 		}
-		if w := h.Branches[i].Weight; w > 0 {
-			h.total += uint64(w)
-		}
+		weights[i] = h.Branches[i].Weight
 	}
+	p, err := wrr.Acquire(h.Key, weights)
+	if err != nil {
+		return fmt.Errorf("branches: %w", err)
+	}
+	h.picker = p
 	return nil
 }
+
+// Cleanup leaves the state of the key's split.
+func (h *Handler) Cleanup() error { return h.picker.Release() }
 
 // Validate checks the configuration.
 func (h *Handler) Validate() error {
@@ -77,25 +91,13 @@ func (h *Handler) Validate() error {
 
 // ServeHTTP runs the chosen branch's routes, then next.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	return h.Branches[h.choose()].Routes.Compile(next).ServeHTTP(w, r)
-}
-
-// choose returns the index of the branch for the next request: the request counter,
-// modulo the total weight, falls into one branch's run of weight slots.
-func (h *Handler) choose() int {
-	slot := (h.next.Add(1) - 1) % h.total
-	for i, b := range h.Branches {
-		if slot < uint64(b.Weight) {
-			return i
-		}
-		slot -= uint64(b.Weight)
-	}
-	return len(h.Branches) - 1
+	return h.Branches[h.picker.Next(nil)].Routes.Compile(next).ServeHTTP(w, r)
 }
 
 // Interface guards.
 var (
 	_ caddy.Provisioner           = (*Handler)(nil)
 	_ caddy.Validator             = (*Handler)(nil)
+	_ caddy.CleanerUpper          = (*Handler)(nil)
 	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
 )

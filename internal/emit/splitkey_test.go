@@ -1,0 +1,66 @@
+package emit_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/caddy-gateway/operator/internal/emit"
+	"github.com/caddy-gateway/operator/internal/translator"
+	"github.com/caddy-gateway/operator/internal/translator/fixture"
+)
+
+// TestSplitKeysNameTheRule shows that two routes splitting between the same backends
+// with the same weights get a selection state each: the keys name the rule, and the
+// plain proxies are not shared between the routes as other identical ones are.
+func TestSplitKeysNameTheRule(t *testing.T) {
+	in, err := fixture.Load([]byte(`
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: default}
+spec:
+  gatewayClassName: caddy
+  listeners: [{name: http, port: 80, protocol: HTTP}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: stable, namespace: default}
+spec: {ports: [{port: 8080}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: canary, namespace: default}
+spec: {ports: [{port: 8080}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: a, namespace: default}
+spec:
+  parentRefs: [{name: gw}]
+  rules:
+  - matches: [{path: {value: /a}}, {path: {value: /also-a}}]
+    backendRefs: [{name: stable, port: 8080, weight: 95}, {name: canary, port: 8080, weight: 5}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: b, namespace: default}
+spec:
+  parentRefs: [{name: gw}]
+  rules:
+  - matches: [{path: {value: /b}}]
+    backendRefs: [{name: stable, port: 8080, weight: 95}, {name: canary, port: 8080, weight: 5}]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := emit.Emit(translator.Translate(in).IR, emit.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const backends = ` stable.default.svc.cluster.local:8080 canary.default.svc.cluster.local:8080"`
+	for key, want := range map[string]int{`"key":"default/a/rule/0` + backends: 1, `"key":"default/b/rule/0` + backends: 1} {
+		// Route a's two matches share one handler list (one policy, one state).
+		if n := strings.Count(string(res.JSON), key); n != want {
+			t.Errorf("%s appears %d times, want %d", key, n, want)
+		}
+	}
+}
