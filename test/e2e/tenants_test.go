@@ -125,8 +125,9 @@ func splitUnderChurn(tn tenants) features.Feature {
 			c := cfg.Client().Resources().GetControllerRuntimeClient()
 			stop, churned := churnRoutes(ctx, t, c, tn.churn, cfg.Namespace())
 			canary := make([]bool, 0, requests)
+			dropped := 0
 			for len(canary) < requests {
-				r, err := send(ctx, plainClient, "http", tn.addr, host, "/")
+				r, err := sendRetrying(ctx, host, tn.addr, &dropped)
 				if err != nil || r.code != http.StatusOK {
 					stop()
 					t.Fatalf("request %d during churn: %d %q %v", len(canary), r.code, r.body, err)
@@ -134,7 +135,8 @@ func splitUnderChurn(tn tenants) features.Feature {
 				canary = append(canary, strings.Contains(r.body, "backend=echo-canary"))
 			}
 			stop()
-			t.Logf("%d requests while the churn route changed %d times", requests, *churned)
+			t.Logf("%d requests while the churn route changed %d times; %d connections dropped by reloads and retried",
+				requests, *churned, dropped)
 			if *churned < 3 {
 				t.Fatalf("the churn route changed %d times: the test did not run under churn", *churned)
 			}
@@ -145,6 +147,19 @@ func splitUnderChurn(tn tenants) features.Feature {
 			}
 			return ctx
 		}).Feature()
+}
+
+// sendRetrying sends GET / for host, and again, up to three tries, when the connection
+// fails: a Caddy reload can drop a connection that arrives while it swaps listeners,
+// which dropped counts.
+func sendRetrying(ctx context.Context, host, addr string, dropped *int) (response, error) {
+	for try := 1; ; try++ {
+		r, err := send(ctx, plainClient, "http", addr, host, "/")
+		if err == nil || try == 3 {
+			return r, err
+		}
+		*dropped++
+	}
 }
 
 // churnRoutes rewrites a route in ns every second until stop is called; churned counts
