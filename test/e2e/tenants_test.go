@@ -39,8 +39,8 @@ type tenants struct {
 }
 
 // TestSharedGatewayTenants proves that one namespace's route cannot stop the rest of a
-// shared Gateway from being programmed, and that a weighted split keeps its weights
-// while other tenants' routes change every second.
+// shared Gateway from being programmed, and that weighted HTTPRoute and GRPCRoute splits
+// keep their weights while other tenants' routes change every second.
 func TestSharedGatewayTenants(t *testing.T) {
 	cfg := testenv.EnvConf()
 	ctx := context.Background()
@@ -62,9 +62,10 @@ func TestSharedGatewayTenants(t *testing.T) {
 		}},
 		gatewayClass(class, ns, tenantsGateway), gw)
 	createAll(ctx, t, c, append(utils.EchoBackend(tn.good, "echo-main"), utils.EchoBackend(tn.good, "echo-canary")...)...)
+	createAll(ctx, t, c, append(utils.GRPCEchoBackend(tn.good, grpcMain), utils.GRPCEchoBackend(tn.good, grpcCanary)...)...)
 	createAll(ctx, t, c, utils.EchoBackend(tn.poison, "echo-poison")...)
 	tn.addr = joinPort(serviceIP(ctx, t, c, ns, tenantsGateway), listenerPort)
-	testenv.Test(t, poisonRoute(tn), splitUnderChurn(tn), metricsScraped(tn))
+	testenv.Test(t, poisonRoute(tn), splitUnderChurn(tn), grpcSplitUnderChurn(tn), metricsScraped(tn))
 }
 
 // poisonRoute attaches a route whose path pattern compiles alone but not as Caddy
