@@ -53,19 +53,25 @@ func registerSchemes(ctx context.Context, cfg *envconf.Config) (context.Context,
 	return ctx, v1alpha1.AddToScheme(s)
 }
 
-// deployOperator builds and loads the operator image and installs config/default.
+// deployOperator builds and loads the images of the operator and of the test backends
+// (the probe and the conformance suite's echo-basic) and installs config/default.
 func deployOperator(ctx context.Context, cfg *envconf.Config) (context.Context, error) {
 	root, err := utils.RepoRoot()
 	if err != nil {
 		return ctx, err
 	}
 	c := cfg.Client().Resources().GetControllerRuntimeClient()
-	probe, err := utils.BuildBinaryImage(ctx, root, filepath.Join(root, "bin", "images"), "./test/probe", "/probe", utils.ProbeImage)
-	if err != nil {
-		return ctx, err
-	}
-	if err := utils.LoadImage(ctx, os.Getenv("IMAGE_LOADER"), probe); err != nil {
-		return ctx, err
+	for _, b := range []struct{ pkg, path, tag string }{
+		{"./test/probe", "/probe", utils.ProbeImage},
+		{utils.EchoBasicPackage, "/echo-basic", utils.EchoBasicImage},
+	} {
+		tarball, err := utils.BuildBinaryImage(ctx, root, filepath.Join(root, "bin", "images"), b.pkg, b.path, b.tag)
+		if err != nil {
+			return ctx, err
+		}
+		if err := utils.LoadImage(ctx, os.Getenv("IMAGE_LOADER"), tarball); err != nil {
+			return ctx, err
+		}
 	}
 	installed, err = utils.InstallOperator(ctx, c, utils.InstallOptions{
 		Root: root, Image: envOr("IMG", "localhost/caddy-gateway-operator:dev"),

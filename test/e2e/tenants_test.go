@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -38,8 +39,8 @@ type tenants struct {
 }
 
 // TestSharedGatewayTenants proves that one namespace's route cannot stop the rest of a
-// shared Gateway from being programmed, and that a weighted split keeps its weights
-// while other tenants' routes change every second.
+// shared Gateway from being programmed, and that weighted HTTPRoute and GRPCRoute splits
+// keep their weights while other tenants' routes change every second.
 func TestSharedGatewayTenants(t *testing.T) {
 	cfg := testenv.EnvConf()
 	ctx := context.Background()
@@ -61,9 +62,10 @@ func TestSharedGatewayTenants(t *testing.T) {
 		}},
 		gatewayClass(class, ns, tenantsGateway), gw)
 	createAll(ctx, t, c, append(utils.EchoBackend(tn.good, "echo-main"), utils.EchoBackend(tn.good, "echo-canary")...)...)
+	createAll(ctx, t, c, append(utils.GRPCEchoBackend(tn.good, grpcMain), utils.GRPCEchoBackend(tn.good, grpcCanary)...)...)
 	createAll(ctx, t, c, utils.EchoBackend(tn.poison, "echo-poison")...)
 	tn.addr = joinPort(serviceIP(ctx, t, c, ns, tenantsGateway), listenerPort)
-	testenv.Test(t, poisonRoute(tn), splitUnderChurn(tn), metricsScraped(tn))
+	testenv.Test(t, poisonRoute(tn), splitUnderChurn(tn), grpcSplitUnderChurn(tn), metricsScraped(tn))
 }
 
 // poisonRoute attaches a route whose path pattern compiles alone but not as Caddy
@@ -107,7 +109,17 @@ func poisonRoute(tn tenants) features.Feature {
 // splitUnderChurn sends a 95/5 split while a route of another namespace is rewritten
 // every second, and counts the canary's share in every window of 100 requests.
 func splitUnderChurn(tn tenants) features.Feature {
-	const host, requests, window = "split.example.com", 400, 100
+	const host = "split.example.com"
+	pick := func(ctx context.Context) (bool, error) {
+		r, err := send(ctx, plainClient, "http", tn.addr, host, "/")
+		if err != nil {
+			return false, fmt.Errorf("%w: %w", errDropped, err)
+		}
+		if r.code != http.StatusOK {
+			return false, fmt.Errorf("answered %d %q", r.code, r.body)
+		}
+		return strings.Contains(r.body, "backend=echo-canary"), nil
+	}
 	return features.New("a 95/5 split while other routes change every second").
 		Setup(func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			c := cfg.Client().Resources().GetControllerRuntimeClient()
@@ -121,42 +133,74 @@ func splitUnderChurn(tn tenants) features.Feature {
 			expectVia(ctx, t, plainClient, "http", tn.addr, host, "/", http.StatusOK, "backend=echo-")
 			return ctx
 		}).
-		Assess("every 100 consecutive requests give the canary 5±2", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			c := cfg.Client().Resources().GetControllerRuntimeClient()
-			stop, churned := churnRoutes(ctx, t, c, tn.churn, cfg.Namespace())
-			canary := make([]bool, 0, requests)
-			dropped := 0
-			for len(canary) < requests {
-				r, err := sendRetrying(ctx, host, tn.addr, &dropped)
-				if err != nil || r.code != http.StatusOK {
-					stop()
-					t.Fatalf("request %d during churn: %d %q %v", len(canary), r.code, r.body, err)
-				}
-				canary = append(canary, strings.Contains(r.body, "backend=echo-canary"))
-			}
-			stop()
-			t.Logf("%d requests while the churn route changed %d times; %d connections dropped by reloads and retried",
-				requests, *churned, dropped)
-			if *churned < 3 {
-				t.Fatalf("the churn route changed %d times: the test did not run under churn", *churned)
-			}
-			lo, hi := windowCounts(canary, window)
-			t.Logf("canary requests per window of %d: min %d, max %d", window, lo, hi)
-			if lo < 3 || hi > 7 {
-				t.Fatalf("canary requests per window of %d ranged %d..%d, want 3..7", window, lo, hi)
-			}
-			return ctx
-		}).Feature()
+		Assess("every 100 consecutive requests give the canary 5±2", splitRun{canaryPercent: 5, pick: pick}.assess(tn)).
+		Feature()
 }
 
-// sendRetrying sends GET / for host, and again, up to three tries, when the connection
-// fails: a Caddy reload can drop a connection that arrives while it swaps listeners,
-// which dropped counts.
-func sendRetrying(ctx context.Context, host, addr string, dropped *int) (response, error) {
+// splitRun is a weighted split of a main and a canary backend, measured under churn.
+type splitRun struct {
+	// canaryPercent is the canary's weight in percent of the split's total.
+	canaryPercent int
+	// pick sends one request through the split and says whether the canary answered it;
+	// an error wrapping errDropped is a connection a reload dropped, which is tried again.
+	pick func(context.Context) (canary bool, err error)
+}
+
+// errDropped marks a request whose connection failed: a Caddy reload can drop a
+// connection that arrives while it swaps listeners.
+var errDropped = errors.New("connection dropped")
+
+// churnRequests is how many requests a splitRun sends, churnWindow the length of the
+// windows it counts in, and churnGap the least time between two requests, so that the
+// requests span several rewrites of the churn route.
+const (
+	churnRequests = 400
+	churnWindow   = 100
+	churnGap      = 15 * time.Millisecond
+)
+
+// assess sends churnRequests requests while a route of tn.churn is rewritten every
+// second, and checks that every churnWindow consecutive ones give the canary its share ±2.
+func (s splitRun) assess(tn tenants) features.Func {
+	return func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+		c := cfg.Client().Resources().GetControllerRuntimeClient()
+		stop, churned := churnRoutes(ctx, t, c, tn.churn, cfg.Namespace())
+		pace := time.NewTicker(churnGap)
+		defer pace.Stop()
+		canary := make([]bool, 0, churnRequests)
+		dropped := 0
+		for len(canary) < churnRequests {
+			<-pace.C
+			got, err := sendRetrying(ctx, s.pick, &dropped)
+			if err != nil {
+				stop()
+				t.Fatalf("request %d during churn: %v", len(canary), err)
+			}
+			canary = append(canary, got)
+		}
+		stop()
+		t.Logf("%d requests while the churn route changed %d times; %d connections dropped by reloads and retried",
+			churnRequests, *churned, dropped)
+		if *churned < 3 {
+			t.Fatalf("the churn route changed %d times: the test did not run under churn", *churned)
+		}
+		lo, hi := windowCounts(canary, churnWindow)
+		want := s.canaryPercent * churnWindow / 100
+		t.Logf("canary requests per window of %d: min %d, max %d", churnWindow, lo, hi)
+		if lo < want-2 || hi > want+2 {
+			t.Fatalf("canary requests per window of %d ranged %d..%d, want %d..%d", churnWindow, lo, hi, want-2, want+2)
+		}
+		return ctx
+	}
+}
+
+// sendRetrying calls pick, and again, up to three tries, while it fails with errDropped;
+// dropped counts the retries.
+func sendRetrying(ctx context.Context, pick func(context.Context) (bool, error), dropped *int) (bool, error) {
 	for try := 1; ; try++ {
-		r, err := send(ctx, plainClient, "http", addr, host, "/")
-		if err == nil || try == 3 {
-			return r, err
+		canary, err := pick(ctx)
+		if !errors.Is(err, errDropped) || try == 3 {
+			return canary, err
 		}
 		*dropped++
 	}

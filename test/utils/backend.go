@@ -24,7 +24,46 @@ const ProbeImage = "localhost/caddy-gateway-probe:dev"
 // EchoBackend is a Deployment and a Service named name, port 8080, whose pods answer
 // every request with their name, the path and the request headers.
 func EchoBackend(ns, name string) []client.Object {
+	return backend(ns, name, corev1.Container{
+		Image: ProbeImage, Args: []string{"serve", ":8080", name},
+		ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{
+			HTTPGet: &corev1.HTTPGetAction{Path: "/", Port: intstr.FromInt32(8080)},
+		}},
+	}, corev1.ServicePort{Name: "http", Port: 8080, TargetPort: intstr.FromInt32(8080)})
+}
+
+// EchoBasicImage runs EchoBasicPackage, the Gateway API conformance suite's echo-basic backend.
+const EchoBasicImage = "localhost/caddy-gateway-echo-basic:dev"
+
+// EchoBasicPackage is the Go package of the conformance suite's echo-basic backend.
+const EchoBasicPackage = "sigs.k8s.io/gateway-api-conformance-images/echo-basic"
+
+// GRPCEchoBackend is a Deployment and a Service named name, port 8080 with appProtocol
+// kubernetes.io/h2c, whose pods serve the conformance suite's gRPC echo service in
+// plaintext, as the suite's grpc-infra backends do; every answer names the pod.
+func GRPCEchoBackend(ns, name string) []client.Object {
+	fromField := func(path string) *corev1.EnvVarSource {
+		return &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: path}}
+	}
+	return backend(ns, name, corev1.Container{
+		Image: EchoBasicImage,
+		Env: []corev1.EnvVar{
+			{Name: "GRPC_ECHO_SERVER", Value: "1"},
+			{Name: "POD_NAME", ValueFrom: fromField("metadata.name")},
+			{Name: "NAMESPACE", ValueFrom: fromField("metadata.namespace")},
+		},
+		Ports: []corev1.ContainerPort{{Name: "grpc", ContainerPort: 3000}},
+		ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{
+			TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(3000)},
+		}},
+	}, corev1.ServicePort{Name: "grpc", Port: 8080, TargetPort: intstr.FromInt32(3000), AppProtocol: ptr.To("kubernetes.io/h2c")})
+}
+
+// backend is a Deployment named name running serve in restricted pods, and a Service
+// named name with port in front of them.
+func backend(ns, name string, serve corev1.Container, port corev1.ServicePort) []client.Object {
 	labels := map[string]string{"app": name}
+	serve.Name, serve.ImagePullPolicy, serve.SecurityContext = "serve", corev1.PullIfNotPresent, restrictedContainer()
 	return []client.Object{
 		&appsv1.Deployment{
 			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
@@ -32,25 +71,13 @@ func EchoBackend(ns, name string) []client.Object {
 				Selector: &metav1.LabelSelector{MatchLabels: labels},
 				Template: corev1.PodTemplateSpec{
 					ObjectMeta: metav1.ObjectMeta{Labels: labels},
-					Spec: corev1.PodSpec{
-						SecurityContext: restrictedPod(),
-						Containers: []corev1.Container{{
-							Name: "serve", Image: ProbeImage, ImagePullPolicy: corev1.PullIfNotPresent,
-							Args:            []string{"serve", ":8080", name},
-							SecurityContext: restrictedContainer(),
-							ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{
-								HTTPGet: &corev1.HTTPGetAction{Path: "/", Port: intstr.FromInt32(8080)},
-							}},
-						}},
-					},
+					Spec:       corev1.PodSpec{SecurityContext: restrictedPod(), Containers: []corev1.Container{serve}},
 				},
 			},
 		},
 		&corev1.Service{
 			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
-			Spec: corev1.ServiceSpec{Selector: labels, Ports: []corev1.ServicePort{{
-				Name: "http", Port: 8080, TargetPort: intstr.FromInt32(8080),
-			}}},
+			Spec:       corev1.ServiceSpec{Selector: labels, Ports: []corev1.ServicePort{port}},
 		},
 	}
 }
