@@ -166,7 +166,7 @@ func dropsEarlierControllerReference(t *testing.T, f *fixture, name string) {
 		APIVersion: gwapiv1.GroupVersion.String(), Kind: "Gateway", Name: f.gateway.Name, UID: f.gateway.UID,
 		Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true),
 	}})
-	if err := k8s.Patch(ctxFor(t), old, client.Apply, client.FieldOwner(controller.FieldOwner), client.ForceOwnership); err != nil {
+	if err := k8s.Apply(ctxFor(t), client.ApplyConfigurationFromUnstructured(old), client.FieldOwner(controller.FieldOwner), client.ForceOwnership); err != nil {
 		t.Fatal(err)
 	}
 	if metav1.GetControllerOf(old) == nil {

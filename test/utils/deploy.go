@@ -99,9 +99,9 @@ func RunShowing(ctx context.Context, w io.Writer, dir string, name string, args 
 				return nil
 			}
 			quiet.Reset(time.Minute)
-			fmt.Fprintf(w, "  [%7s] %s\n", elapsed(), l)
+			_, _ = fmt.Fprintf(w, "  [%7s] %s\n", elapsed(), l)
 		case <-quiet.C:
-			fmt.Fprintf(w, "  [%7s] ... still running %s\n", elapsed(), filepath.Base(name))
+			_, _ = fmt.Fprintf(w, "  [%7s] ... still running %s\n", elapsed(), filepath.Base(name))
 		}
 	}
 }
