@@ -177,7 +177,7 @@ func cluster(ctx context.Context) (kubeconfig, loader string, err error) {
 
 func localCluster(ctx context.Context, dir string) (string, string, error) {
 	kubeconfig := "/var/lib/localcluster/admin.kubeconfig"
-	fmt.Println("building the local cluster (up to 20 minutes on a new machine, seconds once built) ...")
+	fmt.Println("building the local cluster (10–20 minutes on a new machine with idle cores, more when they are busy; seconds once built) ...")
 	if err := utils.RunShowing(ctx, os.Stdout, dir, "./build.sh"); err != nil {
 		return "", "", err
 	}
