@@ -144,7 +144,7 @@ func maximalSpec(t *testing.T) v1alpha1.CaddyProxyConfigSpec {
 			TLS:            &v1alpha1.TLSSettings{MinVersion: ptr.To("1.2"), CipherSuites: []string{"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"}},
 			LogLevel:       ptr.To(v1alpha1.LogLevel("WARN")),
 			AccessLogs:     &v1alpha1.AccessLogSpec{Enabled: ptr.To(true), Format: ptr.To(v1alpha1.AccessLogFormat("console"))},
-			Metrics:        &v1alpha1.MetricsSpec{Enabled: ptr.To(true), Port: ptr.To[int32](9181)},
+			Metrics:        &v1alpha1.MetricsSpec{Enabled: ptr.To(true), Port: ptr.To[int32](9182)},
 		},
 		Patches: []v1alpha1.Patch{
 			{Target: "Deployment", Type: v1alpha1.PatchStrategicMerge, Value: rawJSON(t, map[string]any{

@@ -106,6 +106,11 @@ func (d *dataPlane) load(opts emit.Options) {
 	if err := caddy.Load(res.JSON, true); err != nil {
 		d.t.Fatalf("caddy.Load: %v", err)
 	}
+	// The old servers close their idle keep-alive connections; a request must not race
+	// that on a pooled one.
+	if d.client != nil {
+		d.client.CloseIdleConnections()
+	}
 	d.opts = opts
 }
 
