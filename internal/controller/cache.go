@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -16,6 +17,36 @@ import (
 
 	"github.com/caddy-gateway/operator/internal/infra"
 )
+
+// CacheOptions are the options of the manager's cache: CacheScope, and objects watched
+// as metadata only kept without the copies they may carry (trimMetadataOnly).
+func CacheOptions() cache.Options {
+	return cache.Options{ByObject: CacheScope(), DefaultTransform: trimMetadataOnly}
+}
+
+// trimMetadataOnly drops from an object watched as metadata only (the Gateway API CRD,
+// cert-manager's objects) what the operator never reads and what can copy a whole
+// object: its managed fields and kubectl's last-applied-configuration annotation. Other
+// annotations stay: the CRD's bundle version is read. Full objects pass untouched:
+// they may be written back, where a missing annotation would be a deletion.
+func trimMetadataOnly(in any) (any, error) {
+	if m, ok := in.(*metav1.PartialObjectMetadata); ok {
+		m.ManagedFields = nil
+		delete(m.Annotations, corev1.LastAppliedConfigAnnotation)
+	}
+	return in, nil
+}
+
+// dropAnnotations is the transform of the Secret metadata cache, whose readers use only
+// the objects' keys: no annotations (kubectl's last-applied-configuration copies a
+// Secret's data into one), no managed fields.
+func dropAnnotations(in any) (any, error) {
+	if m, err := meta.Accessor(in); err == nil {
+		m.SetAnnotations(nil)
+		m.SetManagedFields(nil)
+	}
+	return in, nil
+}
 
 // CacheScope limits the manager's cache of kinds the operator only creates to the objects
 // it labelled, so that it does not hold every Secret or Deployment of the cluster in
@@ -42,14 +73,15 @@ func secretMetadata() *metav1.PartialObjectMetadata {
 }
 
 // newSecretMetadataCache registers with mgr a cache of the metadata (no data) of every
-// Secret (and ConfigMap: frontend CA bundles live in ConfigMaps others write). The manager's cache holds only the operator's own Secrets (CacheScope), yet
-// listener certificates live in Secrets others write (cert-manager, users): their
-// creation, renewal and deletion must reach the Gateways that name them. Their data is
-// still read from the API server, never cached.
+// Secret (and ConfigMap: frontend CA bundles live in ConfigMaps others write). The
+// manager's cache holds only the operator's own Secrets (CacheScope), yet listener
+// certificates live in Secrets others write (cert-manager, users): their creation,
+// renewal and deletion must reach the Gateways that name them. Their data is read from
+// the API server; neither it nor their annotations are cached (dropAnnotations).
 func newSecretMetadataCache(mgr ctrl.Manager) (cache.Cache, error) {
 	c, err := cache.New(mgr.GetConfig(), cache.Options{
 		HTTPClient: mgr.GetHTTPClient(), Scheme: mgr.GetScheme(), Mapper: mgr.GetRESTMapper(),
-		DefaultTransform: cache.TransformStripManagedFields(),
+		DefaultTransform: dropAnnotations,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating the Secret metadata cache: %w", err)

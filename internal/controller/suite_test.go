@@ -15,7 +15,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -68,8 +67,8 @@ func run(m *testing.M) int {
 		Scheme:                 e.Scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
-		// The same cache scope as cmd/main.go: the reconcilers see only labelled fleet objects.
-		Cache: cache.Options{ByObject: controller.CacheScope()},
+		// The same cache options as cmd/main.go: the reconcilers see only labelled fleet objects.
+		Cache: controller.CacheOptions(),
 	})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "FAIL: creating the manager: %v\n", err)

@@ -24,9 +24,9 @@ func (t *translation) convertBackendFilters(routeNS string, filters []gwapiv1.HT
 		where := fmt.Sprintf("%s.filters[%d]", at, i)
 		switch f.Type {
 		case gwapiv1.HTTPRouteFilterRequestHeaderModifier:
-			out.RequestHeaders = convertHeaderFilter(f.RequestHeaderModifier, where, bad)
+			out.RequestHeaders = convertHeaderFilter(f.RequestHeaderModifier, where, "requestHeaderModifier", bad)
 		case gwapiv1.HTTPRouteFilterResponseHeaderModifier:
-			out.ResponseHeaders = convertHeaderFilter(f.ResponseHeaderModifier, where, bad)
+			out.ResponseHeaders = convertHeaderFilter(f.ResponseHeaderModifier, where, "responseHeaderModifier", bad)
 		case gwapiv1.HTTPRouteFilterURLRewrite:
 			out.Rewrite = backendRewrite(f.URLRewrite, ru, where, bad)
 		case gwapiv1.HTTPRouteFilterRequestMirror:
@@ -79,10 +79,11 @@ func backendRewrite(f *gwapiv1.HTTPURLRewriteFilter, ru *rule, where string, bad
 		bad.addf("%s: type URLRewrite needs urlRewrite", where)
 		return nil
 	}
-	checkPathModifier(f.Path, where, bad)
+	checkPathModifier(f.Path, where, "urlRewrite.path", bad)
 	rw := &ir.Rewrite{Path: pathModifier(f.Path)}
 	if f.Hostname != nil {
 		rw.Hostname = string(*f.Hostname)
+		checkHeaderText(rw.Hostname, where, "urlRewrite.hostname", bad)
 	}
 	if rw.Path != nil && rw.Path.Type == ir.ReplacePrefixMatch {
 		checkPrefixMatches(ru, where, bad)
@@ -102,9 +103,9 @@ func (t *translation) convertGRPCBackendFilters(routeNS string, filters []gwapiv
 		where := fmt.Sprintf("%s.filters[%d]", at, i)
 		switch f.Type {
 		case gwapiv1.GRPCRouteFilterRequestHeaderModifier:
-			out.RequestHeaders = convertHeaderFilter(f.RequestHeaderModifier, where, bad)
+			out.RequestHeaders = convertHeaderFilter(f.RequestHeaderModifier, where, "requestHeaderModifier", bad)
 		case gwapiv1.GRPCRouteFilterResponseHeaderModifier:
-			out.ResponseHeaders = convertHeaderFilter(f.ResponseHeaderModifier, where, bad)
+			out.ResponseHeaders = convertHeaderFilter(f.ResponseHeaderModifier, where, "responseHeaderModifier", bad)
 		case gwapiv1.GRPCRouteFilterRequestMirror:
 			if m, ok := t.convertMirror(kindGRPCRoute, routeNS, f.RequestMirror, where, st, bad); ok {
 				out.Mirrors = append(out.Mirrors, m)

@@ -15,9 +15,9 @@ func (t *translation) convertFilters(ru *rule, filters []gwapiv1.HTTPRouteFilter
 		at := fmt.Sprintf("rules[%d].filters[%d]", ruleIdx, i)
 		switch f.Type {
 		case gwapiv1.HTTPRouteFilterRequestHeaderModifier:
-			ru.action.RequestHeaders = convertHeaderFilter(f.RequestHeaderModifier, at, bad)
+			ru.action.RequestHeaders = convertHeaderFilter(f.RequestHeaderModifier, at, "requestHeaderModifier", bad)
 		case gwapiv1.HTTPRouteFilterResponseHeaderModifier:
-			ru.action.ResponseHeaders = convertHeaderFilter(f.ResponseHeaderModifier, at, bad)
+			ru.action.ResponseHeaders = convertHeaderFilter(f.ResponseHeaderModifier, at, "responseHeaderModifier", bad)
 		case gwapiv1.HTTPRouteFilterRequestRedirect:
 			if f.RequestRedirect == nil {
 				bad.addf("%s: type RequestRedirect needs requestRedirect", at)
@@ -34,8 +34,9 @@ func (t *translation) convertFilters(ru *rule, filters []gwapiv1.HTTPRouteFilter
 			ru.action.Rewrite = &ir.Rewrite{}
 			if f.URLRewrite.Hostname != nil {
 				ru.action.Rewrite.Hostname = string(*f.URLRewrite.Hostname)
+				checkHeaderText(ru.action.Rewrite.Hostname, at, "urlRewrite.hostname", bad)
 			}
-			checkPathModifier(f.URLRewrite.Path, at, bad)
+			checkPathModifier(f.URLRewrite.Path, at, "urlRewrite.path", bad)
 		case gwapiv1.HTTPRouteFilterRequestMirror:
 			// resolved by convertMirrors, which knows the route
 		case gwapiv1.HTTPRouteFilterCORS:
@@ -60,19 +61,24 @@ func checkRedirect(f *gwapiv1.HTTPRequestRedirectFilter, where string, bad *prob
 			bad.addf("%s: redirect statusCode %d is not supported", where, *f.StatusCode)
 		}
 	}
-	checkPathModifier(f.Path, where, bad)
+	if f.Hostname != nil {
+		checkHeaderText(string(*f.Hostname), where, "requestRedirect.hostname", bad)
+	}
+	checkPathModifier(f.Path, where, "requestRedirect.path", bad)
 }
 
-func checkPathModifier(p *gwapiv1.HTTPPathModifier, where string, bad *problems) {
+// checkPathModifier checks the path modifier p, which field names within the filter
+// at where.
+func checkPathModifier(p *gwapiv1.HTTPPathModifier, where, field string, bad *problems) {
 	if p == nil {
 		return
 	}
 	var v *string
 	switch p.Type {
 	case gwapiv1.FullPathHTTPPathModifier:
-		v = p.ReplaceFullPath
+		v, field = p.ReplaceFullPath, field+".replaceFullPath"
 	case gwapiv1.PrefixMatchHTTPPathModifier:
-		v = p.ReplacePrefixMatch
+		v, field = p.ReplacePrefixMatch, field+".replacePrefixMatch"
 	default:
 		bad.addf("%s: path modifier type %q is not supported", where, p.Type)
 		return
@@ -84,14 +90,19 @@ func checkPathModifier(p *gwapiv1.HTTPPathModifier, where string, bad *problems)
 	if !strings.HasPrefix(*v, "/") || strings.ContainsAny(*v, "?#") {
 		bad.addf("%s: path %q must start with / and contain no ? or #", where, *v)
 	}
+	checkHeaderText(*v, where, field, bad)
 }
 
-func convertHeaderFilter(f *gwapiv1.HTTPHeaderFilter, where string, bad *problems) *ir.HeaderModifier {
+// convertHeaderFilter converts the header modifier f, which field names within the
+// filter at where.
+func convertHeaderFilter(f *gwapiv1.HTTPHeaderFilter, where, field string, bad *problems) *ir.HeaderModifier {
 	if f == nil {
 		bad.addf("%s: header modifier filter without its configuration", where)
 		return nil
 	}
 	out := &ir.HeaderModifier{}
+	checkHeaderValues(f.Set, where, field, "set", bad)
+	checkHeaderValues(f.Add, where, field, "add", bad)
 	for _, h := range f.Set {
 		out.Set = append(out.Set, ir.Header{Name: checkHeaderName(string(h.Name), where, bad), Value: h.Value})
 	}
@@ -112,6 +123,28 @@ func checkHeaderName(n, where string, bad *problems) string {
 		bad.addf("%s: invalid header name %q", where, n)
 	}
 	return n
+}
+
+// breaksHeaderLine reports whether v has CR, LF or NUL, which would split or cut the
+// header line it ends up in (a header value, a Host or Location header).
+func breaksHeaderLine(v string) bool { return strings.ContainsAny(v, "\r\n\x00") }
+
+// checkHeaderText refuses a value of the filter at where, named by field, that breaks
+// its header line.
+func checkHeaderText(v, where, field string, bad *problems) {
+	if breaksHeaderLine(v) {
+		bad.addf("%s: %s %q must not contain CR, LF or NUL", where, field, v)
+	}
+}
+
+// checkHeaderValues refuses the values of hs, the list op (set or add) of the header
+// modifier named by field, that break their header line.
+func checkHeaderValues(hs []gwapiv1.HTTPHeader, where, field, op string, bad *problems) {
+	for i := range hs {
+		if breaksHeaderLine(hs[i].Value) {
+			bad.addf("%s: %s.%s[%d].value %q must not contain CR, LF or NUL", where, field, op, i, hs[i].Value)
+		}
+	}
 }
 
 // listenerRedirect computes the redirect of a rule as seen from listener l, applying

@@ -175,9 +175,9 @@ func (t *translation) convertGRPCFilters(ru *rule, routeNS string, filters []gwa
 		at := fmt.Sprintf("rules[%d].filters[%d]", ruleIdx, i)
 		switch f.Type {
 		case gwapiv1.GRPCRouteFilterRequestHeaderModifier:
-			ru.action.RequestHeaders = convertHeaderFilter(f.RequestHeaderModifier, at, bad)
+			ru.action.RequestHeaders = convertHeaderFilter(f.RequestHeaderModifier, at, "requestHeaderModifier", bad)
 		case gwapiv1.GRPCRouteFilterResponseHeaderModifier:
-			ru.action.ResponseHeaders = convertHeaderFilter(f.ResponseHeaderModifier, at, bad)
+			ru.action.ResponseHeaders = convertHeaderFilter(f.ResponseHeaderModifier, at, "responseHeaderModifier", bad)
 		case gwapiv1.GRPCRouteFilterRequestMirror:
 			if m, ok := t.convertMirror(kindGRPCRoute, routeNS, f.RequestMirror, at, st, bad); ok {
 				ru.action.Mirrors = append(ru.action.Mirrors, m)

@@ -1,0 +1,4 @@
+package controller
+
+// NewSecretMetadataCache is newSecretMetadataCache, for the tests of controller_test.
+var NewSecretMetadataCache = newSecretMetadataCache
