@@ -8,6 +8,15 @@
 // length (a body of unknown length, such as a gRPC stream, is recorded while it is
 // forwarded, and copied once it ends). The package must not grow into a general
 // proxy: no load balancing, retries or health checks.
+//
+// What a handler holds for its copies is bounded: at most MaxInFlight copies are
+// outstanding at once (default 1024), and the bodies and headers buffered or recorded
+// for them, counted per request however many upstreams it goes to, total at most
+// MaxBufferedBytes (default 8 MiB) for the handler. A request whose copy would pass
+// either bound is served as usual and not mirrored (a recording that passes the byte
+// bound mid-stream is abandoned); the drop is logged at debug level only. A slow
+// mirror backend therefore costs a route at most MaxBufferedBytes of memory and drops
+// copies, never slows the main requests.
 package mirror
 
 import (
@@ -36,6 +45,8 @@ const (
 	DefaultMaxBodySize = 1 << 20
 	DefaultTimeout     = caddy.Duration(10 * time.Second)
 	DefaultMaxInFlight = 1024
+	// DefaultMaxBufferedBytes bounds what one handler holds for its copies.
+	DefaultMaxBufferedBytes = 8 << 20
 )
 
 // ProtocolH2C is the Protocol value for cleartext HTTP/2.
@@ -60,12 +71,19 @@ type Handler struct {
 	// MaxInFlight bounds the mirrored requests outstanding at once in this handler;
 	// copies beyond it are dropped. Default 1024.
 	MaxInFlight int `json:"max_in_flight,omitempty"`
+	// MaxBufferedBytes bounds the bytes this handler holds at once for its copies:
+	// request bodies buffered or recorded for them and the copies' headers, counted
+	// once per request whatever the number of upstreams, until the last copy of the
+	// request has ended. A request whose copy would pass the bound is not mirrored.
+	// Default 8 MiB.
+	MaxBufferedBytes int64 `json:"max_buffered_bytes,omitempty"`
 
 	ctx       caddy.Context
 	logger    *slog.Logger
 	transport *http.Transport
 	client    *http.Client
 	inflight  chan struct{}
+	buffered  *budget
 	// draw returns a number in [0, 100); tests replace it.
 	draw func() float64
 }
@@ -98,7 +116,11 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if h.MaxInFlight == 0 {
 		h.MaxInFlight = DefaultMaxInFlight
 	}
+	if h.MaxBufferedBytes == 0 {
+		h.MaxBufferedBytes = DefaultMaxBufferedBytes
+	}
 	h.inflight = make(chan struct{}, h.MaxInFlight)
+	h.buffered = &budget{max: h.MaxBufferedBytes}
 	h.transport = &http.Transport{
 		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		MaxIdleConnsPerHost:   32,
@@ -134,8 +156,8 @@ func (h *Handler) Validate() error {
 	if p := h.Percent; p != nil && !(*p >= 0 && *p <= 100) {
 		return fmt.Errorf("percent %v is outside 0..100", *p)
 	}
-	if h.MaxBodySize < 0 || h.Timeout < 0 || h.MaxInFlight < 0 {
-		return fmt.Errorf("max_body_size, timeout and max_in_flight must not be negative")
+	if h.MaxBodySize < 0 || h.Timeout < 0 || h.MaxInFlight < 0 || h.MaxBufferedBytes < 0 {
+		return fmt.Errorf("max_body_size, timeout, max_in_flight and max_buffered_bytes must not be negative")
 	}
 	return nil
 }
@@ -152,14 +174,26 @@ func (h *Handler) Cleanup() error {
 // A body of unknown length (chunked HTTP/1.1, HTTP/2 without Content-Length, every
 // gRPC call) may be a stream whose sender waits for the answer before it sends more:
 // it is not read ahead but recorded as the next handler reads it, and the copies go
-// out once it has been read to its end.
+// out once it has been read to its end; what was recorded of a body not read to its
+// end by the time the next handler returns is dropped.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	if len(h.Upstreams) > 0 && h.sampled() && mirrorable(r) {
-		if r.ContentLength < 0 && r.Body != nil && r.Body != http.NoBody {
-			r.Body = &recordingBody{ReadCloser: r.Body, h: h, req: snapshot(r)}
-		} else if body, ok := h.bufferBody(r); ok {
-			h.send(r, body)
-		}
+	if len(h.Upstreams) == 0 || !h.sampled() || !mirrorable(r) {
+		return next.ServeHTTP(w, r)
+	}
+	src := h.snapshotOf(r)
+	held := headerSize(src.Header)
+	if !h.buffered.reserve(held) {
+		h.logger.Debug("mirror copy dropped: buffer budget spent")
+		return next.ServeHTTP(w, r)
+	}
+	if r.ContentLength < 0 && r.Body != nil && r.Body != http.NoBody {
+		rec := &recordingBody{ReadCloser: r.Body, h: h, req: src, held: held}
+		r.Body = rec
+		defer rec.abandon()
+	} else if body, n, ok := h.bufferBody(r); ok {
+		h.send(src, body, held+n)
+	} else {
+		h.buffered.release(held + n)
 	}
 	return next.ServeHTTP(w, r)
 }
@@ -177,22 +211,29 @@ func mirrorable(r *http.Request) bool {
 	return r.Method != http.MethodConnect && r.Header.Get("Upgrade") == ""
 }
 
-// bufferBody reads the request body, up to MaxBodySize, for the copies, and puts
-// what it read back in front of the rest for the next handler. ok is false when the
-// body is too large or could not be read: then nothing is mirrored.
-func (h *Handler) bufferBody(r *http.Request) (body []byte, ok bool) {
+// bufferBody reads the request body of known length, up to MaxBodySize, for the
+// copies, and puts what it read back in front of the rest for the next handler. The
+// length is reserved in the budget before anything is read; held is what stays
+// reserved. ok is false when the body is too large, does not fit the budget or could
+// not be read: then nothing is mirrored.
+func (h *Handler) bufferBody(r *http.Request) (body []byte, held int64, ok bool) {
 	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
-		return nil, true
+		return nil, 0, true
 	}
 	if r.ContentLength > h.MaxBodySize {
-		return nil, false
+		return nil, 0, false
 	}
-	buf, err := io.ReadAll(io.LimitReader(r.Body, h.MaxBodySize+1))
-	r.Body = replayBody{Reader: io.MultiReader(bytes.NewReader(buf), r.Body), Closer: r.Body}
-	if err != nil || int64(len(buf)) > h.MaxBodySize {
-		return nil, false
+	if !h.buffered.reserve(r.ContentLength) {
+		h.logger.Debug("mirror copy dropped: buffer budget spent")
+		return nil, 0, false
 	}
-	return buf, true
+	buf := make([]byte, r.ContentLength)
+	n, err := io.ReadFull(r.Body, buf)
+	r.Body = replayBody{Reader: io.MultiReader(bytes.NewReader(buf[:n]), r.Body), Closer: r.Body}
+	if err != nil {
+		return nil, r.ContentLength, false
+	}
+	return buf, r.ContentLength, true
 }
 
 // replayBody is the buffered start of a body followed by its unread rest.
@@ -201,35 +242,42 @@ type replayBody struct {
 	io.Closer
 }
 
-// send starts one copy per upstream; each runs on its own with the handler's timeout.
-func (h *Handler) send(r *http.Request, body []byte) {
-	header := r.Header.Clone()
-	removeHopByHop(header)
-	if h.Protocol == ProtocolH2C && strings.EqualFold(r.Header.Get("Te"), "trailers") {
-		header.Set("Te", "trailers") // the one TE HTTP/2 allows; gRPC servers ask for it
-	}
+// send starts one copy of src per upstream with a free in-flight slot; each runs on
+// its own with the handler's timeout. The held bytes are released when the last copy
+// has ended, or now when none could start.
+func (h *Handler) send(src *http.Request, body []byte, held int64) {
+	dials := make([]string, 0, len(h.Upstreams))
 	for _, u := range h.Upstreams {
 		select {
 		case h.inflight <- struct{}{}:
+			dials = append(dials, u.Dial)
 		default:
 			h.logger.Debug("mirror copy dropped: too many in flight", "upstream", u.Dial)
-			continue
 		}
-		req := h.newRequest(r, u.Dial, header.Clone(), body)
-		go h.do(req, u.Dial)
+	}
+	if len(dials) == 0 {
+		h.buffered.release(held)
+		return
+	}
+	l := &lease{b: h.buffered, n: held}
+	l.left.Store(int32(len(dials)))
+	for _, dial := range dials {
+		go h.do(h.newRequest(src, dial, body), dial, l)
 	}
 }
 
-func (h *Handler) newRequest(r *http.Request, dial string, header http.Header, body []byte) *http.Request {
-	u := &url.URL{Scheme: "http", Host: dial, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
+// newRequest is the copy of src for one upstream. The copies of a request share its
+// header and body, which the client only reads.
+func (h *Handler) newRequest(src *http.Request, dial string, body []byte) *http.Request {
+	u := &url.URL{Scheme: "http", Host: dial, Path: src.URL.Path, RawPath: src.URL.RawPath, RawQuery: src.URL.RawQuery}
 	req := (&http.Request{
-		Method:     r.Method,
+		Method:     src.Method,
 		URL:        u,
 		Proto:      "HTTP/1.1",
 		ProtoMajor: 1,
 		ProtoMinor: 1,
-		Header:     header,
-		Host:       r.Host,
+		Header:     src.Header,
+		Host:       src.Host,
 	}).WithContext(h.ctx) // the deadline is added in do, where it is cancelled
 	if len(body) > 0 {
 		req.Body = io.NopCloser(bytes.NewReader(body))
@@ -239,8 +287,9 @@ func (h *Handler) newRequest(r *http.Request, dial string, header http.Header, b
 	return req
 }
 
-func (h *Handler) do(req *http.Request, dial string) {
+func (h *Handler) do(req *http.Request, dial string, l *lease) {
 	defer func() { <-h.inflight }()
+	defer l.done()
 	ctx, cancel := context.WithTimeout(req.Context(), time.Duration(h.Timeout))
 	defer cancel()
 	resp, err := h.client.Do(req.WithContext(ctx))
@@ -256,6 +305,18 @@ func (h *Handler) do(req *http.Request, dial string) {
 // section 7.6.1); the copy's own connection sets its own.
 var hopByHop = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
 	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
+
+// snapshotOf keeps what a copy needs of r, which later handlers may change: the copy's
+// header is r's without its hop-by-hop fields.
+func (h *Handler) snapshotOf(r *http.Request) *http.Request {
+	header := r.Header.Clone()
+	removeHopByHop(header)
+	if h.Protocol == ProtocolH2C && strings.EqualFold(r.Header.Get("Te"), "trailers") {
+		header.Set("Te", "trailers") // the one TE HTTP/2 allows; gRPC servers ask for it
+	}
+	u := *r.URL
+	return &http.Request{Method: r.Method, URL: &u, Host: r.Host, Header: header}
+}
 
 func removeHopByHop(h http.Header) {
 	for _, v := range h.Values("Connection") {
