@@ -253,6 +253,7 @@ func TestMirrorValidate(t *testing.T) {
 		`{"percent":150}`:                                "outside 0..100",
 		`{"percent":-1}`:                                 "outside 0..100",
 		`{"max_body_size":-1}`:                           "negative",
+		`{"max_buffered_bytes":-1}`:                      "max_buffered_bytes must not be negative",
 		`{"protocol":"h2c"}`:                             "",
 		`{"protocol":"h3"}`:                              "not supported",
 	}
