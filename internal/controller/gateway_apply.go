@@ -20,7 +20,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
-
 )
 
 // FieldOwner is the server-side apply field manager of everything the operator applies.
@@ -44,6 +43,7 @@ func (r *GatewayReconciler) apply(ctx context.Context, gw *gwapiv1.Gateway, obj 
 	if err != nil {
 		return err
 	}
+	u.SetAnnotations(withControllerName(u.GetAnnotations(), r.ControllerName))
 	key, hash, err := appliedKey(u)
 	if err != nil {
 		return err

@@ -39,11 +39,11 @@ func TestReleasedStatus(t *testing.T) {
 		"the other controller wrote first": {
 			in: gwapiv1.GatewayStatus{
 				Conditions: []metav1.Condition{cond(accepted, gen, "theirs"), cond(programmed, 2, "ours"),
-					cond(status.ConditionAdminCertificates, 2, "ours")},
+					cond(status.ConditionAdminCertificates, gen, "another instance's")},
 				Listeners: listeners(gen), Addresses: addresses,
 			},
 			want: gwapiv1.GatewayStatus{
-				Conditions: []metav1.Condition{cond(accepted, gen, "theirs")},
+				Conditions: []metav1.Condition{cond(accepted, gen, "theirs"), cond(status.ConditionAdminCertificates, gen, "another instance's")},
 				Listeners:  listeners(gen), Addresses: addresses,
 			},
 		},

@@ -14,6 +14,7 @@ import (
 
 	"github.com/caddy-gateway/operator/api/v1alpha1"
 	"github.com/caddy-gateway/operator/internal/certs"
+	"github.com/caddy-gateway/operator/internal/controller"
 	"github.com/caddy-gateway/operator/internal/infra"
 	"github.com/caddy-gateway/operator/internal/status"
 )
@@ -85,7 +86,19 @@ func TestGatewayMovedToAnotherClass(t *testing.T) {
 		return nil
 	})
 
-	// The other controller's status is its own: the operator leaves it alone.
+	// The other controller's status is its own, and so is what another instance of this
+	// operator (another controllerName) creates for the Gateway: the operator leaves both
+	// alone.
+	moved.SetGroupVersionKind(gwapiv1.SchemeGroupVersion.WithKind("Gateway"))
+	takenOver := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{
+		Namespace: f.ns, Name: names.Bootstrap,
+		Labels:          map[string]string{infra.LabelManagedBy: infra.ManagedByValue, infra.LabelName: infra.NameValue, infra.LabelGatewayName: f.gateway.Name},
+		Annotations:     map[string]string{controller.AnnotationControllerName: "example.com/another-instance"},
+		OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(moved, moved.GroupVersionKind())},
+	}}
+	if err := k8s.Create(ctxFor(t), takenOver); err != nil {
+		t.Fatal(err)
+	}
 	theirs := metav1.Condition{Type: string(gwapiv1.GatewayConditionAccepted), Status: metav1.ConditionTrue,
 		Reason: "Accepted", Message: "accepted by the other controller", ObservedGeneration: moved.Generation,
 		LastTransitionTime: metav1.Now()}
@@ -102,7 +115,7 @@ func TestGatewayMovedToAnotherClass(t *testing.T) {
 		if c := meta.FindStatusCondition(g.Status.Conditions, theirs.Type); c == nil || c.Message != theirs.Message {
 			return fmt.Errorf("the other controller's Accepted condition is now %+v", c)
 		}
-		return nil
+		return k8s.Get(ctxFor(t), client.ObjectKeyFromObject(takenOver), &corev1.ConfigMap{})
 	})
 
 	update(t, f.gateway, func(g *gwapiv1.Gateway) { g.Spec.GatewayClassName = gwapiv1.ObjectName(f.class) })
