@@ -20,8 +20,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
-
-	"github.com/caddy-gateway/operator/internal/infra"
 )
 
 // FieldOwner is the server-side apply field manager of everything the operator applies.
@@ -45,6 +43,7 @@ func (r *GatewayReconciler) apply(ctx context.Context, gw *gwapiv1.Gateway, obj 
 	if err != nil {
 		return err
 	}
+	u.SetAnnotations(withControllerName(u.GetAnnotations(), r.ControllerName))
 	key, hash, err := appliedKey(u)
 	if err != nil {
 		return err
@@ -136,26 +135,16 @@ func (r *GatewayReconciler) prune(ctx context.Context, gw *gwapiv1.Gateway, desi
 		}
 		keep[gvk.Kind+"/"+o.GetName()] = true
 	}
-	sel := client.MatchingLabels{infra.LabelManagedBy: infra.ManagedByValue, infra.LabelGatewayName: infra.SelectorLabels(gw.Name)[infra.LabelGatewayName]}
-	for _, list := range ownedLists() {
-		if err := r.List(ctx, list, client.InNamespace(gw.Namespace), sel); err != nil {
-			return fmt.Errorf("listing %T: %w", list, err)
-		}
-		items, err := apiMetaItems(list)
-		if err != nil {
-			return err
-		}
-		for _, o := range items {
-			gvk, err := apiutil.GVKForObject(o, r.Scheme())
-			if err != nil {
-				return err
-			}
-			if keep[gvk.Kind+"/"+o.GetName()] || !metav1.IsControlledBy(o, gw) {
-				continue
-			}
-			if err := r.Delete(ctx, o); client.IgnoreNotFound(err) != nil {
-				return fmt.Errorf("deleting %s %s/%s: %w", gvk.Kind, o.GetNamespace(), o.GetName(), err)
-			}
+	objs, err := r.fleetObjects(ctx, gw, ownedLists(), func(o client.Object) bool {
+		gvk, err := apiutil.GVKForObject(o, r.Scheme())
+		return err == nil && !keep[gvk.Kind+"/"+o.GetName()] && metav1.IsControlledBy(o, gw)
+	})
+	if err != nil {
+		return err
+	}
+	for _, o := range objs {
+		if err := r.Delete(ctx, o); client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("deleting %T %s/%s: %w", o, o.GetNamespace(), o.GetName(), err)
 		}
 	}
 	return nil

@@ -143,6 +143,26 @@ func TestGatewayCertManagerChain(t *testing.T) {
 	t.Run("drops the controller reference an earlier version applied", func(t *testing.T) {
 		dropsEarlierControllerReference(t, f, n.Client)
 	})
+
+	// A move to another controller's class takes the cert-manager objects along, and the
+	// Secret cert-manager issued for a Certificate (stood in for here: no cert-manager runs).
+	issued := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: n.Server, Labels: map[string]string{
+		infra.LabelManagedBy: infra.ManagedByValue, infra.LabelName: infra.NameValue, infra.LabelGatewayName: gw.Name,
+	}}}
+	create(t, issued)
+	other := uniqueName(t, "other")
+	create(t, newClass(other, "example.com/another-controller", nil))
+	update(t, gw, func(g *gwapiv1.Gateway) { g.Spec.GatewayClassName = gwapiv1.ObjectName(other) })
+	for name, tc := range tests {
+		t.Run("releases "+name, func(t *testing.T) {
+			u := &unstructured.Unstructured{}
+			u.SetAPIVersion(certs.CertManagerAPIVersion)
+			u.SetKind(tc.kind)
+			waitGone(t, f.key(tc.name), u)
+		})
+	}
+	waitGone(t, client.ObjectKeyFromObject(issued), &corev1.Secret{})
+	waitGone(t, f.workload(), &corev1.Service{})
 }
 
 // dropsEarlierControllerReference applies the Certificate name of the fixture's Gateway

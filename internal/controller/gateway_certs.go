@@ -175,8 +175,8 @@ func (r *GatewayReconciler) ensureSecret(ctx context.Context, gw *gwapiv1.Gatewa
 		return nil, false, fmt.Errorf("issuing %s: %w", name, err)
 	}
 	s.ObjectMeta = metav1.ObjectMeta{
-		Name: name, Namespace: gw.Namespace, Labels: certLabels(gw), Annotations: infraAnnotations(gw),
-		OwnerReferences: []metav1.OwnerReference{*ownerRef(gw)}, ResourceVersion: s.ResourceVersion,
+		Name: name, Namespace: gw.Namespace, Labels: certLabels(gw),
+		Annotations: withControllerName(infraAnnotations(gw), r.ControllerName), OwnerReferences: []metav1.OwnerReference{*ownerRef(gw)}, ResourceVersion: s.ResourceVersion,
 	}
 	s.Type, s.Data = corev1.SecretTypeTLS, data
 	if exists {

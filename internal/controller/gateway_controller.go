@@ -85,10 +85,16 @@ func (r *GatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	}
 	var gc gwapiv1.GatewayClass
 	if err := r.Get(ctx, types.NamespacedName{Name: string(gw.Spec.GatewayClassName)}, &gc); err != nil {
+		// A missing class is no move to another controller: the class of a Gateway of
+		// ours cannot go while the Gateway uses it (the gateway-exists finalizer), so it is
+		// a class not created yet, or one being recreated. The fleet keeps serving.
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	if gc.Spec.ControllerName != r.ControllerName || !gw.DeletionTimestamp.IsZero() {
+	if !gw.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, nil
+	}
+	if gc.Spec.ControllerName != r.ControllerName {
+		return ctrl.Result{}, r.releaseGateway(ctx, &gw)
 	}
 
 	spec, err := r.mergedParams(ctx, &gc, &gw)
