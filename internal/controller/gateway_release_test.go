@@ -9,6 +9,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
@@ -89,7 +90,7 @@ func TestGatewayMovedToAnotherClass(t *testing.T) {
 	// The other controller's status is its own, and so is what another instance of this
 	// operator (another controllerName) creates for the Gateway: the operator leaves both
 	// alone.
-	moved.SetGroupVersionKind(gwapiv1.SchemeGroupVersion.WithKind("Gateway"))
+	moved.SetGroupVersionKind(schema.GroupVersionKind{Group: gwapiv1.GroupVersion.Group, Version: gwapiv1.GroupVersion.Version, Kind: "Gateway"})
 	takenOver := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{
 		Namespace: f.ns, Name: names.Bootstrap,
 		Labels:          map[string]string{infra.LabelManagedBy: infra.ManagedByValue, infra.LabelName: infra.NameValue, infra.LabelGatewayName: f.gateway.Name},
