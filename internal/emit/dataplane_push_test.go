@@ -2,20 +2,15 @@ package emit_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/caddy-gateway/operator/internal/adminproxy"
+	"github.com/caddy-gateway/operator/internal/adminproxy/proxytest"
 	"github.com/caddy-gateway/operator/internal/certs"
 )
 
@@ -43,34 +38,11 @@ func startAdminPush(t *testing.T, d *dataPlane) *adminPush {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tlsDir := t.TempDir()
-	for name, data := range certs.SecretData(server, ca) {
-		if err := os.WriteFile(filepath.Join(tlsDir, name), data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	srv, err := adminproxy.New(adminproxy.Options{TLSDir: tlsDir,
-		Socket: strings.TrimPrefix(d.opts.AdminListen, "unix/"), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("admin-proxy: %v", err)
-		}
-	})
+	addr := proxytest.Start(t, server, ca, t.TempDir(), strings.TrimPrefix(d.opts.AdminListen, "unix/"))
 	roots := x509.NewCertPool()
 	roots.AddCert(ca.Cert)
 	cert := tls.Certificate{Certificate: [][]byte{client.Cert.Raw}, PrivateKey: client.Key}
-	return &adminPush{url: "https://" + ln.Addr().String() + "/load", client: &http.Client{Timeout: 30 * time.Second,
+	return &adminPush{url: "https://" + addr.String() + "/load", client: &http.Client{Timeout: 30 * time.Second,
 		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, ServerName: serverName,
 			Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS13}}}}
 }

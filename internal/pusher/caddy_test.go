@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -23,8 +22,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
 
-	"github.com/caddy-gateway/operator/internal/adminproxy"
-	"github.com/caddy-gateway/operator/internal/certs"
+	"github.com/caddy-gateway/operator/internal/adminproxy/proxytest"
 	"github.com/caddy-gateway/operator/internal/emit"
 	"github.com/caddy-gateway/operator/internal/ir"
 	"github.com/caddy-gateway/operator/internal/pusher"
@@ -49,7 +47,7 @@ func TestPushToRealCaddy(t *testing.T) {
 		}
 	})
 	p := newPKI(t)
-	addr := startAdminProxy(t, p, filepath.Join(dir, "tls"), sock)
+	addr := proxytest.Start(t, p.server, p.ca, filepath.Join(dir, "tls"), sock)
 
 	readiness := freePort(t)
 	good, err := emit.Emit(&ir.Gateway{Namespace: "infra", Name: "web"}, emit.Options{
@@ -119,39 +117,6 @@ func TestPushToRealCaddy(t *testing.T) {
 		}
 		assertReady(t, readyURL)
 	})
-}
-
-// startAdminProxy serves the real admin-proxy for sock on 127.0.0.1 until the test ends.
-func startAdminProxy(t *testing.T, p *pki, tlsDir, sock string) *net.TCPAddr {
-	t.Helper()
-	if err := os.MkdirAll(tlsDir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	for name, data := range certs.SecretData(p.server, p.ca) {
-		if err := os.WriteFile(filepath.Join(tlsDir, name), data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	srv, err := adminproxy.New(adminproxy.Options{
-		TLSDir: tlsDir, Socket: sock, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("admin-proxy: %v", err)
-		}
-	})
-	return ln.Addr().(*net.TCPAddr)
 }
 
 func assertReady(t *testing.T, url string) {
