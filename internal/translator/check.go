@@ -119,5 +119,6 @@ func (t *translation) fork() *translation {
 		namespaces:   t.namespaces,
 		backendCache: map[resolvedKey]resolved{},
 		regexErrs:    map[string]string{},
+		emittedErrs:  map[string]string{},
 	}
 }

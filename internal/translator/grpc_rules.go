@@ -151,7 +151,7 @@ func (t *translation) regexMethodMatch(svc, meth string, where matchWhere, bad *
 		}
 		err := t.regexErr(f.re)
 		if err == "" {
-			err = emittedErr(ir.AnchoredRegexp(f.path))
+			err = t.emittedErr(ir.AnchoredRegexp(f.path))
 		}
 		if err != "" {
 			bad.addf("%s.method.%s: invalid regular expression %q: %s", where, f.field, f.re, err)
@@ -160,7 +160,7 @@ func (t *translation) regexMethodMatch(svc, meth string, where matchWhere, bad *
 	}
 	path := "/" + s + "/" + m
 	if ok && svc != "" && meth != "" {
-		if err := emittedErr(ir.AnchoredRegexp(path)); err != "" {
+		if err := t.emittedErr(ir.AnchoredRegexp(path)); err != "" {
 			bad.addf("%s.method: service %q and method %q together: %s", where, svc, meth, err)
 		}
 	}

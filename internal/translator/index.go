@@ -27,6 +27,8 @@ type translation struct {
 	localServices map[localServiceKey]resolved
 	// regexErrs caches the compile error ("" when valid) of each distinct user regex.
 	regexErrs map[string]string
+	// emittedErrs caches the compile error ("" when valid) of each distinct emitted pattern.
+	emittedErrs map[string]string
 	// lastConditions are the conditions of the last route parent entry (routeConditions).
 	lastConditions []metav1.Condition
 	// Blocks for the short lists of the output and of the checked routes.
@@ -51,6 +53,7 @@ func newTranslation(in Input) *translation {
 		certData:     map[string][2]string{},
 		backendCache: map[resolvedKey]resolved{},
 		regexErrs:    map[string]string{},
+		emittedErrs:  map[string]string{},
 	}
 	if t.domain == "" {
 		t.domain = DefaultClusterDomain

@@ -254,19 +254,24 @@ func (t *translation) regexErr(re string) string {
 	if _, err := syntax.Parse(re, syntax.Perl); err != nil {
 		e = err.Error()
 	} else {
-		e = emittedErr(ir.AnchoredRegexp(re))
+		e = t.emittedErr(ir.AnchoredRegexp(re))
 	}
 	t.regexErrs[re] = e
 	return e
 }
 
 // emittedErr compiles pattern, a regexp exactly as it is emitted, and says why it does
-// not compile ("" when it does).
-func emittedErr(pattern string) string {
-	if _, err := regexp.Compile(pattern); err != nil {
-		return "as matched, " + err.Error()
+// not compile ("" when it does). Each distinct pattern is compiled once per translation.
+func (t *translation) emittedErr(pattern string) string {
+	if e, ok := t.emittedErrs[pattern]; ok {
+		return e
 	}
-	return ""
+	e := ""
+	if _, err := regexp.Compile(pattern); err != nil {
+		e = "as matched, " + err.Error()
+	}
+	t.emittedErrs[pattern] = e
+	return e
 }
 
 func (t *translation) checkPath(m *ir.Match, where matchWhere, bad *problems) {
