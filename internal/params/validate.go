@@ -7,12 +7,13 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/caddy-gateway/operator/api/v1alpha1"
+	"github.com/caddy-gateway/operator/internal/emit"
 )
 
 // Defaults the operator applies to fields a CaddyProxyConfig leaves unset.
 const (
 	DefaultAdminPort   int32 = 2021
-	DefaultMetricsPort int32 = 9180
+	DefaultMetricsPort int32 = emit.DefaultMetricsPort
 )
 
 // ReadinessPort is the port of the readiness server every pushed config holds; no other
