@@ -101,12 +101,12 @@ func convertHeaderFilter(f *gwapiv1.HTTPHeaderFilter, where, field string, bad *
 		return nil
 	}
 	out := &ir.HeaderModifier{}
-	checkHeaderValues(f.Set, where, field, "set", bad)
-	checkHeaderValues(f.Add, where, field, "add", bad)
-	for _, h := range f.Set {
+	for i, h := range f.Set {
+		checkHeaderValue(h.Value, where, field, "set", i, bad)
 		out.Set = append(out.Set, ir.Header{Name: checkHeaderName(string(h.Name), where, bad), Value: h.Value})
 	}
-	for _, h := range f.Add {
+	for i, h := range f.Add {
+		checkHeaderValue(h.Value, where, field, "add", i, bad)
 		out.Add = append(out.Add, ir.Header{Name: checkHeaderName(string(h.Name), where, bad), Value: h.Value})
 	}
 	for _, n := range f.Remove {
@@ -137,13 +137,11 @@ func checkHeaderText(v, where, field string, bad *problems) {
 	}
 }
 
-// checkHeaderValues refuses the values of hs, the list op (set or add) of the header
-// modifier named by field, that break their header line.
-func checkHeaderValues(hs []gwapiv1.HTTPHeader, where, field, op string, bad *problems) {
-	for i := range hs {
-		if breaksHeaderLine(hs[i].Value) {
-			bad.addf("%s: %s.%s[%d].value %q must not contain CR, LF or NUL", where, field, op, i, hs[i].Value)
-		}
+// checkHeaderValue refuses v, the value of entry i of the list op (set or add) of the
+// header modifier named by field, when it breaks its header line.
+func checkHeaderValue(v, where, field, op string, i int, bad *problems) {
+	if breaksHeaderLine(v) {
+		bad.addf("%s: %s.%s[%d].value %q must not contain CR, LF or NUL", where, field, op, i, v)
 	}
 }
 
