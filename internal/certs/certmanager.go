@@ -178,9 +178,7 @@ func (in CertManagerInput) object(kind, name string, spec map[string]any) *unstr
 		u.SetAnnotations(maps.Clone(in.Annotations))
 	}
 	if in.Owner != nil {
-		owner := *in.Owner
-		owner.Controller = nil
-		u.SetOwnerReferences([]metav1.OwnerReference{owner})
+		u.SetOwnerReferences([]metav1.OwnerReference{*in.Owner})
 	}
 	return u
 }

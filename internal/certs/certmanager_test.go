@@ -47,8 +47,7 @@ func TestRenderCertManagerGolden(t *testing.T) {
 			if c.Gateway.UID != "" {
 				in.Owner = &metav1.OwnerReference{
 					APIVersion: "gateway.networking.k8s.io/v1", Kind: "Gateway",
-					Name: c.Gateway.Name, UID: c.Gateway.UID,
-					Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true),
+					Name: c.Gateway.Name, UID: c.Gateway.UID, BlockOwnerDeletion: ptr.To(true),
 				}
 			}
 			var objs []any
@@ -103,7 +102,7 @@ func TestRenderCertManagerSurvivesGatewayShim(t *testing.T) {
 			objs := RenderCertManager(CertManagerInput{Gateway: gw.Name, Namespace: gw.Namespace, TLS: tls,
 				Owner: &metav1.OwnerReference{
 					APIVersion: "gateway.networking.k8s.io/v1", Kind: "Gateway", Name: gw.Name, UID: gw.UID,
-					Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true),
+					BlockOwnerDeletion: ptr.To(true),
 				}})
 			if deleted := shimDeletes(gw, objs); len(deleted) > 0 {
 				t.Errorf("cert-manager's gateway-shim would delete the Certificates %v", deleted)

@@ -135,19 +135,22 @@ func (r *GatewayReconciler) prune(ctx context.Context, gw *gwapiv1.Gateway, desi
 		}
 		keep[gvk.Kind+"/"+o.GetName()] = true
 	}
+	var gvkErr error
 	objs, err := r.fleetObjects(ctx, gw, ownedLists(), func(o client.Object) bool {
 		gvk, err := apiutil.GVKForObject(o, r.Scheme())
-		return err == nil && !keep[gvk.Kind+"/"+o.GetName()] && metav1.IsControlledBy(o, gw)
+		if err != nil {
+			gvkErr = errors.Join(gvkErr, err)
+			return false
+		}
+		return !keep[gvk.Kind+"/"+o.GetName()] && metav1.IsControlledBy(o, gw)
 	})
 	if err != nil {
 		return err
 	}
-	for _, o := range objs {
-		if err := r.Delete(ctx, o); client.IgnoreNotFound(err) != nil {
-			return fmt.Errorf("deleting %T %s/%s: %w", o, o.GetNamespace(), o.GetName(), err)
-		}
+	if gvkErr != nil {
+		return gvkErr
 	}
-	return nil
+	return r.deleteAll(ctx, gw, objs)
 }
 
 func apiMetaItems(list client.ObjectList) ([]client.Object, error) {

@@ -188,8 +188,11 @@ func dropsEarlierControllerReference(t *testing.T, f *fixture, name string) {
 	if err := k8s.Apply(ctxFor(t), client.ApplyConfigurationFromUnstructured(old), client.FieldOwner(controller.FieldOwner), client.ForceOwnership); err != nil {
 		t.Fatal(err)
 	}
-	if metav1.GetControllerOf(old) == nil {
-		t.Fatalf("the earlier version's apply left no controller reference: %+v", old.GetOwnerReferences())
+	if err := k8s.Get(ctxFor(t), f.key(name), live); err != nil {
+		t.Fatal(err)
+	}
+	if metav1.GetControllerOf(live) == nil {
+		t.Fatalf("the earlier version's apply left no controller reference: %+v", live.GetOwnerReferences())
 	}
 	update(t, f.gateway, func(g *gwapiv1.Gateway) {
 		g.Spec.Infrastructure = &gwapiv1.GatewayInfrastructure{Labels: map[gwapiv1.LabelKey]gwapiv1.LabelValue{"example.com/tier": "edge"}}

@@ -43,7 +43,7 @@ func (r *GatewayReconciler) ensureAdminCertificates(ctx context.Context, gw *gwa
 			return metav1.Condition{}, 0, err
 		}
 		objs := certs.RenderCertManager(certs.CertManagerInput{
-			Gateway: gw.Name, Namespace: gw.Namespace, Owner: ownerRef(gw),
+			Gateway: gw.Name, Namespace: gw.Namespace, Owner: plainOwnerRef(gw),
 			Labels: certLabels(gw), Annotations: infraAnnotations(gw), TLS: tls,
 		})
 		for _, o := range objs {
@@ -199,6 +199,14 @@ func ownerRef(gw *gwapiv1.Gateway) *metav1.OwnerReference {
 		APIVersion: gwapiv1.GroupVersion.String(), Kind: "Gateway", Name: gw.Name, UID: gw.UID,
 		Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true),
 	}
+}
+
+// plainOwnerRef is ownerRef without the controller flag: the owner reference of the
+// cert-manager objects, which the Gateway must not control (see certs.RenderCertManager).
+func plainOwnerRef(gw *gwapiv1.Gateway) *metav1.OwnerReference {
+	ref := ownerRef(gw)
+	ref.Controller = nil
+	return ref
 }
 
 // certLabels are the labels of the admin certificate objects: spec.infrastructure.labels

@@ -16,7 +16,6 @@ import (
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/caddy-gateway/operator/internal/certs"
-	"github.com/caddy-gateway/operator/internal/infra"
 	"github.com/caddy-gateway/operator/internal/status"
 	"github.com/caddy-gateway/operator/internal/translator"
 )
@@ -28,22 +27,18 @@ import (
 // status this operator wrote is removed; and the routes' entries of ours for it are
 // dropped. The fleet objects this operator created (AnnotationControllerName: not those
 // another instance of it, with another controllerName, has applied since) are the mark
-// of a Gateway still to release: without them, the Gateway's status is the other
-// controller's alone and is left untouched. So they go last, after the status.
+// of a Gateway still to release: without them there is nothing to do (the Gateway's
+// status is the other controller's alone and is left untouched), which keeps the Gateways
+// of other controllers' classes at one listing per reconcile. So they go last, after the
+// status.
 func (r *GatewayReconciler) releaseGateway(ctx context.Context, gw *gwapiv1.Gateway) error {
-	key := client.ObjectKeyFromObject(gw)
-	r.Pusher.Forget(key.String())
-	r.applied.forget(key)
-	if err := r.writeRouteStatuses(ctx, gw, nil); err != nil {
-		return err
-	}
-	if err := r.writeGRPCRouteStatuses(ctx, gw, nil); err != nil {
-		return err
-	}
 	fleet, err := r.fleetObjects(ctx, gw, append(ownedLists(), &corev1.SecretList{}), func(o client.Object) bool {
 		return metav1.IsControlledBy(o, gw) && createdBy(o, r.ControllerName)
 	})
 	if err != nil || len(fleet) == 0 {
+		return err
+	}
+	if err := r.forgetGateway(ctx, client.ObjectKeyFromObject(gw)); err != nil {
 		return err
 	}
 	// Our AdminCertificates condition, of the generation before the move, says whether
@@ -144,7 +139,7 @@ func createdBy(obj client.Object, name gwapiv1.GatewayController) bool {
 // fleetObjects lists the objects of the kinds of lists that carry gw's fleet labels and
 // that keep accepts.
 func (r *GatewayReconciler) fleetObjects(ctx context.Context, gw *gwapiv1.Gateway, lists []client.ObjectList, keep func(client.Object) bool) ([]client.Object, error) {
-	sel := client.MatchingLabels{infra.LabelManagedBy: infra.ManagedByValue, infra.LabelGatewayName: infra.SelectorLabels(gw.Name)[infra.LabelGatewayName]}
+	sel := client.MatchingLabels(fleetLabels(gw))
 	var out []client.Object
 	for _, list := range lists {
 		if err := r.List(ctx, list, client.InNamespace(gw.Namespace), sel); err != nil {
