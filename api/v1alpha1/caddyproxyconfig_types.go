@@ -36,12 +36,51 @@ type CaddyProxyConfigSpec struct {
 	// +optional
 	Caddy *CaddyRuntimeSpec `json:"caddy,omitempty"`
 
+	// GatewayOverrides lets the class owner forbid Gateway-level overrides of groups of
+	// fields. Only the class-level CaddyProxyConfig (the one a GatewayClass references) may
+	// set it; a Gateway whose spec.infrastructure.parametersRef refers to a CaddyProxyConfig
+	// that sets it is refused. Default: every field may be overridden.
+	// +optional
+	GatewayOverrides *GatewayOverridesSpec `json:"gatewayOverrides,omitempty"`
+
 	// Patches are applied, in order, to the rendered objects after every typed field.
 	// They are the escape hatch for anything the typed fields do not cover.
 	// +optional
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=32
 	Patches []Patch `json:"patches,omitempty"`
+}
+
+// OverrideGroup names a group of CaddyProxyConfig fields that the class owner can lock.
+// +kubebuilder:validation:Enum=Images;Patches;PodSecurity
+type OverrideGroup string
+
+const (
+	// OverrideImages is what the pods run: spec.workload.caddy.image,
+	// spec.workload.caddy.imagePullPolicy, spec.workload.adminProxy.image and
+	// spec.workload.pod.imagePullSecrets.
+	OverrideImages OverrideGroup = "Images"
+	// OverridePatches is spec.patches, which can change any field of the rendered objects.
+	OverridePatches OverrideGroup = "Patches"
+	// OverridePodSecurity is what the pods may do on their node: spec.workload.pod.securityContext,
+	// spec.workload.caddy.securityContext and spec.workload.pod.hostNetwork. (The ServiceAccount
+	// is always the operator's own, without a token: no field names another.)
+	OverridePodSecurity OverrideGroup = "PodSecurity"
+)
+
+// GatewayOverridesSpec is what a Gateway-level CaddyProxyConfig may not set.
+type GatewayOverridesSpec struct {
+	// Forbidden lists the groups of fields a Gateway-level CaddyProxyConfig may not set. A
+	// Gateway whose parametersRef sets a field of a forbidden group is not accepted
+	// (Accepted=False, reason InvalidParameters, naming the field); the fleet it had keeps
+	// running as it was. Images: workload.caddy.image, workload.caddy.imagePullPolicy,
+	// workload.adminProxy.image, workload.pod.imagePullSecrets. Patches: patches.
+	// PodSecurity: workload.pod.securityContext, workload.caddy.securityContext,
+	// workload.pod.hostNetwork.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=3
+	Forbidden []OverrideGroup `json:"forbidden,omitempty"`
 }
 
 // CaddyProxyConfigStatus is the observed state of a CaddyProxyConfig.

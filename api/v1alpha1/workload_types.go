@@ -163,8 +163,10 @@ type PodSpec struct {
 	// +kubebuilder:validation:Maximum=3600
 	TerminationGracePeriodSeconds *int64 `json:"terminationGracePeriodSeconds,omitempty"`
 
-	// HostNetwork runs the pods in the node's network namespace (bare metal). The DNS policy
-	// becomes ClusterFirstWithHostNet. Default: false.
+	// HostNetwork would run the pods in the node's network namespace. The operator refuses
+	// true (Accepted=False, InvalidParameters, keeping the last good fleet): NetworkPolicies do
+	// not apply to hostNetwork pods, so Caddy's admin port would be open to anything that
+	// reaches the node, not only to the operator. Default: false.
 	// +optional
 	HostNetwork *bool `json:"hostNetwork,omitempty"`
 }

@@ -230,6 +230,22 @@ func TestGenerateFirstVersionHasNoUpgradeEdges(t *testing.T) {
 	}
 }
 
+// OLM cannot install a ValidatingAdmissionPolicy from a bundle: config/default's policy
+// is left out of the bundle, not shipped as an object OLM would refuse.
+func TestGenerateLeavesOutAdmissionPolicy(t *testing.T) {
+	vap := "\napiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\nmetadata: {name: x-managed-objects}\n" +
+		"---\napiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicyBinding\nmetadata: {name: x-managed-objects}\n"
+	files, err := generate(t, baseCSV+"---"+crd+"---"+operator+"---"+vap, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, content := range files {
+		if strings.Contains(content, "ValidatingAdmissionPolicy") {
+			t.Errorf("%s ships the admission policy:\n%s", name, content)
+		}
+	}
+}
+
 func TestGenerateErrors(t *testing.T) {
 	cases := map[string]struct {
 		docs string

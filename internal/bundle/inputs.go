@@ -35,6 +35,12 @@ var shippedKinds = []string{
 	"ServiceMonitor", "PrometheusRule", "VerticalPodAutoscaler",
 }
 
+// clusterAdminKinds are kinds config/default installs that OLM cannot install from a bundle
+// (they are not among operator-registry's supported kinds): the admission policy that limits
+// the operator's writes to the objects it manages. A cluster administrator applies
+// config/admission-policy on an OLM install; the README says so.
+var clusterAdminKinds = []string{"ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"}
+
 // prerequisiteGroups are API groups the bundle never owns: the Gateway API (a prerequisite)
 // and cert-manager (optional, detected at run time). config/samples holds objects of them (a
 // GatewayClass, a Gateway, an HTTPRoute) that are not bundle content, and their CRDs must not
@@ -98,6 +104,7 @@ func (in *inputs) add(o *unstructured.Unstructured, owned map[string]bool) error
 	case owned[gvk.Group+"/"+gvk.Kind]:
 		in.samples = append(in.samples, o)
 	case slices.Contains(prerequisiteGroups, gvk.Group):
+	case gvk.Group == "admissionregistration.k8s.io" && slices.Contains(clusterAdminKinds, gvk.Kind):
 	case slices.Contains(shippedKinds, gvk.Kind):
 		in.others = append(in.others, o)
 	default:

@@ -30,7 +30,7 @@ type CaddyProxyConfigReconciler struct {
 	ControllerName gwapiv1.GatewayController
 }
 
-// +kubebuilder:rbac:groups=gateway.caddygateway.io,resources=caddyproxyconfigs/status,verbs=update;patch
+// +kubebuilder:rbac:groups=gateway.caddygateway.io,resources=caddyproxyconfigs/status,verbs=update
 
 // Reconcile recomputes one CaddyProxyConfig's status.
 func (r *CaddyProxyConfigReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {

@@ -12,6 +12,7 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
@@ -153,6 +154,43 @@ func TestGatewayInvalidParametersKeepFleet(t *testing.T) {
 			},
 			message: func(f *fixture) string {
 				return fmt.Sprintf("GatewayClass %s spec.parametersRef: CaddyProxyConfig %s/params not found", f.class, f.ns)
+			},
+		},
+		"class CaddyProxyConfig turns on hostNetwork": {
+			breaks: func(t *testing.T, f *fixture) {
+				update(t, f.params, func(c *v1alpha1.CaddyProxyConfig) {
+					c.Spec.Workload = &v1alpha1.WorkloadSpec{Pod: &v1alpha1.PodSpec{HostNetwork: ptr.To(true)}}
+				})
+			},
+			message: func(f *fixture) string {
+				return fmt.Sprintf("GatewayClass %s spec.parametersRef: CaddyProxyConfig %s/params is invalid: "+
+					"spec.workload.pod.hostNetwork: Forbidden: NetworkPolicies do not apply to hostNetwork pods, "+
+					"so the admin port would be reachable by anything that reaches the node", f.class, f.ns)
+			},
+		},
+		"Gateway overrides an image the class locks": {
+			breaks: func(t *testing.T, f *fixture) {
+				create(t, newCPC(f.ns, "override", v1alpha1.CaddyProxyConfigSpec{Workload: &v1alpha1.WorkloadSpec{
+					Caddy: &v1alpha1.CaddyContainerSpec{Image: ptr.To("example.com/other-caddy:1")}}}))
+				update(t, f.params, func(c *v1alpha1.CaddyProxyConfig) {
+					c.Spec.GatewayOverrides = &v1alpha1.GatewayOverridesSpec{Forbidden: []v1alpha1.OverrideGroup{v1alpha1.OverrideImages}}
+				})
+				update(t, f.gateway, func(g *gwapiv1.Gateway) { withGatewayParams("override")(g) })
+			},
+			message: func(f *fixture) string {
+				return fmt.Sprintf("spec.infrastructure.parametersRef: CaddyProxyConfig %s/override: spec.workload.caddy.image: "+
+					"Forbidden: the GatewayClass's CaddyProxyConfig forbids Gateway-level overrides of Images "+
+					"(spec.gatewayOverrides.forbidden)", f.ns)
+			},
+		},
+		"Gateway CaddyProxyConfig sets gatewayOverrides": {
+			breaks: func(t *testing.T, f *fixture) {
+				create(t, newCPC(f.ns, "unlock", v1alpha1.CaddyProxyConfigSpec{GatewayOverrides: &v1alpha1.GatewayOverridesSpec{}}))
+				update(t, f.gateway, func(g *gwapiv1.Gateway) { withGatewayParams("unlock")(g) })
+			},
+			message: func(f *fixture) string {
+				return fmt.Sprintf("spec.infrastructure.parametersRef: CaddyProxyConfig %s/unlock: spec.gatewayOverrides: "+
+					"Forbidden: only the GatewayClass's CaddyProxyConfig may set it", f.ns)
 			},
 		},
 		"listener on the admin port": {

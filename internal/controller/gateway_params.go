@@ -23,12 +23,12 @@ func (e *paramsError) Error() string { return e.msg }
 // them. A *paramsError says what is wrong; other errors are transient.
 func (r *GatewayReconciler) mergedParams(ctx context.Context, gc *gwapiv1.GatewayClass, gw *gwapiv1.Gateway) (*v1alpha1.CaddyProxyConfigSpec, error) {
 	var class, gateway *v1alpha1.CaddyProxyConfigSpec
-	key, ok, err := params.ClassRef(gc.Spec.ParametersRef)
+	classKey, ok, err := params.ClassRef(gc.Spec.ParametersRef)
 	if err != nil {
 		return nil, &paramsError{fmt.Sprintf("GatewayClass %s: %v", gc.Name, err)}
 	}
 	if ok {
-		if class, err = r.readParams(ctx, key, "GatewayClass "+gc.Name+" spec.parametersRef"); err != nil {
+		if class, err = r.readParams(ctx, classKey, "GatewayClass "+gc.Name+" spec.parametersRef"); err != nil {
 			return nil, err
 		}
 	}
@@ -39,10 +39,22 @@ func (r *GatewayReconciler) mergedParams(ctx context.Context, gc *gwapiv1.Gatewa
 				v1alpha1.GroupVersion.Group, v1alpha1.KindCaddyProxyConfig, ref.Group, ref.Kind)}
 		}
 		key := types.NamespacedName{Namespace: gw.Namespace, Name: ref.Name}
+		if ok && key == classKey {
+			// The class's own CaddyProxyConfig: it overrides nothing.
+			return validMerge(class, nil)
+		}
 		if gateway, err = r.readParams(ctx, key, "spec.infrastructure.parametersRef"); err != nil {
 			return nil, err
 		}
+		if err := params.CheckOverrides(class, gateway); err != nil {
+			return nil, &paramsError{fmt.Sprintf("spec.infrastructure.parametersRef: CaddyProxyConfig %s: %v", key, err)}
+		}
 	}
+	return validMerge(class, gateway)
+}
+
+// validMerge merges the class-level and Gateway-level specs and validates the result.
+func validMerge(class, gateway *v1alpha1.CaddyProxyConfigSpec) (*v1alpha1.CaddyProxyConfigSpec, error) {
 	merged := infra.Merge(class, gateway)
 	if merged == nil {
 		// Neither the class nor the Gateway has parameters: every default applies.

@@ -15,7 +15,7 @@ import (
 )
 
 // +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=grpcroutes,verbs=get;list;watch
-// +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=grpcroutes/status,verbs=update;patch
+// +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=grpcroutes/status,verbs=update
 
 // GRPCRoute field indexes, the counterparts of indexRouteGateways and indexRouteBackends.
 const (

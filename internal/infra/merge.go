@@ -16,7 +16,9 @@ var apiPkgPath = reflect.TypeFor[v1alpha1.CaddyProxyConfigSpec]().PkgPath()
 // (affinity, resources, probes, ...) are replaced as a whole. Fields that exclude each
 // other follow the Gateway level: its replicas drop the class-level autoscaling and vice
 // versa, its workload kind drops class-level fields of the other kind, and its
-// minAvailable or maxUnavailable drops the class-level other one. Either argument may be nil;
+// minAvailable or maxUnavailable drops the class-level other one. gatewayOverrides is the
+// class level's alone (params.CheckOverrides refuses a Gateway level that sets it, or a
+// field it locks). Either argument may be nil;
 // the result never aliases the arguments and is nil only when both are.
 func Merge(class, gateway *v1alpha1.CaddyProxyConfigSpec) *v1alpha1.CaddyProxyConfigSpec {
 	if class == nil && gateway == nil {
@@ -26,10 +28,13 @@ func Merge(class, gateway *v1alpha1.CaddyProxyConfigSpec) *v1alpha1.CaddyProxyCo
 		return class.DeepCopy()
 	}
 	if class == nil {
-		return gateway.DeepCopy()
+		out := gateway.DeepCopy()
+		out.GatewayOverrides = nil
+		return out
 	}
 	out := class.DeepCopy()
 	mergeStruct(reflect.ValueOf(out).Elem(), reflect.ValueOf(gateway.DeepCopy()).Elem())
+	out.GatewayOverrides = class.GatewayOverrides.DeepCopy()
 	if out.Workload != nil && gateway.Workload != nil {
 		resolveWorkload(out.Workload, gateway.Workload)
 	}

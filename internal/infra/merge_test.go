@@ -51,6 +51,17 @@ func TestMerge(t *testing.T) {
 				TLS: &v1alpha1.AdminTLSSpec{Duration: &metav1.Duration{Duration: 1000},
 					RenewBefore: &metav1.Duration{Duration: 10}}}},
 		},
+		"gatewayOverrides stay the class level's": {
+			class: &v1alpha1.CaddyProxyConfigSpec{GatewayOverrides: &v1alpha1.GatewayOverridesSpec{
+				Forbidden: []v1alpha1.OverrideGroup{v1alpha1.OverrideImages}}},
+			gateway: &v1alpha1.CaddyProxyConfigSpec{GatewayOverrides: &v1alpha1.GatewayOverridesSpec{}},
+			want: &v1alpha1.CaddyProxyConfigSpec{GatewayOverrides: &v1alpha1.GatewayOverridesSpec{
+				Forbidden: []v1alpha1.OverrideGroup{v1alpha1.OverrideImages}}},
+		},
+		"gatewayOverrides of a Gateway level alone count for nothing": {
+			gateway: &v1alpha1.CaddyProxyConfigSpec{GatewayOverrides: &v1alpha1.GatewayOverridesSpec{}, Service: &v1alpha1.ServiceSpec{Type: &np}},
+			want:    &v1alpha1.CaddyProxyConfigSpec{Service: &v1alpha1.ServiceSpec{Type: &np}},
+		},
 		"maps merge key by key": {
 			class: &v1alpha1.CaddyProxyConfigSpec{Service: &v1alpha1.ServiceSpec{
 				Annotations: map[string]string{"a": "class", "b": "class"}}},

@@ -121,7 +121,7 @@ func Render(in Input) ([]client.Object, error) {
 	if pdb := r.pdb(); pdb != nil {
 		objs = append(objs, pdb)
 	}
-	if err := applyPatches(objs, r.spec.Patches); err != nil {
+	if err := applyPatches(objs, r.spec.Patches, r.names.Workload); err != nil {
 		return nil, err
 	}
 	return objs, nil

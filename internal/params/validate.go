@@ -28,7 +28,19 @@ func Validate(spec *v1alpha1.CaddyProxyConfigSpec) error {
 	errs := validatePorts(spec)
 	errs = append(errs, validatePatches(spec.Patches, field.NewPath("spec", "patches"))...)
 	errs = append(errs, validateTLS(spec.Caddy)...)
+	errs = append(errs, validateHostNetwork(spec.Workload)...)
 	return errs.ToAggregate()
+}
+
+// validateHostNetwork refuses hostNetwork: NetworkPolicies do not apply to hostNetwork
+// pods, so the NetworkPolicy that admits only the operator to the admin port would not
+// hold, and the admin port would be open to anything that reaches the node.
+func validateHostNetwork(wl *v1alpha1.WorkloadSpec) field.ErrorList {
+	if wl == nil || wl.Pod == nil || wl.Pod.HostNetwork == nil || !*wl.Pod.HostNetwork {
+		return nil
+	}
+	return field.ErrorList{field.Forbidden(field.NewPath("spec", "workload", "pod", "hostNetwork"),
+		"NetworkPolicies do not apply to hostNetwork pods, so the admin port would be reachable by anything that reaches the node")}
 }
 
 func validatePorts(spec *v1alpha1.CaddyProxyConfigSpec) field.ErrorList {

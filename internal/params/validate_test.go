@@ -120,6 +120,13 @@ func TestValidate(t *testing.T) {
 			spec: withPatches(v1alpha1.CaddyProxyConfigSpec{}, patch(v1alpha1.PatchMerge, `null`)),
 			want: `spec.patches[0].value: Invalid value: "null": must be an object for type Merge`,
 		},
+		"hostNetwork false": {spec: v1alpha1.CaddyProxyConfigSpec{Workload: &v1alpha1.WorkloadSpec{
+			Pod: &v1alpha1.PodSpec{HostNetwork: boolPtr(false)}}}},
+		"hostNetwork true": {
+			spec: v1alpha1.CaddyProxyConfigSpec{Workload: &v1alpha1.WorkloadSpec{Pod: &v1alpha1.PodSpec{HostNetwork: boolPtr(true)}}},
+			want: "spec.workload.pod.hostNetwork: Forbidden: NetworkPolicies do not apply to hostNetwork pods, " +
+				"so the admin port would be reachable by anything that reaches the node",
+		},
 		"errors of ports and patches together, indexed": {
 			spec: withPatches(ports(port(9180), nil, nil),
 				patch(v1alpha1.PatchMerge, `{}`), patch(v1alpha1.PatchJSONPatch, `[{"op":"add","path":"/a"}]`),
