@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
-	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -14,7 +13,6 @@ import (
 	"github.com/caddy-gateway/operator/api/v1alpha1"
 	"github.com/caddy-gateway/operator/internal/certs"
 	"github.com/caddy-gateway/operator/internal/emit"
-	"github.com/caddy-gateway/operator/internal/infra"
 	"github.com/caddy-gateway/operator/internal/params"
 	"github.com/caddy-gateway/operator/internal/pusher"
 	"github.com/caddy-gateway/operator/internal/translator"
@@ -88,40 +86,6 @@ func pushTuning(spec *v1alpha1.CaddyProxyConfigSpec) pusher.Tuning {
 		t.MinInterval = p.MinInterval.Duration
 	}
 	return t
-}
-
-// pushTargets lists the Gateway's Caddy pods that are running and whose admin-proxy is
-// ready. A pod's key changes when its caddy container restarts, so a restarted Caddy is
-// configured again.
-func (r *GatewayReconciler) pushTargets(ctx context.Context, gw *gwapiv1.Gateway) ([]pusher.Target, error) {
-	var pods corev1.PodList
-	if err := r.List(ctx, &pods, client.InNamespace(gw.Namespace), client.MatchingLabels(infra.SelectorLabels(gw.Name))); err != nil {
-		return nil, fmt.Errorf("listing the Caddy pods of Gateway %s/%s: %w", gw.Namespace, gw.Name, err)
-	}
-	var targets []pusher.Target
-	for _, p := range pods.Items {
-		if !p.DeletionTimestamp.IsZero() || p.Status.PodIP == "" || p.Status.Phase != corev1.PodRunning {
-			continue
-		}
-		var proxyReady bool
-		var restarts int32 = -1
-		for _, cs := range p.Status.ContainerStatuses {
-			switch cs.Name {
-			case infra.AdminProxyContainer:
-				proxyReady = cs.Ready
-			case infra.CaddyContainer:
-				if cs.State.Running != nil {
-					restarts = cs.RestartCount
-				}
-			}
-		}
-		if proxyReady && restarts >= 0 {
-			targets = append(targets, pusher.Target{
-				Key: string(p.UID) + "/" + strconv.Itoa(int(restarts)), Name: p.Name, IP: p.Status.PodIP,
-			})
-		}
-	}
-	return targets, nil
 }
 
 // adminClientTLS builds the operator's client TLS configuration for a Gateway from its
