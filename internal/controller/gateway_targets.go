@@ -92,6 +92,9 @@ func (r *GatewayReconciler) fleetOwners(ctx context.Context, gw *gwapiv1.Gateway
 		return o, fmt.Errorf("reading the DaemonSet of Gateway %s/%s: %w", gw.Namespace, gw.Name, err)
 	} else if err == nil && controlledBy(&ds, gw.UID) {
 		o.daemonSet = &ds
+		if err := r.daemonSetRevisions(ctx, gw, &o); err != nil {
+			return o, err
+		}
 	}
 	if o.deployment == nil {
 		return o, nil
@@ -117,6 +120,31 @@ func (r *GatewayReconciler) fleetOwners(ctx context.Context, gw *gwapiv1.Gateway
 		}
 	}
 	return o, nil
+}
+
+// daemonSetRevisions reads the pod templates of the revisions of o.daemonSet. A revision
+// whose template cannot be decoded is left out: its pods are compared with the current
+// template.
+func (r *GatewayReconciler) daemonSetRevisions(ctx context.Context, gw *gwapiv1.Gateway, o *fleetOwners) error {
+	var list appsv1.ControllerRevisionList
+	if err := r.List(ctx, &list, client.InNamespace(gw.Namespace), client.MatchingLabels(infra.SelectorLabels(gw.Name))); err != nil {
+		return fmt.Errorf("listing the ControllerRevisions of Gateway %s/%s: %w", gw.Namespace, gw.Name, err)
+	}
+	o.daemonSetRevisions = map[string]*corev1.PodTemplateSpec{}
+	for i := range list.Items {
+		rev := &list.Items[i]
+		hash := rev.Labels[appsv1.DefaultDaemonSetUniqueLabelKey]
+		if hash == "" || !controlledBy(rev, o.daemonSet.UID) {
+			continue
+		}
+		tpl, err := revisionTemplate(rev)
+		if err != nil {
+			ctrl.LoggerFrom(ctx).V(1).Info("Ignoring a DaemonSet revision", "controllerRevision", rev.Name, "error", err.Error())
+			continue
+		}
+		o.daemonSetRevisions[hash] = tpl
+	}
+	return nil
 }
 
 // addReplicaSet keeps rs when the deployment controls it.

@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 
@@ -21,12 +22,17 @@ type fleetOwners struct {
 	replicaSets map[types.UID]*appsv1.ReplicaSet
 	// daemonSet is the Gateway's DaemonSet, nil when it has none.
 	daemonSet *appsv1.DaemonSet
+	// daemonSetRevisions are the pod templates of the daemonSet's revisions by their
+	// controller-revision-hash: the current one and those whose pods a rolling update has
+	// not replaced yet.
+	daemonSetRevisions map[string]*corev1.PodTemplateSpec
 }
 
 // refusal says why pod is not one of the fleet's pods, or "" when it is: its controller
 // owner reference leads to the Gateway's Deployment (through one of its ReplicaSets, whose
 // pod-template-hash it carries) or DaemonSet, and its containers are those of that
-// owner's pod template. Owner references can be forged by whoever creates the pod, hence
+// owner's pod template (for a DaemonSet, the template of the revision its
+// controller-revision-hash names, else the current one). Owner references can be forged by whoever creates the pod, hence
 // the comparison with the template.
 func (o fleetOwners) refusal(pod *corev1.Pod) string {
 	ref := metav1.GetControllerOf(pod)
@@ -49,7 +55,11 @@ func (o fleetOwners) refusal(pod *corev1.Pod) string {
 		if ds == nil || ds.UID != ref.UID || ds.Name != ref.Name {
 			return fmt.Sprintf("its controller DaemonSet %s (uid %s) is not the Gateway's", ref.Name, ref.UID)
 		}
-		return templateMismatch(&ds.Spec.Template.Spec, &pod.Spec, "DaemonSet "+ds.Name)
+		template, owner := &ds.Spec.Template, "DaemonSet "+ds.Name
+		if rev := o.daemonSetRevisions[pod.Labels[appsv1.DefaultDaemonSetUniqueLabelKey]]; rev != nil {
+			template, owner = rev, owner+" revision "+pod.Labels[appsv1.DefaultDaemonSetUniqueLabelKey]
+		}
+		return templateMismatch(&template.Spec, &pod.Spec, owner)
 	}
 	return fmt.Sprintf("its controller %s %s is not the Gateway's workload", ref.Kind, ref.Name)
 }
@@ -65,6 +75,23 @@ func templateMismatch(template, pod *corev1.PodSpec, owner string) string {
 		return fmt.Sprintf("its containers differ from the pod template of %s: %s", owner, msg)
 	}
 	return ""
+}
+
+// revisionTemplate is the pod template a DaemonSet's ControllerRevision records: its data
+// is the patch {"spec":{"template":{…,"$patch":"replace"}}}.
+func revisionTemplate(rev *appsv1.ControllerRevision) (*corev1.PodTemplateSpec, error) {
+	var patch struct {
+		Spec struct {
+			Template *corev1.PodTemplateSpec `json:"template"`
+		} `json:"spec"`
+	}
+	if err := json.Unmarshal(rev.Data.Raw, &patch); err != nil {
+		return nil, fmt.Errorf("decoding the pod template of ControllerRevision %s: %w", rev.Name, err)
+	}
+	if patch.Spec.Template == nil {
+		return nil, fmt.Errorf("ControllerRevision %s records no pod template", rev.Name)
+	}
+	return patch.Spec.Template, nil
 }
 
 func containersMismatch(want, got []corev1.Container) string {
