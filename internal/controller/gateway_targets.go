@@ -109,7 +109,7 @@ func (r *GatewayReconciler) fleetOwners(ctx context.Context, gw *gwapiv1.Gateway
 	}
 	for i := range pods {
 		ref := metav1.GetControllerOf(&pods[i])
-		if ref == nil || ref.Kind != "ReplicaSet" || o.replicaSets[ref.UID] != nil {
+		if ref == nil || ref.APIVersion != appsv1.SchemeGroupVersion.String() || ref.Kind != "ReplicaSet" || o.replicaSets[ref.UID] != nil {
 			continue
 		}
 		var rs appsv1.ReplicaSet
