@@ -152,7 +152,8 @@ func (s *Server) watch(ctx context.Context) {
 }
 
 // Allowed reports whether the admin call is one the operator makes: POST /load, GET of
-// the config tree, GET /reverse_proxy/upstreams. Paths must be clean (no dot segments,
+// the config tree, GET /id/<id> of one object by its "@id" (nothing below it: the
+// operator asks whether a config runs by the id it carries), GET /reverse_proxy/upstreams. Paths must be clean (no dot segments,
 // no escaped characters) so that Caddy sees the same path that was checked.
 func Allowed(method, p, rawPath string) bool {
 	if rawPath != "" || strings.Contains(p, "//") || strings.Contains(p, "\\") {
@@ -165,9 +166,15 @@ func Allowed(method, p, rawPath string) bool {
 	case http.MethodPost:
 		return p == "/load"
 	case http.MethodGet:
-		return p == "/config/" || strings.HasPrefix(p, "/config/") || p == "/reverse_proxy/upstreams"
+		return p == "/config/" || strings.HasPrefix(p, "/config/") || p == "/reverse_proxy/upstreams" || isObjectID(p)
 	}
 	return false
+}
+
+// isObjectID reports whether p is /id/<id> with a non-empty id and nothing after it.
+func isObjectID(p string) bool {
+	id, ok := strings.CutPrefix(p, "/id/")
+	return ok && id != "" && !strings.Contains(id, "/")
 }
 
 func (s *Server) handler() http.Handler {

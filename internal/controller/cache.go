@@ -51,14 +51,16 @@ func dropAnnotations(in any) (any, error) {
 // CacheScope limits the manager's cache of kinds the operator only creates to the objects
 // it labelled, so that it does not hold every Secret or Deployment of the cluster in
 // memory. Pass it as cache.Options.ByObject. Reads of these kinds through the manager's
-// client see only the fleet's objects: the reconcilers never need others.
+// client see only the fleet's objects: the reconcilers never need others. ReplicaSets,
+// ControllerRevisions and pods, which the Deployment and DaemonSet controllers create,
+// carry the labels of the pod template.
 func CacheScope() map[client.Object]cache.ByObject {
 	own := cache.ByObject{Label: labels.SelectorFromSet(labels.Set{infra.LabelManagedBy: infra.ManagedByValue})}
 	return map[client.Object]cache.ByObject{
 		&corev1.Secret{}: own, &corev1.ConfigMap{}: own, &corev1.ServiceAccount{}: own,
 		&appsv1.Deployment{}: own, &appsv1.DaemonSet{}: own, &networkingv1.NetworkPolicy{}: own,
 		&autoscalingv2.HorizontalPodAutoscaler{}: own, &policyv1.PodDisruptionBudget{}: own,
-		&corev1.Pod{}: own,
+		&corev1.Pod{}: own, &appsv1.ReplicaSet{}: own, &appsv1.ControllerRevision{}: own,
 	}
 }
 

@@ -57,6 +57,8 @@ type GatewayReconciler struct {
 
 	// applied lets reconciles that change nothing skip their server-side applies.
 	applied appliedMemo
+	// refused remembers the pods refused as push targets, so each is reported once.
+	refused refusedPods
 	// certWatch adds the watches of cert-manager's kinds once its API is seen.
 	certWatch certManagerWatch
 }
@@ -80,7 +82,8 @@ type GatewayReconciler struct {
 // +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=httproutes;referencegrants,verbs=get;list;watch
 // +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=httproutes/status,verbs=update
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
-// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
+// +kubebuilder:rbac:groups=apps,resources=replicasets;controllerrevisions,verbs=get;list;watch
 
 // Reconcile brings one Gateway's fleet and status in line with its parameters.
 func (r *GatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
@@ -145,6 +148,7 @@ func (r *GatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 func (r *GatewayReconciler) forgetGateway(ctx context.Context, key types.NamespacedName) error {
 	r.Pusher.Forget(key.String())
 	r.applied.forget(key)
+	r.refused.forget(key)
 	r.RouteStatus.ForgetGateway(key)
 	gone := &gwapiv1.Gateway{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}
 	if err := r.writeRouteStatuses(ctx, gone, nil); err != nil {

@@ -9,8 +9,10 @@
 package emit
 
 import (
+	"bytes"
 	"encoding/hex"
 	"fmt"
+	"slices"
 
 	"github.com/caddy-gateway/operator/internal/caddyjson"
 	"github.com/caddy-gateway/operator/internal/ir"
@@ -89,11 +91,23 @@ func (o Options) withDefaults() Options {
 
 // Result is an emitted config.
 type Result struct {
-	// JSON is the config to POST to Caddy's /load.
+	// JSON is the config to POST to Caddy's /load. Its admin object carries the "@id"
+	// ConfigID(Hash), so that Caddy answers GET /id/<ConfigID(Hash)> only while it runs
+	// this config.
 	JSON []byte
-	// Hash is the hex SHA-256 of JSON; equal hashes mean nothing to push.
+	// Hash is the hex SHA-256 of JSON without that "@id"; equal hashes mean nothing to push.
 	Hash string
 }
+
+// ConfigID is the "@id" a config of the given hash carries on its admin object. Caddy
+// indexes "@id" values at every load and strips them before decoding, so the id changes
+// nothing Caddy runs; GET /id/<ConfigID(hash)> on its admin API answers 200 with the admin
+// object (a hundred bytes) while that config runs, and 404 otherwise.
+func ConfigID(hash string) string { return "caddygateway-config-" + hash }
+
+// adminPrefix is how every emitted config begins: the admin object is written first and
+// always holds admin.listen.
+var adminPrefix = []byte(`{"admin":{"`)
 
 // Emit renders g as a Caddy config.
 func Emit(g *ir.Gateway, opts Options) (Result, error) {
@@ -107,7 +121,22 @@ func Emit(g *ir.Gateway, opts Options) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("encoding Caddy config of Gateway %s/%s: %w", g.Namespace, g.Name, err)
 	}
-	return Result{JSON: b, Hash: hex.EncodeToString(sum)}, nil
+	hash := hex.EncodeToString(sum)
+	b, err = withConfigID(b, ConfigID(hash))
+	if err != nil {
+		return Result{}, fmt.Errorf("encoding Caddy config of Gateway %s/%s: %w", g.Namespace, g.Name, err)
+	}
+	return Result{JSON: b, Hash: hash}, nil
+}
+
+// withConfigID inserts "@id": id as the first field of b's admin object. The id is hex
+// and a fixed prefix: it needs no escaping.
+func withConfigID(b []byte, id string) ([]byte, error) {
+	if !bytes.HasPrefix(b, adminPrefix) {
+		return nil, fmt.Errorf("the config does not begin with its admin object")
+	}
+	at := len(adminPrefix) - 1 // before the quote of the admin object's first key
+	return slices.Insert(b, at, []byte(`"@id":"`+id+`",`)...), nil
 }
 
 // sizeHint estimates the encoded size of g's config: about 176 bytes per route, 256

@@ -64,7 +64,7 @@ func TestPushToRealCaddy(t *testing.T) {
 	req := pusher.Request{
 		Gateway: testGateway,
 		Targets: []pusher.Target{{Key: "uid-0/0", Name: "pod-0", IP: "127.0.0.1"}},
-		Config:  pusher.Config{JSON: good.JSON, Hash: good.Hash},
+		Config:  pusher.Config{JSON: good.JSON, Hash: good.Hash, ID: emit.ConfigID(good.Hash)},
 		TLS:     p.clientTLS(t, p.serverName), Port: int32(addr.Port),
 	}
 	readyURL := fmt.Sprintf("http://127.0.0.1:%d/ready", readiness)
@@ -116,6 +116,45 @@ func TestPushToRealCaddy(t *testing.T) {
 			t.Fatalf("got %+v", res)
 		}
 		assertReady(t, readyURL)
+	})
+
+	tuning := pusher.Tuning{Timeout: 30 * time.Second}
+	t.Run("a pusher that does not know the pod asks Caddy and pushes nothing it runs", func(t *testing.T) {
+		// An operator that restarted: no memory of the pod, which runs the config.
+		start := time.Now()
+		res := pusher.New(pusher.Options{Tuning: tuning}).Push(context.Background(), req)
+		if res.Programmed != 1 || res.Pushed != 0 || res.Verified != 1 || len(res.Errors) != 0 {
+			t.Fatalf("got %+v", res)
+		}
+		t.Logf("verified by GET /id/ in %s (one TLS handshake and a %d-byte config unsent)", time.Since(start), len(good.JSON))
+	})
+
+	t.Run("a pusher that does not know the pod pushes when Caddy runs another config", func(t *testing.T) {
+		other, err := emit.Emit(&ir.Gateway{Namespace: "infra", Name: "web"}, emit.Options{
+			ListenHost: "127.0.0.1", ReadinessPort: int32(readiness), AdminListen: "unix/" + sock,
+			MetricsPort: int32(freePort(t)), GracePeriod: "3s",
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		next := req
+		next.Config = pusher.Config{JSON: other.JSON, Hash: other.Hash, ID: emit.ConfigID(other.Hash)}
+		start := time.Now()
+		res := pusher.New(pusher.Options{Tuning: tuning}).Push(context.Background(), next)
+		if res.Programmed != 1 || res.Pushed != 1 || res.Verified != 0 || len(res.Errors) != 0 {
+			t.Fatalf("got %+v", res)
+		}
+		t.Logf("asked and pushed in %s", time.Since(start))
+		assertReady(t, readyURL)
+		// Caddy runs it now: yet another fresh pusher finds it, and no longer finds the
+		// config it replaced.
+		if res := pusher.New(pusher.Options{Tuning: tuning}).Push(context.Background(), next); res.Verified != 1 || res.Pushed != 0 {
+			t.Fatalf("after the push: got %+v", res)
+		}
+		back := pusher.New(pusher.Options{Tuning: tuning}).Push(context.Background(), req)
+		if back.Verified != 0 || back.Pushed != 1 || back.Programmed != 1 {
+			t.Fatalf("going back to the first config: got %+v", back)
+		}
 	})
 }
 

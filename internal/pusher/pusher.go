@@ -1,6 +1,8 @@
 // Package pusher delivers Caddy configurations to the Caddy pods of a Gateway over the
 // mTLS admin channel. It remembers which configuration each pod acknowledged, so an
-// unchanged configuration is never sent twice, bounds concurrency and time per pod, and
+// unchanged configuration is never sent twice; a pod it knows nothing of (a new pod, a
+// restarted operator) is first asked by the config's "@id" whether it runs the config
+// already. It bounds concurrency and time per pod, and
 // keeps Caddy's own error text when Caddy rejects a configuration (Caddy then keeps
 // serving the previous one). It knows nothing of Kubernetes objects.
 package pusher
@@ -14,6 +16,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -30,9 +33,6 @@ type Target struct {
 	Name string
 	// IP is the pod's IP; the admin-proxy listens on it.
 	IP string
-	// Acked is the hash the pod is known to run from a durable record (the operator keeps
-	// one on the pod), so that a restarted operator does not push unchanged configs again.
-	Acked string
 }
 
 // Config is one rendered Caddy configuration.
@@ -41,6 +41,10 @@ type Config struct {
 	JSON []byte
 	// Hash identifies JSON.
 	Hash string
+	// ID is the "@id" JSON carries (emit.ConfigID(Hash)). When set, a target the Pusher
+	// has no memory of is asked GET /id/<ID> first: Caddy answers 200 only while it runs
+	// a config carrying ID, and then nothing is pushed; any other answer costs a push.
+	ID string
 }
 
 // Request is one push of a Gateway's configuration to its pods.
@@ -65,11 +69,12 @@ type Request struct {
 type Result struct {
 	// Programmed counts targets that run Config; Total counts all targets.
 	Programmed, Total int
-	// Pushed counts targets a request was sent to (the others had acknowledged already).
+	// Pushed counts targets Config was sent to (the others had acknowledged already or
+	// were found running it).
 	Pushed int
-	// Acknowledged are the targets that took Config in this push, sorted by Key, so the
-	// caller can record it durably.
-	Acknowledged []Target
+	// Verified counts targets the Pusher knew nothing of that were found running Config by
+	// asking their Caddy, and so were not pushed to.
+	Verified int
 	// Errors holds one message per failed target, sorted; Caddy's own text when it
 	// rejected the configuration.
 	Errors []string
@@ -129,12 +134,12 @@ func (p *Pusher) Push(ctx context.Context, req Request) Result {
 	res := Result{Total: len(req.Targets)}
 	now := p.opts.Now()
 	st := p.retain(req.Gateway, req.Targets)
-	var todo []Target
+	var todo []job
 	for _, t := range req.Targets {
 		f, failed := st.failed[t.Key]
 		due := f.at.Add(tun.backoff(f.n))
 		switch h, ok := st.acked[t.Key]; {
-		case (ok && h == req.Config.Hash) || (t.Acked != "" && t.Acked == req.Config.Hash):
+		case ok && h == req.Config.Hash:
 			res.Programmed++
 		case failed && f.hash == req.Config.Hash && now.Before(due):
 			wait := due.Sub(now)
@@ -143,43 +148,94 @@ func (p *Pusher) Push(ctx context.Context, req Request) Result {
 			res.Errors = append(res.Errors, fmt.Sprintf("pod %s: %s", t.Name, f.err))
 			res.RetryAfter = minPositive(res.RetryAfter, wait)
 		default:
-			todo = append(todo, t)
+			// Unknown targets are asked first; one the Pusher knows runs another config,
+			// or failed to take one, is pushed to without asking.
+			todo = append(todo, job{Target: t, verify: req.Config.ID != "" && !ok && !failed})
 		}
 	}
-	res.Pushed = len(todo)
 	if len(todo) == 0 {
 		return res
 	}
+	out := p.send(ctx, req, tun, todo)
+	res.Programmed += len(out.acked)
+	res.Pushed, res.Verified = out.pushed, out.verified
+	res.Errors = append(res.Errors, out.errors...)
+	res.RetryAfter = minPositive(res.RetryAfter, p.settle(req.Gateway, req.Config.Hash, out, tun))
+	slices.Sort(res.Errors)
+	return res
+}
+
+// job is a target to ask or push to.
+type job struct {
+	Target
+	// verify asks the target whether it runs the config before pushing.
+	verify bool
+}
+
+// outcome is what sending a config to some targets achieved.
+type outcome struct {
+	acked            []Target          // run the config now
+	failed           map[string]string // Target.Key → error of the failed push
+	errors           []string          // "pod <name>: <error>" per failed push
+	pushed, verified int               // targets the config was sent to; found running it
+}
+
+// send asks the jobs that verify and pushes to the rest and to those not running the
+// config, at most tun.MaxConcurrent at a time.
+func (p *Pusher) send(ctx context.Context, req Request, tun Tuning, todo []job) outcome {
 	client := &http.Client{Transport: &http.Transport{
 		TLSClientConfig: req.TLS, DisableKeepAlives: true, ForceAttemptHTTP2: false,
 		DialContext: (&net.Dialer{Timeout: tun.Timeout}).DialContext,
 	}}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	failed := map[string]string{} // Target.Key → error
+	out := outcome{failed: map[string]string{}}
 	sem := make(chan struct{}, tun.MaxConcurrent)
-	for _, t := range todo {
+	for _, j := range todo {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			err := p.pushOne(ctx, client, req, tun.Timeout, t)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				res.Errors = append(res.Errors, fmt.Sprintf("pod %s: %v", t.Name, err))
-				failed[t.Key] = err.Error()
+			if j.verify && runs(ctx, client, req, tun.Timeout, j.Target) {
+				mu.Lock()
+				defer mu.Unlock()
+				out.verified++
+				out.acked = append(out.acked, j.Target)
 				return
 			}
-			res.Programmed++
-			res.Acknowledged = append(res.Acknowledged, t)
+			err := p.pushOne(ctx, client, req, tun.Timeout, j.Target)
+			mu.Lock()
+			defer mu.Unlock()
+			out.pushed++
+			if err != nil {
+				out.errors = append(out.errors, fmt.Sprintf("pod %s: %v", j.Name, err))
+				out.failed[j.Key] = err.Error()
+				return
+			}
+			out.acked = append(out.acked, j.Target)
 		}()
 	}
 	wg.Wait()
-	res.RetryAfter = minPositive(res.RetryAfter, p.settle(req.Gateway, req.Config.Hash, res.Acknowledged, failed, tun))
-	slices.Sort(res.Errors)
-	slices.SortFunc(res.Acknowledged, func(a, b Target) int { return strings.Compare(a.Key, b.Key) })
-	return res
+	return out
+}
+
+// runs asks t's Caddy whether it runs req.Config: GET /id/<ID> answers 200 only while
+// the config Caddy runs carries that "@id". Any other answer, or none, is a no.
+func runs(ctx context.Context, client *http.Client, req Request, timeout time.Duration, t Target) bool {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	u := "https://" + net.JoinHostPort(t.IP, strconv.Itoa(int(req.Port))) + "/id/" + url.PathEscape(req.Config.ID)
+	r, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return false
+	}
+	resp, err := client.Do(r)
+	if err != nil {
+		return false
+	}
+	defer func() { _ = resp.Body.Close() }()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	return resp.StatusCode == http.StatusOK
 }
 
 // Wait is how long the Gateway's next push must wait so that at least the MinInterval of
@@ -210,9 +266,10 @@ func (p *Pusher) pushOne(ctx context.Context, client *http.Client, req Request, 
 	return err
 }
 
-// settle records the outcome of a push of hash: the targets that took it and the errors
-// of those that did not. It returns the backoff of the first failed target to be due again.
-func (p *Pusher) settle(gateway, hash string, acked []Target, failed map[string]string, tun Tuning) time.Duration {
+// settle records the outcome of a push of hash: the targets that run it and the errors
+// of those that did not take it. It returns the backoff of the first failed target to be
+// due again.
+func (p *Pusher) settle(gateway, hash string, out outcome, tun Tuning) time.Duration {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	st := p.gateways[gateway]
@@ -220,13 +277,15 @@ func (p *Pusher) settle(gateway, hash string, acked []Target, failed map[string]
 		return 0
 	}
 	now := p.opts.Now()
-	st.lastPush = now
-	for _, t := range acked {
+	if out.pushed > 0 {
+		st.lastPush = now
+	}
+	for _, t := range out.acked {
 		st.acked[t.Key] = hash
 		delete(st.failed, t.Key)
 	}
 	var retry time.Duration
-	for key, msg := range failed {
+	for key, msg := range out.failed {
 		f := st.failed[key]
 		if f.hash != hash {
 			f = failure{hash: hash}

@@ -352,3 +352,62 @@ func TestWaitSpacesPushes(t *testing.T) {
 		t.Fatalf("after a push that sent nothing: Wait = %v, want 0", w)
 	}
 }
+
+// TestPushAsksOnlyTargetsItDoesNotKnow runs against two fake Caddies that answer GET
+// /id/<id> for the config they run. Targets the Pusher has no memory of are asked first
+// and pushed to only when they run something else; targets it knows are never asked.
+func TestPushAsksOnlyTargetsItDoesNotKnow(t *testing.T) {
+	p := newPKI(t)
+	var mu sync.Mutex
+	running := []string{"h1", "h0"} // the hash each pod runs
+	var f *fleet
+	f = startFleet(t, p, 2, func(w http.ResponseWriter, r *http.Request, i int) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case r.Method == http.MethodGet && r.URL.Path == "/id/config-"+running[i]:
+			w.WriteHeader(http.StatusOK)
+		case r.Method == http.MethodGet:
+			w.WriteHeader(http.StatusNotFound)
+		default:
+			_, body := f.pods[i].lastRequest()
+			running[i] = strings.TrimSuffix(strings.TrimPrefix(string(body), `{"hash":"`), `"}`)
+		}
+	})
+	withID := func(hash string) pusher.Config {
+		c := config(hash)
+		c.ID = "config-" + hash
+		return c
+	}
+	push := pusher.New(pusher.Options{Tuning: pusher.Tuning{Timeout: 5 * time.Second}})
+	req := pusher.Request{Gateway: testGateway, Targets: f.targets(), Config: withID("h1"), TLS: p.clientTLS(t, p.serverName), Port: f.port}
+
+	steps := []struct {
+		name   string
+		config pusher.Config
+		want   pusher.Result
+		hits   []int64
+	}{
+		{name: "unknown pods are asked; the one running h1 is not pushed to", config: withID("h1"),
+			want: pusher.Result{Programmed: 2, Total: 2, Pushed: 1, Verified: 1}, hits: []int64{1, 2}},
+		{name: "known pods are pushed a change without asking", config: withID("h2"),
+			want: pusher.Result{Programmed: 2, Total: 2, Pushed: 2}, hits: []int64{2, 3}},
+		{name: "nothing is asked or sent when they run it", config: withID("h2"),
+			want: pusher.Result{Programmed: 2, Total: 2}, hits: []int64{2, 3}},
+	}
+	for _, s := range steps {
+		req.Config = s.config
+		res := push.Push(context.Background(), req)
+		if res.Programmed != s.want.Programmed || res.Total != s.want.Total || res.Pushed != s.want.Pushed || res.Verified != s.want.Verified || len(res.Errors) != 0 {
+			t.Fatalf("%s: got %+v, want %+v", s.name, res, s.want)
+		}
+		if got := f.hits(); !slices.Equal(got, s.hits) {
+			t.Fatalf("%s: pods saw %v requests, want %v", s.name, got, s.hits)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(running, []string{"h2", "h2"}) {
+		t.Fatalf("the pods run %v", running)
+	}
+}
