@@ -38,7 +38,6 @@ var justified = map[grant]string{
 	{"", "secrets", "update"}:         "the built-in CA renews the admin certificate Secrets",
 	{"", "secrets", "delete"}:         "release deletes the admin certificate Secrets, cert-manager's issued ones included",
 	// Pods: the pushed-hash annotation. The push-target work removes it: drop this row then.
-	{"", "pods", "patch"}:                                 "the pusher records the acknowledged config hash on each Caddy pod",
 	{"apps", "deployments", "create"}:                     "server-side apply creates the Caddy Deployment",
 	{"apps", "deployments", "patch"}:                      "server-side apply of the Caddy Deployment",
 	{"apps", "deployments", "delete"}:                     "a selector change or a switch to DaemonSet deletes the Deployment",
