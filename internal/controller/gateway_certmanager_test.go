@@ -46,6 +46,13 @@ func TestGatewayIssuerRefWithoutCertManager(t *testing.T) {
 	if len(secrets.Items) != 0 {
 		t.Errorf("the built-in CA issued %d Secrets although an issuerRef is set", len(secrets.Items))
 	}
+	if err := k8s.List(ctxFor(t), &secrets, client.InNamespace(operatorNS),
+		client.MatchingLabels{certs.LabelGatewayUID: string(f.gateway.UID)}); err != nil {
+		t.Fatal(err)
+	}
+	if len(secrets.Items) != 0 {
+		t.Errorf("the operator's namespace holds %d Secrets of the Gateway although an issuerRef is set", len(secrets.Items))
+	}
 }
 
 // certManagerController is the controllerName of the second manager started by

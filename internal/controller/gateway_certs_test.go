@@ -3,6 +3,7 @@ package controller_test
 import (
 	"crypto/x509"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -109,6 +110,13 @@ func TestGatewayRenewsBuiltInCertificates(t *testing.T) {
 					}
 					return nil
 				})
+			}
+			// The pods' copy holds the current server certificate and a bundle led by the
+			// current CA; after a CA change it still trusts the previous CA too.
+			server := waitFor(t, adminKey(n.Server), &corev1.Secret{}, exists)
+			cp := checkServerCopy(t, f, server, ca.CertPEM)
+			if got := strings.Count(string(cp.Data[certs.SecretCAKey]), "BEGIN CERTIFICATE"); expiring.Cert.IsCA && got != 2 {
+				t.Errorf("after a CA change the trust bundle holds %d CAs, want the current and the previous", got)
 			}
 			assertSettled(t, renewed)
 		})
