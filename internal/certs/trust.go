@@ -42,8 +42,9 @@ func TrustBundle(previous []byte, observed [][]byte, now time.Time) []byte {
 	if len(older) > 1 {
 		older = older[:1]
 	}
-	var out []byte
-	for _, c := range append(current, older...) {
+	all := append(current, older...)
+	out := make([]byte, 0, 600*len(all))
+	for _, c := range all {
 		out = append(out, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})...)
 	}
 	return out

@@ -162,7 +162,7 @@ func (r *GatewayReconciler) ensureBuiltInSecrets(ctx context.Context, gw *gwapiv
 	if tls != nil && tls.RenewBefore != nil {
 		renewBefore = tls.RenewBefore.Duration
 	}
-	caData, _, err := r.ensureSecret(ctx, gw, n.CA, certs.CARenewBefore, false, func() (map[string][]byte, error) {
+	caData, err := r.ensureSecret(ctx, gw, n.CA, certs.CARenewBefore, false, func() (map[string][]byte, error) {
 		ca, err := certs.NewCA("caddy-admin-ca", certs.IssueOptions{Now: now})
 		if err != nil {
 			return nil, err
@@ -186,12 +186,12 @@ func (r *GatewayReconciler) ensureBuiltInSecrets(ctx context.Context, gw *gwapiv
 		},
 	}
 	for _, name := range []string{n.Server, n.Client} {
-		if _, _, err := r.ensureSecret(ctx, gw, name, renewBefore, false, issue[name]); err != nil {
+		if _, err := r.ensureSecret(ctx, gw, name, renewBefore, false, issue[name]); err != nil {
 			return nil, err
 		}
 	}
 	return func(ctx context.Context, name string) error {
-		_, _, err := r.ensureSecret(ctx, gw, name, renewBefore, true, issue[name])
+		_, err := r.ensureSecret(ctx, gw, name, renewBefore, true, issue[name])
 		return err
 	}, nil
 }
@@ -207,24 +207,23 @@ func leafData(ca *certs.KeyPair) func(*certs.KeyPair, error) (map[string][]byte,
 }
 
 // ensureSecret returns the data of a TLS Secret of gw in the operator's namespace,
-// issuing it when it is missing, due for renewal or force is set; renewed reports whether
-// it was issued now.
+// issuing it when it is missing, due for renewal or force is set.
 func (r *GatewayReconciler) ensureSecret(ctx context.Context, gw *gwapiv1.Gateway, name string, renewBefore time.Duration,
-	force bool, issue func() (map[string][]byte, error)) (data map[string][]byte, renewed bool, err error) {
+	force bool, issue func() (map[string][]byte, error)) (data map[string][]byte, err error) {
 	ns := r.Operator.Namespace
 	var s corev1.Secret
 	err = r.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &s)
 	if client.IgnoreNotFound(err) != nil {
-		return nil, false, fmt.Errorf("reading Secret %s/%s: %w", ns, name, err)
+		return nil, fmt.Errorf("reading Secret %s/%s: %w", ns, name, err)
 	}
 	exists := err == nil
 	if exists && !force {
 		if due, _ := certs.NeedsRenewal(s.Data, time.Now(), renewBefore); !due {
-			return s.Data, false, nil
+			return s.Data, nil
 		}
 	}
 	if data, err = issue(); err != nil {
-		return nil, false, fmt.Errorf("issuing %s: %w", name, err)
+		return nil, fmt.Errorf("issuing %s: %w", name, err)
 	}
 	s.ObjectMeta = metav1.ObjectMeta{
 		Name: name, Namespace: ns, Labels: adminLabels(gw),
@@ -232,10 +231,10 @@ func (r *GatewayReconciler) ensureSecret(ctx context.Context, gw *gwapiv1.Gatewa
 	}
 	s.Type, s.Data = corev1.SecretTypeTLS, data
 	if err := r.writeSecret(ctx, &s, exists); err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	r.Recorder.Eventf(gw, nil, corev1.EventTypeNormal, "Issued", "IssueCertificate", "Issued admin certificate Secret %s", name)
-	return data, true, nil
+	return data, nil
 }
 
 func ownerRef(gw *gwapiv1.Gateway) *metav1.OwnerReference {
