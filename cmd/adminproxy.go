@@ -15,7 +15,8 @@ import (
 )
 
 // adminProxyCommand is the name of the subcommand that runs the admin-proxy sidecar:
-// `manager admin-proxy --listen :2021 --tls-dir /etc/caddy-gateway/tls --socket /run/caddy/admin.sock`.
+// `manager admin-proxy --listen :2021 --tls-dir /etc/caddy-gateway/tls --socket /run/caddy/admin.sock
+// --identity spiffe://caddygateway.io/ns/<namespace>/gateway/<name>`.
 const adminProxyCommand = "admin-proxy"
 
 // runAdminProxy parses the subcommand's flags and serves until SIGTERM or SIGINT.
@@ -24,7 +25,7 @@ func runAdminProxy(args []string) error {
 	listen := fs.String("listen", adminproxy.DefaultListen, "Address of the mTLS admin endpoint.")
 	tlsDir := fs.String("tls-dir", adminproxy.DefaultTLSDir, "Directory holding tls.crt, tls.key and ca.crt (a mounted Secret).")
 	socket := fs.String("socket", adminproxy.DefaultSocket, "Caddy's admin unix socket.")
-	identity := fs.String("identity", certs.OperatorURI, "URI SAN a client certificate must carry.")
+	identity := fs.String("identity", certs.OperatorURI, "URI SAN a client certificate must carry: the operator's identity for this pod's Gateway (certs.OperatorIdentity).")
 	reload := fs.Duration("reload-interval", adminproxy.DefaultReloadInterval, "How often the TLS files are checked for changes.")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

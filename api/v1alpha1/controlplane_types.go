@@ -26,8 +26,12 @@ type ControlPlaneSpec struct {
 //
 // +kubebuilder:validation:XValidation:rule="!has(self.duration) || !has(self.renewBefore) || duration(self.renewBefore) < duration(self.duration)",message="controlPlane.tls.renewBefore must be shorter than controlPlane.tls.duration"
 type AdminTLSSpec struct {
-	// IssuerRef names a cert-manager Issuer (in the Gateway's namespace) or ClusterIssuer
-	// that signs the admin certificates instead of the default per-Gateway CA.
+	// IssuerRef names a cert-manager ClusterIssuer, or an Issuer in the operator's
+	// namespace, that signs the admin certificates instead of the default per-Gateway CA.
+	// The admin Certificates live in the operator's namespace, never in the Gateway's, so
+	// an Issuer in the Gateway's namespace cannot be used. The issuer must fill ca.crt.
+	// Each Gateway's client certificate names that Gateway, so one issuer shared by many
+	// Gateways opens each Gateway's admin API only to the operator's certificate for it.
 	// +optional
 	IssuerRef *IssuerReference `json:"issuerRef,omitempty"`
 

@@ -1,7 +1,8 @@
 // Package adminproxy is the admin-proxy sidecar of every Caddy pod (`manager admin-proxy`).
 // It terminates mTLS on the admin port with the server certificate of a mounted Secret,
-// accepts only client certificates that chain to the Secret's CA and carry the operator's
-// identity (certs.OperatorURI), lets through only the admin calls the operator makes, and
+// accepts only client certificates that chain to a CA of the Secret's ca.crt (a trust
+// bundle: during a CA rotation the current and the previous CA) and carry the operator's
+// identity for this pod's Gateway (--identity, certs.OperatorIdentity), lets through only the admin calls the operator makes, and
 // forwards them to Caddy's admin unix socket. It reloads the certificate files when they
 // change, so rotation needs no restart.
 //
@@ -46,7 +47,8 @@ type Options struct {
 	TLSDir string
 	// Socket is Caddy's admin unix socket. Required.
 	Socket string
-	// Identity is the URI SAN a client certificate must carry. Default: certs.OperatorURI.
+	// Identity is the URI SAN a client certificate must carry: the pods of a Gateway are
+	// given certs.OperatorIdentity of it. Default: certs.OperatorURI.
 	Identity string
 	// ReloadInterval between checks of the TLS files. Default: DefaultReloadInterval.
 	ReloadInterval time.Duration

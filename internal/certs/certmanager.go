@@ -4,7 +4,6 @@ import (
 	"maps"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/caddy-gateway/operator/api/v1alpha1"
@@ -21,56 +20,84 @@ const (
 	KindCertificate       = "Certificate"
 )
 
-// Names are the per-Gateway object names of the admin channel. Certificates and the
-// Secrets they fill share a name.
+// Names are the per-Gateway object names of the admin channel in the operator's
+// namespace. Certificates and the Secrets they fill share a name. Each starts with
+// "<gateway namespace>.<gateway name>": a namespace holds no '.', so the names of two
+// Gateways never collide (names.Child keeps them distinct when it shortens).
 type Names struct {
 	// SelfSignedIssuer is the Issuer that signs the CA (default chain only).
 	SelfSignedIssuer string
-	// CA names the CA Certificate, its Secret and the CA Issuer (default chain only).
+	// CA names the CA Certificate, its Secret and the CA Issuer (default chain and
+	// built-in CA).
 	CA string
-	// Server names the admin-proxy's Certificate and Secret (mounted into the pod).
+	// Server names the admin-proxy's Certificate and the Secret it fills, the source of
+	// the copy the pods mount (ServerSecret).
 	Server string
 	// Client names the operator's client Certificate and Secret.
 	Client string
+	// Trust names the Secret holding the trust bundle (TrustBundle) in ca.crt.
+	Trust string
 }
 
-// NamesFor returns the object names for a Gateway.
-func NamesFor(gateway string) Names {
+// NamesFor returns the names, in the operator's namespace, of the admin objects of the
+// Gateway namespace/gateway.
+func NamesFor(namespace, gateway string) Names {
+	base := namespace + "." + gateway
 	return Names{
-		SelfSignedIssuer: names.Child(gateway, "-caddy-admin-selfsigned", names.MaxSubdomain),
-		CA:               names.Child(gateway, "-caddy-admin-ca", names.MaxSubdomain),
-		Server:           names.Child(gateway, "-caddy-admin-server", names.MaxSubdomain),
-		Client:           names.Child(gateway, "-caddy-admin-client", names.MaxSubdomain),
+		SelfSignedIssuer: names.Child(base, "-caddy-admin-selfsigned", names.MaxSubdomain),
+		CA:               names.Child(base, "-caddy-admin-ca", names.MaxSubdomain),
+		Server:           names.Child(base, "-caddy-admin-server", names.MaxSubdomain),
+		Client:           names.Child(base, "-caddy-admin-client", names.MaxSubdomain),
+		Trust:            names.Child(base, "-caddy-admin-trust", names.MaxSubdomain),
 	}
 }
 
+// ServerSecret is the name of the Secret in the Gateway's namespace that the Caddy pods
+// mount: the server certificate, its key and the trust bundle, copied by the operator.
+func ServerSecret(gateway string) string {
+	return names.Child(gateway, "-caddy-admin-server", names.MaxSubdomain)
+}
+
+// Labels and annotation that tie an object in the operator's namespace to its Gateway,
+// which cannot own it across namespaces.
+const (
+	// LabelGatewayUID holds the Gateway's UID: the objects of one Gateway are listed by it.
+	LabelGatewayUID = "caddygateway.io/gateway-uid"
+	// LabelGatewayNamespace holds the Gateway's namespace.
+	LabelGatewayNamespace = "caddygateway.io/gateway-namespace"
+	// AnnotationGateway holds "<namespace>/<name>" of the Gateway (a name may be too long
+	// for a label value): watches map the object to it, the sweep checks it still exists.
+	AnnotationGateway = "caddygateway.io/gateway"
+)
+
 // CertManagerInput is everything the cert-manager objects of one Gateway depend on.
 type CertManagerInput struct {
-	// Gateway and Namespace identify the Gateway; the objects live in its namespace.
+	// Gateway and Namespace identify the Gateway.
 	Gateway, Namespace string
-	// Owner, when set, becomes an owner reference of every object, so that they go with
-	// the Gateway; never a controller reference (see RenderCertManager).
-	Owner *metav1.OwnerReference
-	// Labels and Annotations go onto every object (spec.infrastructure plus the
-	// operator's own labels).
+	// OperatorNamespace is where the objects live.
+	OperatorNamespace string
+	// Labels and Annotations go onto every object and the Secrets cert-manager fills
+	// (spec.infrastructure plus the operator's own, LabelGatewayUID and AnnotationGateway
+	// among them).
 	Labels, Annotations map[string]string
 	// TLS is the merged controlPlane.tls; nil means defaults.
 	TLS *v1alpha1.AdminTLSSpec
 }
 
 // RenderCertManager returns, in a fixed order, the cert-manager objects that issue a
-// Gateway's admin certificates. Default chain: self-signed Issuer → CA Certificate → CA
-// Issuer → server and client Certificates. With controlPlane.tls.issuerRef only the
-// server and client Certificates, signed by that issuer; it must put the CA into ca.crt
-// (the CA and Vault issuers do) for the admin-proxy and the operator to trust each other.
+// Gateway's admin certificates, all in the operator's namespace. Default chain:
+// self-signed Issuer → CA Certificate → CA Issuer → server and client Certificates. With
+// controlPlane.tls.issuerRef only the server and client Certificates, signed by that
+// issuer (a ClusterIssuer, or an Issuer in the operator's namespace); it must put the CA
+// into ca.crt (the CA and Vault issuers do) for the admin-proxy and the operator to trust
+// each other.
 //
-// The objects are owned by the Gateway but not controlled by it: cert-manager's
-// gateway-shim, which serves Gateways annotated cert-manager.io/issuer or
-// cert-manager.io/cluster-issuer, deletes every Certificate the Gateway controls that no
-// listener's certificateRefs name. A plain owner reference still lets the garbage
-// collector remove them with the Gateway.
+// The objects have no owner reference (the Gateway is in another namespace): the
+// operator finds them by LabelGatewayUID and AnnotationGateway and deletes them with the
+// Gateway. Being outside the Gateway's namespace, cert-manager's gateway-shim never
+// considers them.
 func RenderCertManager(in CertManagerInput) []*unstructured.Unstructured {
-	n := NamesFor(in.Gateway)
+	n := NamesFor(in.Namespace, in.Gateway)
 	duration, renewBefore := DefaultDuration, DefaultRenewBefore
 	var issuer map[string]any
 	if t := in.TLS; t != nil {
@@ -110,7 +137,7 @@ func RenderCertManager(in CertManagerInput) []*unstructured.Unstructured {
 			usages: []any{"digital signature", "server auth"}, issuer: issuer,
 		})),
 		in.object(KindCertificate, n.Client, in.certificateSpec(certificate{
-			secretName: n.Client, commonName: OperatorCommonName, uris: []any{OperatorURI},
+			secretName: n.Client, commonName: OperatorCommonName, uris: []any{OperatorIdentity(in.Namespace, in.Gateway)},
 			duration: duration, renewBefore: renewBefore,
 			usages: []any{"digital signature", "client auth"}, issuer: issuer,
 		})),
@@ -170,15 +197,12 @@ func (in CertManagerInput) object(kind, name string, spec map[string]any) *unstr
 	u.SetAPIVersion(CertManagerAPIVersion)
 	u.SetKind(kind)
 	u.SetName(name)
-	u.SetNamespace(in.Namespace)
+	u.SetNamespace(in.OperatorNamespace)
 	if len(in.Labels) > 0 {
 		u.SetLabels(maps.Clone(in.Labels))
 	}
 	if len(in.Annotations) > 0 {
 		u.SetAnnotations(maps.Clone(in.Annotations))
-	}
-	if in.Owner != nil {
-		u.SetOwnerReferences([]metav1.OwnerReference{*in.Owner})
 	}
 	return u
 }

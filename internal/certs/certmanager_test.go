@@ -3,12 +3,12 @@ package certs
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/utils/ptr"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/yaml"
 
@@ -41,14 +41,8 @@ func TestRenderCertManagerGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			in := CertManagerInput{
-				Gateway: c.Gateway.Name, Namespace: c.Gateway.Namespace,
+				Gateway: c.Gateway.Name, Namespace: c.Gateway.Namespace, OperatorNamespace: "caddy-gateway-system",
 				Labels: c.Labels, Annotations: c.Annotations, TLS: c.TLS,
-			}
-			if c.Gateway.UID != "" {
-				in.Owner = &metav1.OwnerReference{
-					APIVersion: "gateway.networking.k8s.io/v1", Kind: "Gateway",
-					Name: c.Gateway.Name, UID: c.Gateway.UID, BlockOwnerDeletion: ptr.To(true),
-				}
 			}
 			var objs []any
 			for _, u := range RenderCertManager(in) {
@@ -69,21 +63,31 @@ func TestNamesForLongGateway(t *testing.T) {
 	for i := range long {
 		long[i] = 'g'
 	}
-	n := NamesFor(string(long))
-	for _, s := range []string{n.SelfSignedIssuer, n.CA, n.Server, n.Client} {
+	n := NamesFor("infra", string(long))
+	for _, s := range []string{n.SelfSignedIssuer, n.CA, n.Server, n.Client, n.Trust, ServerSecret(string(long))} {
 		if len(s) > 253 {
 			t.Errorf("name %q is %d characters", s, len(s))
 		}
 	}
-	if n.Server == n.Client || n.CA == n.Server {
+	if n.Server == n.Client || n.CA == n.Server || n.Trust == n.CA {
 		t.Errorf("names collide: %+v", n)
+	}
+}
+
+// TestNamesForDistinctGateways: Gateways whose namespace and name join to the same
+// string with a dash get distinct names in the operator's namespace.
+func TestNamesForDistinctGateways(t *testing.T) {
+	a, b := NamesFor("a-b", "c"), NamesFor("a", "b-c")
+	if a == b || a.Client == b.Client {
+		t.Errorf("Gateways a-b/c and a/b-c share names: %+v", a)
 	}
 }
 
 // TestRenderCertManagerSurvivesGatewayShim renders the objects of a Gateway that
 // cert-manager's gateway-shim also serves (annotated for an issuer, one HTTPS listener
 // naming the Secret the shim issues) and applies the shim's clean-up rule to them: none
-// may be deleted, and each must still be owned by the Gateway so that it goes with it.
+// may be deleted. They all live in the operator's namespace, with the client certificate
+// naming the Gateway.
 func TestRenderCertManagerSurvivesGatewayShim(t *testing.T) {
 	gw := &gwapiv1.Gateway{
 		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "apps", UID: "6f1c2b4e-0000-4000-8000-000000000001",
@@ -100,17 +104,20 @@ func TestRenderCertManagerSurvivesGatewayShim(t *testing.T) {
 	for name, tls := range tests {
 		t.Run(name, func(t *testing.T) {
 			objs := RenderCertManager(CertManagerInput{Gateway: gw.Name, Namespace: gw.Namespace, TLS: tls,
-				Owner: &metav1.OwnerReference{
-					APIVersion: "gateway.networking.k8s.io/v1", Kind: "Gateway", Name: gw.Name, UID: gw.UID,
-					BlockOwnerDeletion: ptr.To(true),
-				}})
+				OperatorNamespace: "caddy-gateway-system"})
 			if deleted := shimDeletes(gw, objs); len(deleted) > 0 {
 				t.Errorf("cert-manager's gateway-shim would delete the Certificates %v", deleted)
 			}
 			for _, u := range objs {
-				if !ownedBy(u, gw) {
-					t.Errorf("%s %s has owner references %+v, none to Gateway %s (uid %s)",
-						u.GetKind(), u.GetName(), u.GetOwnerReferences(), gw.Name, gw.UID)
+				if u.GetNamespace() != "caddy-gateway-system" || len(u.GetOwnerReferences()) > 0 {
+					t.Errorf("%s %s is in namespace %q with owner references %+v, want the operator's namespace and none",
+						u.GetKind(), u.GetName(), u.GetNamespace(), u.GetOwnerReferences())
+				}
+				if u.GetName() == NamesFor(gw.Namespace, gw.Name).Client {
+					uris, _, _ := unstructured.NestedStringSlice(u.Object, "spec", "uris")
+					if want := "spiffe://caddygateway.io/ns/apps/gateway/web"; !slices.Equal(uris, []string{want}) {
+						t.Errorf("client Certificate uris = %v, want [%s]", uris, want)
+					}
 				}
 			}
 		})
@@ -141,15 +148,4 @@ func shimDeletes(gw *gwapiv1.Gateway, objs []*unstructured.Unstructured) []strin
 		}
 	}
 	return deleted
-}
-
-// ownedBy reports whether o has an owner reference to gw, which the garbage collector
-// follows whether or not it is a controller reference.
-func ownedBy(o metav1.Object, gw *gwapiv1.Gateway) bool {
-	for _, ref := range o.GetOwnerReferences() {
-		if ref.UID == gw.UID && ref.Kind == "Gateway" && ref.APIVersion == gwapiv1.GroupVersion.String() {
-			return true
-		}
-	}
-	return false
 }

@@ -1,7 +1,19 @@
 // Package certs holds the certificates of the mTLS admin channel between the operator and
 // each Gateway's admin-proxy sidecar: the names and identities both sides agree on, the
-// built-in CA used when cert-manager is not installed, and the cert-manager objects of the
-// default chain.
+// built-in CA used when cert-manager is not installed, the cert-manager objects of the
+// default chain, and the trust bundle that carries the channel across a CA rotation.
+//
+// Identity: the operator's client certificate for a Gateway carries the URI SAN
+// OperatorIdentity(namespace, name), and that Gateway's admin-proxy is started with it
+// (--identity, rendered by internal/infra) and accepts no other. A Gateway's client
+// certificate therefore opens no other Gateway's admin API, even when one issuer
+// (controlPlane.tls.issuerRef) signs the certificates of many Gateways.
+//
+// Placement: the CA (its key), the operator's client certificate, the leaf Secrets
+// cert-manager or the built-in CA fill and the trust bundle all live in the operator's
+// namespace, under names unique per Gateway (NamesFor). Only a copy of the server
+// certificate, its key and the trust bundle (ServerSecret; never a CA key) is written
+// into the Gateway's namespace, where the Caddy pods mount it.
 //
 // Everything here is pure: callers pass the clock and read or write the Secrets. Key
 // generation always uses crypto/rand (since Go 1.26 the crypto packages ignore a caller's
@@ -30,9 +42,12 @@ const (
 	// OperatorCommonName is the subject common name of the operator's client certificate.
 	// It is informational: the admin-proxy authorises OperatorURI.
 	OperatorCommonName = "caddy-gateway-operator"
-	// OperatorURI is the URI SAN that identifies the operator. The admin-proxy accepts a
-	// client certificate only when it chains to the Gateway's CA and carries this URI.
+	// OperatorURI is the identity an admin-proxy started without --identity requires. The
+	// operator issues no certificate carrying it: each of its client certificates names
+	// one Gateway (OperatorIdentity). Test harnesses use it.
 	OperatorURI = "spiffe://caddygateway.io/operator"
+	// identityPrefix starts every per-Gateway identity.
+	identityPrefix = "spiffe://caddygateway.io/ns/"
 
 	// Secret data keys, identical to the ones cert-manager writes.
 	SecretCertKey = "tls.crt"
@@ -57,6 +72,13 @@ const (
 // TLS ServerName the operator sets when it dials a Caddy pod's IP.
 func ServerName(gateway, namespace string) string {
 	return "caddy-admin." + gateway + "." + namespace
+}
+
+// OperatorIdentity is the URI SAN of the operator's client certificate for the Gateway
+// namespace/name: spiffe://caddygateway.io/ns/<namespace>/gateway/<name>. Namespace and
+// Gateway names are DNS names (no '/'), so distinct Gateways never share an identity.
+func OperatorIdentity(namespace, gateway string) string {
+	return identityPrefix + namespace + "/gateway/" + gateway
 }
 
 // KeyPair is a certificate with its private key, parsed and PEM-encoded.
@@ -105,9 +127,20 @@ func (ca *KeyPair) IssueServer(serverName string, o IssueOptions) (*KeyPair, err
 	return sign(tmpl, ca)
 }
 
-// IssueClient issues the operator's client certificate (OperatorCommonName, OperatorURI).
+// IssueClient issues a client certificate with the generic OperatorURI, which only an
+// admin-proxy started without an identity accepts (test harnesses).
 func (ca *KeyPair) IssueClient(o IssueOptions) (*KeyPair, error) {
-	u, err := url.Parse(OperatorURI)
+	return ca.issueOperator(OperatorURI, o)
+}
+
+// IssueGatewayClient issues the operator's client certificate for the Gateway
+// namespace/name (OperatorCommonName, OperatorIdentity).
+func (ca *KeyPair) IssueGatewayClient(namespace, gateway string, o IssueOptions) (*KeyPair, error) {
+	return ca.issueOperator(OperatorIdentity(namespace, gateway), o)
+}
+
+func (ca *KeyPair) issueOperator(identity string, o IssueOptions) (*KeyPair, error) {
+	u, err := url.Parse(identity)
 	if err != nil {
 		return nil, err
 	}

@@ -25,7 +25,7 @@ func TestIssueChain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cli, err := ca.IssueClient(IssueOptions{Now: t0})
+	cli, err := ca.IssueGatewayClient("infra", "web", IssueOptions{Now: t0})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +38,7 @@ func TestIssueChain(t *testing.T) {
 		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
 		t.Errorf("client cert: %v", err)
 	}
-	if len(cli.Cert.URIs) != 1 || cli.Cert.URIs[0].String() != OperatorURI || cli.Cert.Subject.CommonName != OperatorCommonName {
+	if len(cli.Cert.URIs) != 1 || cli.Cert.URIs[0].String() != "spiffe://caddygateway.io/ns/infra/gateway/web" || cli.Cert.Subject.CommonName != OperatorCommonName {
 		t.Errorf("client identity = %v %q", cli.Cert.URIs, cli.Cert.Subject.CommonName)
 	}
 	if !ca.Cert.IsCA || ca.Cert.NotAfter.Sub(t0) != CADuration {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"sync"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -77,12 +78,18 @@ func (r *GatewayReconciler) liveVersion(ctx context.Context, u *unstructured.Uns
 	if o, err := r.Scheme().New(u.GroupVersionKind()); err == nil {
 		live, _ = o.(client.Object)
 	}
+	var reader client.Reader = r.Client
 	if live == nil {
-		l := &unstructured.Unstructured{}
+		// cert-manager's kinds: their metadata, from the cache of the operator's
+		// namespace, the only place the operator may read them.
+		l := &metav1.PartialObjectMetadata{}
 		l.SetGroupVersionKind(u.GroupVersionKind())
 		live = l
+		if r.certWatch.cache != nil {
+			reader = r.certWatch.cache
+		}
 	}
-	if err := r.Get(ctx, client.ObjectKeyFromObject(u), live); err != nil {
+	if err := reader.Get(ctx, client.ObjectKeyFromObject(u), live); err != nil {
 		return ""
 	}
 	return live.GetResourceVersion()

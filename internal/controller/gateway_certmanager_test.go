@@ -46,6 +46,13 @@ func TestGatewayIssuerRefWithoutCertManager(t *testing.T) {
 	if len(secrets.Items) != 0 {
 		t.Errorf("the built-in CA issued %d Secrets although an issuerRef is set", len(secrets.Items))
 	}
+	if err := k8s.List(ctxFor(t), &secrets, client.InNamespace(operatorNS),
+		client.MatchingLabels{certs.LabelGatewayUID: string(f.gateway.UID)}); err != nil {
+		t.Fatal(err)
+	}
+	if len(secrets.Items) != 0 {
+		t.Errorf("the operator's namespace holds %d Secrets of the Gateway although an issuerRef is set", len(secrets.Items))
+	}
 }
 
 // certManagerController is the controllerName of the second manager started by
@@ -53,7 +60,10 @@ func TestGatewayIssuerRefWithoutCertManager(t *testing.T) {
 const certManagerController gwapiv1.GatewayController = "caddygateway.io/cert-manager-test"
 
 // TestGatewayCertManagerChain installs stand-ins for cert-manager's Issuer and Certificate
-// CRDs and shows the default chain of cert-manager objects instead of the built-in CA.
+// CRDs and shows the default chain of cert-manager objects, in the operator's namespace,
+// instead of the built-in CA; the server Secret copied into the Gateway's namespace once
+// cert-manager (stood in for: no cert-manager runs) has issued; a CA rotation keeping both
+// CAs trusted and having both leaves reissued; and the release of it all.
 //
 // The suite's manager caches API discovery: once it has seen cert-manager.io it would keep
 // taking the cert-manager path after the CRDs are gone. So this test does not call
@@ -75,7 +85,7 @@ func TestGatewayCertManagerChain(t *testing.T) {
 			metav1.ConditionTrue, status.ReasonCertManager, "cert-manager issues the admin certificates"})
 	})
 
-	n := certs.NamesFor(gw.Name)
+	n := f.admin()
 	issuer := func(name string) map[string]any {
 		return map[string]any{"group": certs.CertManagerGroup, "kind": certs.KindIssuer, "name": name}
 	}
@@ -97,7 +107,7 @@ func TestGatewayCertManagerChain(t *testing.T) {
 			return fieldIs(spec, issuer(n.CA), "issuerRef")
 		}},
 		"client Certificate": {certs.KindCertificate, n.Client, func(spec map[string]any) error {
-			if err := fieldIs(spec, []any{certs.OperatorURI}, "uris"); err != nil {
+			if err := fieldIs(spec, []any{certs.OperatorIdentity(ns, gw.Name)}, "uris"); err != nil {
 				return err
 			}
 			return fieldIs(spec, issuer(n.CA), "issuerRef")
@@ -105,11 +115,8 @@ func TestGatewayCertManagerChain(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			u := &unstructured.Unstructured{}
-			u.SetAPIVersion(certs.CertManagerAPIVersion)
-			u.SetKind(tc.kind)
-			waitFor(t, f.key(tc.name), u, func(u *unstructured.Unstructured) error {
-				if err := checkOwnedNotControlled(u, gw); err != nil {
+			waitFor(t, adminKey(tc.name), certManagerObject(tc.kind), func(u *unstructured.Unstructured) error {
+				if err := checkAdminMeta(u, gw); err != nil {
 					return err
 				}
 				if tc.check == nil {
@@ -120,112 +127,174 @@ func TestGatewayCertManagerChain(t *testing.T) {
 			})
 		})
 	}
-	// cert-manager, not the operator, writes the Secrets.
+	// Nothing of cert-manager's in the Gateway's namespace, and no Secret before one is issued.
+	for _, kind := range []string{certs.KindIssuer, certs.KindCertificate} {
+		list := &unstructured.UnstructuredList{}
+		list.SetAPIVersion(certs.CertManagerAPIVersion)
+		list.SetKind(kind + "List")
+		if err := k8s.List(ctxFor(t), list, client.InNamespace(ns)); err != nil {
+			t.Fatal(err)
+		}
+		if len(list.Items) != 0 {
+			t.Errorf("the Gateway's namespace holds %d %ss", len(list.Items), kind)
+		}
+	}
 	var secrets corev1.SecretList
 	if err := k8s.List(ctxFor(t), &secrets, client.InNamespace(ns)); err != nil {
 		t.Fatal(err)
 	}
 	if len(secrets.Items) != 0 {
-		t.Errorf("the operator wrote %d Secrets although cert-manager is installed", len(secrets.Items))
+		t.Errorf("the Gateway's namespace holds %d Secrets before cert-manager issued any", len(secrets.Items))
 	}
 	waitFor(t, f.workload(), &corev1.Service{}, exists)
 
-	// Each cert-manager object deleted (by cert-manager's gateway-shim, by hand) is back
-	// within seconds.
+	// Each cert-manager object deleted (by hand, by a sweep gone wrong) is back within seconds.
 	for name, tc := range tests {
 		t.Run("restores "+name, func(t *testing.T) {
-			u := &unstructured.Unstructured{}
-			u.SetAPIVersion(certs.CertManagerAPIVersion)
-			u.SetKind(tc.kind)
-			deleteAndWaitRestored(t, f.key(tc.name), u)
+			deleteAndWaitRestored(t, adminKey(tc.name), certManagerObject(tc.kind))
 		})
 	}
-	t.Run("drops the controller reference an earlier version applied", func(t *testing.T) {
-		dropsEarlierControllerReference(t, f, n.Client)
-	})
 
-	// A move to another controller's class takes the cert-manager objects along, and the
-	// Secret cert-manager issued for a Certificate (stood in for here: no cert-manager runs).
-	issued := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: n.Server, Labels: map[string]string{
-		infra.LabelManagedBy: infra.ManagedByValue, infra.LabelName: infra.NameValue, infra.LabelGatewayName: gw.Name,
-	}}}
-	create(t, issued)
+	t.Run("CA rotation", func(t *testing.T) { certManagerRotation(t, f) })
+
+	// A move to another controller's class takes the cert-manager objects along, the
+	// Secrets cert-manager issued for them, the trust bundle and the server copy.
 	other := uniqueName(t, "other")
 	create(t, newClass(other, "example.com/another-controller", nil))
 	update(t, gw, func(g *gwapiv1.Gateway) { g.Spec.GatewayClassName = gwapiv1.ObjectName(other) })
 	for name, tc := range tests {
 		t.Run("releases "+name, func(t *testing.T) {
-			u := &unstructured.Unstructured{}
-			u.SetAPIVersion(certs.CertManagerAPIVersion)
-			u.SetKind(tc.kind)
-			waitGone(t, f.key(tc.name), u)
+			waitGone(t, adminKey(tc.name), certManagerObject(tc.kind))
 		})
 	}
-	waitGone(t, client.ObjectKeyFromObject(issued), &corev1.Secret{})
+	for _, name := range []string{n.CA, n.Server, n.Client, n.Trust} {
+		waitGone(t, adminKey(name), &corev1.Secret{})
+	}
+	waitGone(t, f.key(certs.ServerSecret(gw.Name)), &corev1.Secret{})
 	waitGone(t, f.workload(), &corev1.Service{})
 }
 
-// dropsEarlierControllerReference applies the Certificate name of the fixture's Gateway
-// the way versions before this one did, as the operator's field manager with a
-// controller reference to the Gateway, and shows that the operator's next apply of it
-// (a Gateway change here; the first reconcile after an upgrade) leaves only a plain owner
-// reference.
-func dropsEarlierControllerReference(t *testing.T, f *fixture, name string) {
-	live := &unstructured.Unstructured{}
-	live.SetAPIVersion(certs.CertManagerAPIVersion)
-	live.SetKind(certs.KindCertificate)
-	waitFor(t, f.key(name), live, exists)
-	old := &unstructured.Unstructured{Object: map[string]any{"spec": live.Object["spec"]}}
-	old.SetAPIVersion(certs.CertManagerAPIVersion)
-	old.SetKind(certs.KindCertificate)
-	old.SetName(name)
-	old.SetNamespace(f.ns)
-	old.SetLabels(live.GetLabels())
-	old.SetOwnerReferences([]metav1.OwnerReference{{
-		APIVersion: gwapiv1.GroupVersion.String(), Kind: "Gateway", Name: f.gateway.Name, UID: f.gateway.UID,
-		Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true),
-	}})
-	if err := k8s.Apply(ctxFor(t), client.ApplyConfigurationFromUnstructured(old), client.FieldOwner(controller.FieldOwner), client.ForceOwnership); err != nil {
-		t.Fatal(err)
-	}
-	if err := k8s.Get(ctxFor(t), f.key(name), live); err != nil {
-		t.Fatal(err)
-	}
-	if metav1.GetControllerOf(live) == nil {
-		t.Fatalf("the earlier version's apply left no controller reference: %+v", live.GetOwnerReferences())
-	}
-	update(t, f.gateway, func(g *gwapiv1.Gateway) {
-		g.Spec.Infrastructure = &gwapiv1.GatewayInfrastructure{Labels: map[gwapiv1.LabelKey]gwapiv1.LabelValue{"example.com/tier": "edge"}}
-	})
-	waitFor(t, f.key(name), live, func(u *unstructured.Unstructured) error {
-		if u.GetLabels()["example.com/tier"] != "edge" {
-			return fmt.Errorf("not applied again yet: labels %v", u.GetLabels())
+// certManagerRotation issues the fixture's admin Secrets the way cert-manager does (CA 1),
+// shows the server copy, then replaces the CA Secret with CA 2 (a deleted CA Secret
+// reissued): the trust bundle holds both CAs, the server Certificate is asked to reissue
+// at once and the client Certificate after the mount grace, and the server certificate
+// cert-manager then issues reaches the copy with the bundle.
+func certManagerRotation(t *testing.T, f *fixture) {
+	n := f.admin()
+	ca1 := newTestCA(t, "ca1", time.Now().Add(-time.Hour))
+	ca2 := newTestCA(t, "ca2", time.Now())
+	issueAs(t, f, n.CA, ca1, ca1)
+	server := issueAs(t, f, n.Server, issueServer(t, f, ca1), ca1)
+	issueAs(t, f, n.Client, issueClient(t, f, ca1), ca1)
+	checkServerCopy(t, f, server, ca1.CertPEM)
+	for _, name := range []string{n.Server, n.Client} {
+		if c := issuingCondition(t, name); c != nil {
+			t.Fatalf("Certificate %s asked to reissue without a CA change: %v", name, c)
 		}
-		return checkOwnedNotControlled(u, f.gateway)
+	}
+
+	issueAs(t, f, n.CA, ca2, ca2)
+	trust := waitFor(t, adminKey(n.Trust), &corev1.Secret{}, func(s *corev1.Secret) error {
+		if want := string(ca2.CertPEM) + string(ca1.CertPEM); string(s.Data[certs.SecretCAKey]) != want {
+			return fmt.Errorf("the trust bundle is not CA 2 then CA 1")
+		}
+		return nil
 	})
+	changed, err := time.Parse(time.RFC3339, trust.Annotations[controller.AnnotationTrustChangedAt])
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, waitTimeout, func() error {
+		if issuingCondition(t, n.Server) == nil {
+			return fmt.Errorf("the server Certificate is not asked to reissue")
+		}
+		return nil
+	})
+	eventually(t, waitTimeout, func() error {
+		if issuingCondition(t, n.Client) == nil {
+			return fmt.Errorf("the client Certificate is not asked to reissue")
+		}
+		return nil
+	})
+	if waited := time.Since(changed); waited < testMountGrace-time.Second {
+		t.Errorf("the client Certificate was asked to reissue %v after the bundle changed, before the mount grace %v", waited, testMountGrace)
+	}
+	// The server copy follows the reissued server certificate, with both CAs trusted.
+	server = issueAs(t, f, n.Server, issueServer(t, f, ca2), ca2)
+	checkServerCopy(t, f, server, ca2.CertPEM)
 }
 
-// checkOwnedNotControlled checks that obj is owned by gw, so that it goes with it, but
-// not controlled by it, which would let cert-manager's gateway-shim delete it, and that it
-// carries the fleet's labels.
-func checkOwnedNotControlled(obj client.Object, gw *gwapiv1.Gateway) error {
-	if ref := metav1.GetControllerOf(obj); ref != nil {
-		return fmt.Errorf("%T %s has the controller reference %+v, want none", obj, obj.GetName(), ref)
+// certManagerObject is an empty cert-manager object of kind.
+func certManagerObject(kind string) *unstructured.Unstructured {
+	u := &unstructured.Unstructured{}
+	u.SetAPIVersion(certs.CertManagerAPIVersion)
+	u.SetKind(kind)
+	return u
+}
+
+// issuingCondition returns the Issuing condition of the Certificate name, or nil.
+func issuingCondition(t *testing.T, name string) map[string]any {
+	t.Helper()
+	u := certManagerObject(certs.KindCertificate)
+	if err := k8s.Get(ctxFor(t), adminKey(name), u); err != nil {
+		t.Fatal(err)
 	}
-	var owner *metav1.OwnerReference
-	for _, ref := range obj.GetOwnerReferences() {
-		if ref.UID == gw.UID {
-			owner = &ref
+	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	for _, c := range conds {
+		if m, ok := c.(map[string]any); ok && m["type"] == "Issuing" && m["status"] == "True" {
+			return m
 		}
 	}
-	if owner == nil || owner.Kind != "Gateway" || owner.Name != gw.Name || owner.APIVersion != gwapiv1.GroupVersion.String() ||
-		owner.BlockOwnerDeletion == nil || !*owner.BlockOwnerDeletion {
-		return fmt.Errorf("%T %s: owner references are %+v, want Gateway %s (uid %s) blocking deletion",
-			obj, obj.GetName(), obj.GetOwnerReferences(), gw.Name, gw.UID)
+	return nil
+}
+
+// issueAs writes the Secret of the Certificate name as cert-manager does: kp issued by
+// ca, with the Certificate's secretTemplate.
+func issueAs(t *testing.T, f *fixture, name string, kp, ca *certs.KeyPair) *corev1.Secret {
+	t.Helper()
+	cert := waitFor(t, adminKey(name), certManagerObject(certs.KindCertificate), exists)
+	labels, _, _ := unstructured.NestedStringMap(cert.Object, "spec", "secretTemplate", "labels")
+	annotations, _, _ := unstructured.NestedStringMap(cert.Object, "spec", "secretTemplate", "annotations")
+	s := &corev1.Secret{}
+	err := k8s.Get(ctxFor(t), adminKey(name), s)
+	s.ObjectMeta = metav1.ObjectMeta{Namespace: operatorNS, Name: name, Labels: labels, Annotations: annotations, ResourceVersion: s.ResourceVersion}
+	s.Type, s.Data = corev1.SecretTypeTLS, certs.SecretData(kp, ca)
+	if apierrors.IsNotFound(err) {
+		err = k8s.Create(ctxFor(t), s)
+	} else if err == nil {
+		err = k8s.Update(ctxFor(t), s)
 	}
-	return hasAll(fmt.Sprintf("%T %s labels", obj, obj.GetName()), obj.GetLabels(), map[string]string{
-		infra.LabelManagedBy: infra.ManagedByValue, infra.LabelName: infra.NameValue, infra.LabelGatewayName: gw.Name,
-	})
+	if err != nil {
+		t.Fatalf("issuing Secret %s: %v", name, err)
+	}
+	return s
+}
+
+func newTestCA(t *testing.T, name string, at time.Time) *certs.KeyPair {
+	t.Helper()
+	ca, err := certs.NewCA(name, certs.IssueOptions{Now: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ca
+}
+
+func issueServer(t *testing.T, f *fixture, ca *certs.KeyPair) *certs.KeyPair {
+	t.Helper()
+	kp, err := ca.IssueServer(certs.ServerName(f.gateway.Name, f.ns), certs.IssueOptions{Now: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kp
+}
+
+func issueClient(t *testing.T, f *fixture, ca *certs.KeyPair) *certs.KeyPair {
+	t.Helper()
+	kp, err := ca.IssueGatewayClient(f.ns, f.gateway.Name, certs.IssueOptions{Now: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kp
 }
 
 // fieldIs checks the value at path in obj.
@@ -254,6 +323,7 @@ func installCertManagerCRDs(t *testing.T) {
 				Names: apiextensionsv1.CustomResourceDefinitionNames{Kind: kind, ListKind: kind + "List", Plural: plural},
 				Versions: []apiextensionsv1.CustomResourceDefinitionVersion{{
 					Name: "v1", Served: true, Storage: true,
+					Subresources: &apiextensionsv1.CustomResourceSubresources{Status: &apiextensionsv1.CustomResourceSubresourceStatus{}},
 					Schema: &apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: &apiextensionsv1.JSONSchemaProps{
 						Type: "object", Properties: map[string]apiextensionsv1.JSONSchemaProps{
 							"spec": *anything, "status": *anything}}},
@@ -321,7 +391,7 @@ func startManager(t *testing.T, name gwapiv1.GatewayController) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := controller.Setup(ctx, mgr, controller.Options{ControllerName: name, CaddyImage: "caddy:test",
-		OperatorImage: "operator:test", Operator: infra.OperatorPods{Namespace: "caddy-gateway-system"}}); err != nil {
+		OperatorImage: "operator:test", Operator: infra.OperatorPods{Namespace: operatorNS}, MountGrace: testMountGrace}); err != nil {
 		cancel()
 		t.Fatal(err)
 	}

@@ -11,7 +11,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -31,51 +30,80 @@ import (
 // builtInRecheck is how often certificates of the built-in CA are checked for renewal.
 const builtInRecheck = 6 * time.Hour
 
-// ensureAdminCertificates makes sure the admin channel's Secrets exist: through
-// cert-manager when its API is installed, else issued by the built-in CA. It returns the
-// condition to report and when to look again.
+// ensureAdminCertificates makes sure the admin channel's Secrets exist in the operator's
+// namespace, through cert-manager when its API is installed, else issued by the built-in
+// CA; keeps the trust bundle; and copies the server certificate into the Gateway's
+// namespace for the pods. It returns the condition to report and when to look again.
 func (r *GatewayReconciler) ensureAdminCertificates(ctx context.Context, gw *gwapiv1.Gateway, tls *v1alpha1.AdminTLSSpec) (metav1.Condition, time.Duration, error) {
-	_, err := r.RESTMapper().RESTMapping(schema.GroupKind{Group: certs.CertManagerGroup, Kind: certs.KindCertificate}, "v1")
+	installed, err := r.certManagerInstalled()
 	switch {
-	case err == nil:
+	case err != nil:
+		return metav1.Condition{}, 0, err
+	case installed:
 		// Watch before applying: an object deleted after the apply is then never missed.
-		if err := r.certWatch.start(r.Scheme(), r.RESTMapper()); err != nil {
+		if err := r.certWatch.start(); err != nil {
 			return metav1.Condition{}, 0, err
 		}
 		objs := certs.RenderCertManager(certs.CertManagerInput{
-			Gateway: gw.Name, Namespace: gw.Namespace, Owner: plainOwnerRef(gw),
-			Labels: certLabels(gw), Annotations: infraAnnotations(gw), TLS: tls,
+			Gateway: gw.Name, Namespace: gw.Namespace, OperatorNamespace: r.Operator.Namespace,
+			Labels: adminLabels(gw), Annotations: adminAnnotations(gw), TLS: tls,
 		})
 		for _, o := range objs {
 			if err := r.apply(ctx, gw, o); err != nil {
 				return metav1.Condition{}, 0, err
 			}
 		}
+		recheck, err := r.ensureTrust(ctx, gw, trustOptions{caSecret: tls == nil || tls.IssuerRef == nil, reissue: r.reissueCertificate})
+		if err != nil {
+			return metav1.Condition{}, 0, err
+		}
 		return status.AdminCertificates(gw.Generation, status.ReasonCertManager,
-			"cert-manager issues the admin certificates"), 0, nil
-	case meta.IsNoMatchError(err):
+			"cert-manager issues the admin certificates"), recheck, nil
+	default:
 		if tls != nil && tls.IssuerRef != nil {
 			return status.AdminCertificates(gw.Generation, status.ReasonIssuingFailed,
 				"spec.controlPlane.tls.issuerRef needs cert-manager, which is not installed"), 0, nil
 		}
-		if err := r.ensureBuiltInSecrets(ctx, gw, tls); err != nil {
+		reissue, err := r.ensureBuiltInSecrets(ctx, gw, tls)
+		if err != nil {
 			return metav1.Condition{}, 0, err
 		}
+		recheck, err := r.ensureTrust(ctx, gw, trustOptions{caSecret: true, reissue: reissue})
+		if err != nil {
+			return metav1.Condition{}, 0, err
+		}
+		if recheck == 0 || recheck > builtInRecheck {
+			recheck = builtInRecheck
+		}
 		return status.AdminCertificates(gw.Generation, status.ReasonBuiltInCA,
-			"cert-manager is not installed; the operator's built-in CA issues the admin certificates"), builtInRecheck, nil
+			"cert-manager is not installed; the operator's built-in CA issues the admin certificates"), recheck, nil
+	}
+}
+
+// certManagerInstalled reports whether cert-manager's Certificate API is served.
+func (r *GatewayReconciler) certManagerInstalled() (bool, error) {
+	_, err := r.RESTMapper().RESTMapping(schema.GroupKind{Group: certs.CertManagerGroup, Kind: certs.KindCertificate}, "v1")
+	switch {
+	case err == nil:
+		return true, nil
+	case meta.IsNoMatchError(err):
+		return false, nil
 	default:
-		return metav1.Condition{}, 0, fmt.Errorf("discovering cert-manager: %w", err)
+		return false, fmt.Errorf("discovering cert-manager: %w", err)
 	}
 }
 
 // certManagerWatch adds to the Gateway controller, once, the watches of the cert-manager
 // kinds the operator creates, so that a change to one of them, its deletion above all,
-// reconciles the Gateway that owns it. They cannot be set up with the controller: the
-// informer of a kind whose API is missing never syncs, and cert-manager may be installed
-// after the operator starts.
+// reconciles the Gateway it belongs to (AnnotationGateway: the objects live in the
+// operator's namespace, where the Gateway cannot own them). They cannot be set up with
+// the controller: the informer of a kind whose API is missing never syncs, and
+// cert-manager may be installed after the operator starts. The cache is one of the
+// operator's namespace only, where the operator's Role lets it read these kinds.
 type certManagerWatch struct {
 	controller controller.Controller
 	cache      cache.Cache
+	handler    handler.EventHandler
 
 	mu      sync.Mutex
 	watched map[string]bool
@@ -83,7 +111,7 @@ type certManagerWatch struct {
 
 // start adds the watches not added yet. Without a controller (a reconciler not set up
 // with a manager) it does nothing.
-func (w *certManagerWatch) start(scheme *runtime.Scheme, mapper meta.RESTMapper) error {
+func (w *certManagerWatch) start() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.controller == nil {
@@ -93,14 +121,9 @@ func (w *certManagerWatch) start(scheme *runtime.Scheme, mapper meta.RESTMapper)
 		if w.watched[kind] {
 			continue
 		}
-		obj := &metav1.PartialObjectMetadata{}
-		obj.SetGroupVersionKind(schema.GroupVersionKind{Group: certs.CertManagerGroup, Version: "v1", Kind: kind})
-		// Any owner reference, not only controller ones: the admin objects have no
-		// controller (certs.RenderCertManager says why).
-		owner := handler.EnqueueRequestForOwner(scheme, mapper, &gwapiv1.Gateway{})
 		// Not their status, which cert-manager updates while issuing.
 		changed := predicate.GenerationChangedPredicate{}
-		if err := w.controller.Watch(source.Kind[client.Object](w.cache, obj, owner, changed)); err != nil {
+		if err := w.controller.Watch(source.Kind[client.Object](w.cache, certManagerMetadata(kind), w.handler, changed)); err != nil {
 			return fmt.Errorf("watching cert-manager %ss: %w", kind, err)
 		}
 		if w.watched == nil {
@@ -111,10 +134,26 @@ func (w *certManagerWatch) start(scheme *runtime.Scheme, mapper meta.RESTMapper)
 	return nil
 }
 
+// seen reports whether the watches were added: a Gateway found cert-manager installed.
+func (w *certManagerWatch) seen() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.watched) > 0
+}
+
+// certManagerMetadata is the metadata-only object of a cert-manager kind.
+func certManagerMetadata(kind string) *metav1.PartialObjectMetadata {
+	obj := &metav1.PartialObjectMetadata{}
+	obj.SetGroupVersionKind(schema.GroupVersionKind{Group: certs.CertManagerGroup, Version: "v1", Kind: kind})
+	return obj
+}
+
 // ensureBuiltInSecrets issues, or renews, the per-Gateway CA, the admin-proxy's server
-// certificate and the operator's client certificate.
-func (r *GatewayReconciler) ensureBuiltInSecrets(ctx context.Context, gw *gwapiv1.Gateway, tls *v1alpha1.AdminTLSSpec) error {
-	n := certs.NamesFor(gw.Name)
+// certificate and the operator's client certificate, in the operator's namespace. It
+// returns the function that reissues a leaf with the current CA, which ensureTrust calls
+// when the CA changed.
+func (r *GatewayReconciler) ensureBuiltInSecrets(ctx context.Context, gw *gwapiv1.Gateway, tls *v1alpha1.AdminTLSSpec) (func(context.Context, string) error, error) {
+	n := certs.NamesFor(gw.Namespace, gw.Name)
 	now := time.Now()
 	duration, renewBefore := certs.DefaultDuration, certs.DefaultRenewBefore
 	if tls != nil && tls.Duration != nil {
@@ -123,7 +162,7 @@ func (r *GatewayReconciler) ensureBuiltInSecrets(ctx context.Context, gw *gwapiv
 	if tls != nil && tls.RenewBefore != nil {
 		renewBefore = tls.RenewBefore.Duration
 	}
-	caData, caRenewed, err := r.ensureSecret(ctx, gw, n.CA, certs.CARenewBefore, false, func() (map[string][]byte, error) {
+	caData, err := r.ensureSecret(ctx, gw, n.CA, certs.CARenewBefore, false, func() (map[string][]byte, error) {
 		ca, err := certs.NewCA("caddy-admin-ca", certs.IssueOptions{Now: now})
 		if err != nil {
 			return nil, err
@@ -131,67 +170,71 @@ func (r *GatewayReconciler) ensureBuiltInSecrets(ctx context.Context, gw *gwapiv
 		return certs.SecretData(ca, ca), nil
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ca, err := certs.ParseKeyPair(caData[certs.SecretCertKey], caData[certs.SecretKeyKey])
 	if err != nil {
-		return fmt.Errorf("built-in CA of Gateway %s/%s: %w", gw.Namespace, gw.Name, err)
+		return nil, fmt.Errorf("built-in CA of Gateway %s/%s: %w", gw.Namespace, gw.Name, err)
 	}
 	opts := certs.IssueOptions{Now: now, Duration: duration}
-	issue := map[string]func() (*certs.KeyPair, error){
-		n.Server: func() (*certs.KeyPair, error) { return ca.IssueServer(certs.ServerName(gw.Name, gw.Namespace), opts) },
-		n.Client: func() (*certs.KeyPair, error) { return ca.IssueClient(opts) },
+	issue := map[string]func() (map[string][]byte, error){
+		n.Server: func() (map[string][]byte, error) {
+			return leafData(ca)(ca.IssueServer(certs.ServerName(gw.Name, gw.Namespace), opts))
+		},
+		n.Client: func() (map[string][]byte, error) {
+			return leafData(ca)(ca.IssueGatewayClient(gw.Namespace, gw.Name, opts))
+		},
 	}
 	for _, name := range []string{n.Server, n.Client} {
-		if _, _, err := r.ensureSecret(ctx, gw, name, renewBefore, caRenewed, func() (map[string][]byte, error) {
-			kp, err := issue[name]()
-			if err != nil {
-				return nil, err
-			}
-			return certs.SecretData(kp, ca), nil
-		}); err != nil {
-			return err
+		if _, err := r.ensureSecret(ctx, gw, name, renewBefore, false, issue[name]); err != nil {
+			return nil, err
 		}
 	}
-	return nil
+	return func(ctx context.Context, name string) error {
+		_, err := r.ensureSecret(ctx, gw, name, renewBefore, true, issue[name])
+		return err
+	}, nil
 }
 
-// ensureSecret returns the data of a TLS Secret, issuing it when it is missing, due for
-// renewal or force is set; renewed reports whether it was issued now.
+// leafData returns the Secret data of a leaf issued by ca.
+func leafData(ca *certs.KeyPair) func(*certs.KeyPair, error) (map[string][]byte, error) {
+	return func(kp *certs.KeyPair, err error) (map[string][]byte, error) {
+		if err != nil {
+			return nil, err
+		}
+		return certs.SecretData(kp, ca), nil
+	}
+}
+
+// ensureSecret returns the data of a TLS Secret of gw in the operator's namespace,
+// issuing it when it is missing, due for renewal or force is set.
 func (r *GatewayReconciler) ensureSecret(ctx context.Context, gw *gwapiv1.Gateway, name string, renewBefore time.Duration,
-	force bool, issue func() (map[string][]byte, error)) (data map[string][]byte, renewed bool, err error) {
+	force bool, issue func() (map[string][]byte, error)) (data map[string][]byte, err error) {
+	ns := r.Operator.Namespace
 	var s corev1.Secret
-	err = r.Get(ctx, client.ObjectKey{Namespace: gw.Namespace, Name: name}, &s)
+	err = r.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &s)
 	if client.IgnoreNotFound(err) != nil {
-		return nil, false, fmt.Errorf("reading Secret %s/%s: %w", gw.Namespace, name, err)
+		return nil, fmt.Errorf("reading Secret %s/%s: %w", ns, name, err)
 	}
 	exists := err == nil
 	if exists && !force {
 		if due, _ := certs.NeedsRenewal(s.Data, time.Now(), renewBefore); !due {
-			return s.Data, false, nil
+			return s.Data, nil
 		}
 	}
 	if data, err = issue(); err != nil {
-		return nil, false, fmt.Errorf("issuing %s: %w", name, err)
+		return nil, fmt.Errorf("issuing %s: %w", name, err)
 	}
 	s.ObjectMeta = metav1.ObjectMeta{
-		Name: name, Namespace: gw.Namespace, Labels: certLabels(gw),
-		Annotations: withControllerName(infraAnnotations(gw), r.ControllerName), OwnerReferences: []metav1.OwnerReference{*ownerRef(gw)}, ResourceVersion: s.ResourceVersion,
+		Name: name, Namespace: ns, Labels: adminLabels(gw),
+		Annotations: withControllerName(adminAnnotations(gw), r.ControllerName), ResourceVersion: s.ResourceVersion,
 	}
 	s.Type, s.Data = corev1.SecretTypeTLS, data
-	if exists {
-		err = r.Update(ctx, &s)
-	} else {
-		err = r.Create(ctx, &s)
-	}
-	if apierrors.IsAlreadyExists(err) || apierrors.IsConflict(err) {
-		return nil, false, fmt.Errorf("secret %s/%s changed concurrently: %w", gw.Namespace, name, err)
-	}
-	if err != nil {
-		return nil, false, fmt.Errorf("writing Secret %s/%s: %w", gw.Namespace, name, err)
+	if err := r.writeSecret(ctx, &s, exists); err != nil {
+		return nil, err
 	}
 	r.Recorder.Eventf(gw, nil, corev1.EventTypeNormal, "Issued", "IssueCertificate", "Issued admin certificate Secret %s", name)
-	return data, true, nil
+	return data, nil
 }
 
 func ownerRef(gw *gwapiv1.Gateway) *metav1.OwnerReference {
@@ -201,12 +244,21 @@ func ownerRef(gw *gwapiv1.Gateway) *metav1.OwnerReference {
 	}
 }
 
-// plainOwnerRef is ownerRef without the controller flag: the owner reference of the
-// cert-manager objects, which the Gateway must not control (see certs.RenderCertManager).
-func plainOwnerRef(gw *gwapiv1.Gateway) *metav1.OwnerReference {
-	ref := ownerRef(gw)
-	ref.Controller = nil
-	return ref
+// writeSecret creates s, or updates it when it exists.
+func (r *GatewayReconciler) writeSecret(ctx context.Context, s *corev1.Secret, exists bool) error {
+	var err error
+	if exists {
+		err = r.Update(ctx, s)
+	} else {
+		err = r.Create(ctx, s)
+	}
+	if apierrors.IsAlreadyExists(err) || apierrors.IsConflict(err) {
+		return fmt.Errorf("secret %s/%s changed concurrently: %w", s.Namespace, s.Name, err)
+	}
+	if err != nil {
+		return fmt.Errorf("writing Secret %s/%s: %w", s.Namespace, s.Name, err)
+	}
+	return nil
 }
 
 // certLabels are the labels of the admin certificate objects: spec.infrastructure.labels
@@ -220,6 +272,26 @@ func certLabels(gw *gwapiv1.Gateway) map[string]string {
 	}
 	maps.Copy(l, fleetLabels(gw))
 	return l
+}
+
+// adminLabels are the labels of the admin objects in the operator's namespace: certLabels
+// and those that tie them to gw (certs.LabelGatewayUID, certs.LabelGatewayNamespace).
+func adminLabels(gw *gwapiv1.Gateway) map[string]string {
+	l := certLabels(gw)
+	l[certs.LabelGatewayUID] = string(gw.UID)
+	l[certs.LabelGatewayNamespace] = gw.Namespace
+	return l
+}
+
+// adminAnnotations are the annotations of the admin objects in the operator's namespace:
+// spec.infrastructure.annotations and certs.AnnotationGateway.
+func adminAnnotations(gw *gwapiv1.Gateway) map[string]string {
+	a := infraAnnotations(gw)
+	if a == nil {
+		a = map[string]string{}
+	}
+	a[certs.AnnotationGateway] = gw.Namespace + "/" + gw.Name
+	return a
 }
 
 // infraAnnotations are spec.infrastructure.annotations, or nil.

@@ -3,6 +3,7 @@ package controller_test
 import (
 	"crypto/x509"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -64,9 +65,9 @@ func TestGatewayRenewsBuiltInCertificates(t *testing.T) {
 				spec.ControlPlane = &v1alpha1.ControlPlaneSpec{TLS: tc.tls}
 			}
 			f := newFixture(t, spec)
-			n := certs.NamesFor(f.gateway.Name)
-			ca := keyPair(t, waitFor(t, f.key(n.CA), &corev1.Secret{}, exists))
-			target := waitFor(t, f.key(tc.replace(n)), &corev1.Secret{}, exists)
+			n := f.admin()
+			ca := keyPair(t, waitFor(t, adminKey(n.CA), &corev1.Secret{}, exists))
+			target := waitFor(t, adminKey(tc.replace(n)), &corev1.Secret{}, exists)
 			old := keyPair(t, target)
 
 			expiring, err := tc.expiring(ca, certs.ServerName(f.gateway.Name, f.ns))
@@ -77,7 +78,7 @@ func TestGatewayRenewsBuiltInCertificates(t *testing.T) {
 			if expiring.Cert.IsCA {
 				issuer = expiring
 			}
-			// The update alone triggers a reconcile: the Gateway owns the Secret.
+			// The update alone triggers a reconcile: the Secret names its Gateway.
 			update(t, target, func(s *corev1.Secret) { s.Data = certs.SecretData(expiring, issuer) })
 
 			renewed := waitFor(t, client.ObjectKeyFromObject(target), &corev1.Secret{}, func(s *corev1.Secret) error {
@@ -90,10 +91,11 @@ func TestGatewayRenewsBuiltInCertificates(t *testing.T) {
 			if due, why := certs.NeedsRenewal(renewed.Data, time.Now(), certs.DefaultRenewBefore); due && tc.tls == nil {
 				t.Errorf("renewed Secret %s is due for renewal again: %s", renewed.Name, why)
 			}
-			// Whatever was renewed, the server and client certificates chain to the current CA.
-			ca = keyPair(t, waitFor(t, f.key(n.CA), &corev1.Secret{}, exists))
+			// Whatever was renewed, the server and client certificates chain to the current CA
+			// (the client's after the mount grace when the CA changed).
+			ca = keyPair(t, waitFor(t, adminKey(n.CA), &corev1.Secret{}, exists))
 			for _, name := range []string{n.Server, n.Client} {
-				waitFor(t, f.key(name), &corev1.Secret{}, func(s *corev1.Secret) error {
+				waitFor(t, adminKey(name), &corev1.Secret{}, func(s *corev1.Secret) error {
 					kp := keyPair(t, s)
 					if string(s.Data[certs.SecretCAKey]) != string(ca.CertPEM) {
 						return fmt.Errorf("ca.crt of Secret %s is not the current CA", name)
@@ -108,6 +110,13 @@ func TestGatewayRenewsBuiltInCertificates(t *testing.T) {
 					}
 					return nil
 				})
+			}
+			// The pods' copy holds the current server certificate and a bundle led by the
+			// current CA; after a CA change it still trusts the previous CA too.
+			server := waitFor(t, adminKey(n.Server), &corev1.Secret{}, exists)
+			cp := checkServerCopy(t, f, server, ca.CertPEM)
+			if got := strings.Count(string(cp.Data[certs.SecretCAKey]), "BEGIN CERTIFICATE"); expiring.Cert.IsCA && got != 2 {
+				t.Errorf("after a CA change the trust bundle holds %d CAs, want the current and the previous", got)
 			}
 			assertSettled(t, renewed)
 		})

@@ -89,23 +89,29 @@ func pushTuning(spec *v1alpha1.CaddyProxyConfigSpec) pusher.Tuning {
 }
 
 // adminClientTLS builds the operator's client TLS configuration for a Gateway from its
-// client certificate Secret. A non-empty reason says why it is not available yet.
+// client certificate Secret and its trust bundle, both in the operator's namespace. A
+// non-empty reason says why it is not available yet.
 func (r *GatewayReconciler) adminClientTLS(ctx context.Context, gw *gwapiv1.Gateway) (*tls.Config, string, error) {
-	name := certs.NamesFor(gw.Name).Client
-	var s corev1.Secret
-	if err := r.Get(ctx, client.ObjectKey{Namespace: gw.Namespace, Name: name}, &s); err != nil {
-		if client.IgnoreNotFound(err) == nil {
-			return nil, fmt.Sprintf("waiting for the admin client certificate Secret %s", name), nil
+	n := certs.NamesFor(gw.Namespace, gw.Name)
+	secrets := map[string]*corev1.Secret{}
+	for _, name := range []string{n.Client, n.Trust} {
+		var s corev1.Secret
+		if err := r.Get(ctx, client.ObjectKey{Namespace: r.Operator.Namespace, Name: name}, &s); err != nil {
+			if client.IgnoreNotFound(err) == nil {
+				return nil, fmt.Sprintf("waiting for the admin Secret %s/%s", r.Operator.Namespace, name), nil
+			}
+			return nil, "", err
 		}
-		return nil, "", err
+		secrets[name] = &s
 	}
+	s := secrets[n.Client]
 	pair, err := tls.X509KeyPair(s.Data[certs.SecretCertKey], s.Data[certs.SecretKeyKey])
 	if err != nil {
-		return nil, fmt.Sprintf("admin client certificate Secret %s is not usable yet: %v", name, err), nil
+		return nil, fmt.Sprintf("admin client certificate Secret %s is not usable yet: %v", n.Client, err), nil
 	}
 	roots := x509.NewCertPool()
-	if !roots.AppendCertsFromPEM(s.Data[certs.SecretCAKey]) {
-		return nil, fmt.Sprintf("admin client certificate Secret %s has no %s", name, certs.SecretCAKey), nil
+	if !roots.AppendCertsFromPEM(secrets[n.Trust].Data[certs.SecretCAKey]) {
+		return nil, fmt.Sprintf("admin trust Secret %s has no %s", n.Trust, certs.SecretCAKey), nil
 	}
 	return &tls.Config{
 		Certificates: []tls.Certificate{pair}, RootCAs: roots,

@@ -19,8 +19,10 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
@@ -53,7 +55,10 @@ type GatewayReconciler struct {
 	// Images are the default data-plane and admin-proxy images.
 	CaddyImage, OperatorImage string
 	// Operator selects the operator's pods, the only default peers of Caddy's admin port.
+	// Its namespace holds the admin objects that must stay out of the Gateways' namespaces.
 	Operator infra.OperatorPods
+	// MountGrace: see Options.MountGrace.
+	MountGrace time.Duration
 
 	// applied lets reconciles that change nothing skip their server-side applies.
 	applied appliedMemo
@@ -77,7 +82,6 @@ type GatewayReconciler struct {
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;patch;delete
-// +kubebuilder:rbac:groups=cert-manager.io,resources=issuers;certificates,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=httproutes;referencegrants,verbs=get;list;watch
 // +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=httproutes/status,verbs=update
@@ -143,13 +147,17 @@ func (r *GatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 }
 
 // forgetGateway drops what the operator keeps for a deleted Gateway (its fleet and pods
-// are going with it) and removes its entries from the statuses of routes: a route must
-// not go on claiming to be accepted by a Gateway that is gone.
+// are going with it, owned by it), deletes its admin objects from the operator's
+// namespace (which it cannot own) and removes its entries from the statuses of routes: a
+// route must not go on claiming to be accepted by a Gateway that is gone.
 func (r *GatewayReconciler) forgetGateway(ctx context.Context, key types.NamespacedName) error {
 	r.Pusher.Forget(key.String())
 	r.applied.forget(key)
 	r.refused.forget(key)
 	r.RouteStatus.ForgetGateway(key)
+	if err := r.deleteAdminObjects(ctx, key); err != nil {
+		return err
+	}
 	gone := &gwapiv1.Gateway{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}
 	if err := r.writeRouteStatuses(ctx, gone, nil); err != nil {
 		return err
@@ -258,9 +266,10 @@ func (r *GatewayReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&appsv1.Deployment{}).Owns(&appsv1.DaemonSet{}).Owns(&corev1.Service{}).
 		Owns(&corev1.ServiceAccount{}).Owns(&corev1.ConfigMap{}).Owns(&networkingv1.NetworkPolicy{}).
 		Owns(&autoscalingv2.HorizontalPodAutoscaler{}).Owns(&policyv1.PodDisruptionBudget{}).
-		// The admin certificate Secrets: the built-in CA's, owned by the Gateway, and
-		// cert-manager's, which carry the fleet's labels.
-		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.gatewayOfFleetObject)).
+		// The admin Secrets: the copy the pods mount, owned by the Gateway, and those in
+		// the operator's namespace (the built-in CA's, cert-manager's, the trust bundle),
+		// which name their Gateway in an annotation.
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.gatewayOfAdminObject)).
 		Watches(&gwapiv1.GatewayClass{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysOfClass)).
 		// A route's status is written by this operator (RouteStatusReconciler) and by
 		// others; only a change of its spec (or labels and annotations, which count for
@@ -282,8 +291,22 @@ func (r *GatewayReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err != nil {
 		return err
 	}
-	r.certWatch = certManagerWatch{controller: c, cache: mgr.GetCache()}
-	return nil
+	if r.Operator.Namespace == "" {
+		return errors.New("the operator's namespace is required: it holds the admin certificates")
+	}
+	// cert-manager's kinds are read in the operator's namespace only (a Role there).
+	certCache, err := cache.New(mgr.GetConfig(), cache.Options{
+		HTTPClient: mgr.GetHTTPClient(), Scheme: mgr.GetScheme(), Mapper: mgr.GetRESTMapper(),
+		DefaultNamespaces: map[string]cache.Config{r.Operator.Namespace: {}}, DefaultTransform: trimMetadataOnly,
+	})
+	if err != nil {
+		return fmt.Errorf("creating the cache of cert-manager objects: %w", err)
+	}
+	if err := mgr.Add(certCache); err != nil {
+		return err
+	}
+	r.certWatch = certManagerWatch{controller: c, cache: certCache, handler: handler.EnqueueRequestsFromMapFunc(r.gatewayOfAdminObject)}
+	return mgr.Add(manager.RunnableFunc(r.sweepAdminObjects))
 }
 
 func (r *GatewayReconciler) gatewaysOfClass(ctx context.Context, o client.Object) []reconcile.Request {

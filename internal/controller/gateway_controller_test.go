@@ -5,6 +5,8 @@ import (
 	"encoding/pem"
 	"fmt"
 	"maps"
+	"slices"
+	"strings"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -263,18 +265,20 @@ func TestGatewayProvisionsFleet(t *testing.T) {
 	}
 }
 
-// checkBuiltInSecrets checks the three Secrets of the built-in CA: kubernetes.io/tls,
-// owned by the Gateway, a server certificate for certs.ServerName and a client
-// certificate for certs.OperatorURI, both chaining to the CA.
+// checkBuiltInSecrets checks the Secrets of the built-in CA, all kubernetes.io/tls in the
+// operator's namespace and tied to the Gateway: the CA, a server certificate for
+// certs.ServerName and a client certificate for the Gateway's identity, both chaining to
+// the CA; and the copy in the Gateway's namespace, owned by it, with the server
+// certificate and key and the trust bundle, and no CA key.
 func checkBuiltInSecrets(t *testing.T, f *fixture) {
 	t.Helper()
-	n := certs.NamesFor(f.gateway.Name)
+	n := f.admin()
 	secret := func(name string) *corev1.Secret {
-		return waitFor(t, f.key(name), &corev1.Secret{}, func(s *corev1.Secret) error {
+		return waitFor(t, adminKey(name), &corev1.Secret{}, func(s *corev1.Secret) error {
 			if s.Type != corev1.SecretTypeTLS {
 				return fmt.Errorf("secret %s has type %s, want %s", name, s.Type, corev1.SecretTypeTLS)
 			}
-			return checkFleetMeta(s, f.gateway)
+			return checkAdminMeta(s, f.gateway)
 		})
 	}
 	caSecret := secret(n.CA)
@@ -283,6 +287,7 @@ func checkBuiltInSecrets(t *testing.T, f *fixture) {
 		t.Errorf("CA Secret: IsCA %t, ca.crt equal to tls.crt %t; want both", ca.IsCA,
 			string(caSecret.Data[certs.SecretCAKey]) == string(caSecret.Data[certs.SecretCertKey]))
 	}
+	identity := certs.OperatorIdentity(f.ns, f.gateway.Name)
 	tests := map[string]struct {
 		secret string
 		opts   x509.VerifyOptions
@@ -297,8 +302,8 @@ func checkBuiltInSecrets(t *testing.T, f *fixture) {
 			secret: n.Client,
 			opts:   x509.VerifyOptions{KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}},
 			check: func(c *x509.Certificate) error {
-				if len(c.URIs) != 1 || c.URIs[0].String() != certs.OperatorURI {
-					return fmt.Errorf("URI SANs are %v, want [%s]", c.URIs, certs.OperatorURI)
+				if len(c.URIs) != 1 || c.URIs[0].String() != identity {
+					return fmt.Errorf("URI SANs are %v, want [%s]", c.URIs, identity)
 				}
 				return nil
 			},
@@ -326,6 +331,40 @@ func checkBuiltInSecrets(t *testing.T, f *fixture) {
 			}
 		})
 	}
+	t.Run("copy in the Gateway's namespace", func(t *testing.T) {
+		checkServerCopy(t, f, secret(n.Server), caSecret.Data[certs.SecretCertKey])
+	})
+	var inGatewayNS corev1.SecretList
+	if err := k8s.List(ctxFor(t), &inGatewayNS, client.InNamespace(f.ns)); err != nil {
+		t.Fatal(err)
+	}
+	if len(inGatewayNS.Items) != 1 {
+		t.Errorf("the Gateway's namespace holds %d Secrets, want only the server copy", len(inGatewayNS.Items))
+	}
+}
+
+// checkServerCopy waits until the Secret the pods mount, in the Gateway's namespace,
+// holds server's certificate and key and a ca.crt that is the trust bundle, whose first
+// CA is wantCA; and checks it is owned by the Gateway and holds no other key.
+func checkServerCopy(t *testing.T, f *fixture, server *corev1.Secret, wantCA []byte) *corev1.Secret {
+	t.Helper()
+	trust := waitFor(t, adminKey(f.admin().Trust), &corev1.Secret{}, func(s *corev1.Secret) error {
+		if !strings.HasPrefix(string(s.Data[certs.SecretCAKey]), string(wantCA)) {
+			return fmt.Errorf("the trust bundle does not start with the expected CA")
+		}
+		return checkAdminMeta(s, f.gateway)
+	})
+	return waitFor(t, f.key(certs.ServerSecret(f.gateway.Name)), &corev1.Secret{}, func(s *corev1.Secret) error {
+		if err := checkFleetMeta(s, f.gateway); err != nil {
+			return err
+		}
+		if len(s.Data) != 3 || string(s.Data[certs.SecretCertKey]) != string(server.Data[certs.SecretCertKey]) ||
+			string(s.Data[certs.SecretKeyKey]) != string(server.Data[certs.SecretKeyKey]) ||
+			string(s.Data[certs.SecretCAKey]) != string(trust.Data[certs.SecretCAKey]) {
+			return fmt.Errorf("copy %s holds keys %v, not the server certificate, its key and the trust bundle", s.Name, slices.Sorted(maps.Keys(s.Data)))
+		}
+		return nil
+	})
 }
 
 func parseCert(t *testing.T, data []byte) *x509.Certificate {
@@ -392,9 +431,9 @@ func TestGatewayOfAnotherController(t *testing.T) {
 	gw := newGateway(ns, "gw", class)
 	create(t, gw)
 	initial := gw.Status.DeepCopy()
-	names, certNames := infra.NamesFor(gw.Name), certs.NamesFor(gw.Name)
+	names := infra.NamesFor(gw.Name)
 	absent := map[string]client.Object{
-		names.Workload: &corev1.Service{}, names.Bootstrap: &corev1.ConfigMap{}, certNames.CA: &corev1.Secret{},
+		names.Workload: &corev1.Service{}, names.Bootstrap: &corev1.ConfigMap{}, certs.ServerSecret(gw.Name): &corev1.Secret{},
 	}
 	consistently(t, quietPeriod, func() error {
 		for name, obj := range absent {

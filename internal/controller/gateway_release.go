@@ -8,22 +8,18 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
-	"github.com/caddy-gateway/operator/internal/certs"
 	"github.com/caddy-gateway/operator/internal/status"
 	"github.com/caddy-gateway/operator/internal/translator"
 )
 
 // releaseGateway undoes what the operator did for a Gateway whose class belongs to another
 // controller, which it moved to (spec.gatewayClassName is the only way: a class's
-// controllerName is immutable). Its fleet, admin certificates and cert-manager objects are
-// deleted, Caddy pods included, so they do not go on serving the last configuration; the
+// controllerName is immutable). Its fleet, the server Secret copy and (forgetGateway) its
+// admin objects in the operator's namespace are deleted, Caddy pods included, so they do not go on serving the last configuration; the
 // status this operator wrote is removed; and the routes' entries of ours for it are
 // dropped. The fleet objects this operator created (AnnotationControllerName: not those
 // another instance of it, with another controllerName, has applied since) are the mark
@@ -40,19 +36,6 @@ func (r *GatewayReconciler) releaseGateway(ctx context.Context, gw *gwapiv1.Gate
 	}
 	if err := r.forgetGateway(ctx, client.ObjectKeyFromObject(gw)); err != nil {
 		return err
-	}
-	// Our AdminCertificates condition, of the generation before the move, says whether
-	// cert-manager objects were made: only then are they looked for, so that a cluster
-	// without cert-manager is never asked for its API.
-	if admin := meta.FindStatusCondition(gw.Status.Conditions, status.ConditionAdminCertificates); admin != nil &&
-		admin.ObservedGeneration < gw.Generation && admin.Reason == status.ReasonCertManager {
-		issued, err := r.releasedCertManagerObjects(ctx, gw)
-		if err != nil {
-			return err
-		}
-		if err := r.deleteAll(ctx, gw, issued); err != nil {
-			return err
-		}
 	}
 	if err := r.clearStatus(ctx, gw); err != nil {
 		return err
@@ -74,44 +57,6 @@ func (r *GatewayReconciler) deleteAll(ctx context.Context, gw *gwapiv1.Gateway, 
 		}
 	}
 	return nil
-}
-
-// releasedCertManagerObjects lists the cert-manager Issuers and Certificates this
-// operator created for gw, and the Secrets cert-manager issued for those Certificates:
-// named after them, with the fleet's labels, neither our annotation nor an owner
-// reference.
-func (r *GatewayReconciler) releasedCertManagerObjects(ctx context.Context, gw *gwapiv1.Gateway) ([]client.Object, error) {
-	var objs []client.Object
-	issued := map[string]bool{}
-	for _, kind := range []string{certs.KindIssuer, certs.KindCertificate} {
-		gvk := schema.GroupVersionKind{Group: certs.CertManagerGroup, Version: "v1", Kind: kind}
-		list := &metav1.PartialObjectMetadataList{}
-		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(kind + "List"))
-		// Read from the API server: the cache watches these kinds only once a Gateway of
-		// ours has found cert-manager installed since the operator started.
-		err := r.APIReader.List(ctx, list, client.InNamespace(gw.Namespace), client.MatchingLabels(fleetLabels(gw)))
-		if meta.IsNoMatchError(err) || apierrors.IsNotFound(err) {
-			continue // cert-manager is gone since
-		}
-		if err != nil {
-			return nil, fmt.Errorf("listing cert-manager %ss: %w", kind, err)
-		}
-		for i := range list.Items {
-			o := &list.Items[i]
-			owned := slices.ContainsFunc(o.OwnerReferences, func(ref metav1.OwnerReference) bool { return ref.UID == gw.UID })
-			if owned && createdBy(o, r.ControllerName) {
-				o.SetGroupVersionKind(gvk)
-				objs = append(objs, o)
-				if kind == certs.KindCertificate {
-					issued[o.GetName()] = true
-				}
-			}
-		}
-	}
-	secrets, err := r.fleetObjects(ctx, gw, []client.ObjectList{&corev1.SecretList{}}, func(o client.Object) bool {
-		return issued[o.GetName()]
-	})
-	return append(objs, secrets...), err
 }
 
 // AnnotationControllerName names, on every object the operator creates for a Gateway, the

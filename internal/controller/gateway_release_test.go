@@ -28,7 +28,7 @@ func TestGatewayMovedToAnotherClass(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, v1alpha1.CaddyProxyConfigSpec{})
 	_, routeKey := acceptedRoute(t, f)
-	names, certNames := infra.NamesFor(f.gateway.Name), certs.NamesFor(f.gateway.Name)
+	names, certNames := infra.NamesFor(f.gateway.Name), f.admin()
 	kinds := []func() client.Object{
 		func() client.Object { return &corev1.ServiceAccount{} }, func() client.Object { return &appsv1.Deployment{} },
 		func() client.Object { return &corev1.Service{} }, func() client.Object { return &networkingv1.NetworkPolicy{} },
@@ -41,9 +41,11 @@ func TestGatewayMovedToAnotherClass(t *testing.T) {
 	for _, k := range kinds {
 		objects = append(objects, object{f.workload(), k})
 	}
-	for _, name := range []string{certNames.CA, certNames.Server, certNames.Client} {
-		objects = append(objects, object{f.key(name), func() client.Object { return &corev1.Secret{} }})
+	// The admin Secrets in the operator's namespace, and the server copy in the Gateway's.
+	for _, name := range []string{certNames.CA, certNames.Server, certNames.Client, certNames.Trust} {
+		objects = append(objects, object{adminKey(name), func() client.Object { return &corev1.Secret{} }})
 	}
+	objects = append(objects, object{f.key(certs.ServerSecret(f.gateway.Name)), func() client.Object { return &corev1.Secret{} }})
 	for _, o := range objects {
 		waitFor(t, o.key, o.newObj(), exists)
 	}
@@ -122,7 +124,12 @@ func TestGatewayMovedToAnotherClass(t *testing.T) {
 	update(t, f.gateway, func(g *gwapiv1.Gateway) { g.Spec.GatewayClassName = gwapiv1.ObjectName(f.class) })
 	f.waitGateway(t, gatewayAcceptedIs(gatewayAccepted))
 	for _, o := range objects {
-		waitFor(t, o.key, o.newObj(), func(obj client.Object) error { return checkFleetMeta(obj, f.gateway) })
+		waitFor(t, o.key, o.newObj(), func(obj client.Object) error {
+			if obj.GetNamespace() == operatorNS {
+				return checkAdminMeta(obj, f.gateway)
+			}
+			return checkFleetMeta(obj, f.gateway)
+		})
 	}
 	waitFor(t, routeKey, &gwapiv1.HTTPRoute{}, func(r *gwapiv1.HTTPRoute) error {
 		return reasonIs(r.Status.Parents, f.gateway.Name, string(gwapiv1.RouteReasonAccepted))

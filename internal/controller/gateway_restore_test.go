@@ -19,23 +19,25 @@ import (
 const restoreTimeout = 10 * time.Second
 
 // TestGatewayRestoresDeletedObjects deletes, one at a time, each object the operator
-// keeps for a Gateway (built-in CA): each comes back, as a new object, within seconds and
-// without any change to the Gateway.
+// keeps for a Gateway (built-in CA), in its namespace and in the operator's: each comes
+// back, as a new object, within seconds and without any change to the Gateway.
 func TestGatewayRestoresDeletedObjects(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, v1alpha1.CaddyProxyConfigSpec{})
-	n, c := infra.NamesFor(f.gateway.Name), certs.NamesFor(f.gateway.Name)
+	n, c := infra.NamesFor(f.gateway.Name), f.admin()
 	tests := []struct {
-		name string
-		obj  client.Object
+		key client.ObjectKey
+		obj client.Object
 	}{
-		{n.Workload, &corev1.ServiceAccount{}}, {n.Bootstrap, &corev1.ConfigMap{}}, {n.Workload, &appsv1.Deployment{}},
-		{n.Workload, &corev1.Service{}}, {n.Workload, &networkingv1.NetworkPolicy{}},
-		{c.CA, &corev1.Secret{}}, {c.Server, &corev1.Secret{}}, {c.Client, &corev1.Secret{}},
+		{f.key(n.Workload), &corev1.ServiceAccount{}}, {f.key(n.Bootstrap), &corev1.ConfigMap{}}, {f.key(n.Workload), &appsv1.Deployment{}},
+		{f.key(n.Workload), &corev1.Service{}}, {f.key(n.Workload), &networkingv1.NetworkPolicy{}},
+		{f.key(certs.ServerSecret(f.gateway.Name)), &corev1.Secret{}},
+		{adminKey(c.CA), &corev1.Secret{}}, {adminKey(c.Server), &corev1.Secret{}}, {adminKey(c.Client), &corev1.Secret{}},
+		{adminKey(c.Trust), &corev1.Secret{}},
 	}
 	for _, tc := range tests {
-		t.Run(fmt.Sprintf("%T %s", tc.obj, tc.name), func(t *testing.T) {
-			deleteAndWaitRestored(t, f.key(tc.name), tc.obj)
+		t.Run(fmt.Sprintf("%T %s", tc.obj, tc.key), func(t *testing.T) {
+			deleteAndWaitRestored(t, tc.key, tc.obj)
 		})
 	}
 }

@@ -20,8 +20,12 @@ type Options struct {
 	CaddyImage string
 	// OperatorImage is the default admin-proxy image (the operator's own image).
 	OperatorImage string
-	// Operator selects the operator's pods, allowed to Caddy's admin port.
+	// Operator selects the operator's pods, allowed to Caddy's admin port; its namespace
+	// holds the admin channel's CAs, client certificates and cert-manager objects.
 	Operator infra.OperatorPods
+	// MountGrace is how long a new admin trust bundle is given to reach the pods before
+	// the client certificate moves to a new CA. Zero means DefaultMountGrace.
+	MountGrace time.Duration
 	// PushTimeout bounds one configuration push to one Caddy pod.
 	PushTimeout time.Duration
 }
@@ -46,6 +50,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 		Pusher:         pusher.New(pusher.Options{Tuning: pusher.Tuning{Timeout: o.PushTimeout}, Observe: observePush}),
 		RouteStatus:    routeStatus,
 		ControllerName: o.ControllerName, CaddyImage: o.CaddyImage, OperatorImage: o.OperatorImage, Operator: o.Operator,
+		MountGrace: o.MountGrace,
 	}
 	if err := gw.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the Gateway controller: %w", err)

@@ -76,7 +76,14 @@ func run(m *testing.M) int {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if err := controller.Setup(ctx, mgr, controller.Options{ControllerName: controllerName, CaddyImage: "caddy:test", OperatorImage: "operator:test", Operator: infra.OperatorPods{Namespace: "caddy-gateway-system", Labels: map[string]string{"control-plane": "controller-manager"}}}); err != nil {
+	// The operator's namespace holds the admin objects of every Gateway.
+	if err := k8s.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: operatorNS}}); err != nil {
+		fmt.Fprintf(os.Stderr, "FAIL: creating the operator's namespace: %v\n", err)
+		return 1
+	}
+	if err := controller.Setup(ctx, mgr, controller.Options{ControllerName: controllerName, CaddyImage: "caddy:test", OperatorImage: "operator:test",
+		Operator:   infra.OperatorPods{Namespace: operatorNS, Labels: map[string]string{"control-plane": "controller-manager"}},
+		MountGrace: testMountGrace}); err != nil {
 		fmt.Fprintf(os.Stderr, "FAIL: setting up the controllers: %v\n", err)
 		return 1
 	}

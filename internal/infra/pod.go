@@ -179,7 +179,9 @@ func (r *renderer) adminProxyContainer() corev1.Container {
 		Args: []string{"admin-proxy",
 			"--listen", ":" + strconv.Itoa(int(r.adminPort)),
 			"--tls-dir", AdminTLSDir,
-			"--socket", AdminSocket},
+			"--socket", AdminSocket,
+			// Only the operator's client certificate for this Gateway opens its admin API.
+			"--identity", certs.OperatorIdentity(r.gw.Namespace, r.gw.Name)},
 		Ports: []corev1.ContainerPort{{Name: "admin", ContainerPort: r.adminPort, Protocol: corev1.ProtocolTCP}},
 		ReadinessProbe: &corev1.Probe{
 			ProbeHandler:  corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(r.adminPort)}},
@@ -216,7 +218,7 @@ func (r *renderer) volumes() []corev1.Volume {
 		{Name: volBootstrap, VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
 			LocalObjectReference: corev1.LocalObjectReference{Name: r.names.Bootstrap}}}},
 		{Name: volAdminTLS, VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
-			SecretName:  certs.NamesFor(r.gw.Name).Server,
+			SecretName:  certs.ServerSecret(r.gw.Name),
 			DefaultMode: ptr.To[int32](0o440),
 		}}},
 	}

@@ -18,23 +18,29 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/caddy-gateway/operator/internal/certs"
+	"github.com/caddy-gateway/operator/test/utils"
 )
 
-// adminClient is what the operator holds for one Gateway: the client certificate Secret
-// and the ServerName of the admin-proxy.
+// adminClient is what the operator holds for one Gateway: the client certificate Secret,
+// the trust bundle and the ServerName of the admin-proxy.
 type adminClient struct {
 	tls *tls.Config
 }
 
-// newAdminClient reads a Gateway's client Secret; a nil cert means "no client cert".
+// newAdminClient reads a Gateway's client and trust Secrets, in the operator's namespace;
+// without withCert it presents no client certificate.
 func newAdminClient(ctx context.Context, c client.Client, ns, gateway string, withCert bool) (*adminClient, error) {
-	var s corev1.Secret
-	if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: certs.NamesFor(gateway).Client}, &s); err != nil {
+	n := certs.NamesFor(ns, gateway)
+	var s, trust corev1.Secret
+	if err := c.Get(ctx, client.ObjectKey{Namespace: utils.OperatorNamespace, Name: n.Client}, &s); err != nil {
+		return nil, err
+	}
+	if err := c.Get(ctx, client.ObjectKey{Namespace: utils.OperatorNamespace, Name: n.Trust}, &trust); err != nil {
 		return nil, err
 	}
 	roots := x509.NewCertPool()
-	if !roots.AppendCertsFromPEM(s.Data[certs.SecretCAKey]) {
-		return nil, fmt.Errorf("secret %s has no CA", s.Name)
+	if !roots.AppendCertsFromPEM(trust.Data[certs.SecretCAKey]) {
+		return nil, fmt.Errorf("secret %s has no CA", trust.Name)
 	}
 	cfg := &tls.Config{RootCAs: roots, ServerName: certs.ServerName(gateway, ns), MinVersion: tls.VersionTLS13}
 	if withCert {
@@ -45,6 +51,15 @@ func newAdminClient(ctx context.Context, c client.Client, ns, gateway string, wi
 		cfg.Certificates = []tls.Certificate{pair}
 	}
 	return &adminClient{tls: cfg}, nil
+}
+
+// withCertOf returns a client that presents other's client certificate.
+func (a *adminClient) withCertOf(other *adminClient) *adminClient {
+	cfg := a.tls.Clone()
+	cert := other.tls.Certificates[0]
+	cfg.Certificates = nil
+	cfg.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &cert, nil }
+	return &adminClient{tls: cfg}
 }
 
 // withForeignCert swaps the client certificate for one of another CA.

@@ -114,14 +114,16 @@ func shimGateway(gwName, annotation, issuerKind string) features.Feature {
 		}).Feature()
 }
 
-// adminCertificatesKept waits for the admin Certificates of Gateway gwName and checks
-// that no Event says the gateway-shim deleted a Certificate of that Gateway.
+// adminCertificatesKept waits for the admin Certificates of Gateway gwName (in the
+// operator's namespace) and checks that no Event says the gateway-shim deleted a
+// Certificate of that Gateway.
 func adminCertificatesKept(ctx context.Context, t *testing.T, c client.Client, ns, gwName string) {
 	t.Helper()
-	n := certs.NamesFor(gwName)
+	n := certs.NamesFor(ns, gwName)
 	for _, name := range []string{n.CA, n.Server, n.Client} {
 		poll(ctx, t, "admin Certificate "+name, func(ctx context.Context) error {
-			return c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, certManagerObject(certs.KindCertificate, ns, name, nil))
+			key := client.ObjectKey{Namespace: utils.OperatorNamespace, Name: name}
+			return c.Get(ctx, key, certManagerObject(certs.KindCertificate, key.Namespace, name, nil))
 		})
 	}
 	// The operator restores a deleted Certificate within seconds: only the shim's Events

@@ -38,9 +38,18 @@ const restoreTimeout = 30 * time.Second
 func TestGatewayRestoresDeletedObjects(t *testing.T) {
 	const gwName, host = "restore", "restore.example.com"
 	class := envconf.RandomName("e2e-restore", 16)
-	n, cn := infra.NamesFor(gwName), certs.NamesFor(gwName)
-	certManager := func(kind, name string) func(ns string) client.Object {
-		return func(ns string) client.Object { return certManagerObject(kind, ns, name, nil) }
+	n := infra.NamesFor(gwName)
+	// The admin objects live in the operator's namespace, under names that start with the
+	// Gateway's namespace; only the server Secret copy is in the Gateway's.
+	certManager := func(kind string, name func(certs.Names) string) func(ns string) client.Object {
+		return func(ns string) client.Object {
+			return certManagerObject(kind, utils.OperatorNamespace, name(certs.NamesFor(ns, gwName)), nil)
+		}
+	}
+	admin := func(name func(certs.Names) string) func(ns string) client.Object {
+		return func(ns string) client.Object {
+			return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: utils.OperatorNamespace, Name: name(certs.NamesFor(ns, gwName))}}
+		}
 	}
 	typed := func(name string, obj client.Object) func(ns string) client.Object {
 		return func(ns string) client.Object {
@@ -49,6 +58,11 @@ func TestGatewayRestoresDeletedObjects(t *testing.T) {
 			return obj
 		}
 	}
+	selfSigned := func(n certs.Names) string { return n.SelfSignedIssuer }
+	ca := func(n certs.Names) string { return n.CA }
+	server := func(n certs.Names) string { return n.Server }
+	clientCert := func(n certs.Names) string { return n.Client }
+	trust := func(n certs.Names) string { return n.Trust }
 	// In dependency order, and the admin Secrets with the CA last: a new CA (cert-manager
 	// issues one when its Secret is gone) must not sign one leaf while the other still
 	// chains to the old CA.
@@ -56,10 +70,11 @@ func TestGatewayRestoresDeletedObjects(t *testing.T) {
 		typed(n.Workload, &appsv1.Deployment{}), typed(n.Workload, &corev1.Service{}),
 		typed(n.Workload, &networkingv1.NetworkPolicy{}), typed(n.Workload, &corev1.ServiceAccount{}),
 		typed(n.Bootstrap, &corev1.ConfigMap{}),
-		certManager(certs.KindIssuer, cn.SelfSignedIssuer), certManager(certs.KindCertificate, cn.CA),
-		certManager(certs.KindIssuer, cn.CA),
-		certManager(certs.KindCertificate, cn.Server), certManager(certs.KindCertificate, cn.Client),
-		typed(cn.Server, &corev1.Secret{}), typed(cn.Client, &corev1.Secret{}), typed(cn.CA, &corev1.Secret{}),
+		certManager(certs.KindIssuer, selfSigned), certManager(certs.KindCertificate, ca),
+		certManager(certs.KindIssuer, ca),
+		certManager(certs.KindCertificate, server), certManager(certs.KindCertificate, clientCert),
+		typed(certs.ServerSecret(gwName), &corev1.Secret{}),
+		admin(server), admin(clientCert), admin(trust), admin(ca),
 	}
 	f := features.New("every object kept for a Gateway comes back when deleted").
 		Setup(func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
@@ -101,14 +116,14 @@ func TestGatewayRestoresDeletedObjects(t *testing.T) {
 			expect(ctx, t, joinPort(serviceIP(ctx, t, c, ns, gwName), listenerPort), "late."+host, "/", nil, 200, "backend=restore-echo")
 			return ctx
 		}).
-		Assess("deleting the Gateway takes its cert-manager objects with it", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+		Assess("deleting the Gateway takes its admin objects with it", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			c := cfg.Client().Resources().GetControllerRuntimeClient()
 			ns := cfg.Namespace()
 			deleteAll(ctx, t, c, httpGateway(ns, gwName, class))
-			poll(ctx, t, "the Gateway's cert-manager objects deleted by the garbage collector", func(ctx context.Context) error {
+			poll(ctx, t, "the Gateway's admin objects deleted", func(ctx context.Context) error {
 				for _, obj := range deleted {
-					o, ok := obj(ns).(*unstructured.Unstructured)
-					if !ok {
+					o := obj(ns)
+					if _, ok := o.(*unstructured.Unstructured); !ok && o.GetNamespace() == ns && o.GetName() != certs.ServerSecret(gwName) {
 						continue // the fleet's removal is TestProvisioning's
 					}
 					if err := c.Get(ctx, client.ObjectKeyFromObject(o), o); err == nil {
@@ -121,15 +136,7 @@ func TestGatewayRestoresDeletedObjects(t *testing.T) {
 			})
 			return ctx
 		}).
-		Teardown(func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			c := cfg.Client().Resources().GetControllerRuntimeClient()
-			ns := cfg.Namespace()
-			// cert-manager does not delete the Secrets with their Certificates.
-			for _, name := range []string{cn.CA, cn.Server, cn.Client} {
-				deleteAll(ctx, t, c, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}})
-			}
-			return ctx
-		}).Feature()
+		Feature()
 	testenv.Test(t, f)
 }
 

@@ -1,4 +1,4 @@
-// Package rbac tests what the operator is allowed to do: its generated ClusterRole
+// Package rbac tests what the operator is allowed to do: its generated ClusterRole and Role
 // (config/rbac/role.yaml) against a table of justified writes, and the admission policy
 // (config/admission-policy) in a real API server.
 package rbac
@@ -16,7 +16,7 @@ import (
 	"github.com/caddy-gateway/operator/internal/testenv"
 )
 
-// grant is one (apiGroup, resource, verb) of a ClusterRole.
+// grant is one (apiGroup, resource, verb) of a role.
 type grant struct{ group, resource, verb string }
 
 // readVerbs are granted without a justification: they write nothing.
@@ -38,29 +38,21 @@ var justified = map[grant]string{
 	{"", "secrets", "update"}:         "the built-in CA renews the admin certificate Secrets",
 	{"", "secrets", "delete"}:         "release deletes the admin certificate Secrets, cert-manager's issued ones included",
 	// Pods: the pushed-hash annotation. The push-target work removes it: drop this row then.
-	{"apps", "deployments", "create"}:                     "server-side apply creates the Caddy Deployment",
-	{"apps", "deployments", "patch"}:                      "server-side apply of the Caddy Deployment",
-	{"apps", "deployments", "delete"}:                     "a selector change or a switch to DaemonSet deletes the Deployment",
-	{"apps", "daemonsets", "create"}:                      "server-side apply creates the Caddy DaemonSet",
-	{"apps", "daemonsets", "patch"}:                       "server-side apply of the Caddy DaemonSet",
-	{"apps", "daemonsets", "delete"}:                      "a switch to Deployment or a release deletes the DaemonSet",
-	{"networking.k8s.io", "networkpolicies", "create"}:    "server-side apply creates the admin-port NetworkPolicy",
-	{"networking.k8s.io", "networkpolicies", "patch"}:     "server-side apply of the NetworkPolicy",
-	{"networking.k8s.io", "networkpolicies", "delete"}:    "networkPolicy.enabled=false prunes it",
-	{"autoscaling", "horizontalpodautoscalers", "create"}: "server-side apply creates the HPA of workload.autoscaling",
-	{"autoscaling", "horizontalpodautoscalers", "patch"}:  "server-side apply of the HPA",
-	{"autoscaling", "horizontalpodautoscalers", "delete"}: "removing workload.autoscaling prunes the HPA",
-	{"policy", "poddisruptionbudgets", "create"}:          "server-side apply creates the PDB of workload.podDisruptionBudget",
-	{"policy", "poddisruptionbudgets", "patch"}:           "server-side apply of the PDB",
-	{"policy", "poddisruptionbudgets", "delete"}:          "removing workload.podDisruptionBudget prunes the PDB",
-	// cert-manager: the per-Gateway admin identity work moves these into a namespaced Role in
-	// the operator's namespace: drop these rows from the ClusterRole's table then.
-	{"cert-manager.io", "issuers", "create"}:                          "server-side apply creates the admin CA Issuers",
-	{"cert-manager.io", "issuers", "patch"}:                           "server-side apply of the admin CA Issuers",
-	{"cert-manager.io", "issuers", "delete"}:                          "release deletes the admin CA Issuers",
-	{"cert-manager.io", "certificates", "create"}:                     "server-side apply creates the admin Certificates",
-	{"cert-manager.io", "certificates", "patch"}:                      "server-side apply of the admin Certificates",
-	{"cert-manager.io", "certificates", "delete"}:                     "release deletes the admin Certificates",
+	{"apps", "deployments", "create"}:                                 "server-side apply creates the Caddy Deployment",
+	{"apps", "deployments", "patch"}:                                  "server-side apply of the Caddy Deployment",
+	{"apps", "deployments", "delete"}:                                 "a selector change or a switch to DaemonSet deletes the Deployment",
+	{"apps", "daemonsets", "create"}:                                  "server-side apply creates the Caddy DaemonSet",
+	{"apps", "daemonsets", "patch"}:                                   "server-side apply of the Caddy DaemonSet",
+	{"apps", "daemonsets", "delete"}:                                  "a switch to Deployment or a release deletes the DaemonSet",
+	{"networking.k8s.io", "networkpolicies", "create"}:                "server-side apply creates the admin-port NetworkPolicy",
+	{"networking.k8s.io", "networkpolicies", "patch"}:                 "server-side apply of the NetworkPolicy",
+	{"networking.k8s.io", "networkpolicies", "delete"}:                "networkPolicy.enabled=false prunes it",
+	{"autoscaling", "horizontalpodautoscalers", "create"}:             "server-side apply creates the HPA of workload.autoscaling",
+	{"autoscaling", "horizontalpodautoscalers", "patch"}:              "server-side apply of the HPA",
+	{"autoscaling", "horizontalpodautoscalers", "delete"}:             "removing workload.autoscaling prunes the HPA",
+	{"policy", "poddisruptionbudgets", "create"}:                      "server-side apply creates the PDB of workload.podDisruptionBudget",
+	{"policy", "poddisruptionbudgets", "patch"}:                       "server-side apply of the PDB",
+	{"policy", "poddisruptionbudgets", "delete"}:                      "removing workload.podDisruptionBudget prunes the PDB",
 	{"events.k8s.io", "events", "create"}:                             "Events on Gateways (Recreating, Issued, PushFailed, Released)",
 	{"events.k8s.io", "events", "patch"}:                              "the event recorder patches a repeated Event's series count",
 	{"gateway.caddygateway.io", "caddyproxyconfigs/status", "update"}: "the CaddyProxyConfig status (Accepted, ancestors)",
@@ -72,7 +64,21 @@ var justified = map[grant]string{
 	{"gateway.networking.k8s.io", "grpcroutes/status", "update"}:      "our parent entries in GRPCRoute statuses",
 }
 
-func readClusterRole(t *testing.T) *rbacv1.ClusterRole {
+// readRoles reads the generated roles: the manager ClusterRole and the Role of the operator's
+// namespace, which config/rbac/role.yaml holds as two documents.
+// justifiedInNamespace is justified for the Role of the operator's namespace, where the
+// admin channel's cert-manager objects live.
+var justifiedInNamespace = map[grant]string{
+	{"cert-manager.io", "issuers", "create"}:             "server-side apply creates the admin CA Issuers",
+	{"cert-manager.io", "issuers", "patch"}:              "server-side apply of the admin CA Issuers",
+	{"cert-manager.io", "issuers", "delete"}:             "a deleted Gateway's admin Issuers are deleted",
+	{"cert-manager.io", "certificates", "create"}:        "server-side apply creates the admin Certificates",
+	{"cert-manager.io", "certificates", "patch"}:         "server-side apply of the admin Certificates",
+	{"cert-manager.io", "certificates", "delete"}:        "a deleted Gateway's admin Certificates are deleted",
+	{"cert-manager.io", "certificates/status", "update"}: "a CA change triggers the reissue of both leaves (the Issuing condition, as cmctl renew sets it)",
+}
+
+func readRoles(t *testing.T) (*rbacv1.ClusterRole, *rbacv1.Role) {
 	t.Helper()
 	root, err := testenv.ModuleRoot()
 	if err != nil {
@@ -82,11 +88,26 @@ func readClusterRole(t *testing.T) *rbacv1.ClusterRole {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var role rbacv1.ClusterRole
-	if err := yaml.UnmarshalStrict(raw, &role); err != nil {
-		t.Fatalf("config/rbac/role.yaml: %v", err)
+	docs := strings.Split(string(raw), "\n---\n")
+	if len(docs) != 2 {
+		t.Fatalf("config/rbac/role.yaml has %d documents, want the ClusterRole and the Role", len(docs))
 	}
-	return &role
+	var cluster rbacv1.ClusterRole
+	var namespaced rbacv1.Role
+	if err := yaml.UnmarshalStrict([]byte(docs[0]), &cluster); err != nil || cluster.Kind != "ClusterRole" {
+		t.Fatalf("config/rbac/role.yaml, first document: want the ClusterRole (kind %q, %v)", cluster.Kind, err)
+	}
+	if err := yaml.UnmarshalStrict([]byte(docs[1]), &namespaced); err != nil || namespaced.Kind != "Role" {
+		t.Fatalf("config/rbac/role.yaml, second document: want the Role (kind %q, %v)", namespaced.Kind, err)
+	}
+	return &cluster, &namespaced
+}
+
+// readClusterRole is the manager ClusterRole of config/rbac/role.yaml.
+func readClusterRole(t *testing.T) *rbacv1.ClusterRole {
+	t.Helper()
+	role, _ := readRoles(t)
+	return role
 }
 
 // grants expands rules into one grant per (apiGroup, resource, verb).
@@ -105,31 +126,39 @@ func grants(rules []rbacv1.PolicyRule) []grant {
 }
 
 func TestClusterRoleWritesAreJustified(t *testing.T) {
-	role := readClusterRole(t)
-	granted := map[grant]bool{}
-	for _, r := range role.Rules {
+	cluster, namespaced := readRoles(t)
+	checkJustified(t, "ClusterRole", cluster.Rules, justified)
+	checkJustified(t, "Role of the operator's namespace", namespaced.Rules, justifiedInNamespace)
+}
+
+// checkJustified fails on a write of rules that table does not justify, on a wildcard, and
+// on a row of table that rules no longer grant.
+func checkJustified(t *testing.T, role string, rules []rbacv1.PolicyRule, table map[grant]string) {
+	t.Helper()
+	for _, r := range rules {
 		if len(r.ResourceNames) > 0 || len(r.NonResourceURLs) > 0 {
-			t.Errorf("rule %+v: resourceNames and nonResourceURLs are not expected in the manager ClusterRole", r)
+			t.Errorf("%s rule %+v: resourceNames and nonResourceURLs are not expected", role, r)
 		}
 	}
-	for _, g := range grants(role.Rules) {
+	granted := map[grant]bool{}
+	for _, g := range grants(rules) {
 		granted[g] = true
 		if g.group == "*" || g.resource == "*" || g.verb == "*" || strings.HasSuffix(g.resource, "/*") {
-			t.Errorf("%+v: wildcards grant more than the operator uses", g)
+			t.Errorf("%s %+v: wildcards grant more than the operator uses", role, g)
 			continue
 		}
 		if slices.Contains(readVerbs, g.verb) {
 			continue
 		}
-		if _, ok := justified[g]; !ok {
-			t.Errorf("ClusterRole grants %q on %q of group %q, which no entry of the table justifies: remove the "+
-				"+kubebuilder:rbac verb or justify it here", g.verb, g.resource, g.group)
+		if _, ok := table[g]; !ok {
+			t.Errorf("%s grants %q on %q of group %q, which no entry of the table justifies: remove the "+
+				"+kubebuilder:rbac verb or justify it here", role, g.verb, g.resource, g.group)
 		}
 	}
-	for g := range justified {
+	for g := range table {
 		if !granted[g] {
-			t.Errorf("the table justifies %q on %q of group %q, which the ClusterRole no longer grants: remove the entry",
-				g.verb, g.resource, g.group)
+			t.Errorf("the table justifies %q on %q of group %q, which the %s no longer grants: remove the entry",
+				g.verb, g.resource, g.group, role)
 		}
 	}
 }
