@@ -298,8 +298,8 @@ func (p *Pusher) settle(gateway, hash string, out outcome, tun Tuning) time.Dura
 	return retry
 }
 
-func post(ctx context.Context, client *http.Client, url string, body []byte) error {
-	r, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+func post(ctx context.Context, client *http.Client, target string, body []byte) error {
+	r, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}

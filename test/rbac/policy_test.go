@@ -15,6 +15,8 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
@@ -126,7 +128,12 @@ func TestAdmissionPolicyLimitsOperatorToManagedObjects(t *testing.T) {
 	})
 	t.Run("Deployment", func(t *testing.T) {
 		apply := func(name string, labels map[string]string) error {
-			return op.Patch(ctx, deployment(name, labels), client.Apply, client.FieldOwner("caddy-gateway-operator"), client.ForceOwnership)
+			obj, err := runtime.DefaultUnstructuredConverter.ToUnstructured(deployment(name, labels))
+			if err != nil {
+				return err
+			}
+			u := &unstructured.Unstructured{Object: obj}
+			return op.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner("caddy-gateway-operator"), client.ForceOwnership)
 		}
 		denied(t, "apply unlabelled", apply("user", nil))
 		allowed(t, "apply labelled (creates)", apply("ours", managed))
