@@ -156,6 +156,7 @@ func TestGatewayCertManagerChain(t *testing.T) {
 	}
 
 	t.Run("CA rotation", func(t *testing.T) { certManagerRotation(t, f) })
+	t.Run("issuerRef outside the operator's namespace", func(t *testing.T) { certManagerIssuerPlace(t) })
 
 	// A move to another controller's class takes the cert-manager objects along, the
 	// Secrets cert-manager issued for them, the trust bundle and the server copy.
@@ -407,5 +408,38 @@ func startManager(t *testing.T, name gwapiv1.GatewayController) {
 	defer syncCancel()
 	if !mgr.GetCache().WaitForCacheSync(syncCtx) {
 		t.Fatal("the second manager's caches did not sync")
+	}
+}
+
+// certManagerIssuerPlace names, in issuerRef, an Issuer that lives in the Gateway's
+// namespace, where the admin certificates are no longer issued: the condition names the
+// field and the namespace to use. The same name in the operator's namespace is fine.
+func certManagerIssuerPlace(t *testing.T) {
+	ns := newNamespace(t)
+	const name = "team-ca"
+	for _, issuerNS := range []string{ns, operatorNS} {
+		u := certManagerObject(certs.KindIssuer)
+		u.SetNamespace(issuerNS)
+		u.SetName(uniqueName(t, name))
+		u.Object["spec"] = map[string]any{"selfSigned": map[string]any{}}
+		create(t, u)
+		params := newCPC(ns, "params-"+issuerNS, v1alpha1.CaddyProxyConfigSpec{ControlPlane: &v1alpha1.ControlPlaneSpec{
+			TLS: &v1alpha1.AdminTLSSpec{IssuerRef: &v1alpha1.IssuerReference{Kind: certs.KindIssuer, Name: u.GetName()}},
+		}})
+		create(t, params)
+		class := uniqueName(t, "class")
+		create(t, newClass(class, certManagerController, paramsRef(ns, params.Name)))
+		gw := newGateway(ns, "gw-"+issuerNS, class)
+		create(t, gw)
+		want := wantCondition{metav1.ConditionTrue, status.ReasonCertManager, "cert-manager issues the admin certificates"}
+		if issuerNS != operatorNS {
+			want = wantCondition{metav1.ConditionFalse, status.ReasonIssuingFailed, fmt.Sprintf(
+				"spec.controlPlane.tls.issuerRef: Issuer %q is not in the operator's namespace %q, where the admin "+
+					"certificates are issued; name an Issuer there or a ClusterIssuer", u.GetName(), operatorNS)}
+		}
+		f := &fixture{ns: ns, class: class, gateway: gw}
+		f.waitGateway(t, func(g *gwapiv1.Gateway) error {
+			return checkCondition(g.Status.Conditions, status.ConditionAdminCertificates, g.Generation, want)
+		})
 	}
 }

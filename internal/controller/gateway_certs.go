@@ -11,6 +11,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -57,6 +58,9 @@ func (r *GatewayReconciler) ensureAdminCertificates(ctx context.Context, gw *gwa
 		if err != nil {
 			return metav1.Condition{}, 0, err
 		}
+		if missing, err := r.missingIssuer(ctx, tls); err != nil || missing != "" {
+			return status.AdminCertificates(gw.Generation, status.ReasonIssuingFailed, missing), missingIssuerRecheck, err
+		}
 		return status.AdminCertificates(gw.Generation, status.ReasonCertManager,
 			"cert-manager issues the admin certificates"), recheck, nil
 	default:
@@ -78,6 +82,31 @@ func (r *GatewayReconciler) ensureAdminCertificates(ctx context.Context, gw *gwa
 		return status.AdminCertificates(gw.Generation, status.ReasonBuiltInCA,
 			"cert-manager is not installed; the operator's built-in CA issues the admin certificates"), recheck, nil
 	}
+}
+
+// missingIssuerRecheck is how often a Gateway whose issuerRef names a missing Issuer looks
+// for it again: the user's Issuer is not watched.
+const missingIssuerRecheck = time.Minute
+
+// missingIssuer says, naming the field, why the namespaced Issuer controlPlane.tls.issuerRef
+// names cannot issue the admin certificates: they are issued in the operator's namespace,
+// so an Issuer must be there; "" when it is, or when issuerRef names no namespaced Issuer.
+func (r *GatewayReconciler) missingIssuer(ctx context.Context, tls *v1alpha1.AdminTLSSpec) (string, error) {
+	if tls == nil || tls.IssuerRef == nil || tls.IssuerRef.Kind != certs.KindIssuer ||
+		(tls.IssuerRef.Group != "" && tls.IssuerRef.Group != certs.CertManagerGroup) {
+		return "", nil
+	}
+	issuer := &unstructured.Unstructured{}
+	issuer.SetGroupVersionKind(schema.GroupVersionKind{Group: certs.CertManagerGroup, Version: "v1", Kind: certs.KindIssuer})
+	err := r.Get(ctx, client.ObjectKey{Namespace: r.Operator.Namespace, Name: tls.IssuerRef.Name}, issuer)
+	if apierrors.IsNotFound(err) {
+		return fmt.Sprintf("spec.controlPlane.tls.issuerRef: Issuer %q is not in the operator's namespace %q, where the "+
+			"admin certificates are issued; name an Issuer there or a ClusterIssuer", tls.IssuerRef.Name, r.Operator.Namespace), nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("reading Issuer %s/%s: %w", r.Operator.Namespace, tls.IssuerRef.Name, err)
+	}
+	return "", nil
 }
 
 // certManagerInstalled reports whether cert-manager's Certificate API is served.
