@@ -18,7 +18,6 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/features"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
-	"github.com/caddy-gateway/operator/api/v1alpha1"
 	"github.com/caddy-gateway/operator/internal/certs"
 	"github.com/caddy-gateway/operator/test/utils"
 )
@@ -56,10 +55,7 @@ func shimGateway(gwName, annotation, issuerKind string) features.Feature {
 				TLS: &gwapiv1.ListenerTLSConfig{CertificateRefs: []gwapiv1.SecretObjectReference{{Name: gwapiv1.ObjectName(secret)}}},
 			})
 			createAll(ctx, t, c, append(utils.EchoBackend(ns, gwName+"-echo"), issuer,
-				&v1alpha1.CaddyProxyConfig{ObjectMeta: metav1.ObjectMeta{Name: gwName, Namespace: ns}, Spec: v1alpha1.CaddyProxyConfigSpec{
-					Workload: &v1alpha1.WorkloadSpec{Replicas: ptr.To[int32](1)},
-					Service:  &v1alpha1.ServiceSpec{Type: ptr.To(corev1.ServiceTypeClusterIP)},
-				}},
+				onePodParams(ns, gwName),
 				gatewayClass(class, ns, gwName), gw,
 				httpRoute(ns, gwName, ns, gwName, "https", []string{host}, toBackends(backendRef("", gwName+"-echo", 1))))...)
 			// Neither the shim's Certificate nor its Secret goes with the Gateway in every

@@ -111,10 +111,7 @@ func TestFaultsUnderSteadyTraffic(t *testing.T) {
 			c := cfg.Client().Resources().GetControllerRuntimeClient()
 			ns := cfg.Namespace()
 			objs := append(utils.EchoBackend(ns, "steady-echo"),
-				&v1alpha1.CaddyProxyConfig{ObjectMeta: metav1.ObjectMeta{Name: "steady", Namespace: ns}, Spec: v1alpha1.CaddyProxyConfigSpec{
-					Workload: &v1alpha1.WorkloadSpec{Replicas: ptr.To[int32](1)},
-					Service:  &v1alpha1.ServiceSpec{Type: ptr.To(corev1.ServiceTypeClusterIP)},
-				}},
+				onePodParams(ns, "steady"),
 				gatewayClass(class, ns, "steady"), httpGateway(ns, gwName, class),
 				catchAllRoute(ns, "steady", gwName, host, "steady-echo"))
 			for _, o := range objs {

@@ -182,10 +182,7 @@ func TestAdminCARotation(t *testing.T) {
 			c := cfg.Client().Resources().GetControllerRuntimeClient()
 			ns := cfg.Namespace()
 			createAll(ctx, t, c, append(utils.EchoBackend(ns, "rotate-echo"),
-				&v1alpha1.CaddyProxyConfig{ObjectMeta: metav1.ObjectMeta{Name: params, Namespace: ns}, Spec: v1alpha1.CaddyProxyConfigSpec{
-					Workload: &v1alpha1.WorkloadSpec{Replicas: ptr.To[int32](1)},
-					Service:  &v1alpha1.ServiceSpec{Type: ptr.To(corev1.ServiceTypeClusterIP)},
-				}},
+				onePodParams(ns, params),
 				gatewayClass(class, ns, params), httpGateway(ns, gwName, class),
 				catchAllRoute(ns, "rotate-0", gwName, "r0.rotate.example.com", "rotate-echo"))...)
 			allReady(ctx, t, c, ns, gwName, 1)

@@ -46,6 +46,15 @@ func poll(ctx context.Context, t *testing.T, what string, check func(context.Con
 	}
 }
 
+// onePodParams is a CaddyProxyConfig of one Caddy pod behind a ClusterIP Service, the
+// smallest fleet a test can route through.
+func onePodParams(ns, name string) *v1alpha1.CaddyProxyConfig {
+	return &v1alpha1.CaddyProxyConfig{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, Spec: v1alpha1.CaddyProxyConfigSpec{
+		Workload: &v1alpha1.WorkloadSpec{Replicas: ptr.To[int32](1)},
+		Service:  &v1alpha1.ServiceSpec{Type: ptr.To(corev1.ServiceTypeClusterIP)},
+	}}
+}
+
 func httpGateway(ns, name, class string) *gwapiv1.Gateway {
 	return &gwapiv1.Gateway{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},

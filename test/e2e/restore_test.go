@@ -14,13 +14,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 	"sigs.k8s.io/e2e-framework/pkg/features"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
-	"github.com/caddy-gateway/operator/api/v1alpha1"
 	"github.com/caddy-gateway/operator/internal/certs"
 	"github.com/caddy-gateway/operator/internal/infra"
 	"github.com/caddy-gateway/operator/test/utils"
@@ -81,10 +79,7 @@ func TestGatewayRestoresDeletedObjects(t *testing.T) {
 			c := cfg.Client().Resources().GetControllerRuntimeClient()
 			ns := cfg.Namespace()
 			createAll(ctx, t, c, append(utils.EchoBackend(ns, "restore-echo"),
-				&v1alpha1.CaddyProxyConfig{ObjectMeta: metav1.ObjectMeta{Name: gwName, Namespace: ns}, Spec: v1alpha1.CaddyProxyConfigSpec{
-					Workload: &v1alpha1.WorkloadSpec{Replicas: ptr.To[int32](1)},
-					Service:  &v1alpha1.ServiceSpec{Type: ptr.To(corev1.ServiceTypeClusterIP)},
-				}},
+				onePodParams(ns, gwName),
 				gatewayClass(class, ns, gwName), httpGateway(ns, gwName, class),
 				catchAllRoute(ns, "restore", gwName, host, "restore-echo"))...)
 			allReady(ctx, t, c, ns, gwName, 1)

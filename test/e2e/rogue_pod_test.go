@@ -17,13 +17,11 @@ import (
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 	"sigs.k8s.io/e2e-framework/pkg/features"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
-	"github.com/caddy-gateway/operator/api/v1alpha1"
 	"github.com/caddy-gateway/operator/internal/infra"
 	"github.com/caddy-gateway/operator/test/utils"
 )
@@ -44,10 +42,7 @@ func TestRoguePod(t *testing.T) {
 			c := cfg.Client().Resources().GetControllerRuntimeClient()
 			ns := cfg.Namespace()
 			objs := append(utils.EchoBackend(ns, "rogue-echo"),
-				&v1alpha1.CaddyProxyConfig{ObjectMeta: metav1.ObjectMeta{Name: "rogue", Namespace: ns}, Spec: v1alpha1.CaddyProxyConfigSpec{
-					Workload: &v1alpha1.WorkloadSpec{Replicas: ptr.To[int32](1)},
-					Service:  &v1alpha1.ServiceSpec{Type: ptr.To(corev1.ServiceTypeClusterIP)},
-				}},
+				onePodParams(ns, "rogue"),
 				gatewayClass(class, ns, "rogue"), httpGateway(ns, gwName, class),
 				catchAllRoute(ns, route, gwName, host, "rogue-echo"))
 			createAll(ctx, t, c, objs...)
