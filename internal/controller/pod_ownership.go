@@ -32,8 +32,8 @@ type fleetOwners struct {
 // owner reference leads to the Gateway's Deployment (through one of its ReplicaSets, whose
 // pod-template-hash it carries) or DaemonSet, and its containers are those of that
 // owner's pod template (for a DaemonSet, the template of the revision its
-// controller-revision-hash names, else the current one). Owner references can be forged by whoever creates the pod, hence
-// the comparison with the template.
+// controller-revision-hash names, else the current one). Owner references can be forged
+// by whoever creates the pod, hence the comparison with the template.
 func (o fleetOwners) refusal(pod *corev1.Pod) string {
 	ref := metav1.GetControllerOf(pod)
 	if ref == nil {
