@@ -3,11 +3,14 @@ package emit_test
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/caddy-gateway/operator/internal/emit"
+	"github.com/caddy-gateway/operator/internal/golden"
 	"github.com/caddy-gateway/operator/internal/translator"
 	"github.com/caddy-gateway/operator/internal/translator/fixture"
 )
@@ -29,9 +32,7 @@ var optionCases = map[string]struct {
 // TestGoldenOptions compares each option case with testdata/options/<name>.json; the
 // contract test checks Caddy accepts them.
 func TestGoldenOptions(t *testing.T) {
-	keep := map[string]bool{}
 	for name, c := range optionCases {
-		keep[name+".json"] = true
 		t.Run(name, func(t *testing.T) {
 			in := fixture.LoadCase(t, translatorTestdata, c.in)
 			res, err := emit.Emit(translator.Translate(in).IR, c.opts)
@@ -43,10 +44,10 @@ func TestGoldenOptions(t *testing.T) {
 				t.Fatal(err)
 			}
 			buf.WriteByte('\n')
-			fixture.Golden(t, filepath.Join("testdata", "options", name+".json"), buf.Bytes())
+			golden.Check(t, filepath.Join("testdata", "options", name+".json"), buf.Bytes())
 		})
 	}
-	fixture.RemoveStale(t, filepath.Join("testdata", "options"), ".json", keep)
+	golden.Sweep(t, filepath.Join("testdata", "options"), ".json", slices.Collect(maps.Keys(optionCases)))
 }
 
 // TestOptionsRefused checks the options Emit refuses, and that the error names them.

@@ -3,13 +3,16 @@ package emit_test
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
 
 	"github.com/caddy-gateway/operator/internal/emit"
+	"github.com/caddy-gateway/operator/internal/golden"
 	"github.com/caddy-gateway/operator/internal/translator"
 	"github.com/caddy-gateway/operator/internal/translator/fixture"
 )
@@ -53,7 +56,7 @@ func TestGoldenServerOptions(t *testing.T) {
 				t.Fatal(err)
 			}
 			buf.WriteByte('\n')
-			fixture.Golden(t, filepath.Join("testdata", "server-options", name+".json"), buf.Bytes())
+			golden.Check(t, filepath.Join("testdata", "server-options", name+".json"), buf.Bytes())
 			var cfg caddy.Config
 			if err := json.Unmarshal(res.JSON, &cfg); err != nil {
 				t.Fatalf("Caddy cannot decode: %v", err)
@@ -63,4 +66,5 @@ func TestGoldenServerOptions(t *testing.T) {
 			}
 		})
 	}
+	golden.Sweep(t, filepath.Join("testdata", "server-options"), ".json", slices.Collect(maps.Keys(serverOptionsCases)))
 }
