@@ -20,13 +20,13 @@ var optionCases = map[string]struct {
 	in   string
 	opts emit.Options
 }{
-	"runtime": {in: "backend-filters", opts: emit.Options{
+	"runtime": {in: "httproute-backend-filters", opts: emit.Options{
 		StreamCloseDelay: "10s", LogLevel: "WARN", AccessLogFormat: "json", MetricsPort: 9300,
 	}},
-	"console-access-logs-no-metrics": {in: "http-basic", opts: emit.Options{
+	"console-access-logs-no-metrics": {in: "httproute-basic", opts: emit.Options{
 		AccessLogFormat: "console", DisableMetrics: true,
 	}},
-	"log-level-only": {in: "http-basic", opts: emit.Options{LogLevel: "DEBUG"}},
+	"log-level-only": {in: "httproute-basic", opts: emit.Options{LogLevel: "DEBUG"}},
 }
 
 // TestGoldenOptions compares each option case with testdata/options/<name>.json; the
@@ -62,7 +62,7 @@ func TestOptionsRefused(t *testing.T) {
 		"listener port on metrics":   {emit.Options{MetricsPort: 80}, "listener port 80 is reserved for the metrics server"},
 		"listener port on readiness": {emit.Options{ReadinessPort: 80}, "listener port 80 is reserved for the readiness server"},
 	}
-	in := fixture.LoadCase(t, translatorTestdata, "http-basic")
+	in := fixture.LoadCase(t, translatorTestdata, "httproute-basic")
 	g := translator.Translate(in).IR
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -18,7 +18,7 @@ import (
 )
 
 // serverOptionsCases are the emit options of the golden testdata/server-options/<name>.json,
-// each rendering the translator case https-terminate (an HTTPS and an HTTP port).
+// each rendering the translator case gateway-https-terminate (an HTTPS and an HTTP port).
 var serverOptionsCases = map[string]emit.ServerOptions{
 	"all-set": {
 		Protocols:         []string{"h1", "h2", "h3"},
@@ -46,7 +46,7 @@ func ptr[T any](v T) *T { return &v }
 func TestGoldenServerOptions(t *testing.T) {
 	for name, o := range serverOptionsCases {
 		t.Run(name, func(t *testing.T) {
-			in := fixture.LoadCase(t, translatorTestdata, "https-terminate")
+			in := fixture.LoadCase(t, translatorTestdata, "gateway-https-terminate")
 			res, err := emit.Emit(translator.Translate(in).IR, emit.Options{Servers: o})
 			if err != nil {
 				t.Fatal(err)
