@@ -7,6 +7,13 @@
 // Rules the helpers enforce:
 //   - A test that writes goldens has Golden in its name (TestGolden, TestRenderGolden, …),
 //     so that `make testdata` runs it: Check and Sweep fail in any other test.
+//   - A translator case, and the emitter golden named after it, starts with the subject it
+//     is about (CaseName; fixture.Cases fails a case that does not): gateway- for the
+//     Gateway's own spec (listeners, TLS, frontend validation, allowedRoutes), where routes
+//     only show the effect; otherwise the lower-case kind of the one route kind its input
+//     holds (httproute-, grpcroute-, and tlsroute-, tcproute-, udproute- alike), or routes-
+//     for a behaviour shared by route kinds and shown with several of them. Goldens of other
+//     stages (infra, certs) and of emit options are named by what they set.
 package golden
 
 import (

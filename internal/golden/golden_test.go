@@ -71,3 +71,34 @@ func TestCheckAndSweep(t *testing.T) {
 		t.Errorf("a sweep without -update deleted a file: %v", err)
 	}
 }
+
+func TestCaseName(t *testing.T) {
+	cases := map[string]struct {
+		kinds []string
+		ok    bool
+	}{
+		"gateway-https-terminate":   {kinds: []string{"Gateway", "HTTPRoute", "Secret"}, ok: true},
+		"gateway-no-routes":         {kinds: []string{"Gateway", "Service"}, ok: true},
+		"httproute-basic":           {kinds: []string{"Gateway", "HTTPRoute", "HTTPRoute"}, ok: true},
+		"grpcroute-method-exact":    {kinds: []string{"Gateway", "GRPCRoute", "Service"}, ok: true},
+		"tlsroute-passthrough":      {kinds: []string{"Gateway", "TLSRoute"}, ok: true},
+		"routes-poison-regex":       {kinds: []string{"Gateway", "GRPCRoute", "HTTPRoute"}, ok: true},
+		"routes-one-kind":           {kinds: []string{"Gateway", "HTTPRoute"}},
+		"httproute-with-grpc":       {kinds: []string{"Gateway", "GRPCRoute", "HTTPRoute"}},
+		"grpcroute-holding-http":    {kinds: []string{"Gateway", "HTTPRoute"}},
+		"httproute-without-a-route": {kinds: []string{"Gateway"}},
+		"basic":                     {kinds: []string{"Gateway", "HTTPRoute"}},
+		"http-basic":                {kinds: []string{"Gateway", "HTTPRoute"}},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			err := CaseName(name, c.kinds)
+			if c.ok != (err == nil) {
+				t.Errorf("error %v, want ok %v", err, c.ok)
+			}
+			if err != nil && !strings.Contains(err.Error(), "case "+name+":") {
+				t.Errorf("error %q does not name the case", err)
+			}
+		})
+	}
+}
