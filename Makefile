@@ -96,6 +96,15 @@ test: manifests generate fmt vet envtest-assets ## Run unit, golden and envtest 
 	# Fuzzed Gateways through translate and emit: no panic, and Caddy accepts every config.
 	go test -run '^$$' -fuzz '^FuzzTranslateEmit$$' -fuzztime $(FUZZTIME) ./internal/emit/
 
+# Goldens are written by the tests named *Golden* of the packages whose tests import internal/golden.
+.PHONY: testdata
+testdata: ## Regenerate every golden file and delete those no case produces (review the diff).
+	@pkgs=$$(go list -f '{{.ImportPath}} {{join .TestImports " "}} {{join .XTestImports " "}}' ./... | \
+		awk '/ github.com\/caddy-gateway\/operator\/internal\/golden( |$$)/ {print $$1}'); \
+	[ -n "$$pkgs" ] || { echo "testdata: no package's tests import internal/golden"; exit 1; }; \
+	echo go test -count=1 -run Golden $$pkgs -update; \
+	go test -count=1 -run Golden $$pkgs -update
+
 # KUBEBUILDER_ASSETS when set; otherwise setup-envtest downloads the binaries; when it cannot,
 # the local test bed's build (LOCALCLUSTER_CACHE/bin, made by `make demo` or CI) serves. Never skips.
 .PHONY: envtest-assets

@@ -30,7 +30,8 @@ type certManagerCase struct {
 
 func TestRenderCertManagerGolden(t *testing.T) {
 	const dir = "testdata"
-	for _, name := range golden.Cases(t, dir) {
+	cases := golden.Cases(t, dir)
+	for _, name := range cases {
 		t.Run(name, func(t *testing.T) {
 			raw, err := os.ReadFile(filepath.Join(dir, name+".in.yaml"))
 			if err != nil {
@@ -55,7 +56,7 @@ func TestRenderCertManagerGolden(t *testing.T) {
 			golden.Check(t, filepath.Join(dir, name+".out.yaml"), got)
 		})
 	}
-	golden.Sweep(t, dir)
+	golden.Sweep(t, dir, ".out.yaml", cases)
 }
 
 func TestNamesForLongGateway(t *testing.T) {

@@ -47,7 +47,7 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 	}
 	check("generated", cfg)
 	for name, o := range serverOptionsCases {
-		cfg, err := emit.Config(translator.Translate(fixture.LoadCase(t, translatorTestdata, "https-terminate")).IR, emit.Options{Servers: o})
+		cfg, err := emit.Config(translator.Translate(fixture.LoadCase(t, translatorTestdata, "gateway-https-terminate")).IR, emit.Options{Servers: o})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -3,11 +3,14 @@ package emit_test
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/caddy-gateway/operator/internal/emit"
+	"github.com/caddy-gateway/operator/internal/golden"
 	"github.com/caddy-gateway/operator/internal/translator"
 	"github.com/caddy-gateway/operator/internal/translator/fixture"
 )
@@ -17,21 +20,19 @@ var optionCases = map[string]struct {
 	in   string
 	opts emit.Options
 }{
-	"runtime": {in: "backend-filters", opts: emit.Options{
+	"runtime": {in: "httproute-backend-filters", opts: emit.Options{
 		StreamCloseDelay: "10s", LogLevel: "WARN", AccessLogFormat: "json", MetricsPort: 9300,
 	}},
-	"console-access-logs-no-metrics": {in: "http-basic", opts: emit.Options{
+	"console-access-logs-no-metrics": {in: "httproute-basic", opts: emit.Options{
 		AccessLogFormat: "console", DisableMetrics: true,
 	}},
-	"log-level-only": {in: "http-basic", opts: emit.Options{LogLevel: "DEBUG"}},
+	"log-level-only": {in: "httproute-basic", opts: emit.Options{LogLevel: "DEBUG"}},
 }
 
 // TestGoldenOptions compares each option case with testdata/options/<name>.json; the
 // contract test checks Caddy accepts them.
 func TestGoldenOptions(t *testing.T) {
-	keep := map[string]bool{}
 	for name, c := range optionCases {
-		keep[name+".json"] = true
 		t.Run(name, func(t *testing.T) {
 			in := fixture.LoadCase(t, translatorTestdata, c.in)
 			res, err := emit.Emit(translator.Translate(in).IR, c.opts)
@@ -43,10 +44,10 @@ func TestGoldenOptions(t *testing.T) {
 				t.Fatal(err)
 			}
 			buf.WriteByte('\n')
-			fixture.Golden(t, filepath.Join("testdata", "options", name+".json"), buf.Bytes())
+			golden.Check(t, filepath.Join("testdata", "options", name+".json"), buf.Bytes())
 		})
 	}
-	fixture.RemoveStale(t, filepath.Join("testdata", "options"), ".json", keep)
+	golden.Sweep(t, filepath.Join("testdata", "options"), ".json", slices.Collect(maps.Keys(optionCases)))
 }
 
 // TestOptionsRefused checks the options Emit refuses, and that the error names them.
@@ -61,7 +62,7 @@ func TestOptionsRefused(t *testing.T) {
 		"listener port on metrics":   {emit.Options{MetricsPort: 80}, "listener port 80 is reserved for the metrics server"},
 		"listener port on readiness": {emit.Options{ReadinessPort: 80}, "listener port 80 is reserved for the readiness server"},
 	}
-	in := fixture.LoadCase(t, translatorTestdata, "http-basic")
+	in := fixture.LoadCase(t, translatorTestdata, "httproute-basic")
 	g := translator.Translate(in).IR
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {

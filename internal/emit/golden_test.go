@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/caddy-gateway/operator/internal/emit"
+	"github.com/caddy-gateway/operator/internal/golden"
 	"github.com/caddy-gateway/operator/internal/translator"
 	"github.com/caddy-gateway/operator/internal/translator/fixture"
 )
@@ -16,9 +17,8 @@ const translatorTestdata = "../translator/testdata"
 // TestGolden emits the IR of every translator case and compares the Caddy JSON
 // (indented for review) with testdata/<case>.json.
 func TestGolden(t *testing.T) {
-	keep := map[string]bool{}
-	for _, name := range fixture.Cases(t, translatorTestdata) {
-		keep[name+".json"] = true
+	cases := fixture.Cases(t, translatorTestdata)
+	for _, name := range cases {
 		t.Run(name, func(t *testing.T) {
 			res := emitCase(t, name)
 			var buf bytes.Buffer
@@ -26,10 +26,10 @@ func TestGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			buf.WriteByte('\n')
-			fixture.Golden(t, filepath.Join("testdata", name+".json"), buf.Bytes())
+			golden.Check(t, filepath.Join("testdata", name+".json"), buf.Bytes())
 		})
 	}
-	fixture.RemoveStale(t, "testdata", ".json", keep)
+	golden.Sweep(t, "testdata", ".json", cases)
 }
 
 // TestDeterministic emits the same input twice and expects identical bytes and hash.

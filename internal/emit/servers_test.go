@@ -3,19 +3,22 @@ package emit_test
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
 
 	"github.com/caddy-gateway/operator/internal/emit"
+	"github.com/caddy-gateway/operator/internal/golden"
 	"github.com/caddy-gateway/operator/internal/translator"
 	"github.com/caddy-gateway/operator/internal/translator/fixture"
 )
 
 // serverOptionsCases are the emit options of the golden testdata/server-options/<name>.json,
-// each rendering the translator case https-terminate (an HTTPS and an HTTP port).
+// each rendering the translator case gateway-https-terminate (an HTTPS and an HTTP port).
 var serverOptionsCases = map[string]emit.ServerOptions{
 	"all-set": {
 		Protocols:         []string{"h1", "h2", "h3"},
@@ -43,7 +46,7 @@ func ptr[T any](v T) *T { return &v }
 func TestGoldenServerOptions(t *testing.T) {
 	for name, o := range serverOptionsCases {
 		t.Run(name, func(t *testing.T) {
-			in := fixture.LoadCase(t, translatorTestdata, "https-terminate")
+			in := fixture.LoadCase(t, translatorTestdata, "gateway-https-terminate")
 			res, err := emit.Emit(translator.Translate(in).IR, emit.Options{Servers: o})
 			if err != nil {
 				t.Fatal(err)
@@ -53,7 +56,7 @@ func TestGoldenServerOptions(t *testing.T) {
 				t.Fatal(err)
 			}
 			buf.WriteByte('\n')
-			fixture.Golden(t, filepath.Join("testdata", "server-options", name+".json"), buf.Bytes())
+			golden.Check(t, filepath.Join("testdata", "server-options", name+".json"), buf.Bytes())
 			var cfg caddy.Config
 			if err := json.Unmarshal(res.JSON, &cfg); err != nil {
 				t.Fatalf("Caddy cannot decode: %v", err)
@@ -63,4 +66,5 @@ func TestGoldenServerOptions(t *testing.T) {
 			}
 		})
 	}
+	golden.Sweep(t, filepath.Join("testdata", "server-options"), ".json", slices.Collect(maps.Keys(serverOptionsCases)))
 }

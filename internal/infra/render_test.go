@@ -81,7 +81,8 @@ func testInput(t *testing.T, path string) Input {
 
 func TestRenderGolden(t *testing.T) {
 	const dir = "testdata"
-	for _, name := range golden.Cases(t, dir) {
+	cases := golden.Cases(t, dir)
+	for _, name := range cases {
 		t.Run(name, func(t *testing.T) {
 			in := testInput(t, filepath.Join(dir, name+".in.yaml"))
 			objs, err := Render(in)
@@ -111,7 +112,7 @@ func TestRenderGolden(t *testing.T) {
 			golden.Check(t, filepath.Join(dir, name+".out.yaml"), got)
 		})
 	}
-	golden.Sweep(t, dir)
+	golden.Sweep(t, dir, ".out.yaml", cases)
 }
 
 // The pod and the sidecar must agree on the paths the admin-proxy uses by default.

@@ -60,7 +60,7 @@ func TestEmitOptionsHonourEveryField(t *testing.T) {
 			t.Errorf("spec.caddy field %s has no row here: show where it reaches the pushed config", f.Name)
 		}
 	}
-	in := fixture.LoadCase(t, "../translator/testdata", "https-terminate")
+	in := fixture.LoadCase(t, "../translator/testdata", "gateway-https-terminate")
 	got := pushedJSON(t, in, params.EmitOptions(spec))
 	plain := pushedJSON(t, in, params.EmitOptions(nil))
 	for field, marks := range want {

@@ -19,7 +19,7 @@ func TestCheckPanicFailsOneRoute(t *testing.T) {
 				defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(8))
 			}
 			defer translator.PanicWhenChecking("tenant-b", "good")()
-			out := translator.Translate(fixture.LoadCase(t, "testdata", "poison-regex"))
+			out := translator.Translate(fixture.LoadCase(t, "testdata", "routes-poison-regex"))
 			accepted := map[string]string{}
 			for _, r := range out.Routes {
 				for _, c := range r.Parents[0].Conditions {

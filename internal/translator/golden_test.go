@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	"sigs.k8s.io/yaml"
 
+	"github.com/caddy-gateway/operator/internal/golden"
 	"github.com/caddy-gateway/operator/internal/translator"
 	"github.com/caddy-gateway/operator/internal/translator/fixture"
 )
@@ -17,19 +18,18 @@ import (
 // TestGolden translates every testdata/<case>.in.yaml and compares IR and statuses
 // with testdata/<case>.out.yaml.
 func TestGolden(t *testing.T) {
-	keep := map[string]bool{}
-	for _, name := range fixture.Cases(t, "testdata") {
-		keep[name+".out.yaml"] = true
+	cases := fixture.Cases(t, "testdata")
+	for _, name := range cases {
 		t.Run(name, func(t *testing.T) {
 			in := fixture.LoadCase(t, "testdata", name)
 			got, err := yaml.Marshal(translator.Translate(in))
 			if err != nil {
 				t.Fatal(err)
 			}
-			fixture.Golden(t, filepath.Join("testdata", name+".out.yaml"), got)
+			golden.Check(t, filepath.Join("testdata", name+".out.yaml"), got)
 		})
 	}
-	fixture.RemoveStale(t, "testdata", ".out.yaml", keep)
+	golden.Sweep(t, "testdata", ".out.yaml", cases)
 }
 
 // TestGoldenSplit translates every case again with each route checked on a goroutine
