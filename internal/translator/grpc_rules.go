@@ -39,6 +39,20 @@ func compareGRPCPrecedence(a, b *entry) int {
 	)
 }
 
+// grpcRouteKind is the row of GRPCRoutes in the table of route kinds: they attach
+// like HTTPRoutes, to the same listeners (h2c with prior knowledge on cleartext ports,
+// h2 by ALPN on TLS ports).
+var grpcRouteKind = routeKind{
+	name:      kindGRPCRoute,
+	protocols: []gwapiv1.ProtocolType{gwapiv1.HTTPProtocolType, gwapiv1.HTTPSProtocolType},
+	count:     func(in *Input) int { return len(in.GRPCRoutes) },
+	route: func(in *Input, i int) routeRef {
+		r := &in.GRPCRoutes[i]
+		return routeRef{meta: &r.ObjectMeta, hostnames: r.Spec.Hostnames, parentRefs: r.Spec.ParentRefs}
+	},
+	check: func(t *translation, i int) *checkedRules { return t.checkGRPCRules(&t.in.GRPCRoutes[i]) },
+}
+
 // checkGRPCRules converts and validates every rule of a GRPCRoute.
 func (t *translation) checkGRPCRules(r *gwapiv1.GRPCRoute) *checkedRules {
 	out := &checkedRules{refReason: gwapiv1.RouteReasonResolvedRefs, rules: make([]rule, 0, len(r.Spec.Rules))}

@@ -86,8 +86,20 @@ func (p *problems) nameRule(from int, name *gwapiv1.SectionName) {
 	}
 }
 
-// checkRules converts and validates every rule of r.
-func (t *translation) checkRules(r *gwapiv1.HTTPRoute) *checkedRules {
+// httpRouteKind is the row of HTTPRoutes in the table of route kinds.
+var httpRouteKind = routeKind{
+	name:      kindHTTPRoute,
+	protocols: []gwapiv1.ProtocolType{gwapiv1.HTTPProtocolType, gwapiv1.HTTPSProtocolType},
+	count:     func(in *Input) int { return len(in.HTTPRoutes) },
+	route: func(in *Input, i int) routeRef {
+		r := &in.HTTPRoutes[i]
+		return routeRef{meta: &r.ObjectMeta, hostnames: r.Spec.Hostnames, parentRefs: r.Spec.ParentRefs}
+	},
+	check: func(t *translation, i int) *checkedRules { return t.checkHTTPRules(&t.in.HTTPRoutes[i]) },
+}
+
+// checkHTTPRules converts and validates every rule of an HTTPRoute.
+func (t *translation) checkHTTPRules(r *gwapiv1.HTTPRoute) *checkedRules {
 	checked := append(t.checked.take(1), checkedRules{refReason: gwapiv1.RouteReasonResolvedRefs, rules: t.rules.take(len(r.Spec.Rules))})
 	out := &checked[0]
 	var bad problems
