@@ -30,7 +30,7 @@ func (t *translation) convertBackendFilters(routeNS string, filters []gwapiv1.HT
 		case gwapiv1.HTTPRouteFilterURLRewrite:
 			out.Rewrite = backendRewrite(f.URLRewrite, ru, where, bad)
 		case gwapiv1.HTTPRouteFilterRequestMirror:
-			if m, ok := t.convertMirror(kindHTTPRoute, routeNS, f.RequestMirror, where, st, bad); ok {
+			if m, ok := t.convertMirror(&httpBackends, routeNS, f.RequestMirror, where, st, bad); ok {
 				out.Mirrors = append(out.Mirrors, m)
 			}
 		case gwapiv1.HTTPRouteFilterRequestRedirect:
@@ -107,7 +107,7 @@ func (t *translation) convertGRPCBackendFilters(routeNS string, filters []gwapiv
 		case gwapiv1.GRPCRouteFilterResponseHeaderModifier:
 			out.ResponseHeaders = convertHeaderFilter(f.ResponseHeaderModifier, where, "responseHeaderModifier", bad)
 		case gwapiv1.GRPCRouteFilterRequestMirror:
-			if m, ok := t.convertMirror(kindGRPCRoute, routeNS, f.RequestMirror, where, st, bad); ok {
+			if m, ok := t.convertMirror(&grpcBackends, routeNS, f.RequestMirror, where, st, bad); ok {
 				out.Mirrors = append(out.Mirrors, m)
 			}
 		default:

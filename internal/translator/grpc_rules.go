@@ -193,7 +193,7 @@ func (t *translation) convertGRPCFilters(ru *rule, routeNS string, filters []gwa
 		case gwapiv1.GRPCRouteFilterResponseHeaderModifier:
 			ru.action.ResponseHeaders = convertHeaderFilter(f.ResponseHeaderModifier, at, "responseHeaderModifier", bad)
 		case gwapiv1.GRPCRouteFilterRequestMirror:
-			if m, ok := t.convertMirror(kindGRPCRoute, routeNS, f.RequestMirror, at, st, bad); ok {
+			if m, ok := t.convertMirror(&grpcBackends, routeNS, f.RequestMirror, at, st, bad); ok {
 				ru.action.Mirrors = append(ru.action.Mirrors, m)
 			}
 		default:

@@ -22,29 +22,31 @@ func (t *translation) convertMirrors(routeNS string, filters []gwapiv1.HTTPRoute
 			continue
 		}
 		at := fmt.Sprintf("rules[%d].filters[%d]", ruleIdx, i)
-		if m, ok := t.convertMirror(kindHTTPRoute, routeNS, f.RequestMirror, at, st, bad); ok {
+		if m, ok := t.convertMirror(&httpBackends, routeNS, f.RequestMirror, at, st, bad); ok {
 			a.Mirrors = append(a.Mirrors, m)
 		}
 	}
 }
 
-// convertMirror converts one RequestMirror filter of a route of kind routeKind; ok is
-// false when nothing is to be mirrored (bad configuration, unusable backend, 0%).
-// Copies speak the backend's protocol: HTTP/1.1 or h2c from its appProtocol for
-// HTTPRoutes, always h2c for GRPCRoutes.
-func (t *translation) convertMirror(routeKind, routeNS string, f *gwapiv1.HTTPRequestMirrorFilter, at string, st *checkedRules, bad *problems) (ir.Mirror, bool) {
+// convertMirror converts one RequestMirror filter of a route whose backends follow
+// kind; ok is false when nothing is to be mirrored (bad configuration, unusable
+// backend, 0%). Copies speak the kind's protocol, or the backend's from its
+// appProtocol when the kind has none (HTTP/1.1 or h2c for HTTPRoutes; always h2c for
+// GRPCRoutes).
+func (t *translation) convertMirror(kind *backendRules, routeNS string, f *gwapiv1.HTTPRequestMirrorFilter, at string, st *checkedRules, bad *problems) (ir.Mirror, bool) {
 	if f == nil {
 		bad.addf("%s: type RequestMirror needs requestMirror", at)
 		return ir.Mirror{}, false
 	}
 	percent, ok := mirrorPercent(f, at, bad)
-	res := t.resolveBackendFrom(routeKind, routeNS, &f.BackendRef)
-	if res.reason == "" && routeKind == kindGRPCRoute {
-		// gRPC copies go over h2c; the port must not say HTTP/1.1.
-		if problem := grpcAppProtocol(t.portAppProtocol(routeNS, &f.BackendRef)); problem != "" {
+	res := t.resolveBackendFrom(kind.kind, routeNS, &f.BackendRef)
+	if res.reason == "" && kind.portProblem != nil {
+		if problem := kind.portProblem(t.portAppProtocol(routeNS, &f.BackendRef)); problem != "" {
 			res = resolved{reason: gwapiv1.RouteReasonUnsupportedProtocol, msg: "mirror backend: " + problem}
 		}
-		res.proto = ir.ProtocolH2C
+	}
+	if kind.protocol != "" {
+		res.proto = kind.protocol
 	}
 	if res.reason != "" {
 		if st.refReason == gwapiv1.RouteReasonResolvedRefs {

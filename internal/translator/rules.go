@@ -322,3 +322,29 @@ func (t *translation) checkString(typ ir.StringMatchType, name, value string, wh
 	}
 	return ir.StringMatch{Type: typ, Name: name, Value: value}
 }
+
+// httpBackends are the backendRules of HTTPRoutes: the Service port's appProtocol
+// decides the protocol.
+var httpBackends = backendRules{kind: kindHTTPRoute, unavailable: 500}
+
+// resolveBackends fills an HTTPRoute rule's backends (weightedBackends) with their
+// filters; backend RequestRedirect filters are kept apart (addBackendRedirect).
+func (t *translation) resolveBackends(r *gwapiv1.HTTPRoute, refs []gwapiv1.HTTPBackendRef, ru *rule, st *checkedRules, ruleIdx int, bad *problems) {
+	a := &ru.action
+	w := t.weightedBackends(weightedBackends{rules: &httpBackends, routeNS: r.Namespace, a: a, st: st, ruleIdx: ruleIdx, bad: bad}, len(refs))
+	for i := range refs {
+		ref := &refs[i]
+		var filters *ir.BackendFilters
+		var redirect *gwapiv1.HTTPRequestRedirectFilter
+		if len(ref.Filters) > 0 {
+			filters, redirect = t.convertBackendFilters(r.Namespace, ref.Filters, ru, fmt.Sprintf("rules[%d].backendRefs[%d]", ruleIdx, i), st, bad)
+		}
+		if at, ok := w.add(&ref.BackendRef, i); ok {
+			a.Backends[at].Filters = filters
+			if redirect != nil {
+				st.addBackendRedirect(ruleIdx, at, redirect)
+			}
+		}
+	}
+	w.finish()
+}
