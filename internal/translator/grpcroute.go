@@ -214,10 +214,3 @@ func unsupportedGRPCFilter(f *gwapiv1.GRPCRouteFilter) string {
 	return fmt.Sprintf("filter type %q is not supported for GRPCRoutes by this implementation; "+
 		"supported: RequestHeaderModifier, ResponseHeaderModifier, RequestMirror", f.Type)
 }
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
-}

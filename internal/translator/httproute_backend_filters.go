@@ -91,32 +91,6 @@ func backendRewrite(f *gwapiv1.HTTPURLRewriteFilter, ru *rule, where string, bad
 	return rw
 }
 
-// convertGRPCBackendFilters converts the filters of one GRPCRoute backendRef; nil when
-// there are none.
-func (t *translation) convertGRPCBackendFilters(routeNS string, filters []gwapiv1.GRPCRouteFilter, at string, st *checkedRules, bad *problems) *ir.BackendFilters {
-	if len(filters) == 0 {
-		return nil
-	}
-	out := &ir.BackendFilters{}
-	for i := range filters {
-		f := &filters[i]
-		where := fmt.Sprintf("%s.filters[%d]", at, i)
-		switch f.Type {
-		case gwapiv1.GRPCRouteFilterRequestHeaderModifier:
-			out.RequestHeaders = convertHeaderFilter(f.RequestHeaderModifier, where, "requestHeaderModifier", bad)
-		case gwapiv1.GRPCRouteFilterResponseHeaderModifier:
-			out.ResponseHeaders = convertHeaderFilter(f.ResponseHeaderModifier, where, "responseHeaderModifier", bad)
-		case gwapiv1.GRPCRouteFilterRequestMirror:
-			if m, ok := t.convertMirror(&grpcBackends, routeNS, f.RequestMirror, where, st, bad); ok {
-				out.Mirrors = append(out.Mirrors, m)
-			}
-		default:
-			bad.addf("%s: %s", where, unsupportedGRPCFilter(f))
-		}
-	}
-	return out
-}
-
 // hasBackendPrefixRewrite reports whether a backend's URLRewrite replaces the matched
 // prefix.
 func hasBackendPrefixRewrite(bs []ir.Backend) bool {
