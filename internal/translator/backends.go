@@ -36,9 +36,8 @@ type backendRules struct {
 type weightedBackends struct {
 	t     *translation
 	rules *backendRules
-	// routeNS is the route's namespace; a is the rule's action, which gets the backends.
-	routeNS string
-	a       *ir.Action
+	// a is the rule's action, which gets the backends.
+	a *ir.Action
 	// st gets the ResolvedRefs condition, bad the problems of rule ruleIdx.
 	st       *checkedRules
 	ruleIdx  int
@@ -56,19 +55,21 @@ func (t *translation) weightedBackends(w weightedBackends, n int) weightedBacken
 	return w
 }
 
-// add resolves backendRef i of the rule. It returns the index of its backend in
-// a.Backends, and ok when that backend is valid (then the caller adds its filters);
-// a backend of weight 0 gets no entry.
-func (w *weightedBackends) add(ref *gwapiv1.BackendRef, i int) (at int, ok bool) {
+// add resolves backendRef i of the rule of a route in namespace routeNS. It returns
+// the index of its backend in a.Backends, and ok when that backend is valid (then the
+// caller adds its filters); a backend of weight 0 gets no entry. routeNS is an argument
+// rather than a field of w: add keeps the string, and the compiler would then move
+// everything w points to (the caller's rule and problems) to the heap.
+func (w *weightedBackends) add(routeNS string, ref *gwapiv1.BackendRef, i int) (at int, ok bool) {
 	weight := int32(1)
 	if ref.Weight != nil {
 		weight = *ref.Weight
 	}
-	res := w.t.resolveBackendFrom(w.rules.kind, w.routeNS, &ref.BackendObjectReference)
+	res := w.t.resolveBackendFrom(w.rules.kind, routeNS, &ref.BackendObjectReference)
 	if res.reason == "" && w.rules.portProblem != nil {
-		if problem := w.rules.portProblem(w.t.portAppProtocol(w.routeNS, &ref.BackendObjectReference)); problem != "" {
+		if problem := w.rules.portProblem(w.t.portAppProtocol(routeNS, &ref.BackendObjectReference)); problem != "" {
 			res = resolved{reason: gwapiv1.RouteReasonUnsupportedProtocol,
-				msg: fmt.Sprintf("Service %s port %d: %s", backendName(w.routeNS, &ref.BackendObjectReference), deref32(ref.Port), problem)}
+				msg: fmt.Sprintf("Service %s port %d: %s", backendName(routeNS, &ref.BackendObjectReference), deref32(ref.Port), problem)}
 		}
 	}
 	if res.reason != "" && w.st.refReason == gwapiv1.RouteReasonResolvedRefs {

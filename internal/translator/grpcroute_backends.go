@@ -22,14 +22,14 @@ var grpcBackends = backendRules{kind: kindGRPCRoute, protocol: ir.ProtocolH2C, p
 
 // resolveGRPCBackends fills a GRPCRoute rule's backends (weightedBackends).
 func (t *translation) resolveGRPCBackends(routeNS string, refs []gwapiv1.GRPCBackendRef, a *ir.Action, st *checkedRules, ruleIdx int, bad *problems) {
-	w := t.weightedBackends(weightedBackends{rules: &grpcBackends, routeNS: routeNS, a: a, st: st, ruleIdx: ruleIdx, bad: bad}, len(refs))
+	w := t.weightedBackends(weightedBackends{rules: &grpcBackends, a: a, st: st, ruleIdx: ruleIdx, bad: bad}, len(refs))
 	for i := range refs {
 		ref := &refs[i]
 		var filters *ir.BackendFilters
 		if len(ref.Filters) > 0 {
 			filters = t.convertGRPCBackendFilters(routeNS, ref.Filters, fmt.Sprintf("rules[%d].backendRefs[%d]", ruleIdx, i), st, bad)
 		}
-		if at, ok := w.add(&ref.BackendRef, i); ok {
+		if at, ok := w.add(routeNS, &ref.BackendRef, i); ok {
 			a.Backends[at].Filters = filters
 		}
 	}

@@ -163,7 +163,7 @@ var httpBackends = backendRules{kind: kindHTTPRoute, unavailable: 500}
 // filters; backend RequestRedirect filters are kept apart (addBackendRedirect).
 func (t *translation) resolveBackends(r *gwapiv1.HTTPRoute, refs []gwapiv1.HTTPBackendRef, ru *rule, st *checkedRules, ruleIdx int, bad *problems) {
 	a := &ru.action
-	w := t.weightedBackends(weightedBackends{rules: &httpBackends, routeNS: r.Namespace, a: a, st: st, ruleIdx: ruleIdx, bad: bad}, len(refs))
+	w := t.weightedBackends(weightedBackends{rules: &httpBackends, a: a, st: st, ruleIdx: ruleIdx, bad: bad}, len(refs))
 	for i := range refs {
 		ref := &refs[i]
 		var filters *ir.BackendFilters
@@ -171,7 +171,7 @@ func (t *translation) resolveBackends(r *gwapiv1.HTTPRoute, refs []gwapiv1.HTTPB
 		if len(ref.Filters) > 0 {
 			filters, redirect = t.convertBackendFilters(r.Namespace, ref.Filters, ru, fmt.Sprintf("rules[%d].backendRefs[%d]", ruleIdx, i), st, bad)
 		}
-		if at, ok := w.add(&ref.BackendRef, i); ok {
+		if at, ok := w.add(r.Namespace, &ref.BackendRef, i); ok {
 			a.Backends[at].Filters = filters
 			if redirect != nil {
 				st.addBackendRedirect(ruleIdx, at, redirect)

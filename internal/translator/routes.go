@@ -47,16 +47,20 @@ type routeRef struct {
 	meta       *metav1.ObjectMeta
 	hostnames  []gwapiv1.Hostname
 	parentRefs []gwapiv1.ParentReference
-	// age is the rank of the route in (creation time, namespace, name) order: routes
-	// equal there (an HTTPRoute and a GRPCRoute of one name) share it.
+	// age ranks the route in attach order (pendingRoute.age).
 	age int32
 }
 
-// pendingRoute is a route of any kind waiting to be attached.
+// pendingRoute is a route of any kind waiting to be attached: small, since large
+// tables sort thousands of them (the rest of the route is asked of its kind).
 type pendingRoute struct {
-	routeRef
+	kind *routeKind
+	meta *metav1.ObjectMeta
 	// index is the route's position in the input's list of its kind.
 	index int32
+	// age is the rank of the route in (creation time, namespace, name) order: routes
+	// equal there (an HTTPRoute and a GRPCRoute of one name) share it.
+	age int32
 	// checked holds the converted rules (checkInOrder).
 	checked *checkedRules
 }
@@ -66,7 +70,9 @@ type pendingRoute struct {
 // kind attach alike (same parentRef, allowedRoutes and hostname rules), with rules of
 // their own.
 func (t *translation) attach(r *pendingRoute) (RouteStatus, bool) {
-	return t.attachRoute(&r.routeRef, r.checked)
+	ref := r.kind.route(&t.in, int(r.index))
+	ref.kind, ref.age = r.kind, r.age
+	return t.attachRoute(&ref, r.checked)
 }
 
 // check converts and validates the rules of r by its kind.
@@ -120,8 +126,7 @@ func (t *translation) pendingRoutes() []pendingRoute {
 		for i := range k.count(&t.in) {
 			r := k.route(&t.in, i)
 			if slices.ContainsFunc(r.parentRefs, func(ref gwapiv1.ParentReference) bool { return t.refersToGateway(r.meta.Namespace, ref) }) {
-				r.kind = k
-				routes = append(routes, pendingRoute{routeRef: r, index: int32(i)})
+				routes = append(routes, pendingRoute{kind: k, meta: r.meta, index: int32(i)})
 			}
 		}
 	}
