@@ -39,6 +39,8 @@ func compareGRPCPrecedence(a, b *entry) int {
 	)
 }
 
+const kindGRPCRoute = "GRPCRoute"
+
 // grpcRouteKind is the row of GRPCRoutes in the table of route kinds: they attach
 // like HTTPRoutes, to the same listeners (h2c with prior knowledge on cleartext ports,
 // h2 by ALPN on TLS ports).

@@ -10,6 +10,8 @@ import (
 	"github.com/caddy-gateway/operator/internal/ir"
 )
 
+const kindHTTPRoute = "HTTPRoute"
+
 // httpRouteKind is the row of HTTPRoutes in the table of route kinds.
 var httpRouteKind = routeKind{
 	name:      kindHTTPRoute,

@@ -12,11 +12,7 @@ import (
 	"github.com/caddy-gateway/operator/internal/ir"
 )
 
-const (
-	gatewayGroup  = gwapiv1.GroupName
-	kindHTTPRoute = "HTTPRoute"
-	kindGRPCRoute = "GRPCRoute"
-)
+const gatewayGroup = gwapiv1.GroupName
 
 // listener is the translation state of one Gateway listener.
 type listener struct {

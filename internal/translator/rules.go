@@ -56,7 +56,8 @@ func (c *checkedRules) backendRedirects(i int) []*gwapiv1.HTTPRequestRedirectFil
 	return c.extra.backendRedirects[i]
 }
 
-// rule is one converted HTTPRoute rule.
+// rule is one converted route rule of any kind; redirect and rewrite are HTTPRoute
+// filters, grpc the GRPCRoute precedence.
 type rule struct {
 	matches  []ir.Match
 	action   ir.Action
