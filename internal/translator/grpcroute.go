@@ -46,7 +46,7 @@ const kindGRPCRoute = "GRPCRoute"
 // h2 by ALPN on TLS ports).
 var grpcRouteKind = routeKind{
 	name:      kindGRPCRoute,
-	protocols: []gwapiv1.ProtocolType{gwapiv1.HTTPProtocolType, gwapiv1.HTTPSProtocolType},
+	protocols: httpProtocols,
 	count:     func(in *Input) int { return len(in.GRPCRoutes) },
 	route: func(in *Input, i int) routeRef {
 		r := &in.GRPCRoutes[i]
@@ -74,16 +74,11 @@ func (t *translation) checkGRPCRules(r *gwapiv1.GRPCRoute) *checkedRules {
 		}
 		t.convertGRPCFilters(&ru, r.Namespace, spec.Filters, out, i, &bad)
 		t.resolveGRPCBackends(r.Namespace, spec.BackendRefs, &ru.action, out, i, &bad)
-		if spec.SessionPersistence != nil { //nolint:staticcheck // deprecated in the API, still rejected explicitly
-			bad.addf("rules[%d].sessionPersistence: not supported by this implementation", i)
-		}
+		checkSessionPersistence(spec.SessionPersistence, i, &bad) //nolint:staticcheck // deprecated in the API, still rejected explicitly
 		bad.nameRule(found, spec.Name)
 		out.rules = append(out.rules, ru)
 	}
-	if len(bad) > 0 {
-		out.unsupported = strings.Join(bad, "; ")
-	}
-	out.addSources(t, r.Namespace, r.Name)
+	out.finish(t, bad, r.Namespace, r.Name)
 	return out
 }
 

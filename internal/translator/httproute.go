@@ -12,10 +12,13 @@ import (
 
 const kindHTTPRoute = "HTTPRoute"
 
+// httpProtocols are the listener protocols that serve HTTPRoutes (and GRPCRoutes).
+var httpProtocols = []gwapiv1.ProtocolType{gwapiv1.HTTPProtocolType, gwapiv1.HTTPSProtocolType}
+
 // httpRouteKind is the row of HTTPRoutes in the table of route kinds.
 var httpRouteKind = routeKind{
 	name:      kindHTTPRoute,
-	protocols: []gwapiv1.ProtocolType{gwapiv1.HTTPProtocolType, gwapiv1.HTTPSProtocolType},
+	protocols: httpProtocols,
 	count:     func(in *Input) int { return len(in.HTTPRoutes) },
 	route: func(in *Input, i int) routeRef {
 		r := &in.HTTPRoutes[i]
@@ -58,16 +61,11 @@ func (t *translation) checkHTTPRules(r *gwapiv1.HTTPRoute) *checkedRules {
 		t.convertMirrors(r.Namespace, spec.Filters, &ru.action, out, i, &bad)
 		ru.action.Timeouts = convertTimeouts(spec.Timeouts, i, &bad)
 		ru.action.Retry = convertRetry(spec.Retry, i, &bad)
-		if spec.SessionPersistence != nil { //nolint:staticcheck // deprecated in the API, still rejected explicitly
-			bad.addf("rules[%d].sessionPersistence: not supported by this implementation", i)
-		}
+		checkSessionPersistence(spec.SessionPersistence, i, &bad) //nolint:staticcheck // deprecated in the API, still rejected explicitly
 		bad.nameRule(found, spec.Name)
 		out.rules = append(out.rules, ru)
 	}
-	if len(bad) > 0 {
-		out.unsupported = strings.Join(bad, "; ")
-	}
-	out.addSources(t, r.Namespace, r.Name)
+	out.finish(t, bad, r.Namespace, r.Name)
 	return out
 }
 

@@ -2,6 +2,7 @@ package translator
 
 import (
 	"fmt"
+	"strings"
 
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
@@ -20,6 +21,22 @@ type checkedRules struct {
 	sources []ir.RuleSource
 	// extra holds what few routes have; nil for the others.
 	extra *ruleExtras
+}
+
+// finish completes the checked rules of the route ns/name: bad, the problems found in
+// them, become the Accepted=False message, and the rules are named for the IR.
+func (c *checkedRules) finish(t *translation, bad problems, ns, name string) {
+	if len(bad) > 0 {
+		c.unsupported = strings.Join(bad, "; ")
+	}
+	c.addSources(t, ns, name)
+}
+
+// checkSessionPersistence refuses a rule's sessionPersistence, which no kind supports.
+func checkSessionPersistence(sp *gwapiv1.SessionPersistence, ruleIdx int, bad *problems) {
+	if sp != nil {
+		bad.addf("rules[%d].sessionPersistence: not supported by this implementation", ruleIdx)
+	}
 }
 
 // addSources names the rules of the route ns/name for the IR's Sources.
