@@ -11,8 +11,9 @@ import (
 )
 
 // routeKind is one row of the table of route kinds: all that the kind-neutral core
-// (pending routes, attach order, checking, attaching) knows of a kind. A kind's own
-// file holds its row and the conversion of its rules.
+// (pending routes, attach order, checking, attaching, a listener's supported kinds)
+// knows of a kind. A kind's own files hold its row and the conversion of its rules; a
+// new kind is an Input list, a row and such files.
 type routeKind struct {
 	// name is the kind as parentRefs, allowedRoutes, ReferenceGrants and statuses name it.
 	name string
@@ -27,7 +28,7 @@ type routeKind struct {
 }
 
 // routeKinds is the table of the route kinds the translator serves, in the order of
-// Input's route lists; every switch on a route's kind is a column of it.
+// Input's route lists; the core reads a route's kind only through these rows.
 var routeKinds = [...]*routeKind{&httpRouteKind, &grpcRouteKind}
 
 // kindsServedOn returns the names of the route kinds a listener of protocol p serves.
