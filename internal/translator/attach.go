@@ -10,19 +10,9 @@ import (
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
 
-// routeRef is what attaching needs of a route of any kind.
-type routeRef struct {
-	kind       string
-	meta       *metav1.ObjectMeta
-	hostnames  []gwapiv1.Hostname
-	parentRefs []gwapiv1.ParentReference
-	// age ranks the route in attach order (pendingRoute.age).
-	age int32
-}
-
 // attachRoute attaches a route of any kind whose rules are already checked.
-func (t *translation) attachRoute(r routeRef, rules *checkedRules) (RouteStatus, bool) {
-	st := RouteStatus{Kind: r.kind, Namespace: r.meta.Namespace, Name: r.meta.Name, Parents: t.parents.take(len(r.parentRefs))}
+func (t *translation) attachRoute(r *routeRef, rules *checkedRules) (RouteStatus, bool) {
+	st := RouteStatus{Kind: r.kind.name, Namespace: r.meta.Namespace, Name: r.meta.Name, Parents: t.parents.take(len(r.parentRefs))}
 	for _, ref := range r.parentRefs {
 		if !t.refersToGateway(r.meta.Namespace, ref) {
 			continue
@@ -61,7 +51,7 @@ func (t *translation) refersToGateway(routeNS string, ref gwapiv1.ParentReferenc
 }
 
 // attachParent attaches r to the listeners ref selects and returns the Accepted condition.
-func (t *translation) attachParent(r routeRef, ref gwapiv1.ParentReference, rules *checkedRules) metav1.Condition {
+func (t *translation) attachParent(r *routeRef, ref gwapiv1.ParentReference, rules *checkedRules) metav1.Condition {
 	gen := r.meta.Generation
 	// Gateways have few listeners: both lists usually stay on the stack.
 	var candidateBuf, allowedBuf [8]*listener
@@ -79,13 +69,13 @@ func (t *translation) attachParent(r routeRef, ref gwapiv1.ParentReference, rule
 	}
 	allowed := allowedBuf[:0]
 	for _, l := range candidates {
-		if t.allowsRoute(l, r.kind, r.meta.Namespace) {
+		if t.allowsRoute(l, r.kind.name, r.meta.Namespace) {
 			allowed = append(allowed, l)
 		}
 	}
 	if len(allowed) == 0 {
 		return routeAccepted(gen, gwapiv1.RouteReasonNotAllowedByListeners,
-			fmt.Sprintf("no listener of Gateway %s/%s allows %ss from namespace %q", t.gw.Namespace, t.gw.Name, r.kind, r.meta.Namespace))
+			fmt.Sprintf("no listener of Gateway %s/%s allows %ss from namespace %q", t.gw.Namespace, t.gw.Name, r.kind.name, r.meta.Namespace))
 	}
 	if rules.unsupported != "" {
 		return routeAccepted(gen, gwapiv1.RouteReasonUnsupportedValue, rules.unsupported)
@@ -93,7 +83,7 @@ func (t *translation) attachParent(r routeRef, ref gwapiv1.ParentReference, rule
 	attached := 0
 	var conflict *hostClaim
 	var lost []lostListener
-	claims := t.kindsMayConflict()
+	claims := t.mixedKinds
 	for _, l := range allowed {
 		rh := l.effectiveHosts(r.hostnames)
 		hosts := rh.hosts
@@ -101,12 +91,12 @@ func (t *translation) attachParent(r routeRef, ref gwapiv1.ParentReference, rule
 			continue
 		}
 		if claims {
-			if c := l.conflictingClaim(r.kind, hosts); c != nil {
+			if c := l.conflictingClaim(r.kind.name, hosts); c != nil {
 				conflict = c
 				lost = append(lost, lostListener{name: string(l.spec.Name), to: c})
 				continue
 			}
-			l.addClaim(hostClaim{kind: r.kind, namespace: r.meta.Namespace, name: r.meta.Name, hostnames: hosts})
+			l.addClaim(hostClaim{kind: r.kind.name, namespace: r.meta.Namespace, name: r.meta.Name, hostnames: hosts})
 		}
 		attached++
 		l.attached++
@@ -115,13 +105,13 @@ func (t *translation) attachParent(r routeRef, ref gwapiv1.ParentReference, rule
 		}
 	}
 	if attached == 0 && conflict != nil {
-		return routeAccepted(gen, RouteReasonHostnameConflict, conflictMessage(r.kind, conflict))
+		return routeAccepted(gen, RouteReasonHostnameConflict, conflictMessage(r.kind.name, conflict))
 	}
 	if attached == 0 {
 		return routeAccepted(gen, gwapiv1.RouteReasonNoMatchingListenerHostname,
 			"no hostname of the route intersects the hostname of a listener it may attach to")
 	}
-	return routeAccepted(gen, gwapiv1.RouteReasonAccepted, partialConflictMessage(r.kind, lost))
+	return routeAccepted(gen, gwapiv1.RouteReasonAccepted, partialConflictMessage(r.kind.name, lost))
 }
 
 func noParentMessage(ref gwapiv1.ParentReference) string {

@@ -36,10 +36,10 @@ func TestRoutesInAttachOrder(t *testing.T) {
 		want := slices.Clone(got)
 		slices.SortStableFunc(want, func(a, b pendingRoute) int {
 			return cmp.Or(a.meta.CreationTimestamp.Compare(b.meta.CreationTimestamp.Time),
-				cmp.Compare(a.meta.Namespace, b.meta.Namespace), cmp.Compare(a.meta.Name, b.meta.Name), cmp.Compare(a.kind, b.kind))
+				cmp.Compare(a.meta.Namespace, b.meta.Namespace), cmp.Compare(a.meta.Name, b.meta.Name), cmp.Compare(a.kind.name, b.kind.name))
 		})
 		key := func(r pendingRoute) string {
-			return r.kind + " " + r.meta.Namespace + "/" + r.meta.Name + " " + r.meta.CreationTimestamp.String()
+			return r.kind.name + " " + r.meta.Namespace + "/" + r.meta.Name + " " + r.meta.CreationTimestamp.String()
 		}
 		for i := range want {
 			if key(got[i]) != key(want[i]) {

@@ -13,56 +13,90 @@ import (
 	"github.com/caddy-gateway/operator/internal/ir"
 )
 
-// resolveBackends fills a rule's backends. Unresolvable references become Invalid
-// backends (500 for their share) and set the route's ResolvedRefs condition; the first
-// problem found wins the reason. Valid backends of one rule must share a protocol,
-// because one Caddy reverse_proxy speaks one transport.
-func (t *translation) resolveBackends(r *gwapiv1.HTTPRoute, refs []gwapiv1.HTTPBackendRef, ru *rule, st *checkedRules, ruleIdx int, bad *problems) {
-	a := &ru.action
-	a.Backends = t.backends.take(len(refs))
-	protoSet := false
-	for i := range refs {
-		ref := &refs[i]
-		var filters *ir.BackendFilters
-		var redirect *gwapiv1.HTTPRequestRedirectFilter
-		if len(ref.Filters) > 0 {
-			filters, redirect = t.convertBackendFilters(r.Namespace, ref.Filters, ru, fmt.Sprintf("rules[%d].backendRefs[%d]", ruleIdx, i), st, bad)
+// backendRules are what resolving backendRefs differs in between route kinds.
+type backendRules struct {
+	// kind is the route kind, which ReferenceGrants name.
+	kind string
+	// protocol is what every backend of the kind speaks; when empty, the Service port's
+	// appProtocol decides, and the valid backends of one rule must agree (one Caddy
+	// reverse_proxy speaks one transport).
+	protocol ir.BackendProtocol
+	// portProblem, when set, says why a resolved Service port's appProtocol cannot
+	// carry the kind ("" when it can).
+	portProblem func(appProtocol *string) string
+	// unavailable is the HTTP status answered for a rule without a usable backend.
+	unavailable int
+}
+
+// weightedBackends resolves the backendRefs of one rule, one add at a time, into
+// the rule's weighted backends. Unresolvable references become Invalid backends (the
+// unavailable status for their share) and set the route's ResolvedRefs condition; the
+// first problem found wins the reason. A rule left without a valid backend answers
+// the unavailable status for all of it (finish).
+type weightedBackends struct {
+	t     *translation
+	rules *backendRules
+	// a is the rule's action, which gets the backends.
+	a *ir.Action
+	// st gets the ResolvedRefs condition, bad the problems of rule ruleIdx.
+	st       *checkedRules
+	ruleIdx  int
+	bad      *problems
+	protoSet bool
+}
+
+// weightedBackends starts w for n backendRefs.
+func (t *translation) weightedBackends(w weightedBackends, n int) weightedBackends {
+	w.t = t
+	w.a.Backends = t.backends.take(n)
+	if w.rules.protocol != "" {
+		w.a.BackendProtocol = w.rules.protocol
+	}
+	return w
+}
+
+// add resolves backendRef i of the rule of a route in namespace routeNS. It returns
+// the index of its backend in a.Backends, and ok when that backend is valid (then the
+// caller adds its filters); a backend of weight 0 gets no entry. routeNS is an argument
+// rather than a field of w: add keeps the string, and the compiler would then move
+// everything w points to (the caller's rule and problems) to the heap.
+func (w *weightedBackends) add(routeNS string, ref *gwapiv1.BackendRef, i int) (at int, ok bool) {
+	weight := int32(1)
+	if ref.Weight != nil {
+		weight = *ref.Weight
+	}
+	res := w.t.resolveBackendFrom(w.rules.kind, routeNS, &ref.BackendObjectReference)
+	if res.reason == "" && w.rules.portProblem != nil {
+		if problem := w.rules.portProblem(w.t.portAppProtocol(routeNS, &ref.BackendObjectReference)); problem != "" {
+			res = resolved{reason: gwapiv1.RouteReasonUnsupportedProtocol,
+				msg: fmt.Sprintf("Service %s port %d: %s", backendName(routeNS, &ref.BackendObjectReference), deref32(ref.Port), problem)}
 		}
-		weight := int32(1)
-		if ref.Weight != nil {
-			weight = *ref.Weight
+	}
+	if res.reason != "" && w.st.refReason == gwapiv1.RouteReasonResolvedRefs {
+		w.st.refReason, w.st.refMsg = res.reason, res.msg
+	}
+	if weight <= 0 {
+		return 0, false
+	}
+	if res.reason == "" && w.rules.protocol == "" {
+		if w.protoSet && res.proto != w.a.BackendProtocol {
+			w.bad.addf("rules[%d].backendRefs[%d]: backends of one rule must share an application protocol (found %s and %s)",
+				w.ruleIdx, i, protocolName(w.a.BackendProtocol), protocolName(res.proto))
 		}
-		res := t.resolveBackend(r.Namespace, &ref.BackendObjectReference)
-		if res.reason != "" && st.refReason == gwapiv1.RouteReasonResolvedRefs {
-			st.refReason, st.refMsg = res.reason, res.msg
-		}
-		if weight <= 0 {
-			continue
-		}
-		if res.reason == "" {
-			if protoSet && res.proto != a.BackendProtocol {
-				bad.addf("rules[%d].backendRefs[%d]: backends of one rule must share an application protocol (found %s and %s)",
-					ruleIdx, i, protocolName(a.BackendProtocol), protocolName(res.proto))
-			}
-			a.BackendProtocol, protoSet = res.proto, true
-		}
-		b := ir.Backend{Address: res.addr, Weight: weight, Invalid: res.reason != ""}
+		w.a.BackendProtocol, w.protoSet = res.proto, true
+	}
+	w.a.Backends = append(w.a.Backends, ir.Backend{Address: res.addr, Weight: weight, Invalid: res.reason != ""})
+	return len(w.a.Backends) - 1, res.reason == ""
+}
+
+// finish makes a rule without a valid backend answer the unavailable status.
+func (w *weightedBackends) finish() {
+	for _, b := range w.a.Backends {
 		if !b.Invalid {
-			b.Filters = filters
-			if redirect != nil {
-				st.addBackendRedirect(ruleIdx, len(a.Backends), redirect)
-			}
+			return
 		}
-		a.Backends = append(a.Backends, b)
 	}
-	valid := false
-	for _, b := range a.Backends {
-		valid = valid || !b.Invalid
-	}
-	if !valid {
-		a.Backends = nil
-		a.DirectStatus = 500
-	}
+	w.a.Backends, w.a.DirectStatus = nil, w.rules.unavailable
 }
 
 func protocolName(p ir.BackendProtocol) string {
@@ -78,12 +112,6 @@ type resolved struct {
 	proto  ir.BackendProtocol
 	reason gwapiv1.RouteConditionReason
 	msg    string
-}
-
-// resolveBackend resolves a reference of an HTTPRoute once per translation; routes
-// share backends.
-func (t *translation) resolveBackend(routeNS string, ref *gwapiv1.BackendObjectReference) resolved {
-	return t.resolveBackendFrom(kindHTTPRoute, routeNS, ref)
 }
 
 // resolveBackendFrom resolves a reference of a route of kind routeKind (ReferenceGrants
@@ -211,4 +239,36 @@ func appProtocol(p *string) (ir.BackendProtocol, string) {
 		return "", fmt.Sprintf("appProtocol %q needs TLS to the backend (BackendTLSPolicy), which this implementation does not support yet", *p)
 	}
 	return "", fmt.Sprintf("appProtocol %q is not supported; supported: kubernetes.io/h2c, kubernetes.io/ws, http", *p)
+}
+
+// portAppProtocol is the appProtocol of the Service port a resolved reference names.
+func (t *translation) portAppProtocol(routeNS string, ref *gwapiv1.BackendObjectReference) *string {
+	ns := routeNS
+	if ref.Namespace != nil {
+		ns = string(*ref.Namespace)
+	}
+	svc := t.services[nsName{ns, string(ref.Name)}]
+	if svc == nil || ref.Port == nil {
+		return nil
+	}
+	for i := range svc.Spec.Ports {
+		if svc.Spec.Ports[i].Port == *ref.Port {
+			return svc.Spec.Ports[i].AppProtocol
+		}
+	}
+	return nil
+}
+
+func backendName(routeNS string, ref *gwapiv1.BackendObjectReference) string {
+	if ref.Namespace != nil {
+		routeNS = string(*ref.Namespace)
+	}
+	return routeNS + "/" + string(ref.Name)
+}
+
+func deref32(p *gwapiv1.PortNumber) int32 {
+	if p == nil {
+		return 0
+	}
+	return *p
 }

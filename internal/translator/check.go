@@ -97,11 +97,7 @@ func (t *translation) checkOne(r *pendingRoute) {
 	if beforeCheck != nil {
 		beforeCheck(r.meta.Namespace, r.meta.Name)
 	}
-	if r.http != nil {
-		r.checked = t.checkRules(r.http)
-	} else {
-		r.checked = t.checkGRPCRules(r.grpc)
-	}
+	r.checked = t.check(r)
 }
 
 // beforeCheck, when set, is called before each route is checked; tests set it.

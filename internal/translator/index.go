@@ -29,6 +29,8 @@ type translation struct {
 	regexErrs map[string]string
 	// emittedErrs caches the compile error ("" when valid) of each distinct emitted pattern.
 	emittedErrs map[string]string
+	// mixedKinds is set when the input has routes of more than one kind (kindsMayConflict).
+	mixedKinds bool
 	// lastConditions are the conditions of the last route parent entry (routeConditions).
 	lastConditions []metav1.Condition
 	// Blocks for the short lists of the output and of the checked routes.
@@ -54,6 +56,7 @@ func newTranslation(in Input) *translation {
 		backendCache: map[resolvedKey]resolved{},
 		regexErrs:    map[string]string{},
 		emittedErrs:  map[string]string{},
+		mixedKinds:   kindsMayConflict(&in),
 	}
 	if t.domain == "" {
 		t.domain = DefaultClusterDomain

@@ -12,11 +12,7 @@ import (
 	"github.com/caddy-gateway/operator/internal/ir"
 )
 
-const (
-	gatewayGroup  = gwapiv1.GroupName
-	kindHTTPRoute = "HTTPRoute"
-	kindGRPCRoute = "GRPCRoute"
-)
+const gatewayGroup = gwapiv1.GroupName
 
 // listener is the translation state of one Gateway listener.
 type listener struct {
@@ -114,14 +110,12 @@ func (l *listener) badRef(reason gwapiv1.ListenerConditionReason, msg string) {
 	}
 }
 
-// checkKinds computes supportedKinds and flags kinds this listener cannot serve. HTTP
-// and HTTPS listeners serve HTTPRoutes and GRPCRoutes (h2c with prior knowledge on
-// cleartext ports, h2 by ALPN on TLS ports); listeners of other protocols serve none.
+// checkKinds computes supportedKinds and flags kinds this listener cannot serve: the
+// kinds whose row in routeKinds names the listener's protocol.
 func (t *translation) checkKinds(l *listener) {
-	servedKinds := []gwapiv1.Kind{kindHTTPRoute, kindGRPCRoute}
-	if p := l.spec.Protocol; p != gwapiv1.HTTPProtocolType && p != gwapiv1.HTTPSProtocolType {
+	servedKinds := kindsServedOn(l.spec.Protocol)
+	if len(servedKinds) == 0 {
 		// A listener of a protocol we do not serve supports no route kinds at all.
-		servedKinds = nil
 		l.kinds = []gwapiv1.RouteGroupKind{}
 	}
 	if l.spec.AllowedRoutes == nil || len(l.spec.AllowedRoutes.Kinds) == 0 {
@@ -146,8 +140,23 @@ func (t *translation) checkKinds(l *listener) {
 	}
 	if len(bad) > 0 {
 		l.badRef(gwapiv1.ListenerReasonInvalidRouteKinds,
-			fmt.Sprintf("route kinds not supported: %s; supported: gateway.networking.k8s.io/HTTPRoute, gateway.networking.k8s.io/GRPCRoute", strings.Join(bad, ", ")))
+			fmt.Sprintf("route kinds not supported: %s; supported: %s", strings.Join(bad, ", "), supportedKindsText(servedKinds)))
 	}
+}
+
+// supportedKindsText lists served, or every kind of routeKinds when it is empty (a
+// listener of a protocol no kind is served on), with their group.
+func supportedKindsText(served []gwapiv1.Kind) string {
+	if len(served) == 0 {
+		for _, k := range routeKinds {
+			served = append(served, gwapiv1.Kind(k.name))
+		}
+	}
+	parts := make([]string, len(served))
+	for i, k := range served {
+		parts[i] = gatewayGroup + "/" + string(k)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // markConflicts flags listeners sharing a port with another protocol or hostname.

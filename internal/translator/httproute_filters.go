@@ -93,58 +93,6 @@ func checkPathModifier(p *gwapiv1.HTTPPathModifier, where, field string, bad *pr
 	checkHeaderText(*v, where, field, bad)
 }
 
-// convertHeaderFilter converts the header modifier f, which field names within the
-// filter at where.
-func convertHeaderFilter(f *gwapiv1.HTTPHeaderFilter, where, field string, bad *problems) *ir.HeaderModifier {
-	if f == nil {
-		bad.addf("%s: header modifier filter without its configuration", where)
-		return nil
-	}
-	out := &ir.HeaderModifier{}
-	for i, h := range f.Set {
-		checkHeaderValue(h.Value, where, field, "set", i, bad)
-		out.Set = append(out.Set, ir.Header{Name: checkHeaderName(string(h.Name), where, bad), Value: h.Value})
-	}
-	for i, h := range f.Add {
-		checkHeaderValue(h.Value, where, field, "add", i, bad)
-		out.Add = append(out.Add, ir.Header{Name: checkHeaderName(string(h.Name), where, bad), Value: h.Value})
-	}
-	for _, n := range f.Remove {
-		if strings.Contains(n, "*") {
-			bad.addf("%s: header name %q: * is not supported in remove", where, n)
-		}
-		out.Remove = append(out.Remove, checkHeaderName(n, where, bad))
-	}
-	return out
-}
-
-func checkHeaderName(n, where string, bad *problems) string {
-	if !isToken(n) {
-		bad.addf("%s: invalid header name %q", where, n)
-	}
-	return n
-}
-
-// breaksHeaderLine reports whether v has CR, LF or NUL, which would split or cut the
-// header line it ends up in (a header value, a Host or Location header).
-func breaksHeaderLine(v string) bool { return strings.ContainsAny(v, "\r\n\x00") }
-
-// checkHeaderText refuses a value of the filter at where, named by field, that breaks
-// its header line.
-func checkHeaderText(v, where, field string, bad *problems) {
-	if breaksHeaderLine(v) {
-		bad.addf("%s: %s %q must not contain CR, LF or NUL", where, field, v)
-	}
-}
-
-// checkHeaderValue refuses v, the value of entry i of the list op (set or add) of the
-// header modifier named by field, when it breaks its header line.
-func checkHeaderValue(v, where, field, op string, i int, bad *problems) {
-	if breaksHeaderLine(v) {
-		bad.addf("%s: %s.%s[%d].value %q must not contain CR, LF or NUL", where, field, op, i, v)
-	}
-}
-
 // listenerRedirect computes the redirect of a rule as seen from listener l, applying
 // the spec's port rules: an explicit port wins; otherwise the scheme's well-known port
 // when a scheme is given, else the listener's port; default ports are left out.
@@ -183,4 +131,21 @@ func pathModifier(p *gwapiv1.HTTPPathModifier) *ir.PathModifier {
 		return &ir.PathModifier{Type: ir.ReplacePrefixMatch, Value: *p.ReplacePrefixMatch}
 	}
 	return nil
+}
+
+// convertMirrors resolves the RequestMirror filters of an HTTPRoute rule into a.Mirrors,
+// in filter order. A mirror whose backend cannot be used is left out and sets the
+// route's ResolvedRefs condition (when no earlier problem did), as the spec asks; the
+// rest of the rule keeps working.
+func (t *translation) convertMirrors(routeNS string, filters []gwapiv1.HTTPRouteFilter, a *ir.Action, st *checkedRules, ruleIdx int, bad *problems) {
+	for i := range filters {
+		f := &filters[i]
+		if f.Type != gwapiv1.HTTPRouteFilterRequestMirror {
+			continue
+		}
+		at := fmt.Sprintf("rules[%d].filters[%d]", ruleIdx, i)
+		if m, ok := t.convertMirror(&httpBackends, routeNS, f.RequestMirror, at, st, bad); ok {
+			a.Mirrors = append(a.Mirrors, m)
+		}
+	}
 }

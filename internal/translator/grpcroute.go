@@ -39,6 +39,22 @@ func compareGRPCPrecedence(a, b *entry) int {
 	)
 }
 
+const kindGRPCRoute = "GRPCRoute"
+
+// grpcRouteKind is the row of GRPCRoutes in the table of route kinds: they attach
+// like HTTPRoutes, to the same listeners (h2c with prior knowledge on cleartext ports,
+// h2 by ALPN on TLS ports).
+var grpcRouteKind = routeKind{
+	name:      kindGRPCRoute,
+	protocols: httpProtocols,
+	count:     func(in *Input) int { return len(in.GRPCRoutes) },
+	route: func(in *Input, i int) routeRef {
+		r := &in.GRPCRoutes[i]
+		return routeRef{meta: &r.ObjectMeta, hostnames: r.Spec.Hostnames, parentRefs: r.Spec.ParentRefs}
+	},
+	check: func(t *translation, i int) *checkedRules { return t.checkGRPCRules(&t.in.GRPCRoutes[i]) },
+}
+
 // checkGRPCRules converts and validates every rule of a GRPCRoute.
 func (t *translation) checkGRPCRules(r *gwapiv1.GRPCRoute) *checkedRules {
 	out := &checkedRules{refReason: gwapiv1.RouteReasonResolvedRefs, rules: make([]rule, 0, len(r.Spec.Rules))}
@@ -58,16 +74,11 @@ func (t *translation) checkGRPCRules(r *gwapiv1.GRPCRoute) *checkedRules {
 		}
 		t.convertGRPCFilters(&ru, r.Namespace, spec.Filters, out, i, &bad)
 		t.resolveGRPCBackends(r.Namespace, spec.BackendRefs, &ru.action, out, i, &bad)
-		if spec.SessionPersistence != nil { //nolint:staticcheck // deprecated in the API, still rejected explicitly
-			bad.addf("rules[%d].sessionPersistence: not supported by this implementation", i)
-		}
+		checkSessionPersistence(spec.SessionPersistence, i, &bad) //nolint:staticcheck // deprecated in the API, still rejected explicitly
 		bad.nameRule(found, spec.Name)
 		out.rules = append(out.rules, ru)
 	}
-	if len(bad) > 0 {
-		out.unsupported = strings.Join(bad, "; ")
-	}
-	out.addSources(t, r.Namespace, r.Name)
+	out.finish(t, bad, r.Namespace, r.Name)
 	return out
 }
 
@@ -179,7 +190,7 @@ func (t *translation) convertGRPCFilters(ru *rule, routeNS string, filters []gwa
 		case gwapiv1.GRPCRouteFilterResponseHeaderModifier:
 			ru.action.ResponseHeaders = convertHeaderFilter(f.ResponseHeaderModifier, at, "responseHeaderModifier", bad)
 		case gwapiv1.GRPCRouteFilterRequestMirror:
-			if m, ok := t.convertMirror(kindGRPCRoute, routeNS, f.RequestMirror, at, st, bad); ok {
+			if m, ok := t.convertMirror(&grpcBackends, routeNS, f.RequestMirror, at, st, bad); ok {
 				ru.action.Mirrors = append(ru.action.Mirrors, m)
 			}
 		default:
@@ -199,11 +210,4 @@ func unsupportedGRPCFilter(f *gwapiv1.GRPCRouteFilter) string {
 	}
 	return fmt.Sprintf("filter type %q is not supported for GRPCRoutes by this implementation; "+
 		"supported: RequestHeaderModifier, ResponseHeaderModifier, RequestMirror", f.Type)
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }

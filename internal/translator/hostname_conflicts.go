@@ -72,12 +72,6 @@ func (l *listener) conflictingClaim(kind string, hosts []string) *hostClaim {
 	return nil
 }
 
-// kindsMayConflict reports whether the input has routes of both kinds: only then are
-// claims recorded and checked.
-func (t *translation) kindsMayConflict() bool {
-	return len(t.in.HTTPRoutes) > 0 && len(t.in.GRPCRoutes) > 0
-}
-
 // claimIndex indexes a listener's claims for conflictingClaim.
 type claimIndex struct {
 	// count is the number of claims of each kind.

@@ -30,7 +30,7 @@ func (t *translation) convertBackendFilters(routeNS string, filters []gwapiv1.HT
 		case gwapiv1.HTTPRouteFilterURLRewrite:
 			out.Rewrite = backendRewrite(f.URLRewrite, ru, where, bad)
 		case gwapiv1.HTTPRouteFilterRequestMirror:
-			if m, ok := t.convertMirror(kindHTTPRoute, routeNS, f.RequestMirror, where, st, bad); ok {
+			if m, ok := t.convertMirror(&httpBackends, routeNS, f.RequestMirror, where, st, bad); ok {
 				out.Mirrors = append(out.Mirrors, m)
 			}
 		case gwapiv1.HTTPRouteFilterRequestRedirect:
@@ -89,32 +89,6 @@ func backendRewrite(f *gwapiv1.HTTPURLRewriteFilter, ru *rule, where string, bad
 		checkPrefixMatches(ru, where, bad)
 	}
 	return rw
-}
-
-// convertGRPCBackendFilters converts the filters of one GRPCRoute backendRef; nil when
-// there are none.
-func (t *translation) convertGRPCBackendFilters(routeNS string, filters []gwapiv1.GRPCRouteFilter, at string, st *checkedRules, bad *problems) *ir.BackendFilters {
-	if len(filters) == 0 {
-		return nil
-	}
-	out := &ir.BackendFilters{}
-	for i := range filters {
-		f := &filters[i]
-		where := fmt.Sprintf("%s.filters[%d]", at, i)
-		switch f.Type {
-		case gwapiv1.GRPCRouteFilterRequestHeaderModifier:
-			out.RequestHeaders = convertHeaderFilter(f.RequestHeaderModifier, where, "requestHeaderModifier", bad)
-		case gwapiv1.GRPCRouteFilterResponseHeaderModifier:
-			out.ResponseHeaders = convertHeaderFilter(f.ResponseHeaderModifier, where, "responseHeaderModifier", bad)
-		case gwapiv1.GRPCRouteFilterRequestMirror:
-			if m, ok := t.convertMirror(kindGRPCRoute, routeNS, f.RequestMirror, where, st, bad); ok {
-				out.Mirrors = append(out.Mirrors, m)
-			}
-		default:
-			bad.addf("%s: %s", where, unsupportedGRPCFilter(f))
-		}
-	}
-	return out
 }
 
 // hasBackendPrefixRewrite reports whether a backend's URLRewrite replaces the matched
