@@ -31,10 +31,10 @@ spec:
 `), &rt); err != nil {
 		t.Fatal(err)
 	}
-	got := routeBackendKeys(&rt)
+	got := httpRouteBackendKeys(&rt)
 	want := []client.ObjectKey{{Namespace: "app", Name: "mirror"}, {Namespace: "app", Name: "main"}, {Namespace: "other", Name: "other-mirror"}}
 	if !slices.Equal(got, want) {
-		t.Errorf("routeBackendKeys = %v, want %v", got, want)
+		t.Errorf("httpRouteBackendKeys = %v, want %v", got, want)
 	}
 }
 

@@ -32,7 +32,8 @@ type Options struct {
 
 // Setup registers the field indexes and every reconciler with the manager.
 func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
-	if err := SetupIndexes(ctx, mgr, o.ControllerName); err != nil {
+	kinds := allRouteKinds
+	if err := setupIndexes(ctx, mgr, o.ControllerName, kinds); err != nil {
 		return fmt.Errorf("registering field indexes: %w", err)
 	}
 	if err := (&GatewayClassReconciler{Client: mgr.GetClient(), ControllerName: o.ControllerName}).SetupWithManager(mgr); err != nil {
@@ -41,7 +42,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	if err := (&CaddyProxyConfigReconciler{Client: mgr.GetClient(), ControllerName: o.ControllerName}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the CaddyProxyConfig controller: %w", err)
 	}
-	routeStatus := &RouteStatusReconciler{Client: mgr.GetClient(), ControllerName: o.ControllerName}
+	routeStatus := &RouteStatusReconciler{Client: mgr.GetClient(), ControllerName: o.ControllerName, routeKinds: kinds}
 	if err := routeStatus.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the route status writer: %w", err)
 	}
@@ -50,7 +51,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 		Pusher:         pusher.New(pusher.Options{Tuning: pusher.Tuning{Timeout: o.PushTimeout}, Observe: observePush}),
 		RouteStatus:    routeStatus,
 		ControllerName: o.ControllerName, CaddyImage: o.CaddyImage, OperatorImage: o.OperatorImage, Operator: o.Operator,
-		MountGrace: o.MountGrace,
+		MountGrace: o.MountGrace, routeKinds: kinds,
 	}
 	if err := gw.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the Gateway controller: %w", err)

@@ -1,0 +1,148 @@
+package controller
+
+import (
+	"strings"
+
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/caddy-gateway/operator/internal/translator"
+)
+
+// routeKind is one row of the table of route kinds: what the controller needs to know of
+// a kind to index, watch and load its routes and to write their statuses. Rows are built
+// by rowOf from a kindSpec; everything else in the package works on rows only.
+type routeKind struct {
+	// gvk names the kind's API; the cluster must serve it for the kind to be used.
+	gvk schema.GroupVersionKind
+	// newRoute returns an empty route of the kind.
+	newRoute func() client.Object
+	// newList returns an empty list of the kind.
+	newList func() client.ObjectList
+	// items returns the routes of a list newList made, pointing into the list.
+	items func(client.ObjectList) []client.Object
+	// common returns what every route kind shares: its spec's parentRefs and its status.
+	common func(client.Object) (*gwapiv1.CommonRouteSpec, *gwapiv1.RouteStatus)
+	// backendKeys returns the Services a route sends traffic to.
+	backendKeys func(client.Object) []client.ObjectKey
+	// setInput puts the routes of a list newList made into the translator's input.
+	setInput func(*translator.Input, client.ObjectList)
+}
+
+// kindSpec describes a route kind through its Go types: R is the route, L its list.
+type kindSpec[R, L any] struct {
+	// gvk names the kind's API.
+	gvk schema.GroupVersionKind
+	// items returns the routes of a list.
+	items func(*L) []R
+	// common returns the route's parentRefs and status.
+	common func(*R) (*gwapiv1.CommonRouteSpec, *gwapiv1.RouteStatus)
+	// backendKeys returns the Services the route's rules send traffic to.
+	backendKeys func(*R) []client.ObjectKey
+	// input returns the field of the translator's input that holds routes of the kind.
+	input func(*translator.Input) *[]R
+}
+
+// rowOf turns the description of a kind into its row of the table.
+func rowOf[R, L any, PR interface {
+	*R
+	client.Object
+}, PL interface {
+	*L
+	client.ObjectList
+}](s kindSpec[R, L]) routeKind {
+	route := func(o client.Object) *R { return (*R)(o.(PR)) }
+	list := func(l client.ObjectList) *L { return (*L)(l.(PL)) }
+	return routeKind{
+		gvk:      s.gvk,
+		newRoute: func() client.Object { return PR(new(R)) },
+		newList:  func() client.ObjectList { return PL(new(L)) },
+		items: func(l client.ObjectList) []client.Object {
+			rs := s.items(list(l))
+			out := make([]client.Object, len(rs))
+			for i := range rs {
+				out[i] = PR(&rs[i])
+			}
+			return out
+		},
+		common:      func(o client.Object) (*gwapiv1.CommonRouteSpec, *gwapiv1.RouteStatus) { return s.common(route(o)) },
+		backendKeys: func(o client.Object) []client.ObjectKey { return s.backendKeys(route(o)) },
+		setInput:    func(in *translator.Input, l client.ObjectList) { *s.input(in) = s.items(list(l)) },
+	}
+}
+
+// kind is the kind's name, as in translator.RouteStatus.Kind and routeKey.Kind.
+func (k routeKind) kind() string { return k.gvk.Kind }
+
+// indexGateways names the field index of the kind's routes by the "namespace/name" of
+// the Gateways they name in parentRefs or carry a status entry of this operator for.
+func (k routeKind) indexGateways() string {
+	return "caddygateway.io/" + strings.ToLower(k.kind()) + "-gateways"
+}
+
+// indexBackends names the field index of the kind's routes by the "namespace/name" of
+// their backend Services.
+func (k routeKind) indexBackends() string {
+	return "caddygateway.io/" + strings.ToLower(k.kind()) + "-backends"
+}
+
+// gatewayKeys are the "namespace/name" of the Gateways a route names in its parentRefs
+// or has status entries of this operator for (so detaching clears them).
+func (k routeKind) gatewayKeys(rt client.Object, controller gwapiv1.GatewayController) []string {
+	spec, status := k.common(rt)
+	seen := map[string]bool{}
+	var keys []string
+	add := func(ref gwapiv1.ParentReference) {
+		if (ref.Group != nil && *ref.Group != gwapiv1.GroupName) || (ref.Kind != nil && *ref.Kind != "Gateway") {
+			return
+		}
+		ns := rt.GetNamespace()
+		if ref.Namespace != nil {
+			ns = string(*ref.Namespace)
+		}
+		if key := ns + "/" + string(ref.Name); !seen[key] {
+			seen[key] = true
+			keys = append(keys, key)
+		}
+	}
+	for _, ref := range spec.ParentRefs {
+		add(ref)
+	}
+	for _, p := range status.Parents {
+		if p.ControllerName == controller {
+			add(p.ParentRef)
+		}
+	}
+	return keys
+}
+
+// routeKinds is a set of rows of the table.
+type routeKinds []routeKind
+
+// allRouteKinds is the table: every route kind the operator knows. A new kind is a row
+// here and a file of its own holding its kindSpec and RBAC markers.
+var allRouteKinds = routeKinds{httpRouteKind, grpcRouteKind}
+
+// byKind returns the row of kind.
+func (ks routeKinds) byKind(kind string) (routeKind, bool) {
+	for _, k := range ks {
+		if k.kind() == kind {
+			return k, true
+		}
+	}
+	return routeKind{}, false
+}
+
+// appendServiceKey appends the key of the Service ref names (relative to namespace
+// ns), unless ref is of another kind.
+func appendServiceKey(keys []client.ObjectKey, ns string, ref *gwapiv1.BackendObjectReference) []client.ObjectKey {
+	if (ref.Group != nil && *ref.Group != "") || (ref.Kind != nil && *ref.Kind != "Service") {
+		return keys
+	}
+	key := client.ObjectKey{Namespace: ns, Name: string(ref.Name)}
+	if ref.Namespace != nil {
+		key.Namespace = string(*ref.Namespace)
+	}
+	return append(keys, key)
+}
