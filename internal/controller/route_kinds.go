@@ -1,8 +1,11 @@
 package controller
 
 import (
+	"fmt"
 	"strings"
 
+	"github.com/go-logr/logr"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -132,6 +135,25 @@ func (ks routeKinds) byKind(kind string) (routeKind, bool) {
 		}
 	}
 	return routeKind{}, false
+}
+
+// installedRouteKinds returns the rows of allRouteKinds whose API the cluster serves. A
+// kind whose CRD is not installed is left out with a log line: route CRDs are optional,
+// and the operator serves the kinds it finds (until it restarts, as it reads them once).
+func installedRouteKinds(mapper meta.RESTMapper, log logr.Logger) (routeKinds, error) {
+	var out routeKinds
+	for _, k := range allRouteKinds {
+		_, err := mapper.RESTMapping(k.gvk.GroupKind(), k.gvk.Version)
+		switch {
+		case err == nil:
+			out = append(out, k)
+		case meta.IsNoMatchError(err):
+			log.Info("Route kind not served: its CRD is not installed", "kind", k.kind(), "apiVersion", k.gvk.GroupVersion().String())
+		default:
+			return nil, fmt.Errorf("looking up the API of %s: %w", k.kind(), err)
+		}
+	}
+	return out, nil
 }
 
 // appendServiceKey appends the key of the Service ref names (relative to namespace

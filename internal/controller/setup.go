@@ -30,9 +30,13 @@ type Options struct {
 	PushTimeout time.Duration
 }
 
-// Setup registers the field indexes and every reconciler with the manager.
+// Setup registers the field indexes and every reconciler with the manager. Route kinds
+// whose CRDs are not installed are left out, each with a log line.
 func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
-	kinds := allRouteKinds
+	kinds, err := installedRouteKinds(mgr.GetRESTMapper(), mgr.GetLogger().WithName("setup"))
+	if err != nil {
+		return err
+	}
 	if err := setupIndexes(ctx, mgr, o.ControllerName, kinds); err != nil {
 		return fmt.Errorf("registering field indexes: %w", err)
 	}
