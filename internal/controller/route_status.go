@@ -216,7 +216,7 @@ func newRoute(kind string) (client.Object, *[]gwapiv1.RouteParentStatus, error) 
 }
 
 // SetupWithManager runs the route status writers: routeStatusWorkers goroutines fed by
-// Want and by every change to a route, of the kinds in RouteKinds, something is wanted
+// Want and by every change to a route, of the kinds in routeKinds, something is wanted
 // for (its status included), with the manager's retries and backoff.
 func (r *RouteStatusReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	b := builder.TypedControllerManagedBy[routeKey](mgr).
