@@ -17,27 +17,22 @@ var grpcRouteKind = rowOf(kindSpec[gwapiv1.GRPCRoute, gwapiv1.GRPCRouteList]{
 	common: func(rt *gwapiv1.GRPCRoute) (*gwapiv1.CommonRouteSpec, *gwapiv1.RouteStatus) {
 		return &rt.Spec.CommonRouteSpec, &rt.Status.RouteStatus
 	},
-	backendKeys: grpcRouteBackendKeys,
+	backendKeys: func(rt *gwapiv1.GRPCRoute) []client.ObjectKey { return grpcBackends.keys(rt.Namespace, rt.Spec.Rules) },
 	input:       func(in *translator.Input) *[]gwapiv1.GRPCRoute { return &in.GRPCRoutes },
 })
 
-// grpcRouteBackendKeys are the Services a GRPCRoute's rules send traffic to: backendRefs
-// and the backends of RequestMirror filters, on rules and on backendRefs.
-func grpcRouteBackendKeys(rt *gwapiv1.GRPCRoute) []client.ObjectKey {
-	var keys []client.ObjectKey
-	mirrors := func(fs []gwapiv1.GRPCRouteFilter) {
-		for _, f := range fs {
-			if f.Type == gwapiv1.GRPCRouteFilterRequestMirror && f.RequestMirror != nil {
-				keys = appendServiceKey(keys, rt.Namespace, &f.RequestMirror.BackendRef)
-			}
+// grpcBackends says where a GRPCRoute's rules keep their backends.
+var grpcBackends = mirroredBackends[gwapiv1.GRPCRouteRule, gwapiv1.GRPCBackendRef, gwapiv1.GRPCRouteFilter]{
+	rule: func(r *gwapiv1.GRPCRouteRule) ([]gwapiv1.GRPCRouteFilter, []gwapiv1.GRPCBackendRef) {
+		return r.Filters, r.BackendRefs
+	},
+	ref: func(b *gwapiv1.GRPCBackendRef) (*gwapiv1.BackendObjectReference, []gwapiv1.GRPCRouteFilter) {
+		return &b.BackendObjectReference, b.Filters
+	},
+	mirror: func(f *gwapiv1.GRPCRouteFilter) *gwapiv1.BackendObjectReference {
+		if f.Type == gwapiv1.GRPCRouteFilterRequestMirror && f.RequestMirror != nil {
+			return &f.RequestMirror.BackendRef
 		}
-	}
-	for _, rule := range rt.Spec.Rules {
-		mirrors(rule.Filters)
-		for _, b := range rule.BackendRefs {
-			keys = appendServiceKey(keys, rt.Namespace, &b.BackendObjectReference)
-			mirrors(b.Filters)
-		}
-	}
-	return keys
+		return nil
+	},
 }

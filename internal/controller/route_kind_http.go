@@ -17,27 +17,22 @@ var httpRouteKind = rowOf(kindSpec[gwapiv1.HTTPRoute, gwapiv1.HTTPRouteList]{
 	common: func(rt *gwapiv1.HTTPRoute) (*gwapiv1.CommonRouteSpec, *gwapiv1.RouteStatus) {
 		return &rt.Spec.CommonRouteSpec, &rt.Status.RouteStatus
 	},
-	backendKeys: httpRouteBackendKeys,
+	backendKeys: func(rt *gwapiv1.HTTPRoute) []client.ObjectKey { return httpBackends.keys(rt.Namespace, rt.Spec.Rules) },
 	input:       func(in *translator.Input) *[]gwapiv1.HTTPRoute { return &in.HTTPRoutes },
 })
 
-// httpRouteBackendKeys are the Services an HTTPRoute's rules send traffic to: backendRefs
-// and the backends of RequestMirror filters, on rules and on backendRefs.
-func httpRouteBackendKeys(rt *gwapiv1.HTTPRoute) []client.ObjectKey {
-	var keys []client.ObjectKey
-	mirrors := func(fs []gwapiv1.HTTPRouteFilter) {
-		for _, f := range fs {
-			if f.Type == gwapiv1.HTTPRouteFilterRequestMirror && f.RequestMirror != nil {
-				keys = appendServiceKey(keys, rt.Namespace, &f.RequestMirror.BackendRef)
-			}
+// httpBackends says where an HTTPRoute's rules keep their backends.
+var httpBackends = mirroredBackends[gwapiv1.HTTPRouteRule, gwapiv1.HTTPBackendRef, gwapiv1.HTTPRouteFilter]{
+	rule: func(r *gwapiv1.HTTPRouteRule) ([]gwapiv1.HTTPRouteFilter, []gwapiv1.HTTPBackendRef) {
+		return r.Filters, r.BackendRefs
+	},
+	ref: func(b *gwapiv1.HTTPBackendRef) (*gwapiv1.BackendObjectReference, []gwapiv1.HTTPRouteFilter) {
+		return &b.BackendObjectReference, b.Filters
+	},
+	mirror: func(f *gwapiv1.HTTPRouteFilter) *gwapiv1.BackendObjectReference {
+		if f.Type == gwapiv1.HTTPRouteFilterRequestMirror && f.RequestMirror != nil {
+			return &f.RequestMirror.BackendRef
 		}
-	}
-	for _, rule := range rt.Spec.Rules {
-		mirrors(rule.Filters)
-		for _, b := range rule.BackendRefs {
-			keys = appendServiceKey(keys, rt.Namespace, &b.BackendObjectReference)
-			mirrors(b.Filters)
-		}
-	}
-	return keys
+		return nil
+	},
 }

@@ -156,6 +156,40 @@ func installedRouteKinds(mapper meta.RESTMapper, log logr.Logger) (routeKinds, e
 	return out, nil
 }
 
+// mirroredBackends says where the rules of a kind with RequestMirror filters (HTTPRoute,
+// GRPCRoute) keep their backends, for keys to walk them.
+type mirroredBackends[Rule, Ref, Filter any] struct {
+	// rule returns a rule's filters and backendRefs.
+	rule func(*Rule) ([]Filter, []Ref)
+	// ref returns a backendRef's backend and filters.
+	ref func(*Ref) (*gwapiv1.BackendObjectReference, []Filter)
+	// mirror returns the backend of a RequestMirror filter, nil for any other filter.
+	mirror func(*Filter) *gwapiv1.BackendObjectReference
+}
+
+// keys are the Services rules (of a route in namespace ns) send traffic to: backendRefs
+// and the backends of RequestMirror filters, on rules and on backendRefs.
+func (m mirroredBackends[Rule, Ref, Filter]) keys(ns string, rules []Rule) []client.ObjectKey {
+	var keys []client.ObjectKey
+	mirrors := func(fs []Filter) {
+		for i := range fs {
+			if ref := m.mirror(&fs[i]); ref != nil {
+				keys = appendServiceKey(keys, ns, ref)
+			}
+		}
+	}
+	for i := range rules {
+		filters, refs := m.rule(&rules[i])
+		mirrors(filters)
+		for j := range refs {
+			ref, fs := m.ref(&refs[j])
+			keys = appendServiceKey(keys, ns, ref)
+			mirrors(fs)
+		}
+	}
+	return keys
+}
+
 // appendServiceKey appends the key of the Service ref names (relative to namespace
 // ns), unless ref is of another kind.
 func appendServiceKey(keys []client.ObjectKey, ns string, ref *gwapiv1.BackendObjectReference) []client.ObjectKey {
