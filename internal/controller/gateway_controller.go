@@ -60,6 +60,10 @@ type GatewayReconciler struct {
 	// MountGrace: see Options.MountGrace.
 	MountGrace time.Duration
 
+	// routeKinds are the route kinds served: their routes are watched, loaded and given
+	// statuses (Setup: the installed ones).
+	routeKinds routeKinds
+
 	// applied lets reconciles that change nothing skip their server-side applies.
 	applied appliedMemo
 	// refused remembers the pods refused as push targets, so each is reported once.
@@ -83,8 +87,7 @@ type GatewayReconciler struct {
 // +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
-// +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=httproutes;referencegrants,verbs=get;list;watch
-// +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=httproutes/status,verbs=update
+// +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=referencegrants,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
 // +kubebuilder:rbac:groups=apps,resources=replicasets;controllerrevisions,verbs=get;list;watch
@@ -159,10 +162,7 @@ func (r *GatewayReconciler) forgetGateway(ctx context.Context, key types.Namespa
 		return err
 	}
 	gone := &gwapiv1.Gateway{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}
-	if err := r.writeRouteStatuses(ctx, gone, nil); err != nil {
-		return err
-	}
-	return r.writeGRPCRouteStatuses(ctx, gone, nil)
+	return r.writeRouteStatuses(ctx, gone, nil)
 }
 
 // program configures the Gateway's Caddy pods and reports the outcome in the statuses of
@@ -178,9 +178,6 @@ func (r *GatewayReconciler) program(ctx context.Context, gw *gwapiv1.Gateway, sp
 		return ctrl.Result{}, err
 	}
 	if err := r.writeRouteStatuses(ctx, gw, out.translation.Routes); err != nil {
-		return ctrl.Result{}, err
-	}
-	if err := r.writeGRPCRouteStatuses(ctx, gw, out.translation.Routes); err != nil {
 		return ctrl.Result{}, err
 	}
 	programmed := programmedCondition(gw.Generation, out)
@@ -260,7 +257,7 @@ func (r *GatewayReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err != nil {
 		return err
 	}
-	c, err := ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		Named("gateway").
 		For(&gwapiv1.Gateway{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Owns(&appsv1.Deployment{}).Owns(&appsv1.DaemonSet{}).Owns(&corev1.Service{}).
@@ -271,13 +268,6 @@ func (r *GatewayReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		// which name their Gateway in an annotation.
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.gatewayOfAdminObject)).
 		Watches(&gwapiv1.GatewayClass{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysOfClass)).
-		// A route's status is written by this operator (RouteStatusReconciler) and by
-		// others; only a change of its spec (or labels and annotations, which count for
-		// nothing here) can change the Gateway's configuration.
-		Watches(&gwapiv1.HTTPRoute{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysOfRoute),
-			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Watches(&gwapiv1.GRPCRoute{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysOfGRPCRoute),
-			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysOfBackend)).
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(r.gatewayOfFleetObject)).
 		WatchesRawSource(source.Kind[client.Object](secrets, secretMetadata(), handler.EnqueueRequestsFromMapFunc(r.gatewaysOfSecret))).
@@ -286,8 +276,15 @@ func (r *GatewayReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.allGateways),
 			builder.WithPredicates(predicate.LabelChangedPredicate{})).
 		Watches(&v1alpha1.CaddyProxyConfig{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysForParams),
-			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Build(r)
+			builder.WithPredicates(predicate.GenerationChangedPredicate{}))
+	// A route's status is written by this operator (RouteStatusReconciler) and by others;
+	// only a change of its spec (or labels and annotations, which count for nothing here)
+	// can change the Gateway's configuration.
+	for _, k := range r.routeKinds {
+		b = b.Watches(k.newRoute(), handler.EnqueueRequestsFromMapFunc(r.gatewaysOfRoute(k)),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{}))
+	}
+	c, err := b.Build(r)
 	if err != nil {
 		return err
 	}

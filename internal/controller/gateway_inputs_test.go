@@ -11,10 +11,10 @@ import (
 )
 
 // TestRouteBackendKeys: the Services a route needs include the backends of its mirror
-// filters, rule-level and backend-level; non-Service kinds are left out.
+// filters, rule-level and backend-level; non-Service kinds are left out. The same rules
+// read the same for every kind with mirror filters.
 func TestRouteBackendKeys(t *testing.T) {
-	var rt gwapiv1.HTTPRoute
-	if err := yaml.Unmarshal([]byte(`
+	const rules = `
 metadata: {namespace: app, name: r}
 spec:
   rules:
@@ -28,13 +28,18 @@ spec:
       - type: RequestMirror
         requestMirror: {backendRef: {name: other-mirror, namespace: other, port: 80}}
     - {group: example.com, kind: Bucket, name: b}
-`), &rt); err != nil {
-		t.Fatal(err)
-	}
-	got := routeBackendKeys(&rt)
+`
 	want := []client.ObjectKey{{Namespace: "app", Name: "mirror"}, {Namespace: "app", Name: "main"}, {Namespace: "other", Name: "other-mirror"}}
-	if !slices.Equal(got, want) {
-		t.Errorf("routeBackendKeys = %v, want %v", got, want)
+	for _, k := range []routeKind{httpRouteKind, grpcRouteKind} {
+		t.Run(k.kind(), func(t *testing.T) {
+			rt := k.newRoute()
+			if err := yaml.Unmarshal([]byte(rules), rt); err != nil {
+				t.Fatal(err)
+			}
+			if got := k.backendKeys(rt); !slices.Equal(got, want) {
+				t.Errorf("backendKeys = %v, want %v", got, want)
+			}
+		})
 	}
 }
 

@@ -15,20 +15,24 @@ import (
 )
 
 // writeRouteStatuses states to the route status writer (RouteStatusReconciler) what
-// this Gateway's parent entries are in the status of every route that names it (or
-// still carries an entry of ours for it), as the translation says. The writer replaces
-// those entries, leaving entries of other Gateways and other controllers alone.
+// this Gateway's parent entries are in the status of every route, of every kind served,
+// that names it (or still carries an entry of ours for it), as the translation says. The
+// writer replaces those entries, leaving entries of other Gateways and other controllers
+// alone.
 func (r *GatewayReconciler) writeRouteStatuses(ctx context.Context, gw *gwapiv1.Gateway, statuses []translator.RouteStatus) error {
-	var routes gwapiv1.HTTPRouteList
-	// The cache's own objects, read only, for their keys.
-	if err := r.List(ctx, &routes, client.MatchingFields{indexRouteGateways: client.ObjectKeyFromObject(gw).String()}, client.UnsafeDisableDeepCopy); err != nil {
-		return fmt.Errorf("listing HTTPRoutes: %w", err)
+	for _, k := range r.routeKinds {
+		routes := k.newList()
+		// The cache's own objects, read only, for their keys.
+		if err := r.List(ctx, routes, client.MatchingFields{k.indexGateways(): client.ObjectKeyFromObject(gw).String()}, client.UnsafeDisableDeepCopy); err != nil {
+			return fmt.Errorf("listing %ss: %w", k.kind(), err)
+		}
+		items := k.items(routes)
+		keys := make([]client.ObjectKey, len(items))
+		for i, rt := range items {
+			keys[i] = client.ObjectKeyFromObject(rt)
+		}
+		r.wantParents(gw, k.kind(), statuses, keys)
 	}
-	keys := make([]client.ObjectKey, len(routes.Items))
-	for i := range routes.Items {
-		keys[i] = client.ObjectKeyFromObject(&routes.Items[i])
-	}
-	r.wantParents(gw, "HTTPRoute", statuses, keys)
 	return nil
 }
 

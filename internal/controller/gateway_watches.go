@@ -5,29 +5,35 @@ import (
 
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/caddy-gateway/operator/internal/infra"
 )
 
-// gatewaysOfRoute maps a route to the Gateways it names (or named: status entries).
-func (r *GatewayReconciler) gatewaysOfRoute(_ context.Context, o client.Object) []reconcile.Request {
-	return keysToRequests(routeGatewayKeys(o.(*gwapiv1.HTTPRoute), r.ControllerName))
+// gatewaysOfRoute maps a route of kind k to the Gateways it names (or named: status entries).
+func (r *GatewayReconciler) gatewaysOfRoute(k routeKind) handler.MapFunc {
+	return func(_ context.Context, o client.Object) []reconcile.Request {
+		return keysToRequests(k.gatewayKeys(o, r.ControllerName))
+	}
 }
 
-// gatewaysOfBackend maps a Service to the Gateways of the routes that send traffic to it.
+// gatewaysOfBackend maps a Service to the Gateways of the routes, of every kind served,
+// that send traffic to it.
 func (r *GatewayReconciler) gatewaysOfBackend(ctx context.Context, o client.Object) []reconcile.Request {
-	var routes gwapiv1.HTTPRouteList
-	if err := r.List(ctx, &routes, client.MatchingFields{indexRouteBackends: client.ObjectKeyFromObject(o).String()}); err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "Listing HTTPRoutes of a backend", "service", client.ObjectKeyFromObject(o))
-		return nil
-	}
 	var reqs []reconcile.Request
-	for i := range routes.Items {
-		reqs = append(reqs, r.gatewaysOfRoute(ctx, &routes.Items[i])...)
+	for _, k := range r.routeKinds {
+		routes := k.newList()
+		if err := r.List(ctx, routes, client.MatchingFields{k.indexBackends(): client.ObjectKeyFromObject(o).String()}); err != nil {
+			ctrl.LoggerFrom(ctx).Error(err, "Listing routes of a backend", "kind", k.kind(), "service", client.ObjectKeyFromObject(o))
+			continue
+		}
+		for _, rt := range k.items(routes) {
+			reqs = append(reqs, keysToRequests(k.gatewayKeys(rt, r.ControllerName))...)
+		}
 	}
-	return append(reqs, r.gatewaysOfGRPCBackend(ctx, o)...)
+	return reqs
 }
 
 // gatewaysOfSecret maps a Secret to the Gateways whose listeners name it in certificateRefs,

@@ -5,6 +5,7 @@ package controller
 
 import (
 	"context"
+	"fmt"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -14,7 +15,8 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 )
 
-// Field indexes the reconcilers use to map related objects to the object they reconcile.
+// Field indexes the reconcilers use to map related objects to the object they reconcile
+// (the route kinds' own are named by their rows: routeKind.indexGateways, indexBackends).
 const (
 	// indexClassParams indexes GatewayClasses by the "namespace/name" of their CaddyProxyConfig.
 	indexClassParams = "caddygateway.io/class-params"
@@ -22,11 +24,6 @@ const (
 	indexGatewayClassName = "caddygateway.io/gateway-class-name"
 	// indexGatewayParams indexes Gateways by the "namespace/name" of their infrastructure CaddyProxyConfig.
 	indexGatewayParams = "caddygateway.io/gateway-params"
-	// indexRouteGateways indexes HTTPRoutes by the "namespace/name" of the Gateways they
-	// name in parentRefs or carry a status entry of this operator for.
-	indexRouteGateways = "caddygateway.io/route-gateways"
-	// indexRouteBackends indexes HTTPRoutes by the "namespace/name" of their backend Services.
-	indexRouteBackends = "caddygateway.io/route-backends"
 	// indexGatewaySecrets indexes Gateways by the "namespace/name" of the Secrets their
 	// listeners' certificateRefs name.
 	indexGatewaySecrets = "caddygateway.io/gateway-secrets"
@@ -35,26 +32,14 @@ const (
 	indexGatewayCAConfigMaps = "caddygateway.io/gateway-ca-configmaps"
 )
 
-// SetupIndexes registers the field indexes with the manager's cache.
-func SetupIndexes(ctx context.Context, mgr ctrl.Manager, controller gwapiv1.GatewayController) error {
+// setupIndexes registers the field indexes with the manager's cache: those of each
+// route kind in kinds, and the Gateways' and GatewayClasses'.
+func setupIndexes(ctx context.Context, mgr ctrl.Manager, controller gwapiv1.GatewayController, kinds routeKinds) error {
 	idx := mgr.GetFieldIndexer()
-	if err := setupGRPCRouteIndexes(ctx, idx, controller); err != nil {
-		return err
-	}
-	if err := idx.IndexField(ctx, &gwapiv1.HTTPRoute{}, indexRouteGateways, func(o client.Object) []string {
-		return routeGatewayKeys(o.(*gwapiv1.HTTPRoute), controller)
-	}); err != nil {
-		return err
-	}
-	if err := idx.IndexField(ctx, &gwapiv1.HTTPRoute{}, indexRouteBackends, func(o client.Object) []string {
-		keys := routeBackendKeys(o.(*gwapiv1.HTTPRoute))
-		out := make([]string, 0, len(keys))
-		for _, k := range keys {
-			out = append(out, k.String())
+	for _, k := range kinds {
+		if err := setupRouteIndexes(ctx, idx, k, controller); err != nil {
+			return err
 		}
-		return out
-	}); err != nil {
-		return err
 	}
 	if err := idx.IndexField(ctx, &gwapiv1.GatewayClass{}, indexClassParams, classParamsKey); err != nil {
 		return err
@@ -78,6 +63,26 @@ func SetupIndexes(ctx context.Context, mgr ctrl.Manager, controller gwapiv1.Gate
 		return err
 	}
 	return idx.IndexField(ctx, &gwapiv1.Gateway{}, indexGatewayParams, gatewayParamsKey)
+}
+
+// setupRouteIndexes registers the field indexes of the routes of kind k.
+func setupRouteIndexes(ctx context.Context, idx client.FieldIndexer, k routeKind, controller gwapiv1.GatewayController) error {
+	if err := idx.IndexField(ctx, k.newRoute(), k.indexGateways(), func(o client.Object) []string {
+		return k.gatewayKeys(o, controller)
+	}); err != nil {
+		return fmt.Errorf("indexing %ss by Gateway: %w", k.kind(), err)
+	}
+	if err := idx.IndexField(ctx, k.newRoute(), k.indexBackends(), func(o client.Object) []string {
+		keys := k.backendKeys(o)
+		out := make([]string, 0, len(keys))
+		for _, key := range keys {
+			out = append(out, key.String())
+		}
+		return out
+	}); err != nil {
+		return fmt.Errorf("indexing %ss by backend: %w", k.kind(), err)
+	}
+	return nil
 }
 
 func gatewaySecretKeys(o client.Object) []string {

@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
@@ -50,6 +51,9 @@ type RouteStatusReconciler struct {
 	client.Client
 	// ControllerName marks the parent entries this operator owns.
 	ControllerName gwapiv1.GatewayController
+
+	// routeKinds are the route kinds whose changes are watched (Setup: the installed ones).
+	routeKinds routeKinds
 
 	mu sync.Mutex
 	// wants holds, per route, each Gateway's entries.
@@ -156,7 +160,10 @@ func (r *RouteStatusReconciler) Reconcile(ctx context.Context, route routeKey) (
 	if len(snap) == 0 {
 		return ctrl.Result{}, nil
 	}
-	obj, parents := newRoute(route.Kind)
+	obj, parents, err := newRoute(route.Kind)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
 	if err := r.Get(ctx, types.NamespacedName{Namespace: route.Namespace, Name: route.Name}, obj); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.forgetRoute(route)
@@ -198,20 +205,21 @@ func (r *RouteStatusReconciler) Reconcile(ctx context.Context, route routeKey) (
 }
 
 // newRoute returns an empty route of kind and its status parent entries.
-func newRoute(kind string) (client.Object, *[]gwapiv1.RouteParentStatus) {
-	if kind == "GRPCRoute" {
-		o := &gwapiv1.GRPCRoute{}
-		return o, &o.Status.Parents
+func newRoute(kind string) (client.Object, *[]gwapiv1.RouteParentStatus, error) {
+	k, ok := allRouteKinds.byKind(kind)
+	if !ok {
+		return nil, nil, reconcile.TerminalError(fmt.Errorf("route kind %q is not in the table of route kinds", kind))
 	}
-	o := &gwapiv1.HTTPRoute{}
-	return o, &o.Status.Parents
+	o := k.newRoute()
+	_, st := k.common(o)
+	return o, &st.Parents, nil
 }
 
 // SetupWithManager runs the route status writers: routeStatusWorkers goroutines fed by
-// Want and by every change to a route something is wanted for (its status included),
-// with the manager's retries and backoff.
+// Want and by every change to a route, of the kinds in routeKinds, something is wanted
+// for (its status included), with the manager's retries and backoff.
 func (r *RouteStatusReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	return builder.TypedControllerManagedBy[routeKey](mgr).
+	b := builder.TypedControllerManagedBy[routeKey](mgr).
 		Named("routestatus").
 		WithOptions(controller.TypedOptions[routeKey]{MaxConcurrentReconciles: routeStatusWorkers}).
 		WatchesRawSource(source.TypedFunc[routeKey](func(_ context.Context, q workqueue.TypedRateLimitingInterface[routeKey]) error {
@@ -222,16 +230,14 @@ func (r *RouteStatusReconciler) SetupWithManager(mgr ctrl.Manager) error {
 				q.Add(route)
 			}
 			return nil
-		})).
-		WatchesRawSource(source.TypedKind(mgr.GetCache(), &gwapiv1.HTTPRoute{},
-			handler.TypedEnqueueRequestsFromMapFunc(func(_ context.Context, o *gwapiv1.HTTPRoute) []routeKey {
-				return r.ifWanted(routeKey{Kind: "HTTPRoute", Namespace: o.Namespace, Name: o.Name})
-			}))).
-		WatchesRawSource(source.TypedKind(mgr.GetCache(), &gwapiv1.GRPCRoute{},
-			handler.TypedEnqueueRequestsFromMapFunc(func(_ context.Context, o *gwapiv1.GRPCRoute) []routeKey {
-				return r.ifWanted(routeKey{Kind: "GRPCRoute", Namespace: o.Namespace, Name: o.Name})
-			}))).
-		Complete(r)
+		}))
+	for _, k := range r.routeKinds {
+		b = b.WatchesRawSource(source.TypedKind(mgr.GetCache(), k.newRoute(),
+			handler.TypedEnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []routeKey {
+				return r.ifWanted(routeKey{Kind: k.kind(), Namespace: o.GetNamespace(), Name: o.GetName()})
+			})))
+	}
+	return b.Complete(r)
 }
 
 func (r *RouteStatusReconciler) ifWanted(route routeKey) []routeKey {

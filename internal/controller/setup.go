@@ -30,9 +30,14 @@ type Options struct {
 	PushTimeout time.Duration
 }
 
-// Setup registers the field indexes and every reconciler with the manager.
+// Setup registers the field indexes and every reconciler with the manager. Route kinds
+// whose CRDs are not installed are left out, each with a log line.
 func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
-	if err := SetupIndexes(ctx, mgr, o.ControllerName); err != nil {
+	kinds, err := installedRouteKinds(mgr.GetRESTMapper(), mgr.GetLogger().WithName("setup"))
+	if err != nil {
+		return err
+	}
+	if err := setupIndexes(ctx, mgr, o.ControllerName, kinds); err != nil {
 		return fmt.Errorf("registering field indexes: %w", err)
 	}
 	if err := (&GatewayClassReconciler{Client: mgr.GetClient(), ControllerName: o.ControllerName}).SetupWithManager(mgr); err != nil {
@@ -41,7 +46,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	if err := (&CaddyProxyConfigReconciler{Client: mgr.GetClient(), ControllerName: o.ControllerName}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the CaddyProxyConfig controller: %w", err)
 	}
-	routeStatus := &RouteStatusReconciler{Client: mgr.GetClient(), ControllerName: o.ControllerName}
+	routeStatus := &RouteStatusReconciler{Client: mgr.GetClient(), ControllerName: o.ControllerName, routeKinds: kinds}
 	if err := routeStatus.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the route status writer: %w", err)
 	}
@@ -50,7 +55,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 		Pusher:         pusher.New(pusher.Options{Tuning: pusher.Tuning{Timeout: o.PushTimeout}, Observe: observePush}),
 		RouteStatus:    routeStatus,
 		ControllerName: o.ControllerName, CaddyImage: o.CaddyImage, OperatorImage: o.OperatorImage, Operator: o.Operator,
-		MountGrace: o.MountGrace,
+		MountGrace: o.MountGrace, routeKinds: kinds,
 	}
 	if err := gw.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the Gateway controller: %w", err)
