@@ -1,6 +1,8 @@
+//nolint:dupl // every route kind's row has this shape over its own API types
 package controller
 
 import (
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
@@ -12,7 +14,7 @@ import (
 
 // grpcRouteKind is the GRPCRoute row of the table of route kinds.
 var grpcRouteKind = rowOf(kindSpec[gwapiv1.GRPCRoute, gwapiv1.GRPCRouteList]{
-	gvk:   gwapiv1.SchemeGroupVersion.WithKind("GRPCRoute"),
+	gvk:   schema.GroupVersionKind{Group: gwapiv1.GroupVersion.Group, Version: gwapiv1.GroupVersion.Version, Kind: "GRPCRoute"},
 	items: func(l *gwapiv1.GRPCRouteList) []gwapiv1.GRPCRoute { return l.Items },
 	common: func(rt *gwapiv1.GRPCRoute) (*gwapiv1.CommonRouteSpec, *gwapiv1.RouteStatus) {
 		return &rt.Spec.CommonRouteSpec, &rt.Status.RouteStatus

@@ -1,6 +1,8 @@
+//nolint:dupl // every route kind's row has this shape over its own API types
 package controller
 
 import (
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
@@ -12,7 +14,7 @@ import (
 
 // httpRouteKind is the HTTPRoute row of the table of route kinds.
 var httpRouteKind = rowOf(kindSpec[gwapiv1.HTTPRoute, gwapiv1.HTTPRouteList]{
-	gvk:   gwapiv1.SchemeGroupVersion.WithKind("HTTPRoute"),
+	gvk:   schema.GroupVersionKind{Group: gwapiv1.GroupVersion.Group, Version: gwapiv1.GroupVersion.Version, Kind: "HTTPRoute"},
 	items: func(l *gwapiv1.HTTPRouteList) []gwapiv1.HTTPRoute { return l.Items },
 	common: func(rt *gwapiv1.HTTPRoute) (*gwapiv1.CommonRouteSpec, *gwapiv1.RouteStatus) {
 		return &rt.Spec.CommonRouteSpec, &rt.Status.RouteStatus
