@@ -60,7 +60,7 @@ func (r *CaddyProxyConfigReconciler) Reconcile(ctx context.Context, req ctrl.Req
 
 // ancestors lists the classes and Gateways of this operator that reference key, sorted.
 func (r *CaddyProxyConfigReconciler) ancestors(ctx context.Context, key types.NamespacedName, validity error, gen int64) ([]v1alpha1.AncestorStatus, error) {
-	cond := ancestorCondition(validity, gen)
+	cond := status.AncestorAccepted(gen, validity)
 	var out []v1alpha1.AncestorStatus
 	var classes gwapiv1.GatewayClassList
 	if err := r.List(ctx, &classes, client.MatchingFields{indexClassParams: key.String()}); err != nil {
@@ -102,14 +102,6 @@ func (r *CaddyProxyConfigReconciler) ancestors(ctx context.Context, key types.Na
 
 func ancestorKey(a v1alpha1.AncestorReference) string {
 	return a.Kind + "/" + a.Namespace + "/" + a.Name
-}
-
-func ancestorCondition(validity error, gen int64) metav1.Condition {
-	c := status.ParamsAccepted(gen, validity)
-	if validity != nil {
-		c.Reason = status.ReasonInvalidParameters
-	}
-	return c
 }
 
 // mergeAncestors keeps the LastTransitionTime of ancestor conditions that did not change

@@ -27,11 +27,7 @@ func programmedCondition(gen int64, out configOutcome) metav1.Condition {
 		}
 		return status.GatewayNotProgrammed(gen, gwapiv1.GatewayReasonPending, msg)
 	}
-	return metav1.Condition{
-		Type: string(gwapiv1.GatewayConditionProgrammed), Status: metav1.ConditionTrue,
-		Reason: string(gwapiv1.GatewayReasonProgrammed), ObservedGeneration: gen,
-		Message: fmt.Sprintf("%d/%d pods programmed", p.Programmed, p.Total),
-	}
+	return status.GatewayProgrammed(gen, p.Programmed, p.Total)
 }
 
 // notProgrammedInvalid is the Programmed condition of a Gateway whose parameters are
@@ -51,11 +47,7 @@ func listenerStatuses(current, next []gwapiv1.ListenerStatus, programmed metav1.
 	out := make([]gwapiv1.ListenerStatus, 0, len(next))
 	for _, l := range next {
 		conds := append([]metav1.Condition(nil), old[l.Name]...)
-		lp := programmed
-		lp.Type = string(gwapiv1.ListenerConditionProgrammed)
-		if !meta.IsStatusConditionTrue(l.Conditions, string(gwapiv1.ListenerConditionAccepted)) {
-			lp.Status, lp.Reason, lp.Message = metav1.ConditionFalse, string(gwapiv1.ListenerReasonInvalid), "the listener is not accepted"
-		}
+		lp := status.ListenerProgrammed(programmed, meta.IsStatusConditionTrue(l.Conditions, string(gwapiv1.ListenerConditionAccepted)))
 		for _, c := range append(l.Conditions, lp) {
 			c.ObservedGeneration = programmed.ObservedGeneration
 			meta.SetStatusCondition(&conds, c)

@@ -76,6 +76,17 @@ func ParamsAccepted(generation int64, err error) metav1.Condition {
 	}
 }
 
+// AncestorAccepted is the Accepted condition a CaddyProxyConfig reports for each
+// GatewayClass or Gateway using it: True when err is nil, otherwise False with reason
+// InvalidParameters and err's text.
+func AncestorAccepted(generation int64, err error) metav1.Condition {
+	c := ParamsAccepted(generation, err)
+	if err != nil {
+		c.Reason = ReasonInvalidParameters
+	}
+	return c
+}
+
 // Merge sets each of updates into conditions, keeping LastTransitionTime of conditions
 // whose status did not change, and reports whether anything changed.
 func Merge(conditions *[]metav1.Condition, updates ...metav1.Condition) bool {

@@ -1,6 +1,7 @@
 package status
 
 import (
+	"fmt"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -73,6 +74,26 @@ func GatewayNotProgrammed(generation int64, reason gwapiv1.GatewayConditionReaso
 		Type: string(gwapiv1.GatewayConditionProgrammed), Status: metav1.ConditionFalse,
 		Reason: string(reason), Message: message, ObservedGeneration: generation,
 	}
+}
+
+// GatewayProgrammed is the Programmed=True condition of a Gateway whose Caddy pods all run
+// its current configuration; the message counts them.
+func GatewayProgrammed(generation int64, programmed, total int) metav1.Condition {
+	return metav1.Condition{
+		Type: string(gwapiv1.GatewayConditionProgrammed), Status: metav1.ConditionTrue,
+		Reason: string(gwapiv1.GatewayReasonProgrammed), ObservedGeneration: generation,
+		Message: fmt.Sprintf("%d/%d pods programmed", programmed, total),
+	}
+}
+
+// GatewayInsecureFrontendValidation is the InsecureFrontendValidationMode=True condition
+// of a Gateway whose frontend validations named in where allow insecure fallback.
+func GatewayInsecureFrontendValidation(generation int64, where []string) metav1.Condition {
+	return condition(string(gwapiv1.GatewayConditionInsecureFrontendValidationMode), true,
+		string(gwapiv1.GatewayReasonConfigurationChanged),
+		fmt.Sprintf("client certificate validation mode AllowInsecureFallback is set in %s: HTTPS connections "+
+			"without a valid client certificate are accepted, and authorizing clients is left to the backends",
+			strings.Join(where, " and ")), generation)
 }
 
 // AdminCertificates reports which issuer provides the admin certificates, or why none does.

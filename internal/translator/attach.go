@@ -8,6 +8,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/caddy-gateway/operator/internal/status"
 )
 
 // attachRoute attaches a route of any kind whose rules are already checked.
@@ -18,7 +20,7 @@ func (t *translation) attachRoute(r *routeRef, rules *checkedRules) (RouteStatus
 			continue
 		}
 		accepted := t.attachParent(r, ref, rules)
-		resolved := routeResolvedRefs(r.meta.Generation, rules.refReason, rules.refMsg)
+		resolved := status.RouteResolvedRefs(r.meta.Generation, rules.refReason, rules.refMsg)
 		st.Parents = append(st.Parents, gwapiv1.RouteParentStatus{
 			ParentRef:      ref,
 			ControllerName: t.in.ControllerName,
@@ -65,7 +67,7 @@ func (t *translation) attachParent(r *routeRef, ref gwapiv1.ParentReference, rul
 		}
 	}
 	if len(candidates) == 0 {
-		return routeAccepted(gen, gwapiv1.RouteReasonNoMatchingParent, noParentMessage(ref))
+		return status.RouteAccepted(gen, gwapiv1.RouteReasonNoMatchingParent, noParentMessage(ref))
 	}
 	allowed := allowedBuf[:0]
 	for _, l := range candidates {
@@ -74,11 +76,11 @@ func (t *translation) attachParent(r *routeRef, ref gwapiv1.ParentReference, rul
 		}
 	}
 	if len(allowed) == 0 {
-		return routeAccepted(gen, gwapiv1.RouteReasonNotAllowedByListeners,
+		return status.RouteAccepted(gen, gwapiv1.RouteReasonNotAllowedByListeners,
 			fmt.Sprintf("no listener of Gateway %s/%s allows %ss from namespace %q", t.gw.Namespace, t.gw.Name, r.kind.name, r.meta.Namespace))
 	}
 	if rules.unsupported != "" {
-		return routeAccepted(gen, gwapiv1.RouteReasonUnsupportedValue, rules.unsupported)
+		return status.RouteAccepted(gen, gwapiv1.RouteReasonUnsupportedValue, rules.unsupported)
 	}
 	attached := 0
 	var conflict *hostClaim
@@ -105,13 +107,13 @@ func (t *translation) attachParent(r *routeRef, ref gwapiv1.ParentReference, rul
 		}
 	}
 	if attached == 0 && conflict != nil {
-		return routeAccepted(gen, RouteReasonHostnameConflict, conflictMessage(r.kind.name, conflict))
+		return status.RouteAccepted(gen, RouteReasonHostnameConflict, conflictMessage(r.kind.name, conflict))
 	}
 	if attached == 0 {
-		return routeAccepted(gen, gwapiv1.RouteReasonNoMatchingListenerHostname,
+		return status.RouteAccepted(gen, gwapiv1.RouteReasonNoMatchingListenerHostname,
 			"no hostname of the route intersects the hostname of a listener it may attach to")
 	}
-	return routeAccepted(gen, gwapiv1.RouteReasonAccepted, partialConflictMessage(r.kind.name, lost))
+	return status.RouteAccepted(gen, gwapiv1.RouteReasonAccepted, partialConflictMessage(r.kind.name, lost))
 }
 
 func noParentMessage(ref gwapiv1.ParentReference) string {

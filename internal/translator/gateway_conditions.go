@@ -2,10 +2,11 @@ package translator
 
 import (
 	"fmt"
-	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/caddy-gateway/operator/internal/status"
 )
 
 // GatewayConditionTypes are the Gateway condition types the translation decides.
@@ -18,11 +19,7 @@ var GatewayConditionTypes = []string{string(gwapiv1.GatewayConditionInsecureFron
 func (t *translation) gatewayConditions() []metav1.Condition {
 	var out []metav1.Condition
 	if where := t.insecureFrontendValidation(); len(where) > 0 {
-		out = append(out, cond(string(gwapiv1.GatewayConditionInsecureFrontendValidationMode), true,
-			string(gwapiv1.GatewayReasonConfigurationChanged),
-			fmt.Sprintf("client certificate validation mode AllowInsecureFallback is set in %s: HTTPS connections "+
-				"without a valid client certificate are accepted, and authorizing clients is left to the backends",
-				strings.Join(where, " and ")), t.gw.Generation))
+		out = append(out, status.GatewayInsecureFrontendValidation(t.gw.Generation, where))
 	}
 	return out
 }

@@ -10,6 +10,7 @@ import (
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/caddy-gateway/operator/internal/ir"
+	"github.com/caddy-gateway/operator/internal/status"
 )
 
 const gatewayGroup = gwapiv1.GroupName
@@ -186,26 +187,19 @@ func (t *translation) listenerStatuses() []gwapiv1.ListenerStatus {
 	gen := t.gw.Generation
 	out := make([]gwapiv1.ListenerStatus, 0, len(t.listeners))
 	for _, l := range t.listeners {
-		accMsg := l.accMsg
-		if l.accepted {
-			accMsg = "Listener is accepted"
-		}
-		refMsg := l.refMsg
-		if refMsg == "" {
-			refMsg = "All references are resolved"
-		}
-		conflicted := listenerCond(gwapiv1.ListenerConditionConflicted, false, gwapiv1.ListenerReasonNoConflicts, "No conflicts", gen)
+		conflict := gwapiv1.ListenerReasonNoConflicts
+		var conflictMsg string
 		if l.conflict != "" {
-			conflicted = listenerCond(gwapiv1.ListenerConditionConflicted, true, l.conflict, l.accMsg, gen)
+			conflict, conflictMsg = l.conflict, l.accMsg
 		}
 		out = append(out, gwapiv1.ListenerStatus{
 			Name:           l.spec.Name,
 			SupportedKinds: l.kinds,
 			AttachedRoutes: l.attached,
 			Conditions: []metav1.Condition{
-				listenerCond(gwapiv1.ListenerConditionAccepted, l.accepted, l.accReason, accMsg, gen),
-				listenerCond(gwapiv1.ListenerConditionResolvedRefs, l.refReason == gwapiv1.ListenerReasonResolvedRefs, l.refReason, refMsg, gen),
-				conflicted,
+				status.ListenerAccepted(gen, l.accReason, l.accMsg),
+				status.ListenerResolvedRefs(gen, l.refReason, l.refMsg),
+				status.ListenerConflicted(gen, conflict, conflictMsg),
 			},
 		})
 	}
