@@ -13,6 +13,8 @@ type Gateway struct {
 	Name      string `json:"name"`
 	// HTTP holds one server per listening port, sorted by port.
 	HTTP []HTTPServer `json:"http,omitempty"`
+	// TCP holds one server per TCP listener port, sorted by port.
+	TCP []TCPServer `json:"tcp,omitempty"`
 	// Certificates are the TLS certificates the HTTPS servers present, sorted by Name.
 	Certificates []Certificate `json:"certificates,omitempty"`
 }
