@@ -152,6 +152,8 @@ const (
 	ProtocolHTTP BackendProtocol = ""
 	// ProtocolH2C is HTTP/2 over cleartext with prior knowledge.
 	ProtocolH2C BackendProtocol = "h2c"
+	// ProtocolTCP is the bytes of a TCP connection, whatever they carry (TCPRoute).
+	ProtocolTCP BackendProtocol = "tcp"
 )
 
 // Duration is a time.Duration written as text ("1.5s") in goldens.

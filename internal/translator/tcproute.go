@@ -23,9 +23,10 @@ var tcpRouteKind = routeKind{
 }
 
 // tcpBackends are the backendRules of TCPRoutes: bytes are proxied as they come, so any
-// appProtocol of the Service port will do, and a share without a usable backend has its
+// appProtocol of the Service port will do (backends of one rule need not agree on it),
+// and a share without a usable backend has its
 // connections closed (the unavailable status is not sent anywhere).
-var tcpBackends = backendRules{kind: kindTCPRoute, anyAppProtocol: true, unavailable: tcpUnavailable}
+var tcpBackends = backendRules{kind: kindTCPRoute, protocol: ir.ProtocolTCP, anyAppProtocol: true, unavailable: tcpUnavailable}
 
 // tcpUnavailable marks a TCP rule without a usable backend (ir.Action.DirectStatus):
 // its connections are closed.
