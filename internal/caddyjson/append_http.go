@@ -31,6 +31,10 @@ func (w *writer) config(c *Config) {
 		w.key("tls")
 		w.tlsApp(c.Apps.TLS)
 	}
+	if c.Apps.Layer4 != nil {
+		w.key("layer4")
+		w.layer4App(c.Apps.Layer4)
+	}
 	w.close()
 	w.close()
 }

@@ -32,6 +32,8 @@ type AdminConfigSettings struct {
 type Apps struct {
 	HTTP *HTTPApp `json:"http,omitempty"`
 	TLS  *TLSApp  `json:"tls,omitempty"`
+	// Layer4 is caddy-l4's app, which serves the TCP listeners.
+	Layer4 *Layer4App `json:"layer4,omitempty"`
 }
 
 // HTTPApp is caddyhttp.App.

@@ -43,6 +43,28 @@ spec:
 	}
 }
 
+// TestTCPRouteBackendKeys: the Services a TCPRoute needs are its backendRefs' Services,
+// in their namespaces; non-Service kinds are left out.
+func TestTCPRouteBackendKeys(t *testing.T) {
+	const route = `
+metadata: {namespace: app, name: r}
+spec:
+  rules:
+  - backendRefs:
+    - {name: main, port: 5432}
+    - {name: db, namespace: other, port: 5432}
+    - {group: example.com, kind: Bucket, name: b}
+`
+	rt := tcpRouteKind.newRoute()
+	if err := yaml.Unmarshal([]byte(route), rt); err != nil {
+		t.Fatal(err)
+	}
+	want := []client.ObjectKey{{Namespace: "app", Name: "main"}, {Namespace: "other", Name: "db"}}
+	if got := tcpRouteKind.backendKeys(rt); !slices.Equal(got, want) {
+		t.Errorf("backendKeys = %v, want %v", got, want)
+	}
+}
+
 // TestKeepForeignListenerConditions: conditions of types we do not write survive a
 // retried status write; ours win for the types we write.
 func TestKeepForeignListenerConditions(t *testing.T) {

@@ -20,6 +20,7 @@ func TestRouteKindRows(t *testing.T) {
 	loaded := map[string]func(*translator.Input) int{
 		"HTTPRoute": func(in *translator.Input) int { return len(in.HTTPRoutes) },
 		"GRPCRoute": func(in *translator.Input) int { return len(in.GRPCRoutes) },
+		"TCPRoute":  func(in *translator.Input) int { return len(in.TCPRoutes) },
 	}
 	scheme := testenv.NewScheme()
 	seen := map[string]bool{}

@@ -142,6 +142,11 @@ func redirectBackends(g *ir.Gateway, backends map[string]string) {
 			*addr = to
 		}
 	}
+	for i := range g.TCP {
+		for j := range g.TCP[i].Backends {
+			redirect(&g.TCP[i].Backends[j].Address)
+		}
+	}
 	for i := range g.HTTP {
 		for j := range g.HTTP[i].Listeners {
 			for k := range g.HTTP[i].Listeners[j].Hosts {

@@ -30,6 +30,9 @@ const (
 	// DefaultInvalidBackendSocket is a loopback-only server answering 500; invalid
 	// backendRefs dial it so that their share of requests fails as the spec requires.
 	DefaultInvalidBackendSocket = "/run/caddy/invalid-backend.sock"
+	// DefaultRefusedBackend is what invalid backendRefs of TCP routes dial: a unix socket
+	// nobody listens on, so that the connections of their share are closed at once.
+	DefaultRefusedBackend = "unix//run/caddy/refused-backend.sock"
 	// DefaultMetricsPort serves GET /metrics (Prometheus text) unless DisableMetrics.
 	DefaultMetricsPort = 9180
 )
@@ -48,6 +51,9 @@ type Options struct {
 	ListenHost string
 	// InvalidBackendSocket is the unix socket of the 500 server; DefaultInvalidBackendSocket when empty.
 	InvalidBackendSocket string
+	// RefusedBackend is the dial address of invalid TCP backends; DefaultRefusedBackend
+	// when empty. Nothing may listen there.
+	RefusedBackend string
 	// Servers tunes the HTTP servers of the listener ports; the zero value keeps Caddy's
 	// defaults.
 	Servers ServerOptions
@@ -85,6 +91,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MetricsPort == 0 {
 		o.MetricsPort = DefaultMetricsPort
+	}
+	if o.RefusedBackend == "" {
+		o.RefusedBackend = DefaultRefusedBackend
 	}
 	return o
 }
@@ -167,11 +176,8 @@ func config(g *ir.Gateway, opts Options) (*caddyjson.Config, *emitter, error) {
 	servers := map[string]*caddyjson.Server{}
 	for i := range g.HTTP {
 		s := &g.HTTP[i]
-		if s.Port == o.ReadinessPort {
-			return nil, nil, fmt.Errorf("listener port %d is reserved for the readiness server", s.Port)
-		}
-		if !o.DisableMetrics && s.Port == o.MetricsPort {
-			return nil, nil, fmt.Errorf("listener port %d is reserved for the metrics server", s.Port)
+		if err := o.checkListenerPort(s.Port); err != nil {
+			return nil, nil, err
 		}
 		srv := e.server(s)
 		if o.AccessLogFormat != "" {
@@ -201,6 +207,13 @@ func config(g *ir.Gateway, opts Options) (*caddyjson.Config, *emitter, error) {
 	if len(g.Certificates) > 0 {
 		cfg.Apps.TLS = tlsApp(g.Certificates)
 	}
+	if len(g.TCP) > 0 {
+		l4, err := e.layer4App(g.TCP)
+		if err != nil {
+			return nil, nil, err
+		}
+		cfg.Apps.Layer4 = l4
+	}
 	return cfg, e, nil
 }
 
@@ -223,6 +236,17 @@ type emitter struct {
 	routes, ownLists int
 	// patterns holds the regexp patterns of the streamed routes.
 	patterns patterns
+}
+
+// checkListenerPort refuses a listener port the readiness or metrics server uses.
+func (o Options) checkListenerPort(port int32) error {
+	if port == o.ReadinessPort {
+		return fmt.Errorf("listener port %d is reserved for the readiness server", port)
+	}
+	if !o.DisableMetrics && port == o.MetricsPort {
+		return fmt.Errorf("listener port %d is reserved for the metrics server", port)
+	}
+	return nil
 }
 
 func (e *emitter) listen(port int32) []string {

@@ -13,6 +13,8 @@ type Gateway struct {
 	Name      string `json:"name"`
 	// HTTP holds one server per listening port, sorted by port.
 	HTTP []HTTPServer `json:"http,omitempty"`
+	// TCP holds one server per TCP listener port, sorted by port.
+	TCP []TCPServer `json:"tcp,omitempty"`
 	// Certificates are the TLS certificates the HTTPS servers present, sorted by Name.
 	Certificates []Certificate `json:"certificates,omitempty"`
 }
@@ -150,6 +152,8 @@ const (
 	ProtocolHTTP BackendProtocol = ""
 	// ProtocolH2C is HTTP/2 over cleartext with prior knowledge.
 	ProtocolH2C BackendProtocol = "h2c"
+	// ProtocolTCP is the bytes of a TCP connection, whatever they carry (TCPRoute).
+	ProtocolTCP BackendProtocol = "tcp"
 )
 
 // Duration is a time.Duration written as text ("1.5s") in goldens.

@@ -39,3 +39,13 @@ func (s Source) String() string {
 
 // MarshalJSON writes s as its string.
 func (s Source) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
+
+// String names the rule: "<namespace>/<name>/rule/<i>", with ":<rule name>" after the
+// index when the rule is named.
+func (r *RuleSource) String() string {
+	s := r.Namespace + "/" + r.Name + "/rule/" + strconv.Itoa(int(r.Index))
+	if r.RuleName != "" {
+		s += ":" + r.RuleName
+	}
+	return s
+}

@@ -26,6 +26,9 @@ type backendRules struct {
 	portProblem func(appProtocol *string) string
 	// unavailable is the HTTP status answered for a rule without a usable backend.
 	unavailable int
+	// anyAppProtocol accepts every appProtocol of a Service port: the kind proxies raw
+	// bytes, which no application protocol prevents.
+	anyAppProtocol bool
 }
 
 // weightedBackends resolves the backendRefs of one rule, one add at a time, into
@@ -66,6 +69,9 @@ func (w *weightedBackends) add(routeNS string, ref *gwapiv1.BackendRef, i int) (
 		weight = *ref.Weight
 	}
 	res := w.t.resolveBackendFrom(w.rules.kind, routeNS, &ref.BackendObjectReference)
+	if w.rules.anyAppProtocol && res.reason == gwapiv1.RouteReasonUnsupportedProtocol && res.addr != "" {
+		res.reason, res.msg = "", ""
+	}
 	if res.reason == "" && w.rules.portProblem != nil {
 		if problem := w.rules.portProblem(w.t.portAppProtocol(routeNS, &ref.BackendObjectReference)); problem != "" {
 			res = resolved{reason: gwapiv1.RouteReasonUnsupportedProtocol,
@@ -84,6 +90,9 @@ func (w *weightedBackends) add(routeNS string, ref *gwapiv1.BackendRef, i int) (
 				w.ruleIdx, i, protocolName(w.a.BackendProtocol), protocolName(res.proto))
 		}
 		w.a.BackendProtocol, w.protoSet = res.proto, true
+	}
+	if res.reason != "" {
+		res.addr = ""
 	}
 	w.a.Backends = append(w.a.Backends, ir.Backend{Address: res.addr, Weight: weight, Invalid: res.reason != ""})
 	return len(w.a.Backends) - 1, res.reason == ""
@@ -197,7 +206,8 @@ func (t *translation) resolveBackendUncached(k resolvedKey) resolved {
 		}
 		proto, problem := appProtocol(p.AppProtocol)
 		if problem != "" {
-			return resolved{reason: gwapiv1.RouteReasonUnsupportedProtocol,
+			// The address is kept for kinds that accept any appProtocol (anyAppProtocol).
+			return resolved{addr: t.serviceAddress(svc, p, k), reason: gwapiv1.RouteReasonUnsupportedProtocol,
 				msg: fmt.Sprintf("Service %s port %d: %s", full, k.port, problem)}
 		}
 		return resolved{addr: t.serviceAddress(svc, p, k), proto: proto}

@@ -19,12 +19,17 @@ func (t *translation) buildIR() *ir.Gateway {
 		if !l.programOK {
 			continue
 		}
+		if l.spec.Protocol == gwapiv1.TCPProtocolType {
+			g.TCP = append(g.TCP, tcpServer(l))
+			continue
+		}
 		if _, ok := byPort[l.spec.Port]; !ok {
 			ports = append(ports, l.spec.Port)
 		}
 		byPort[l.spec.Port] = append(byPort[l.spec.Port], l)
 	}
 	slices.Sort(ports)
+	slices.SortFunc(g.TCP, func(a, b ir.TCPServer) int { return cmp.Compare(a.Port, b.Port) })
 	used := map[string]bool{}
 	for _, p := range ports {
 		ls := sortedListeners(byPort[p])

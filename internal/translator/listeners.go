@@ -84,7 +84,7 @@ func (t *translation) buildListeners() {
 
 func (t *translation) checkProtocol(l *listener) {
 	switch l.spec.Protocol {
-	case gwapiv1.HTTPProtocolType:
+	case gwapiv1.HTTPProtocolType, gwapiv1.TCPProtocolType:
 	case gwapiv1.HTTPSProtocolType:
 		if l.spec.TLS == nil {
 			l.reject(gwapiv1.ListenerReasonUnsupportedValue, "HTTPS listener needs tls with certificateRefs")
@@ -94,7 +94,7 @@ func (t *translation) checkProtocol(l *listener) {
 		}
 	default:
 		l.reject(gwapiv1.ListenerReasonUnsupportedProtocol,
-			fmt.Sprintf("protocol %q is not supported; supported: HTTP, HTTPS", l.spec.Protocol))
+			fmt.Sprintf("protocol %q is not supported; supported: HTTP, HTTPS, TCP", l.spec.Protocol))
 	}
 }
 
@@ -160,7 +160,12 @@ func supportedKindsText(served []gwapiv1.Kind) string {
 	return strings.Join(parts, ", ")
 }
 
-// markConflicts flags listeners sharing a port with another protocol or hostname.
+// markConflicts flags listeners sharing a port with another protocol or hostname. A
+// TCP listener shares its port with no other listener: Caddy's layer4 app cannot bind a
+// port its http app binds, so a TCP listener on an HTTP or HTTPS listener's port is
+// conflicted (ProtocolConflict) and the HTTP one keeps serving; TCP connections carry
+// no hostname to tell two TCP listeners apart (HostnameConflict, whatever their
+// hostnames).
 func (t *translation) markConflicts() {
 	for i, a := range t.listeners {
 		for j, b := range t.listeners {
@@ -168,9 +173,11 @@ func (t *translation) markConflicts() {
 				continue
 			}
 			switch {
+			case b.spec.Protocol == gwapiv1.TCPProtocolType && a.spec.Protocol != gwapiv1.TCPProtocolType:
+				// a wins the port over the TCP listener b.
 			case a.spec.Protocol != b.spec.Protocol:
 				a.conflict = gwapiv1.ListenerReasonProtocolConflict
-			case a.hostname == b.hostname && a.conflict == "":
+			case (a.hostname == b.hostname || a.spec.Protocol == gwapiv1.TCPProtocolType) && a.conflict == "":
 				a.conflict = gwapiv1.ListenerReasonHostnameConflict
 			}
 		}
@@ -216,7 +223,7 @@ func sortedListeners(ls []*listener) []*listener {
 }
 
 func servable(p gwapiv1.ProtocolType) bool {
-	return p == gwapiv1.HTTPProtocolType || p == gwapiv1.HTTPSProtocolType
+	return p == gwapiv1.HTTPProtocolType || p == gwapiv1.HTTPSProtocolType || p == gwapiv1.TCPProtocolType
 }
 
 func ptr[T any](v T) *T { return &v }

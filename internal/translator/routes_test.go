@@ -57,7 +57,8 @@ func TestKindsServedOn(t *testing.T) {
 	for p, want := range map[gwapiv1.ProtocolType][]gwapiv1.Kind{
 		gwapiv1.HTTPProtocolType:  {"HTTPRoute", "GRPCRoute"},
 		gwapiv1.HTTPSProtocolType: {"HTTPRoute", "GRPCRoute"},
-		gwapiv1.TCPProtocolType:   nil,
+		gwapiv1.TCPProtocolType:   {"TCPRoute"},
+		gwapiv1.UDPProtocolType:   nil,
 	} {
 		if got := kindsServedOn(p); !slices.Equal(got, want) {
 			t.Errorf("%s: %v, want %v", p, got, want)

@@ -31,6 +31,8 @@ type Input struct {
 	HTTPRoutes []gwapiv1.HTTPRoute
 	// GRPCRoutes are candidate gRPC routes, used like HTTPRoutes.
 	GRPCRoutes []gwapiv1.GRPCRoute
+	// TCPRoutes are candidate TCP routes, served on TCP listeners.
+	TCPRoutes []gwapiv1.TCPRoute
 	// Services are the possible backends.
 	Services []corev1.Service
 	// Secrets hold listener certificates (type kubernetes.io/tls).

@@ -1,0 +1,127 @@
+package caddyjson
+
+// Layer4App is caddy-l4's layer4.App: servers of raw TCP (and UDP) connections.
+type Layer4App struct {
+	// Servers by name.
+	Servers map[string]*Layer4Server `json:"servers,omitempty"`
+}
+
+// Layer4Server is layer4.Server.
+type Layer4Server struct {
+	// Listen addresses, e.g. "tcp/:9000"; a bare ":9000" is TCP.
+	Listen []string `json:"listen,omitempty"`
+	// Routes are tried in order; a connection no route handles is closed.
+	Routes []Layer4Route `json:"routes,omitempty"`
+}
+
+// Layer4Route is layer4.Route. Without matchers it takes every connection.
+type Layer4Route struct {
+	// Handle is the handler chain, in order.
+	Handle []Layer4Handler `json:"handle"`
+}
+
+// Layer4Handler is a layer4.handlers module: "proxy" (l4proxy.Handler), or "close"
+// (l4close.Close), which closes the connection.
+type Layer4Handler struct {
+	Handler string `json:"handler"`
+	// Upstreams are the proxy's upstreams.
+	Upstreams []Layer4Upstream `json:"upstreams,omitempty"`
+	// LoadBalancing chooses an upstream per connection; nil picks at random.
+	LoadBalancing *Layer4LoadBalancing `json:"load_balancing,omitempty"`
+}
+
+// Layer4Upstream is l4proxy.Upstream.
+type Layer4Upstream struct {
+	// Dial are the addresses to connect to, each "host:port" or "unix/path"; one
+	// connection is made to each.
+	Dial []string `json:"dial"`
+	// Weight is the upstream's share under weighted_round_robin; 0 counts as 1.
+	Weight int `json:"weight,omitempty"`
+}
+
+// Layer4LoadBalancing is l4proxy.LoadBalancing. Without try_duration a connection
+// whose upstream cannot be dialled is closed, not retried elsewhere.
+type Layer4LoadBalancing struct {
+	// Selection is the selection policy module.
+	Selection *Layer4Selection `json:"selection,omitempty"`
+}
+
+// Layer4Selection is a layer4.proxy.selection_policies module, e.g. "weighted_round_robin"
+// (smooth weighted round robin over the upstreams' Weight).
+type Layer4Selection struct {
+	Policy string `json:"policy"`
+}
+
+func (w *writer) layer4App(a *Layer4App) {
+	w.open()
+	if len(a.Servers) > 0 {
+		w.key("servers")
+		keys, ok := sortedKeys(a.Servers)
+		if !ok {
+			w.marshal(a.Servers)
+		} else {
+			w.open()
+			for _, k := range keys {
+				w.key(k)
+				w.layer4Server(a.Servers[k])
+			}
+			w.close()
+		}
+	}
+	w.close()
+}
+
+func (w *writer) layer4Server(s *Layer4Server) {
+	if s == nil {
+		w.b = append(w.b, "null"...)
+		return
+	}
+	w.open()
+	w.optStrs("listen", s.Listen)
+	if len(s.Routes) > 0 {
+		w.key("routes")
+		writeList(w, s.Routes, func(r *Layer4Route) {
+			w.open()
+			w.key("handle")
+			if r.Handle == nil {
+				w.b = append(w.b, "null"...)
+			} else {
+				writeList(w, r.Handle, w.layer4Handler)
+			}
+			w.close()
+		})
+	}
+	w.close()
+}
+
+func (w *writer) layer4Handler(h *Layer4Handler) {
+	w.open()
+	w.key("handler")
+	w.str(h.Handler)
+	if len(h.Upstreams) > 0 {
+		w.key("upstreams")
+		writeList(w, h.Upstreams, func(u *Layer4Upstream) {
+			w.open()
+			w.key("dial")
+			w.strs(u.Dial)
+			if u.Weight != 0 {
+				w.key("weight")
+				w.int(u.Weight)
+			}
+			w.close()
+		})
+	}
+	if lb := h.LoadBalancing; lb != nil {
+		w.key("load_balancing")
+		w.open()
+		if lb.Selection != nil {
+			w.key("selection")
+			w.open()
+			w.key("policy")
+			w.str(lb.Selection.Policy)
+			w.close()
+		}
+		w.close()
+	}
+	w.close()
+}
