@@ -47,9 +47,17 @@ type Layer4LoadBalancing struct {
 }
 
 // Layer4Selection is a layer4.proxy.selection_policies module, e.g. "weighted_round_robin"
-// (smooth weighted round robin over the upstreams' Weight).
+// (smooth weighted round robin over the upstreams' Weight, started again by every config
+// load) or the operator's "gateway_smooth" (internal/caddymod/l4smooth), which reads Key
+// and Weights.
 type Layer4Selection struct {
 	Policy string `json:"policy"`
+	// Key names the split for "gateway_smooth": configs with the same key and weights
+	// continue one sequence of picks across reloads.
+	Key string `json:"key,omitempty"`
+	// Weights are the upstreams' shares for "gateway_smooth", in the order of the
+	// upstreams.
+	Weights []int `json:"weights,omitempty"`
 }
 
 func (w *writer) layer4App(a *Layer4App) {
@@ -119,6 +127,11 @@ func (w *writer) layer4Handler(h *Layer4Handler) {
 			w.open()
 			w.key("policy")
 			w.str(lb.Selection.Policy)
+			w.optStr("key", lb.Selection.Key)
+			if len(lb.Selection.Weights) > 0 {
+				w.key("weights")
+				writeList(w, lb.Selection.Weights, func(n *int) { w.int(*n) })
+			}
 			w.close()
 		}
 		w.close()

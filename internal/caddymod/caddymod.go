@@ -1,7 +1,7 @@
 // Package caddymod registers the operator's own Caddy modules: the handlers the Gateway
 // API needs and core Caddy lacks (request mirroring, CORS, a request deadline, weighted
-// branches for backend filters, a weighted upstream selection that interleaves and
-// survives reloads). Import it for its side effect, as cmd/caddy does and as
+// branches for backend filters, a weighted upstream selection for HTTP and layer4
+// proxies that interleaves and survives reloads). Import it for its side effect, as cmd/caddy does and as
 // every test that validates or runs emitted configs must, so that Caddy knows the
 // modules. It holds no code of its own.
 package caddymod
@@ -11,6 +11,8 @@ import (
 	_ "github.com/caddy-gateway/operator/internal/caddymod/cors"
 	// http.handlers.gateway_request_timeout
 	_ "github.com/caddy-gateway/operator/internal/caddymod/deadline"
+	// layer4.proxy.selection_policies.gateway_smooth
+	_ "github.com/caddy-gateway/operator/internal/caddymod/l4smooth"
 	// http.handlers.gateway_mirror
 	_ "github.com/caddy-gateway/operator/internal/caddymod/mirror"
 	// http.reverse_proxy.selection_policies.gateway_smooth

@@ -50,9 +50,10 @@ func (e *emitter) appendForward(hs []caddyjson.Handler, a *ir.Action, src *ir.Ru
 }
 
 // splitKey names a split among backends for the state of its weighted round robin:
-// the rule ("<namespace>/<name>/rule/<index>") and the backends' addresses ("invalid"
-// for an invalid one), so that it stays the same while other routes of the Gateway
-// change, and a split with other backends starts afresh (the modules add the weights).
+// the rule ("<kind> <namespace>/<name>/rule/<index>") and the backends' addresses
+// ("invalid" for an invalid one), so that it stays the same while other routes of the
+// Gateway change, an HTTPRoute and a GRPCRoute of one name do not share it, and a split
+// with other backends starts afresh (the modules add the weights).
 // A rule without a source gets "", a state of its own per config.
 func splitKey(src *ir.RuleSource, backends []ir.Backend) string {
 	if src == nil {
@@ -69,10 +70,14 @@ func splitKey(src *ir.RuleSource, backends []ir.Backend) string {
 	return string(k)
 }
 
-// appendRule appends "<namespace>/<name>/rule/<index>" of src (nothing for nil).
+// appendRule appends "<kind> <namespace>/<name>/rule/<index>" of src ("<kind> " only
+// when src names its kind; nothing for nil).
 func appendRule(k []byte, src *ir.RuleSource) []byte {
 	if src == nil {
 		return k
+	}
+	if src.Kind != "" {
+		k = append(append(k, src.Kind...), ' ')
 	}
 	k = append(append(append(append(k, src.Namespace...), '/'), src.Name...), "/rule/"...)
 	return strconv.AppendInt(k, int64(src.Index), 10)

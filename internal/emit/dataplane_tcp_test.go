@@ -177,7 +177,8 @@ func greetings(t *testing.T, port, n int) map[string]int {
 
 // TestDataPlaneTCPRoute serves TCPRoutes through Caddy's layer4 app: bytes round trip
 // to the backend; connections are spread 3:1 by weight and none reaches a backend of
-// weight 0; the connections of a missing backend's share are closed; and a connection
+// weight 0, and 3:1 holds while the config is pushed after every one or two
+// connections; the connections of a missing backend's share are closed; and a connection
 // open through the Gateway keeps working while the config is pushed tcpPushes times
 // with an unrelated HTTPRoute changed each time.
 func TestDataPlaneTCPRoute(t *testing.T) {
@@ -233,6 +234,10 @@ func TestDataPlaneTCPRoute(t *testing.T) {
 		if reached := b.accepted.Load() - bBefore; reached != int64(got["b"]) {
 			t.Errorf("b accepted %d connections, %d greeted", reached, got["b"])
 		}
+	})
+
+	t.Run("weights 3:1 across pushes", func(t *testing.T) {
+		testTCPWeightsAcrossPushes(t, d, ports)
 	})
 
 	t.Run("long-lived connection across pushes", func(t *testing.T) {

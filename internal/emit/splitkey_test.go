@@ -10,8 +10,9 @@ import (
 )
 
 // TestSplitKeysNameTheRule shows that two routes splitting between the same backends
-// with the same weights get a selection state each: the keys name the rule, and the
-// plain proxies are not shared between the routes as other identical ones are.
+// with the same weights get a selection state each, and so does a GRPCRoute of the
+// same name as one of them: the keys name the rule and its route's kind, and the plain
+// proxies are not shared between the routes as other identical ones are.
 func TestSplitKeysNameTheRule(t *testing.T) {
 	in, err := fixture.Load([]byte(`
 apiVersion: gateway.networking.k8s.io/v1
@@ -19,7 +20,7 @@ kind: Gateway
 metadata: {name: gw, namespace: default}
 spec:
   gatewayClassName: caddy
-  listeners: [{name: http, port: 80, protocol: HTTP}]
+  listeners: [{name: http, port: 80, protocol: HTTP}, {name: grpc, port: 81, protocol: HTTP}]
 ---
 apiVersion: v1
 kind: Service
@@ -35,7 +36,7 @@ apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: {name: a, namespace: default}
 spec:
-  parentRefs: [{name: gw}]
+  parentRefs: [{name: gw, sectionName: http}]
   rules:
   - matches: [{path: {value: /a}}, {path: {value: /also-a}}]
     backendRefs: [{name: stable, port: 8080, weight: 95}, {name: canary, port: 8080, weight: 5}]
@@ -44,10 +45,18 @@ apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: {name: b, namespace: default}
 spec:
-  parentRefs: [{name: gw}]
+  parentRefs: [{name: gw, sectionName: http}]
   rules:
   - matches: [{path: {value: /b}}]
     backendRefs: [{name: stable, port: 8080, weight: 95}, {name: canary, port: 8080, weight: 5}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GRPCRoute
+metadata: {name: a, namespace: default}
+spec:
+  parentRefs: [{name: gw, sectionName: grpc}]
+  rules:
+  - backendRefs: [{name: stable, port: 8080, weight: 95}, {name: canary, port: 8080, weight: 5}]
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -57,7 +66,8 @@ spec:
 		t.Fatal(err)
 	}
 	const backends = ` stable.default.svc.cluster.local:8080 canary.default.svc.cluster.local:8080"`
-	for key, want := range map[string]int{`"key":"default/a/rule/0` + backends: 1, `"key":"default/b/rule/0` + backends: 1} {
+	for key, want := range map[string]int{`"key":"HTTPRoute default/a/rule/0` + backends: 1,
+		`"key":"HTTPRoute default/b/rule/0` + backends: 1, `"key":"GRPCRoute default/a/rule/0` + backends: 1} {
 		// Route a's two matches share one handler list (one policy, one state).
 		if n := strings.Count(string(res.JSON), key); n != want {
 			t.Errorf("%s appears %d times, want %d", key, n, want)

@@ -23,6 +23,9 @@ type RuleSource struct {
 	// Index is the rule's index in the route, Name its name ("" when unnamed).
 	Index    int32
 	RuleName string
+	// Kind is the route's kind ("HTTPRoute", "GRPCRoute", ...), so that routes of two
+	// kinds with one namespace and name stay apart; String leaves it out.
+	Kind string
 }
 
 func (s Source) String() string {

@@ -76,9 +76,14 @@ func (t *translation) attach(r *pendingRoute) (RouteStatus, bool) {
 	return t.attachRoute(&ref, r.checked)
 }
 
-// check converts and validates the rules of r by its kind.
+// check converts and validates the rules of r by its kind, and names the kind in the
+// rules' sources.
 func (t *translation) check(r *pendingRoute) *checkedRules {
-	return r.kind.check(t, int(r.index))
+	c := r.kind.check(t, int(r.index))
+	for i := range c.sources {
+		c.sources[i].Kind = r.kind.name
+	}
+	return c
 }
 
 // attachKey is what the attach order compares of a pending route, copied next to the
