@@ -14,7 +14,7 @@ import (
 )
 
 // udpFixture has UDP listeners: echo (one backend, and a TCP listener on the same port
-// number), weighted (3:1, and a backend of weight 0), missing (its only backend does
+// number), on-http (one backend, on the HTTP listener's port), weighted (3:1, and a backend of weight 0), missing (its only backend does
 // not exist) and half (one valid and one missing backend, 1:1).
 const udpFixture = `
 apiVersion: gateway.networking.k8s.io/v1
@@ -26,6 +26,7 @@ spec:
   - {name: http, port: PORT, protocol: HTTP}
   - {name: echo, port: ECHO_AT, protocol: UDP}
   - {name: echo-tcp, port: ECHO_AT, protocol: TCP}
+  - {name: on-http, port: PORT, protocol: UDP}
   - {name: weighted, port: WEIGHTED_AT, protocol: UDP}
   - {name: missing, port: MISSING_AT, protocol: UDP}
   - {name: half, port: HALF_AT, protocol: UDP}
@@ -60,6 +61,14 @@ spec:
   parentRefs: [{name: gw, sectionName: echo-tcp}]
   rules:
   - backendRefs: [{name: a, port: 7000}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: UDPRoute
+metadata: {name: on-http, namespace: default}
+spec:
+  parentRefs: [{name: gw, sectionName: on-http}]
+  rules:
+  - backendRefs: [{name: b, port: 7000}]
 ---
 apiVersion: gateway.networking.k8s.io/v1
 kind: UDPRoute
@@ -219,7 +228,7 @@ func TestDataPlaneUDPRoute(t *testing.T) {
 		"idle.default.svc.cluster.local:7000": idle.addr(),
 	}
 	ports := udpPorts{echo: freePort(t), weighted: freeUDPPort(t), missing: freeUDPPort(t), half: freeUDPPort(t)}
-	startDataPlaneWith(t, udpFixtureAt(ports), backends, emit.Options{
+	d := startDataPlaneWith(t, udpFixtureAt(ports), backends, emit.Options{
 		RefusedBackend: "unix/" + filepath.Join(t.TempDir(), "refused.sock"),
 		Servers:        emit.ServerOptions{UDPIdleTimeout: ptrTo(udpIdleTimeout)},
 	})
@@ -241,6 +250,13 @@ func TestDataPlaneUDPRoute(t *testing.T) {
 		if name != "a-tcp" || aTCP.Load() != 1 {
 			t.Fatalf("the TCP listener on the UDP listener's port: greeting %q, %d connections, want a-tcp, 1", name, aTCP.Load())
 		}
+	})
+
+	t.Run("HTTP listener on the same port", func(t *testing.T) {
+		if name, _ := dialUDP(t, d.listenPort).exchange("to b", 5*time.Second); name != "b" {
+			t.Fatalf("a datagram to the HTTP listener's port answered by %q, want b", name)
+		}
+		d.expect("GET", "/", nil, 404)
 	})
 
 	t.Run("weights 3:1 and 0", func(t *testing.T) {
