@@ -52,6 +52,15 @@ type CaddyRuntimeSpec struct {
 	// +optional
 	Timeouts *ServerTimeouts `json:"timeouts,omitempty"`
 
+	// UDPSessionIdleTimeout ends a session of a UDP listener (the datagrams of one
+	// client address and port, proxied through one socket to one backend) after this
+	// long without a datagram either way; the client's next datagram starts a new
+	// session, which may reach another backend. Default: 30s (caddy-l4's); 0 keeps it.
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$`
+	UDPSessionIdleTimeout *metav1.Duration `json:"udpSessionIdleTimeout,omitempty"`
+
 	// TrustedProxies are CIDRs whose forwarded-for headers Caddy trusts for the client
 	// address (server trusted_proxies): the X-Forwarded-For of a trusted peer reaches
 	// backends with the peer appended, that of any other peer is replaced by the peer's

@@ -380,6 +380,11 @@ func (in *CaddyRuntimeSpec) DeepCopyInto(out *CaddyRuntimeSpec) {
 		*out = new(ServerTimeouts)
 		(*in).DeepCopyInto(*out)
 	}
+	if in.UDPSessionIdleTimeout != nil {
+		in, out := &in.UDPSessionIdleTimeout, &out.UDPSessionIdleTimeout
+		*out = new(v1.Duration)
+		**out = **in
+	}
 	if in.TrustedProxies != nil {
 		in, out := &in.TrustedProxies, &out.TrustedProxies
 		*out = make([]string, len(*in))

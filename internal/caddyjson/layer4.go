@@ -10,6 +10,10 @@ type Layer4App struct {
 type Layer4Server struct {
 	// Listen addresses, e.g. "tcp/:9000"; a bare ":9000" is TCP.
 	Listen []string `json:"listen,omitempty"`
+	// IdleTimeout ends a UDP session (the datagrams of one client address and port)
+	// after this long without a datagram, e.g. "30s"; caddy-l4's default (30s) when
+	// empty. Ignored for TCP.
+	IdleTimeout string `json:"idle_timeout,omitempty"`
 	// Routes are tried in order; a connection no route handles is closed.
 	Routes []Layer4Route `json:"routes,omitempty"`
 }
@@ -86,6 +90,7 @@ func (w *writer) layer4Server(s *Layer4Server) {
 	}
 	w.open()
 	w.optStrs("listen", s.Listen)
+	w.optStr("idle_timeout", s.IdleTimeout)
 	if len(s.Routes) > 0 {
 		w.key("routes")
 		writeList(w, s.Routes, func(r *Layer4Route) {

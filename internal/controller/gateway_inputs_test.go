@@ -65,6 +65,28 @@ spec:
 	}
 }
 
+// TestUDPRouteBackendKeys: the Services a UDPRoute needs are its backendRefs' Services,
+// in their namespaces; non-Service kinds are left out.
+func TestUDPRouteBackendKeys(t *testing.T) {
+	const route = `
+metadata: {namespace: app, name: r}
+spec:
+  rules:
+  - backendRefs:
+    - {name: main, port: 53}
+    - {name: db, namespace: other, port: 53}
+    - {group: example.com, kind: Bucket, name: b}
+`
+	rt := udpRouteKind.newRoute()
+	if err := yaml.Unmarshal([]byte(route), rt); err != nil {
+		t.Fatal(err)
+	}
+	want := []client.ObjectKey{{Namespace: "app", Name: "main"}, {Namespace: "other", Name: "db"}}
+	if got := udpRouteKind.backendKeys(rt); !slices.Equal(got, want) {
+		t.Errorf("backendKeys = %v, want %v", got, want)
+	}
+}
+
 // TestKeepForeignListenerConditions: conditions of types we do not write survive a
 // retried status write; ours win for the types we write.
 func TestKeepForeignListenerConditions(t *testing.T) {

@@ -21,6 +21,7 @@ func TestRouteKindRows(t *testing.T) {
 		"HTTPRoute": func(in *translator.Input) int { return len(in.HTTPRoutes) },
 		"GRPCRoute": func(in *translator.Input) int { return len(in.GRPCRoutes) },
 		"TCPRoute":  func(in *translator.Input) int { return len(in.TCPRoutes) },
+		"UDPRoute":  func(in *translator.Input) int { return len(in.UDPRoutes) },
 	}
 	scheme := testenv.NewScheme()
 	seen := map[string]bool{}

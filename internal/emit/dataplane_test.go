@@ -142,9 +142,11 @@ func redirectBackends(g *ir.Gateway, backends map[string]string) {
 			*addr = to
 		}
 	}
-	for i := range g.TCP {
-		for j := range g.TCP[i].Backends {
-			redirect(&g.TCP[i].Backends[j].Address)
+	for _, servers := range [][]ir.Layer4Server{g.TCP, g.UDP} {
+		for i := range servers {
+			for j := range servers[i].Backends {
+				redirect(&servers[i].Backends[j].Address)
+			}
 		}
 	}
 	for i := range g.HTTP {

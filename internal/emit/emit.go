@@ -207,8 +207,8 @@ func config(g *ir.Gateway, opts Options) (*caddyjson.Config, *emitter, error) {
 	if len(g.Certificates) > 0 {
 		cfg.Apps.TLS = tlsApp(g.Certificates)
 	}
-	if len(g.TCP) > 0 {
-		l4, err := e.layer4App(g.TCP)
+	if len(g.TCP)+len(g.UDP) > 0 {
+		l4, err := e.layer4App(g.TCP, g.UDP)
 		if err != nil {
 			return nil, nil, err
 		}

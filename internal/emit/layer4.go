@@ -14,28 +14,63 @@ import (
 // pushes the first backend got every connection.
 const gatewaySmooth = "gateway_smooth"
 
-// layer4App serves the TCP listeners: one layer4 server per port, whose one route
-// proxies every connection to the weighted backends, or closes it when there are none.
-func (e *emitter) layer4App(servers []ir.TCPServer) (*caddyjson.Layer4App, error) {
-	app := &caddyjson.Layer4App{Servers: make(map[string]*caddyjson.Layer4Server, len(servers))}
-	for i := range servers {
-		s := &servers[i]
-		if err := e.opts.checkListenerPort(s.Port); err != nil {
-			return nil, err
-		}
-		app.Servers[fmt.Sprintf("port-%d", s.Port)] = &caddyjson.Layer4Server{
-			Listen: e.listen(s.Port),
-			Routes: []caddyjson.Layer4Route{{Handle: []caddyjson.Layer4Handler{
-				e.tcpHandler(s.Backends, l4SplitKey("TCPRoute", s.Route, s.Backends))}}},
+// layer4Network is what differs between the layer4 servers of TCP and UDP listeners.
+type layer4Network struct {
+	// name prefixes the server names ("port-<n>" for TCP, which came first).
+	name string
+	// prefix is the network of listen and dial addresses ("udp/"; "" is TCP).
+	prefix string
+	// kind is the route kind the servers serve, which keys their selection (l4SplitKey).
+	kind string
+}
+
+var (
+	tcpNetwork = layer4Network{kind: "TCPRoute"}
+	udpNetwork = layer4Network{name: "udp-", prefix: "udp/", kind: "UDPRoute"}
+)
+
+// layer4App serves the TCP and UDP listeners: one layer4 server per port and network,
+// whose one route proxies every connection (UDP session) to the weighted backends, or
+// closes it when there are none.
+func (e *emitter) layer4App(tcp, udp []ir.Layer4Server) (*caddyjson.Layer4App, error) {
+	app := &caddyjson.Layer4App{Servers: make(map[string]*caddyjson.Layer4Server, len(tcp)+len(udp))}
+	for _, n := range []struct {
+		servers []ir.Layer4Server
+		net     layer4Network
+	}{{tcp, tcpNetwork}, {udp, udpNetwork}} {
+		for i := range n.servers {
+			if err := e.layer4Server(app, &n.servers[i], n.net); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return app, nil
 }
 
-// tcpHandler proxies to backends by weight, the selection keyed by key (l4SplitKey).
-// Invalid backends dial the refused backend, so that their share of connections is
-// closed rather than sent to the others.
-func (e *emitter) tcpHandler(backends []ir.Backend, key string) caddyjson.Layer4Handler {
+// layer4Server adds the server of s on network n to app.
+func (e *emitter) layer4Server(app *caddyjson.Layer4App, s *ir.Layer4Server, n layer4Network) error {
+	if err := e.opts.checkListenerPort(s.Port); err != nil {
+		return err
+	}
+	srv := &caddyjson.Layer4Server{
+		Listen: e.listen(s.Port),
+		Routes: []caddyjson.Layer4Route{{Handle: []caddyjson.Layer4Handler{e.tcpHandler(s.Backends, n.prefix, l4SplitKey(n.kind, s.Route, s.Backends))}}},
+	}
+	if n == udpNetwork {
+		srv.Listen[0] = n.prefix + srv.Listen[0]
+		if d := e.opts.Servers.UDPIdleTimeout; d != nil && *d > 0 {
+			srv.IdleTimeout = d.String()
+		}
+	}
+	app.Servers[fmt.Sprintf("%sport-%d", n.name, s.Port)] = srv
+	return nil
+}
+
+// tcpHandler proxies to backends by weight, dialling them on the network of dial
+// ("udp/"; "" is TCP), the selection keyed by key (l4SplitKey). Invalid backends dial the
+// refused backend, so that their share of connections is closed (of datagrams dropped)
+// rather than sent to the others.
+func (e *emitter) tcpHandler(backends []ir.Backend, dial, key string) caddyjson.Layer4Handler {
 	if len(backends) == 0 {
 		return caddyjson.Layer4Handler{Handler: "close"}
 	}
@@ -43,7 +78,7 @@ func (e *emitter) tcpHandler(backends []ir.Backend, key string) caddyjson.Layer4
 		LoadBalancing: &caddyjson.Layer4LoadBalancing{Selection: &caddyjson.Layer4Selection{
 			Policy: gatewaySmooth, Key: key, Weights: weights(backends)}}}
 	for i, b := range backends {
-		addr := b.Address
+		addr := dial + b.Address
 		if b.Invalid {
 			addr = e.opts.RefusedBackend
 		}

@@ -32,6 +32,9 @@ type ServerOptions struct {
 	// CipherSuites are the TLS 1.2 cipher suites HTTPS listeners allow, by crypto/tls
 	// name; Caddy's defaults when empty.
 	CipherSuites []string
+	// UDPIdleTimeout ends a UDP listener's session after this long without a datagram
+	// (the layer4 server's idle_timeout); caddy-l4's default (30s) when nil or 0.
+	UDPIdleTimeout *time.Duration
 }
 
 // ProxyProtocol configures the proxy_protocol listener wrapper.

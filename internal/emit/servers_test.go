@@ -2,6 +2,7 @@ package emit_test
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"maps"
 	"path/filepath"
@@ -18,7 +19,8 @@ import (
 )
 
 // serverOptionsCases are the emit options of the golden testdata/server-options/<name>.json,
-// each rendering the translator case gateway-https-terminate (an HTTPS and an HTTP port).
+// each rendering the translator case gateway-https-terminate (an HTTPS and an HTTP port)
+// unless serverOptionsInputs names another.
 var serverOptionsCases = map[string]emit.ServerOptions{
 	"all-set": {
 		Protocols:         []string{"h1", "h2", "h3"},
@@ -36,7 +38,12 @@ var serverOptionsCases = map[string]emit.ServerOptions{
 		ProxyProtocol: &emit.ProxyProtocol{Allow: []string{"0.0.0.0/0", "::/0"}},
 		TLSMinVersion: "1.3",
 	},
+	"udp-idle-timeout": {UDPIdleTimeout: ptr(90 * time.Second)},
 }
+
+// serverOptionsInputs are the translator cases of the serverOptionsCases that do not
+// render gateway-https-terminate.
+var serverOptionsInputs = map[string]string{"udp-idle-timeout": "udproute-backends"}
 
 func ptr[T any](v T) *T { return &v }
 
@@ -46,7 +53,7 @@ func ptr[T any](v T) *T { return &v }
 func TestGoldenServerOptions(t *testing.T) {
 	for name, o := range serverOptionsCases {
 		t.Run(name, func(t *testing.T) {
-			in := fixture.LoadCase(t, translatorTestdata, "gateway-https-terminate")
+			in := fixture.LoadCase(t, translatorTestdata, cmp.Or(serverOptionsInputs[name], "gateway-https-terminate"))
 			res, err := emit.Emit(translator.Translate(in).IR, emit.Options{Servers: o})
 			if err != nil {
 				t.Fatal(err)

@@ -14,7 +14,9 @@ type Gateway struct {
 	// HTTP holds one server per listening port, sorted by port.
 	HTTP []HTTPServer `json:"http,omitempty"`
 	// TCP holds one server per TCP listener port, sorted by port.
-	TCP []TCPServer `json:"tcp,omitempty"`
+	TCP []Layer4Server `json:"tcp,omitempty"`
+	// UDP holds one server per UDP listener port, sorted by port.
+	UDP []Layer4Server `json:"udp,omitempty"`
 	// Certificates are the TLS certificates the HTTPS servers present, sorted by Name.
 	Certificates []Certificate `json:"certificates,omitempty"`
 }
@@ -154,6 +156,8 @@ const (
 	ProtocolH2C BackendProtocol = "h2c"
 	// ProtocolTCP is the bytes of a TCP connection, whatever they carry (TCPRoute).
 	ProtocolTCP BackendProtocol = "tcp"
+	// ProtocolUDP is the datagrams of a UDP session, whatever they carry (UDPRoute).
+	ProtocolUDP BackendProtocol = "udp"
 )
 
 // Duration is a time.Duration written as text ("1.5s") in goldens.

@@ -29,38 +29,44 @@ func TestEmitOptionsHonourEveryField(t *testing.T) {
 		return &metav1.Duration{Duration: v}
 	}
 	spec := &v1alpha1.CaddyRuntimeSpec{
-		GracePeriod:      d("21s"),
-		ShutdownDelay:    d("7s"),
-		StreamCloseDelay: d("1m30s"),
-		Protocols:        []v1alpha1.HTTPProtocol{"h1", "h2"},
-		Timeouts:         &v1alpha1.ServerTimeouts{ReadHeader: d("3s"), Read: d("4s"), Write: d("5s"), Idle: d("6s")},
-		TrustedProxies:   []string{"10.1.0.0/16"},
-		ProxyProtocol:    &v1alpha1.ProxyProtocolSpec{Allow: []string{"10.2.0.0/16"}, Timeout: d("2s")},
-		TLS:              &v1alpha1.TLSSettings{MinVersion: ptr.To("1.2"), CipherSuites: []string{"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"}},
-		LogLevel:         ptr.To(v1alpha1.LogLevel("WARN")),
-		AccessLogs:       &v1alpha1.AccessLogSpec{Enabled: ptr.To(true), Format: ptr.To(v1alpha1.AccessLogFormat("console"))},
-		Metrics:          &v1alpha1.MetricsSpec{Port: ptr.To[int32](9300)},
+		GracePeriod:           d("21s"),
+		ShutdownDelay:         d("7s"),
+		StreamCloseDelay:      d("1m30s"),
+		Protocols:             []v1alpha1.HTTPProtocol{"h1", "h2"},
+		Timeouts:              &v1alpha1.ServerTimeouts{ReadHeader: d("3s"), Read: d("4s"), Write: d("5s"), Idle: d("6s")},
+		TrustedProxies:        []string{"10.1.0.0/16"},
+		UDPSessionIdleTimeout: d("47s"),
+		ProxyProtocol:         &v1alpha1.ProxyProtocolSpec{Allow: []string{"10.2.0.0/16"}, Timeout: d("2s")},
+		TLS:                   &v1alpha1.TLSSettings{MinVersion: ptr.To("1.2"), CipherSuites: []string{"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"}},
+		LogLevel:              ptr.To(v1alpha1.LogLevel("WARN")),
+		AccessLogs:            &v1alpha1.AccessLogSpec{Enabled: ptr.To(true), Format: ptr.To(v1alpha1.AccessLogFormat("console"))},
+		Metrics:               &v1alpha1.MetricsSpec{Port: ptr.To[int32](9300)},
 	}
 	// Each field's marks in the compact, key-sorted JSON of the pushed config.
 	want := map[string][]string{
-		"GracePeriod":      {`"grace_period":"21s"`},
-		"ShutdownDelay":    {`"shutdown_delay":"7s"`},
-		"StreamCloseDelay": {`"stream_close_delay":"1m30s"`},
-		"Protocols":        {`"protocols":["h1","h2"]`},
-		"Timeouts":         {`"read_header_timeout":"3s"`, `"read_timeout":"4s"`, `"write_timeout":"5s"`, `"idle_timeout":"6s"`},
-		"TrustedProxies":   {`"ranges":["10.1.0.0/16"]`},
-		"ProxyProtocol":    {`"allow":["10.2.0.0/16"]`, `"timeout":"2s"`, `"wrapper":"proxy_protocol"`},
-		"TLS":              {`"protocol_min":"tls1.2"`, `"cipher_suites":["TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"]`},
-		"LogLevel":         {`"level":"WARN"`},
-		"AccessLogs":       {`"include":["http.log.access"]`, `"format":"console"`},
-		"Metrics":          {`"listen":[":9300"]`},
+		"GracePeriod":           {`"grace_period":"21s"`},
+		"ShutdownDelay":         {`"shutdown_delay":"7s"`},
+		"StreamCloseDelay":      {`"stream_close_delay":"1m30s"`},
+		"Protocols":             {`"protocols":["h1","h2"]`},
+		"Timeouts":              {`"read_header_timeout":"3s"`, `"read_timeout":"4s"`, `"write_timeout":"5s"`, `"idle_timeout":"6s"`},
+		"TrustedProxies":        {`"ranges":["10.1.0.0/16"]`},
+		"UDPSessionIdleTimeout": {`"idle_timeout":"47s","listen":["udp/:5353"]`},
+		"ProxyProtocol":         {`"allow":["10.2.0.0/16"]`, `"timeout":"2s"`, `"wrapper":"proxy_protocol"`},
+		"TLS":                   {`"protocol_min":"tls1.2"`, `"cipher_suites":["TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"]`},
+		"LogLevel":              {`"level":"WARN"`},
+		"AccessLogs":            {`"include":["http.log.access"]`, `"format":"console"`},
+		"Metrics":               {`"listen":[":9300"]`},
 	}
 	for f := range reflect.TypeFor[v1alpha1.CaddyRuntimeSpec]().Fields() {
 		if _, ok := want[f.Name]; !ok {
 			t.Errorf("spec.caddy field %s has no row here: show where it reaches the pushed config", f.Name)
 		}
 	}
+	// HTTP and HTTPS listeners with an HTTPRoute, and the UDP listeners of udproute-backends.
 	in := fixture.LoadCase(t, "../translator/testdata", "gateway-https-terminate")
+	udp := fixture.LoadCase(t, "../translator/testdata", "udproute-backends")
+	in.Gateway.Spec.Listeners = append(in.Gateway.Spec.Listeners, udp.Gateway.Spec.Listeners...)
+	in.UDPRoutes, in.Services = udp.UDPRoutes, append(in.Services, udp.Services...)
 	got := pushedJSON(t, in, params.EmitOptions(spec))
 	plain := pushedJSON(t, in, params.EmitOptions(nil))
 	for field, marks := range want {

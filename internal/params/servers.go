@@ -13,8 +13,8 @@ import (
 	"github.com/caddy-gateway/operator/internal/emit"
 )
 
-// ServerOptions turns the server settings of spec.caddy (protocols, timeouts, trusted
-// proxies, PROXY protocol, TLS) into the emitter's options; unset fields keep Caddy's
+// ServerOptions turns the server settings of spec.caddy (protocols, timeouts, UDP
+// session idle timeout, trusted proxies, PROXY protocol, TLS) into the emitter's options; unset fields keep Caddy's
 // defaults. c may be nil.
 func ServerOptions(c *v1alpha1.CaddyRuntimeSpec) emit.ServerOptions {
 	var o emit.ServerOptions
@@ -28,6 +28,7 @@ func ServerOptions(c *v1alpha1.CaddyRuntimeSpec) emit.ServerOptions {
 		o.ReadHeaderTimeout, o.ReadTimeout = duration(t.ReadHeader), duration(t.Read)
 		o.WriteTimeout, o.IdleTimeout = duration(t.Write), duration(t.Idle)
 	}
+	o.UDPIdleTimeout = duration(c.UDPSessionIdleTimeout)
 	o.TrustedProxies = slices.Clone(c.TrustedProxies)
 	if pp := c.ProxyProtocol; pp != nil {
 		o.ProxyProtocol = &emit.ProxyProtocol{Allow: slices.Clone(pp.Allow), Timeout: duration(pp.Timeout)}

@@ -26,11 +26,12 @@ func TestServerOptions(t *testing.T) {
 		"empty": {caddy: &v1alpha1.CaddyRuntimeSpec{}},
 		"every server field": {
 			caddy: &v1alpha1.CaddyRuntimeSpec{
-				Protocols:      []v1alpha1.HTTPProtocol{"h1", "h2c"},
-				Timeouts:       &v1alpha1.ServerTimeouts{ReadHeader: dur(time.Second), Read: dur(0), Write: dur(time.Minute), Idle: dur(2 * time.Minute)},
-				TrustedProxies: []string{"10.0.0.0/8"},
-				ProxyProtocol:  &v1alpha1.ProxyProtocolSpec{Allow: []string{"192.168.0.0/16"}, Timeout: dur(3 * time.Second)},
-				TLS:            &v1alpha1.TLSSettings{MinVersion: ptr.To("1.3")},
+				Protocols:             []v1alpha1.HTTPProtocol{"h1", "h2c"},
+				Timeouts:              &v1alpha1.ServerTimeouts{ReadHeader: dur(time.Second), Read: dur(0), Write: dur(time.Minute), Idle: dur(2 * time.Minute)},
+				UDPSessionIdleTimeout: dur(45 * time.Second),
+				TrustedProxies:        []string{"10.0.0.0/8"},
+				ProxyProtocol:         &v1alpha1.ProxyProtocolSpec{Allow: []string{"192.168.0.0/16"}, Timeout: dur(3 * time.Second)},
+				TLS:                   &v1alpha1.TLSSettings{MinVersion: ptr.To("1.3")},
 				// Not server settings: left to other options.
 				GracePeriod: dur(time.Second), LogLevel: ptr.To(v1alpha1.LogLevel("WARN")),
 			},
@@ -38,6 +39,7 @@ func TestServerOptions(t *testing.T) {
 				Protocols:         []string{"h1", "h2c"},
 				ReadHeaderTimeout: ptr.To(time.Second), ReadTimeout: ptr.To(time.Duration(0)),
 				WriteTimeout: ptr.To(time.Minute), IdleTimeout: ptr.To(2 * time.Minute),
+				UDPIdleTimeout: ptr.To(45 * time.Second),
 				TrustedProxies: []string{"10.0.0.0/8"},
 				ProxyProtocol:  &emit.ProxyProtocol{Allow: []string{"192.168.0.0/16"}, Timeout: ptr.To(3 * time.Second)},
 				TLSMinVersion:  "1.3",

@@ -1,6 +1,7 @@
 package translator
 
 import (
+	"cmp"
 	"fmt"
 	"net"
 	"strconv"
@@ -29,6 +30,9 @@ type backendRules struct {
 	// anyAppProtocol accepts every appProtocol of a Service port: the kind proxies raw
 	// bytes, which no application protocol prevents.
 	anyAppProtocol bool
+	// portProtocol, when set, is the transport protocol the Service port must have
+	// (a Service port without one is TCP).
+	portProtocol corev1.Protocol
 }
 
 // weightedBackends resolves the backendRefs of one rule, one add at a time, into
@@ -77,6 +81,11 @@ func (w *weightedBackends) add(routeNS string, ref *gwapiv1.BackendRef, i int) (
 			res = resolved{reason: gwapiv1.RouteReasonUnsupportedProtocol,
 				msg: fmt.Sprintf("Service %s port %d: %s", backendName(routeNS, &ref.BackendObjectReference), deref32(ref.Port), problem)}
 		}
+	}
+	if res.reason == "" && w.rules.portProtocol != "" && !w.t.hasPortOf(w.rules.portProtocol, routeNS, &ref.BackendObjectReference) {
+		res = resolved{reason: gwapiv1.RouteReasonUnsupportedProtocol,
+			msg: fmt.Sprintf("Service %s has no %s port %d; a %s backend needs one", backendName(routeNS, &ref.BackendObjectReference),
+				w.rules.portProtocol, deref32(ref.Port), w.rules.kind)}
 	}
 	if res.reason != "" && w.st.refReason == gwapiv1.RouteReasonResolvedRefs {
 		w.st.refReason, w.st.refMsg = res.reason, res.msg
@@ -267,6 +276,26 @@ func (t *translation) portAppProtocol(routeNS string, ref *gwapiv1.BackendObject
 		}
 	}
 	return nil
+}
+
+// hasPortOf reports whether the Service a resolved reference names has a port of the
+// reference's number with transport protocol p (a port without one is TCP).
+func (t *translation) hasPortOf(p corev1.Protocol, routeNS string, ref *gwapiv1.BackendObjectReference) bool {
+	ns := routeNS
+	if ref.Namespace != nil {
+		ns = string(*ref.Namespace)
+	}
+	svc := t.services[nsName{ns, string(ref.Name)}]
+	if svc == nil || ref.Port == nil {
+		return false
+	}
+	for i := range svc.Spec.Ports {
+		sp := &svc.Spec.Ports[i]
+		if sp.Port == *ref.Port && cmp.Or(sp.Protocol, corev1.ProtocolTCP) == p {
+			return true
+		}
+	}
+	return false
 }
 
 func backendName(routeNS string, ref *gwapiv1.BackendObjectReference) string {

@@ -19,8 +19,12 @@ func (t *translation) buildIR() *ir.Gateway {
 		if !l.programOK {
 			continue
 		}
-		if l.spec.Protocol == gwapiv1.TCPProtocolType {
-			g.TCP = append(g.TCP, tcpServer(l))
+		switch l.spec.Protocol {
+		case gwapiv1.TCPProtocolType:
+			g.TCP = append(g.TCP, layer4Server(l))
+			continue
+		case gwapiv1.UDPProtocolType:
+			g.UDP = append(g.UDP, layer4Server(l))
 			continue
 		}
 		if _, ok := byPort[l.spec.Port]; !ok {
@@ -29,7 +33,9 @@ func (t *translation) buildIR() *ir.Gateway {
 		byPort[l.spec.Port] = append(byPort[l.spec.Port], l)
 	}
 	slices.Sort(ports)
-	slices.SortFunc(g.TCP, func(a, b ir.TCPServer) int { return cmp.Compare(a.Port, b.Port) })
+	byServerPort := func(a, b ir.Layer4Server) int { return cmp.Compare(a.Port, b.Port) }
+	slices.SortFunc(g.TCP, byServerPort)
+	slices.SortFunc(g.UDP, byServerPort)
 	used := map[string]bool{}
 	for _, p := range ports {
 		ls := sortedListeners(byPort[p])

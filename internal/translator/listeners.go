@@ -84,7 +84,7 @@ func (t *translation) buildListeners() {
 
 func (t *translation) checkProtocol(l *listener) {
 	switch l.spec.Protocol {
-	case gwapiv1.HTTPProtocolType, gwapiv1.TCPProtocolType:
+	case gwapiv1.HTTPProtocolType, gwapiv1.TCPProtocolType, gwapiv1.UDPProtocolType:
 	case gwapiv1.HTTPSProtocolType:
 		if l.spec.TLS == nil {
 			l.reject(gwapiv1.ListenerReasonUnsupportedValue, "HTTPS listener needs tls with certificateRefs")
@@ -94,7 +94,7 @@ func (t *translation) checkProtocol(l *listener) {
 		}
 	default:
 		l.reject(gwapiv1.ListenerReasonUnsupportedProtocol,
-			fmt.Sprintf("protocol %q is not supported; supported: HTTP, HTTPS, TCP", l.spec.Protocol))
+			fmt.Sprintf("protocol %q is not supported; supported: HTTP, HTTPS, TCP, UDP", l.spec.Protocol))
 	}
 }
 
@@ -165,11 +165,19 @@ func supportedKindsText(served []gwapiv1.Kind) string {
 // port its http app binds, so a TCP listener on an HTTP or HTTPS listener's port is
 // conflicted (ProtocolConflict) and the HTTP one keeps serving; TCP connections carry
 // no hostname to tell two TCP listeners apart (HostnameConflict, whatever their
-// hostnames).
+// hostnames). A UDP listener binds a UDP port, which no TCP, HTTP or HTTPS listener's
+// TCP socket takes, so it shares its port number with them, except with an HTTPS
+// listener: Caddy's HTTP/3 (on by default) binds the HTTPS port's UDP socket, so a UDP
+// listener there is conflicted (ProtocolConflict) and the HTTPS one keeps serving. Two
+// UDP listeners on one port conflict like two TCP ones (HostnameConflict).
 func (t *translation) markConflicts() {
 	for i, a := range t.listeners {
 		for j, b := range t.listeners {
 			if i == j || a.spec.Port != b.spec.Port || !servable(a.spec.Protocol) || !servable(b.spec.Protocol) {
+				continue
+			}
+			if a.spec.Protocol == gwapiv1.UDPProtocolType || b.spec.Protocol == gwapiv1.UDPProtocolType {
+				a.conflict = cmp.Or(a.conflict, udpConflict(a.spec.Protocol, b.spec.Protocol))
 				continue
 			}
 			switch {
@@ -187,6 +195,20 @@ func (t *translation) markConflicts() {
 			l.reject(l.conflict, fmt.Sprintf("listener conflicts with another listener on port %d (%s)", l.spec.Port, l.conflict))
 		}
 	}
+}
+
+// udpConflict is the conflict of a listener of protocol a with a listener of protocol b
+// on its port, one of them UDP ("" for none): see markConflicts.
+func udpConflict(a, b gwapiv1.ProtocolType) gwapiv1.ListenerConditionReason {
+	switch {
+	case a != gwapiv1.UDPProtocolType:
+		return ""
+	case b == gwapiv1.UDPProtocolType:
+		return gwapiv1.ListenerReasonHostnameConflict
+	case b == gwapiv1.HTTPSProtocolType:
+		return gwapiv1.ListenerReasonProtocolConflict
+	}
+	return ""
 }
 
 // listenerStatuses reports every listener in spec order.
@@ -223,7 +245,8 @@ func sortedListeners(ls []*listener) []*listener {
 }
 
 func servable(p gwapiv1.ProtocolType) bool {
-	return p == gwapiv1.HTTPProtocolType || p == gwapiv1.HTTPSProtocolType || p == gwapiv1.TCPProtocolType
+	return p == gwapiv1.HTTPProtocolType || p == gwapiv1.HTTPSProtocolType || p == gwapiv1.TCPProtocolType ||
+		p == gwapiv1.UDPProtocolType
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -58,7 +58,8 @@ func TestKindsServedOn(t *testing.T) {
 		gwapiv1.HTTPProtocolType:  {"HTTPRoute", "GRPCRoute"},
 		gwapiv1.HTTPSProtocolType: {"HTTPRoute", "GRPCRoute"},
 		gwapiv1.TCPProtocolType:   {"TCPRoute"},
-		gwapiv1.UDPProtocolType:   nil,
+		gwapiv1.UDPProtocolType:   {"UDPRoute"},
+		gwapiv1.TLSProtocolType:   nil,
 	} {
 		if got := kindsServedOn(p); !slices.Equal(got, want) {
 			t.Errorf("%s: %v, want %v", p, got, want)

@@ -57,13 +57,13 @@ func (t *translation) checkTCPRules(r *gwapiv1.TCPRoute) *checkedRules {
 	return out
 }
 
-// tcpServer is the TCP server of a programmable TCP listener. Only the oldest route
-// attached to the listener is served: a TCP connection has nothing to choose between
-// routes by. The others stay Accepted and counted in attachedRoutes, as the Gateway
-// API's conflict rule (oldest wins) and its TCPRouteMultipleRoutesAttachment
-// conformance test say.
-func tcpServer(l *listener) ir.TCPServer {
-	srv := ir.TCPServer{Port: l.spec.Port, Listener: string(l.spec.Name)}
+// layer4Server is the server of a programmable TCP or UDP listener. Only the oldest
+// route attached to the listener is served: a TCP connection or a UDP session has
+// nothing to choose between routes by. The others stay Accepted and counted in
+// attachedRoutes, as the Gateway API's conflict rule (oldest wins) and its
+// TCPRouteMultipleRoutesAttachment conformance test say.
+func layer4Server(l *listener) ir.Layer4Server {
+	srv := ir.Layer4Server{Port: l.spec.Port, Listener: string(l.spec.Name)}
 	if len(l.routes) == 0 || len(l.routes[0].rules.rules) == 0 {
 		return srv
 	}

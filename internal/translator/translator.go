@@ -33,6 +33,8 @@ type Input struct {
 	GRPCRoutes []gwapiv1.GRPCRoute
 	// TCPRoutes are candidate TCP routes, served on TCP listeners.
 	TCPRoutes []gwapiv1.TCPRoute
+	// UDPRoutes are candidate UDP routes, served on UDP listeners.
+	UDPRoutes []gwapiv1.UDPRoute
 	// Services are the possible backends.
 	Services []corev1.Service
 	// Secrets hold listener certificates (type kubernetes.io/tls).

@@ -63,6 +63,7 @@ var justified = map[grant]string{
 	{"gateway.networking.k8s.io", "httproutes/status", "update"}:      "our parent entries in HTTPRoute statuses",
 	{"gateway.networking.k8s.io", "grpcroutes/status", "update"}:      "our parent entries in GRPCRoute statuses",
 	{"gateway.networking.k8s.io", "tcproutes/status", "update"}:       "our parent entries in TCPRoute statuses",
+	{"gateway.networking.k8s.io", "udproutes/status", "update"}:       "our parent entries in UDPRoute statuses",
 }
 
 // readRoles reads the generated roles: the manager ClusterRole and the Role of the operator's
