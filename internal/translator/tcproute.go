@@ -32,43 +32,10 @@ var tcpBackends = backendRules{kind: kindTCPRoute, protocol: ir.ProtocolTCP, any
 // its connections are closed.
 const tcpUnavailable = 503
 
-// checkTCPRules converts and validates the rules of a TCPRoute. The API allows exactly
-// one rule; each is converted alike should that change.
+// checkTCPRules converts and validates the rules of a TCPRoute.
 func (t *translation) checkTCPRules(r *gwapiv1.TCPRoute) *checkedRules {
-	out := &checkedRules{refReason: gwapiv1.RouteReasonResolvedRefs, rules: make([]rule, 0, len(r.Spec.Rules))}
-	var bad problems
-	for i := range r.Spec.Rules {
-		spec := &r.Spec.Rules[i]
-		out.addName(i, spec.Name)
-		found := len(bad)
-		ru := rule{}
-		w := t.weightedBackends(weightedBackends{rules: &tcpBackends, a: &ru.action, st: out, ruleIdx: i, bad: &bad}, len(spec.BackendRefs))
-		for j := range spec.BackendRefs {
-			w.add(r.Namespace, &spec.BackendRefs[j], j)
-		}
-		w.finish()
-		bad.nameRule(found, spec.Name)
-		out.rules = append(out.rules, ru)
-	}
-	if len(r.Spec.Rules) == 0 {
-		bad.addf("rules: a TCPRoute needs one rule")
-	}
-	out.finish(t, bad, r.Namespace, r.Name)
-	return out
-}
-
-// layer4Server is the server of a programmable TCP or UDP listener. Only the oldest
-// route attached to the listener is served: a TCP connection or a UDP session has
-// nothing to choose between routes by. The others stay Accepted and counted in
-// attachedRoutes, as the Gateway API's conflict rule (oldest wins) and its
-// TCPRouteMultipleRoutesAttachment conformance test say.
-func layer4Server(l *listener) ir.Layer4Server {
-	srv := ir.Layer4Server{Port: l.spec.Port, Listener: string(l.spec.Name)}
-	if len(l.routes) == 0 || len(l.routes[0].rules.rules) == 0 {
-		return srv
-	}
-	ar := &l.routes[0]
-	srv.Route = ar.rules.sources[0].String()
-	srv.Backends = ar.rules.rules[0].action.Backends
-	return srv
+	return t.checkLayer4Rules(&r.ObjectMeta, kindTCPRoute, &tcpBackends, len(r.Spec.Rules),
+		func(i int) (*gwapiv1.SectionName, []gwapiv1.BackendRef) {
+			return r.Spec.Rules[i].Name, r.Spec.Rules[i].BackendRefs
+		})
 }

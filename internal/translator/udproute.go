@@ -31,27 +31,10 @@ var udpRouteKind = routeKind{
 var udpBackends = backendRules{kind: kindUDPRoute, protocol: ir.ProtocolUDP, anyAppProtocol: true,
 	portProtocol: corev1.ProtocolUDP, unavailable: tcpUnavailable}
 
-// checkUDPRules converts and validates the rules of a UDPRoute. The API allows exactly
-// one rule; each is converted alike should that change.
+// checkUDPRules converts and validates the rules of a UDPRoute.
 func (t *translation) checkUDPRules(r *gwapiv1.UDPRoute) *checkedRules {
-	out := &checkedRules{refReason: gwapiv1.RouteReasonResolvedRefs, rules: make([]rule, 0, len(r.Spec.Rules))}
-	var bad problems
-	for i := range r.Spec.Rules {
-		spec := &r.Spec.Rules[i]
-		out.addName(i, spec.Name)
-		found := len(bad)
-		ru := rule{}
-		w := t.weightedBackends(weightedBackends{rules: &udpBackends, a: &ru.action, st: out, ruleIdx: i, bad: &bad}, len(spec.BackendRefs))
-		for j := range spec.BackendRefs {
-			w.add(r.Namespace, &spec.BackendRefs[j], j)
-		}
-		w.finish()
-		bad.nameRule(found, spec.Name)
-		out.rules = append(out.rules, ru)
-	}
-	if len(r.Spec.Rules) == 0 {
-		bad.addf("rules: a UDPRoute needs one rule")
-	}
-	out.finish(t, bad, r.Namespace, r.Name)
-	return out
+	return t.checkLayer4Rules(&r.ObjectMeta, kindUDPRoute, &udpBackends, len(r.Spec.Rules),
+		func(i int) (*gwapiv1.SectionName, []gwapiv1.BackendRef) {
+			return r.Spec.Rules[i].Name, r.Spec.Rules[i].BackendRefs
+		})
 }
