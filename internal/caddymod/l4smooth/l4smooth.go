@@ -19,18 +19,10 @@ func init() {
 	caddy.RegisterModule(Selection{})
 }
 
-// Selection selects upstreams in proportion to their weights.
+// Selection selects upstreams in proportion to their weights. The upstreams' own
+// weight field is not read (caddy-l4 counts 0 there as 1): Weights are.
 type Selection struct {
-	// Key names the split: configs loaded one after another continue the same
-	// sequence of picks when they give the same key and weights. Empty keeps the
-	// sequence to this instance.
-	Key string `json:"key,omitempty"`
-	// Weights are the upstreams' relative shares, in the order of the upstreams;
-	// upstreams beyond them, or of weight 0, are never selected. The upstreams' own
-	// weight field is not read (caddy-l4 counts 0 there as 1).
-	Weights []int `json:"weights,omitempty"`
-
-	picker *wrr.Picker
+	wrr.Policy
 }
 
 // CaddyModule returns the Caddy module information.
@@ -41,29 +33,13 @@ func (Selection) CaddyModule() caddy.ModuleInfo {
 	}
 }
 
-// Provision joins the state of the key's split.
-func (s *Selection) Provision(caddy.Context) error {
-	p, err := wrr.Acquire(s.Key, s.Weights)
-	if err != nil {
-		return err
-	}
-	s.picker = p
-	return nil
-}
-
-// Validate checks the configuration.
-func (s *Selection) Validate() error { return wrr.Check(s.Weights) }
-
-// Cleanup leaves the state of the key's split.
-func (s *Selection) Cleanup() error { return s.picker.Release() }
-
 // Select returns the next upstream, or nil when the pool has none of positive weight.
 // caddy-l4 keeps an upstream's availability (health, max_connections) unexported, so
 // every upstream in the pool counts as available: the operator's configs set neither
 // health checks nor connection limits, and a connection whose upstream cannot be dialled
 // is closed, which is the share of connections a failing backend is due.
 func (s *Selection) Select(pool l4proxy.UpstreamPool, _ *layer4.Connection) *l4proxy.Upstream {
-	i := s.picker.Next(func(i int) bool { return i < len(pool) })
+	i := s.Next(func(i int) bool { return i < len(pool) })
 	if i < 0 {
 		return nil
 	}

@@ -22,15 +22,7 @@ func init() {
 
 // Selection selects upstreams in proportion to their weights.
 type Selection struct {
-	// Key names the split: configs loaded one after another continue the same
-	// sequence of picks when they give the same key and weights. Empty keeps the
-	// sequence to this instance.
-	Key string `json:"key,omitempty"`
-	// Weights are the upstreams' relative shares, in the order of the upstreams;
-	// upstreams beyond them, or of weight 0, are never selected.
-	Weights []int `json:"weights,omitempty"`
-
-	picker *wrr.Picker
+	wrr.Policy
 }
 
 // CaddyModule returns the Caddy module information.
@@ -41,26 +33,10 @@ func (Selection) CaddyModule() caddy.ModuleInfo {
 	}
 }
 
-// Provision joins the state of the key's split.
-func (s *Selection) Provision(caddy.Context) error {
-	p, err := wrr.Acquire(s.Key, s.Weights)
-	if err != nil {
-		return err
-	}
-	s.picker = p
-	return nil
-}
-
-// Validate checks the configuration.
-func (s *Selection) Validate() error { return wrr.Check(s.Weights) }
-
-// Cleanup leaves the state of the key's split.
-func (s *Selection) Cleanup() error { return s.picker.Release() }
-
 // Select returns the next available upstream, or nil when none is. As with
 // weighted_round_robin, an unavailable upstream's share goes to the available ones.
 func (s *Selection) Select(pool reverseproxy.UpstreamPool, _ *http.Request, _ http.ResponseWriter) *reverseproxy.Upstream {
-	i := s.picker.Next(func(i int) bool { return i < len(pool) && pool[i].Available() })
+	i := s.Next(func(i int) bool { return i < len(pool) && pool[i].Available() })
 	if i < 0 {
 		return nil
 	}
