@@ -47,15 +47,27 @@ func startAdminPush(t *testing.T, d *dataPlane) *adminPush {
 			Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS13}}}}
 }
 
-// load pushes a config and fails the test unless Caddy accepted it.
+// load pushes a config and fails the test unless Caddy accepted it. Caddy replaces its
+// admin endpoint on every load, so a push right after another can find the socket
+// between the two servers: the admin-proxy answers 502 and nothing was loaded. Such a
+// push is sent again, a few times, as the operator's pusher retries it with backoff.
 func (p *adminPush) load(t *testing.T, cfg []byte) {
 	t.Helper()
-	resp, err := p.client.Post(p.url, "application/json", bytes.NewReader(cfg))
-	if err != nil {
-		t.Fatalf("POST /load: %v", err)
-	}
-	defer resp.Body.Close()
-	if body, _ := io.ReadAll(resp.Body); resp.StatusCode != http.StatusOK {
-		t.Fatalf("POST /load: %d %s", resp.StatusCode, body)
+	for attempt := 1; ; attempt++ {
+		resp, err := p.client.Post(p.url, "application/json", bytes.NewReader(cfg))
+		if err != nil {
+			t.Fatalf("POST /load: %v", err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		switch {
+		case resp.StatusCode == http.StatusOK:
+			return
+		case resp.StatusCode == http.StatusBadGateway && attempt < 5:
+			t.Logf("POST /load, attempt %d: %d %s; sending it again", attempt, resp.StatusCode, bytes.TrimSpace(body))
+			time.Sleep(50 * time.Millisecond)
+		default:
+			t.Fatalf("POST /load: %d %s", resp.StatusCode, body)
+		}
 	}
 }
