@@ -17,7 +17,10 @@ type Gateway struct {
 	TCP []Layer4Server `json:"tcp,omitempty"`
 	// UDP holds one server per UDP listener port, sorted by port.
 	UDP []Layer4Server `json:"udp,omitempty"`
-	// Certificates are the TLS certificates the HTTPS servers present, sorted by Name.
+	// TLS holds one server per port of TLS listeners, sorted by port.
+	TLS []TLSServer `json:"tls,omitempty"`
+	// Certificates are the TLS certificates the HTTPS servers and the TLS listeners in
+	// mode Terminate present, sorted by Name.
 	Certificates []Certificate `json:"certificates,omitempty"`
 }
 
