@@ -45,17 +45,7 @@ func (w *writer) httpApp(a *HTTPApp) {
 	w.optStr("shutdown_delay", a.ShutdownDelay)
 	if len(a.Servers) > 0 {
 		w.key("servers")
-		keys, ok := sortedKeys(a.Servers)
-		if !ok {
-			w.marshal(a.Servers)
-		} else {
-			w.open()
-			for _, k := range keys {
-				w.key(k)
-				w.server(a.Servers[k])
-			}
-			w.close()
-		}
+		writeMap(w, a.Servers, w.server)
 	}
 	if a.Metrics != nil {
 		w.key("metrics")

@@ -68,17 +68,7 @@ func (w *writer) layer4App(a *Layer4App) {
 	w.open()
 	if len(a.Servers) > 0 {
 		w.key("servers")
-		keys, ok := sortedKeys(a.Servers)
-		if !ok {
-			w.marshal(a.Servers)
-		} else {
-			w.open()
-			for _, k := range keys {
-				w.key(k)
-				w.layer4Server(a.Servers[k])
-			}
-			w.close()
-		}
+		writeMap(w, a.Servers, w.layer4Server)
 	}
 	w.close()
 }
