@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/caddy-gateway/operator/internal/caddymod/l4smooth"
 	"github.com/caddy-gateway/operator/internal/emit"
 )
 
@@ -171,6 +173,17 @@ func requireCut(t *testing.T, after string, o *openConn) time.Duration {
 	return took
 }
 
+// trackedAfterGC collects garbage until the running config tracks want connections,
+// for up to 5s, and returns how many it tracks.
+func trackedAfterGC(want int) int {
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		runtime.GC()
+		if n := l4smooth.Tracked(); n == want || time.Now().After(deadline) {
+			return n
+		}
+	}
+}
+
 // TestDataPlaneTCPConnectionsFollowTheirRule holds connections open through the Gateway
 // while configs are pushed through the admin-proxy: tcpPushes pushes of an unrelated
 // HTTPRoute, a push that changes another rule's weights and one that changes their own
@@ -178,7 +191,7 @@ func requireCut(t *testing.T, after string, o *openConn) time.Duration {
 // backend's weight to 0 (the translator leaves such a backend out of the rule), one that
 // deletes its route, one that removes its backend from the rule, and one that revokes the
 // ReferenceGrant that admitted its cross-namespace backend each close that connection,
-// and only that one.
+// and only that one. Connections that end normally are not tracked once they are garbage.
 func TestDataPlaneTCPConnectionsFollowTheirRule(t *testing.T) {
 	a, b, granted := startTCPEcho(t, "a"), startTCPEcho(t, "b"), startTCPEcho(t, "granted")
 	backends := map[string]string{
@@ -247,6 +260,16 @@ func TestDataPlaneTCPConnectionsFollowTheirRule(t *testing.T) {
 	if got := greetings(t, ports.grant, 4); got[""] != 4 {
 		t.Errorf("new connections after the ReferenceGrant was revoked: %v, want all closed", got)
 	}
+	// Connections that ended normally leave nothing tracked once they are garbage.
+	const ended = 200
+	greetings(t, ports.other, ended)
+	before := l4smooth.Tracked()
+	if left := trackedAfterGC(2); left != 2 {
+		t.Errorf("after %d connections ended normally, %d are tracked, want the 2 still open", ended, left)
+	}
+	t.Logf("%d connections ended normally: %d tracked before a garbage collection, 2 after", ended, before)
+	requireOpen(t, "the connections ending", toShrinkA, toOther)
+
 	ms := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
 	t.Logf("%d unrelated pushes and 2 weight changes kept %d connections open; closed after the push: weight 0 %v, route deleted %v, backend removed %v, ReferenceGrant revoked %v",
 		tcpPushes, len(all), ms(tookZero), ms(tookRoute), ms(tookBackend), ms(tookGrant))

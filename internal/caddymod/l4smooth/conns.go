@@ -126,6 +126,17 @@ func (b *backendConns) size() int {
 	return len(b.open)
 }
 
+// Tracked returns the number of connections the running configs track: those open, and
+// those ended whose layer4 connection the garbage collector has not freed yet.
+func Tracked() int {
+	n := 0
+	backends.Range(func(_, v any) bool {
+		n += v.(*backendConns).size()
+		return true
+	})
+	return n
+}
+
 // Destruct cuts the backend's open connections: no running config has the backend in
 // its rule any more. It runs inside a config load, so the cutting does not hold it up.
 func (b *backendConns) Destruct() error {
