@@ -1,7 +1,8 @@
 // Package caddymod registers the operator's own Caddy modules: the handlers the Gateway
 // API needs and core Caddy lacks (request mirroring, CORS, a request deadline, weighted
 // branches for backend filters, a weighted upstream selection for HTTP and layer4
-// proxies that interleaves and survives reloads). Import it for its side effect, as cmd/caddy does and as
+// proxies that interleaves and survives reloads, and that for layer4 closes the
+// connections of backends a reload leaves out of their rule). Import it for its side effect, as cmd/caddy does and as
 // every test that validates or runs emitted configs must, so that Caddy knows the
 // modules. It holds no code of its own.
 package caddymod

@@ -92,7 +92,9 @@ func (e *emitter) tcpHandler(backends []ir.Backend, dial, key string) caddyjson.
 // backends' addresses ("invalid" for an invalid one), so that the sequence continues
 // while the rest of the Gateway changes, a rule with other backends starts afresh (the
 // module adds the weights), and routes of different kinds never share one. A rule
-// without a name gets "", a state of its own per config.
+// without a name gets "", a state of its own per config. The module also reads the key
+// as one backend per upstream, and closes a connection once no running config has its
+// backend in its rule: keep that shape (internal/caddymod/l4smooth).
 func l4SplitKey(kind, rule string, backends []ir.Backend) string {
 	if rule == "" {
 		return ""
