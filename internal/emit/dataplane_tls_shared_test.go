@@ -1,0 +1,103 @@
+package emit_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"testing"
+	"time"
+)
+
+// testTLSSharedWithHTTPS checks the port of the HTTPS listener: HTTPS requests, for a
+// name of the HTTPS listener that no TLS route has, get the HTTP route's answer with
+// the HTTPS listener's certificate, while the TLS routes' names are passed through or
+// terminated with their own certificate.
+func testTLSSharedWithHTTPS(t *testing.T, p *tlsPlane) {
+	port := p.d.listenPort
+	for _, host := range []string{"foo.example.com", "bar.example.com"} {
+		if status, body := httpsGet(t, port, host, "/hello"); status != 200 || body != "web" {
+			t.Errorf("HTTPS %s/hello: %d from %q, want 200 from web", host, status, body)
+		}
+	}
+	expectServed(t, port, "db.example.com", "backend-a", "a")
+	expectServed(t, port, "tdb.example.com", "listener-two", "t2")
+}
+
+// httpsGet sends GET path over HTTPS to port with host as SNI and Host, trusting only
+// the fixtures' listener certificate, and returns the status and the answering backend.
+func httpsGet(t *testing.T, port int, host, path string) (int, string) {
+	t.Helper()
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: fixtureTLS(host)}}
+	defer client.CloseIdleConnections()
+	req, err := http.NewRequest("GET", fmt.Sprintf("https://127.0.0.1:%d%s", port, path), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Host = host
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("HTTPS %s%s: %v", host, path, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	var e echo
+	if resp.StatusCode == 200 {
+		_ = json.Unmarshal(body, &e)
+	}
+	return resp.StatusCode, e.Backend
+}
+
+// tlsPushes is the number of config pushes the long-lived TLS streams are held across.
+const tlsPushes = 50
+
+// testTLSAcrossPushes holds a passthrough stream on each TLS port and a terminated one
+// open while the config is pushed tlsPushes times through the admin-proxy with the
+// unrelated HTTPRoute's path changed each time, checks after each push that every
+// stream still echoes, and counts the pushes that closed one (it is reopened then).
+func testTLSAcrossPushes(t *testing.T, p *tlsPlane) {
+	streams := []struct {
+		name       string
+		port       int
+		serverName string
+		c          *tlsConn
+		closed     int
+	}{
+		{name: "passthrough", port: p.standalone, serverName: "a.example.org"},
+		{name: "passthrough on the HTTPS port", port: p.d.listenPort, serverName: "db.example.com"},
+		{name: "terminated", port: p.standalone, serverName: "term.example.org"},
+	}
+	for i := range streams {
+		if streams[i].c = dialSNI(t, streams[i].port, streams[i].serverName); streams[i].c == nil {
+			t.Fatalf("%s stream: closed at once", streams[i].name)
+		}
+	}
+	start := time.Now()
+	for n := 1; n <= tlsPushes; n++ {
+		p.push.load(t, p.config(n))
+		for i := range streams {
+			s := &streams[i]
+			if echoes(s.c, s.c.r, fmt.Sprintf("after push %d", n)) {
+				continue
+			}
+			s.closed++
+			_ = s.c.Close()
+			if s.c = dialSNI(t, s.port, s.serverName); s.c == nil {
+				t.Fatalf("%s stream: closed at once after push %d", s.name, n)
+			}
+		}
+	}
+	for _, s := range streams {
+		t.Logf("%d pushes in %v closed the long-lived %s stream %d times", tlsPushes,
+			time.Since(start).Round(time.Millisecond), s.name, s.closed)
+		if s.closed != 0 {
+			t.Errorf("%d of %d pushes closed the long-lived %s stream, want 0", s.closed, tlsPushes, s.name)
+		}
+	}
+	// The pushes took effect: the HTTP route is at its last path.
+	for path, want := range map[string]int{fmt.Sprintf("/churn-%d", tlsPushes): 200, fmt.Sprintf("/churn-%d", tlsPushes-1): 404} {
+		if status, _ := httpsGet(t, p.d.listenPort, "foo.example.com", path); status != want {
+			t.Errorf("HTTPS %s after the pushes: %d, want %d", path, status, want)
+		}
+	}
+}
