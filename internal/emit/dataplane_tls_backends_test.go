@@ -11,6 +11,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"math/big"
 	"net"
 	"strings"
@@ -142,12 +143,22 @@ type tlsConn struct {
 // Gateway closed the connection before a greeting.
 func dialSNI(t *testing.T, port int, serverName string) *tlsConn {
 	t.Helper()
+	return dialSNIAfter(t, port, serverName, "")
+}
+
+// dialSNIAfter is dialSNI writing preface (a PROXY protocol header, say) before the
+// ClientHello.
+func dialSNIAfter(t *testing.T, port int, serverName, preface string) *tlsConn {
+	t.Helper()
 	raw, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 5*time.Second)
 	if err != nil {
 		t.Fatalf("dial port %d: %v", port, err)
 	}
 	t.Cleanup(func() { _ = raw.Close() })
 	_ = raw.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.WriteString(raw, preface); err != nil {
+		t.Fatalf("port %d: writing %q: %v", port, preface, err)
+	}
 	c := tls.Client(raw, &tls.Config{ServerName: serverName, InsecureSkipVerify: true})
 	if err := c.Handshake(); err != nil {
 		timedOut(t, port, serverName, err)

@@ -50,6 +50,8 @@ type tlsPlane struct {
 	d          *dataPlane
 	push       *adminPush
 	standalone int
+	// catchAll is a third TLS port, whose one route has no hostnames.
+	catchAll int
 	// a, b, wild are TLS backends (passthrough); t1, t2 plain ones (terminate).
 	a, b, wild, t1, t2 *lineBackend
 	// one and two are the certificates of the listeners in mode Terminate.
@@ -63,15 +65,17 @@ const (
 	certTwo = "default/term-two"
 )
 
-func startTLSPlane(t *testing.T) *tlsPlane {
-	p := &tlsPlane{standalone: freePort(t),
+// startTLSPlane starts the data plane, the listener ports' servers tuned by servers,
+// and pushes its config through the admin-proxy.
+func startTLSPlane(t *testing.T, servers emit.ServerOptions) *tlsPlane {
+	p := &tlsPlane{standalone: freePort(t), catchAll: freePort(t),
 		a: startLineBackend(t, "a", true), b: startLineBackend(t, "b", true), wild: startLineBackend(t, "wild", true),
 		t1: startLineBackend(t, "t1", false), t2: startLineBackend(t, "t2", false),
 		one: newTestCert(t, "listener-one", "term.example.org"), two: newTestCert(t, "listener-two", "*.example.net")}
 	p.certs = []ir.Certificate{p.one.ir(t, certOne), p.two.ir(t, certTwo)}
 	backends := map[string]string{"web.default.svc.cluster.local:8080": echoBackend(t, "web").Listener.Addr().String()}
 	p.d = startDataPlaneWith(t, tlsListenersFixture, backends,
-		emit.Options{RefusedBackend: "unix/" + filepath.Join(t.TempDir(), "refused.sock")})
+		emit.Options{RefusedBackend: "unix/" + filepath.Join(t.TempDir(), "refused.sock"), Servers: servers})
 	p.push = startAdminPush(t, p.d)
 	p.push.load(t, p.config(0))
 	return p
@@ -116,10 +120,10 @@ func (p *tlsPlane) tlsListeners() []ir.TLSServer {
 		route("db", []string{"db.example.com"}, nil, to(p.a, 1)),
 		route("tdb", []string{"tdb.example.com"}, []string{certTwo}, to(p.t2, 1)),
 	}}
-	if shared.Port < standalone.Port {
-		return []ir.TLSServer{shared, standalone}
-	}
-	return []ir.TLSServer{standalone, shared}
+	catchAll := ir.TLSServer{Port: int32(p.catchAll), Routes: []ir.TLSRoute{route("any", nil, nil, to(p.wild, 1))}}
+	servers := []ir.TLSServer{standalone, shared, catchAll}
+	slices.SortFunc(servers, func(x, y ir.TLSServer) int { return int(x.Port - y.Port) })
+	return servers
 }
 
 // expectServed connects with serverName and expects the certificate leaf and the
@@ -154,11 +158,12 @@ func expectClosed(t *testing.T, port int, serverName string) {
 // pushed through the admin-proxy: passthrough shows the backend's own certificate,
 // terminate the route's listener certificate (never another listener's, even one that
 // covers the name) with the backend reading plaintext; server names route to their
-// backends, wildcards match one or more labels; unknown names are closed on a port of
-// its own and served by HTTPS on a shared one; weights hold 3:1; an invalid backend's
+// backends, wildcards match one or more labels, a route without hostnames takes every
+// TLS connection; unknown names are closed on a port of its own and served by HTTPS on
+// a shared one; weights hold 3:1; an invalid backend's
 // share is closed; and long-lived streams survive pushes of unrelated changes.
 func TestDataPlaneTLSListeners(t *testing.T) {
-	p := startTLSPlane(t)
+	p := startTLSPlane(t, emit.ServerOptions{})
 	port := p.standalone
 
 	t.Run("passthrough by server name", func(t *testing.T) {
@@ -177,6 +182,12 @@ func TestDataPlaneTLSListeners(t *testing.T) {
 	t.Run("unknown server name closed", func(t *testing.T) {
 		for _, sni := range []string{"nope.example.org", "example.org", ""} {
 			expectClosed(t, port, sni)
+		}
+	})
+
+	t.Run("route without hostnames", func(t *testing.T) {
+		for _, sni := range []string{"any.example.test", "localhost", ""} {
+			expectServed(t, p.catchAll, sni, "backend-wild", "wild")
 		}
 	})
 

@@ -1,12 +1,16 @@
 package emit_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/caddy-gateway/operator/internal/emit"
 )
 
 // testTLSSharedWithHTTPS checks the port of the HTTPS listener: HTTPS requests, for a
@@ -28,7 +32,22 @@ func testTLSSharedWithHTTPS(t *testing.T, p *tlsPlane) {
 // the fixtures' listener certificate, and returns the status and the answering backend.
 func httpsGet(t *testing.T, port int, host, path string) (int, string) {
 	t.Helper()
-	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: fixtureTLS(host)}}
+	status, e := httpsGetAfter(t, port, host, path, "")
+	return status, e.Backend
+}
+
+// httpsGetAfter is httpsGet writing preface on the connection before TLS, and
+// returning what the backend saw.
+func httpsGetAfter(t *testing.T, port int, host, path, preface string) (int, echo) {
+	t.Helper()
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if err == nil {
+			_, err = io.WriteString(c, preface)
+		}
+		return c, err
+	}
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: fixtureTLS(host), DialContext: dial}}
 	defer client.CloseIdleConnections()
 	req, err := http.NewRequest("GET", fmt.Sprintf("https://127.0.0.1:%d%s", port, path), nil)
 	if err != nil {
@@ -45,7 +64,35 @@ func httpsGet(t *testing.T, port int, host, path string) (int, string) {
 	if resp.StatusCode == 200 {
 		_ = json.Unmarshal(body, &e)
 	}
-	return resp.StatusCode, e.Backend
+	return resp.StatusCode, e
+}
+
+// TestDataPlaneTLSSharedProxyProtocol: with PROXY protocol on, the header comes before
+// the ClientHello on the port shared by TLS and HTTPS listeners, and is read before
+// the TLS routes: passthrough and terminate work behind it, and HTTPS requests get the
+// HTTP route's answer with the client address of the header.
+func TestDataPlaneTLSSharedProxyProtocol(t *testing.T) {
+	p := startTLSPlane(t, emit.ServerOptions{ProxyProtocol: &emit.ProxyProtocol{Allow: []string{"127.0.0.0/8"}}})
+	port := p.d.listenPort
+	header := fmt.Sprintf("PROXY TCP4 192.0.2.7 127.0.0.1 4321 %d\r\n", port)
+	for _, c := range []struct{ serverName, leaf, greeting string }{
+		{"db.example.com", "backend-a", "a"}, {"tdb.example.com", "listener-two", "t2"},
+	} {
+		conn := dialSNIAfter(t, port, c.serverName, header)
+		if conn == nil || conn.leaf != c.leaf || conn.greeting != c.greeting {
+			t.Errorf("SNI %q behind a PROXY header: %+v, want certificate %q and backend %q", c.serverName, conn, c.leaf, c.greeting)
+			continue
+		}
+		if !echoes(conn, conn.r, "ping") {
+			t.Errorf("SNI %q behind a PROXY header: no echo", c.serverName)
+		}
+		_ = conn.Close()
+	}
+	status, e := httpsGetAfter(t, port, "foo.example.com", "/hello", header)
+	if status != 200 || e.Backend != "web" || e.Header.Get("X-Forwarded-For") != "192.0.2.7" {
+		t.Errorf("HTTPS behind a PROXY header: %d from %q, X-Forwarded-For %q; want 200 from web for 192.0.2.7",
+			status, e.Backend, e.Header.Get("X-Forwarded-For"))
+	}
 }
 
 // tlsPushes is the number of config pushes the long-lived TLS streams are held across.
