@@ -57,6 +57,10 @@ type tlsPlane struct {
 	// one and two are the certificates of the listeners in mode Terminate.
 	one, two testCert
 	certs    []ir.Certificate
+	// churn is the number of the last config pushed; with tlsChurn, the standalone and
+	// shared ports have a route of their own for "churn-<churn>.example.org".
+	churn    int
+	tlsChurn bool
 }
 
 // Names of the listener certificates in mode Terminate.
@@ -85,7 +89,7 @@ func startTLSPlane(t *testing.T, servers emit.ServerOptions) *tlsPlane {
 func (p *tlsPlane) config(churn int) []byte {
 	p.d.t.Helper()
 	g := p.d.translate(strings.ReplaceAll(tlsListenersFixture, "CHURN", fmt.Sprint(churn)))
-	g.TLS = p.tlsListeners()
+	g.TLS = p.tlsListeners(churn)
 	g.Certificates = append(g.Certificates, p.certs...)
 	slices.SortFunc(g.Certificates, func(x, y ir.Certificate) int { return strings.Compare(x.Name, y.Name) })
 	res, err := emit.Emit(g, p.d.opts)
@@ -101,7 +105,7 @@ func to(b *lineBackend, weight int32) ir.Backend {
 
 // tlsListeners are the TLS servers, most specific hostname first as the translator
 // orders them.
-func (p *tlsPlane) tlsListeners() []ir.TLSServer {
+func (p *tlsPlane) tlsListeners(churn int) []ir.TLSServer {
 	route := func(name string, hosts []string, certs []string, backends ...ir.Backend) ir.TLSRoute {
 		return ir.TLSRoute{Listener: "tls", Hostnames: hosts, Certificates: certs, Route: "default/" + name + "/rule/0", Backends: backends}
 	}
@@ -120,6 +124,11 @@ func (p *tlsPlane) tlsListeners() []ir.TLSServer {
 		route("db", []string{"db.example.com"}, nil, to(p.a, 1)),
 		route("tdb", []string{"tdb.example.com"}, []string{certTwo}, to(p.t2, 1)),
 	}}
+	if p.tlsChurn {
+		r := route("churn", []string{fmt.Sprintf("churn-%d.example.org", churn)}, nil, to(p.wild, 1))
+		standalone.Routes = slices.Insert(standalone.Routes, 0, r)
+		shared.Routes = slices.Insert(shared.Routes, 0, r)
+	}
 	catchAll := ir.TLSServer{Port: int32(p.catchAll), Routes: []ir.TLSRoute{route("any", nil, nil, to(p.wild, 1))}}
 	servers := []ir.TLSServer{standalone, shared, catchAll}
 	slices.SortFunc(servers, func(x, y ir.TLSServer) int { return int(x.Port - y.Port) })

@@ -95,21 +95,59 @@ func TestDataPlaneTLSSharedProxyProtocol(t *testing.T) {
 	}
 }
 
-// tlsPushes is the number of config pushes the long-lived TLS streams are held across.
+// tlsPushes is the number of config pushes the long-lived TLS streams are held across
+// in each round.
 const tlsPushes = 50
 
 // testTLSAcrossPushes holds a passthrough stream on each TLS port and a terminated one
-// open while the config is pushed tlsPushes times through the admin-proxy with the
-// unrelated HTTPRoute's path changed each time, checks after each push that every
-// stream still echoes, and counts the pushes that closed one (it is reopened then).
+// open while the config is pushed tlsPushes times through the admin-proxy, and counts
+// the pushes that closed each: first with the unrelated HTTPRoute's path changed each
+// time, then with a TLS route of its own name added to both TLS ports instead.
 func testTLSAcrossPushes(t *testing.T, p *tlsPlane) {
-	streams := []struct {
-		name       string
-		port       int
-		serverName string
-		c          *tlsConn
-		closed     int
-	}{
+	for _, round := range []struct {
+		name     string
+		tlsChurn bool
+	}{{"an unrelated HTTPRoute changed", false}, {"a TLS route added on the same ports", true}} {
+		p.tlsChurn = round.tlsChurn
+		first := p.churn + 1
+		closed := holdStreams(t, p, tlsPushes)
+		for _, s := range closed {
+			t.Logf("%d pushes, %s each time: the long-lived %s stream was closed %d times", tlsPushes, round.name, s.name, s.closed)
+			if s.closed != 0 {
+				t.Errorf("%d of %d pushes (%s) closed the long-lived %s stream, want 0", s.closed, tlsPushes, round.name, s.name)
+			}
+		}
+		// The pushes took effect: the HTTP route is at its last path, the last TLS route
+		// is served and the one before it is gone.
+		last := p.churn
+		for path, want := range map[string]int{fmt.Sprintf("/churn-%d", last): 200, fmt.Sprintf("/churn-%d", first-1): 404} {
+			if status, _ := httpsGet(t, p.d.listenPort, "foo.example.com", path); status != want {
+				t.Errorf("HTTPS %s after the pushes: %d, want %d", path, status, want)
+			}
+		}
+		if round.tlsChurn {
+			expectServed(t, p.standalone, fmt.Sprintf("churn-%d.example.org", last), "backend-wild", "wild")
+			expectServed(t, p.d.listenPort, fmt.Sprintf("churn-%d.example.org", last), "backend-wild", "wild")
+			expectClosed(t, p.standalone, fmt.Sprintf("churn-%d.example.org", last-1))
+		}
+	}
+}
+
+// heldStream is a long-lived stream through a TLS listener and how often pushes
+// closed it.
+type heldStream struct {
+	name       string
+	port       int
+	serverName string
+	c          *tlsConn
+	closed     int
+}
+
+// holdStreams opens the long-lived streams, pushes the config n times (p.churn counting
+// on), checks after each push that every stream still echoes, and reopens a stream a
+// push closed.
+func holdStreams(t *testing.T, p *tlsPlane, n int) []heldStream {
+	streams := []heldStream{
 		{name: "passthrough", port: p.standalone, serverName: "a.example.org"},
 		{name: "passthrough on the HTTPS port", port: p.d.listenPort, serverName: "db.example.com"},
 		{name: "terminated", port: p.standalone, serverName: "term.example.org"},
@@ -119,32 +157,23 @@ func testTLSAcrossPushes(t *testing.T, p *tlsPlane) {
 			t.Fatalf("%s stream: closed at once", streams[i].name)
 		}
 	}
-	start := time.Now()
-	for n := 1; n <= tlsPushes; n++ {
-		p.push.load(t, p.config(n))
+	for range n {
+		p.churn++
+		p.push.load(t, p.config(p.churn))
 		for i := range streams {
 			s := &streams[i]
-			if echoes(s.c, s.c.r, fmt.Sprintf("after push %d", n)) {
+			if echoes(s.c, s.c.r, fmt.Sprintf("after push %d", p.churn)) {
 				continue
 			}
 			s.closed++
 			_ = s.c.Close()
 			if s.c = dialSNI(t, s.port, s.serverName); s.c == nil {
-				t.Fatalf("%s stream: closed at once after push %d", s.name, n)
+				t.Fatalf("%s stream: closed at once after push %d", s.name, p.churn)
 			}
 		}
 	}
 	for _, s := range streams {
-		t.Logf("%d pushes in %v closed the long-lived %s stream %d times", tlsPushes,
-			time.Since(start).Round(time.Millisecond), s.name, s.closed)
-		if s.closed != 0 {
-			t.Errorf("%d of %d pushes closed the long-lived %s stream, want 0", s.closed, tlsPushes, s.name)
-		}
+		_ = s.c.Close()
 	}
-	// The pushes took effect: the HTTP route is at its last path.
-	for path, want := range map[string]int{fmt.Sprintf("/churn-%d", tlsPushes): 200, fmt.Sprintf("/churn-%d", tlsPushes-1): 404} {
-		if status, _ := httpsGet(t, p.d.listenPort, "foo.example.com", path); status != want {
-			t.Errorf("HTTPS %s after the pushes: %d, want %d", path, status, want)
-		}
-	}
+	return streams
 }

@@ -212,7 +212,7 @@ func config(g *ir.Gateway, opts Options) (*caddyjson.Config, *emitter, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		if err := e.tlsServers(g.TLS, l4, servers, g.Certificates); err != nil {
+		if err := e.tlsServers(g, l4, servers); err != nil {
 			return nil, nil, err
 		}
 		if len(l4.Servers) > 0 {

@@ -14,18 +14,18 @@ import (
 // from the TCP listeners' "port-<n>") and keys their selection.
 var tlsNetwork = layer4Network{name: "tls-", kind: "TLSRoute"}
 
-// tlsServers serves the TLS listener ports: a port without HTTPS gets a layer4 server of
-// its own in app, which closes a connection no route matches; on a port shared with
-// HTTPS the routes go into a layer4 listener wrapper of that port's HTTP server (in
-// http, by name), which hands every connection they do not match on to the server's
-// own TLS.
-func (e *emitter) tlsServers(tls []ir.TLSServer, app *caddyjson.Layer4App, http map[string]*caddyjson.Server, certs []ir.Certificate) error {
-	for i := range tls {
-		s := &tls[i]
+// tlsServers serves the TLS listener ports of g: a port without HTTPS gets a layer4
+// server of its own in app, which closes a connection no route matches; on a port
+// shared with HTTPS the routes go into a layer4 listener wrapper of that port's HTTP
+// server (in http, by name), which hands every connection they do not match on to the
+// server's own TLS.
+func (e *emitter) tlsServers(g *ir.Gateway, app *caddyjson.Layer4App, http map[string]*caddyjson.Server) error {
+	for i := range g.TLS {
+		s := &g.TLS[i]
 		if err := e.opts.checkListenerPort(s.Port); err != nil {
 			return err
 		}
-		routes, err := e.tlsRoutes(s, certs)
+		routes, err := e.tlsRoutes(s, g.Certificates)
 		if err != nil {
 			return err
 		}
