@@ -219,6 +219,14 @@ func TestDataPlaneTLSListeners(t *testing.T) {
 		}
 	})
 
+	t.Run("weights 3:1 across pushes", func(t *testing.T) {
+		got, pushes := tlsGreetingsAcrossPushes(t, p, "weights.example.org", tlsChurnConns)
+		t.Logf("%d connections, a push after every 1–2 (%d pushes): %v", tlsChurnConns, pushes, got)
+		if want := 3 * tlsChurnConns / 4; got["a"] < want-2 || got["a"] > want+2 || got["a"]+got["b"] != tlsChurnConns {
+			t.Errorf("across pushes: %v, want a %d ±2, b the rest", got, want)
+		}
+	})
+
 	t.Run("invalid backend's share closed", func(t *testing.T) {
 		const n = 100
 		bBefore := p.b.accepted.Load()
@@ -239,4 +247,34 @@ func TestDataPlaneTLSListeners(t *testing.T) {
 	t.Run("long-lived streams across pushes", func(t *testing.T) {
 		testTLSAcrossPushes(t, p)
 	})
+}
+
+// tlsChurnConns is the number of connections the weights are measured over while the
+// config is pushed after every one or two of them.
+const tlsChurnConns = 120
+
+// tlsGreetingsAcrossPushes opens n connections with serverName one after the other to
+// the standalone port, pushing the config (an unrelated HTTPRoute changed) through the
+// admin-proxy after every one or two, and counts the greetings by backend name.
+func tlsGreetingsAcrossPushes(t *testing.T, p *tlsPlane, serverName string, n int) (map[string]int, int) {
+	got, pushes := map[string]int{}, 0
+	for done, step := 0, 1; done < n; step = 3 - step {
+		for range min(step, n-done) {
+			got[greetingOf(dialSNI(t, p.standalone, serverName))]++
+			done++
+		}
+		p.churn++
+		p.push.load(t, p.config(p.churn))
+		pushes++
+	}
+	return got, pushes
+}
+
+// greetingOf is the greeting of c, "" when it was closed; it closes c.
+func greetingOf(c *tlsConn) string {
+	if c == nil {
+		return ""
+	}
+	_ = c.Close()
+	return c.greeting
 }
