@@ -25,6 +25,9 @@ func (e *emitter) tlsServers(g *ir.Gateway, app *caddyjson.Layer4App, http map[s
 		if err := e.opts.checkListenerPort(s.Port); err != nil {
 			return err
 		}
+		if i > 0 && g.TLS[i-1].Port == s.Port {
+			return fmt.Errorf("TLS port %d: two TLS servers serve the port", s.Port)
+		}
 		routes, err := e.tlsRoutes(s, g.Certificates)
 		if err != nil {
 			return err

@@ -93,26 +93,28 @@ func TestTLSServersRefused(t *testing.T) {
 	route := ir.TLSRoute{Listener: "tls", Route: "default/r/rule/0", Backends: []ir.Backend{{Address: "a:1", Weight: 1}}}
 	cases := map[string]struct {
 		in   string
-		tls  ir.TLSServer
+		tls  []ir.TLSServer
 		want string
 	}{
-		"shared without HTTPS": {"routes-tcp-and-http-listeners", ir.TLSServer{Port: 8443, SharedWithHTTPS: true, Routes: []ir.TLSRoute{route}},
+		"port twice": {"routes-tcp-and-http-listeners", []ir.TLSServer{{Port: 8443}, {Port: 8443, Routes: []ir.TLSRoute{route}}},
+			"TLS port 8443: two TLS servers serve the port"},
+		"shared without HTTPS": {"routes-tcp-and-http-listeners", []ir.TLSServer{{Port: 8443, SharedWithHTTPS: true, Routes: []ir.TLSRoute{route}}},
 			"TLS port 8443: sharedWithHTTPS is set but no HTTPS listener serves the port"},
-		"shared with cleartext HTTP": {"routes-tcp-and-http-listeners", ir.TLSServer{Port: 80, SharedWithHTTPS: true, Routes: []ir.TLSRoute{route}},
+		"shared with cleartext HTTP": {"routes-tcp-and-http-listeners", []ir.TLSServer{{Port: 80, SharedWithHTTPS: true, Routes: []ir.TLSRoute{route}}},
 			"TLS port 80: sharedWithHTTPS is set but no HTTPS listener serves the port"},
-		"HTTPS port not shared": {"gateway-https-terminate", ir.TLSServer{Port: 443, Routes: []ir.TLSRoute{route}},
+		"HTTPS port not shared": {"gateway-https-terminate", []ir.TLSServer{{Port: 443, Routes: []ir.TLSRoute{route}}},
 			"TLS port 443: HTTP listeners serve the port but sharedWithHTTPS is not set"},
-		"TCP port": {"routes-tcp-and-http-listeners", ir.TLSServer{Port: 9000, Routes: []ir.TLSRoute{route}},
+		"TCP port": {"routes-tcp-and-http-listeners", []ir.TLSServer{{Port: 9000, Routes: []ir.TLSRoute{route}}},
 			"TLS port 9000: a TCP listener serves the port"},
-		"readiness port": {"routes-tcp-and-http-listeners", ir.TLSServer{Port: emit.DefaultReadinessPort},
+		"readiness port": {"routes-tcp-and-http-listeners", []ir.TLSServer{{Port: emit.DefaultReadinessPort}},
 			"listener port 8081 is reserved for the readiness server"},
-		"unknown certificate": {"routes-tcp-and-http-listeners", ir.TLSServer{Port: 8443, Routes: []ir.TLSRoute{
-			{Listener: "tls", Route: "default/r/rule/0", Certificates: []string{"default/nope"}, Backends: route.Backends}}},
+		"unknown certificate": {"routes-tcp-and-http-listeners", []ir.TLSServer{{Port: 8443, Routes: []ir.TLSRoute{
+			{Listener: "tls", Route: "default/r/rule/0", Certificates: []string{"default/nope"}, Backends: route.Backends}}}},
 			`TLS port 8443 route "default/r/rule/0": certificate "default/nope" is not among the Gateway's certificates`},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
-			g := tlsServerIR(t, tlsServerCase{in: c.in, tls: []ir.TLSServer{c.tls}})
+			g := tlsServerIR(t, tlsServerCase{in: c.in, tls: c.tls})
 			_, err := emit.Emit(g, emit.Options{})
 			if err == nil || err.Error() != c.want {
 				t.Errorf("error %v, want %q", err, c.want)
