@@ -95,6 +95,8 @@ test: manifests generate fmt vet envtest-assets ## Run unit, golden and envtest 
 	go test -race -count=1 ./internal/translator
 	# Fuzzed Gateways through translate and emit: no panic, and Caddy accepts every config.
 	go test -run '^$$' -fuzz '^FuzzTranslateEmit$$' -fuzztime $(FUZZTIME) ./internal/emit/
+	# Fuzzed TCP, UDP and TLS servers through emit: Caddy accepts every config.
+	go test -run '^$$' -fuzz '^FuzzEmitLayer4$$' -fuzztime $(FUZZTIME) ./internal/emit/
 
 # Goldens are written by the tests named *Golden* of the packages whose tests import internal/golden.
 .PHONY: testdata

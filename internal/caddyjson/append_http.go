@@ -127,6 +127,10 @@ func (w *writer) listenerWrapper(l *ListenerWrapper) {
 	w.str(l.Wrapper)
 	w.optStr("timeout", l.Timeout)
 	w.optStrs("allow", l.Allow)
+	if len(l.Routes) > 0 {
+		w.key("routes")
+		writeList(w, l.Routes, w.layer4Route)
+	}
 	w.close()
 }
 

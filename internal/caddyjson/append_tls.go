@@ -26,15 +26,9 @@ func (w *writer) pemCertificate(c *PEMCertificate) {
 
 func (w *writer) connectionPolicy(p *TLSConnectionPolicy) {
 	w.open()
-	if m := p.Match; m != nil {
+	if p.Match != nil {
 		w.key("match")
-		w.open()
-		w.optStrs("sni", m.SNI)
-		if m.SNIRegexp != nil {
-			w.key("sni_regexp")
-			w.regexp(m.SNIRegexp)
-		}
-		w.close()
+		w.tlsMatch(p.Match)
 	}
 	if cs := p.CertificateSelection; cs != nil {
 		w.key("certificate_selection")
@@ -62,5 +56,15 @@ func (w *writer) clientAuthentication(ca *ClientAuthentication) {
 		w.close()
 	}
 	w.optStr("mode", ca.Mode)
+	w.close()
+}
+
+func (w *writer) tlsMatch(m *TLSMatch) {
+	w.open()
+	w.optStrs("sni", m.SNI)
+	if m.SNIRegexp != nil {
+		w.key("sni_regexp")
+		w.regexp(m.SNIRegexp)
+	}
 	w.close()
 }

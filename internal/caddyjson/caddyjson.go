@@ -32,7 +32,8 @@ type AdminConfigSettings struct {
 type Apps struct {
 	HTTP *HTTPApp `json:"http,omitempty"`
 	TLS  *TLSApp  `json:"tls,omitempty"`
-	// Layer4 is caddy-l4's app, which serves the TCP listeners.
+	// Layer4 is caddy-l4's app, which serves the TCP and UDP listeners and the TLS
+	// listeners of ports without HTTPS.
 	Layer4 *Layer4App `json:"layer4,omitempty"`
 }
 
@@ -94,7 +95,9 @@ type Server struct {
 }
 
 // ListenerWrapper is a caddy.listeners module: Wrapper "tls" (caddyhttp's TLS
-// placeholder) or "proxy_protocol" (caddyhttp/proxyprotocol.ListenerWrapper).
+// placeholder), "proxy_protocol" (caddyhttp/proxyprotocol.ListenerWrapper) or
+// "layer4" (caddy-l4's layer4.ListenerWrapper), which serves the connections its
+// routes match and hands every other one on to the next wrapper.
 type ListenerWrapper struct {
 	Wrapper string `json:"wrapper"`
 	// Timeout bounds reading the PROXY header (duration string); proxy_protocol only.
@@ -102,6 +105,8 @@ type ListenerWrapper struct {
 	// Allow lists the CIDRs whose PROXY header gives the client address; other peers'
 	// headers are read and ignored (fallback policy IGNORE). proxy_protocol only.
 	Allow []string `json:"allow,omitempty"`
+	// Routes are the layer4 routes, tried in order; layer4 only.
+	Routes []Layer4Route `json:"routes,omitempty"`
 }
 
 // IPSource is an http.ip_sources module; Source "static" takes Ranges (CIDRs).

@@ -20,18 +20,33 @@ type Layer4Server struct {
 
 // Layer4Route is layer4.Route. Without matchers it takes every connection.
 type Layer4Route struct {
+	// Match are the route's matcher sets, OR-ed; a connection no set matches goes on to
+	// the next route.
+	Match []Layer4MatcherSet `json:"match,omitempty"`
 	// Handle is the handler chain, in order.
 	Handle []Layer4Handler `json:"handle"`
 }
 
-// Layer4Handler is a layer4.handlers module: "proxy" (l4proxy.Handler), or "close"
-// (l4close.Close), which closes the connection.
+// Layer4MatcherSet is one set of layer4.matchers modules, AND-ed.
+type Layer4MatcherSet struct {
+	// TLS is the "tls" matcher (l4tls.MatchTLS): the connection begins with a TLS
+	// ClientHello that all its handshake matchers (tls.handshake_match modules) match;
+	// without any it matches every ClientHello.
+	TLS *TLSMatch `json:"tls,omitempty"`
+}
+
+// Layer4Handler is a layer4.handlers module: "proxy" (l4proxy.Handler), "tls"
+// (l4tls.Handler), which terminates TLS and hands the decrypted stream to the next
+// handler, or "close" (l4close.Close), which closes the connection.
 type Layer4Handler struct {
 	Handler string `json:"handler"`
 	// Upstreams are the proxy's upstreams.
 	Upstreams []Layer4Upstream `json:"upstreams,omitempty"`
 	// LoadBalancing chooses an upstream per connection; nil picks at random.
 	LoadBalancing *Layer4LoadBalancing `json:"load_balancing,omitempty"`
+	// ConnectionPolicies are the "tls" handler's policies; the first whose matchers
+	// match the ClientHello terminates the connection.
+	ConnectionPolicies []TLSConnectionPolicy `json:"connection_policies,omitempty"`
 }
 
 // Layer4Upstream is l4proxy.Upstream.
@@ -83,16 +98,29 @@ func (w *writer) layer4Server(s *Layer4Server) {
 	w.optStr("idle_timeout", s.IdleTimeout)
 	if len(s.Routes) > 0 {
 		w.key("routes")
-		writeList(w, s.Routes, func(r *Layer4Route) {
+		writeList(w, s.Routes, w.layer4Route)
+	}
+	w.close()
+}
+
+func (w *writer) layer4Route(r *Layer4Route) {
+	w.open()
+	if len(r.Match) > 0 {
+		w.key("match")
+		writeList(w, r.Match, func(m *Layer4MatcherSet) {
 			w.open()
-			w.key("handle")
-			if r.Handle == nil {
-				w.b = append(w.b, "null"...)
-			} else {
-				writeList(w, r.Handle, w.layer4Handler)
+			if m.TLS != nil {
+				w.key("tls")
+				w.tlsMatch(m.TLS)
 			}
 			w.close()
 		})
+	}
+	w.key("handle")
+	if r.Handle == nil {
+		w.b = append(w.b, "null"...)
+	} else {
+		writeList(w, r.Handle, w.layer4Handler)
 	}
 	w.close()
 }
@@ -130,6 +158,10 @@ func (w *writer) layer4Handler(h *Layer4Handler) {
 			w.close()
 		}
 		w.close()
+	}
+	if len(h.ConnectionPolicies) > 0 {
+		w.key("connection_policies")
+		writeList(w, h.ConnectionPolicies, w.connectionPolicy)
 	}
 	w.close()
 }

@@ -60,6 +60,13 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 		}
 		check("options "+name, cfg)
 	}
+	for name, c := range tlsServerCases {
+		cfg, err := emit.Config(tlsServerIR(t, c), emit.Options{Servers: c.servers})
+		if err != nil {
+			t.Fatal(err)
+		}
+		check("TLS servers "+name, cfg)
+	}
 	cfg, err = emit.Config(translator.Translate(generateInput(5)).IR, emit.Options{
 		LogFile: "/tmp/caddy.log", AccessLogFormat: "json", StreamCloseDelay: "1m30s"})
 	if err != nil {

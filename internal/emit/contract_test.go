@@ -17,7 +17,8 @@ import (
 func TestContractCaddyValidates(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
 	withOptions, _ := filepath.Glob(filepath.Join("testdata", "options", "*.json"))
-	files = append(files, withOptions...)
+	tlsServers, _ := filepath.Glob(filepath.Join("testdata", "tls-servers", "*.json"))
+	files = append(append(files, withOptions...), tlsServers...)
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no emitted goldens found (%v); run go test -update", err)
 	}

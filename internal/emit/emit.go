@@ -207,12 +207,17 @@ func config(g *ir.Gateway, opts Options) (*caddyjson.Config, *emitter, error) {
 	if len(g.Certificates) > 0 {
 		cfg.Apps.TLS = tlsApp(g.Certificates)
 	}
-	if len(g.TCP)+len(g.UDP) > 0 {
+	if len(g.TCP)+len(g.UDP)+len(g.TLS) > 0 {
 		l4, err := e.layer4App(g.TCP, g.UDP)
 		if err != nil {
 			return nil, nil, err
 		}
-		cfg.Apps.Layer4 = l4
+		if err := e.tlsServers(g, l4, servers); err != nil {
+			return nil, nil, err
+		}
+		if len(l4.Servers) > 0 {
+			cfg.Apps.Layer4 = l4
+		}
 	}
 	return cfg, e, nil
 }
