@@ -60,7 +60,9 @@ func (t *translation) buildIR() *ir.Gateway {
 		}
 		// An HTTP listener on a TLS listener's port conflicts with it: a programmable
 		// listener left in byPort here is an HTTPS one.
-		g.TLS = append(g.TLS, tlsServer(p, tlsByPort[p], len(byPort[p]) > 0))
+		srv, lost := tlsServer(p, tlsByPort[p], len(byPort[p]) > 0)
+		g.TLS = append(g.TLS, srv)
+		t.shadowed = append(t.shadowed, lost...)
 	}
 	for name := range used {
 		d := t.certData[name]

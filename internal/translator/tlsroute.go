@@ -50,10 +50,11 @@ func (t *translation) checkTLSRules(r *gwapiv1.TLSRoute) *checkedRules {
 // behind it (an exact route hostname before a wildcard that narrows to the same name),
 // then by age (the oldest route, then the first by namespace/name). A hostname that an
 // earlier entry already holds is left out of the later ones: the route keeps its
-// Accepted status and serves its other hostnames. Consecutive hostnames of one route
+// Accepted status and serves its other hostnames; the hostnames it lost so are returned
+// (shadowedHostsMessage names them in its status). Consecutive hostnames of one route
 // rule share one ir.TLSRoute, so a route is one entry unless another route's hostname
 // must be tried between two of its own.
-func tlsServer(port int32, ls []*listener, shared bool) ir.TLSServer {
+func tlsServer(port int32, ls []*listener, shared bool) (ir.TLSServer, []shadowedHost) {
 	srv := ir.TLSServer{Port: port, SharedWithHTTPS: shared}
 	var entries []tlsEntry
 	for li, l := range sortedListeners(ls) {
@@ -67,14 +68,18 @@ func tlsServer(port int32, ls []*listener, shared bool) ir.TLSServer {
 		}
 	}
 	slices.SortStableFunc(entries, compareTLSEntries)
-	held := map[string]bool{}
+	held := map[string]*tlsEntry{}
 	var last *tlsEntry
+	var lost []shadowedHost
 	for i := range entries {
 		e := &entries[i]
-		if held[e.host] {
+		if w := held[e.host]; w != nil {
+			if w.ar.rules != e.ar.rules {
+				lost = append(lost, shadowedHost{listener: e.l, host: e.host, route: e.ar.rules.sources[0], by: w.ar.rules.sources[0]})
+			}
 			continue
 		}
-		held[e.host] = true
+		held[e.host] = e
 		if n := len(srv.Routes); n > 0 && e.host != "" && last.sameRule(e) && srv.Routes[n-1].Hostnames != nil {
 			srv.Routes[n-1].Hostnames = append(srv.Routes[n-1].Hostnames, e.host)
 		} else {
@@ -82,7 +87,7 @@ func tlsServer(port int32, ls []*listener, shared bool) ir.TLSServer {
 		}
 		last = e
 	}
-	return srv
+	return srv, lost
 }
 
 // tlsEntry is one effective hostname of one rule of a route attached to a TLS listener.

@@ -91,6 +91,7 @@ func Translate(in Input) Output {
 	})
 	slices.SortFunc(out.Routes, compareRouteStatuses)
 	out.IR = t.buildIR()
+	t.noteShadowedHosts(out.Routes)
 	out.Listeners = t.listenerStatuses()
 	out.Conditions = t.gatewayConditions()
 	return out
