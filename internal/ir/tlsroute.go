@@ -23,6 +23,12 @@ type TLSRoute struct {
 	// listener's hostnames, each exact or "*.suffix" (a wildcard matches one or more
 	// labels). Empty matches every server name, and connections without one.
 	Hostnames []string `json:"hostnames,omitempty"`
+	// Except are server names the route does not take although Hostnames match them:
+	// the hostnames of the more specific listeners of the port (TLS listeners, and HTTPS
+	// ones when SharedWithHTTPS) that intersect Hostnames, each exact or "*.suffix" as
+	// Hostnames are. Such a connection belongs to that listener: it goes on to the
+	// routes after this one (and to the HTTPServer when no route takes it).
+	Except []string `json:"except,omitempty"`
 	// Certificates, when set, terminate TLS with these Gateway certificates (names of
 	// Gateway.Certificates; listener mode Terminate) and proxy the decrypted bytes.
 	// Empty proxies the connection as it is (mode Passthrough).

@@ -58,9 +58,9 @@ func (t *translation) buildIR() *ir.Gateway {
 				used[c] = true
 			}
 		}
-		// An HTTP listener on a TLS listener's port conflicts with it: a programmable
-		// listener left in byPort here is an HTTPS one.
-		srv, lost := tlsServer(p, tlsByPort[p], len(byPort[p]) > 0)
+		// An HTTP listener on a TLS listener's port conflicts with it: the programmable
+		// listeners in byPort here are HTTPS ones.
+		srv, lost := tlsServer(p, tlsByPort[p], byPort[p])
 		g.TLS = append(g.TLS, srv)
 		t.shadowed = append(t.shadowed, lost...)
 	}

@@ -53,9 +53,10 @@ func (t *translation) checkTLSRules(r *gwapiv1.TLSRoute) *checkedRules {
 // Accepted status and serves its other hostnames; the hostnames it lost so are returned
 // (shadowedHostsMessage names them in its status). Consecutive hostnames of one route
 // rule share one ir.TLSRoute, so a route is one entry unless another route's hostname
-// must be tried between two of its own.
-func tlsServer(port int32, ls []*listener, shared bool) (ir.TLSServer, []shadowedHost) {
-	srv := ir.TLSServer{Port: port, SharedWithHTTPS: shared}
+// must be tried between two of its own. Each entry leaves the server names of more
+// specific listeners on the port, https ones included, to them (exceptHosts).
+func tlsServer(port int32, ls, https []*listener) (ir.TLSServer, []shadowedHost) {
+	srv := ir.TLSServer{Port: port, SharedWithHTTPS: len(https) > 0}
 	var entries []tlsEntry
 	for li, l := range sortedListeners(ls) {
 		for ai := range l.routes {
@@ -87,7 +88,35 @@ func tlsServer(port int32, ls []*listener, shared bool) (ir.TLSServer, []shadowe
 		}
 		last = e
 	}
+	all := append(slices.Clone(ls), https...)
+	for i := range srv.Routes {
+		srv.Routes[i].Except = exceptHosts(&srv.Routes[i], all)
+	}
 	return srv, lost
+}
+
+// exceptHosts are the hostnames of the listeners in all more specific than the
+// listener of r that intersect r's hostnames (any, for a catch-all r), most specific
+// first: a connection they match is theirs, not r's.
+func exceptHosts(r *ir.TLSRoute, all []*listener) []string {
+	var own string
+	for _, l := range all {
+		if string(l.spec.Name) == r.Listener {
+			own = l.hostname
+		}
+	}
+	var out []string
+	for _, l := range all {
+		x := l.hostname
+		if x == own || compareHostSpecificity(x, own) >= 0 || slices.Contains(out, x) {
+			continue
+		}
+		if len(r.Hostnames) == 0 || slices.ContainsFunc(r.Hostnames, func(h string) bool { _, ok := intersectHost(x, h); return ok }) {
+			out = append(out, x)
+		}
+	}
+	slices.SortFunc(out, compareHostSpecificity)
+	return out
 }
 
 // tlsEntry is one effective hostname of one rule of a route attached to a TLS listener.
