@@ -10,8 +10,9 @@ type TLSServer struct {
 	// such a connection is closed.
 	SharedWithHTTPS bool `json:"sharedWithHTTPS,omitempty"`
 	// Routes are tried in order, most specific hostname first (exact, then wildcards by
-	// length, then the catch-all); a connection goes to the first whose Hostnames match
-	// its server name.
+	// length, then the catch-all) among the routes of one listener, and the routes of the
+	// most specific listener hostname first; a connection goes to the first whose
+	// Hostnames match its server name and whose Except do not.
 	Routes []TLSRoute `json:"routes,omitempty"`
 }
 
