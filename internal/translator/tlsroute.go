@@ -40,8 +40,9 @@ func (t *translation) checkTLSRules(r *gwapiv1.TLSRoute) *checkedRules {
 		})
 }
 
-// tlsServer is the server of the programmable TLS listeners of one port, ls; shared
-// says a programmable HTTPS listener serves the port too.
+// tlsServer is the server of the programmable TLS listeners of one port, ls, next to
+// the programmable HTTPS listeners of the port, https (the server shares the port with
+// them when there are any).
 //
 // A connection goes to the listener whose hostname matches its server name most
 // specifically, as an HTTP request does, and there to the route whose hostname matches
@@ -63,7 +64,8 @@ func tlsServer(port int32, ls, https []*listener) (ir.TLSServer, []shadowedHost)
 			ar := &l.routes[ai]
 			for ri := range ar.rules.rules {
 				for hi, h := range ar.hostnames {
-					entries = append(entries, tlsEntry{l: l, listener: li, ar: ar, rule: ri, route: ai, host: h, origin: ar.origins[hi]})
+					entries = append(entries, tlsEntry{l: l, listener: li, ar: ar, rule: ri, route: ai,
+						host: h, origin: ar.origins[hi]})
 				}
 			}
 		}
