@@ -43,6 +43,29 @@ spec:
 	}
 }
 
+// TestTLSRouteBackendKeys: the Services a TLSRoute needs are its backendRefs' Services,
+// in their namespaces; non-Service kinds are left out.
+func TestTLSRouteBackendKeys(t *testing.T) {
+	const route = `
+metadata: {namespace: app, name: r}
+spec:
+  hostnames: [db.example.com]
+  rules:
+  - backendRefs:
+    - {name: main, port: 443}
+    - {name: db, namespace: other, port: 443}
+    - {group: example.com, kind: Bucket, name: b}
+`
+	rt := tlsRouteKind.newRoute()
+	if err := yaml.Unmarshal([]byte(route), rt); err != nil {
+		t.Fatal(err)
+	}
+	want := []client.ObjectKey{{Namespace: "app", Name: "main"}, {Namespace: "other", Name: "db"}}
+	if got := tlsRouteKind.backendKeys(rt); !slices.Equal(got, want) {
+		t.Errorf("backendKeys = %v, want %v", got, want)
+	}
+}
+
 // TestTCPRouteBackendKeys: the Services a TCPRoute needs are its backendRefs' Services,
 // in their namespaces; non-Service kinds are left out.
 func TestTCPRouteBackendKeys(t *testing.T) {

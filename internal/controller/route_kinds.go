@@ -125,7 +125,7 @@ type routeKinds []routeKind
 
 // allRouteKinds is the table: every route kind the operator knows. A new kind is a row
 // here and a file of its own holding its kindSpec and RBAC markers.
-var allRouteKinds = routeKinds{httpRouteKind, grpcRouteKind, tcpRouteKind, udpRouteKind}
+var allRouteKinds = routeKinds{httpRouteKind, grpcRouteKind, tlsRouteKind, tcpRouteKind, udpRouteKind}
 
 // byKind returns the row of kind.
 func (ks routeKinds) byKind(kind string) (routeKind, bool) {

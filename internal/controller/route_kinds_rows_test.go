@@ -20,6 +20,7 @@ func TestRouteKindRows(t *testing.T) {
 	loaded := map[string]func(*translator.Input) int{
 		"HTTPRoute": func(in *translator.Input) int { return len(in.HTTPRoutes) },
 		"GRPCRoute": func(in *translator.Input) int { return len(in.GRPCRoutes) },
+		"TLSRoute":  func(in *translator.Input) int { return len(in.TLSRoutes) },
 		"TCPRoute":  func(in *translator.Input) int { return len(in.TCPRoutes) },
 		"UDPRoute":  func(in *translator.Input) int { return len(in.UDPRoutes) },
 	}

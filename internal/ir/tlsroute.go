@@ -10,8 +10,9 @@ type TLSServer struct {
 	// such a connection is closed.
 	SharedWithHTTPS bool `json:"sharedWithHTTPS,omitempty"`
 	// Routes are tried in order, most specific hostname first (exact, then wildcards by
-	// length, then the catch-all); a connection goes to the first whose Hostnames match
-	// its server name.
+	// length, then the catch-all) among the routes of one listener, and the routes of the
+	// most specific listener hostname first; a connection goes to the first whose
+	// Hostnames match its server name and whose Except do not.
 	Routes []TLSRoute `json:"routes,omitempty"`
 }
 
@@ -23,6 +24,12 @@ type TLSRoute struct {
 	// listener's hostnames, each exact or "*.suffix" (a wildcard matches one or more
 	// labels). Empty matches every server name, and connections without one.
 	Hostnames []string `json:"hostnames,omitempty"`
+	// Except are server names the route does not take although Hostnames match them:
+	// the hostnames of the more specific listeners of the port (TLS listeners, and HTTPS
+	// ones when SharedWithHTTPS) that intersect Hostnames, each exact or "*.suffix" as
+	// Hostnames are. Such a connection belongs to that listener: it goes on to the
+	// routes after this one (and to the HTTPServer when no route takes it).
+	Except []string `json:"except,omitempty"`
 	// Certificates, when set, terminate TLS with these Gateway certificates (names of
 	// Gateway.Certificates; listener mode Terminate) and proxy the decrypted bytes.
 	// Empty proxies the connection as it is (mode Passthrough).

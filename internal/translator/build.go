@@ -13,8 +13,8 @@ import (
 // buildIR assembles the IR from the programmable listeners and their routes.
 func (t *translation) buildIR() *ir.Gateway {
 	g := &ir.Gateway{Namespace: t.gw.Namespace, Name: t.gw.Name}
-	byPort := map[int32][]*listener{}
-	var ports []int32
+	byPort, tlsByPort := map[int32][]*listener{}, map[int32][]*listener{}
+	var ports, tlsPorts []int32
 	for _, l := range t.listeners {
 		if !l.programOK {
 			continue
@@ -26,13 +26,14 @@ func (t *translation) buildIR() *ir.Gateway {
 		case gwapiv1.UDPProtocolType:
 			g.UDP = append(g.UDP, layer4Server(l))
 			continue
+		case gwapiv1.TLSProtocolType:
+			tlsPorts = addToPort(tlsByPort, tlsPorts, l)
+			continue
 		}
-		if _, ok := byPort[l.spec.Port]; !ok {
-			ports = append(ports, l.spec.Port)
-		}
-		byPort[l.spec.Port] = append(byPort[l.spec.Port], l)
+		ports = addToPort(byPort, ports, l)
 	}
 	slices.Sort(ports)
+	slices.Sort(tlsPorts)
 	byServerPort := func(a, b ir.Layer4Server) int { return cmp.Compare(a.Port, b.Port) }
 	slices.SortFunc(g.TCP, byServerPort)
 	slices.SortFunc(g.UDP, byServerPort)
@@ -51,12 +52,34 @@ func (t *translation) buildIR() *ir.Gateway {
 		}
 		g.HTTP = append(g.HTTP, srv)
 	}
+	for _, p := range tlsPorts {
+		for _, l := range tlsByPort[p] {
+			for _, c := range l.certs {
+				used[c] = true
+			}
+		}
+		// An HTTP listener on a TLS listener's port conflicts with it: the programmable
+		// listeners in byPort here are HTTPS ones.
+		srv, lost := tlsServer(p, tlsByPort[p], byPort[p])
+		g.TLS = append(g.TLS, srv)
+		t.shadowed = append(t.shadowed, lost...)
+	}
 	for name := range used {
 		d := t.certData[name]
 		g.Certificates = append(g.Certificates, ir.Certificate{Name: name, CertPEM: d[0], KeyPEM: d[1]})
 	}
 	slices.SortFunc(g.Certificates, func(a, b ir.Certificate) int { return cmp.Compare(a.Name, b.Name) })
 	return g
+}
+
+// addToPort adds l to the listeners of its port in byPort, and its port to ports when
+// it is new there; it returns ports.
+func addToPort(byPort map[int32][]*listener, ports []int32, l *listener) []int32 {
+	if _, ok := byPort[l.spec.Port]; !ok {
+		ports = append(ports, l.spec.Port)
+	}
+	byPort[l.spec.Port] = append(byPort[l.spec.Port], l)
+	return ports
 }
 
 // entry is a route match waiting to be ordered in a host group, with its precedence

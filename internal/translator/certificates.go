@@ -8,11 +8,12 @@ import (
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
 
-// resolveCertificates resolves an HTTPS listener's certificateRefs into certificate
-// names and flags each ref that cannot be used; data is kept in t.certData.
+// resolveCertificates resolves the certificateRefs of an HTTPS listener or a TLS
+// listener in mode Terminate into certificate names and flags each ref that cannot be
+// used; data is kept in t.certData.
 func (t *translation) resolveCertificates(l *listener) {
 	if len(l.spec.TLS.CertificateRefs) == 0 {
-		l.badRef(gwapiv1.ListenerReasonInvalidCertificateRef, "HTTPS listener has no certificateRefs")
+		l.badRef(gwapiv1.ListenerReasonInvalidCertificateRef, fmt.Sprintf("%s listener has no certificateRefs", l.spec.Protocol))
 		return
 	}
 	for _, ref := range l.spec.TLS.CertificateRefs {

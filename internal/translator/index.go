@@ -29,6 +29,8 @@ type translation struct {
 	regexErrs map[string]string
 	// emittedErrs caches the compile error ("" when valid) of each distinct emitted pattern.
 	emittedErrs map[string]string
+	// shadowed are the hostnames of TLSRoutes that other TLSRoutes serve (buildIR).
+	shadowed []shadowedHost
 	// mixedKinds is set when the input has routes of more than one kind (kindsMayConflict).
 	mixedKinds bool
 	// lastConditions are the conditions of the last route parent entry (routeConditions).

@@ -7,9 +7,9 @@ import (
 	"github.com/caddy-gateway/operator/internal/ir"
 )
 
-// checkLayer4Rules converts and validates the n rules of a TCPRoute or UDPRoute (kind),
-// whose backends follow br; ruleAt returns the name and backends of rule i. The API allows
-// exactly one rule; each is converted alike should that change.
+// checkLayer4Rules converts and validates the n rules of a TCPRoute, UDPRoute or
+// TLSRoute (kind), whose backends follow br; ruleAt returns the name and backends of
+// rule i. The API allows exactly one rule; each is converted alike should that change.
 func (t *translation) checkLayer4Rules(meta *metav1.ObjectMeta, kind string, br *backendRules, n int,
 	ruleAt func(i int) (*gwapiv1.SectionName, []gwapiv1.BackendRef)) *checkedRules {
 	out := &checkedRules{refReason: gwapiv1.RouteReasonResolvedRefs, rules: make([]rule, 0, n)}

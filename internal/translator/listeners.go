@@ -74,11 +74,14 @@ func (t *translation) buildListeners() {
 			t.resolveCertificates(l)
 			t.resolveClientValidation(l)
 		}
+		if l.accepted && l.terminatesTLSRoutes() {
+			t.resolveCertificates(l)
+		}
 		t.listeners = append(t.listeners, l)
 	}
 	t.markConflicts()
 	for _, l := range t.listeners {
-		l.programOK = l.accepted && (l.spec.Protocol != gwapiv1.HTTPSProtocolType || len(l.certs) > 0)
+		l.programOK = l.accepted && (!l.needsCertificates() || len(l.certs) > 0)
 	}
 }
 
@@ -92,10 +95,27 @@ func (t *translation) checkProtocol(l *listener) {
 			l.reject(gwapiv1.ListenerReasonUnsupportedValue,
 				fmt.Sprintf("tls.mode %q is not supported on an HTTPS listener; use Terminate", *l.spec.TLS.Mode))
 		}
+	case gwapiv1.TLSProtocolType:
+		if l.spec.TLS == nil {
+			l.reject(gwapiv1.ListenerReasonUnsupportedValue, "TLS listener needs tls with mode Passthrough or Terminate")
+		}
 	default:
 		l.reject(gwapiv1.ListenerReasonUnsupportedProtocol,
-			fmt.Sprintf("protocol %q is not supported; supported: HTTP, HTTPS, TCP, UDP", l.spec.Protocol))
+			fmt.Sprintf("protocol %q is not supported; supported: HTTP, HTTPS, TLS, TCP, UDP", l.spec.Protocol))
 	}
+}
+
+// terminatesTLSRoutes reports whether l is a TLS listener in mode Terminate (the API's
+// default mode): it presents its certificates and proxies the decrypted bytes.
+func (l *listener) terminatesTLSRoutes() bool {
+	return l.spec.Protocol == gwapiv1.TLSProtocolType && l.spec.TLS != nil &&
+		(l.spec.TLS.Mode == nil || *l.spec.TLS.Mode == gwapiv1.TLSModeTerminate)
+}
+
+// needsCertificates reports whether l serves nothing without a usable certificate: an
+// HTTPS listener, or a TLS listener in mode Terminate.
+func (l *listener) needsCertificates() bool {
+	return l.spec.Protocol == gwapiv1.HTTPSProtocolType || l.terminatesTLSRoutes()
 }
 
 func (l *listener) reject(reason gwapiv1.ListenerConditionReason, msg string) {
@@ -165,11 +185,20 @@ func supportedKindsText(served []gwapiv1.Kind) string {
 // port its http app binds, so a TCP listener on an HTTP or HTTPS listener's port is
 // conflicted (ProtocolConflict) and the HTTP one keeps serving; TCP connections carry
 // no hostname to tell two TCP listeners apart (HostnameConflict, whatever their
-// hostnames). A UDP listener binds a UDP port, which no TCP, HTTP or HTTPS listener's
-// TCP socket takes, so it shares its port number with them, except with an HTTPS
-// listener: Caddy's HTTP/3 (on by default) binds the HTTPS port's UDP socket, so a UDP
-// listener there is conflicted (ProtocolConflict) and the HTTPS one keeps serving. Two
-// UDP listeners on one port conflict like two TCP ones (HostnameConflict).
+// hostnames). TLS listeners (mode Passthrough or Terminate, mixed freely) share a port
+// with each other and with HTTPS listeners when their hostnames differ: their
+// connections are told apart by server name, and the port is one TLS server that hands
+// the connections no TLSRoute takes to the HTTPS listeners. A TLS listener with the
+// hostname of another TLS listener on its port is conflicted (HostnameConflict), and so
+// is one with the hostname of an HTTPS listener there, which keeps serving. A TLS
+// listener on the port of an HTTP or TCP listener is conflicted (ProtocolConflict): the
+// HTTP listener keeps serving, and so does the TCP one, as the Gateway API's rule for
+// ports shared with TCP says. A UDP listener binds a UDP port, which no TCP, HTTP,
+// HTTPS or TLS listener's TCP socket takes, so it shares its port number with them,
+// except with an HTTPS listener: Caddy's HTTP/3 (on by default) binds the HTTPS port's
+// UDP socket, so a UDP listener there is conflicted (ProtocolConflict) and the HTTPS one
+// keeps serving. Two UDP listeners on one port conflict like two TCP ones
+// (HostnameConflict).
 func (t *translation) markConflicts() {
 	for i, a := range t.listeners {
 		for j, b := range t.listeners {
@@ -180,13 +209,11 @@ func (t *translation) markConflicts() {
 				a.conflict = cmp.Or(a.conflict, udpConflict(a.spec.Protocol, b.spec.Protocol))
 				continue
 			}
-			switch {
-			case b.spec.Protocol == gwapiv1.TCPProtocolType && a.spec.Protocol != gwapiv1.TCPProtocolType:
-				// a wins the port over the TCP listener b.
-			case a.spec.Protocol != b.spec.Protocol:
-				a.conflict = gwapiv1.ListenerReasonProtocolConflict
-			case (a.hostname == b.hostname || a.spec.Protocol == gwapiv1.TCPProtocolType) && a.conflict == "":
-				a.conflict = gwapiv1.ListenerReasonHostnameConflict
+			switch c := tcpPortConflict(a, b); {
+			case c == gwapiv1.ListenerReasonProtocolConflict:
+				a.conflict = c
+			case c != "" && a.conflict == "":
+				a.conflict = c
 			}
 		}
 	}
@@ -195,6 +222,33 @@ func (t *translation) markConflicts() {
 			l.reject(l.conflict, fmt.Sprintf("listener conflicts with another listener on port %d (%s)", l.spec.Port, l.conflict))
 		}
 	}
+}
+
+// tcpPortConflict is the conflict of listener a with listener b on its port, neither
+// of them UDP ("" for none): see markConflicts.
+func tcpPortConflict(a, b *listener) gwapiv1.ListenerConditionReason {
+	pa, pb := a.spec.Protocol, b.spec.Protocol
+	switch {
+	case pa == gwapiv1.TLSProtocolType && (pb == gwapiv1.TLSProtocolType || pb == gwapiv1.HTTPSProtocolType):
+		if a.hostname == b.hostname {
+			return gwapiv1.ListenerReasonHostnameConflict
+		}
+		return ""
+	case pa == gwapiv1.TLSProtocolType:
+		// b is HTTP or TCP, which keeps the port.
+		return gwapiv1.ListenerReasonProtocolConflict
+	case pb == gwapiv1.TLSProtocolType:
+		// a is HTTP, HTTPS or TCP, which keeps its port (see the case above).
+		return ""
+	case pb == gwapiv1.TCPProtocolType && pa != gwapiv1.TCPProtocolType:
+		// a wins the port over the TCP listener b.
+		return ""
+	case pa != pb:
+		return gwapiv1.ListenerReasonProtocolConflict
+	case a.hostname == b.hostname || pa == gwapiv1.TCPProtocolType:
+		return gwapiv1.ListenerReasonHostnameConflict
+	}
+	return ""
 }
 
 // udpConflict is the conflict of a listener of protocol a with a listener of protocol b
@@ -245,8 +299,8 @@ func sortedListeners(ls []*listener) []*listener {
 }
 
 func servable(p gwapiv1.ProtocolType) bool {
-	return p == gwapiv1.HTTPProtocolType || p == gwapiv1.HTTPSProtocolType || p == gwapiv1.TCPProtocolType ||
-		p == gwapiv1.UDPProtocolType
+	return p == gwapiv1.HTTPProtocolType || p == gwapiv1.HTTPSProtocolType || p == gwapiv1.TLSProtocolType ||
+		p == gwapiv1.TCPProtocolType || p == gwapiv1.UDPProtocolType
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -29,7 +29,7 @@ type routeKind struct {
 
 // routeKinds is the table of the route kinds the translator serves, in the order of
 // Input's route lists; the core reads a route's kind only through these rows.
-var routeKinds = [...]*routeKind{&httpRouteKind, &grpcRouteKind, &tcpRouteKind, &udpRouteKind}
+var routeKinds = [...]*routeKind{&httpRouteKind, &grpcRouteKind, &tlsRouteKind, &tcpRouteKind, &udpRouteKind}
 
 // kindsServedOn returns the names of the route kinds a listener of protocol p serves.
 func kindsServedOn(p gwapiv1.ProtocolType) []gwapiv1.Kind {

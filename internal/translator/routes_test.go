@@ -59,7 +59,7 @@ func TestKindsServedOn(t *testing.T) {
 		gwapiv1.HTTPSProtocolType: {"HTTPRoute", "GRPCRoute"},
 		gwapiv1.TCPProtocolType:   {"TCPRoute"},
 		gwapiv1.UDPProtocolType:   {"UDPRoute"},
-		gwapiv1.TLSProtocolType:   nil,
+		gwapiv1.TLSProtocolType:   {"TLSRoute"},
 	} {
 		if got := kindsServedOn(p); !slices.Equal(got, want) {
 			t.Errorf("%s: %v, want %v", p, got, want)

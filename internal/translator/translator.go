@@ -31,6 +31,8 @@ type Input struct {
 	HTTPRoutes []gwapiv1.HTTPRoute
 	// GRPCRoutes are candidate gRPC routes, used like HTTPRoutes.
 	GRPCRoutes []gwapiv1.GRPCRoute
+	// TLSRoutes are candidate TLS routes, served on TLS listeners by server name.
+	TLSRoutes []gwapiv1.TLSRoute
 	// TCPRoutes are candidate TCP routes, served on TCP listeners.
 	TCPRoutes []gwapiv1.TCPRoute
 	// UDPRoutes are candidate UDP routes, served on UDP listeners.
@@ -89,6 +91,7 @@ func Translate(in Input) Output {
 	})
 	slices.SortFunc(out.Routes, compareRouteStatuses)
 	out.IR = t.buildIR()
+	t.noteShadowedHosts(out.Routes)
 	out.Listeners = t.listenerStatuses()
 	out.Conditions = t.gatewayConditions()
 	return out

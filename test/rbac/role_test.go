@@ -62,6 +62,7 @@ var justified = map[grant]string{
 	{"gateway.networking.k8s.io", "gateways/finalizers", "update"}:    "blockOwnerDeletion on the fleet's owner references to the Gateway (OwnerReferencesPermissionEnforcement)",
 	{"gateway.networking.k8s.io", "httproutes/status", "update"}:      "our parent entries in HTTPRoute statuses",
 	{"gateway.networking.k8s.io", "grpcroutes/status", "update"}:      "our parent entries in GRPCRoute statuses",
+	{"gateway.networking.k8s.io", "tlsroutes/status", "update"}:       "our parent entries in TLSRoute statuses",
 	{"gateway.networking.k8s.io", "tcproutes/status", "update"}:       "our parent entries in TCPRoute statuses",
 	{"gateway.networking.k8s.io", "udproutes/status", "update"}:       "our parent entries in UDPRoute statuses",
 }
