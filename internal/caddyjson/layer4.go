@@ -33,6 +33,8 @@ type Layer4MatcherSet struct {
 	// ClientHello that all its handshake matchers (tls.handshake_match modules) match;
 	// without any it matches every ClientHello.
 	TLS *TLSMatch `json:"tls,omitempty"`
+	// Not is the "not" matcher (layer4.MatchNot): no set of it matches.
+	Not []Layer4MatcherSet `json:"not,omitempty"`
 }
 
 // Layer4Handler is a layer4.handlers module: "proxy" (l4proxy.Handler), "tls"
@@ -107,20 +109,26 @@ func (w *writer) layer4Route(r *Layer4Route) {
 	w.open()
 	if len(r.Match) > 0 {
 		w.key("match")
-		writeList(w, r.Match, func(m *Layer4MatcherSet) {
-			w.open()
-			if m.TLS != nil {
-				w.key("tls")
-				w.tlsMatch(m.TLS)
-			}
-			w.close()
-		})
+		writeList(w, r.Match, w.layer4MatcherSet)
 	}
 	w.key("handle")
 	if r.Handle == nil {
 		w.b = append(w.b, "null"...)
 	} else {
 		writeList(w, r.Handle, w.layer4Handler)
+	}
+	w.close()
+}
+
+func (w *writer) layer4MatcherSet(m *Layer4MatcherSet) {
+	w.open()
+	if m.TLS != nil {
+		w.key("tls")
+		w.tlsMatch(m.TLS)
+	}
+	if len(m.Not) > 0 {
+		w.key("not")
+		writeList(w, m.Not, w.layer4MatcherSet)
 	}
 	w.close()
 }

@@ -99,6 +99,11 @@ func (p *tlsPlane) config(churn int) []byte {
 	return res.JSON
 }
 
+func exceptFor(r ir.TLSRoute, hosts ...string) ir.TLSRoute {
+	r.Except = hosts
+	return r
+}
+
 func to(b *lineBackend, weight int32) ir.Backend {
 	return ir.Backend{Address: b.addr(), Weight: weight}
 }
@@ -123,6 +128,9 @@ func (p *tlsPlane) tlsListeners(churn int) []ir.TLSServer {
 	shared := ir.TLSServer{Port: int32(p.d.listenPort), SharedWithHTTPS: true, Routes: []ir.TLSRoute{
 		route("db", []string{"db.example.com"}, nil, to(p.a, 1)),
 		route("tdb", []string{"tdb.example.com"}, []string{certTwo}, to(p.t2, 1)),
+		// A TLS listener "*.com", less specific than the HTTPS one: its names are left
+		// to HTTPS.
+		exceptFor(route("rest", []string{"*.com"}, nil, to(p.wild, 1)), "*.example.com"),
 	}}
 	if p.tlsChurn {
 		r := route("churn", []string{fmt.Sprintf("churn-%d.example.org", churn)}, nil, to(p.wild, 1))

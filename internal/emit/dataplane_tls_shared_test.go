@@ -15,7 +15,8 @@ import (
 
 // testTLSSharedWithHTTPS checks the port of the HTTPS listener: HTTPS requests, for a
 // name of the HTTPS listener that no TLS route has, get the HTTP route's answer with
-// the HTTPS listener's certificate, while the TLS routes' names are passed through or
+// the HTTPS listener's certificate, although the broader TLS route "*.com" matches
+// them too (its exception), while the TLS routes' names are passed through or
 // terminated with their own certificate.
 func testTLSSharedWithHTTPS(t *testing.T, p *tlsPlane) {
 	port := p.d.listenPort
@@ -26,6 +27,7 @@ func testTLSSharedWithHTTPS(t *testing.T, p *tlsPlane) {
 	}
 	expectServed(t, port, "db.example.com", "backend-a", "a")
 	expectServed(t, port, "tdb.example.com", "listener-two", "t2")
+	expectServed(t, port, "x.other.com", "backend-wild", "wild")
 }
 
 // httpsGet sends GET path over HTTPS to port with host as SNI and Host, trusting only

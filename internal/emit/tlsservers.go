@@ -65,7 +65,7 @@ func withLayer4Wrapper(srv *caddyjson.Server, routes []caddyjson.Layer4Route) {
 }
 
 // tlsRoutes renders the routes of s in order: each matches the ClientHellos whose
-// server name its hostnames match, terminates TLS with its certificates when it has
+// server name its hostnames match and its exceptions do not, terminates TLS with its certificates when it has
 // any, and proxies to its backends by weight.
 func (e *emitter) tlsRoutes(s *ir.TLSServer, certs []ir.Certificate) ([]caddyjson.Layer4Route, error) {
 	routes := make([]caddyjson.Layer4Route, 0, len(s.Routes))
@@ -81,10 +81,11 @@ func (e *emitter) tlsRoutes(s *ir.TLSServer, certs []ir.Certificate) ([]caddyjso
 		if len(r.Certificates) > 0 && len(r.Backends) > 0 {
 			handle = append(handle, e.terminate(r.Certificates))
 		}
-		routes = append(routes, caddyjson.Layer4Route{
-			Match:  []caddyjson.Layer4MatcherSet{{TLS: sniMatcher(r.Hostnames)}},
-			Handle: append(handle, proxy),
-		})
+		match := caddyjson.Layer4MatcherSet{TLS: sniMatcher(r.Hostnames)}
+		if len(r.Except) > 0 {
+			match.Not = []caddyjson.Layer4MatcherSet{{TLS: sniMatcher(r.Except)}}
+		}
+		routes = append(routes, caddyjson.Layer4Route{Match: []caddyjson.Layer4MatcherSet{match}, Handle: append(handle, proxy)})
 	}
 	return routes, nil
 }
