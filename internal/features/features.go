@@ -1,8 +1,8 @@
 // Package features holds the Gateway API features the operator advertises in
 // GatewayClass status.supportedFeatures: exactly the features whose tests pass in the
-// Gateway API v1.7.0 conformance suite (make conformance, GATEWAY-HTTP and GATEWAY-GRPC
-// profiles), never more. The list is data, sorted, never computed at runtime; the suite
-// reads it back from the GatewayClass to choose what it tests.
+// Gateway API v1.7.0 conformance suite (make conformance, GATEWAY-HTTP, GATEWAY-GRPC,
+// GATEWAY-TCP and GATEWAY-UDP profiles), never more. The list is data, sorted, never
+// computed at runtime; the suite reads it back from the GatewayClass to choose what it tests.
 package features
 
 import (
@@ -15,10 +15,10 @@ import (
 // Not listed (their tests are not run): BackendTLSPolicy, BackendTLSPolicySANValidation,
 // ClusterTrustBundle, GatewayBackendClientCertificate (no TLS to backends yet),
 // GatewayStaticAddresses (spec.addresses is ignored), GatewayAddressRoutability(Cluster),
-// GatewayListenerFilters, ListenerSet, HTTPRouteDestinationPortMatching, and the TLSRoute, TCPRoute, UDPRoute and Mesh features.
+// GatewayListenerFilters, ListenerSet, HTTPRouteDestinationPortMatching, and the TLSRoute and Mesh features.
 var supported = []gwapiv1.FeatureName{
-	// Core of the GATEWAY-HTTP and GATEWAY-GRPC profiles.
-	"Gateway", "GRPCRoute", "HTTPRoute", "ReferenceGrant",
+	// Core of the GATEWAY-HTTP, GATEWAY-GRPC, GATEWAY-TCP and GATEWAY-UDP profiles.
+	"Gateway", "GRPCRoute", "HTTPRoute", "ReferenceGrant", "TCPRoute", "UDPRoute",
 	// Gateway extended.
 	"GatewayAddressEmpty",
 	"GatewayFrontendClientCertificateValidation",

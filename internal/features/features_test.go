@@ -4,7 +4,9 @@ import (
 	"slices"
 	"testing"
 
+	"k8s.io/apimachinery/pkg/util/sets"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
+	"sigs.k8s.io/gateway-api/conformance/utils/suite"
 	gwfeatures "sigs.k8s.io/gateway-api/pkg/features"
 )
 
@@ -75,6 +77,25 @@ func TestSupportedKnown(t *testing.T) {
 	for _, f := range Supported() {
 		if !known.Has(gwfeatures.FeatureName(f.Name)) {
 			t.Errorf("%s is not a Gateway API feature", f.Name)
+		}
+	}
+}
+
+// TestSupportedCoversProfiles: every core feature of the conformance profiles make
+// conformance runs by default is advertised, so the suite runs each profile's core tests.
+func TestSupportedCoversProfiles(t *testing.T) {
+	advertised := map[gwapiv1.FeatureName]bool{}
+	for _, f := range Supported() {
+		advertised[f.Name] = true
+	}
+	for _, p := range []suite.ConformanceProfile{
+		suite.GatewayHTTPConformanceProfile, suite.GatewayGRPCConformanceProfile,
+		suite.GatewayTCPConformanceProfile, suite.GatewayUDPConformanceProfile,
+	} {
+		for _, f := range sets.List(p.CoreFeatures) {
+			if !advertised[gwapiv1.FeatureName(f)] {
+				t.Errorf("%s: core feature %s is not advertised", p.Name, f)
+			}
 		}
 	}
 }

@@ -27,7 +27,10 @@ const EchoImage = "registry.k8s.io/gateway-api/conformance/echo-basic:v0.1.0"
 const echoRepository = "registry.k8s.io/gateway-api/conformance/echo-basic:"
 
 // defaultProfiles are the conformance profiles run when --conformance-profiles is not given.
-var defaultProfiles = []suite.ConformanceProfileName{suite.GatewayHTTPConformanceProfileName, suite.GatewayGRPCConformanceProfileName}
+var defaultProfiles = []suite.ConformanceProfileName{
+	suite.GatewayHTTPConformanceProfileName, suite.GatewayGRPCConformanceProfileName,
+	suite.GatewayTCPConformanceProfileName, suite.GatewayUDPConformanceProfileName,
+}
 
 // TestConformance runs the suite. Features come from the GatewayClass's
 // status.supportedFeatures unless --supported-features, --all-features or --run-test say
