@@ -88,17 +88,27 @@ func backendRef(ns, name string, weight int32) gwapiv1.HTTPBackendRef {
 	return gwapiv1.HTTPBackendRef{BackendRef: gwapiv1.BackendRef{BackendObjectReference: ref, Weight: ptr.To(weight)}}
 }
 
-// routeParentCondition waits until the route's status entry for Gateway gwNS/gw has a
-// condition typ with status st and reason.
+// routeParentCondition waits until the HTTPRoute's status entry for Gateway gwNS/gw has
+// a condition typ with status st and reason.
 func routeParentCondition(ctx context.Context, t *testing.T, c client.Client, route client.ObjectKey, gwNS, gw, typ string, st metav1.ConditionStatus, reason string) metav1.Condition {
 	t.Helper()
+	rt := &gwapiv1.HTTPRoute{ObjectMeta: metav1.ObjectMeta{Namespace: route.Namespace, Name: route.Name}}
+	return parentCondition(ctx, t, c, rt, gwNS, gw, typ, st, reason)
+}
+
+// parentCondition waits until route (a Gateway API route of any kind, only its namespace
+// and name set) has a status entry for Gateway gwNS/gw with a condition typ of status st
+// and reason.
+func parentCondition(ctx context.Context, t *testing.T, c client.Client, route client.Object, gwNS, gw, typ string, st metav1.ConditionStatus, reason string) metav1.Condition {
+	t.Helper()
 	var got metav1.Condition
-	poll(ctx, t, fmt.Sprintf("HTTPRoute %s %s=%s %s", route, typ, st, reason), func(ctx context.Context) error {
-		var rt gwapiv1.HTTPRoute
-		if err := c.Get(ctx, route, &rt); err != nil {
+	key := client.ObjectKeyFromObject(route)
+	poll(ctx, t, fmt.Sprintf("%T %s %s=%s %s", route, key, typ, st, reason), func(ctx context.Context) error {
+		if err := c.Get(ctx, key, route); err != nil {
 			return err
 		}
-		for _, p := range rt.Status.Parents {
+		parents := routeParents(route)
+		for _, p := range parents {
 			if string(p.ParentRef.Name) != gw || p.ParentRef.Namespace == nil || string(*p.ParentRef.Namespace) != gwNS {
 				continue
 			}
@@ -109,9 +119,26 @@ func routeParentCondition(ctx context.Context, t *testing.T, c client.Client, ro
 			got = *cond
 			return nil
 		}
-		return fmt.Errorf("no status entry for %s/%s: %+v", gwNS, gw, rt.Status.Parents)
+		return fmt.Errorf("no status entry for %s/%s: %+v", gwNS, gw, parents)
 	})
 	return got
+}
+
+// routeParents returns the status parents of a route of any kind.
+func routeParents(route client.Object) []gwapiv1.RouteParentStatus {
+	switch r := route.(type) {
+	case *gwapiv1.HTTPRoute:
+		return r.Status.Parents
+	case *gwapiv1.GRPCRoute:
+		return r.Status.Parents
+	case *gwapiv1.TLSRoute:
+		return r.Status.Parents
+	case *gwapiv1.TCPRoute:
+		return r.Status.Parents
+	case *gwapiv1.UDPRoute:
+		return r.Status.Parents
+	}
+	panic(fmt.Sprintf("routeParents: %T is not a route", route))
 }
 
 // response is what one request through the Gateway returned.
