@@ -252,4 +252,7 @@ type Backend struct {
 	// Filters, when set, apply only to the requests sent to this backend, after the
 	// action's own filters; nil for invalid backends.
 	Filters *BackendFilters `json:"filters,omitempty"`
+	// TLS, when set, makes the proxy speak TLS to the backend and verify it as it
+	// says; nil speaks plain HTTP (h2c where the backend asks for it) or raw TCP.
+	TLS *BackendTLS `json:"tls,omitempty"`
 }
