@@ -10,6 +10,7 @@ package translator
 import (
 	"slices"
 
+	certificatesv1beta1 "k8s.io/api/certificates/v1beta1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -45,6 +46,13 @@ type Input struct {
 	ConfigMaps []corev1.ConfigMap
 	// ReferenceGrants permit cross-namespace references.
 	ReferenceGrants []gwapiv1.ReferenceGrant
+	// BackendTLSPolicies say how to speak TLS to the Service ports they target.
+	BackendTLSPolicies []gwapiv1.BackendTLSPolicy
+	// ClusterTrustBundles hold CA bundles a BackendTLSPolicy may name.
+	ClusterTrustBundles []certificatesv1beta1.ClusterTrustBundle
+	// ClusterTrustBundlesServed says the cluster serves ClusterTrustBundles; when false,
+	// a reference to one is refused with a condition that says so.
+	ClusterTrustBundlesServed bool
 	// Namespaces are needed for allowedRoutes namespace selectors (labels).
 	Namespaces []corev1.Namespace
 	// ClusterDomain is the DNS suffix of Services; DefaultClusterDomain when empty.
@@ -64,6 +72,19 @@ type Output struct {
 	// Conditions are the Gateway conditions the translation decides (types in
 	// GatewayConditionTypes), sorted by type; Accepted and Programmed are not among them.
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+	// Policies are this Gateway's ancestor entries of the BackendTLSPolicies that target
+	// a Service its routes use, sorted by namespace/name.
+	Policies []PolicyStatus `json:"policies,omitempty"`
+}
+
+// PolicyStatus is the part of one policy's status that this Gateway owns.
+type PolicyStatus struct {
+	// Kind, Namespace and Name identify the policy.
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	// Ancestor is the entry whose ancestorRef is this Gateway.
+	Ancestor gwapiv1.PolicyAncestorStatus `json:"ancestor"`
 }
 
 // RouteStatus is the part of one route's status that this Gateway owns.
