@@ -40,6 +40,12 @@ func createAll(ctx context.Context, t *testing.T, c client.Client, objs ...clien
 // serviceIP waits for the Gateway's Service and returns its ClusterIP.
 func serviceIP(ctx context.Context, t *testing.T, c client.Client, ns, gateway string) string {
 	t.Helper()
+	return gatewayService(ctx, t, c, ns, gateway).Spec.ClusterIP
+}
+
+// gatewayService waits until the Gateway's Service has a ClusterIP and returns it.
+func gatewayService(ctx context.Context, t *testing.T, c client.Client, ns, gateway string) corev1.Service {
+	t.Helper()
 	var svc corev1.Service
 	poll(ctx, t, "the Service of Gateway "+gateway, func(ctx context.Context) error {
 		if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: infra.NamesFor(gateway).Workload}, &svc); err != nil {
@@ -50,7 +56,7 @@ func serviceIP(ctx context.Context, t *testing.T, c client.Client, ns, gateway s
 		}
 		return nil
 	})
-	return svc.Spec.ClusterIP
+	return svc
 }
 
 // httpRoute is an HTTPRoute in ns attached to the listener section of Gateway gwNS/gw
@@ -88,17 +94,27 @@ func backendRef(ns, name string, weight int32) gwapiv1.HTTPBackendRef {
 	return gwapiv1.HTTPBackendRef{BackendRef: gwapiv1.BackendRef{BackendObjectReference: ref, Weight: ptr.To(weight)}}
 }
 
-// routeParentCondition waits until the route's status entry for Gateway gwNS/gw has a
+// routeParentCondition waits until the HTTPRoute's status entry for Gateway gwNS/gw has a
 // condition typ with status st and reason.
 func routeParentCondition(ctx context.Context, t *testing.T, c client.Client, route client.ObjectKey, gwNS, gw, typ string, st metav1.ConditionStatus, reason string) metav1.Condition {
 	t.Helper()
+	rt := &gwapiv1.HTTPRoute{ObjectMeta: metav1.ObjectMeta{Namespace: route.Namespace, Name: route.Name}}
+	return parentCondition(ctx, t, c, rt, gwNS, gw, typ, st, reason)
+}
+
+// parentCondition waits until route (an HTTPRoute, GRPCRoute, TCPRoute or UDPRoute, read
+// by its namespace and name) has a status entry for Gateway gwNS/gw with a condition typ
+// with status st and reason.
+func parentCondition(ctx context.Context, t *testing.T, c client.Client, route client.Object, gwNS, gw, typ string, st metav1.ConditionStatus, reason string) metav1.Condition {
+	t.Helper()
 	var got metav1.Condition
-	poll(ctx, t, fmt.Sprintf("HTTPRoute %s %s=%s %s", route, typ, st, reason), func(ctx context.Context) error {
-		var rt gwapiv1.HTTPRoute
-		if err := c.Get(ctx, route, &rt); err != nil {
+	key := client.ObjectKeyFromObject(route)
+	poll(ctx, t, fmt.Sprintf("%T %s %s=%s %s", route, key, typ, st, reason), func(ctx context.Context) error {
+		if err := c.Get(ctx, key, route); err != nil {
 			return err
 		}
-		for _, p := range rt.Status.Parents {
+		parents := routeParents(t, route)
+		for _, p := range parents {
 			if string(p.ParentRef.Name) != gw || p.ParentRef.Namespace == nil || string(*p.ParentRef.Namespace) != gwNS {
 				continue
 			}
@@ -109,9 +125,26 @@ func routeParentCondition(ctx context.Context, t *testing.T, c client.Client, ro
 			got = *cond
 			return nil
 		}
-		return fmt.Errorf("no status entry for %s/%s: %+v", gwNS, gw, rt.Status.Parents)
+		return fmt.Errorf("no status entry for %s/%s: %+v", gwNS, gw, parents)
 	})
 	return got
+}
+
+// routeParents is the status of route per parent.
+func routeParents(t *testing.T, route client.Object) []gwapiv1.RouteParentStatus {
+	t.Helper()
+	switch rt := route.(type) {
+	case *gwapiv1.HTTPRoute:
+		return rt.Status.Parents
+	case *gwapiv1.GRPCRoute:
+		return rt.Status.Parents
+	case *gwapiv1.TCPRoute:
+		return rt.Status.Parents
+	case *gwapiv1.UDPRoute:
+		return rt.Status.Parents
+	}
+	t.Fatalf("%T is not a route kind the tests know", route)
+	return nil
 }
 
 // response is what one request through the Gateway returned.
