@@ -39,14 +39,18 @@ type echoAnswer struct {
 // and then closed by the Gateway before a single byte arrives.
 func expectTCPClosed(ctx context.Context, t *testing.T, addr string) {
 	t.Helper()
+	var tries []string
 	poll(ctx, t, fmt.Sprintf("%d connections in a row to %s accepted and closed without a byte", closedInARow, addr), func(ctx context.Context) error {
 		for i := range closedInARow {
 			if err := tcpClosed(ctx, addr); err != nil {
-				return fmt.Errorf("connection %d: %w", i+1, err)
+				err = fmt.Errorf("connection %d: %w", i+1, err)
+				tries = append(tries, err.Error())
+				return err
 			}
 		}
 		return nil
 	})
+	t.Logf("%d connections in a row closed after %d failed tries %q", closedInARow, len(tries), tries)
 }
 
 // tcpClosed dials addr and returns nil when the connection opens and then ends (EOF or
@@ -115,6 +119,7 @@ func tcpEcho(ctx context.Context, addr string) (echoAnswer, error) {
 func expectUDPEcho(ctx context.Context, t *testing.T, addr string) echoAnswer {
 	t.Helper()
 	var got echoAnswer
+	var tries []string
 	n := 0
 	poll(ctx, t, "the UDP echo server answers through "+addr, func(ctx context.Context) error {
 		conn, err := (&net.Dialer{Timeout: layer4Timeout}).DialContext(ctx, "udp", addr)
@@ -123,9 +128,12 @@ func expectUDPEcho(ctx context.Context, t *testing.T, addr string) echoAnswer {
 		}
 		defer func() { _ = conn.Close() }()
 		n++
-		got, err = udpEcho(conn, fmt.Sprintf("first-%d", n))
+		if got, err = udpEcho(conn, fmt.Sprintf("first-%d", n)); err != nil {
+			tries = append(tries, err.Error())
+		}
 		return err
 	})
+	t.Logf("a datagram answered after %d failed tries %q", len(tries), tries)
 	return got
 }
 
