@@ -40,6 +40,12 @@ func createAll(ctx context.Context, t *testing.T, c client.Client, objs ...clien
 // serviceIP waits for the Gateway's Service and returns its ClusterIP.
 func serviceIP(ctx context.Context, t *testing.T, c client.Client, ns, gateway string) string {
 	t.Helper()
+	return gatewayService(ctx, t, c, ns, gateway).Spec.ClusterIP
+}
+
+// gatewayService waits until the Gateway's Service has a ClusterIP and returns it.
+func gatewayService(ctx context.Context, t *testing.T, c client.Client, ns, gateway string) corev1.Service {
+	t.Helper()
 	var svc corev1.Service
 	poll(ctx, t, "the Service of Gateway "+gateway, func(ctx context.Context) error {
 		if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: infra.NamesFor(gateway).Workload}, &svc); err != nil {
@@ -50,7 +56,7 @@ func serviceIP(ctx context.Context, t *testing.T, c client.Client, ns, gateway s
 		}
 		return nil
 	})
-	return svc.Spec.ClusterIP
+	return svc
 }
 
 // httpRoute is an HTTPRoute in ns attached to the listener section of Gateway gwNS/gw

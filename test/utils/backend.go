@@ -42,21 +42,54 @@ const EchoBasicPackage = "sigs.k8s.io/gateway-api-conformance-images/echo-basic"
 // kubernetes.io/h2c, whose pods serve the conformance suite's gRPC echo service in
 // plaintext, as the suite's grpc-infra backends do; every answer names the pod.
 func GRPCEchoBackend(ns, name string) []client.Object {
-	fromField := func(path string) *corev1.EnvVarSource {
-		return &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: path}}
-	}
 	return backend(ns, name, corev1.Container{
-		Image: EchoBasicImage,
-		Env: []corev1.EnvVar{
-			{Name: "GRPC_ECHO_SERVER", Value: "1"},
-			{Name: "POD_NAME", ValueFrom: fromField("metadata.name")},
-			{Name: "NAMESPACE", ValueFrom: fromField("metadata.namespace")},
-		},
+		Image: EchoBasicImage, Env: echoBasicEnv("GRPC_ECHO_SERVER"),
 		Ports: []corev1.ContainerPort{{Name: "grpc", ContainerPort: 3000}},
 		ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{
 			TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(3000)},
 		}},
 	}, corev1.ServicePort{Name: "grpc", Port: 8080, TargetPort: intstr.FromInt32(3000), AppProtocol: ptr.To("kubernetes.io/h2c")})
+}
+
+// TCPEchoBackend is a Deployment and a Service named name, TCP port 8080, whose pods run
+// the conformance suite's TCP echo server: each connection first receives
+// TCPEchoWelcome, then "PONG" for every "PING" line and, for every "TEST" line, a JSON
+// line naming the pod and its namespace.
+func TCPEchoBackend(ns, name string) []client.Object {
+	return backend(ns, name, corev1.Container{
+		Image: EchoBasicImage, Env: echoBasicEnv("TCP_ECHO_SERVER"),
+		Ports: []corev1.ContainerPort{{Name: "tcp", ContainerPort: 3000}},
+		ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{
+			TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(3000)},
+		}},
+	}, corev1.ServicePort{Name: "tcp", Port: 8080, TargetPort: intstr.FromInt32(3000)})
+}
+
+// TCPEchoWelcome is the line TCPEchoBackend's server sends first on every connection.
+const TCPEchoWelcome = "Gateway API Test TCP Server\n"
+
+// UDPEchoBackend is a Deployment and a Service named name, UDP port 8080, whose pods run
+// the conformance suite's UDP echo server: every datagram is answered with a JSON object
+// holding the datagram ("request"), the pod and its namespace. UDP has no readiness
+// probe: the pods are ready once running.
+func UDPEchoBackend(ns, name string) []client.Object {
+	return backend(ns, name, corev1.Container{
+		Image: EchoBasicImage, Env: echoBasicEnv("UDP_ECHO_SERVER"),
+		Ports: []corev1.ContainerPort{{Name: "udp", ContainerPort: 8080, Protocol: corev1.ProtocolUDP}},
+	}, corev1.ServicePort{Name: "udp", Port: 8080, TargetPort: intstr.FromInt32(8080), Protocol: corev1.ProtocolUDP})
+}
+
+// echoBasicEnv turns on echo-basic's server mode (GRPC_ECHO_SERVER, TCP_ECHO_SERVER or
+// UDP_ECHO_SERVER) and gives it the pod's name and namespace to put in its answers.
+func echoBasicEnv(mode string) []corev1.EnvVar {
+	fromField := func(path string) *corev1.EnvVarSource {
+		return &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: path}}
+	}
+	return []corev1.EnvVar{
+		{Name: mode, Value: "1"},
+		{Name: "POD_NAME", ValueFrom: fromField("metadata.name")},
+		{Name: "NAMESPACE", ValueFrom: fromField("metadata.namespace")},
+	}
 }
 
 // backend is a Deployment named name running serve in restricted pods, and a Service
