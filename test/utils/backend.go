@@ -79,17 +79,43 @@ func UDPEchoBackend(ns, name string) []client.Object {
 	}, corev1.ServicePort{Name: "udp", Port: 8080, TargetPort: intstr.FromInt32(8080), Protocol: corev1.ProtocolUDP})
 }
 
+// TLSEchoBackend is a Deployment and a Service named name whose pods run echo-basic's
+// HTTP server: HTTPS with the certificate of the kubernetes.io/tls Secret named secret on
+// Service port 443, and plain HTTP on Service port 8080. Every answer is JSON naming the
+// pod and, over HTTPS, the server name the client asked for.
+func TLSEchoBackend(ns, name, secret string) []client.Object {
+	objs := backend(ns, name, corev1.Container{
+		Image: EchoBasicImage,
+		Env: append(echoBasicEnv(""),
+			corev1.EnvVar{Name: "TLS_SERVER_CERT", Value: "/etc/tls/tls.crt"},
+			corev1.EnvVar{Name: "TLS_SERVER_PRIVKEY", Value: "/etc/tls/tls.key"}),
+		VolumeMounts: []corev1.VolumeMount{{Name: "tls", MountPath: "/etc/tls", ReadOnly: true}},
+		ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{
+			TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(8443)},
+		}},
+	}, corev1.ServicePort{Name: "https", Port: 443, TargetPort: intstr.FromInt32(8443)})
+	pod := &objs[0].(*appsv1.Deployment).Spec.Template.Spec
+	pod.Volumes = []corev1.Volume{{Name: "tls", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: secret}}}}
+	svc := objs[1].(*corev1.Service)
+	svc.Spec.Ports = append(svc.Spec.Ports, corev1.ServicePort{Name: "http", Port: 8080, TargetPort: intstr.FromInt32(3000)})
+	return objs
+}
+
 // echoBasicEnv turns on echo-basic's server mode (GRPC_ECHO_SERVER, TCP_ECHO_SERVER or
-// UDP_ECHO_SERVER) and gives it the pod's name and namespace to put in its answers.
+// UDP_ECHO_SERVER; "" is its HTTP server) and gives it the pod's name and namespace to
+// put in its answers.
 func echoBasicEnv(mode string) []corev1.EnvVar {
 	fromField := func(path string) *corev1.EnvVarSource {
 		return &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: path}}
 	}
-	return []corev1.EnvVar{
-		{Name: mode, Value: "1"},
+	env := []corev1.EnvVar{
 		{Name: "POD_NAME", ValueFrom: fromField("metadata.name")},
 		{Name: "NAMESPACE", ValueFrom: fromField("metadata.namespace")},
 	}
+	if mode != "" {
+		env = append(env, corev1.EnvVar{Name: mode, Value: "1"})
+	}
+	return env
 }
 
 // backend is a Deployment named name running serve in restricted pods, and a Service
