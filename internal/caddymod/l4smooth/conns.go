@@ -29,8 +29,9 @@ const invalidBackend = "invalid"
 
 // backendKeys returns the key in backends of each of n upstreams, "" for an invalid one,
 // from a selection key "<kind> <rule> <backend>...", one backend (an address, or
-// "invalid") per upstream (emit's l4SplitKey). An empty key gives the instance
-// backends of its own: their connections are cut when the config is replaced.
+// "invalid") per upstream in the last n fields (emit's l4SplitKey). An empty key gives
+// the instance backends of its own: their connections are cut when the config is
+// replaced.
 func backendKeys(key string, n int) ([]string, error) {
 	if key == "" {
 		rule := fmt.Sprintf("#%d", instances.Add(1))
@@ -40,18 +41,21 @@ func backendKeys(key string, n int) ([]string, error) {
 		}
 		return keys, nil
 	}
+	// The backends are the last n fields; the rule between them and the kind may hold
+	// spaces of its own.
 	f := strings.Split(key, " ")
-	if len(f) != 2+n || f[0] == "" || f[1] == "" {
+	if len(f) < 2+n || f[0] == "" || strings.Join(f[1:len(f)-n], " ") == "" {
 		return nil, fmt.Errorf("key: %q must be \"<kind> <rule>\" and one backend per weight (%d)", key, n)
 	}
+	rule := strings.Join(f[:len(f)-n], " ")
 	keys := make([]string, n)
-	for i, b := range f[2:] {
+	for i, b := range f[len(f)-n:] {
 		switch b {
 		case "":
 			return nil, fmt.Errorf("key: %q: backend %d is empty", key, i)
 		case invalidBackend:
 		default:
-			keys[i] = f[0] + " " + f[1] + " " + b
+			keys[i] = rule + " " + b
 		}
 	}
 	return keys, nil

@@ -159,3 +159,12 @@ func TestSelectionRejectsBadKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestBackendKeysTakeBackendsFromTheEnd: the backends are the last fields of a key, so a
+// rule holding spaces keys its backends apart from another rule's.
+func TestBackendKeysTakeBackendsFromTheEnd(t *testing.T) {
+	got, err := backendKeys("TCPRoute  0 a:7000 invalid", 2)
+	if err != nil || len(got) != 2 || got[0] != "TCPRoute  0 a:7000" || got[1] != "" {
+		t.Fatalf("backendKeys: %q, %v; want [\"TCPRoute  0 a:7000\" \"\"]", got, err)
+	}
+}
