@@ -129,7 +129,7 @@ func tlsSecret(ns, name string, kp *certs.KeyPair) *corev1.Secret {
 
 // tlsRoute is a TLSRoute attached to listener section of tlsGateway for hostname,
 // sending every connection to port of Service backend.
-func tlsRoute(ns, name, section, hostname, backend string, port int32) *gwapiv1.TLSRoute {
+func tlsRoute(ns, name, section, hostname, backend string, port gwapiv1.PortNumber) *gwapiv1.TLSRoute {
 	return &gwapiv1.TLSRoute{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
 		Spec: gwapiv1.TLSRouteSpec{
@@ -138,7 +138,7 @@ func tlsRoute(ns, name, section, hostname, backend string, port int32) *gwapiv1.
 			}}},
 			Hostnames: []gwapiv1.Hostname{gwapiv1.Hostname(hostname)},
 			Rules: []gwapiv1.TLSRouteRule{{BackendRefs: []gwapiv1.BackendRef{{BackendObjectReference: gwapiv1.BackendObjectReference{
-				Name: gwapiv1.ObjectName(backend), Port: ptr.To(gwapiv1.PortNumber(port)),
+				Name: gwapiv1.ObjectName(backend), Port: ptr.To(port),
 			}}}}},
 		},
 	}
