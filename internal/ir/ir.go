@@ -155,7 +155,8 @@ type BackendProtocol string
 const (
 	// ProtocolHTTP is HTTP/1.1 (WebSocket included); the zero value.
 	ProtocolHTTP BackendProtocol = ""
-	// ProtocolH2C is HTTP/2 over cleartext with prior knowledge.
+	// ProtocolH2C is HTTP/2 over cleartext with prior knowledge; with Backend.TLS set
+	// (gRPC to a backend with a BackendTLSPolicy) it is HTTP/2 inside that TLS.
 	ProtocolH2C BackendProtocol = "h2c"
 	// ProtocolTCP is the bytes of a TCP connection, whatever they carry (TCPRoute).
 	ProtocolTCP BackendProtocol = "tcp"
