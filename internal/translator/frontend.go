@@ -110,7 +110,21 @@ func (t *translation) configMapValue(ns, name, key string) (value []byte, found,
 // pemCertificates parses every CERTIFICATE block of a PEM bundle into base64 DER;
 // a bundle without one, or with one that does not parse, is an error.
 func pemCertificates(data []byte) ([]string, error) {
-	var out []string
+	ders, err := parseCertificates(data)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(ders))
+	for i, d := range ders {
+		out[i] = base64.StdEncoding.EncodeToString(d)
+	}
+	return out, nil
+}
+
+// parseCertificates returns the DER of every CERTIFICATE block of a PEM bundle; a bundle
+// without one, or with one that does not parse, is an error.
+func parseCertificates(data []byte) ([][]byte, error) {
+	var out [][]byte
 	for {
 		var b *pem.Block
 		b, data = pem.Decode(data)
@@ -123,7 +137,7 @@ func pemCertificates(data []byte) ([]string, error) {
 		if _, err := x509.ParseCertificate(b.Bytes); err != nil {
 			return nil, fmt.Errorf("certificate %d does not parse: %w", len(out)+1, err)
 		}
-		out = append(out, base64.StdEncoding.EncodeToString(b.Bytes))
+		out = append(out, b.Bytes)
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("no PEM CERTIFICATE block found")

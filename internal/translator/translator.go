@@ -115,5 +115,6 @@ func Translate(in Input) Output {
 	t.noteShadowedHosts(out.Routes)
 	out.Listeners = t.listenerStatuses()
 	out.Conditions = t.gatewayConditions()
+	out.Policies = t.policyStatuses()
 	return out
 }
