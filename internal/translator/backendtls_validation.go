@@ -113,13 +113,21 @@ func subjectAltNames(in []gwapiv1.SubjectAltName) ([]ir.SubjectAltName, []string
 		switch s.Type {
 		case gwapiv1.HostnameSubjectAltNameType:
 			h := string(s.Hostname)
-			if errs := validation.IsDNS1123Subdomain(strings.TrimPrefix(h, "*.")); h == "" || len(errs) > 0 {
+			if h == "" {
+				bad = append(bad, at+".hostname is required for type Hostname")
+				continue
+			}
+			if errs := validation.IsDNS1123Subdomain(strings.TrimPrefix(h, "*.")); len(errs) > 0 {
 				bad = append(bad, fmt.Sprintf("%s.hostname %q is not a DNS name or *.suffix wildcard", at, h))
 				continue
 			}
 			out = append(out, ir.SubjectAltName{Hostname: h})
 		case gwapiv1.URISubjectAltNameType:
 			u := string(s.URI)
+			if u == "" {
+				bad = append(bad, at+".uri is required for type URI")
+				continue
+			}
 			if parsed, err := url.Parse(u); err != nil || parsed.Scheme == "" || parsed.Opaque == "" && parsed.Host == "" && parsed.Path == "" ||
 				strings.ContainsFunc(u, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
 				bad = append(bad, fmt.Sprintf("%s.uri %q is not an absolute URI", at, u))
