@@ -163,11 +163,11 @@ func (r *resolved) applyPolicy() *ir.BackendTLS {
 			st.seen.Store(true)
 		}
 	}
-	if r.policy.problem != "" {
+	tls := r.policy.applied.tls
+	if tls == nil {
 		r.reason, r.msg = status.RouteReasonInvalidBackendTLSPolicy, r.policy.problem
-		return nil
 	}
-	return r.policy.applied.tls
+	return tls
 }
 
 // anyApplied reports whether a backend of this Gateway speaks TLS by a policy (then the
