@@ -20,7 +20,9 @@ type Gateway struct {
 	// TLS holds one server per port of TLS listeners, sorted by port.
 	TLS []TLSServer `json:"tls,omitempty"`
 	// Certificates are the TLS certificates the HTTPS servers and the TLS listeners in
-	// mode Terminate present, sorted by Name.
+	// mode Terminate present, and the client certificate TLS backends are presented
+	// (BackendTLS.ClientCertificate), sorted by Name. A client certificate must not be
+	// chosen as a listener's server certificate unless a listener names it too.
 	Certificates []Certificate `json:"certificates,omitempty"`
 }
 
