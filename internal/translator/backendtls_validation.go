@@ -184,22 +184,30 @@ func (t *translation) configMapCA(ns, name string) caBundle {
 }
 
 func (t *translation) clusterTrustBundleCA(name string) caBundle {
+	data, problem := t.clusterTrustBundle(name)
+	if problem != "" {
+		return invalidCA("%s", problem)
+	}
+	pems, err := pemCertificateBlocks(data)
+	if err != nil {
+		return invalidCA("ClusterTrustBundle %s spec.trustBundle: %v", name, err)
+	}
+	return caBundle{pems: pems}
+}
+
+// clusterTrustBundle is the spec.trustBundle of the ClusterTrustBundle name, or why
+// there is none.
+func (t *translation) clusterTrustBundle(name string) (data []byte, problem string) {
 	if !t.in.ClusterTrustBundlesServed {
-		return invalidCA("ClusterTrustBundle %s: the cluster does not serve ClusterTrustBundles (%s/v1beta1); "+
+		return nil, fmt.Sprintf("ClusterTrustBundle %s: the cluster does not serve ClusterTrustBundles (%s/v1beta1); "+
 			"enable that API or use a ConfigMap", name, certificatesGroup)
 	}
 	for i := range t.in.ClusterTrustBundles {
-		b := &t.in.ClusterTrustBundles[i]
-		if b.Name != name {
-			continue
+		if b := &t.in.ClusterTrustBundles[i]; b.Name == name {
+			return []byte(b.Spec.TrustBundle), ""
 		}
-		pems, err := pemCertificateBlocks([]byte(b.Spec.TrustBundle))
-		if err != nil {
-			return invalidCA("ClusterTrustBundle %s spec.trustBundle: %v", name, err)
-		}
-		return caBundle{pems: pems}
 	}
-	return invalidCA("ClusterTrustBundle %s does not exist", name)
+	return nil, fmt.Sprintf("ClusterTrustBundle %s does not exist", name)
 }
 
 func invalidCA(format string, args ...any) caBundle {

@@ -66,9 +66,13 @@ func (t *translation) resolveCACertificate(ref gwapiv1.ObjectReference) ([]strin
 		ns = string(*ref.Namespace)
 	}
 	full := ns + "/" + string(ref.Name)
+	if ref.Group == certificatesGroup && ref.Kind == "ClusterTrustBundle" {
+		return t.frontendClusterTrustBundle(string(ref.Name))
+	}
 	if ref.Group != "" || ref.Kind != "ConfigMap" {
 		return nil, gwapiv1.ListenerReasonInvalidCACertificateKind,
-			fmt.Sprintf("caCertificateRef %s: kind %q of group %q is not supported; use a core ConfigMap", full, ref.Kind, ref.Group)
+			fmt.Sprintf("caCertificateRef %s: kind %q of group %q is not supported; use a core ConfigMap or a %s ClusterTrustBundle",
+				full, ref.Kind, ref.Group, certificatesGroup)
 	}
 	if !t.permitted(refGrant{fromGroup: gatewayGroup, fromKind: "Gateway", fromNS: t.gw.Namespace,
 		toGroup: "", toKind: "ConfigMap", toNS: ns, name: string(ref.Name)}) {
@@ -86,6 +90,22 @@ func (t *translation) resolveCACertificate(ref gwapiv1.ObjectReference) ([]strin
 	if err != nil {
 		return nil, gwapiv1.ListenerReasonInvalidCACertificateRef,
 			fmt.Sprintf("ConfigMap %s key %s: %v", full, caCertKey, err)
+	}
+	return ders, "", ""
+}
+
+// frontendClusterTrustBundle returns the base64 DER certificates of the
+// ClusterTrustBundle name (cluster-scoped: no ReferenceGrant is needed), or the listener
+// condition reason and message saying why it cannot be used.
+func (t *translation) frontendClusterTrustBundle(name string) ([]string, gwapiv1.ListenerConditionReason, string) {
+	data, problem := t.clusterTrustBundle(name)
+	if problem != "" {
+		return nil, gwapiv1.ListenerReasonInvalidCACertificateRef, "caCertificateRef " + problem
+	}
+	ders, err := pemCertificates(data)
+	if err != nil {
+		return nil, gwapiv1.ListenerReasonInvalidCACertificateRef,
+			fmt.Sprintf("caCertificateRef ClusterTrustBundle %s spec.trustBundle: %v", name, err)
 	}
 	return ders, "", ""
 }
