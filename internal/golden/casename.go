@@ -9,8 +9,9 @@ import (
 // CaseName checks the name of a translator case against kinds, the kinds of its input's
 // objects: it starts with gateway- (the Gateway's own spec; any routes only show the
 // effect), with the lower-case kind of the one route kind the input holds (httproute-,
-// grpcroute-, …), or with routes- when the input shows a behaviour with several route
-// kinds. A route kind is a kind ending in Route.
+// grpcroute-, …), with routes- when the input shows a behaviour with several route
+// kinds, or with backendtlspolicy- when the input holds a BackendTLSPolicy (policies
+// apply to the backends of every route kind). A route kind is a kind ending in Route.
 func CaseName(name string, kinds []string) error {
 	var routes []string
 	for _, k := range kinds {
@@ -23,12 +24,14 @@ func CaseName(name string, kinds []string) error {
 	switch {
 	case prefix == "gateway":
 		return nil
+	case prefix == "backendtlspolicy" && slices.Contains(kinds, "BackendTLSPolicy"):
+		return nil
 	case prefix == "routes" && len(routes) > 1:
 		return nil
 	case len(routes) == 1 && prefix == strings.ToLower(routes[0]):
 		return nil
 	}
 	return fmt.Errorf("case %s: the name starts with %s-, but a case starts with gateway- (about the Gateway's own spec), "+
-		"routes- (input with several route kinds) or the lower-case kind of the one route kind its input holds; it holds %v",
+		"routes- (input with several route kinds), backendtlspolicy- (input with a BackendTLSPolicy) or the lower-case kind of the one route kind its input holds; it holds %v",
 		name, prefix, routes)
 }

@@ -89,6 +89,8 @@ func TestCaseName(t *testing.T) {
 		"httproute-without-a-route": {kinds: []string{"Gateway"}},
 		"basic":                     {kinds: []string{"Gateway", "HTTPRoute"}},
 		"http-basic":                {kinds: []string{"Gateway", "HTTPRoute"}},
+		"backendtlspolicy-grpc":     {kinds: []string{"Gateway", "GRPCRoute", "BackendTLSPolicy"}, ok: true},
+		"backendtlspolicy-none":     {kinds: []string{"Gateway", "HTTPRoute"}},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {

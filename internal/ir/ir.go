@@ -20,7 +20,9 @@ type Gateway struct {
 	// TLS holds one server per port of TLS listeners, sorted by port.
 	TLS []TLSServer `json:"tls,omitempty"`
 	// Certificates are the TLS certificates the HTTPS servers and the TLS listeners in
-	// mode Terminate present, sorted by Name.
+	// mode Terminate present, and the client certificate TLS backends are presented
+	// (BackendTLS.ClientCertificate), sorted by Name. A client certificate must not be
+	// chosen as a listener's server certificate unless a listener names it too.
 	Certificates []Certificate `json:"certificates,omitempty"`
 }
 
@@ -155,7 +157,8 @@ type BackendProtocol string
 const (
 	// ProtocolHTTP is HTTP/1.1 (WebSocket included); the zero value.
 	ProtocolHTTP BackendProtocol = ""
-	// ProtocolH2C is HTTP/2 over cleartext with prior knowledge.
+	// ProtocolH2C is HTTP/2 over cleartext with prior knowledge; with Backend.TLS set
+	// (gRPC to a backend with a BackendTLSPolicy) it is HTTP/2 inside that TLS.
 	ProtocolH2C BackendProtocol = "h2c"
 	// ProtocolTCP is the bytes of a TCP connection, whatever they carry (TCPRoute).
 	ProtocolTCP BackendProtocol = "tcp"

@@ -9,6 +9,9 @@ type Mirror struct {
 	Percent float64 `json:"percent"`
 	// Protocol is how copies are sent: HTTP/1.1 (the zero value) or h2c (gRPC).
 	Protocol BackendProtocol `json:"protocol,omitempty"`
+	// TLS, when set, makes the proxy speak TLS to the mirror backend and verify it as
+	// it says (the BackendTLSPolicy of its Service port), as Backend.TLS does.
+	TLS *BackendTLS `json:"tls,omitempty"`
 }
 
 // BackendFilters are the filters of one backend reference (HTTPRoute and GRPCRoute

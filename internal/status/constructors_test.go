@@ -97,6 +97,30 @@ func TestRouteListenerAndAncestorConstructors(t *testing.T) {
 					"spec.tls.frontend.perPort[0] (port 443): HTTPS connections without a valid client certificate are "+
 					"accepted, and authorizing clients is left to the backends", 10),
 		},
+		"policy accepted, default message": {
+			got:  status.PolicyAccepted(13, gwapiv1.PolicyReasonAccepted, ""),
+			want: c("Accepted", "True", "Accepted", "Policy is accepted", 13),
+		},
+		"policy conflicted": {
+			got:  status.PolicyAccepted(13, gwapiv1.PolicyReasonConflicted, "older ns/p wins"),
+			want: c("Accepted", "False", "Conflicted", "older ns/p wins", 13),
+		},
+		"policy refs resolved, default message": {
+			got:  status.PolicyResolvedRefs(14, gwapiv1.BackendTLSPolicyReasonResolvedRefs, ""),
+			want: c("ResolvedRefs", "True", "ResolvedRefs", "All references are resolved", 14),
+		},
+		"policy refs of an invalid kind": {
+			got:  status.PolicyResolvedRefs(14, gwapiv1.BackendTLSPolicyReasonInvalidKind, "kind Secret"),
+			want: c("ResolvedRefs", "False", "InvalidKind", "kind Secret", 14),
+		},
+		"gateway refs resolved, default message": {
+			got:  status.GatewayResolvedRefs(15, gwapiv1.GatewayReasonResolvedRefs, ""),
+			want: c("ResolvedRefs", "True", "ResolvedRefs", "All references are resolved", 15),
+		},
+		"gateway client certificate not permitted": {
+			got:  status.GatewayResolvedRefs(15, gwapiv1.GatewayReasonRefNotPermitted, "no grant"),
+			want: c("ResolvedRefs", "False", "RefNotPermitted", "no grant", 15),
+		},
 		"ancestor accepted": {
 			got:  status.AncestorAccepted(11, nil),
 			want: c("Accepted", "True", "Accepted", "CaddyProxyConfig is valid", 11),

@@ -23,8 +23,10 @@ type backendRules struct {
 	// reverse_proxy speaks one transport).
 	protocol ir.BackendProtocol
 	// portProblem, when set, says why a resolved Service port's appProtocol cannot
-	// carry the kind ("" when it can).
-	portProblem func(appProtocol *string) string
+	// carry the kind ("" when it can); tls says the backend is spoken to over TLS.
+	portProblem func(appProtocol *string, tls bool) string
+	// backendTLS applies the BackendTLSPolicy of a backend's Service port.
+	backendTLS bool
 	// unavailable is the HTTP status answered for a rule without a usable backend.
 	unavailable int
 	// anyAppProtocol accepts every appProtocol of a Service port: the kind proxies raw
@@ -76,8 +78,12 @@ func (w *weightedBackends) add(routeNS string, ref *gwapiv1.BackendRef, i int) (
 	if w.rules.anyAppProtocol && res.reason == gwapiv1.RouteReasonUnsupportedProtocol && res.addr != "" {
 		res.reason, res.msg = "", ""
 	}
+	var tls *ir.BackendTLS
+	if w.rules.backendTLS {
+		tls = res.applyPolicy()
+	}
 	if res.reason == "" && w.rules.portProblem != nil {
-		if problem := w.rules.portProblem(w.t.portAppProtocol(routeNS, &ref.BackendObjectReference)); problem != "" {
+		if problem := w.rules.portProblem(w.t.portAppProtocol(routeNS, &ref.BackendObjectReference), tls != nil); problem != "" {
 			res = resolved{reason: gwapiv1.RouteReasonUnsupportedProtocol,
 				msg: fmt.Sprintf("Service %s port %d: %s", backendName(routeNS, &ref.BackendObjectReference), deref32(ref.Port), problem)}
 		}
@@ -101,9 +107,9 @@ func (w *weightedBackends) add(routeNS string, ref *gwapiv1.BackendRef, i int) (
 		w.a.BackendProtocol, w.protoSet = res.proto, true
 	}
 	if res.reason != "" {
-		res.addr = ""
+		res.addr, tls = "", nil
 	}
-	w.a.Backends = append(w.a.Backends, ir.Backend{Address: res.addr, Weight: weight, Invalid: res.reason != ""})
+	w.a.Backends = append(w.a.Backends, ir.Backend{Address: res.addr, Weight: weight, Invalid: res.reason != "", TLS: tls})
 	return len(w.a.Backends) - 1, res.reason == ""
 }
 
@@ -130,6 +136,9 @@ type resolved struct {
 	proto  ir.BackendProtocol
 	reason gwapiv1.RouteConditionReason
 	msg    string
+	// policy is what BackendTLSPolicies decide for the Service port; nil when none
+	// targets it. Route kinds that speak TLS to backends apply it (applyPolicy).
+	policy *portPolicy
 }
 
 // resolveBackendFrom resolves a reference of a route of kind routeKind (ReferenceGrants
@@ -213,13 +222,14 @@ func (t *translation) resolveBackendUncached(k resolvedKey) resolved {
 		if p.Port != k.port {
 			continue
 		}
-		proto, problem := appProtocol(p.AppProtocol)
+		pol := t.portPolicy(k.ns, k.name, p.Name, k.port)
+		proto, problem := appProtocol(p.AppProtocol, pol != nil)
 		if problem != "" {
 			// The address is kept for kinds that accept any appProtocol (anyAppProtocol).
 			return resolved{addr: t.serviceAddress(svc, p, k), reason: gwapiv1.RouteReasonUnsupportedProtocol,
 				msg: fmt.Sprintf("Service %s port %d: %s", full, k.port, problem)}
 		}
-		return resolved{addr: t.serviceAddress(svc, p, k), proto: proto}
+		return resolved{addr: t.serviceAddress(svc, p, k), proto: proto, policy: pol}
 	}
 	return resolved{reason: gwapiv1.RouteReasonBackendNotFound, msg: fmt.Sprintf("Service %s has no port %d", full, k.port)}
 }
@@ -242,10 +252,13 @@ func (t *translation) serviceAddress(svc *corev1.Service, p *corev1.ServicePort,
 }
 
 // appProtocol maps a Service port's appProtocol to the backend protocol, or says why
-// it cannot be served. Recognised: unset, http, kubernetes.io/http, kubernetes.io/ws
-// (HTTP/1.1; Caddy proxies upgrades), kubernetes.io/h2c. TLS to backends
-// (https, kubernetes.io/wss) needs BackendTLSPolicy, which is not implemented yet.
-func appProtocol(p *string) (ir.BackendProtocol, string) {
+// it cannot be served; withPolicy says a BackendTLSPolicy targets the port, which makes
+// the backend speak TLS whatever its appProtocol. Recognised: unset, http,
+// kubernetes.io/http, kubernetes.io/ws (HTTP/1.1; Caddy proxies upgrades),
+// kubernetes.io/h2c (cleartext, so never with a policy); https, kubernetes.io/https and
+// kubernetes.io/wss (HTTP/1.1 over TLS) only with a policy, which says how to verify
+// the backend: TLS without verification is never spoken.
+func appProtocol(p *string, withPolicy bool) (ir.BackendProtocol, string) {
 	if p == nil {
 		return ir.ProtocolHTTP, ""
 	}
@@ -253,9 +266,16 @@ func appProtocol(p *string) (ir.BackendProtocol, string) {
 	case "", "http", "kubernetes.io/http", "kubernetes.io/ws":
 		return ir.ProtocolHTTP, ""
 	case "kubernetes.io/h2c":
+		if withPolicy {
+			return "", fmt.Sprintf("appProtocol %q is cleartext HTTP/2, but a BackendTLSPolicy makes the port speak TLS", *p)
+		}
 		return ir.ProtocolH2C, ""
 	case "https", "kubernetes.io/https", "kubernetes.io/wss":
-		return "", fmt.Sprintf("appProtocol %q needs TLS to the backend (BackendTLSPolicy), which this implementation does not support yet", *p)
+		if withPolicy {
+			return ir.ProtocolHTTP, ""
+		}
+		return "", fmt.Sprintf("appProtocol %q needs TLS to the backend: a BackendTLSPolicy targeting this port "+
+			"must say how to verify it", *p)
 	}
 	return "", fmt.Sprintf("appProtocol %q is not supported; supported: kubernetes.io/h2c, kubernetes.io/ws, http", *p)
 }

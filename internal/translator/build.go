@@ -64,6 +64,9 @@ func (t *translation) buildIR() *ir.Gateway {
 		g.TLS = append(g.TLS, srv)
 		t.shadowed = append(t.shadowed, lost...)
 	}
+	if t.clientCert != "" && t.policies.anyApplied() {
+		used[t.clientCert] = true
+	}
 	for name := range used {
 		d := t.certData[name]
 		g.Certificates = append(g.Certificates, ir.Certificate{Name: name, CertPEM: d[0], KeyPEM: d[1]})

@@ -113,6 +113,8 @@ func (t *translation) fork() *translation {
 		services:     t.services,
 		secrets:      t.secrets,
 		namespaces:   t.namespaces,
+		policies:     t.policies,
+		clientCert:   t.clientCert,
 		backendCache: map[resolvedKey]resolved{},
 		regexErrs:    map[string]string{},
 		emittedErrs:  map[string]string{},

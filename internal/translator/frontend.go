@@ -66,9 +66,13 @@ func (t *translation) resolveCACertificate(ref gwapiv1.ObjectReference) ([]strin
 		ns = string(*ref.Namespace)
 	}
 	full := ns + "/" + string(ref.Name)
+	if ref.Group == certificatesGroup && ref.Kind == "ClusterTrustBundle" {
+		return t.frontendClusterTrustBundle(string(ref.Name))
+	}
 	if ref.Group != "" || ref.Kind != "ConfigMap" {
 		return nil, gwapiv1.ListenerReasonInvalidCACertificateKind,
-			fmt.Sprintf("caCertificateRef %s: kind %q of group %q is not supported; use a core ConfigMap", full, ref.Kind, ref.Group)
+			fmt.Sprintf("caCertificateRef %s: kind %q of group %q is not supported; use a core ConfigMap or a %s ClusterTrustBundle",
+				full, ref.Kind, ref.Group, certificatesGroup)
 	}
 	if !t.permitted(refGrant{fromGroup: gatewayGroup, fromKind: "Gateway", fromNS: t.gw.Namespace,
 		toGroup: "", toKind: "ConfigMap", toNS: ns, name: string(ref.Name)}) {
@@ -86,6 +90,22 @@ func (t *translation) resolveCACertificate(ref gwapiv1.ObjectReference) ([]strin
 	if err != nil {
 		return nil, gwapiv1.ListenerReasonInvalidCACertificateRef,
 			fmt.Sprintf("ConfigMap %s key %s: %v", full, caCertKey, err)
+	}
+	return ders, "", ""
+}
+
+// frontendClusterTrustBundle returns the base64 DER certificates of the
+// ClusterTrustBundle name (cluster-scoped: no ReferenceGrant is needed), or the listener
+// condition reason and message saying why it cannot be used.
+func (t *translation) frontendClusterTrustBundle(name string) ([]string, gwapiv1.ListenerConditionReason, string) {
+	data, problem := t.clusterTrustBundle(name)
+	if problem != "" {
+		return nil, gwapiv1.ListenerReasonInvalidCACertificateRef, "caCertificateRef " + problem
+	}
+	ders, err := pemCertificates(data)
+	if err != nil {
+		return nil, gwapiv1.ListenerReasonInvalidCACertificateRef,
+			fmt.Sprintf("caCertificateRef ClusterTrustBundle %s spec.trustBundle: %v", name, err)
 	}
 	return ders, "", ""
 }
@@ -110,7 +130,21 @@ func (t *translation) configMapValue(ns, name, key string) (value []byte, found,
 // pemCertificates parses every CERTIFICATE block of a PEM bundle into base64 DER;
 // a bundle without one, or with one that does not parse, is an error.
 func pemCertificates(data []byte) ([]string, error) {
-	var out []string
+	ders, err := parseCertificates(data)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(ders))
+	for i, d := range ders {
+		out[i] = base64.StdEncoding.EncodeToString(d)
+	}
+	return out, nil
+}
+
+// parseCertificates returns the DER of every CERTIFICATE block of a PEM bundle; a bundle
+// without one, or with one that does not parse, is an error.
+func parseCertificates(data []byte) ([][]byte, error) {
+	var out [][]byte
 	for {
 		var b *pem.Block
 		b, data = pem.Decode(data)
@@ -123,7 +157,7 @@ func pemCertificates(data []byte) ([]string, error) {
 		if _, err := x509.ParseCertificate(b.Bytes); err != nil {
 			return nil, fmt.Errorf("certificate %d does not parse: %w", len(out)+1, err)
 		}
-		out = append(out, base64.StdEncoding.EncodeToString(b.Bytes))
+		out = append(out, b.Bytes)
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("no PEM CERTIFICATE block found")

@@ -12,14 +12,21 @@ import (
 // GatewayConditionTypes are the Gateway condition types the translation decides.
 // Output.Conditions holds those that apply; a type listed here but absent from it must
 // be removed from the Gateway's status (the spec says so for
-// InsecureFrontendValidationMode once the insecure mode is gone).
-var GatewayConditionTypes = []string{string(gwapiv1.GatewayConditionInsecureFrontendValidationMode)}
+// InsecureFrontendValidationMode once the insecure mode is gone), and for ResolvedRefs
+// once spec.tls.backend.clientCertificateRef is gone.
+var GatewayConditionTypes = []string{
+	string(gwapiv1.GatewayConditionInsecureFrontendValidationMode),
+	string(gwapiv1.GatewayConditionResolvedRefs),
+}
 
 // gatewayConditions are the Gateway conditions the translation decides, sorted by type.
 func (t *translation) gatewayConditions() []metav1.Condition {
 	var out []metav1.Condition
 	if where := t.insecureFrontendValidation(); len(where) > 0 {
 		out = append(out, status.GatewayInsecureFrontendValidation(t.gw.Generation, where))
+	}
+	if t.clientCertCond != nil {
+		out = append(out, *t.clientCertCond)
 	}
 	return out
 }

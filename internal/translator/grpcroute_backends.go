@@ -18,7 +18,7 @@ const grpcUnavailable = 503
 // (prior knowledge) unless the Service port's appProtocol says something else, which
 // grpcAppProtocol refuses.
 var grpcBackends = backendRules{kind: kindGRPCRoute, protocol: ir.ProtocolH2C, portProblem: grpcAppProtocol,
-	unavailable: grpcUnavailable}
+	unavailable: grpcUnavailable, backendTLS: true}
 
 // resolveGRPCBackends fills a GRPCRoute rule's backends (weightedBackends).
 func (t *translation) resolveGRPCBackends(routeNS string, refs []gwapiv1.GRPCBackendRef, a *ir.Action, st *checkedRules, ruleIdx int, bad *problems) {
@@ -36,15 +36,21 @@ func (t *translation) resolveGRPCBackends(routeNS string, refs []gwapiv1.GRPCBac
 	w.finish()
 }
 
-// grpcAppProtocol says why a Service port cannot carry gRPC, or "" when it can. The
-// shared resolver already rejected TLS and unknown values; what is left is HTTP/1.1.
-func grpcAppProtocol(p *string) string {
+// grpcAppProtocol says why a Service port cannot carry gRPC, or "" when it can; tls
+// says a BackendTLSPolicy makes the backend speak TLS, inside which https carries HTTP/2.
+// The shared resolver already rejected unknown values and https without a policy; what
+// is left is HTTP/1.1.
+func grpcAppProtocol(p *string, tls bool) string {
 	if p == nil {
 		return ""
 	}
 	switch strings.ToLower(*p) {
 	case "", "kubernetes.io/h2c":
 		return ""
+	case "https", "kubernetes.io/https":
+		if tls {
+			return ""
+		}
 	}
 	return fmt.Sprintf("appProtocol %q is HTTP/1.1, which cannot carry gRPC; leave it unset or use kubernetes.io/h2c", *p)
 }

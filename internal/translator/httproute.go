@@ -156,8 +156,8 @@ func (t *translation) checkPath(m *ir.Match, where matchWhere, bad *problems) {
 }
 
 // httpBackends are the backendRules of HTTPRoutes: the Service port's appProtocol
-// decides the protocol.
-var httpBackends = backendRules{kind: kindHTTPRoute, unavailable: 500}
+// decides the protocol, its BackendTLSPolicy whether it is spoken over TLS.
+var httpBackends = backendRules{kind: kindHTTPRoute, unavailable: 500, backendTLS: true}
 
 // resolveBackends fills an HTTPRoute rule's backends (weightedBackends) with their
 // filters; backend RequestRedirect filters are kept apart (addBackendRedirect).

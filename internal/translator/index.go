@@ -21,6 +21,14 @@ type translation struct {
 	namespaces map[string]*corev1.Namespace
 	listeners  []*listener
 	certData   map[string][2]string
+	// policies are the BackendTLSPolicies by target (nil without any); read-only while
+	// routes are checked, but for their seen marks.
+	policies *backendPolicies
+	// clientCert names the Gateway's backend client certificate ("" without a usable
+	// one); clientCertCond is the Gateway's ResolvedRefs condition about it, nil when
+	// the Gateway names none.
+	clientCert     string
+	clientCertCond *metav1.Condition
 	// backendCache holds resolved backend references; routes share backends.
 	backendCache map[resolvedKey]resolved
 	// localServices holds resolved references to Service ports in the route's namespace.
@@ -75,6 +83,8 @@ func newTranslation(in Input) *translation {
 		n := &in.Namespaces[i]
 		t.namespaces[n.Name] = n
 	}
+	t.resolveBackendClientCertificate()
+	t.policies = t.buildBackendPolicies()
 	return t
 }
 

@@ -10,7 +10,7 @@ import (
 // kind; ok is false when nothing is to be mirrored (bad configuration, unusable
 // backend, 0%). Copies speak the kind's protocol, or the backend's from its
 // appProtocol when the kind has none (HTTP/1.1 or h2c for HTTPRoutes; always h2c for
-// GRPCRoutes).
+// GRPCRoutes), over TLS when the backend's Service port has a BackendTLSPolicy.
 func (t *translation) convertMirror(kind *backendRules, routeNS string, f *gwapiv1.HTTPRequestMirrorFilter, at string, st *checkedRules, bad *problems) (ir.Mirror, bool) {
 	if f == nil {
 		bad.addf("%s: type RequestMirror needs requestMirror", at)
@@ -18,8 +18,12 @@ func (t *translation) convertMirror(kind *backendRules, routeNS string, f *gwapi
 	}
 	percent, ok := mirrorPercent(f, at, bad)
 	res := t.resolveBackendFrom(kind.kind, routeNS, &f.BackendRef)
+	var tls *ir.BackendTLS
+	if kind.backendTLS {
+		tls = res.applyPolicy()
+	}
 	if res.reason == "" && kind.portProblem != nil {
-		if problem := kind.portProblem(t.portAppProtocol(routeNS, &f.BackendRef)); problem != "" {
+		if problem := kind.portProblem(t.portAppProtocol(routeNS, &f.BackendRef), tls != nil); problem != "" {
 			res = resolved{reason: gwapiv1.RouteReasonUnsupportedProtocol, msg: "mirror backend: " + problem}
 		}
 	}
@@ -32,7 +36,7 @@ func (t *translation) convertMirror(kind *backendRules, routeNS string, f *gwapi
 		}
 		return ir.Mirror{}, false
 	}
-	return ir.Mirror{Address: res.addr, Percent: percent, Protocol: res.proto}, ok && percent > 0
+	return ir.Mirror{Address: res.addr, Percent: percent, Protocol: res.proto, TLS: tls}, ok && percent > 0
 }
 
 // mirrorPercent is the share of requests to mirror: percent, or the fraction, or all.

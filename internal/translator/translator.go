@@ -40,9 +40,11 @@ type Input struct {
 	UDPRoutes []gwapiv1.UDPRoute
 	// Services are the possible backends.
 	Services []corev1.Service
-	// Secrets hold listener certificates (type kubernetes.io/tls).
+	// Secrets hold listener certificates and the Gateway's backend client certificate
+	// (type kubernetes.io/tls).
 	Secrets []corev1.Secret
-	// ConfigMaps hold CA bundles (key ca.crt) for frontend client certificate validation.
+	// ConfigMaps hold CA bundles (key ca.crt) for frontend client certificate validation
+	// and for BackendTLSPolicies.
 	ConfigMaps []corev1.ConfigMap
 	// ReferenceGrants permit cross-namespace references.
 	ReferenceGrants []gwapiv1.ReferenceGrant
@@ -115,5 +117,6 @@ func Translate(in Input) Output {
 	t.noteShadowedHosts(out.Routes)
 	out.Listeners = t.listenerStatuses()
 	out.Conditions = t.gatewayConditions()
+	out.Policies = t.policyStatuses()
 	return out
 }
