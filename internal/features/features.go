@@ -1,7 +1,7 @@
 // Package features holds the Gateway API features the operator advertises in
 // GatewayClass status.supportedFeatures: exactly the features whose tests pass in the
 // Gateway API v1.7.0 conformance suite (make conformance, GATEWAY-HTTP, GATEWAY-GRPC,
-// GATEWAY-TCP and GATEWAY-UDP profiles), never more. The list is data, sorted, never
+// GATEWAY-TLS, GATEWAY-TCP and GATEWAY-UDP profiles), never more. The list is data, sorted, never
 // computed at runtime; the suite reads it back from the GatewayClass to choose what it tests.
 package features
 
@@ -15,10 +15,10 @@ import (
 // Not listed (their tests are not run): BackendTLSPolicy, BackendTLSPolicySANValidation,
 // ClusterTrustBundle, GatewayBackendClientCertificate (no TLS to backends yet),
 // GatewayStaticAddresses (spec.addresses is ignored), GatewayAddressRoutability(Cluster),
-// GatewayListenerFilters, ListenerSet, HTTPRouteDestinationPortMatching, and the TLSRoute and Mesh features.
+// GatewayListenerFilters, ListenerSet, HTTPRouteDestinationPortMatching, and the Mesh features.
 var supported = []gwapiv1.FeatureName{
-	// Core of the GATEWAY-HTTP, GATEWAY-GRPC, GATEWAY-TCP and GATEWAY-UDP profiles.
-	"Gateway", "GRPCRoute", "HTTPRoute", "ReferenceGrant", "TCPRoute", "UDPRoute",
+	// Core of the GATEWAY-HTTP, GATEWAY-GRPC, GATEWAY-TLS, GATEWAY-TCP and GATEWAY-UDP profiles.
+	"Gateway", "GRPCRoute", "HTTPRoute", "ReferenceGrant", "TCPRoute", "TLSRoute", "UDPRoute",
 	// Gateway extended.
 	"GatewayAddressEmpty",
 	"GatewayFrontendClientCertificateValidation",
@@ -57,6 +57,9 @@ var supported = []gwapiv1.FeatureName{
 	"HTTPRouteRetryCodes",
 	"HTTPRouteRetryConnectionError",
 	"HTTPRouteSchemeRedirect",
+	// TLSRoute extended.
+	"TLSRouteModeMixed",
+	"TLSRouteModeTerminate",
 }
 
 // Supported returns the advertised features, sorted by name.

@@ -90,7 +90,7 @@ func TestSupportedCoversProfiles(t *testing.T) {
 	}
 	for _, p := range []suite.ConformanceProfile{
 		suite.GatewayHTTPConformanceProfile, suite.GatewayGRPCConformanceProfile,
-		suite.GatewayTCPConformanceProfile, suite.GatewayUDPConformanceProfile,
+		suite.GatewayTLSConformanceProfile, suite.GatewayTCPConformanceProfile, suite.GatewayUDPConformanceProfile,
 	} {
 		for _, f := range sets.List(p.CoreFeatures) {
 			if !advertised[gwapiv1.FeatureName(f)] {

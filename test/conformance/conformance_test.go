@@ -29,7 +29,7 @@ const echoRepository = "registry.k8s.io/gateway-api/conformance/echo-basic:"
 // defaultProfiles are the conformance profiles run when --conformance-profiles is not given.
 var defaultProfiles = []suite.ConformanceProfileName{
 	suite.GatewayHTTPConformanceProfileName, suite.GatewayGRPCConformanceProfileName,
-	suite.GatewayTCPConformanceProfileName, suite.GatewayUDPConformanceProfileName,
+	suite.GatewayTLSConformanceProfileName, suite.GatewayTCPConformanceProfileName, suite.GatewayUDPConformanceProfileName,
 }
 
 // TestConformance runs the suite. Features come from the GatewayClass's
