@@ -39,6 +39,10 @@ var (
 	env *testenv.Env
 	// k8s is a direct client: reads see the API server, never a stale cache.
 	k8s client.Client
+	// managerClient and managerReader are the manager's cached client and its direct
+	// reader, for tests that call the reconcilers' writers themselves.
+	managerClient client.Client
+	managerReader client.Reader
 )
 
 func TestMain(m *testing.M) {
@@ -83,10 +87,11 @@ func run(m *testing.M) int {
 	}
 	if err := controller.Setup(ctx, mgr, controller.Options{ControllerName: controllerName, CaddyImage: "caddy:test", OperatorImage: "operator:test",
 		Operator:   infra.OperatorPods{Namespace: operatorNS, Labels: map[string]string{"control-plane": "controller-manager"}},
-		MountGrace: testMountGrace}); err != nil {
+		MountGrace: testMountGrace, ObserveTranslationInput: translations.observe}); err != nil {
 		fmt.Fprintf(os.Stderr, "FAIL: setting up the controllers: %v\n", err)
 		return 1
 	}
+	managerClient, managerReader = mgr.GetClient(), mgr.GetAPIReader()
 	done := make(chan error, 1)
 	go func() { done <- mgr.Start(ctx) }()
 	syncCtx, syncCancel := context.WithTimeout(ctx, time.Minute)
