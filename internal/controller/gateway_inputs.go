@@ -36,7 +36,7 @@ func (r *GatewayReconciler) translationInput(ctx context.Context, gw *gwapiv1.Ga
 	}
 	in.Namespaces = namespaces.Items
 	var err error
-	if in.Secrets, err = r.listenerSecrets(ctx, gw); err != nil {
+	if in.Secrets, err = r.gatewaySecrets(ctx, gw); err != nil {
 		return in, err
 	}
 	if in.ConfigMaps, err = r.frontendCAConfigMaps(ctx, gw); err != nil {
@@ -86,10 +86,10 @@ func (r *GatewayReconciler) backendServices(ctx context.Context, keys []client.O
 	return out, nil
 }
 
-// listenerSecrets reads the Secrets the listeners' certificateRefs and the backend
+// gatewaySecrets reads the Secrets the listeners' certificateRefs and the backend
 // client certificate ref name (gatewaySecretRefs). Missing Secrets are left out: the
 // translator reports them as InvalidCertificateRef or InvalidClientCertificateRef.
-func (r *GatewayReconciler) listenerSecrets(ctx context.Context, gw *gwapiv1.Gateway) ([]corev1.Secret, error) {
+func (r *GatewayReconciler) gatewaySecrets(ctx context.Context, gw *gwapiv1.Gateway) ([]corev1.Secret, error) {
 	var out []corev1.Secret
 	for _, key := range gatewaySecretRefs(gw) {
 		var s corev1.Secret
