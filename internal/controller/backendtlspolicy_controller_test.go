@@ -4,12 +4,14 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	certificatesv1beta1 "k8s.io/api/certificates/v1beta1"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -212,6 +214,32 @@ func firstErr(errs ...error) error {
 	return nil
 }
 
+// policyAccepted is an Accepted=True condition of generation gen.
+func policyAccepted(gen int64) []metav1.Condition {
+	return []metav1.Condition{{Type: string(gwapiv1.PolicyConditionAccepted), Status: metav1.ConditionTrue,
+		Reason: string(gwapiv1.PolicyReasonAccepted), ObservedGeneration: gen, LastTransitionTime: metav1.Now()}}
+}
+
+// gatewayRef is an ancestorRef to the Gateway ns/name.
+func gatewayRef(ns, name string) gwapiv1.ParentReference {
+	return gwapiv1.ParentReference{Group: ptr.To(gwapiv1.Group(gwapiv1.GroupName)), Kind: ptr.To(gwapiv1.Kind("Gateway")),
+		Namespace: ptr.To(gwapiv1.Namespace(ns)), Name: gwapiv1.ObjectName(name)}
+}
+
+// seedAncestors appends entries to the policy's status and returns its ancestors as stored.
+func seedAncestors(t *testing.T, key client.ObjectKey, entries func(gen int64) []gwapiv1.PolicyAncestorStatus) *gwapiv1.BackendTLSPolicy {
+	t.Helper()
+	var p gwapiv1.BackendTLSPolicy
+	eventually(t, waitTimeout, func() error {
+		if err := k8s.Get(ctxFor(t), key, &p); err != nil {
+			return err
+		}
+		p.Status.Ancestors = append(p.Status.Ancestors, entries(p.Generation)...)
+		return k8s.Status().Update(ctxFor(t), &p)
+	})
+	return &p
+}
+
 // TestBackendTLSPolicyStatusKeepsOthersEntries: the Gateway's ancestor entry is written
 // next to another controller's entry and another Gateway's, which stay exactly as they
 // were; writing the same entry again writes nothing; an entry no longer wanted is
@@ -227,36 +255,19 @@ func TestBackendTLSPolicyStatusKeepsOthersEntries(t *testing.T) {
 	create(t, policy)
 	key := client.ObjectKeyFromObject(policy)
 
-	accepted := func(gen int64) []metav1.Condition {
-		return []metav1.Condition{{Type: string(gwapiv1.PolicyConditionAccepted), Status: metav1.ConditionTrue,
-			Reason: string(gwapiv1.PolicyReasonAccepted), ObservedGeneration: gen, LastTransitionTime: metav1.Now()}}
-	}
-	gatewayRef := func(ns, name string) gwapiv1.ParentReference {
-		return gwapiv1.ParentReference{Group: ptr.To(gwapiv1.Group(gwapiv1.GroupName)), Kind: ptr.To(gwapiv1.Kind("Gateway")),
-			Namespace: ptr.To(gwapiv1.Namespace(ns)), Name: gwapiv1.ObjectName(name)}
-	}
-	var seeded []gwapiv1.PolicyAncestorStatus
-	eventually(t, waitTimeout, func() error {
-		var p gwapiv1.BackendTLSPolicy
-		if err := k8s.Get(ctxFor(t), key, &p); err != nil {
-			return err
+	seeded := seedAncestors(t, key, func(gen int64) []gwapiv1.PolicyAncestorStatus {
+		return []gwapiv1.PolicyAncestorStatus{
+			{AncestorRef: gatewayRef(f.ns, f.gateway.Name), ControllerName: "example.com/other", Conditions: policyAccepted(gen)},
+			{AncestorRef: gatewayRef(f.ns, "gone"), ControllerName: controllerName, Conditions: policyAccepted(gen)},
 		}
-		p.Status.Ancestors = append(p.Status.Ancestors,
-			gwapiv1.PolicyAncestorStatus{AncestorRef: gatewayRef(f.ns, f.gateway.Name), ControllerName: "example.com/other", Conditions: accepted(p.Generation)},
-			gwapiv1.PolicyAncestorStatus{AncestorRef: gatewayRef(f.ns, "gone"), ControllerName: controllerName, Conditions: accepted(p.Generation)})
-		if err := k8s.Status().Update(ctxFor(t), &p); err != nil {
-			return err
-		}
-		seeded = p.Status.Ancestors // as stored: times in seconds
-		return nil
-	})
+	}).Status.Ancestors // as stored: times in seconds
 
 	direct := &gwapiv1.Gateway{ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: "direct"}}
-	want := gwapiv1.PolicyAncestorStatus{AncestorRef: gatewayRef(f.ns, "direct"), ControllerName: controllerName, Conditions: accepted(1)}
+	want := gwapiv1.PolicyAncestorStatus{AncestorRef: gatewayRef(f.ns, "direct"), ControllerName: controllerName, Conditions: policyAccepted(1)}
 	write := func(statuses ...translator.PolicyStatus) {
 		t.Helper()
 		eventually(t, waitTimeout, func() error {
-			return controller.WritePolicyStatuses(ctxFor(t), managerClient, managerReader, controllerName, direct, statuses)
+			return controller.WritePolicyStatuses(ctxFor(t), manager, controllerName, direct, statuses)
 		})
 	}
 	// ancestorsAre checks the entries, but for the fixture Gateway's own, which its
@@ -324,4 +335,52 @@ func TestBackendTLSPolicyStatusKeepsOthersEntries(t *testing.T) {
 		}
 		return foreignKept(p)
 	})
+}
+
+// TestBackendTLSPolicyStatusFull: a policy whose status lists 16 ancestors already (the
+// spec's maximum) gets no entry for one more Gateway; the Gateway gets a Warning Event
+// naming the policy instead, and the list is left as it was.
+func TestBackendTLSPolicyStatusFull(t *testing.T) {
+	t.Parallel()
+	ns := newNamespace(t)
+	policy := newPolicy(ns, "crowded", "web", "web.example.com")
+	create(t, policy)
+	key := client.ObjectKeyFromObject(policy)
+	full := seedAncestors(t, key, func(gen int64) []gwapiv1.PolicyAncestorStatus {
+		var out []gwapiv1.PolicyAncestorStatus
+		for i := range 16 {
+			out = append(out, gwapiv1.PolicyAncestorStatus{AncestorRef: gatewayRef(ns, fmt.Sprintf("gw-%d", i)),
+				ControllerName: "example.com/other", Conditions: policyAccepted(gen)})
+		}
+		return out
+	})
+
+	gw := newGateway(ns, "late", "no-class")
+	create(t, gw)
+	ours := translator.PolicyStatus{Kind: "BackendTLSPolicy", Namespace: ns, Name: policy.Name, Ancestor: gwapiv1.PolicyAncestorStatus{
+		AncestorRef: gatewayRef(ns, gw.Name), ControllerName: controllerName, Conditions: policyAccepted(1),
+	}}
+	eventually(t, waitTimeout, func() error {
+		return controller.WritePolicyStatuses(ctxFor(t), manager, controllerName, gw, []translator.PolicyStatus{ours})
+	})
+	eventually(t, waitTimeout, func() error {
+		var events eventsv1.EventList
+		if err := k8s.List(ctxFor(t), &events, client.InNamespace(ns)); err != nil {
+			return err
+		}
+		for _, e := range events.Items {
+			if e.Reason == "PolicyAncestorsFull" && e.Type == corev1.EventTypeWarning && e.Regarding.Name == gw.Name &&
+				strings.Contains(e.Note, "BackendTLSPolicy "+key.String()+" lists 16 ancestors") {
+				return nil
+			}
+		}
+		return fmt.Errorf("no PolicyAncestorsFull Event for Gateway %s among %d events", gw.Name, len(events.Items))
+	})
+	var p gwapiv1.BackendTLSPolicy
+	if err := k8s.Get(ctxFor(t), key, &p); err != nil {
+		t.Fatal(err)
+	}
+	if p.ResourceVersion != full.ResourceVersion || !equality.Semantic.DeepEqual(p.Status.Ancestors, full.Status.Ancestors) {
+		t.Errorf("the full list changed: %+v", p.Status.Ancestors)
+	}
 }

@@ -3,7 +3,7 @@ package controller
 import (
 	"context"
 
-	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrl "sigs.k8s.io/controller-runtime"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/caddy-gateway/operator/internal/translator"
@@ -15,10 +15,13 @@ var NewSecretMetadataCache = newSecretMetadataCache
 // ReleasedStatus is releasedStatus, for the tests of controller_test.
 var ReleasedStatus = releasedStatus
 
-// WritePolicyStatuses is GatewayReconciler.writePolicyStatuses with c (the manager's
-// client: it lists through the field indexes) and reader, for the tests of
-// controller_test. It takes no recorder: a full ancestors list would panic.
-func WritePolicyStatuses(ctx context.Context, c client.Client, reader client.Reader, controller gwapiv1.GatewayController, gw *gwapiv1.Gateway, statuses []translator.PolicyStatus) error {
-	r := &GatewayReconciler{Client: c, APIReader: reader, ControllerName: controller, backendTLS: backendTLSAPIs{policies: true}}
+// WritePolicyStatuses is GatewayReconciler.writePolicyStatuses with the manager's client
+// (it lists through the field indexes), reader and recorder, for the tests of
+// controller_test.
+func WritePolicyStatuses(ctx context.Context, mgr ctrl.Manager, controller gwapiv1.GatewayController, gw *gwapiv1.Gateway, statuses []translator.PolicyStatus) error {
+	r := &GatewayReconciler{
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("caddy-gateway-operator"),
+		ControllerName: controller, backendTLS: backendTLSAPIs{policies: true},
+	}
 	return r.writePolicyStatuses(ctx, gw, statuses)
 }

@@ -39,10 +39,9 @@ var (
 	env *testenv.Env
 	// k8s is a direct client: reads see the API server, never a stale cache.
 	k8s client.Client
-	// managerClient and managerReader are the manager's cached client and its direct
-	// reader, for tests that call the reconcilers' writers themselves.
-	managerClient client.Client
-	managerReader client.Reader
+	// manager runs the reconcilers; tests that call their writers themselves use its
+	// client, reader and recorder.
+	manager ctrl.Manager
 )
 
 func TestMain(m *testing.M) {
@@ -91,7 +90,7 @@ func run(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "FAIL: setting up the controllers: %v\n", err)
 		return 1
 	}
-	managerClient, managerReader = mgr.GetClient(), mgr.GetAPIReader()
+	manager = mgr
 	done := make(chan error, 1)
 	go func() { done <- mgr.Start(ctx) }()
 	syncCtx, syncCancel := context.WithTimeout(ctx, time.Minute)
