@@ -34,6 +34,9 @@ func (r *GatewayReconciler) configure(ctx context.Context, gw *gwapiv1.Gateway, 
 	if err != nil {
 		return configOutcome{}, err
 	}
+	if r.observeInput != nil {
+		r.observeInput(&in)
+	}
 	out := configOutcome{translation: translator.Translate(in)}
 	cfg, err := emit.Emit(out.translation.IR, params.EmitOptions(spec.Caddy))
 	if err != nil {

@@ -63,6 +63,11 @@ type GatewayReconciler struct {
 	// routeKinds are the route kinds served: their routes are watched, loaded and given
 	// statuses (Setup: the installed ones).
 	routeKinds routeKinds
+	// backendTLS says whether BackendTLSPolicies and ClusterTrustBundles are served:
+	// watched, loaded and (policies) given statuses.
+	backendTLS backendTLSAPIs
+	// observeInput: see Options.ObserveTranslationInput.
+	observeInput func(*translator.Input)
 
 	// applied lets reconciles that change nothing skip their server-side applies.
 	applied appliedMemo
@@ -151,8 +156,9 @@ func (r *GatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 
 // forgetGateway drops what the operator keeps for a deleted Gateway (its fleet and pods
 // are going with it, owned by it), deletes its admin objects from the operator's
-// namespace (which it cannot own) and removes its entries from the statuses of routes: a
-// route must not go on claiming to be accepted by a Gateway that is gone.
+// namespace (which it cannot own) and removes its entries from the statuses of routes
+// and BackendTLSPolicies: they must not go on claiming to be accepted by a Gateway that
+// is gone.
 func (r *GatewayReconciler) forgetGateway(ctx context.Context, key types.NamespacedName) error {
 	r.Pusher.Forget(key.String())
 	r.applied.forget(key)
@@ -162,7 +168,10 @@ func (r *GatewayReconciler) forgetGateway(ctx context.Context, key types.Namespa
 		return err
 	}
 	gone := &gwapiv1.Gateway{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}
-	return r.writeRouteStatuses(ctx, gone, nil)
+	if err := r.writeRouteStatuses(ctx, gone, nil); err != nil {
+		return err
+	}
+	return r.writePolicyStatuses(ctx, gone, nil)
 }
 
 // program configures the Gateway's Caddy pods and reports the outcome in the statuses of
@@ -178,6 +187,9 @@ func (r *GatewayReconciler) program(ctx context.Context, gw *gwapiv1.Gateway, sp
 		return ctrl.Result{}, err
 	}
 	if err := r.writeRouteStatuses(ctx, gw, out.translation.Routes); err != nil {
+		return ctrl.Result{}, err
+	}
+	if err := r.writePolicyStatuses(ctx, gw, out.translation.Policies); err != nil {
 		return ctrl.Result{}, err
 	}
 	programmed := programmedCondition(gw.Generation, out)
@@ -284,6 +296,7 @@ func (r *GatewayReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		b = b.Watches(k.newRoute(), handler.EnqueueRequestsFromMapFunc(r.gatewaysOfRoute(k)),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{}))
 	}
+	b = r.watchBackendTLS(b)
 	c, err := b.Build(r)
 	if err != nil {
 		return err

@@ -12,9 +12,11 @@ import (
 )
 
 // translationInput reads, from the cache, everything the translation of gw may need:
-// the routes that name it, their backend Services, ReferenceGrants, Namespaces, the
-// listeners' certificate Secrets and the frontend validation's CA ConfigMaps (both read
-// directly: the cache holds only the operator's own). Lists are the cache's own objects,
+// the routes that name it, their backend Services and the BackendTLSPolicies of those,
+// ReferenceGrants, Namespaces, the listeners' certificate Secrets and the backend client
+// certificate Secret, the CA ConfigMaps of the frontend validation and of the policies
+// (Secrets and ConfigMaps read directly: the cache holds only the operator's own) and
+// the ClusterTrustBundles the policies name. Lists are the cache's own objects,
 // not copies (a table of thousands of routes would be copied on every reconcile): the
 // translation only reads its input (TestGoldenInputUntouched), and nothing else here
 // may write to them.
@@ -34,11 +36,13 @@ func (r *GatewayReconciler) translationInput(ctx context.Context, gw *gwapiv1.Ga
 	}
 	in.Namespaces = namespaces.Items
 	var err error
-	if in.Secrets, err = r.listenerSecrets(ctx, gw); err != nil {
+	if in.Secrets, err = r.gatewaySecrets(ctx, gw); err != nil {
 		return in, err
 	}
-	in.ConfigMaps, err = r.frontendCAConfigMaps(ctx, gw)
-	return in, err
+	if in.ConfigMaps, err = r.frontendCAConfigMaps(ctx, gw); err != nil {
+		return in, err
+	}
+	return in, r.addPolicyInputs(ctx, &in)
 }
 
 // addRouteInputs adds to in the routes of every kind served that name gw, and their
@@ -82,11 +86,12 @@ func (r *GatewayReconciler) backendServices(ctx context.Context, keys []client.O
 	return out, nil
 }
 
-// listenerSecrets reads the Secrets the listeners' certificateRefs name. Missing Secrets
-// are left out: the translator reports them as InvalidCertificateRef.
-func (r *GatewayReconciler) listenerSecrets(ctx context.Context, gw *gwapiv1.Gateway) ([]corev1.Secret, error) {
+// gatewaySecrets reads the Secrets the listeners' certificateRefs and the backend
+// client certificate ref name (gatewaySecretRefs). Missing Secrets are left out: the
+// translator reports them as InvalidCertificateRef or InvalidClientCertificateRef.
+func (r *GatewayReconciler) gatewaySecrets(ctx context.Context, gw *gwapiv1.Gateway) ([]corev1.Secret, error) {
 	var out []corev1.Secret
-	for _, key := range listenerSecretKeys(gw) {
+	for _, key := range gatewaySecretRefs(gw) {
 		var s corev1.Secret
 		if err := r.APIReader.Get(ctx, key, &s); err != nil {
 			if client.IgnoreNotFound(err) == nil {
@@ -97,6 +102,16 @@ func (r *GatewayReconciler) listenerSecrets(ctx context.Context, gw *gwapiv1.Gat
 		out = append(out, s)
 	}
 	return out, nil
+}
+
+// gatewaySecretRefs are the distinct Secrets the Gateway names: its listeners'
+// certificateRefs and spec.tls.backend.clientCertificateRef.
+func gatewaySecretRefs(gw *gwapiv1.Gateway) []client.ObjectKey {
+	keys := listenerSecretKeys(gw)
+	if key, ok := backendClientSecretKey(gw); ok && !containsKey(keys, key) {
+		keys = append(keys, key)
+	}
+	return keys
 }
 
 // listenerSecretKeys are the distinct Secrets the listeners' certificateRefs name.

@@ -22,11 +22,17 @@ func (r *GatewayReconciler) gatewaysOfRoute(k routeKind) handler.MapFunc {
 // gatewaysOfBackend maps a Service to the Gateways of the routes, of every kind served,
 // that send traffic to it.
 func (r *GatewayReconciler) gatewaysOfBackend(ctx context.Context, o client.Object) []reconcile.Request {
+	return r.gatewaysOfServiceKey(ctx, client.ObjectKeyFromObject(o))
+}
+
+// gatewaysOfServiceKey maps the Service named key to the Gateways of the routes, of
+// every kind served, that send traffic to it.
+func (r *GatewayReconciler) gatewaysOfServiceKey(ctx context.Context, key client.ObjectKey) []reconcile.Request {
 	var reqs []reconcile.Request
 	for _, k := range r.routeKinds {
 		routes := k.newList()
-		if err := r.List(ctx, routes, client.MatchingFields{k.indexBackends(): client.ObjectKeyFromObject(o).String()}); err != nil {
-			ctrl.LoggerFrom(ctx).Error(err, "Listing routes of a backend", "kind", k.kind(), "service", client.ObjectKeyFromObject(o))
+		if err := r.List(ctx, routes, client.MatchingFields{k.indexBackends(): key.String()}); err != nil {
+			ctrl.LoggerFrom(ctx).Error(err, "Listing routes of a backend", "kind", k.kind(), "service", key)
 			continue
 		}
 		for _, rt := range k.items(routes) {
@@ -36,8 +42,9 @@ func (r *GatewayReconciler) gatewaysOfBackend(ctx context.Context, o client.Obje
 	return reqs
 }
 
-// gatewaysOfSecret maps a Secret to the Gateways whose listeners name it in certificateRefs,
-// so that a certificate issued or renewed after the Gateway was reconciled is served.
+// gatewaysOfSecret maps a Secret to the Gateways whose listeners name it in certificateRefs
+// or that present it to backends (spec.tls.backend.clientCertificateRef), so that a
+// certificate issued or renewed after the Gateway was reconciled is served.
 func (r *GatewayReconciler) gatewaysOfSecret(ctx context.Context, o client.Object) []reconcile.Request {
 	var gws gwapiv1.GatewayList
 	if err := r.List(ctx, &gws, client.MatchingFields{indexGatewaySecrets: client.ObjectKeyFromObject(o).String()}); err != nil {
@@ -48,14 +55,17 @@ func (r *GatewayReconciler) gatewaysOfSecret(ctx context.Context, o client.Objec
 }
 
 // gatewaysOfCAConfigMap maps a ConfigMap to the Gateways whose frontend client-certificate
-// validation names it, so a CA bundle created or rotated later takes effect.
+// validation names it, and to the Gateways of the BackendTLSPolicies naming it, so a CA
+// bundle created or rotated later takes effect.
 func (r *GatewayReconciler) gatewaysOfCAConfigMap(ctx context.Context, o client.Object) []reconcile.Request {
+	key := client.ObjectKeyFromObject(o).String()
+	reqs := r.gatewaysOfPolicies(ctx, indexPolicyConfigMaps, key)
 	var gws gwapiv1.GatewayList
-	if err := r.List(ctx, &gws, client.MatchingFields{indexGatewayCAConfigMaps: client.ObjectKeyFromObject(o).String()}); err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "Listing Gateways of a CA ConfigMap", "configMap", client.ObjectKeyFromObject(o))
-		return nil
+	if err := r.List(ctx, &gws, client.MatchingFields{indexGatewayCAConfigMaps: key}); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Listing Gateways of a CA ConfigMap", "configMap", key)
+		return reqs
 	}
-	return gatewayRequests(gws.Items)
+	return append(reqs, gatewayRequests(gws.Items)...)
 }
 
 // gatewayOfFleetObject maps an object of a Gateway's fleet (a Caddy pod, an admin

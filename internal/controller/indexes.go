@@ -25,7 +25,7 @@ const (
 	// indexGatewayParams indexes Gateways by the "namespace/name" of their infrastructure CaddyProxyConfig.
 	indexGatewayParams = "caddygateway.io/gateway-params"
 	// indexGatewaySecrets indexes Gateways by the "namespace/name" of the Secrets their
-	// listeners' certificateRefs name.
+	// listeners' certificateRefs and backend client certificate ref name.
 	indexGatewaySecrets = "caddygateway.io/gateway-secrets"
 	// indexGatewayCAConfigMaps indexes Gateways by the "namespace/name" of the ConfigMaps
 	// their frontend client-certificate validation names.
@@ -33,9 +33,15 @@ const (
 )
 
 // setupIndexes registers the field indexes with the manager's cache: those of each
-// route kind in kinds, and the Gateways' and GatewayClasses'.
-func setupIndexes(ctx context.Context, mgr ctrl.Manager, controller gwapiv1.GatewayController, kinds routeKinds) error {
+// route kind in kinds, of BackendTLSPolicies when served, and the Gateways' and
+// GatewayClasses'.
+func setupIndexes(ctx context.Context, mgr ctrl.Manager, controller gwapiv1.GatewayController, kinds routeKinds, tls backendTLSAPIs) error {
 	idx := mgr.GetFieldIndexer()
+	if tls.policies {
+		if err := setupPolicyIndexes(ctx, idx, controller); err != nil {
+			return err
+		}
+	}
 	for _, k := range kinds {
 		if err := setupRouteIndexes(ctx, idx, k, controller); err != nil {
 			return err
@@ -86,12 +92,7 @@ func setupRouteIndexes(ctx context.Context, idx client.FieldIndexer, k routeKind
 }
 
 func gatewaySecretKeys(o client.Object) []string {
-	keys := listenerSecretKeys(o.(*gwapiv1.Gateway))
-	out := make([]string, 0, len(keys))
-	for _, k := range keys {
-		out = append(out, k.String())
-	}
-	return out
+	return keyStrings(gatewaySecretRefs(o.(*gwapiv1.Gateway)))
 }
 
 func classParamsKey(o client.Object) []string {

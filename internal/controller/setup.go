@@ -10,6 +10,7 @@ import (
 
 	"github.com/caddy-gateway/operator/internal/infra"
 	"github.com/caddy-gateway/operator/internal/pusher"
+	"github.com/caddy-gateway/operator/internal/translator"
 )
 
 // Options configure the reconcilers.
@@ -28,16 +29,25 @@ type Options struct {
 	MountGrace time.Duration
 	// PushTimeout bounds one configuration push to one Caddy pod.
 	PushTimeout time.Duration
+	// ObserveTranslationInput, when set, is called with the input of every translation
+	// of a Gateway, before it is translated; it must only read it. The envtests use it to
+	// see what a reconcile loaded when no status shows it.
+	ObserveTranslationInput func(*translator.Input)
 }
 
 // Setup registers the field indexes and every reconciler with the manager. Route kinds
-// whose CRDs are not installed are left out, each with a log line.
+// and BackendTLSPolicies whose CRDs are not installed, and ClusterTrustBundles when the
+// API server does not serve them, are left out, each with a log line.
 func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	kinds, err := installedRouteKinds(mgr.GetRESTMapper(), mgr.GetLogger().WithName("setup"))
 	if err != nil {
 		return err
 	}
-	if err := setupIndexes(ctx, mgr, o.ControllerName, kinds); err != nil {
+	backendTLS, err := servedBackendTLSAPIs(mgr.GetRESTMapper(), mgr.GetLogger().WithName("setup"))
+	if err != nil {
+		return err
+	}
+	if err := setupIndexes(ctx, mgr, o.ControllerName, kinds, backendTLS); err != nil {
 		return fmt.Errorf("registering field indexes: %w", err)
 	}
 	if err := (&GatewayClassReconciler{Client: mgr.GetClient(), ControllerName: o.ControllerName}).SetupWithManager(mgr); err != nil {
@@ -55,7 +65,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 		Pusher:         pusher.New(pusher.Options{Tuning: pusher.Tuning{Timeout: o.PushTimeout}, Observe: observePush}),
 		RouteStatus:    routeStatus,
 		ControllerName: o.ControllerName, CaddyImage: o.CaddyImage, OperatorImage: o.OperatorImage, Operator: o.Operator,
-		MountGrace: o.MountGrace, routeKinds: kinds,
+		MountGrace: o.MountGrace, routeKinds: kinds, backendTLS: backendTLS, observeInput: o.ObserveTranslationInput,
 	}
 	if err := gw.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the Gateway controller: %w", err)

@@ -39,6 +39,9 @@ var (
 	env *testenv.Env
 	// k8s is a direct client: reads see the API server, never a stale cache.
 	k8s client.Client
+	// manager runs the reconcilers; tests that call their writers themselves use its
+	// client, reader and recorder.
+	manager ctrl.Manager
 )
 
 func TestMain(m *testing.M) {
@@ -83,10 +86,11 @@ func run(m *testing.M) int {
 	}
 	if err := controller.Setup(ctx, mgr, controller.Options{ControllerName: controllerName, CaddyImage: "caddy:test", OperatorImage: "operator:test",
 		Operator:   infra.OperatorPods{Namespace: operatorNS, Labels: map[string]string{"control-plane": "controller-manager"}},
-		MountGrace: testMountGrace}); err != nil {
+		MountGrace: testMountGrace, ObserveTranslationInput: translations.observe}); err != nil {
 		fmt.Fprintf(os.Stderr, "FAIL: setting up the controllers: %v\n", err)
 		return 1
 	}
+	manager = mgr
 	done := make(chan error, 1)
 	go func() { done <- mgr.Start(ctx) }()
 	syncCtx, syncCancel := context.WithTimeout(ctx, time.Minute)

@@ -1,6 +1,6 @@
 // Package testenv starts a kube-apiserver and etcd (controller-runtime envtest) loaded with
 // the CaddyProxyConfig CRD of this module and the experimental-channel Gateway API CRDs of
-// the gateway-api module in the module cache. It is shared by the envtest-based tests.
+// the gateway-api module in the module cache, serving ClusterTrustBundles. It is shared by the envtest-based tests.
 //
 // The binaries come from KUBEBUILDER_ASSETS (make envtest-assets prints a suitable
 // directory). When they cannot be found Start returns an error that says what is missing:
@@ -80,6 +80,11 @@ func Start() (*Env, error) {
 		ErrorIfCRDPathMissing: true,
 		Scheme:                scheme,
 	}
+	// ClusterTrustBundles (beta, off by default in Kubernetes 1.36) are served, as in the
+	// local cluster: BackendTLSPolicies may name them.
+	te.ControlPlane.GetAPIServer().Configure().
+		Append("feature-gates", "ClusterTrustBundle=true").
+		Append("runtime-config", "certificates.k8s.io/v1beta1/clustertrustbundles=true")
 	cfg, err := te.Start()
 	if err != nil {
 		return nil, fmt.Errorf("starting envtest (KUBEBUILDER_ASSETS=%q) with CRDs from %s and %s: %w",
