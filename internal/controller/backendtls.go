@@ -189,14 +189,23 @@ func containsKey[K comparable](keys []K, key K) bool {
 }
 
 // addPolicyInputs adds to in the BackendTLSPolicies that target the Services in
-// in.Services, with the CA ConfigMaps and ClusterTrustBundles they name. Every policy of
-// such a Service is loaded, so the translator sees the rivals of each (the older wins);
-// a policy of a Service no route of the Gateway uses is never read.
+// in.Services, when served, and the CA ConfigMaps and ClusterTrustBundles they and the
+// Gateway's frontend validation name.
 func (r *GatewayReconciler) addPolicyInputs(ctx context.Context, in *translator.Input) error {
 	in.ClusterTrustBundlesServed = r.backendTLS.trustBundles
-	if !r.backendTLS.policies {
-		return nil
+	if r.backendTLS.policies {
+		if err := r.addPolicies(ctx, in); err != nil {
+			return err
+		}
 	}
+	return r.addPolicyCAs(ctx, in)
+}
+
+// addPolicies adds to in the BackendTLSPolicies that target the Services in
+// in.Services. Every policy of such a Service is loaded, so the translator sees the
+// rivals of each (the older wins); a policy of a Service no route of the Gateway uses is
+// never read.
+func (r *GatewayReconciler) addPolicies(ctx context.Context, in *translator.Input) error {
 	seen := map[client.ObjectKey]bool{}
 	for i := range in.Services {
 		var list gwapiv1.BackendTLSPolicyList
@@ -211,18 +220,19 @@ func (r *GatewayReconciler) addPolicyInputs(ctx context.Context, in *translator.
 			}
 		}
 	}
-	return r.addPolicyCAs(ctx, in)
+	return nil
 }
 
-// addPolicyCAs adds to in the CA ConfigMaps (read directly, like the frontend's) and the
-// ClusterTrustBundles (from the cache) that in's policies name. Missing ones are left
-// out: the translator reports them as InvalidCACertificateRef.
+// addPolicyCAs adds to in the CA ConfigMaps (read directly, like the frontend's) that
+// in's policies name, and the ClusterTrustBundles (from the cache) that they and the
+// Gateway's frontend validation name. Missing ones are left out: the translator reports
+// them as InvalidCACertificateRef.
 func (r *GatewayReconciler) addPolicyCAs(ctx context.Context, in *translator.Input) error {
 	haveCM := map[client.ObjectKey]bool{}
 	for i := range in.ConfigMaps {
 		haveCM[client.ObjectKeyFromObject(&in.ConfigMaps[i])] = true
 	}
-	haveCTB := map[string]bool{}
+	bundles := frontendTrustBundleNames(in.Gateway)
 	for i := range in.BackendTLSPolicies {
 		p := &in.BackendTLSPolicies[i]
 		for _, key := range policyConfigMapKeys(p) {
@@ -239,23 +249,30 @@ func (r *GatewayReconciler) addPolicyCAs(ctx context.Context, in *translator.Inp
 			}
 			in.ConfigMaps = append(in.ConfigMaps, cm)
 		}
-		if !r.backendTLS.trustBundles {
-			continue
-		}
 		for _, name := range policyTrustBundleNames(p) {
-			if haveCTB[name] {
+			if !containsKey(bundles, name) {
+				bundles = append(bundles, name)
+			}
+		}
+	}
+	return r.addTrustBundles(ctx, in, bundles)
+}
+
+// addTrustBundles adds to in the ClusterTrustBundles of names that exist, when the
+// cluster serves them.
+func (r *GatewayReconciler) addTrustBundles(ctx context.Context, in *translator.Input, names []string) error {
+	if !r.backendTLS.trustBundles {
+		return nil
+	}
+	for _, name := range names {
+		var ctb certificatesv1beta1.ClusterTrustBundle
+		if err := r.Get(ctx, client.ObjectKey{Name: name}, &ctb); err != nil {
+			if client.IgnoreNotFound(err) == nil {
 				continue
 			}
-			haveCTB[name] = true
-			var ctb certificatesv1beta1.ClusterTrustBundle
-			if err := r.Get(ctx, client.ObjectKey{Name: name}, &ctb); err != nil {
-				if client.IgnoreNotFound(err) == nil {
-					continue
-				}
-				return fmt.Errorf("reading ClusterTrustBundle %s: %w", name, err)
-			}
-			in.ClusterTrustBundles = append(in.ClusterTrustBundles, ctb)
+			return fmt.Errorf("reading ClusterTrustBundle %s: %w", name, err)
 		}
+		in.ClusterTrustBundles = append(in.ClusterTrustBundles, ctb)
 	}
 	return nil
 }
@@ -290,9 +307,16 @@ func (r *GatewayReconciler) gatewaysOfPolicies(ctx context.Context, field, value
 	return reqs
 }
 
-// gatewaysOfTrustBundle maps a ClusterTrustBundle to the Gateways of the policies naming it.
+// gatewaysOfTrustBundle maps a ClusterTrustBundle to the Gateways of the policies naming
+// it and to the Gateways whose frontend validation names it.
 func (r *GatewayReconciler) gatewaysOfTrustBundle(ctx context.Context, o client.Object) []reconcile.Request {
-	return r.gatewaysOfPolicies(ctx, indexPolicyTrustBundles, o.GetName())
+	reqs := r.gatewaysOfPolicies(ctx, indexPolicyTrustBundles, o.GetName())
+	var gws gwapiv1.GatewayList
+	if err := r.List(ctx, &gws, client.MatchingFields{indexGatewayTrustBundles: o.GetName()}); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Listing Gateways of a ClusterTrustBundle", "clusterTrustBundle", o.GetName())
+		return reqs
+	}
+	return append(reqs, gatewayRequests(gws.Items)...)
 }
 
 // watchBackendTLS adds to b the watches of BackendTLSPolicies and ClusterTrustBundles,

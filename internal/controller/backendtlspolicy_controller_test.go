@@ -384,3 +384,31 @@ func TestBackendTLSPolicyStatusFull(t *testing.T) {
 		t.Errorf("the full list changed: %+v", p.Status.Ancestors)
 	}
 }
+
+// TestFrontendTrustBundleFollowsItsObject: a ClusterTrustBundle the Gateway's frontend
+// client-certificate validation names is loaded, and a change of its bundle translates
+// the Gateway again with the new content.
+func TestFrontendTrustBundleFollowsItsObject(t *testing.T) {
+	t.Parallel()
+	bundle := &certificatesv1beta1.ClusterTrustBundle{
+		ObjectMeta: metav1.ObjectMeta{Name: uniqueName(t, "frontend")},
+		Spec:       certificatesv1beta1.ClusterTrustBundleSpec{TrustBundle: newCAPEM(t, "first")},
+	}
+	create(t, bundle)
+	f := newFixture(t, v1alpha1.CaddyProxyConfigSpec{}, func(gw *gwapiv1.Gateway) {
+		gw.Spec.TLS = &gwapiv1.GatewayTLSConfig{Frontend: &gwapiv1.FrontendTLSConfig{Default: gwapiv1.TLSConfig{
+			Validation: &gwapiv1.FrontendTLSValidation{CACertificateRefs: []gwapiv1.ObjectReference{{
+				Group: "certificates.k8s.io", Kind: "ClusterTrustBundle", Name: gwapiv1.ObjectName(bundle.Name),
+			}}},
+		}}}
+	})
+	translations.wait(t, f.gateway, func(l loaded) error {
+		return loadedValue("ClusterTrustBundle", l.trustBundles, bundle.Name, bundle.Spec.TrustBundle)
+	})
+
+	rotated := newCAPEM(t, "second")
+	update(t, bundle, func(b *certificatesv1beta1.ClusterTrustBundle) { b.Spec.TrustBundle = rotated })
+	translations.wait(t, f.gateway, func(l loaded) error {
+		return loadedValue("ClusterTrustBundle", l.trustBundles, bundle.Name, rotated)
+	})
+}

@@ -31,6 +31,39 @@ func (r *GatewayReconciler) frontendCAConfigMaps(ctx context.Context, gw *gwapiv
 // frontendCAKeys are the distinct ConfigMaps named by spec.tls.frontend (default and
 // per port).
 func frontendCAKeys(gw *gwapiv1.Gateway) []client.ObjectKey {
+	var keys []client.ObjectKey
+	seen := map[client.ObjectKey]bool{}
+	for _, ref := range frontendCARefs(gw) {
+		if ref.Group != "" || ref.Kind != "ConfigMap" {
+			continue
+		}
+		key := client.ObjectKey{Namespace: gw.Namespace, Name: string(ref.Name)}
+		if ref.Namespace != nil {
+			key.Namespace = string(*ref.Namespace)
+		}
+		if !seen[key] {
+			seen[key] = true
+			keys = append(keys, key)
+		}
+	}
+	return keys
+}
+
+// frontendTrustBundleNames are the distinct ClusterTrustBundles named by
+// spec.tls.frontend (default and per port).
+func frontendTrustBundleNames(gw *gwapiv1.Gateway) []string {
+	var names []string
+	for _, ref := range frontendCARefs(gw) {
+		if string(ref.Group) == clusterTrustBundleGVK.Group && string(ref.Kind) == clusterTrustBundleGVK.Kind && !containsKey(names, string(ref.Name)) {
+			names = append(names, string(ref.Name))
+		}
+	}
+	return names
+}
+
+// frontendCARefs are the CA certificate references of spec.tls.frontend's validations,
+// default first, then per port.
+func frontendCARefs(gw *gwapiv1.Gateway) []gwapiv1.ObjectReference {
 	if gw.Spec.TLS == nil || gw.Spec.TLS.Frontend == nil {
 		return nil
 	}
@@ -39,25 +72,11 @@ func frontendCAKeys(gw *gwapiv1.Gateway) []client.ObjectKey {
 	for i := range f.PerPort {
 		validations = append(validations, f.PerPort[i].TLS.Validation)
 	}
-	var keys []client.ObjectKey
-	seen := map[client.ObjectKey]bool{}
+	var refs []gwapiv1.ObjectReference
 	for _, v := range validations {
-		if v == nil {
-			continue
-		}
-		for _, ref := range v.CACertificateRefs {
-			if ref.Group != "" || ref.Kind != "ConfigMap" {
-				continue
-			}
-			key := client.ObjectKey{Namespace: gw.Namespace, Name: string(ref.Name)}
-			if ref.Namespace != nil {
-				key.Namespace = string(*ref.Namespace)
-			}
-			if !seen[key] {
-				seen[key] = true
-				keys = append(keys, key)
-			}
+		if v != nil {
+			refs = append(refs, v.CACertificateRefs...)
 		}
 	}
-	return keys
+	return refs
 }

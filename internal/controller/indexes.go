@@ -30,6 +30,9 @@ const (
 	// indexGatewayCAConfigMaps indexes Gateways by the "namespace/name" of the ConfigMaps
 	// their frontend client-certificate validation names.
 	indexGatewayCAConfigMaps = "caddygateway.io/gateway-ca-configmaps"
+	// indexGatewayTrustBundles indexes Gateways by the names of the ClusterTrustBundles
+	// their frontend client-certificate validation names.
+	indexGatewayTrustBundles = "caddygateway.io/gateway-trust-bundles"
 )
 
 // setupIndexes registers the field indexes with the manager's cache: those of each
@@ -62,6 +65,11 @@ func setupIndexes(ctx context.Context, mgr ctrl.Manager, controller gwapiv1.Gate
 			out = append(out, k.String())
 		}
 		return out
+	}); err != nil {
+		return err
+	}
+	if err := idx.IndexField(ctx, &gwapiv1.Gateway{}, indexGatewayTrustBundles, func(o client.Object) []string {
+		return frontendTrustBundleNames(o.(*gwapiv1.Gateway))
 	}); err != nil {
 		return err
 	}
