@@ -28,7 +28,7 @@ import (
 
 var (
 	// backendTLSPolicyGVK is the policy kind served when its CRD is installed.
-	backendTLSPolicyGVK = gwapiv1.SchemeGroupVersion.WithKind("BackendTLSPolicy")
+	backendTLSPolicyGVK = schema.GroupVersionKind{Group: gwapiv1.GroupVersion.Group, Version: gwapiv1.GroupVersion.Version, Kind: "BackendTLSPolicy"}
 	// clusterTrustBundleGVK is the CA bundle kind a policy may name; beta, served only
 	// where the cluster turns it on.
 	clusterTrustBundleGVK = certificatesv1beta1.SchemeGroupVersion.WithKind("ClusterTrustBundle")
