@@ -1,0 +1,172 @@
+package emit
+
+import (
+	"encoding/pem"
+	"fmt"
+	"slices"
+
+	"github.com/caddy-gateway/operator/internal/caddyjson"
+	"github.com/caddy-gateway/operator/internal/ir"
+)
+
+// TLS to backends (ir.Backend.TLS) is spoken by our gateway_tls transport
+// (internal/caddymod/backendtls), one per distinct TLS of the backends of a
+// reverse_proxy: backends of one rule that differ in TLS get a branch each
+// (appendForward). Its fields are never expanded as placeholders.
+
+// checkBackendTLS refuses TLS the gateway_tls transport could not honour, naming the
+// route, the backend and the field; it returns the Gateway certificates by name for
+// the client certificates. Layer-4 backends cannot speak TLS to backends yet: one with
+// TLS is refused rather than spoken to in the clear.
+func checkBackendTLS(g *ir.Gateway) (map[string]*ir.Certificate, error) {
+	certs := make(map[string]*ir.Certificate, len(g.Certificates))
+	for i := range g.Certificates {
+		certs[g.Certificates[i].Name] = &g.Certificates[i]
+	}
+	checked := map[*ir.BackendTLS]bool{}
+	for i := range g.HTTP {
+		for j := range g.HTTP[i].Listeners {
+			for _, h := range g.HTTP[i].Listeners[j].Hosts {
+				for _, r := range h.Routes {
+					for _, b := range r.Action.Backends {
+						if b.TLS == nil || b.Invalid || checked[b.TLS] {
+							continue
+						}
+						if err := checkTLS(b.TLS, certs); err != nil {
+							return nil, fmt.Errorf("route %s backend %s: %w", routeName(r.Source), b.Address, err)
+						}
+						checked[b.TLS] = true
+					}
+				}
+			}
+		}
+	}
+	return certs, checkLayer4TLS(g)
+}
+
+// checkLayer4TLS refuses TLS on the backends of TCP, UDP and TLS routes.
+func checkLayer4TLS(g *ir.Gateway) error {
+	for _, servers := range [][]ir.Layer4Server{g.TCP, g.UDP} {
+		for _, s := range servers {
+			for _, b := range s.Backends {
+				if b.TLS != nil {
+					return fmt.Errorf("layer4 port %d backend %s: tls to layer4 backends is not supported", s.Port, b.Address)
+				}
+			}
+		}
+	}
+	for _, s := range g.TLS {
+		for _, r := range s.Routes {
+			for _, b := range r.Backends {
+				if b.TLS != nil {
+					return fmt.Errorf("TLS port %d route %q backend %s: tls to TLSRoute backends is not supported", s.Port, r.Route, b.Address)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func routeName(s ir.Source) string {
+	if s.Rule == nil {
+		return `""`
+	}
+	return s.String()
+}
+
+// checkTLS checks one backend's TLS.
+func checkTLS(t *ir.BackendTLS, certs map[string]*ir.Certificate) error {
+	switch {
+	case t.ServerName == "":
+		return fmt.Errorf("tls.serverName is empty")
+	case t.SystemCAs && len(t.TrustedCAs) > 0:
+		return fmt.Errorf("tls.trustedCAs and tls.systemCAs are both set")
+	case !t.SystemCAs && len(t.TrustedCAs) == 0:
+		return fmt.Errorf("tls.trustedCAs is empty and tls.systemCAs is not set")
+	}
+	for i, ca := range t.TrustedCAs {
+		if b, _ := pem.Decode([]byte(ca)); b == nil || b.Type != "CERTIFICATE" {
+			return fmt.Errorf("tls.trustedCAs[%d] is not a PEM certificate", i)
+		}
+	}
+	for i, s := range t.SubjectAltNames {
+		if (s.Hostname == "") == (s.URI == "") {
+			return fmt.Errorf("tls.subjectAltNames[%d] must set exactly one of hostname and uri", i)
+		}
+	}
+	if c := t.ClientCertificate; c != "" && certs[c] == nil {
+		return fmt.Errorf("tls.clientCertificate %q is not among the Gateway's certificates", c)
+	}
+	return nil
+}
+
+// backendTLS is the TLS a backend is spoken to with: none for an invalid one, which
+// dials the 500 server.
+func backendTLS(b *ir.Backend) *ir.BackendTLS {
+	if b.Invalid {
+		return nil
+	}
+	return b.TLS
+}
+
+// sameTLS reports whether every backend is spoken to with the same TLS (or none), so
+// that one reverse_proxy with one transport serves them all.
+func sameTLS(backends []ir.Backend) bool {
+	for i := 1; i < len(backends); i++ {
+		if !equalTLS(backendTLS(&backends[0]), backendTLS(&backends[i])) {
+			return false
+		}
+	}
+	return true
+}
+
+func equalTLS(x, y *ir.BackendTLS) bool {
+	if x == y {
+		return true
+	}
+	if x == nil || y == nil {
+		return false
+	}
+	return x.ServerName == y.ServerName && x.SystemCAs == y.SystemCAs && x.ClientCertificate == y.ClientCertificate &&
+		slices.Equal(x.TrustedCAs, y.TrustedCAs) && slices.Equal(x.SubjectAltNames, y.SubjectAltNames)
+}
+
+// tlsID numbers the distinct TLS settings (1, 2, ...; 0 for none) for the content keys
+// of proxy actions, without writing certificates into every key.
+func (e *emitter) tlsID(t *ir.BackendTLS) int {
+	if t == nil {
+		return 0
+	}
+	if id, ok := e.tlsIDs[t]; ok {
+		return id
+	}
+	id := len(e.tlsDistinct) + 1
+	for i, d := range e.tlsDistinct {
+		if equalTLS(d, t) {
+			id = i + 1
+			break
+		}
+	}
+	if id > len(e.tlsDistinct) {
+		e.tlsDistinct = append(e.tlsDistinct, t)
+	}
+	e.tlsIDs[t] = id
+	return id
+}
+
+// tlsTransport is the gateway_tls transport of t, speaking HTTP/2 (ALPN h2) to h2c
+// backends such as gRPC's, and HTTP/1.1 or HTTP/2 as the backend chooses otherwise.
+func (e *emitter) tlsTransport(a *ir.Action, t *ir.BackendTLS) *caddyjson.HTTPTransport {
+	tr := &caddyjson.HTTPTransport{Protocol: "gateway_tls", ServerName: t.ServerName,
+		TrustedCAs: t.TrustedCAs, SystemCAs: t.SystemCAs}
+	if a.BackendProtocol == ir.ProtocolH2C {
+		tr.Versions = []string{"2"}
+	}
+	for _, s := range t.SubjectAltNames {
+		tr.SubjectAltNames = append(tr.SubjectAltNames, caddyjson.SubjectAltName{Hostname: s.Hostname, URI: s.URI})
+	}
+	if c := e.certs[t.ClientCertificate]; c != nil {
+		tr.ClientCertificate, tr.ClientKey = c.CertPEM, c.KeyPEM
+	}
+	return tr
+}

@@ -1,0 +1,143 @@
+package emit_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"maps"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/caddy-gateway/operator/internal/emit"
+	"github.com/caddy-gateway/operator/internal/golden"
+	"github.com/caddy-gateway/operator/internal/ir"
+	"github.com/caddy-gateway/operator/internal/translator"
+	"github.com/caddy-gateway/operator/internal/translator/fixture"
+)
+
+// backendClientCert is the Gateway certificate presented to TLS backends in the backend
+// TLS cases.
+var backendClientCert = ir.Certificate{Name: "default/backend-client", CertPEM: fixture.CertPEM, KeyPEM: fixture.KeyPEM}
+
+// backendTLSCase gives backends of a translator golden case TLS.
+type backendTLSCase struct {
+	// in is the translator case.
+	in string
+	// tls is the TLS of the backends, by address.
+	tls map[string]*ir.BackendTLS
+}
+
+// backendTLSCases are the goldens testdata/backend-tls/<name>.json.
+var backendTLSCases = map[string]backendTLSCase{
+	// The only backend of a rule speaks TLS verified against a CA and its server name.
+	"one-backend": {in: "httproute-basic", tls: map[string]*ir.BackendTLS{
+		"svc.default.svc.cluster.local:8080": {ServerName: "svc.example.com", TrustedCAs: []string{fixture.CertPEM}},
+	}},
+	// A TLS backend beside an invalid one: a split, the invalid branch in the clear to
+	// the 500 server; SANs of both kinds replace the server name and the Gateway's
+	// client certificate is presented.
+	"beside-invalid-with-sans-and-client-certificate": {in: "httproute-invalid-backends", tls: map[string]*ir.BackendTLS{
+		"svc.default.svc.cluster.local:8080": {ServerName: "svc.example.com", TrustedCAs: []string{fixture.CertPEM},
+			SubjectAltNames:   []ir.SubjectAltName{{Hostname: "*.example.com"}, {URI: "spiffe://cluster.local/ns/default/sa/svc"}},
+			ClientCertificate: backendClientCert.Name},
+	}},
+	// gRPC backends: TLS ones speak HTTP/2 negotiated by ALPN; a rule with a TLS and a
+	// cleartext backend splits.
+	"grpc-system-cas": {in: "grpcroute-backends", tls: map[string]*ir.BackendTLS{
+		"a.default.svc.cluster.local:9000": {ServerName: "a.example.com", SystemCAs: true},
+	}},
+}
+
+// backendTLSIR is the IR of case c.
+func backendTLSIR(t testing.TB, c backendTLSCase) *ir.Gateway {
+	t.Helper()
+	g := translator.Translate(fixture.LoadCase(t, translatorTestdata, c.in)).IR
+	setBackendTLS(g, c.tls)
+	g.Certificates = append(g.Certificates, backendClientCert)
+	slices.SortFunc(g.Certificates, func(a, b ir.Certificate) int { return strings.Compare(a.Name, b.Name) })
+	return g
+}
+
+// setBackendTLS sets the TLS of the HTTP and gRPC backends by their address.
+func setBackendTLS(g *ir.Gateway, tls map[string]*ir.BackendTLS) {
+	for i := range g.HTTP {
+		for j := range g.HTTP[i].Listeners {
+			for _, h := range g.HTTP[i].Listeners[j].Hosts {
+				for _, r := range h.Routes {
+					for b := range r.Action.Backends {
+						be := &r.Action.Backends[b]
+						if t, ok := tls[be.Address]; ok && !be.Invalid {
+							be.TLS = t
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestGoldenBackendTLS compares each backend TLS case with its golden; the contract
+// test has Caddy validate them.
+func TestGoldenBackendTLS(t *testing.T) {
+	for name, c := range backendTLSCases {
+		t.Run(name, func(t *testing.T) {
+			res, err := emit.Emit(backendTLSIR(t, c), emit.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var buf bytes.Buffer
+			if err := json.Indent(&buf, res.JSON, "", "  "); err != nil {
+				t.Fatal(err)
+			}
+			buf.WriteByte('\n')
+			golden.Check(t, filepath.Join("testdata", "backend-tls", name+".json"), buf.Bytes())
+		})
+	}
+	golden.Sweep(t, filepath.Join("testdata", "backend-tls"), ".json", slices.Collect(maps.Keys(backendTLSCases)))
+}
+
+// TestBackendTLSRefused checks the backend TLS Emit refuses, and that the error names
+// the route, the backend and the field.
+func TestBackendTLSRefused(t *testing.T) {
+	const svc = "svc.default.svc.cluster.local:8080"
+	const route = "route default/r/rule/0/match/0 backend " + svc + ": "
+	cases := map[string]struct {
+		tls  ir.BackendTLS
+		want string
+	}{
+		"no server name":   {ir.BackendTLS{SystemCAs: true}, route + "tls.serverName is empty"},
+		"no trust":         {ir.BackendTLS{ServerName: "s"}, "tls.trustedCAs is empty and tls.systemCAs is not set"},
+		"both trusts":      {ir.BackendTLS{ServerName: "s", SystemCAs: true, TrustedCAs: []string{fixture.CertPEM}}, "are both set"},
+		"garbage CA":       {ir.BackendTLS{ServerName: "s", TrustedCAs: []string{fixture.CertPEM, "garbage"}}, "tls.trustedCAs[1] is not a PEM certificate"},
+		"key as CA":        {ir.BackendTLS{ServerName: "s", TrustedCAs: []string{fixture.KeyPEM}}, "tls.trustedCAs[0] is not a PEM certificate"},
+		"empty SAN":        {ir.BackendTLS{ServerName: "s", SystemCAs: true, SubjectAltNames: []ir.SubjectAltName{{}}}, "tls.subjectAltNames[0] must set exactly one"},
+		"SAN of two kinds": {ir.BackendTLS{ServerName: "s", SystemCAs: true, SubjectAltNames: []ir.SubjectAltName{{Hostname: "a", URI: "b"}}}, "tls.subjectAltNames[0]"},
+		"unknown client certificate": {ir.BackendTLS{ServerName: "s", SystemCAs: true, ClientCertificate: "default/nope"},
+			`tls.clientCertificate "default/nope" is not among the Gateway's certificates`},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			g := translator.Translate(fixture.LoadCase(t, translatorTestdata, "httproute-basic")).IR
+			setBackendTLS(g, map[string]*ir.BackendTLS{svc: &c.tls})
+			_, err := emit.Emit(g, emit.Options{})
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("error %v, want one containing %q", err, c.want)
+			}
+		})
+	}
+}
+
+// TestBackendTLSRefusedOnLayer4 checks TLS on a TCP backend is refused, not spoken in
+// the clear.
+func TestBackendTLSRefusedOnLayer4(t *testing.T) {
+	g := translator.Translate(fixture.LoadCase(t, translatorTestdata, "routes-tcp-and-http-listeners")).IR
+	if len(g.TCP) == 0 || len(g.TCP[0].Backends) == 0 {
+		t.Fatal("the case has no TCP backend")
+	}
+	g.TCP[0].Backends[0].TLS = &ir.BackendTLS{ServerName: "s", SystemCAs: true}
+	_, err := emit.Emit(g, emit.Options{})
+	if err == nil || !strings.Contains(err.Error(), "tls to layer4 backends is not supported") {
+		t.Errorf("error %v, want the layer4 backend's TLS refused", err)
+	}
+}
