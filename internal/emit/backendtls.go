@@ -1,7 +1,8 @@
 package emit
 
 import (
-	"encoding/pem"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"slices"
 
@@ -15,14 +16,11 @@ import (
 // (appendForward). Its fields are never expanded as placeholders.
 
 // checkBackendTLS refuses TLS the gateway_tls transport could not honour, naming the
-// route, the backend and the field; it returns the Gateway certificates by name for
-// the client certificates. Layer-4 backends cannot speak TLS to backends yet: one with
-// TLS is refused rather than spoken to in the clear.
+// route, the backend and the field; it returns the client certificates by name. Layer-4
+// backends cannot speak TLS to backends yet: one with TLS is refused rather than spoken
+// to in the clear.
 func checkBackendTLS(g *ir.Gateway) (map[string]*ir.Certificate, error) {
-	certs := make(map[string]*ir.Certificate, len(g.Certificates))
-	for i := range g.Certificates {
-		certs[g.Certificates[i].Name] = &g.Certificates[i]
-	}
+	certs := map[string]*ir.Certificate{}
 	checked := map[*ir.BackendTLS]bool{}
 	for i := range g.HTTP {
 		for j := range g.HTTP[i].Listeners {
@@ -32,7 +30,7 @@ func checkBackendTLS(g *ir.Gateway) (map[string]*ir.Certificate, error) {
 						if b.TLS == nil || b.Invalid || checked[b.TLS] {
 							continue
 						}
-						if err := checkTLS(b.TLS, certs); err != nil {
+						if err := checkTLS(g, b.TLS, certs); err != nil {
 							return nil, fmt.Errorf("route %s backend %s: %w", routeName(r.Source), b.Address, err)
 						}
 						checked[b.TLS] = true
@@ -74,8 +72,8 @@ func routeName(s ir.Source) string {
 	return s.String()
 }
 
-// checkTLS checks one backend's TLS.
-func checkTLS(t *ir.BackendTLS, certs map[string]*ir.Certificate) error {
+// checkTLS checks one backend's TLS and adds its client certificate to certs.
+func checkTLS(g *ir.Gateway, t *ir.BackendTLS, certs map[string]*ir.Certificate) error {
 	switch {
 	case t.ServerName == "":
 		return fmt.Errorf("tls.serverName is empty")
@@ -85,8 +83,8 @@ func checkTLS(t *ir.BackendTLS, certs map[string]*ir.Certificate) error {
 		return fmt.Errorf("tls.trustedCAs is empty and tls.systemCAs is not set")
 	}
 	for i, ca := range t.TrustedCAs {
-		if b, _ := pem.Decode([]byte(ca)); b == nil || b.Type != "CERTIFICATE" {
-			return fmt.Errorf("tls.trustedCAs[%d] is not a PEM certificate", i)
+		if !x509.NewCertPool().AppendCertsFromPEM([]byte(ca)) {
+			return fmt.Errorf("tls.trustedCAs[%d] holds no PEM certificate", i)
 		}
 	}
 	for i, s := range t.SubjectAltNames {
@@ -94,10 +92,45 @@ func checkTLS(t *ir.BackendTLS, certs map[string]*ir.Certificate) error {
 			return fmt.Errorf("tls.subjectAltNames[%d] must set exactly one of hostname and uri", i)
 		}
 	}
-	if c := t.ClientCertificate; c != "" && certs[c] == nil {
-		return fmt.Errorf("tls.clientCertificate %q is not among the Gateway's certificates", c)
+	if name := t.ClientCertificate; name != "" && certs[name] == nil {
+		i := slices.IndexFunc(g.Certificates, func(c ir.Certificate) bool { return c.Name == name })
+		if i < 0 {
+			return fmt.Errorf("tls.clientCertificate %q is not among the Gateway's certificates", name)
+		}
+		c := &g.Certificates[i]
+		if _, err := tls.X509KeyPair([]byte(c.CertPEM), []byte(c.KeyPEM)); err != nil {
+			return fmt.Errorf("tls.clientCertificate %q: %w", name, err)
+		}
+		certs[name] = c
 	}
 	return nil
+}
+
+// servedCertificates are the Gateway certificates the tls app loads: all but those only
+// presented to backends, which the gateway_tls transports hold themselves (a client
+// certificate need not carry a name, which the tls app requires).
+func servedCertificates(g *ir.Gateway, clientCerts map[string]*ir.Certificate) []ir.Certificate {
+	if len(clientCerts) == 0 {
+		return g.Certificates
+	}
+	served := map[string]bool{}
+	for _, s := range g.HTTP {
+		for _, l := range s.Listeners {
+			for _, c := range l.Certificates {
+				served[c] = true
+			}
+		}
+	}
+	for _, s := range g.TLS {
+		for _, r := range s.Routes {
+			for _, c := range r.Certificates {
+				served[c] = true
+			}
+		}
+	}
+	return slices.DeleteFunc(slices.Clone(g.Certificates), func(c ir.Certificate) bool {
+		return clientCerts[c.Name] != nil && !served[c.Name]
+	})
 }
 
 // backendTLS is the TLS a backend is spoken to with: none for an invalid one, which

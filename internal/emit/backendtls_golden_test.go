@@ -2,12 +2,19 @@ package emit_test
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"maps"
+	"math/big"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/caddy-gateway/operator/internal/emit"
 	"github.com/caddy-gateway/operator/internal/golden"
@@ -109,16 +116,20 @@ func TestBackendTLSRefused(t *testing.T) {
 		"no server name":   {ir.BackendTLS{SystemCAs: true}, route + "tls.serverName is empty"},
 		"no trust":         {ir.BackendTLS{ServerName: "s"}, "tls.trustedCAs is empty and tls.systemCAs is not set"},
 		"both trusts":      {ir.BackendTLS{ServerName: "s", SystemCAs: true, TrustedCAs: []string{fixture.CertPEM}}, "are both set"},
-		"garbage CA":       {ir.BackendTLS{ServerName: "s", TrustedCAs: []string{fixture.CertPEM, "garbage"}}, "tls.trustedCAs[1] is not a PEM certificate"},
-		"key as CA":        {ir.BackendTLS{ServerName: "s", TrustedCAs: []string{fixture.KeyPEM}}, "tls.trustedCAs[0] is not a PEM certificate"},
+		"garbage CA":       {ir.BackendTLS{ServerName: "s", TrustedCAs: []string{fixture.CertPEM, "garbage"}}, "tls.trustedCAs[1] holds no PEM certificate"},
+		"key as CA":        {ir.BackendTLS{ServerName: "s", TrustedCAs: []string{fixture.KeyPEM}}, "tls.trustedCAs[0] holds no PEM certificate"},
 		"empty SAN":        {ir.BackendTLS{ServerName: "s", SystemCAs: true, SubjectAltNames: []ir.SubjectAltName{{}}}, "tls.subjectAltNames[0] must set exactly one"},
 		"SAN of two kinds": {ir.BackendTLS{ServerName: "s", SystemCAs: true, SubjectAltNames: []ir.SubjectAltName{{Hostname: "a", URI: "b"}}}, "tls.subjectAltNames[0]"},
 		"unknown client certificate": {ir.BackendTLS{ServerName: "s", SystemCAs: true, ClientCertificate: "default/nope"},
 			`tls.clientCertificate "default/nope" is not among the Gateway's certificates`},
+		"client key of another certificate": {ir.BackendTLS{ServerName: "s", SystemCAs: true, ClientCertificate: "default/mismatch"},
+			`tls.clientCertificate "default/mismatch": tls: private key does not match public key`},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
 			g := translator.Translate(fixture.LoadCase(t, translatorTestdata, "httproute-basic")).IR
+			other := gatewayCert(t, "", newTestCA(t, "other").clientCert(t))
+			g.Certificates = append(g.Certificates, ir.Certificate{Name: "default/mismatch", CertPEM: fixture.CertPEM, KeyPEM: other.KeyPEM})
 			setBackendTLS(g, map[string]*ir.BackendTLS{svc: &c.tls})
 			_, err := emit.Emit(g, emit.Options{})
 			if err == nil || !strings.Contains(err.Error(), c.want) {
@@ -139,5 +150,45 @@ func TestBackendTLSRefusedOnLayer4(t *testing.T) {
 	_, err := emit.Emit(g, emit.Options{})
 	if err == nil || !strings.Contains(err.Error(), "tls to layer4 backends is not supported") {
 		t.Errorf("error %v, want the layer4 backend's TLS refused", err)
+	}
+}
+
+// TestBackendTLSClientCertificateWithoutNames emits a client certificate that carries no
+// name at all: Caddy's tls app would refuse to load it, so only the transport holds it,
+// and Caddy accepts the config.
+func TestBackendTLSClientCertificateWithoutNames(t *testing.T) {
+	ca := newTestCA(t, "client-ca")
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(3), NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := translator.Translate(fixture.LoadCase(t, translatorTestdata, "gateway-https-terminate")).IR
+	g.Certificates = append(g.Certificates, gatewayCert(t, "default/nameless", tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}))
+	all := map[string]*ir.BackendTLS{}
+	for _, l := range g.HTTP[0].Listeners {
+		for _, h := range l.Hosts {
+			for _, r := range h.Routes {
+				for _, b := range r.Action.Backends {
+					all[b.Address] = &ir.BackendTLS{ServerName: "s", SystemCAs: true, ClientCertificate: "default/nameless"}
+				}
+			}
+		}
+	}
+	setBackendTLS(g, all)
+	res, err := emit.Emit(g, emit.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(res.JSON, []byte(`"client_key"`)) || !bytes.Contains(res.JSON, []byte(`"load_pem"`)) {
+		t.Fatal("the case must present the client certificate and serve the listener's certificate")
+	}
+	if err := caddyValidate(res.JSON); err != nil {
+		t.Fatal(err)
 	}
 }

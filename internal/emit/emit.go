@@ -209,8 +209,8 @@ func config(g *ir.Gateway, opts Options) (*caddyjson.Config, *emitter, error) {
 	if !o.DisableMetrics {
 		cfg.Apps.HTTP.Metrics = &caddyjson.HTTPMetrics{}
 	}
-	if len(g.Certificates) > 0 {
-		cfg.Apps.TLS = tlsApp(g.Certificates)
+	if served := servedCertificates(g, certs); len(served) > 0 {
+		cfg.Apps.TLS = tlsApp(served)
 	}
 	if len(g.TCP)+len(g.UDP)+len(g.TLS) > 0 {
 		l4, err := e.layer4App(g.TCP, g.UDP)
@@ -231,7 +231,7 @@ func config(g *ir.Gateway, opts Options) (*caddyjson.Config, *emitter, error) {
 type emitter struct {
 	opts               Options
 	usesInvalidBackend bool
-	// certs are the Gateway's certificates by name (client certificates to backends).
+	// certs are the client certificates presented to backends, by name.
 	certs map[string]*ir.Certificate
 	// tlsIDs and tlsDistinct number the distinct backend TLS settings (tlsID).
 	tlsIDs      map[*ir.BackendTLS]int
