@@ -17,11 +17,15 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/headers"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
 )
+
+// HandshakeTimeout bounds each TLS handshake with a backend, as Go's default transport does.
+const HandshakeTimeout = 10 * time.Second
 
 func init() {
 	caddy.RegisterModule(Transport{})
@@ -74,10 +78,12 @@ func (t *Transport) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
-	// An empty TLSConfig turns TLS on without a tls.Config of its own (Caddy builds
-	// none for it); http2.ConfigureTransport then adds the h2 ALPN protocols to the
-	// config we fill in below.
-	t.TLS = &reverseproxy.TLSConfig{}
+	// A TLSConfig with no verification settings turns TLS on without a tls.Config of
+	// its own (Caddy builds none for it); http2.ConfigureTransport then adds the h2 ALPN
+	// protocols to the config we fill in below. A backend that accepts connections but
+	// never completes a handshake fails after HandshakeTimeout (Caddy's default waits
+	// for as long as the request lives).
+	t.TLS = &reverseproxy.TLSConfig{HandshakeTimeout: caddy.Duration(HandshakeTimeout)}
 	if err := t.HTTPTransport.Provision(ctx); err != nil {
 		return err
 	}

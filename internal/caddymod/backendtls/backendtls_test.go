@@ -1,8 +1,20 @@
 package backendtls
 
 import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
 )
 
 func TestDNSMatch(t *testing.T) {
@@ -73,4 +85,53 @@ func TestClientConfigVerifiesWithSANsOnly(t *testing.T) {
 	if !cfg.InsecureSkipVerify || cfg.VerifyConnection == nil {
 		t.Errorf("with SANs the own verification must replace Go's: %+v", cfg)
 	}
+}
+
+func TestProvisionSetsTheTLSClientConfig(t *testing.T) {
+	caPEM, _ := testCA(t)
+	// ALPN (h2 offered to gRPC backends, only HTTP/1.1 to WebSocket upgrades) is proven
+	// by the data-plane tests of package emit.
+	for name, versions := range map[string][]string{"default": nil, "h2": {"2"}, "h1": {"1.1"}} {
+		t.Run(name, func(t *testing.T) {
+			tr := &Transport{ServerName: "b.example.com", TrustedCAs: []string{caPEM}}
+			tr.Versions = versions
+			ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+			defer cancel()
+			if err := tr.Provision(ctx); err != nil {
+				t.Fatal(err)
+			}
+			c := tr.Transport.TLSClientConfig
+			if !tr.TLSEnabled() || c == nil || c.ServerName != "b.example.com" || c.RootCAs == nil || c.InsecureSkipVerify {
+				t.Fatalf("TLS enabled %v, client config %+v", tr.TLSEnabled(), c)
+			}
+			if tr.Transport.TLSHandshakeTimeout != HandshakeTimeout {
+				t.Errorf("handshake timeout %s, want %s", tr.Transport.TLSHandshakeTimeout, HandshakeTimeout)
+			}
+			if tr.RequestHeaderOps() != nil {
+				t.Error("the transport must keep the client's Host header")
+			}
+		})
+	}
+	tr := &Transport{ServerName: "b", SystemCAs: true}
+	tr.TLS = &reverseproxy.TLSConfig{InsecureSkipVerify: true}
+	if err := tr.Provision(caddy.Context{Context: context.Background()}); err == nil || !strings.Contains(err.Error(), "tls must not be set") {
+		t.Errorf("a tls block was accepted: %v", err)
+	}
+}
+
+// testCA is a self-signed CA certificate in PEM and its key.
+func testCA(t *testing.T) (string, *ecdsa.PrivateKey) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "ca"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})), key
 }
