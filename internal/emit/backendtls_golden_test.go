@@ -49,6 +49,11 @@ var backendTLSCases = map[string]backendTLSCase{
 			SubjectAltNames:   []ir.SubjectAltName{{Hostname: "*.example.com"}, {URI: "spiffe://cluster.local/ns/default/sa/svc"}},
 			ClientCertificate: backendClientCert.Name},
 	}},
+	// Backends with filters of their own keep their branches; the TLS one's proxy
+	// speaks TLS, the mirror stays as it was.
+	"backend-filters": {in: "httproute-backend-filters", tls: map[string]*ir.BackendTLS{
+		"10.0.0.2:8080": {ServerName: "two.example.com", SystemCAs: true},
+	}},
 	// gRPC backends: TLS ones speak HTTP/2 negotiated by ALPN; a rule with a TLS and a
 	// cleartext backend splits.
 	"grpc-system-cas": {in: "grpcroute-backends", tls: map[string]*ir.BackendTLS{
@@ -61,7 +66,12 @@ func backendTLSIR(t testing.TB, c backendTLSCase) *ir.Gateway {
 	t.Helper()
 	g := translator.Translate(fixture.LoadCase(t, translatorTestdata, c.in)).IR
 	setBackendTLS(g, c.tls)
-	g.Certificates = append(g.Certificates, backendClientCert)
+	for _, t := range c.tls {
+		if t.ClientCertificate == backendClientCert.Name {
+			g.Certificates = append(g.Certificates, backendClientCert)
+			break
+		}
+	}
 	slices.SortFunc(g.Certificates, func(a, b ir.Certificate) int { return strings.Compare(a.Name, b.Name) })
 	return g
 }
