@@ -202,3 +202,38 @@ func TestBackendTLSClientCertificateWithoutNames(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestBackendTLSKeepsProxyListsApart emits two routes to one backend address that
+// differ only in TLS (and a third in none): plain proxy actions of equal content share
+// one handler list, so the TLS must be part of that content.
+func TestBackendTLSKeepsProxyListsApart(t *testing.T) {
+	g := translator.Translate(fixture.LoadCase(t, translatorTestdata, "httproute-basic")).IR
+	host := &g.HTTP[0].Listeners[0].Hosts[0]
+	base := host.Routes[0]
+	for _, name := range []string{"a.example.com", "b.example.com", ""} {
+		a := *base.Action
+		a.Backends = slices.Clone(a.Backends)
+		if name != "" {
+			a.Backends[0].TLS = &ir.BackendTLS{ServerName: name, SystemCAs: true}
+		}
+		m := *base.Match
+		m.Path = "/" + name
+		host.Routes = append(host.Routes, ir.Route{Source: base.Source, Match: &m, Action: &a})
+	}
+	cfg, err := emit.Config(g, emit.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"server_name":"a.example.com"`, `"server_name":"b.example.com"`} {
+		if n := bytes.Count(b, []byte(want)); n != 1 {
+			t.Errorf("%s appears %d times, want once", want, n)
+		}
+	}
+	if n := bytes.Count(b, []byte(`"gateway_tls"`)); n != 2 {
+		t.Errorf("%d gateway_tls transports, want 2 (the cleartext routes share a plain list)", n)
+	}
+}
