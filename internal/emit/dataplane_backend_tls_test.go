@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caddy-gateway/operator/internal/emit"
 	"github.com/caddy-gateway/operator/internal/ir"
 )
 
@@ -189,7 +190,14 @@ func TestDataPlaneBackendTLS(t *testing.T) {
 	d := startDataPlane(t, backendTLSFixture(names...), backends)
 	setBackendTLS(d.ir, tlsByAddr)
 	d.ir.Certificates = append(d.ir.Certificates, gatewayCert(t, "default/backend-client", clientCA.clientCert(t)))
-	d.load(d.opts)
+	// The config with backend TLS goes to Caddy as the operator sends it: through the
+	// admin-proxy.
+	res, err := emit.Emit(d.ir, d.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	startAdminPush(t, d).load(t, res.JSON)
+	d.client.CloseIdleConnections()
 
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
