@@ -3,7 +3,8 @@
 // backend as a BackendTLSPolicy says. Core Caddy's transport verifies only the server
 // name and loads client certificates only from files; this one also accepts a backend
 // certificate by a list of subject alt names (DNS names, "*.x" for one label, URIs
-// compared exactly) and presents a client certificate given inline as PEM.
+// compared exactly) and presents a client certificate given inline as PEM. Its
+// Settings also configure the TLS of the gateway_mirror handler's copies.
 //
 // Verification is never skipped: the chain must end in TrustedCAs (or the system's
 // roots with SystemCAs), and the leaf must carry one of SubjectAltNames, or ServerName
@@ -31,11 +32,16 @@ func init() {
 	caddy.RegisterModule(Transport{})
 }
 
-// Transport is reverseproxy.HTTPTransport with its TLS set from the fields below; the
+// Transport is reverseproxy.HTTPTransport with its TLS set from Settings; the
 // embedded transport's own "tls" must be left out.
 type Transport struct {
 	reverseproxy.HTTPTransport
+	Settings
+}
 
+// Settings are how a backend is spoken to over TLS and verified. The mirror handler
+// (http.handlers.gateway_mirror) takes them too.
+type Settings struct {
 	// ServerName is sent as SNI; without SubjectAltNames the backend's certificate must
 	// be valid for it. Required.
 	ServerName string `json:"server_name"`
@@ -74,9 +80,9 @@ func (t *Transport) Provision(ctx caddy.Context) error {
 	if t.TLS != nil {
 		return errors.New("gateway_tls: tls must not be set; the transport's own fields configure TLS")
 	}
-	cfg, err := t.clientConfig()
+	cfg, err := t.ClientConfig()
 	if err != nil {
-		return err
+		return fmt.Errorf("gateway_tls: %w", err)
 	}
 	// A TLSConfig with no verification settings turns TLS on without a tls.Config of
 	// its own (Caddy builds none for it); http2.ConfigureTransport then adds the h2 ALPN
@@ -97,33 +103,33 @@ func (t *Transport) Provision(ctx caddy.Context) error {
 	return nil
 }
 
-// clientConfig is the TLS client config of the fields: server name, roots, client
+// ClientConfig is the TLS client config of the settings: server name, roots, client
 // certificate and, with subject alt names, the verification that replaces Go's.
-func (t *Transport) clientConfig() (*tls.Config, error) {
+func (t *Settings) ClientConfig() (*tls.Config, error) {
 	if t.ServerName == "" {
-		return nil, errors.New("gateway_tls: server_name is required")
+		return nil, errors.New("server_name is required")
 	}
 	cfg := &tls.Config{ServerName: t.ServerName}
 	switch {
 	case t.SystemCAs && len(t.TrustedCAs) > 0:
-		return nil, errors.New("gateway_tls: trusted_cas and system_cas exclude each other")
+		return nil, errors.New("trusted_cas and system_cas exclude each other")
 	case !t.SystemCAs && len(t.TrustedCAs) == 0:
-		return nil, errors.New("gateway_tls: trusted_cas or system_cas is required")
+		return nil, errors.New("trusted_cas or system_cas is required")
 	case !t.SystemCAs:
 		cfg.RootCAs = x509.NewCertPool()
 		for i, p := range t.TrustedCAs {
 			if !cfg.RootCAs.AppendCertsFromPEM([]byte(p)) {
-				return nil, fmt.Errorf("gateway_tls: trusted_cas[%d] holds no PEM certificate", i)
+				return nil, fmt.Errorf("trusted_cas[%d] holds no PEM certificate", i)
 			}
 		}
 	}
 	if (t.ClientCertificate == "") != (t.ClientKey == "") {
-		return nil, errors.New("gateway_tls: client_certificate and client_key go together")
+		return nil, errors.New("client_certificate and client_key go together")
 	}
 	if t.ClientCertificate != "" {
 		c, err := tls.X509KeyPair([]byte(t.ClientCertificate), []byte(t.ClientKey))
 		if err != nil {
-			return nil, fmt.Errorf("gateway_tls: client_certificate: %w", err)
+			return nil, fmt.Errorf("client_certificate: %w", err)
 		}
 		cfg.Certificates = []tls.Certificate{c}
 	}
@@ -132,7 +138,7 @@ func (t *Transport) clientConfig() (*tls.Config, error) {
 	}
 	for i, s := range t.SubjectAltNames {
 		if (s.Hostname == "") == (s.URI == "") {
-			return nil, fmt.Errorf("gateway_tls: subject_alt_names[%d] needs exactly one of hostname and uri", i)
+			return nil, fmt.Errorf("subject_alt_names[%d] needs exactly one of hostname and uri", i)
 		}
 	}
 	// Go's verification would demand ServerName in the certificate: it is replaced by
@@ -147,7 +153,7 @@ func (t *Transport) clientConfig() (*tls.Config, error) {
 func verifySANs(roots *x509.CertPool, sans []SubjectAltName) func(tls.ConnectionState) error {
 	return func(cs tls.ConnectionState) error {
 		if len(cs.PeerCertificates) == 0 {
-			return errors.New("gateway_tls: the backend presented no certificate")
+			return errors.New("backend presented no certificate")
 		}
 		leaf := cs.PeerCertificates[0]
 		opts := x509.VerifyOptions{Roots: roots, Intermediates: x509.NewCertPool(),
@@ -156,14 +162,14 @@ func verifySANs(roots *x509.CertPool, sans []SubjectAltName) func(tls.Connection
 			opts.Intermediates.AddCert(c)
 		}
 		if _, err := leaf.Verify(opts); err != nil {
-			return fmt.Errorf("gateway_tls: backend certificate: %w", err)
+			return fmt.Errorf("backend certificate: %w", err)
 		}
 		for _, s := range sans {
 			if carries(leaf, s) {
 				return nil
 			}
 		}
-		return errors.New("gateway_tls: the backend certificate carries none of the subject alt names")
+		return errors.New("backend certificate carries none of the subject alt names")
 	}
 }
 

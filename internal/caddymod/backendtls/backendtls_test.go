@@ -47,21 +47,21 @@ func TestDNSMatch(t *testing.T) {
 func TestClientConfigRefusesBadFields(t *testing.T) {
 	const ca = "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n"
 	tests := map[string]struct {
-		tr   Transport
+		tr   Settings
 		want string
 	}{
-		"no server name":  {Transport{SystemCAs: true}, "server_name is required"},
-		"no trust":        {Transport{ServerName: "b"}, "trusted_cas or system_cas is required"},
-		"both trusts":     {Transport{ServerName: "b", SystemCAs: true, TrustedCAs: []string{ca}}, "exclude each other"},
-		"garbage CA":      {Transport{ServerName: "b", TrustedCAs: []string{ca}}, "trusted_cas[0] holds no PEM certificate"},
-		"key alone":       {Transport{ServerName: "b", SystemCAs: true, ClientKey: "k"}, "client_certificate and client_key go together"},
-		"garbage pair":    {Transport{ServerName: "b", SystemCAs: true, ClientCertificate: "c", ClientKey: "k"}, "client_certificate:"},
-		"empty SAN":       {Transport{ServerName: "b", SystemCAs: true, SubjectAltNames: []SubjectAltName{{}}}, "subject_alt_names[0]"},
-		"SAN of two kind": {Transport{ServerName: "b", SystemCAs: true, SubjectAltNames: []SubjectAltName{{Hostname: "a", URI: "u"}}}, "subject_alt_names[0]"},
+		"no server name":  {Settings{SystemCAs: true}, "server_name is required"},
+		"no trust":        {Settings{ServerName: "b"}, "trusted_cas or system_cas is required"},
+		"both trusts":     {Settings{ServerName: "b", SystemCAs: true, TrustedCAs: []string{ca}}, "exclude each other"},
+		"garbage CA":      {Settings{ServerName: "b", TrustedCAs: []string{ca}}, "trusted_cas[0] holds no PEM certificate"},
+		"key alone":       {Settings{ServerName: "b", SystemCAs: true, ClientKey: "k"}, "client_certificate and client_key go together"},
+		"garbage pair":    {Settings{ServerName: "b", SystemCAs: true, ClientCertificate: "c", ClientKey: "k"}, "client_certificate:"},
+		"empty SAN":       {Settings{ServerName: "b", SystemCAs: true, SubjectAltNames: []SubjectAltName{{}}}, "subject_alt_names[0]"},
+		"SAN of two kind": {Settings{ServerName: "b", SystemCAs: true, SubjectAltNames: []SubjectAltName{{Hostname: "a", URI: "u"}}}, "subject_alt_names[0]"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			_, err := tc.tr.clientConfig()
+			_, err := tc.tr.ClientConfig()
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %v, want one containing %q", err, tc.want)
 			}
@@ -70,8 +70,8 @@ func TestClientConfigRefusesBadFields(t *testing.T) {
 }
 
 func TestClientConfigVerifiesWithSANsOnly(t *testing.T) {
-	tr := Transport{ServerName: "b.example.com", SystemCAs: true}
-	cfg, err := tr.clientConfig()
+	tr := Settings{ServerName: "b.example.com", SystemCAs: true}
+	cfg, err := tr.ClientConfig()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +79,7 @@ func TestClientConfigVerifiesWithSANsOnly(t *testing.T) {
 		t.Errorf("without SANs Go must verify the server name: %+v", cfg)
 	}
 	tr.SubjectAltNames = []SubjectAltName{{URI: "spiffe://cluster/ns/b"}}
-	if cfg, err = tr.clientConfig(); err != nil {
+	if cfg, err = tr.ClientConfig(); err != nil {
 		t.Fatal(err)
 	}
 	if !cfg.InsecureSkipVerify || cfg.VerifyConnection == nil {
@@ -93,7 +93,7 @@ func TestProvisionSetsTheTLSClientConfig(t *testing.T) {
 	// by the data-plane tests of package emit.
 	for name, versions := range map[string][]string{"default": nil, "h2": {"2"}, "h1": {"1.1"}} {
 		t.Run(name, func(t *testing.T) {
-			tr := &Transport{ServerName: "b.example.com", TrustedCAs: []string{caPEM}}
+			tr := &Transport{Settings: Settings{ServerName: "b.example.com", TrustedCAs: []string{caPEM}}}
 			tr.Versions = versions
 			ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
 			defer cancel()
@@ -112,7 +112,7 @@ func TestProvisionSetsTheTLSClientConfig(t *testing.T) {
 			}
 		})
 	}
-	tr := &Transport{ServerName: "b", SystemCAs: true}
+	tr := &Transport{Settings: Settings{ServerName: "b", SystemCAs: true}}
 	tr.TLS = &reverseproxy.TLSConfig{InsecureSkipVerify: true}
 	if err := tr.Provision(caddy.Context{Context: context.Background()}); err == nil || !strings.Contains(err.Error(), "tls must not be set") {
 		t.Errorf("a tls block was accepted: %v", err)
