@@ -9,6 +9,9 @@ type Mirror struct {
 	Percent float64 `json:"percent"`
 	// Protocol is how copies are sent: HTTP/1.1 (the zero value) or h2c (gRPC).
 	Protocol BackendProtocol `json:"protocol,omitempty"`
+	// TLS, when set, sends the copies over TLS verified as it says (a BackendTLSPolicy
+	// targeting the mirror's Service port); h2c then becomes HTTP/2 negotiated by ALPN.
+	TLS *BackendTLS `json:"tls,omitempty"`
 }
 
 // BackendFilters are the filters of one backend reference (HTTPRoute and GRPCRoute
