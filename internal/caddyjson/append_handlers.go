@@ -133,7 +133,9 @@ func (w *writer) reverseProxy(rp *ReverseProxy) {
 		w.str(t.Protocol)
 		w.optStr("response_header_timeout", t.ResponseHeaderTimeout)
 		w.optStrs("versions", t.Versions)
-		w.backendTLS(t)
+		if t.BackendTLS != nil {
+			w.backendTLS(t.BackendTLS)
+		}
 		w.close()
 	}
 	w.optStr("stream_close_delay", rp.StreamCloseDelay)
@@ -183,9 +185,10 @@ func (w *writer) upstream(u *Upstream) {
 	w.close()
 }
 
-// backendTLS writes the TLS fields of a gateway_tls transport.
-func (w *writer) backendTLS(t *HTTPTransport) {
-	w.optStr("server_name", t.ServerName)
+// backendTLS writes the members of t into the open object.
+func (w *writer) backendTLS(t *BackendTLS) {
+	w.key("server_name")
+	w.str(t.ServerName)
 	w.optStrs("trusted_cas", t.TrustedCAs)
 	if t.SystemCAs {
 		w.key("system_cas")

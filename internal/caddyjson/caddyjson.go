@@ -245,19 +245,27 @@ type HTTPTransport struct {
 	// Versions are the HTTP versions to use; ["h2c", "2"] speaks HTTP/2 over cleartext
 	// with prior knowledge. Default ["1.1", "2"].
 	Versions []string `json:"versions,omitempty"`
-	// ServerName (gateway_tls only) is sent as SNI; without SubjectAltNames the
-	// backend's certificate must be valid for it.
-	ServerName string `json:"server_name,omitempty"`
-	// TrustedCAs (gateway_tls only) are PEM CA certificates the backend's chain must
-	// end in, unless SystemCAs.
+	// BackendTLS (gateway_tls only; its fields are members of the transport) is how
+	// the backend is spoken to over TLS and verified.
+	*BackendTLS
+}
+
+// BackendTLS is backendtls.Settings: TLS to a backend (the gateway_tls transport, the
+// gateway_mirror handler). Fields are taken literally (no placeholders).
+type BackendTLS struct {
+	// ServerName is sent as SNI; without SubjectAltNames the backend's certificate
+	// must be valid for it.
+	ServerName string `json:"server_name"`
+	// TrustedCAs are PEM CA certificates the backend's chain must end in, unless
+	// SystemCAs.
 	TrustedCAs []string `json:"trusted_cas,omitempty"`
-	// SystemCAs (gateway_tls only) trusts the system's roots.
+	// SystemCAs trusts the system's roots.
 	SystemCAs bool `json:"system_cas,omitempty"`
-	// SubjectAltNames (gateway_tls only), when set, replace ServerName in verification:
-	// the certificate must carry one of them.
+	// SubjectAltNames, when set, replace ServerName in verification: the certificate
+	// must carry one of them.
 	SubjectAltNames []SubjectAltName `json:"subject_alt_names,omitempty"`
-	// ClientCertificate and ClientKey (gateway_tls only) are the PEM certificate chain
-	// and key presented to a backend that asks for a client certificate.
+	// ClientCertificate and ClientKey are the PEM certificate chain and key presented
+	// to a backend that asks for a client certificate.
 	ClientCertificate string `json:"client_certificate,omitempty"`
 	ClientKey         string `json:"client_key,omitempty"`
 }

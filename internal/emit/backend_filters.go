@@ -115,7 +115,7 @@ func (e *emitter) branch(a *ir.Action, b *ir.Backend) []caddyjson.Handler {
 			host = f.Rewrite.Hostname
 		}
 	}
-	hs = append(hs, mirrorHandlers(f.Mirrors)...)
+	hs = append(hs, e.mirrorHandlers(f.Mirrors)...)
 	if f.Redirect != nil {
 		return append(hs, redirect(f.Redirect))
 	}

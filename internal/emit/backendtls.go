@@ -22,24 +22,57 @@ import (
 func checkBackendTLS(g *ir.Gateway) (map[string]*ir.Certificate, error) {
 	certs := map[string]*ir.Certificate{}
 	checked := map[*ir.BackendTLS]bool{}
+	check := func(r *ir.Route, kind, addr string, t *ir.BackendTLS) error {
+		if t == nil || checked[t] {
+			return nil
+		}
+		if err := checkTLS(g, t, certs); err != nil {
+			return fmt.Errorf("route %s %s %s: %w", routeName(r.Source), kind, addr, err)
+		}
+		checked[t] = true
+		return nil
+	}
 	for i := range g.HTTP {
 		for j := range g.HTTP[i].Listeners {
 			for _, h := range g.HTTP[i].Listeners[j].Hosts {
-				for _, r := range h.Routes {
-					for _, b := range r.Action.Backends {
-						if b.TLS == nil || b.Invalid || checked[b.TLS] {
-							continue
-						}
-						if err := checkTLS(g, b.TLS, certs); err != nil {
-							return nil, fmt.Errorf("route %s backend %s: %w", routeName(r.Source), b.Address, err)
-						}
-						checked[b.TLS] = true
+				for k := range h.Routes {
+					if err := checkRouteTLS(&h.Routes[k], check); err != nil {
+						return nil, err
 					}
 				}
 			}
 		}
 	}
 	return certs, checkLayer4TLS(g)
+}
+
+// checkRouteTLS checks the TLS of the route's valid backends and of its mirrors.
+func checkRouteTLS(r *ir.Route, check func(r *ir.Route, kind, addr string, t *ir.BackendTLS) error) error {
+	mirrors := func(ms []ir.Mirror) error {
+		for _, m := range ms {
+			if err := check(r, "mirror", m.Address, m.TLS); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := mirrors(r.Action.Mirrors); err != nil {
+		return err
+	}
+	for _, b := range r.Action.Backends {
+		if b.Invalid {
+			continue
+		}
+		if err := check(r, "backend", b.Address, b.TLS); err != nil {
+			return err
+		}
+		if b.Filters != nil {
+			if err := mirrors(b.Filters.Mirrors); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // checkLayer4TLS refuses TLS on the backends of TCP, UDP and TLS routes.
@@ -190,16 +223,25 @@ func (e *emitter) tlsID(t *ir.BackendTLS) int {
 // tlsTransport is the gateway_tls transport of t, speaking HTTP/2 (ALPN h2) to h2c
 // backends such as gRPC's, and HTTP/1.1 or HTTP/2 as the backend chooses otherwise.
 func (e *emitter) tlsTransport(a *ir.Action, t *ir.BackendTLS) *caddyjson.HTTPTransport {
-	tr := &caddyjson.HTTPTransport{Protocol: "gateway_tls", ServerName: t.ServerName,
-		TrustedCAs: t.TrustedCAs, SystemCAs: t.SystemCAs}
+	tr := &caddyjson.HTTPTransport{Protocol: "gateway_tls", BackendTLS: e.tlsJSON(t)}
 	if a.BackendProtocol == ir.ProtocolH2C {
 		tr.Versions = []string{"2"}
 	}
+	return tr
+}
+
+// tlsJSON is t as the gateway_tls transport and the gateway_mirror handler take it,
+// with the client certificate's PEM; nil for nil.
+func (e *emitter) tlsJSON(t *ir.BackendTLS) *caddyjson.BackendTLS {
+	if t == nil {
+		return nil
+	}
+	j := &caddyjson.BackendTLS{ServerName: t.ServerName, TrustedCAs: t.TrustedCAs, SystemCAs: t.SystemCAs}
 	for _, s := range t.SubjectAltNames {
-		tr.SubjectAltNames = append(tr.SubjectAltNames, caddyjson.SubjectAltName{Hostname: s.Hostname, URI: s.URI})
+		j.SubjectAltNames = append(j.SubjectAltNames, caddyjson.SubjectAltName{Hostname: s.Hostname, URI: s.URI})
 	}
 	if c := e.certs[t.ClientCertificate]; c != nil {
-		tr.ClientCertificate, tr.ClientKey = c.CertPEM, c.KeyPEM
+		j.ClientCertificate, j.ClientKey = c.CertPEM, c.KeyPEM
 	}
-	return tr
+	return j
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"net"
+	"net/http"
 	"testing"
 	"time"
 
@@ -95,4 +96,90 @@ func TestDataPlaneBackendTLSWebSocket(t *testing.T) {
 	setBackendTLS(d.ir, map[string]*ir.BackendTLS{addr: {ServerName: "ws.example.com", TrustedCAs: []string{ca.pem}}})
 	d.load(d.opts)
 	testWebSocket(t, d)
+}
+
+// mirrorBackendTLSFixture mirrors /good to Service good and /bad to Service bad (both
+// port 8443), and forwards both to Service a.
+const mirrorBackendTLSFixture = `
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: default}
+spec:
+  gatewayClassName: caddy
+  listeners: [{name: http, port: PORT, protocol: HTTP}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: a, namespace: default}
+spec: {ports: [{port: 8080}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: good, namespace: default}
+spec: {ports: [{port: 8443}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: bad, namespace: default}
+spec: {ports: [{port: 8443}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: r, namespace: default}
+spec:
+  parentRefs: [{name: gw}]
+  rules:
+  - matches: [{path: {value: /good}}]
+    filters: [{type: RequestMirror, requestMirror: {backendRef: {name: good, port: 8443}}}]
+    backendRefs: [{name: a, port: 8080}]
+  - matches: [{path: {value: /bad}}]
+    filters: [{type: RequestMirror, requestMirror: {backendRef: {name: bad, port: 8443}}}]
+    backendRefs: [{name: a, port: 8080}]
+`
+
+// TestDataPlaneBackendTLSMirror mirrors requests to TLS backends: a copy reaches the
+// one whose chain and name verify, presenting the Gateway's client certificate it
+// requires; none reaches the one signed by another CA. The requests themselves are
+// served either way.
+func TestDataPlaneBackendTLSMirror(t *testing.T) {
+	ca, otherCA, clientCA := newTestCA(t, "backend-ca"), newTestCA(t, "other-ca"), newTestCA(t, "client-ca")
+	copies := make(chan string, 16)
+	record := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		copies <- r.URL.Path + " sni=" + r.TLS.ServerName + " client=" + r.TLS.PeerCertificates[0].Subject.CommonName
+	})
+	good := tlsEchoBackend(t, "good", ca.serverCert(t, []string{"mirror.example.com"}), clientCA.pool(), record)
+	bad := tlsEchoBackend(t, "bad", otherCA.serverCert(t, []string{"mirror.example.com"}), clientCA.pool(), record)
+	d := startDataPlane(t, mirrorBackendTLSFixture, map[string]string{
+		svcAddr("a", 8080):    echoBackend(t, "a").Listener.Addr().String(),
+		svcAddr("good", 8443): good.Listener.Addr().String(), svcAddr("bad", 8443): bad.Listener.Addr().String(),
+	})
+	mirrorTLS := &ir.BackendTLS{ServerName: "mirror.example.com", TrustedCAs: []string{ca.pem}, ClientCertificate: "default/backend-client"}
+	for _, h := range d.ir.HTTP[0].Listeners[0].Hosts {
+		for _, r := range h.Routes {
+			for m := range r.Action.Mirrors {
+				r.Action.Mirrors[m].TLS = mirrorTLS
+			}
+		}
+	}
+	d.ir.Certificates = append(d.ir.Certificates, gatewayCert(t, "default/backend-client", clientCA.clientCert(t)))
+	d.load(d.opts)
+
+	for _, path := range []string{"/bad", "/good"} {
+		if e := d.expect("GET", path, nil, 200); e.Backend != "a" {
+			t.Errorf("%s served by %q, want a", path, e.Backend)
+		}
+	}
+	select {
+	case got := <-copies:
+		if want := "/good sni=mirror.example.com client=client"; got != want {
+			t.Errorf("mirror copy %q, want %q", got, want)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("no mirror copy reached the TLS backend")
+	}
+	select {
+	case got := <-copies:
+		t.Errorf("a second copy arrived: %q (the backend of another CA must get none)", got)
+	case <-time.After(300 * time.Millisecond):
+	}
 }

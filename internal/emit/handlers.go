@@ -78,14 +78,14 @@ func (e *emitter) buildHandlers(a *ir.Action, src *ir.RuleSource) []caddyjson.Ha
 	}
 	hs = appendHeaderHandlers(hs, a.RequestHeaders, a.ResponseHeaders)
 	if a.Redirect != nil {
-		return append(append(hs, mirrorHandlers(a.Mirrors)...), redirect(a.Redirect))
+		return append(append(hs, e.mirrorHandlers(a.Mirrors)...), redirect(a.Redirect))
 	}
 	if a.Rewrite != nil && a.Rewrite.Path != nil {
 		hs = append(hs, caddyjson.Rewrite{Handler: "rewrite", URI: newPath(a.Rewrite.Path)})
 	}
 	// Mirrors see the request as the backend will (path rewritten; the rewritten Host
 	// is set by reverse_proxy, so copies keep the client's).
-	hs = append(hs, mirrorHandlers(a.Mirrors)...)
+	hs = append(hs, e.mirrorHandlers(a.Mirrors)...)
 	if a.DirectStatus != 0 || len(a.Backends) == 0 {
 		return append(hs, status(cmpOr(a.DirectStatus, 500)))
 	}
