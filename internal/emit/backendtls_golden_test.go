@@ -54,6 +54,15 @@ var backendTLSCases = map[string]backendTLSCase{
 	"backend-filters": {in: "httproute-backend-filters", tls: map[string]*ir.BackendTLS{
 		"10.0.0.2:8080": {ServerName: "two.example.com", SystemCAs: true},
 	}},
+	// A TLS mirror beside a cleartext one: a handler each.
+	"mirrors": {in: "httproute-request-mirror", tls: map[string]*ir.BackendTLS{
+		"mirror-a.default.svc.cluster.local:8080": {ServerName: "mirror-a.example.com", TrustedCAs: []string{fixture.CertPEM},
+			SubjectAltNames: []ir.SubjectAltName{{URI: "spiffe://cluster.local/ns/default/sa/mirror-a"}}, ClientCertificate: backendClientCert.Name},
+	}},
+	// A gRPC mirror of a backend's filters, over TLS (HTTP/2 by ALPN).
+	"grpc-mirror": {in: "grpcroute-mirror-backend-filters", tls: map[string]*ir.BackendTLS{
+		"10.0.1.3:9000": {ServerName: "mirror.example.com", SystemCAs: true},
+	}},
 	// gRPC backends: TLS ones speak HTTP/2 negotiated by ALPN; a rule with a TLS and a
 	// cleartext backend splits.
 	"grpc-system-cas": {in: "grpcroute-backends", tls: map[string]*ir.BackendTLS{
@@ -76,16 +85,27 @@ func backendTLSIR(t testing.TB, c backendTLSCase) *ir.Gateway {
 	return g
 }
 
-// setBackendTLS sets the TLS of the HTTP and gRPC backends by their address.
+// setBackendTLS sets the TLS of the HTTP and gRPC backends and mirrors by their address.
 func setBackendTLS(g *ir.Gateway, tls map[string]*ir.BackendTLS) {
+	mirrors := func(ms []ir.Mirror) {
+		for m := range ms {
+			if t, ok := tls[ms[m].Address]; ok {
+				ms[m].TLS = t
+			}
+		}
+	}
 	for i := range g.HTTP {
 		for j := range g.HTTP[i].Listeners {
 			for _, h := range g.HTTP[i].Listeners[j].Hosts {
 				for _, r := range h.Routes {
+					mirrors(r.Action.Mirrors)
 					for b := range r.Action.Backends {
 						be := &r.Action.Backends[b]
 						if t, ok := tls[be.Address]; ok && !be.Invalid {
 							be.TLS = t
+						}
+						if be.Filters != nil {
+							mirrors(be.Filters.Mirrors)
 						}
 					}
 				}
@@ -235,5 +255,15 @@ func TestBackendTLSKeepsProxyListsApart(t *testing.T) {
 	}
 	if n := bytes.Count(b, []byte(`"gateway_tls"`)); n != 2 {
 		t.Errorf("%d gateway_tls transports, want 2 (the cleartext routes share a plain list)", n)
+	}
+}
+
+// TestBackendTLSRefusedOnMirror checks bad TLS of a mirror is refused naming it.
+func TestBackendTLSRefusedOnMirror(t *testing.T) {
+	g := translator.Translate(fixture.LoadCase(t, translatorTestdata, "httproute-request-mirror")).IR
+	setBackendTLS(g, map[string]*ir.BackendTLS{"mirror-a.default.svc.cluster.local:8080": {SystemCAs: true}})
+	_, err := emit.Emit(g, emit.Options{})
+	if want := "mirror mirror-a.default.svc.cluster.local:8080: tls.serverName is empty"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("error %v, want one containing %q", err, want)
 	}
 }
