@@ -198,6 +198,16 @@ func TestDataPlaneBackendTLS(t *testing.T) {
 	}
 	startAdminPush(t, d).load(t, res.JSON)
 	d.client.CloseIdleConnections()
+	// A connection accepted while the old servers shut down may be reset: wait until the
+	// new config answers, as the operator waits for readiness.
+	var resets int
+	retry(t, &resets, "GET /good after the push", func() error {
+		resp, err := httpGet(d, "/good")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err
+	})
 
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
