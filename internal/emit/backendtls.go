@@ -3,6 +3,8 @@ package emit
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
 	"fmt"
 	"slices"
 
@@ -75,7 +77,10 @@ func checkRouteTLS(r *ir.Route, check func(r *ir.Route, kind, addr string, t *ir
 	return nil
 }
 
-// checkLayer4TLS refuses TLS on the backends of TCP, UDP and TLS routes.
+// checkLayer4TLS refuses TLS on the backends of TCP and UDP routes and of TLS routes
+// in passthrough (there is no TLS of the Gateway's to re-encrypt), and on those of
+// terminating TLS routes what caddy-l4's proxy cannot do: verify subject alt names
+// instead of the server name, or present an inline client certificate.
 func checkLayer4TLS(g *ir.Gateway) error {
 	for _, servers := range [][]ir.Layer4Server{g.TCP, g.UDP} {
 		for _, s := range servers {
@@ -89,14 +94,61 @@ func checkLayer4TLS(g *ir.Gateway) error {
 	for _, s := range g.TLS {
 		for _, r := range s.Routes {
 			for _, b := range r.Backends {
-				if b.TLS != nil {
-					return fmt.Errorf("TLS port %d route %q backend %s: tls to TLSRoute backends is not supported", s.Port, r.Route, b.Address)
+				if err := checkTLSRouteTLS(g, &r, &b); err != nil {
+					return fmt.Errorf("TLS port %d route %q backend %s: %w", s.Port, r.Route, b.Address, err)
 				}
 			}
 		}
 	}
 	return nil
 }
+
+// checkTLSRouteTLS checks the TLS of a TLS route's backend.
+func checkTLSRouteTLS(g *ir.Gateway, r *ir.TLSRoute, b *ir.Backend) error {
+	t := backendTLS(b)
+	switch {
+	case t == nil:
+		return nil
+	case len(r.Certificates) == 0:
+		return fmt.Errorf("tls is set on a passthrough route")
+	case len(t.SubjectAltNames) > 0:
+		return fmt.Errorf("tls.subjectAltNames are not supported on TLSRoute backends")
+	case t.ClientCertificate != "":
+		return fmt.Errorf("tls.clientCertificate is not supported on TLSRoute backends")
+	}
+	return checkTLS(g, t, map[string]*ir.Certificate{})
+}
+
+// layer4TLS is t for a layer4 upstream: Go's verification of the chain (TrustedCAs as
+// an inline pool, or the system's roots) and of ServerName.
+func layer4TLS(t *ir.BackendTLS) *caddyjson.Layer4UpstreamTLS {
+	if t == nil {
+		return nil
+	}
+	u := &caddyjson.Layer4UpstreamTLS{ServerName: t.ServerName, HandshakeTimeout: backendHandshakeTimeout}
+	if t.SystemCAs {
+		return u
+	}
+	u.CA = &caddyjson.InlineCAPool{Provider: "inline"}
+	for _, ca := range t.TrustedCAs {
+		rest := []byte(ca)
+		for {
+			var b *pem.Block
+			if b, rest = pem.Decode(rest); b == nil {
+				break
+			}
+			// What x509.CertPool.AppendCertsFromPEM would take, and Caddy's pool too.
+			if _, err := x509.ParseCertificate(b.Bytes); b.Type == "CERTIFICATE" && err == nil {
+				u.CA.TrustedCACerts = append(u.CA.TrustedCACerts, base64.StdEncoding.EncodeToString(b.Bytes))
+			}
+		}
+	}
+	return u
+}
+
+// backendHandshakeTimeout bounds a TLS handshake with a layer4 backend, as the
+// gateway_tls transport bounds its own (backendtls.HandshakeTimeout).
+const backendHandshakeTimeout = "10s"
 
 func routeName(s ir.Source) string {
 	if s.Rule == nil {

@@ -267,3 +267,32 @@ func TestBackendTLSRefusedOnMirror(t *testing.T) {
 		t.Errorf("error %v, want one containing %q", err, want)
 	}
 }
+
+// TestBackendTLSRefusedOnTLSRoutes checks the TLS a TLS route's backend cannot have is
+// refused naming the route, the backend and the field.
+func TestBackendTLSRefusedOnTLSRoutes(t *testing.T) {
+	const prefix = `TLS port 8443 route "default/r/rule/0" backend b:8443: `
+	cases := map[string]struct {
+		certs []string
+		tls   ir.BackendTLS
+		want  string
+	}{
+		"passthrough": {nil, ir.BackendTLS{ServerName: "s", SystemCAs: true}, prefix + "tls is set on a passthrough route"},
+		"SANs": {[]string{tlsCert.Name}, ir.BackendTLS{ServerName: "s", SystemCAs: true, SubjectAltNames: []ir.SubjectAltName{{URI: "u"}}},
+			prefix + "tls.subjectAltNames are not supported on TLSRoute backends"},
+		"client certificate": {[]string{tlsCert.Name}, ir.BackendTLS{ServerName: "s", SystemCAs: true, ClientCertificate: tlsCert.Name},
+			prefix + "tls.clientCertificate is not supported on TLSRoute backends"},
+		"no trust": {[]string{tlsCert.Name}, ir.BackendTLS{ServerName: "s"}, prefix + "tls.trustedCAs is empty"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			g := tlsServerIR(t, tlsServerCase{in: "httproute-basic", tls: []ir.TLSServer{{Port: 8443, Routes: []ir.TLSRoute{{
+				Listener: "tls", Certificates: c.certs, Route: "default/r/rule/0",
+				Backends: []ir.Backend{{Address: "b:8443", Weight: 1, TLS: &c.tls}}}}}}})
+			_, err := emit.Emit(g, emit.Options{})
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("error %v, want one containing %q", err, c.want)
+			}
+		})
+	}
+}
