@@ -49,6 +49,33 @@ func (ca *testCA) serverCert(t testing.TB, dnsNames []string, uris ...string) tl
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
 
+// intermediate issues an intermediate CA; its server certificates carry it in their
+// chain.
+func (ca *testCA) intermediate(t testing.TB, name string) *testCA {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: name},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	return &testCA{cert: cert, key: key, pem: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))}
+}
+
+// chained is c with the intermediate CA's certificate after the leaf.
+func chained(c tls.Certificate, intermediate *testCA) tls.Certificate {
+	c.Certificate = append(c.Certificate, intermediate.cert.Raw)
+	return c
+}
+
 // pool is a certificate pool of the CA.
 func (ca *testCA) pool() *x509.CertPool {
 	p := x509.NewCertPool()
@@ -147,6 +174,8 @@ func TestDataPlaneBackendTLS(t *testing.T) {
 	good := ca.serverCert(t, []string{"good.example.com"})
 	internal := ca.serverCert(t, []string{"backend.internal"}, spiffe)
 	uriOnly := ca.serverCert(t, nil, spiffe)
+	inter := ca.intermediate(t, "intermediate-ca")
+	viaIntermediate := chained(inter.serverCert(t, []string{"backend.internal"}), inter)
 	trust := func(serverName string, sans ...ir.SubjectAltName) *ir.BackendTLS {
 		return &ir.BackendTLS{ServerName: serverName, TrustedCAs: []string{ca.pem}, SubjectAltNames: sans}
 	}
@@ -172,6 +201,9 @@ func TestDataPlaneBackendTLS(t *testing.T) {
 			ir.SubjectAltName{Hostname: "other.internal"}, ir.SubjectAltName{URI: "spiffe://cluster.local/ns/default/sa/other"})},
 		"san-wrong-ca": {cert: otherCA.serverCert(t, []string{"backend.internal"}), want: 502,
 			tls: trust("sni.example.com", ir.SubjectAltName{Hostname: "backend.internal"})},
+		// The backend sends its intermediate; only the root is trusted.
+		"chain":     {cert: viaIntermediate, want: 200, tls: trust("backend.internal")},
+		"san-chain": {cert: viaIntermediate, want: 200, tls: trust("sni.example.com", ir.SubjectAltName{Hostname: "backend.internal"})},
 		"system":    {cert: good, want: 502, tls: &ir.BackendTLS{ServerName: "good.example.com", SystemCAs: true}},
 		"client":    {cert: good, clientCAs: clientCA.pool(), tls: clientTLS, want: 200, client: "client"},
 		"no-client": {cert: good, clientCAs: clientCA.pool(), tls: trust("good.example.com"), want: 502},
