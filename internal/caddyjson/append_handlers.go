@@ -133,6 +133,9 @@ func (w *writer) reverseProxy(rp *ReverseProxy) {
 		w.str(t.Protocol)
 		w.optStr("response_header_timeout", t.ResponseHeaderTimeout)
 		w.optStrs("versions", t.Versions)
+		if t.BackendTLS != nil {
+			w.backendTLS(t.BackendTLS)
+		}
 		w.close()
 	}
 	w.optStr("stream_close_delay", rp.StreamCloseDelay)
@@ -180,4 +183,26 @@ func (w *writer) upstream(u *Upstream) {
 	w.key("dial")
 	w.str(u.Dial)
 	w.close()
+}
+
+// backendTLS writes the members of t into the open object.
+func (w *writer) backendTLS(t *BackendTLS) {
+	w.key("server_name")
+	w.str(t.ServerName)
+	w.optStrs("trusted_cas", t.TrustedCAs)
+	if t.SystemCAs {
+		w.key("system_cas")
+		w.bool(true)
+	}
+	if len(t.SubjectAltNames) > 0 {
+		w.key("subject_alt_names")
+		writeList(w, t.SubjectAltNames, func(s *SubjectAltName) {
+			w.open()
+			w.optStr("hostname", s.Hostname)
+			w.optStr("uri", s.URI)
+			w.close()
+		})
+	}
+	w.optStr("client_certificate", t.ClientCertificate)
+	w.optStr("client_key", t.ClientKey)
 }

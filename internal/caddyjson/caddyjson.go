@@ -233,9 +233,11 @@ type ReverseProxy struct {
 	StreamCloseDelay string `json:"stream_close_delay,omitempty"`
 }
 
-// HTTPTransport is reverseproxy.HTTPTransport ("protocol": "http").
+// HTTPTransport is reverseproxy.HTTPTransport ("protocol": "http"), or our
+// backendtls.Transport ("protocol": "gateway_tls"), which is that transport speaking TLS
+// as its TLS fields say.
 type HTTPTransport struct {
-	// Protocol is the transport module's inline key, always "http".
+	// Protocol is the transport module's inline key, "http" or "gateway_tls".
 	Protocol string `json:"protocol"`
 	// ResponseHeaderTimeout bounds the wait for the response headers after the
 	// request was written (duration string); on expiry the client gets 504.
@@ -243,6 +245,36 @@ type HTTPTransport struct {
 	// Versions are the HTTP versions to use; ["h2c", "2"] speaks HTTP/2 over cleartext
 	// with prior knowledge. Default ["1.1", "2"].
 	Versions []string `json:"versions,omitempty"`
+	// BackendTLS (gateway_tls only; its fields are members of the transport) is how
+	// the backend is spoken to over TLS and verified.
+	*BackendTLS
+}
+
+// BackendTLS is backendtls.Settings: TLS to a backend (the gateway_tls transport, the
+// gateway_mirror handler). Fields are taken literally (no placeholders).
+type BackendTLS struct {
+	// ServerName is sent as SNI; without SubjectAltNames the backend's certificate
+	// must be valid for it.
+	ServerName string `json:"server_name"`
+	// TrustedCAs are PEM CA certificates the backend's chain must end in, unless
+	// SystemCAs.
+	TrustedCAs []string `json:"trusted_cas,omitempty"`
+	// SystemCAs trusts the system's roots.
+	SystemCAs bool `json:"system_cas,omitempty"`
+	// SubjectAltNames, when set, replace ServerName in verification: the certificate
+	// must carry one of them.
+	SubjectAltNames []SubjectAltName `json:"subject_alt_names,omitempty"`
+	// ClientCertificate and ClientKey are the PEM certificate chain and key presented
+	// to a backend that asks for a client certificate.
+	ClientCertificate string `json:"client_certificate,omitempty"`
+	ClientKey         string `json:"client_key,omitempty"`
+}
+
+// SubjectAltName is one name a backend certificate may carry (gateway_tls): a DNS
+// Hostname ("*.x" for one label) or a URI compared exactly.
+type SubjectAltName struct {
+	Hostname string `json:"hostname,omitempty"`
+	URI      string `json:"uri,omitempty"`
 }
 
 // Upstream is one dial address ("host:port" or "unix//path").

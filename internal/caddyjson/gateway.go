@@ -9,8 +9,11 @@ type GatewayMirror struct {
 	Upstreams []Upstream `json:"upstreams"`
 	// Percent of requests mirrored, 0 to 100; nil mirrors all.
 	Percent *float64 `json:"percent,omitempty"`
-	// Protocol is "h2c" to send copies over cleartext HTTP/2 (gRPC); empty is HTTP/1.1.
+	// Protocol is "h2c" to send copies over HTTP/2 (gRPC; cleartext with prior
+	// knowledge, or negotiated by ALPN with TLS); empty is HTTP/1.1.
 	Protocol string `json:"protocol,omitempty"`
+	// TLS, when set, sends the copies over TLS.
+	TLS *BackendTLS `json:"tls,omitempty"`
 }
 
 // GatewayCORS is the operator's own "gateway_cors" handler (internal/caddymod/cors):

@@ -58,6 +58,26 @@ type Layer4Upstream struct {
 	Dial []string `json:"dial"`
 	// Weight is the upstream's share under weighted_round_robin; 0 counts as 1.
 	Weight int `json:"weight,omitempty"`
+	// TLS, when set, speaks TLS to the upstream (reverseproxy.TLSConfig).
+	TLS *Layer4UpstreamTLS `json:"tls,omitempty"`
+}
+
+// Layer4UpstreamTLS is the subset of reverseproxy.TLSConfig a layer4 upstream's TLS
+// uses: Go's verification of the chain and ServerName, never skipped.
+type Layer4UpstreamTLS struct {
+	// CA is the pool of trusted roots; nil trusts the system's.
+	CA *InlineCAPool `json:"ca,omitempty"`
+	// ServerName is sent as SNI and verified against the certificate.
+	ServerName string `json:"server_name"`
+	// HandshakeTimeout bounds the handshake (duration string).
+	HandshakeTimeout string `json:"handshake_timeout,omitempty"`
+}
+
+// InlineCAPool is caddytls.InlineCAPool ("provider": "inline").
+type InlineCAPool struct {
+	Provider string `json:"provider"`
+	// TrustedCACerts are base64 DER CA certificates.
+	TrustedCACerts []string `json:"trusted_ca_certs"`
 }
 
 // Layer4LoadBalancing is l4proxy.LoadBalancing. Without try_duration a connection
@@ -146,6 +166,10 @@ func (w *writer) layer4Handler(h *Layer4Handler) {
 			if u.Weight != 0 {
 				w.key("weight")
 				w.int(u.Weight)
+			}
+			if u.TLS != nil {
+				w.key("tls")
+				w.marshal(u.TLS)
 			}
 			w.close()
 		})

@@ -2,12 +2,15 @@
 // API needs and core Caddy lacks (request mirroring, CORS, a request deadline, weighted
 // branches for backend filters, a weighted upstream selection for HTTP and layer4
 // proxies that interleaves and survives reloads, and that for layer4 closes the
-// connections of backends a reload leaves out of their rule). Import it for its side effect, as cmd/caddy does and as
+// connections of backends a reload leaves out of their rule, and a reverse_proxy
+// transport speaking TLS to backends as a BackendTLSPolicy says). Import it for its side effect, as cmd/caddy does and as
 // every test that validates or runs emitted configs must, so that Caddy knows the
 // modules. It holds no code of its own.
 package caddymod
 
 import (
+	// http.reverse_proxy.transport.gateway_tls
+	_ "github.com/caddy-gateway/operator/internal/caddymod/backendtls"
 	// http.handlers.gateway_cors
 	_ "github.com/caddy-gateway/operator/internal/caddymod/cors"
 	// http.handlers.gateway_request_timeout

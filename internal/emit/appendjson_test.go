@@ -67,6 +67,13 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 		}
 		check("TLS servers "+name, cfg)
 	}
+	for name, c := range backendTLSCases {
+		cfg, err := emit.Config(backendTLSIR(t, c), emit.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		check("backend TLS "+name, cfg)
+	}
 	cfg, err = emit.Config(translator.Translate(generateInput(5)).IR, emit.Options{
 		LogFile: "/tmp/caddy.log", AccessLogFormat: "json", StreamCloseDelay: "1m30s"})
 	if err != nil {

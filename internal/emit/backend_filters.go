@@ -18,14 +18,15 @@ func hasBackendFilters(a *ir.Action) bool {
 }
 
 // appendForward appends to hs what sends a request to the action's backends: one reverse_proxy
-// choosing among them, or, when backends carry filters, a gateway_split choosing a
-// branch per backend first (the filters of a backend run only for its requests). A
-// single backend needs no choice: its filters run inline. In a split, each branch
+// choosing among them, or, when backends carry filters or differ in TLS, a gateway_split
+// choosing a branch per backend first (the filters of a backend run only for its
+// requests; a transport speaks one TLS). A single backend needs no choice: its filters
+// run inline. In a split, each branch
 // proxies to its one backend with the action's transport, timeouts and retries, so
 // retries stay on the backend the split chose. Both choose by smooth weighted round
 // robin keyed by splitKey, which continues across config reloads.
 func (e *emitter) appendForward(hs []caddyjson.Handler, a *ir.Action, src *ir.RuleSource) []caddyjson.Handler {
-	if !hasBackendFilters(a) {
+	if !hasBackendFilters(a) && sameTLS(a.Backends) {
 		rp := e.reverseProxy(a, a.Backends, ruleHost(a))
 		if len(a.Backends) > 1 {
 			if rp.LoadBalancing == nil {
@@ -114,7 +115,7 @@ func (e *emitter) branch(a *ir.Action, b *ir.Backend) []caddyjson.Handler {
 			host = f.Rewrite.Hostname
 		}
 	}
-	hs = append(hs, mirrorHandlers(f.Mirrors)...)
+	hs = append(hs, e.mirrorHandlers(f.Mirrors)...)
 	if f.Redirect != nil {
 		return append(hs, redirect(f.Redirect))
 	}

@@ -18,7 +18,8 @@ func TestContractCaddyValidates(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
 	withOptions, _ := filepath.Glob(filepath.Join("testdata", "options", "*.json"))
 	tlsServers, _ := filepath.Glob(filepath.Join("testdata", "tls-servers", "*.json"))
-	files = append(append(files, withOptions...), tlsServers...)
+	backendTLS, _ := filepath.Glob(filepath.Join("testdata", "backend-tls", "*.json"))
+	files = append(append(append(files, withOptions...), tlsServers...), backendTLS...)
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no emitted goldens found (%v); run go test -update", err)
 	}

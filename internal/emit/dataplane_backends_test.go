@@ -144,32 +144,35 @@ func h2cBackend(t *testing.T) *httptest.Server {
 
 // wsBackend accepts an HTTP/1.1 WebSocket upgrade and then echoes raw bytes.
 func wsBackend(t *testing.T) *httptest.Server {
-	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
-			http.Error(w, "upgrade required", http.StatusUpgradeRequired)
-			return
-		}
-		conn, rw, err := http.NewResponseController(w).Hijack()
-		if err != nil {
-			return
-		}
-		defer conn.Close()
-		_, _ = rw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
-		_ = rw.Flush()
-		buf := make([]byte, 64)
-		for {
-			n, err := rw.Read(buf)
-			if err != nil {
-				return
-			}
-			if _, err := conn.Write(buf[:n]); err != nil {
-				return
-			}
-		}
-	}))
+	s := httptest.NewServer(wsEcho)
 	t.Cleanup(s.Close)
 	return s
 }
+
+// wsEcho accepts an HTTP/1.1 WebSocket upgrade and then echoes raw bytes.
+var wsEcho = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+		http.Error(w, "upgrade required", http.StatusUpgradeRequired)
+		return
+	}
+	conn, rw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		return
+	}
+	defer conn.Close()
+	_, _ = rw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+	_ = rw.Flush()
+	buf := make([]byte, 64)
+	for {
+		n, err := rw.Read(buf)
+		if err != nil {
+			return
+		}
+		if _, err := conn.Write(buf[:n]); err != nil {
+			return
+		}
+	}
+})
 
 // TestDataPlaneBackends checks timeouts, retries, h2c and WebSocket backends and the
 // 303/307 redirects against a real Caddy.

@@ -25,7 +25,7 @@ type testCA struct {
 	pem  string
 }
 
-func newTestCA(t *testing.T, name string) *testCA {
+func newTestCA(t testing.TB, name string) *testCA {
 	t.Helper()
 	for {
 		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)

@@ -84,6 +84,11 @@ func startLineBackend(t *testing.T, name string, withTLS bool) *lineBackend {
 		cert := newTestCert(t, "backend-"+name, name+".backend.test")
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert.tls}})
 	}
+	return serveLines(t, name, ln)
+}
+
+// serveLines serves ln as the line backend name.
+func serveLines(t *testing.T, name string, ln net.Listener) *lineBackend {
 	b := &lineBackend{name: name, ln: ln}
 	t.Cleanup(func() { _ = ln.Close() })
 	go func() {

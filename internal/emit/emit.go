@@ -170,9 +170,14 @@ func config(g *ir.Gateway, opts Options) (*caddyjson.Config, *emitter, error) {
 	if err := o.check(); err != nil {
 		return nil, nil, err
 	}
+	certs, err := checkBackendTLS(g)
+	if err != nil {
+		return nil, nil, err
+	}
 	persist := false
 	e := &emitter{opts: o, handlerCache: map[*ir.Action]int32{}, proxyCache: map[string]int32{},
-		hostLists: map[*ir.HostGroup][]int32{}, invokes: map[int32][]caddyjson.Handler{}}
+		hostLists: map[*ir.HostGroup][]int32{}, invokes: map[int32][]caddyjson.Handler{},
+		certs: certs, tlsIDs: map[*ir.BackendTLS]int{}}
 	servers := map[string]*caddyjson.Server{}
 	for i := range g.HTTP {
 		s := &g.HTTP[i]
@@ -204,8 +209,8 @@ func config(g *ir.Gateway, opts Options) (*caddyjson.Config, *emitter, error) {
 	if !o.DisableMetrics {
 		cfg.Apps.HTTP.Metrics = &caddyjson.HTTPMetrics{}
 	}
-	if len(g.Certificates) > 0 {
-		cfg.Apps.TLS = tlsApp(g.Certificates)
+	if served := servedCertificates(g, certs); len(served) > 0 {
+		cfg.Apps.TLS = tlsApp(served)
 	}
 	if len(g.TCP)+len(g.UDP)+len(g.TLS) > 0 {
 		l4, err := e.layer4App(g.TCP, g.UDP)
@@ -226,6 +231,11 @@ func config(g *ir.Gateway, opts Options) (*caddyjson.Config, *emitter, error) {
 type emitter struct {
 	opts               Options
 	usesInvalidBackend bool
+	// certs are the client certificates presented to backends, by name.
+	certs map[string]*ir.Certificate
+	// tlsIDs and tlsDistinct number the distinct backend TLS settings (tlsID).
+	tlsIDs      map[*ir.BackendTLS]int
+	tlsDistinct []*ir.BackendTLS
 	// lists are the distinct handler lists rendered so far.
 	lists [][]caddyjson.Handler
 	// handlerCache indexes the lists of actions other than plain proxies by action.

@@ -1,6 +1,7 @@
 package emit_test
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/caddy-gateway/operator/internal/emit"
+	"github.com/caddy-gateway/operator/internal/ir"
 	"github.com/caddy-gateway/operator/internal/translator"
 	"github.com/caddy-gateway/operator/internal/translator/fixture"
 )
@@ -35,6 +37,10 @@ func FuzzTranslateEmit(f *testing.F) {
 		// One listener, one route, one rule: an Exact match; a redirect without path and a
 		// rewrite with ReplacePrefixMatch.
 		{0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 2, 1, 0, 2, 2, 0, 0},
+		// HTTP and gRPC rules with valid and invalid backends, which speak TLS (a last
+		// byte of 0x80 or more, see fuzzBackendTLS), with a client certificate (odd).
+		{7, 7, 0, 7, 6, 2, 1, 7, 0, 3, 6, 2, 4, 2, 4, 7, 0, 4, 1, 3, 7, 7, 1, 0x81},
+		{2, 3, 3, 0, 5, 1, 0, 1, 2, 0, 7, 3, 6, 5, 4, 7, 4, 6, 7, 3, 0, 3, 3, 0x80},
 	}
 	for _, s := range seeds {
 		for _, shape := range shapes {
@@ -54,6 +60,7 @@ func FuzzTranslateEmit(f *testing.F) {
 				}
 			}
 		}
+		fuzzBackendTLS(out.IR, shape, text)
 		res, err := emit.Emit(out.IR, emit.Options{})
 		if err != nil {
 			t.Fatalf("emit: %v", err)
@@ -62,6 +69,39 @@ func FuzzTranslateEmit(f *testing.F) {
 			t.Fatalf("%v\nconfig: %s", err, res.JSON)
 		}
 	})
+}
+
+// fuzzBackendTLS gives every HTTP and gRPC backend TLS when the shape's last byte is
+// 0x80 or more: the host as server name, the value and the path as subject alt names
+// (DNS and URI), and a client certificate on odd last bytes.
+func fuzzBackendTLS(g *ir.Gateway, shape []byte, text fuzzText) {
+	if len(shape) == 0 || shape[len(shape)-1] < 0x80 {
+		return
+	}
+	t := &ir.BackendTLS{ServerName: cmp.Or(text.host, "s"), TrustedCAs: []string{fixture.CertPEM}}
+	if text.value != "" {
+		t.SubjectAltNames = append(t.SubjectAltNames, ir.SubjectAltName{Hostname: text.value})
+	}
+	if text.path != "" {
+		t.SubjectAltNames = append(t.SubjectAltNames, ir.SubjectAltName{URI: text.path})
+	}
+	if shape[len(shape)-1]&1 == 1 {
+		t.ClientCertificate = backendClientCert.Name
+		g.Certificates = append(g.Certificates, backendClientCert)
+	}
+	all := map[string]*ir.BackendTLS{}
+	for i := range g.HTTP {
+		for j := range g.HTTP[i].Listeners {
+			for _, h := range g.HTTP[i].Listeners[j].Hosts {
+				for _, r := range h.Routes {
+					for _, b := range r.Action.Backends {
+						all[b.Address] = t
+					}
+				}
+			}
+		}
+	}
+	setBackendTLS(g, all)
 }
 
 // fuzzText is the user's text in a fuzzed input.

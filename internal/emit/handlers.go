@@ -60,6 +60,9 @@ func (e *emitter) proxyKey(a *ir.Action, src *ir.RuleSource) (key []byte, plain 
 		k = append(append(k, '|'), b.Address...)
 		k = strconv.AppendInt(append(k, ' '), int64(b.Weight), 10)
 		k = strconv.AppendBool(k, b.Invalid)
+		if t := backendTLS(&b); t != nil {
+			k = strconv.AppendInt(append(k, " tls"...), int64(e.tlsID(t)), 10)
+		}
 	}
 	if len(a.Backends) > 1 {
 		k = appendRule(append(k, "|s"...), src)
@@ -75,14 +78,14 @@ func (e *emitter) buildHandlers(a *ir.Action, src *ir.RuleSource) []caddyjson.Ha
 	}
 	hs = appendHeaderHandlers(hs, a.RequestHeaders, a.ResponseHeaders)
 	if a.Redirect != nil {
-		return append(append(hs, mirrorHandlers(a.Mirrors)...), redirect(a.Redirect))
+		return append(append(hs, e.mirrorHandlers(a.Mirrors)...), redirect(a.Redirect))
 	}
 	if a.Rewrite != nil && a.Rewrite.Path != nil {
 		hs = append(hs, caddyjson.Rewrite{Handler: "rewrite", URI: newPath(a.Rewrite.Path)})
 	}
 	// Mirrors see the request as the backend will (path rewritten; the rewritten Host
 	// is set by reverse_proxy, so copies keep the client's).
-	hs = append(hs, mirrorHandlers(a.Mirrors)...)
+	hs = append(hs, e.mirrorHandlers(a.Mirrors)...)
 	if a.DirectStatus != 0 || len(a.Backends) == 0 {
 		return append(hs, status(cmpOr(a.DirectStatus, 500)))
 	}
@@ -174,7 +177,8 @@ func redirect(r *ir.Redirect) caddyjson.Handler {
 
 // reverseProxy forwards to backends (the action's, or one of them) with the action's
 // transport, timeouts and retries; invalid ones dial the 500 server. A non-empty host
-// replaces the Host header. Choosing among several backends is appendForward's.
+// replaces the Host header. Choosing among several backends is appendForward's; the
+// backends share their TLS (sameTLS), spoken by a gateway_tls transport.
 func (e *emitter) reverseProxy(a *ir.Action, backends []ir.Backend, host string) caddyjson.ReverseProxy {
 	rp := caddyjson.ReverseProxy{Handler: "reverse_proxy", Upstreams: make([]caddyjson.Upstream, 0, len(backends))}
 	for _, b := range backends {
@@ -189,7 +193,12 @@ func (e *emitter) reverseProxy(a *ir.Action, backends []ir.Backend, host string)
 		rp.Headers = &caddyjson.ProxyHeaders{Request: &caddyjson.HeaderOps{
 			Set: map[string][]string{"Host": {lit(host)}}}}
 	}
-	rp.Transport = transport(a)
+	if len(backends) > 0 && backendTLS(&backends[0]) != nil {
+		rp.Transport = e.tlsTransport(a, backendTLS(&backends[0]))
+		setTimeout(rp.Transport, a)
+	} else {
+		rp.Transport = transport(a)
+	}
 	rp.StreamCloseDelay = e.opts.StreamCloseDelay
 	if a.Retry != nil {
 		if rp.LoadBalancing == nil {
@@ -209,6 +218,20 @@ func (e *emitter) reverseProxy(a *ir.Action, backends []ir.Backend, host string)
 // (answering 504 when it expires), and request also stops further retries (see
 // retry). A response body that streams after its headers is not cut off.
 func transport(a *ir.Action) *caddyjson.HTTPTransport {
+	if a.BackendProtocol != ir.ProtocolH2C && attemptTimeout(a) == 0 {
+		return nil
+	}
+	tr := &caddyjson.HTTPTransport{Protocol: "http"}
+	if a.BackendProtocol == ir.ProtocolH2C {
+		tr.Versions = []string{"h2c", "2"}
+	}
+	setTimeout(tr, a)
+	return tr
+}
+
+// attemptTimeout is the shorter of the action's request and backendRequest timeouts
+// (see transport); 0 for none.
+func attemptTimeout(a *ir.Action) ir.Duration {
 	var d ir.Duration
 	if t := a.Timeouts; t != nil {
 		d = t.BackendRequest
@@ -216,17 +239,14 @@ func transport(a *ir.Action) *caddyjson.HTTPTransport {
 			d = t.Request
 		}
 	}
-	if a.BackendProtocol != ir.ProtocolH2C && d == 0 {
-		return nil
-	}
-	tr := &caddyjson.HTTPTransport{Protocol: "http"}
-	if a.BackendProtocol == ir.ProtocolH2C {
-		tr.Versions = []string{"h2c", "2"}
-	}
-	if d != 0 {
+	return d
+}
+
+// setTimeout sets the transport's response_header_timeout to the attempt timeout.
+func setTimeout(tr *caddyjson.HTTPTransport, a *ir.Action) {
+	if d := attemptTimeout(a); d != 0 {
 		tr.ResponseHeaderTimeout = time.Duration(d).String()
 	}
-	return tr
 }
 
 // retry configures Caddy's load-balancer retries: Attempts retries, Backoff between

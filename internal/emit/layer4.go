@@ -69,7 +69,8 @@ func (e *emitter) layer4Server(app *caddyjson.Layer4App, s *ir.Layer4Server, n l
 // tcpHandler proxies to backends by weight, dialling them on the network of dial
 // ("udp/"; "" is TCP), the selection keyed by key (l4SplitKey). Invalid backends dial the
 // refused backend, so that their share of connections is closed (of datagrams dropped)
-// rather than sent to the others.
+// rather than sent to the others. Backends with TLS (of terminating TLS routes) are
+// spoken to over TLS.
 func (e *emitter) tcpHandler(backends []ir.Backend, dial, key string) caddyjson.Layer4Handler {
 	if len(backends) == 0 {
 		return caddyjson.Layer4Handler{Handler: "close"}
@@ -82,7 +83,7 @@ func (e *emitter) tcpHandler(backends []ir.Backend, dial, key string) caddyjson.
 		if b.Invalid {
 			addr = e.opts.RefusedBackend
 		}
-		h.Upstreams[i] = caddyjson.Layer4Upstream{Dial: []string{addr}, Weight: int(b.Weight)}
+		h.Upstreams[i] = caddyjson.Layer4Upstream{Dial: []string{addr}, Weight: int(b.Weight), TLS: layer4TLS(backendTLS(&b))}
 	}
 	return h
 }

@@ -16,17 +16,17 @@ func corsHandler(c *ir.CORS) caddyjson.GatewayCORS {
 		AllowCredentials: c.AllowCredentials, MaxAge: int(c.MaxAge)}
 }
 
-// mirrorHandlers renders the mirrors; consecutive mirrors with the same percent and
-// protocol share one handler (one sampling draw, one buffered body).
-func mirrorHandlers(ms []ir.Mirror) []caddyjson.Handler {
+// mirrorHandlers renders the mirrors; consecutive mirrors with the same percent,
+// protocol and TLS share one handler (one sampling draw, one buffered body).
+func (e *emitter) mirrorHandlers(ms []ir.Mirror) []caddyjson.Handler {
 	var out []caddyjson.Handler
 	for i := 0; i < len(ms); {
 		j := i + 1
-		for j < len(ms) && ms[j].Percent == ms[i].Percent && ms[j].Protocol == ms[i].Protocol {
+		for j < len(ms) && ms[j].Percent == ms[i].Percent && ms[j].Protocol == ms[i].Protocol && equalTLS(ms[j].TLS, ms[i].TLS) {
 			j++
 		}
 		h := caddyjson.GatewayMirror{Handler: "gateway_mirror", Upstreams: make([]caddyjson.Upstream, 0, j-i),
-			Protocol: string(ms[i].Protocol)}
+			Protocol: string(ms[i].Protocol), TLS: e.tlsJSON(ms[i].TLS)}
 		for _, m := range ms[i:j] {
 			h.Upstreams = append(h.Upstreams, caddyjson.Upstream{Dial: m.Address})
 		}

@@ -44,6 +44,15 @@ var tlsServerCases = map[string]tlsServerCase{
 				{Weight: 1, Invalid: true}}},
 		{Listener: "tls", Route: "default/none/rule/0"},
 	}}}},
+	// A terminating route re-encrypts to its backends: one trusting a CA, one the
+	// system's roots, one in the clear.
+	"terminate-reencrypt": {in: "routes-tcp-and-http-listeners", tls: []ir.TLSServer{{Port: 8443, Routes: []ir.TLSRoute{
+		{Listener: "tls", Hostnames: []string{"*.example.com"}, Certificates: []string{tlsCert.Name},
+			Route: "default/term/rule/0", Backends: []ir.Backend{
+				{Address: "b.default.svc.cluster.local:8443", Weight: 2, TLS: &ir.BackendTLS{ServerName: "b.example.com", TrustedCAs: []string{fixture.CertPEM}}},
+				{Address: "c.default.svc.cluster.local:8443", Weight: 1, TLS: &ir.BackendTLS{ServerName: "c.example.com", SystemCAs: true}},
+				{Address: "d.default.svc.cluster.local:8080", Weight: 1}}},
+	}}}},
 	// HTTPS on 443 keeps its certificates; a passthrough name is matched before them.
 	"shared-https": {in: "gateway-https-terminate", tls: []ir.TLSServer{{Port: 443, SharedWithHTTPS: true, Routes: []ir.TLSRoute{
 		{Listener: "tls", Hostnames: []string{"db.example.com"}, Route: "default/db/rule/0",

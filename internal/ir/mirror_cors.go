@@ -9,8 +9,8 @@ type Mirror struct {
 	Percent float64 `json:"percent"`
 	// Protocol is how copies are sent: HTTP/1.1 (the zero value) or h2c (gRPC).
 	Protocol BackendProtocol `json:"protocol,omitempty"`
-	// TLS, when set, makes the proxy speak TLS to the mirror backend and verify it as
-	// it says (the BackendTLSPolicy of its Service port), as Backend.TLS does.
+	// TLS, when set, sends the copies over TLS verified as it says (a BackendTLSPolicy
+	// targeting the mirror's Service port); h2c then becomes HTTP/2 negotiated by ALPN.
 	TLS *BackendTLS `json:"tls,omitempty"`
 }
 

@@ -34,6 +34,8 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/caddy-gateway/operator/internal/caddymod/backendtls"
 )
 
 func init() {
@@ -55,12 +57,15 @@ const ProtocolH2C = "h2c"
 // Handler mirrors requests to Upstreams. Each request draws once: when sampled, every
 // upstream gets a copy.
 type Handler struct {
-	// Upstreams receive the copies; each is a "host:port" to dial in cleartext.
-	// Placeholders are not expanded.
+	// Upstreams receive the copies; each is a "host:port" to dial, in cleartext unless
+	// TLS is set. Placeholders are not expanded.
 	Upstreams []Upstream `json:"upstreams,omitempty"`
 	// Protocol is how copies are sent: "h2c" (HTTP/2 with prior knowledge, what gRPC
-	// backends speak) or empty for HTTP/1.1.
+	// backends speak; with TLS, HTTP/2 negotiated by ALPN) or empty for HTTP/1.1.
 	Protocol string `json:"protocol,omitempty"`
+	// TLS, when set, sends the copies over TLS, verified as the gateway_tls transport
+	// verifies backends (BackendTLSPolicy); a copy that fails verification is dropped.
+	TLS *backendtls.Settings `json:"tls,omitempty"`
 	// Percent of requests mirrored, 0 to 100 (fractions allowed); nil mirrors all.
 	Percent *float64 `json:"percent,omitempty"`
 	// MaxBodySize is the largest request body, in bytes, that is mirrored; a request
@@ -128,9 +133,20 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		ResponseHeaderTimeout: time.Duration(h.Timeout),
 		DisableCompression:    true, // send the client's Accept-Encoding as it was
 	}
+	if h.TLS != nil {
+		cfg, err := h.TLS.ClientConfig()
+		if err != nil {
+			return fmt.Errorf("tls: %w", err)
+		}
+		h.transport.TLSClientConfig, h.transport.TLSHandshakeTimeout = cfg, backendtls.HandshakeTimeout
+	}
 	if h.Protocol == ProtocolH2C {
 		h.transport.Protocols = new(http.Protocols)
-		h.transport.Protocols.SetUnencryptedHTTP2(true)
+		if h.TLS != nil {
+			h.transport.Protocols.SetHTTP2(true)
+		} else {
+			h.transport.Protocols.SetUnencryptedHTTP2(true)
+		}
 	}
 	h.client = &http.Client{
 		Transport:     h.transport,
@@ -269,7 +285,11 @@ func (h *Handler) send(src *http.Request, body []byte, held int64) {
 // newRequest is the copy of src for one upstream. The copies of a request share its
 // header and body, which the client only reads.
 func (h *Handler) newRequest(src *http.Request, dial string, body []byte) *http.Request {
-	u := &url.URL{Scheme: "http", Host: dial, Path: src.URL.Path, RawPath: src.URL.RawPath, RawQuery: src.URL.RawQuery}
+	scheme := "http"
+	if h.TLS != nil {
+		scheme = "https"
+	}
+	u := &url.URL{Scheme: scheme, Host: dial, Path: src.URL.Path, RawPath: src.URL.RawPath, RawQuery: src.URL.RawQuery}
 	req := (&http.Request{
 		Method:     src.Method,
 		URL:        u,

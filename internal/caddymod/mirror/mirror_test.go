@@ -268,3 +268,24 @@ func TestMirrorValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestMirrorProvisionRefusesBadTLS(t *testing.T) {
+	cases := map[string]string{
+		`{"tls":{"server_name":"m","system_cas":true}}`:                  "",
+		`{"tls":{"system_cas":true}}`:                                    "tls: server_name is required",
+		`{"tls":{"server_name":"m","trusted_cas":["not a PEM"]}}`:        "tls: trusted_cas[0] holds no PEM certificate",
+		`{"tls":{"server_name":"m","system_cas":true,"client_key":"k"}}`: "tls: client_certificate and client_key go together",
+	}
+	for raw, want := range cases {
+		var h Handler
+		if err := json.Unmarshal([]byte(raw), &h); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+		err := h.Provision(ctx)
+		cancel()
+		if want == "" && err != nil || want != "" && (err == nil || !strings.Contains(err.Error(), want)) {
+			t.Errorf("%s: Provision() = %v, want %q", raw, err, want)
+		}
+	}
+}
