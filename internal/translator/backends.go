@@ -227,7 +227,7 @@ func (t *translation) resolveBackendUncached(k resolvedKey) resolved {
 		if problem != "" {
 			// The address is kept for kinds that accept any appProtocol (anyAppProtocol).
 			return resolved{addr: t.serviceAddress(svc, p, k), reason: gwapiv1.RouteReasonUnsupportedProtocol,
-				msg: fmt.Sprintf("Service %s port %d: %s", full, k.port, problem)}
+				msg: fmt.Sprintf("Service %s port %d: %s", full, k.port, problem), policy: pol}
 		}
 		return resolved{addr: t.serviceAddress(svc, p, k), proto: proto, policy: pol}
 	}

@@ -155,13 +155,16 @@ func (t *translation) portPolicy(ns, name, portName string, port int32) *portPol
 // TLS to speak to the backend, or makes r invalid when the policy cannot be applied, so
 // that no request reaches the backend without the verification the policy asks for.
 func (r *resolved) applyPolicy() *ir.BackendTLS {
-	if r.reason != "" || r.policy == nil {
+	if r.policy == nil {
 		return nil
 	}
+	// A policy of a port a route names gets its ancestor entry, even when the backend
+	// is refused for another reason.
 	for _, st := range r.policy.candidates {
-		if !st.seen.Load() {
-			st.seen.Store(true)
-		}
+		st.seen.Store(true)
+	}
+	if r.reason != "" {
+		return nil
 	}
 	tls := r.policy.applied.tls
 	if tls == nil {
