@@ -43,9 +43,10 @@ const (
 	btClientSecret = "gateway-client"
 	btClientCAKey  = "client-ca.crt"
 	// btFastPoll is how often a change is probed while its propagation is timed.
-	btFastPoll = 100 * time.Millisecond
-	// btSteadyRequests is how many requests show that a refused backend stays refused.
-	btSteadyRequests = 20
+	btFastPoll = 10 * time.Millisecond
+	// btSteadyRequests requests btSteadyInterval apart show that a refused backend stays
+	// refused.
+	btSteadyRequests, btSteadyInterval = 20, 100 * time.Millisecond
 )
 
 // TestBackendTLSPolicy: an HTTPRoute to a Service port serving HTTPS with a certificate
@@ -201,7 +202,7 @@ func observe(ctx context.Context, addr string) (tlsEcho, int, error) {
 		return e, r.code, fmt.Errorf("200 that is not the echo's answer: %q", r.body)
 	}
 	if e.TLS == nil || e.TLS.ServerName != btServerName {
-		return e, r.code, fmt.Errorf("%w: the backend was reached without TLS for %s: %s", errUnsafe, btServerName, r.body)
+		return e, r.code, fmt.Errorf("%w: the backend was reached other than over TLS with server name %s: %s", errUnsafe, btServerName, r.body)
 	}
 	return e, r.code, nil
 }
@@ -292,7 +293,7 @@ func steadilyRefused(ctx context.Context, t *testing.T, addr string) {
 		if err != nil {
 			t.Fatalf("request %d of %d with the wrong hostname: %v", i+1, btSteadyRequests, err)
 		}
-		time.Sleep(btFastPoll)
+		time.Sleep(btSteadyInterval)
 	}
 }
 
