@@ -98,30 +98,20 @@ func TestBackendTLSPolicy(t *testing.T) {
 		p.Spec.Validation.Hostname = btServerName
 	}, addr, "requests succeed with the hostname restored", verified)
 
+	policyAncestorAccepted(ctx, t, c, ns)
+
 	newPod := rollBackendToNewCA(ctx, t, c, ns, addr, clientCA)
-	ca2 := newPod.ca
 	rotated := timeEdit(ctx, t, c, &corev1.ConfigMap{}, ns, btCAMap, func(m *corev1.ConfigMap) {
-		m.Data["ca.crt"] = string(ca2.CertPEM)
-	}, addr, "the rolled backend reached with the new CA", func(e tlsEcho, code int) error {
-		if err := verified(e, code); err != nil {
-			return err
-		}
-		if e.Pod != newPod.name {
-			return fmt.Errorf("answered by pod %s, want the rolled %s", e.Pod, newPod.name)
-		}
-		return nil
-	})
+		m.Data["ca.crt"] = string(newPod.ca.CertPEM)
+	}, addr, "the rolled backend reached with the new CA", verifiedAnd(answeredBy(newPod.name)))
+	policyAncestorAccepted(ctx, t, c, ns)
 
 	presented := timeEdit(ctx, t, c, &gwapiv1.Gateway{}, ns, btGateway, func(g *gwapiv1.Gateway) {
 		g.Spec.TLS = &gwapiv1.GatewayTLSConfig{Backend: &gwapiv1.GatewayBackendTLS{
 			ClientCertificateRef: &gwapiv1.SecretObjectReference{Name: btClientSecret},
 		}}
-	}, addr, "the backend sees the Gateway's client certificate", func(e tlsEcho, code int) error {
-		if err := verified(e, code); err != nil {
-			return err
-		}
-		return presentedCert(e, clientCert.Cert.Raw)
-	})
+	}, addr, "the backend sees the Gateway's client certificate", verifiedAnd(presentedCert(clientCert.Cert.Raw)))
+	gatewayResolvedRefs(ctx, t, c, ns)
 
 	t.Logf("propagation (edit → traffic follows): wrong hostname %v, hostname restored %v, CA rotated %v, client certificate %v",
 		wrong, restored, rotated, presented)
@@ -388,14 +378,52 @@ func rollBackendToNewCA(ctx context.Context, t *testing.T, c client.Client, ns, 
 	return rolledBackend{name: name, ca: ca2}
 }
 
-// presentedCert fails unless the backend was presented exactly the certificate der.
-func presentedCert(e tlsEcho, der []byte) error {
-	if len(e.TLS.PeerCertificates) != 1 {
-		return fmt.Errorf("the backend saw %d client certificates", len(e.TLS.PeerCertificates))
+// verifiedAnd accepts the echo's answer over TLS with btServerName that check accepts.
+func verifiedAnd(check func(tlsEcho) error) func(tlsEcho, int) error {
+	return func(e tlsEcho, code int) error {
+		if err := verified(e, code); err != nil {
+			return err
+		}
+		return check(e)
 	}
-	b, _ := pem.Decode([]byte(e.TLS.PeerCertificates[0]))
-	if b == nil || !bytes.Equal(b.Bytes, der) {
-		return fmt.Errorf("the backend saw another client certificate: %q", e.TLS.PeerCertificates[0])
+}
+
+// answeredBy accepts an answer of the pod named pod.
+func answeredBy(pod string) func(tlsEcho) error {
+	return func(e tlsEcho) error {
+		if e.Pod != pod {
+			return fmt.Errorf("answered by pod %s, want %s", e.Pod, pod)
+		}
+		return nil
 	}
-	return nil
+}
+
+// presentedCert accepts an answer whose backend was presented exactly the certificate der.
+func presentedCert(der []byte) func(tlsEcho) error {
+	return func(e tlsEcho) error {
+		if len(e.TLS.PeerCertificates) != 1 {
+			return fmt.Errorf("the backend saw %d client certificates", len(e.TLS.PeerCertificates))
+		}
+		b, _ := pem.Decode([]byte(e.TLS.PeerCertificates[0]))
+		if b == nil || !bytes.Equal(b.Bytes, der) {
+			return fmt.Errorf("the backend saw another client certificate: %q", e.TLS.PeerCertificates[0])
+		}
+		return nil
+	}
+}
+
+// gatewayResolvedRefs waits until btGateway's ResolvedRefs condition is True: its
+// backend client certificate resolved.
+func gatewayResolvedRefs(ctx context.Context, t *testing.T, c client.Client, ns string) {
+	t.Helper()
+	poll(ctx, t, "Gateway "+btGateway+" ResolvedRefs True", func(ctx context.Context) error {
+		cond, err := gatewayCondition(ctx, c, ns, btGateway, string(gwapiv1.GatewayConditionResolvedRefs))
+		if err != nil {
+			return err
+		}
+		if cond == nil || cond.Status != metav1.ConditionTrue || cond.Reason != string(gwapiv1.GatewayReasonResolvedRefs) {
+			return fmt.Errorf("ResolvedRefs: %+v", cond)
+		}
+		return nil
+	})
 }
