@@ -12,6 +12,7 @@ import (
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/caddy-gateway/operator/internal/ir"
+	"github.com/caddy-gateway/operator/internal/status"
 )
 
 // backendRules are what resolving backendRefs differs in between route kinds.
@@ -27,6 +28,9 @@ type backendRules struct {
 	portProblem func(appProtocol *string, tls bool) string
 	// backendTLS applies the BackendTLSPolicy of a backend's Service port.
 	backendTLS bool
+	// tlsProblem, when set, says why the kind cannot speak the TLS a policy asks for
+	// to a backend ("" when it can); the backend is then invalid.
+	tlsProblem func(tls *ir.BackendTLS) string
 	// unavailable is the HTTP status answered for a rule without a usable backend.
 	unavailable int
 	// anyAppProtocol accepts every appProtocol of a Service port: the kind proxies raw
@@ -80,7 +84,7 @@ func (w *weightedBackends) add(routeNS string, ref *gwapiv1.BackendRef, i int) (
 	}
 	var tls *ir.BackendTLS
 	if w.rules.backendTLS {
-		tls = res.applyPolicy()
+		tls = w.applyPolicy(&res, routeNS, ref)
 	}
 	if res.reason == "" && w.rules.portProblem != nil {
 		if problem := w.rules.portProblem(w.t.portAppProtocol(routeNS, &ref.BackendObjectReference), tls != nil); problem != "" {
@@ -111,6 +115,22 @@ func (w *weightedBackends) add(routeNS string, ref *gwapiv1.BackendRef, i int) (
 	}
 	w.a.Backends = append(w.a.Backends, ir.Backend{Address: res.addr, Weight: weight, Invalid: res.reason != "", TLS: tls})
 	return len(w.a.Backends) - 1, res.reason == ""
+}
+
+// applyPolicy applies the BackendTLSPolicy of res's Service port (resolved.applyPolicy)
+// and refuses, making res invalid, TLS the route kind cannot speak.
+func (w *weightedBackends) applyPolicy(res *resolved, routeNS string, ref *gwapiv1.BackendRef) *ir.BackendTLS {
+	tls := res.applyPolicy()
+	if tls == nil || w.rules.tlsProblem == nil {
+		return tls
+	}
+	if problem := w.rules.tlsProblem(tls); problem != "" {
+		p := res.policy.applied.p
+		res.reason, res.msg = status.RouteReasonInvalidBackendTLSPolicy, fmt.Sprintf("Service %s port %d: BackendTLSPolicy %s/%s: %s, "+
+			"so the backend gets no connections", backendName(routeNS, &ref.BackendObjectReference), deref32(ref.Port), p.Namespace, p.Name, problem)
+		return nil
+	}
+	return tls
 }
 
 // finish makes a rule without a valid backend answer the unavailable status.

@@ -113,6 +113,7 @@ func (t *translation) fork() *translation {
 		services:     t.services,
 		secrets:      t.secrets,
 		namespaces:   t.namespaces,
+		listeners:    t.listeners,
 		policies:     t.policies,
 		clientCert:   t.clientCert,
 		backendCache: map[resolvedKey]resolved{},

@@ -32,9 +32,15 @@ var tlsRouteKind = routeKind{
 // has its connections closed.
 var tlsBackends = backendRules{kind: kindTLSRoute, protocol: ir.ProtocolTCP, anyAppProtocol: true, unavailable: tcpUnavailable}
 
-// checkTLSRules converts and validates the rules of a TLSRoute.
+// checkTLSRules converts and validates the rules of a TLSRoute. The backends of a
+// route that may attach to a listener in mode Terminate speak TLS as the
+// BackendTLSPolicies of their Service ports say (tlsTerminateBackends).
 func (t *translation) checkTLSRules(r *gwapiv1.TLSRoute) *checkedRules {
-	return t.checkLayer4Rules(&r.ObjectMeta, kindTLSRoute, &tlsBackends, len(r.Spec.Rules),
+	br := &tlsBackends
+	if t.mayTerminate(r) {
+		br = &tlsTerminateBackends
+	}
+	return t.checkLayer4Rules(&r.ObjectMeta, kindTLSRoute, br, len(r.Spec.Rules),
 		func(i int) (*gwapiv1.SectionName, []gwapiv1.BackendRef) {
 			return r.Spec.Rules[i].Name, r.Spec.Rules[i].BackendRefs
 		})
@@ -152,6 +158,8 @@ func (e *tlsEntry) irRoute() ir.TLSRoute {
 	}
 	if e.l.terminatesTLSRoutes() {
 		r.Certificates = e.l.certs
+	} else {
+		r.Backends = withoutTLS(r.Backends)
 	}
 	return r
 }
