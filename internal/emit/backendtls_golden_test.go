@@ -86,10 +86,10 @@ func backendTLSIR(t testing.TB, c backendTLSCase) *ir.Gateway {
 }
 
 // setBackendTLS sets the TLS of the HTTP and gRPC backends and mirrors by their address.
-func setBackendTLS(g *ir.Gateway, tls map[string]*ir.BackendTLS) {
+func setBackendTLS(g *ir.Gateway, byAddr map[string]*ir.BackendTLS) {
 	mirrors := func(ms []ir.Mirror) {
 		for m := range ms {
-			if t, ok := tls[ms[m].Address]; ok {
+			if t, ok := byAddr[ms[m].Address]; ok {
 				ms[m].TLS = t
 			}
 		}
@@ -101,7 +101,7 @@ func setBackendTLS(g *ir.Gateway, tls map[string]*ir.BackendTLS) {
 					mirrors(r.Action.Mirrors)
 					for b := range r.Action.Backends {
 						be := &r.Action.Backends[b]
-						if t, ok := tls[be.Address]; ok && !be.Invalid {
+						if t, ok := byAddr[be.Address]; ok && !be.Invalid {
 							be.TLS = t
 						}
 						if be.Filters != nil {
