@@ -112,7 +112,10 @@ func sessionGone(ch chan string) {
 }
 
 // drainStoppedLoops drains the reports of the loops whose socket is closed. A config
-// load closes the sockets of the config it replaces before it cleans up its modules.
+// load closes the sockets of the config it replaces before it cleans up its modules. A
+// loop may still hand out the few datagrams it read before its socket closed: a report
+// drained then leaves its session in the loop's table, whose next datagrams for that
+// client are dropped, and would block the loop, which ends anyway, only at the sixth.
 func drainStoppedLoops() {
 	loops.mu.Lock()
 	defer loops.mu.Unlock()
