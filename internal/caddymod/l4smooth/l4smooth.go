@@ -9,7 +9,9 @@
 // running config has that backend among its rule's valid backends: caddy-l4 leaves an
 // old config's connections open, so without it a deleted route, a backend removed from
 // a rule or a revoked ReferenceGrant would keep serving the connections already open.
-// Connections whose rule and backend stay, whatever their weights, stay open. The
+// Connections whose rule and backend stay, whatever their weights, stay open. And it
+// receives the reports of UDP sessions it selected for that end after a config load
+// stopped their server loop, which caddy-l4 leaves blocked forever (udploops.go). The
 // package selects an upstream and closes what it selected; it must not dial, proxy or
 // retry.
 package l4smooth
@@ -78,9 +80,12 @@ func (s *Selection) Validate() error {
 }
 
 // Cleanup leaves the state of the key's split and the entries of its backends: those
-// the config that replaces this one does not provision cut their connections.
+// the config that replaces this one does not provision cut their connections. The UDP
+// sockets of the config it belonged to are closed by then: their loops' reports are
+// drained from now on.
 func (s *Selection) Cleanup() error {
 	releaseBackends(s.backendKeys)
+	drainStoppedLoops()
 	return s.Policy.Cleanup()
 }
 
@@ -93,6 +98,9 @@ func (s *Selection) Cleanup() error {
 // The connection is tracked as proxied to the upstream's backend, so that it is cut when
 // the backend leaves its rule.
 func (s *Selection) Select(pool l4proxy.UpstreamPool, down *layer4.Connection) *l4proxy.Upstream {
+	if down != nil {
+		watchSession(down.Conn)
+	}
 	i := s.Next(func(i int) bool { return i < len(pool) })
 	if i < 0 {
 		return nil
