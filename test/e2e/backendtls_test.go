@@ -13,6 +13,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	certificatesv1beta1 "k8s.io/api/certificates/v1beta1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -56,7 +57,8 @@ const (
 // wrong hostname makes requests fail (5xx, never plaintext) and restoring it brings them
 // back; a backend rolled to a certificate from a new CA is refused until the ConfigMap
 // holds the new CA, then reached; the Gateway's backend client certificate is presented
-// to the backend. Each change's propagation (edit → traffic follows) is logged.
+// to the backend; the policy's CA moved to a ClusterTrustBundle is what verifies, and the
+// bundle's change is followed. Each change's propagation (edit → traffic follows) is logged.
 func TestBackendTLSPolicy(t *testing.T) {
 	cfg := testenv.EnvConf()
 	ctx := context.Background()
@@ -113,8 +115,34 @@ func TestBackendTLSPolicy(t *testing.T) {
 	}, addr, "the backend sees the Gateway's client certificate", verifiedAnd(presentedCert(clientCert.Cert.Raw)))
 	gatewayResolvedRefs(ctx, t, c, ns)
 
-	t.Logf("propagation (edit → traffic follows): wrong hostname %v, hostname restored %v, CA rotated %v, client certificate %v",
-		wrong, restored, rotated, presented)
+	bundled, rebundled := trustBundleTurns(ctx, t, c, ns, addr, ca1, newPod)
+
+	t.Logf("propagation (edit → traffic follows): wrong hostname %v, hostname restored %v, CA rotated %v, client certificate %v, "+
+		"policy moved to a ClusterTrustBundle of the old CA %v, bundle given the new CA %v",
+		wrong, restored, rotated, presented, bundled, rebundled)
+}
+
+// trustBundleTurns moves btPolicy's CA from btCAMap to a ClusterTrustBundle holding the
+// old CA, old: requests fail, so the bundle is what verifies; then gives the bundle the
+// CA of the rolled backend: requests succeed again. It returns both propagation times.
+func trustBundleTurns(ctx context.Context, t *testing.T, c client.Client, ns, addr string, old *certs.KeyPair, rolled rolledBackend) (time.Duration, time.Duration) {
+	t.Helper()
+	bundle := &certificatesv1beta1.ClusterTrustBundle{
+		ObjectMeta: metav1.ObjectMeta{Name: ns + "-backend-ca"},
+		Spec:       certificatesv1beta1.ClusterTrustBundleSpec{TrustBundle: string(old.CertPEM)},
+	}
+	createAll(ctx, t, c, bundle)
+	moved := timeEdit(ctx, t, c, &gwapiv1.BackendTLSPolicy{}, ns, btPolicy, func(p *gwapiv1.BackendTLSPolicy) {
+		p.Spec.Validation.CACertificateRefs = []gwapiv1.LocalObjectReference{{
+			Group: certificatesv1beta1.GroupName, Kind: "ClusterTrustBundle", Name: gwapiv1.ObjectName(bundle.Name),
+		}}
+	}, addr, "requests fail with the policy's CA from a ClusterTrustBundle of the old CA", refused)
+	steadilyRefused(ctx, t, addr)
+	policyAncestorAccepted(ctx, t, c, ns)
+	rebundled := timeEdit(ctx, t, c, &certificatesv1beta1.ClusterTrustBundle{}, "", bundle.Name, func(b *certificatesv1beta1.ClusterTrustBundle) {
+		b.Spec.TrustBundle = string(rolled.ca.CertPEM)
+	}, addr, "the rolled backend reached with the ClusterTrustBundle's new CA", verifiedAnd(answeredBy(rolled.name)))
+	return moved, rebundled
 }
 
 // backendSecret is the kubernetes.io/tls Secret of the backend: its certificate kp and
