@@ -11,17 +11,20 @@ import (
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
 
-// supported: a feature joins only together with a conformance run that passes its tests.
-// Not listed (their tests are not run): ClusterTrustBundle (served for BackendTLSPolicy
-// and frontend validation, but the v1.7.0 suite has no test of it), GatewayStaticAddresses
-// (spec.addresses is ignored), GatewayAddressRoutability(Cluster), GatewayListenerFilters,
-// ListenerSet, HTTPRouteDestinationPortMatching, and the Mesh features.
+// supported: a feature joins only together with a conformance run that passes its tests,
+// or, for a feature the v1.7.0 suite has no test of, with a real-cluster test of ours:
+// ClusterTrustBundle (e2e TestBackendTLSPolicy: a policy's CA from a ClusterTrustBundle
+// verifies the backend, and a change of the bundle is followed).
+// Not listed (their tests are not run): GatewayStaticAddresses (spec.addresses is
+// ignored), GatewayAddressRoutability(Cluster), GatewayListenerFilters, ListenerSet,
+// HTTPRouteDestinationPortMatching, and the Mesh features.
 var supported = []gwapiv1.FeatureName{
 	// Core of the GATEWAY-HTTP, GATEWAY-GRPC, GATEWAY-TLS, GATEWAY-TCP and GATEWAY-UDP profiles.
 	"Gateway", "GRPCRoute", "HTTPRoute", "ReferenceGrant", "TCPRoute", "TLSRoute", "UDPRoute",
 	// BackendTLSPolicy (extended in the GATEWAY-HTTP, GATEWAY-GRPC and GATEWAY-TLS profiles).
 	"BackendTLSPolicy",
 	"BackendTLSPolicySANValidation",
+	"ClusterTrustBundle",
 	// Gateway extended.
 	"GatewayAddressEmpty",
 	"GatewayBackendClientCertificate",

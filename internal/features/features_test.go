@@ -104,7 +104,6 @@ func TestSupportedCoversProfiles(t *testing.T) {
 // operator does not advertise, each with the reason; a feature joining Supported leaves
 // this list.
 var notAdvertised = map[gwfeatures.FeatureName]string{
-	"ClusterTrustBundle":               "served, but the v1.7.0 suite has no test of it",
 	"GatewayAddressRoutability":        "spec.addresses is ignored",
 	"GatewayAddressRoutabilityCluster": "spec.addresses is ignored",
 	"GatewayListenerFilters":           "not implemented",
