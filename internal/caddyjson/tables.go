@@ -1,0 +1,76 @@
+package caddyjson
+
+import (
+	"encoding/json"
+	"strconv"
+)
+
+// Route tables: the routes of HTTP listeners live in Caddy apart from its config, so that a
+// route change is applied without a config reload. The config (the frame) holds the
+// listeners, ports, TLS and server options; where a listener's routes go it holds a
+// RouteTable handler naming its table. The tables are sent to Caddy's admin API at
+// TablesPath, one host group at a time (HostTable), and kept by Caddy across config loads.
+
+// RouteTable is the "gateway_routes" handler: it serves a request from the host groups of
+// its table. The group of the request's exact host is tried first, then the "*.suffix"
+// groups that match it, longest suffix first, then the group of any host (""); a group
+// none of whose routes matches falls through to the next. Nothing matched answers 404.
+type RouteTable struct {
+	// Handler is "gateway_routes".
+	Handler string `json:"handler"`
+	// Table names the table: TableName of the listener's port and hostname.
+	Table string `json:"table"`
+}
+
+// RouteTableHandler is the module name of RouteTable.
+const RouteTableHandler = "gateway_routes"
+
+// TablesPath is the admin API path of the route tables: POST a TablesDelta to change them
+// (200 once applied; 400 with Caddy's error, and nothing changed, when a host table does
+// not provision), GET answers a TablesState.
+const TablesPath = "/gateway-routes"
+
+// HostTable is the routes of one host group of one table.
+type HostTable struct {
+	// Table names the table (RouteTable.Table).
+	Table string `json:"table"`
+	// Host is an exact host, a "*.suffix" wildcard, or "" for any host.
+	Host string `json:"host"`
+	// Hash identifies Routes: the hex SHA-256 of its bytes.
+	Hash string `json:"hash"`
+	// Routes is the group's Caddy routes in order, a JSON list as caddyhttp.RouteList reads
+	// it; left out of a TablesState.
+	Routes json.RawMessage `json:"routes,omitempty"`
+}
+
+// Key is what identifies h among the tables.
+func (h *HostTable) Key() HostKey { return HostKey{Table: h.Table, Host: h.Host} }
+
+// HostKey identifies a host table.
+type HostKey struct {
+	Table string `json:"table"`
+	Host  string `json:"host"`
+}
+
+// TablesDelta is the body of POST TablesPath. Caddy applies it whole or not at all: every
+// host table of Set is provisioned before any replaces the one serving.
+type TablesDelta struct {
+	// Replace drops every host table Set does not hold: the delta is all there is.
+	Replace bool `json:"replace,omitempty"`
+	// Set adds or replaces host tables.
+	Set []HostTable `json:"set,omitempty"`
+	// Delete drops host tables; a missing one is no error.
+	Delete []HostKey `json:"delete,omitempty"`
+}
+
+// TablesState is the answer of GET TablesPath: the host tables Caddy holds, without their
+// routes, sorted by table and host.
+type TablesState struct {
+	Tables []HostTable `json:"tables"`
+}
+
+// TableName names the route table of the listener with the given hostname ("" for any
+// host) on port.
+func TableName(port int32, hostname string) string {
+	return strconv.Itoa(int(port)) + "/" + hostname
+}
