@@ -44,7 +44,7 @@ func bring(ctx context.Context, c *admin, d *desired, j job) (r report) {
 		}
 	}
 	defer func() {
-		if cur.tables != nil {
+		if cur.framed || cur.tables != nil {
 			r.acked = &cur
 		}
 	}()

@@ -53,7 +53,8 @@ type ack struct {
 	// frame is the Config.Hash of the frame the pod runs, when framed.
 	frame  string
 	framed bool
-	// tables is every host table the pod holds, by key, with its hash; nil when unknown.
+	// tables is every host table the pod holds, by key, with its hash; nil when unknown
+	// (it is then sent all of them as the whole set).
 	tables map[caddyjson.HostKey]string
 }
 
@@ -102,8 +103,9 @@ func (a ack) applied(delta *caddyjson.TablesDelta) ack {
 }
 
 // unsure is a after delta failed in a way that leaves open whether Caddy applied it: the
-// host tables it set are no longer known (they are sent again), the ones it deleted are
-// still held (they are deleted again), and after a replace nothing is known.
+// host tables it set may be held in either version, so they are recorded with no hash (no
+// wanted one matches, so they are sent again, or deleted when no longer wanted); the ones
+// it deleted are still held (they are deleted again); after a replace nothing is known.
 func (a ack) unsure(delta *caddyjson.TablesDelta) ack {
 	if delta.Replace || a.tables == nil {
 		a.tables = nil
@@ -111,7 +113,7 @@ func (a ack) unsure(delta *caddyjson.TablesDelta) ack {
 	}
 	a.tables = maps.Clone(a.tables)
 	for _, t := range delta.Set {
-		delete(a.tables, t.Key())
+		a.tables[t.Key()] = ""
 	}
 	return a
 }
