@@ -27,7 +27,8 @@ type fakeCaddy struct {
 	// calls are the requests served, "METHOD path", and bodies their bodies.
 	calls  []string
 	bodies [][]byte
-	// rejectTables, when set, answers every delta 400 with this text; failTables 500.
+	// rejectTables, when set, answers every delta 400 with this text; failTables applies
+	// it and answers 500 with this text, as when Caddy's answer is lost.
 	rejectTables, failTables string
 	// rejectLoad answers every load 400 with this text.
 	rejectLoad string
@@ -87,12 +88,12 @@ func (c *fakeCaddy) apply(w http.ResponseWriter, body []byte) {
 	case c.rejectTables != "":
 		http.Error(w, c.rejectTables, http.StatusBadRequest)
 		return
-	case c.failTables != "":
-		http.Error(w, c.failTables, http.StatusInternalServerError)
-		return
 	case json.Unmarshal(body, &d) != nil:
 		http.Error(w, "bad delta", http.StatusBadRequest)
 		return
+	}
+	if c.failTables != "" {
+		defer http.Error(w, c.failTables, http.StatusInternalServerError)
 	}
 	if d.Replace {
 		clear(c.tables)

@@ -132,7 +132,9 @@ func TestPushAsksWhatAnUnknownPodHolds(t *testing.T) {
 		}
 	})
 	req := pusher.Request{Gateway: testGateway, Targets: f.targets(), TLS: p.clientTLS(t, p.serverName), Port: f.port}
-	fresh := func() *pusher.Pusher { return pusher.New(pusher.Options{Tuning: pusher.Tuning{Timeout: 5 * time.Second}}) }
+	fresh := func() *pusher.Pusher {
+		return pusher.New(pusher.Options{Tuning: pusher.Tuning{Timeout: 5 * time.Second}})
+	}
 
 	tableStep{name: "it runs the frame: one request sets the differing and deletes the extra host tables", config: frame("f1", a, b, w),
 		calls:  [][]string{{getID + "f1", getState, postDelta}},
@@ -183,7 +185,7 @@ func TestPushReplacesWhatItCannotAsk(t *testing.T) {
 // TestPushRejectedTables: Caddy's 400 to a delta reaches Errors as a rejected load's does,
 // the frame is not sent after it, the other pod is programmed, and nothing is recorded for
 // the rejecting pod: the same delta is sent again, and going back to what it held sends
-// nothing. A 500 leaves open what Caddy did: going back sends the host table again.
+// nothing. A 500 leaves open what Caddy did: going back deletes the host table it set.
 func TestPushRejectedTables(t *testing.T) {
 	const rejection = `{"error":"table \"80/\" host \"a.example\": loading handler modules: unknown module: http.handlers.nope"}`
 	p := newPKI(t)
@@ -192,7 +194,7 @@ func TestPushRejectedTables(t *testing.T) {
 	clock := newClock()
 	push := pusher.New(pusher.Options{Now: clock.now, Tuning: pusher.Tuning{Timeout: 5 * time.Second}})
 	req := pusher.Request{Gateway: testGateway, Targets: f.targets(), TLS: p.clientTLS(t, p.serverName), Port: f.port}
-	a, a2, b := table("a.example", "a1"), table("a.example", "a2"), table("b.example", "b1")
+	a, a2, b, x := table("a.example", "a1"), table("a.example", "a2"), table("b.example", "b1"), table("x.example", "x1")
 	wantErr := []string{"pod pod-1: caddy rejected the configuration (400): " + rejection}
 
 	tableStep{name: "both take the first config", config: frame("f1", a, b),
@@ -220,12 +222,12 @@ func TestPushRejectedTables(t *testing.T) {
 		want: pusher.Result{Programmed: 2, Pushed: 1}}.run(t, push, req, good, bad)
 
 	bad.set(func(c *fakeCaddy) { c.rejectTables, c.failTables = "", "upstream gone" })
-	tableStep{name: "a 500 to the delta", config: frame("f1", a2, b),
-		calls: [][]string{{postDelta}, {postDelta}}, deltas: [][]string{{"set=a.example"}, {"set=a.example"}},
+	tableStep{name: "a 500 to the delta", config: frame("f1", a, b, x),
+		calls: [][]string{{postDelta}, {postDelta}}, deltas: [][]string{{"set=x.example"}, {"set=x.example"}},
 		want: pusher.Result{Programmed: 1, Pushed: 2, Errors: []string{""}}, errors: []string{"pod pod-1: admin channel failed (500): upstream gone"}}.run(t, push, req, good, bad)
 	bad.set(func(c *fakeCaddy) { c.failTables = "" })
-	tableStep{name: "going back after a 500 sends the host table again", config: frame("f1", a, b),
-		calls: [][]string{{postDelta}, {postDelta}}, deltas: [][]string{{"set=a.example"}, {"set=a.example"}},
+	tableStep{name: "going back after a 500 deletes the host table it may hold", config: frame("f1", a, b),
+		calls: [][]string{{postDelta}, {postDelta}}, deltas: [][]string{{"delete=x.example"}, {"delete=x.example"}},
 		want: pusher.Result{Programmed: 2, Pushed: 2}}.run(t, push, req, good, bad)
 	if got, want := bad.holds(), held(a, b); !slices.Equal(got, want) {
 		t.Fatalf("pod 1 holds %q, want %q", got, want)
@@ -273,7 +275,7 @@ func TestPushRecordsEachStepTaken(t *testing.T) {
 	tableStep{name: "a set with an unknown outcome", config: frame("f3", b),
 		calls: [][]string{{postDelta}}, deltas: [][]string{{"replace set=b.example"}},
 		want: pusher.Result{Pushed: 1, Errors: []string{""}}}.run(t, push, req, c)
-	c.set(func(c *fakeCaddy) { c.failTables = ""; c.tables[b.Key()] = b }) // it did apply
+	c.set(func(c *fakeCaddy) { c.failTables = "" })
 	retry()
 	tableStep{name: "after a replace of unknown outcome the whole set is sent again, and the frame is not", config: frame("f3"),
 		calls: [][]string{{postDelta}}, deltas: [][]string{{"replace"}},
