@@ -62,6 +62,7 @@ func (r *GatewayReconciler) configure(ctx context.Context, gw *gwapiv1.Gateway, 
 		Config: pusher.Config{JSON: cfg.JSON, Hash: cfg.Hash, ID: emit.ConfigID(cfg.Hash)}, TLS: tlsCfg, Port: port,
 		Tuning: pushTuning(spec),
 	})
+	pushBytes.Add(float64(out.push.Bytes))
 	return out, nil
 }
 
