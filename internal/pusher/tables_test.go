@@ -284,3 +284,26 @@ func TestPushRecordsEachStepTaken(t *testing.T) {
 		t.Fatalf("the pod holds %q", got)
 	}
 }
+
+// TestPushRefusesBadTables: host tables without a hash, or two of one key, are reported
+// for every pod, naming the entry, and nothing is sent.
+func TestPushRefusesBadTables(t *testing.T) {
+	p := newPKI(t)
+	c := newFakeCaddy()
+	f := fakeFleet(t, p, c)
+	push := pusher.New(pusher.Options{Tuning: pusher.Tuning{Timeout: 5 * time.Second}})
+	req := pusher.Request{Gateway: testGateway, Targets: f.targets(), TLS: p.clientTLS(t, p.serverName), Port: f.port}
+	a := table("a.example", "a1")
+	noHash := table("b.example", "b1")
+	noHash.Hash = ""
+	for name, tc := range map[string]struct {
+		config pusher.Config
+		want   string
+	}{
+		"no hash":   {frame("f1", a, noHash), `pod pod-0: config.tables[1] (table "80/", host "b.example"): hash is empty`},
+		"duplicate": {frame("f1", a, table("a.example", "a2")), `pod pod-0: config.tables[1]: table "80/" has host "a.example" twice`},
+	} {
+		tableStep{name: name, config: tc.config, calls: [][]string{nil}, deltas: [][]string{nil},
+			want: pusher.Result{Errors: []string{""}}, errors: []string{tc.want}}.run(t, push, req, c)
+	}
+}
