@@ -17,7 +17,8 @@ type desired struct {
 	cfg *Config
 	// hashes is every host table's hash by its key.
 	hashes map[caddyjson.HostKey]string
-	// version identifies the frame and the host tables together.
+	// version identifies the frame and the host tables together; a failed push is retried
+	// at once for another version.
 	version string
 }
 
@@ -34,10 +35,16 @@ func want(c *Config) (*desired, error) {
 		}
 		d.hashes[t.Key()] = t.Hash
 	}
+	// In the order given: the same tables in another order are another version, which
+	// only costs a failed pod an early retry.
 	h := sha256.New()
 	_, _ = io.WriteString(h, c.Hash)
-	for _, k := range slices.SortedFunc(maps.Keys(d.hashes), compareKeys) {
-		_, _ = fmt.Fprintf(h, "\x00%s\x00%s\x00%s", k.Table, k.Host, d.hashes[k])
+	for i := range c.Tables {
+		t := &c.Tables[i]
+		for _, s := range [...]string{t.Table, t.Host, t.Hash} {
+			_, _ = h.Write([]byte{0})
+			_, _ = io.WriteString(h, s)
+		}
 	}
 	d.version = hex.EncodeToString(h.Sum(nil))
 	return d, nil
