@@ -61,8 +61,11 @@ func decodeDelta(w http.ResponseWriter, r *http.Request) (*caddyjson.TablesDelta
 	if err := dec.Decode(&d); err != nil {
 		return nil, fmt.Errorf("decoding the tables delta: %w", err)
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+	switch _, err := dec.Token(); {
+	case err == nil:
 		return nil, errors.New("decoding the tables delta: data after the delta")
+	case !errors.Is(err, io.EOF):
+		return nil, fmt.Errorf("decoding the tables delta: %w", err)
 	}
 	return &d, nil
 }

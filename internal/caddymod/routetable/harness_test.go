@@ -232,7 +232,10 @@ func (p *probe) Cleanup() error { probeOf(p.Name).cleaned.Add(1); return nil }
 
 func (p *probe) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
 	c := probeOf(p.Name)
-	c.entered <- struct{}{}
+	select {
+	case c.entered <- struct{}{}:
+	default:
+	}
 	if c.gate != nil {
 		<-c.gate
 	}
