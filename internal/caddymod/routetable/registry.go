@@ -51,7 +51,6 @@ func (r *registry) register(h *Handler) error {
 		}
 		gens[host] = g
 	}
-	h.gens = gens
 	h.snap.Store(newSnapshot(gens))
 	if r.live[h.Table] == nil {
 		r.live[h.Table] = map[*Handler]struct{}{}
@@ -71,11 +70,8 @@ func (r *registry) unregister(h *Handler) {
 	if len(r.live[h.Table]) == 0 {
 		delete(r.live, h.Table)
 	}
-	h.snap.Store(newSnapshot(nil))
-	for _, g := range h.gens {
-		g.retire()
-	}
-	h.gens = nil
+	old := h.snap.Swap(newSnapshot(nil))
+	old.all((*generation).retire)
 }
 
 func cancelAll[K comparable](gens map[K]*generation) {
@@ -103,13 +99,17 @@ func (r *registry) apply(d *caddyjson.TablesDelta) error {
 	if err != nil {
 		return err
 	}
-	changed := r.store(d)
-	for table := range changed {
+	for table, c := range r.store(d) {
 		for h := range r.live[table] {
-			h.swap(r.tables[table], gens)
+			h.swap(c, gens)
 		}
 	}
 	return nil
+}
+
+// tableChange is what a delta changes in one table: the hosts set and those dropped.
+type tableChange struct {
+	set, drop []string
 }
 
 // provisionSet provisions the host tables of set for the live handlers of their tables.
@@ -138,19 +138,23 @@ func (r *registry) provisionSet(set []caddyjson.HostTable) (map[newGen]*generati
 	return gens, nil
 }
 
-// store records d in the registry and returns the tables it changed.
-func (r *registry) store(d *caddyjson.TablesDelta) map[string]bool {
-	changed := map[string]bool{}
-	if d.Replace {
-		for table := range r.tables {
-			changed[table] = true
+// store records d in the registry and returns what it changed by table.
+func (r *registry) store(d *caddyjson.TablesDelta) map[string]*tableChange {
+	changes := map[string]*tableChange{}
+	change := func(table string) *tableChange {
+		if changes[table] == nil {
+			changes[table] = &tableChange{}
 		}
-		r.tables = map[string]map[string]stored{}
+		return changes[table]
 	}
-	for _, k := range d.Delete {
+	drop := d.Delete
+	if d.Replace {
+		drop = r.keysNotSet(d.Set)
+	}
+	for _, k := range drop {
 		if _, ok := r.tables[k.Table][k.Host]; ok {
 			delete(r.tables[k.Table], k.Host)
-			changed[k.Table] = true
+			change(k.Table).drop = append(change(k.Table).drop, k.Host)
 		}
 	}
 	for i := range d.Set {
@@ -159,14 +163,31 @@ func (r *registry) store(d *caddyjson.TablesDelta) map[string]bool {
 			r.tables[ht.Table] = map[string]stored{}
 		}
 		r.tables[ht.Table][ht.Host] = stored{routes: ht.Routes, hash: hashOf(ht)}
-		changed[ht.Table] = true
+		change(ht.Table).set = append(change(ht.Table).set, ht.Host)
 	}
-	for table, hosts := range r.tables {
-		if len(hosts) == 0 {
+	for table := range changes {
+		if len(r.tables[table]) == 0 {
 			delete(r.tables, table)
 		}
 	}
-	return changed
+	return changes
+}
+
+// keysNotSet lists the host tables held that set does not hold.
+func (r *registry) keysNotSet(set []caddyjson.HostTable) []caddyjson.HostKey {
+	in := make(map[caddyjson.HostKey]bool, len(set))
+	for i := range set {
+		in[set[i].Key()] = true
+	}
+	var keys []caddyjson.HostKey
+	for table, hosts := range r.tables {
+		for host := range hosts {
+			if k := (caddyjson.HostKey{Table: table, Host: host}); !in[k] {
+				keys = append(keys, k)
+			}
+		}
+	}
+	return keys
 }
 
 // hashOf is the hash a host table is stored with: the one it came with, else the hex

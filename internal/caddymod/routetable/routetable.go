@@ -32,10 +32,9 @@ type Handler struct {
 	// Table names the route table.
 	Table string `json:"table"`
 
-	ctx  caddy.Context
+	ctx caddy.Context
+	// snap is swapped under the registry's lock.
 	snap *atomic.Pointer[snapshot]
-	// gens holds the generations of snap by host; guarded by the registry's lock.
-	gens map[string]*generation
 }
 
 // CaddyModule returns the Caddy module information.
@@ -102,25 +101,18 @@ func (h *Handler) acquire(dst []*generation, host string) []*generation {
 	}
 }
 
-// swap serves hosts (the table's host tables as the registry now holds them): a host
-// with a generation in fresh takes it, others keep theirs. Generations no longer
-// served are retired after the new snapshot is in place.
-func (h *Handler) swap(hosts map[string]stored, fresh map[newGen]*generation) {
-	old := h.gens
-	gens := make(map[string]*generation, len(hosts))
-	for host := range hosts {
-		if g, ok := fresh[newGen{h, host}]; ok {
-			gens[host] = g
-		} else {
-			gens[host] = old[host]
-		}
+// swap serves the generations of fresh made for h in place of those of their hosts,
+// and no longer the hosts of drop. Generations no longer served are retired after the
+// new snapshot is in place.
+func (h *Handler) swap(c *tableChange, fresh map[newGen]*generation) {
+	set := make(map[string]*generation, len(c.set))
+	for _, host := range c.set {
+		set[host] = fresh[newGen{h, host}]
 	}
-	h.gens = gens
-	h.snap.Store(newSnapshot(gens))
-	for host, g := range old {
-		if gens[host] != g {
-			g.retire()
-		}
+	next, gone := h.snap.Load().with(set, c.drop)
+	h.snap.Store(next)
+	for _, g := range gone {
+		g.retire()
 	}
 }
 

@@ -1,6 +1,7 @@
 package routetable
 
 import (
+	"maps"
 	"net/http"
 	"strings"
 )
@@ -16,20 +17,65 @@ type snapshot struct {
 	any *generation
 }
 
-// newSnapshot indexes gens, keyed by host table host.
+// newSnapshot indexes gens, keyed by host table host (lower case).
 func newSnapshot(gens map[string]*generation) *snapshot {
 	s := &snapshot{exact: map[string]*generation{}, wild: map[string]*generation{}}
 	for host, g := range gens {
-		switch {
-		case host == "":
-			s.any = g
-		case strings.HasPrefix(host, "*."):
-			s.wild[strings.ToLower(host[1:])] = g
-		default:
-			s.exact[strings.ToLower(host)] = g
-		}
+		s.put(host, g)
 	}
 	return s
+}
+
+// with is a copy of s with the generations of set put in and the hosts of drop left
+// out; it returns the generations no longer served. It copies the maps whole, which is
+// far cheaper than indexing every host again.
+func (s *snapshot) with(set map[string]*generation, drop []string) (*snapshot, []*generation) {
+	n := &snapshot{exact: maps.Clone(s.exact), wild: maps.Clone(s.wild), any: s.any}
+	var gone []*generation
+	for _, host := range drop {
+		if g := n.put(host, nil); g != nil {
+			gone = append(gone, g)
+		}
+	}
+	for host, g := range set {
+		if old := n.put(host, g); old != nil {
+			gone = append(gone, old)
+		}
+	}
+	return n, gone
+}
+
+// put serves g (none when nil) for host and returns the generation it served before.
+func (s *snapshot) put(host string, g *generation) *generation {
+	m, key := s.exact, host
+	switch {
+	case host == "":
+		old := s.any
+		s.any = g
+		return old
+	case strings.HasPrefix(host, "*."):
+		m, key = s.wild, host[1:]
+	}
+	old := m[key]
+	if g == nil {
+		delete(m, key)
+	} else {
+		m[key] = g
+	}
+	return old
+}
+
+// all calls f with every generation of s.
+func (s *snapshot) all(f func(*generation)) {
+	for _, g := range s.exact {
+		f(g)
+	}
+	for _, g := range s.wild {
+		f(g)
+	}
+	if s.any != nil {
+		f(s.any)
+	}
 }
 
 // groups appends to dst the groups to try for host, in order: the exact host, the
