@@ -55,6 +55,9 @@ func serveAdmin(w http.ResponseWriter, r *http.Request) error {
 // decodeDelta reads one TablesDelta, refusing unknown fields, trailing data, and a
 // body cut off or larger than maxDelta.
 func decodeDelta(w http.ResponseWriter, r *http.Request) (*caddyjson.TablesDelta, error) {
+	if r.ContentLength > maxDelta {
+		return nil, fmt.Errorf("decoding the tables delta: body of %d bytes is over the limit of %d", r.ContentLength, maxDelta)
+	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxDelta))
 	dec.DisallowUnknownFields()
 	var d caddyjson.TablesDelta

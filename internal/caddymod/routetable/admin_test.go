@@ -22,6 +22,7 @@ func TestCutOffBodyIsRefused(t *testing.T) {
 	}{
 		"cut inside the JSON":      {body[:len(body)/2], len(body)},
 		"whole JSON, length short": {body, len(body) + 100},
+		"length over the limit":    {body, maxDelta + 1},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {

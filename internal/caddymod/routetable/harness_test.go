@@ -74,7 +74,7 @@ func startCaddy(t testing.TB, tables ...string) *gw {
 	})
 	g.admin = &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		return (&net.Dialer{}).DialContext(ctx, "unix", g.sock)
-	}}, Timeout: time.Minute}
+	}, DisableKeepAlives: true}, Timeout: time.Minute}
 	g.web = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: 10 * time.Second}
 	t.Cleanup(g.web.CloseIdleConnections)
 	g.mustPost(t, caddyjson.TablesDelta{Replace: true})
@@ -217,6 +217,14 @@ func probeOf(name string) *probeCount {
 	if probes[name] == nil {
 		probes[name] = &probeCount{entered: make(chan struct{}, 100)}
 	}
+	return probes[name]
+}
+
+// freshProbe starts the counts of name again.
+func freshProbe(name string) *probeCount {
+	probesMu.Lock()
+	defer probesMu.Unlock()
+	probes[name] = &probeCount{entered: make(chan struct{}, 100)}
 	return probes[name]
 }
 

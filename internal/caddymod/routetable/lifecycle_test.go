@@ -152,7 +152,7 @@ func TestSlowRequestFinishesOnItsBackend(t *testing.T) {
 
 func TestReplacedGenerationIsCleanedOnceDrained(t *testing.T) {
 	g := startCaddy(t, "80/")
-	old, next := probeOf("drain-old"), probeOf("drain-new")
+	old, next := freshProbe("drain-old"), freshProbe("drain-new")
 	probesMu.Lock()
 	old.gate = make(chan struct{})
 	probesMu.Unlock()
@@ -189,7 +189,7 @@ func TestReplacedGenerationIsCleanedOnceDrained(t *testing.T) {
 func TestFrameReloadKeepsTables(t *testing.T) {
 	g := startCaddy(t, "80/")
 	a := streamBackend(t, "a")
-	p := probeOf("reload")
+	p := freshProbe("reload")
 	g.mustPost(t, caddyjson.TablesDelta{Set: []caddyjson.HostTable{
 		table("80/", "s.test", route("", proxy(dial(a)))),
 		table("80/", "p.test", route("", probeHandler("reload"))),
@@ -200,6 +200,17 @@ func TestFrameReloadKeepsTables(t *testing.T) {
 	if err := caddy.Load(frame(g.sock, g.port, "80/", "81/"), true); err != nil {
 		t.Fatalf("reloading a changed frame: %v", err)
 	}
+	// The old server drops its connections: wait for one the new server answers.
+	g.web.CloseIdleConnections()
+	eventually(t, "the reloaded server answers", func() bool {
+		req, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d/", g.port), nil)
+		req.Host = "s.test"
+		resp, err := g.web.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil
+	})
 	g.expect(t, "s.test", "/", http.StatusOK, "a")
 	g.expect(t, "p.test", "/", http.StatusOK, "reload")
 	echo(t, conn, br, "after reload")
@@ -215,7 +226,7 @@ func TestFrameReloadKeepsTables(t *testing.T) {
 
 func TestConcurrentDeltas(t *testing.T) {
 	g := startCaddy(t, "80/")
-	p := probeOf("concurrent")
+	p := freshProbe("concurrent")
 	const writers, rounds = 6, 15
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
