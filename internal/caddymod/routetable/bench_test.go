@@ -3,6 +3,7 @@ package routetable
 import (
 	"fmt"
 	"net/http"
+	"runtime"
 	"testing"
 	"time"
 
@@ -18,13 +19,27 @@ func hostTables(n int) []caddyjson.HostTable {
 	return set
 }
 
-// loaded starts a gateway holding n host tables; report tells how long their POST took.
+// loaded starts a gateway holding n host tables; report tells how long their POST took
+// and the heap they hold.
 func loaded(b *testing.B, n int) (g *gw, report func()) {
 	g = startCaddy(b, "80/")
+	set := hostTables(n)
+	before := heap()
 	start := time.Now()
-	g.mustPost(b, caddyjson.TablesDelta{Replace: true, Set: hostTables(n)})
+	g.mustPost(b, caddyjson.TablesDelta{Replace: true, Set: set})
 	took := time.Since(start)
-	return g, func() { b.ReportMetric(float64(took.Milliseconds()), "ms-post-all") }
+	held := heap() - before
+	return g, func() {
+		b.ReportMetric(float64(took.Milliseconds()), "ms-post-all")
+		b.ReportMetric(float64(held)/float64(n)/1024, "KiB-heap/host")
+	}
+}
+
+func heap() int64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc)
 }
 
 // BenchmarkRequest is the latency of one request through Caddy to a host table.

@@ -12,7 +12,6 @@ package routetable
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"sync/atomic"
 
@@ -115,9 +114,6 @@ func (h *Handler) swap(c *tableChange, fresh map[newGen]*generation) {
 		g.retire()
 	}
 }
-
-// String names the handler in errors.
-func (h *Handler) String() string { return fmt.Sprintf("gateway_routes %q", h.Table) }
 
 // Interface guards.
 var (
