@@ -123,15 +123,11 @@ func TestGoldenBackendTLS(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var buf bytes.Buffer
-			if err := json.Indent(&buf, res.JSON, "", "  "); err != nil {
-				t.Fatal(err)
-			}
-			buf.WriteByte('\n')
-			golden.Check(t, filepath.Join("testdata", "backend-tls", name+".json"), buf.Bytes())
+			checkGoldenResult(t, filepath.Join("testdata", "backend-tls"), name, res)
 		})
 	}
 	golden.Sweep(t, filepath.Join("testdata", "backend-tls"), ".json", slices.Collect(maps.Keys(backendTLSCases)))
+	golden.Sweep(t, filepath.Join("testdata", "backend-tls", "tables"), ".json", slices.Collect(maps.Keys(backendTLSCases)))
 }
 
 // TestBackendTLSRefused checks the backend TLS Emit refuses, and that the error names

@@ -15,21 +15,18 @@ import (
 const translatorTestdata = "../translator/testdata"
 
 // TestGolden emits the IR of every translator case and compares the Caddy JSON
-// (indented for review) with testdata/<case>.json.
+// (indented for review) with testdata/<case>.json, and its route tables with
+// testdata/tables/<case>.json.
 func TestGolden(t *testing.T) {
 	cases := fixture.Cases(t, translatorTestdata)
 	for _, name := range cases {
 		t.Run(name, func(t *testing.T) {
 			res := emitCase(t, name)
-			var buf bytes.Buffer
-			if err := json.Indent(&buf, res.JSON, "", "  "); err != nil {
-				t.Fatal(err)
-			}
-			buf.WriteByte('\n')
-			golden.Check(t, filepath.Join("testdata", name+".json"), buf.Bytes())
+			checkGoldenResult(t, filepath.Join("testdata"), name, res)
 		})
 	}
 	golden.Sweep(t, "testdata", ".json", cases)
+	golden.Sweep(t, filepath.Join("testdata", "tables"), ".json", cases)
 }
 
 // TestDeterministic emits the same input twice and expects identical bytes and hash.
@@ -56,4 +53,28 @@ func emitCase(t testing.TB, name string) emit.Result {
 		t.Fatal(err)
 	}
 	return res
+}
+
+// checkGoldenResult compares res's config (indented for review) with dir/<name>.json and
+// its route tables with dir/tables/<name>.json: a list of the host tables, each with its
+// routes.
+func checkGoldenResult(t *testing.T, dir, name string, res emit.Result) {
+	t.Helper()
+	golden.Check(t, filepath.Join(dir, name+".json"), indentJSON(t, res.JSON))
+	tables, err := json.Marshal(res.Tables)
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden.Check(t, filepath.Join(dir, "tables", name+".json"), indentJSON(t, tables))
+}
+
+// indentJSON indents b for review, with a final newline.
+func indentJSON(t *testing.T, b []byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, b, "", "  "); err != nil {
+		t.Fatal(err)
+	}
+	buf.WriteByte('\n')
+	return buf.Bytes()
 }
