@@ -68,6 +68,15 @@ func checkGoldenResult(t *testing.T, dir, name string, res emit.Result) {
 	golden.Check(t, filepath.Join(dir, "tables", name+".json"), indentJSON(t, tables))
 }
 
+// tablesRoutes is the routes of every host table of res, one list after the other.
+func tablesRoutes(res emit.Result) []byte {
+	var b []byte
+	for _, t := range res.Tables {
+		b = append(b, t.Routes...)
+	}
+	return b
+}
+
 // indentJSON indents b for review, with a final newline.
 func indentJSON(t *testing.T, b []byte) []byte {
 	t.Helper()
