@@ -2,10 +2,15 @@ package emit_test
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"strconv"
 	"path/filepath"
 	"testing"
 
+	"github.com/caddy-gateway/operator/internal/caddyjson"
 	"github.com/caddy-gateway/operator/internal/emit"
 	"github.com/caddy-gateway/operator/internal/golden"
 	"github.com/caddy-gateway/operator/internal/translator"
@@ -60,12 +65,40 @@ func emitCase(t testing.TB, name string) emit.Result {
 // routes.
 func checkGoldenResult(t *testing.T, dir, name string, res emit.Result) {
 	t.Helper()
+	if err := checkTables(res); err != nil {
+		t.Error(err)
+	}
 	golden.Check(t, filepath.Join(dir, name+".json"), indentJSON(t, res.JSON))
 	tables, err := json.Marshal(res.Tables)
 	if err != nil {
 		t.Fatal(err)
 	}
 	golden.Check(t, filepath.Join(dir, "tables", name+".json"), indentJSON(t, tables))
+}
+
+// checkTables checks what holds of every emitted result's host tables: each is named
+// once, its table by a gateway_routes handler of the config, and its hash is the
+// SHA-256 of its routes, which are a JSON list.
+func checkTables(res emit.Result) error {
+	seen := map[caddyjson.HostKey]bool{}
+	for _, t := range res.Tables {
+		if seen[t.Key()] {
+			return fmt.Errorf("host table %q of table %q appears twice", t.Host, t.Table)
+		}
+		seen[t.Key()] = true
+		named := `{"handler":"` + caddyjson.RouteTableHandler + `","table":` + strconv.Quote(t.Table) + `}`
+		if !bytes.Contains(res.JSON, []byte(named)) {
+			return fmt.Errorf("table %q: the config has no %s", t.Table, named)
+		}
+		if sum := sha256.Sum256(t.Routes); hex.EncodeToString(sum[:]) != t.Hash {
+			return fmt.Errorf("host table %q of table %q: hash %s is not the SHA-256 of its routes", t.Host, t.Table, t.Hash)
+		}
+		var routes []json.RawMessage
+		if err := json.Unmarshal(t.Routes, &routes); err != nil {
+			return fmt.Errorf("host table %q of table %q: routes are not a JSON list: %w", t.Host, t.Table, err)
+		}
+	}
+	return nil
 }
 
 // tablesRoutes is the routes of every host table of res, one list after the other.
