@@ -95,17 +95,15 @@ func startDataPlaneWith(t *testing.T, yamlText string, backends map[string]strin
 	return d
 }
 
-// load emits the data plane's IR with opts and loads it into Caddy: a reload when a
-// config is running.
+// load emits the data plane's IR with opts and loads it into Caddy, its host tables
+// and its config (loadResult): a reload when a config is running.
 func (d *dataPlane) load(opts emit.Options) {
 	d.t.Helper()
 	res, err := emit.Emit(d.ir, opts)
 	if err != nil {
 		d.t.Fatal(err)
 	}
-	if err := caddy.Load(res.JSON, true); err != nil {
-		d.t.Fatalf("caddy.Load: %v", err)
-	}
+	loadResult(d.t, res, opts.AdminListen, true)
 	// The old servers close their idle keep-alive connections; a request must not race
 	// that on a pooled one.
 	if d.client != nil {
@@ -127,13 +125,13 @@ func (d *dataPlane) translate(yamlText string) *ir.Gateway {
 }
 
 // config emits fixture YAML for this data plane: same port, backends and options.
-func (d *dataPlane) config(yamlText string) []byte {
+func (d *dataPlane) config(yamlText string) emit.Result {
 	d.t.Helper()
 	res, err := emit.Emit(d.translate(yamlText), d.opts)
 	if err != nil {
 		d.t.Fatal(err)
 	}
-	return res.JSON
+	return res
 }
 
 func redirectBackends(g *ir.Gateway, backends map[string]string) {

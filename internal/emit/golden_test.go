@@ -6,8 +6,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/caddy-gateway/operator/internal/caddyjson"
