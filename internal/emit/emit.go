@@ -1,8 +1,10 @@
 // Package emit turns the IR of one Gateway into Caddy's native JSON config and its
-// hash. It is pure: no I/O, no clock; the same IR and Options always give the same
+// hash, and the route tables of its HTTP listeners: the config names each listener's
+// table and does not depend on its routes, so that a route change leaves the config as
+// it is. It is pure: no I/O, no clock; the same IR and Options always give the same
 // bytes (struct fields in fixed order, maps sorted, lists in IR order). The bytes are
 // those encoding/json would write for the typed config, written without reflection
-// (caddyjson.Config.AppendJSON).
+// (caddyjson.Config.AppendJSON, caddyjson.RouteLists).
 //
 // Every user-supplied string that reaches a Caddy field expanding placeholders is
 // escaped (see escape.go); matchers use regular expressions, which Caddy never expands.
