@@ -138,11 +138,12 @@ type smoothSplit struct {
 	send   func(t *testing.T) string
 }
 
-// TestDataPlaneSmoothSplits sends requests through every split while the Gateway's
-// config is reloaded every reloadEvery requests, with an unrelated route changed each
-// time (see reload): in every window of 100 consecutive requests of a split, the
-// canary gets its weight ±2. Caddy's weighted_round_robin would send the first 95 (or
-// 90) requests after each reload to the stable backend, and the canary nothing.
+// TestDataPlaneSmoothSplits sends requests through every split while an unrelated route
+// of the HTTPRoutes' host changes every reloadEvery requests (see reload), so that Caddy
+// provisions that host table, the splits' handlers included, again: in every window of
+// 100 consecutive requests of a split, the canary gets its weight ±2. Caddy's
+// weighted_round_robin would send the first 95 (or 90) requests after each change to the
+// stable backend, and the canary nothing.
 func TestDataPlaneSmoothSplits(t *testing.T) {
 	backends := map[string]string{
 		"stable.default.svc.cluster.local:8080": echoBackend(t, "stable").Listener.Addr().String(),

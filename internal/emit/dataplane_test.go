@@ -62,6 +62,8 @@ type dataPlane struct {
 	opts       emit.Options
 	listenPort int
 	backends   map[string]string
+	// configs counts the configs emitted by reloadingConfig.
+	configs int
 }
 
 // startDataPlane translates fixture YAML (with PORT for the listener port), points
@@ -128,6 +130,27 @@ func (d *dataPlane) translate(yamlText string) *ir.Gateway {
 func (d *dataPlane) config(yamlText string) emit.Result {
 	d.t.Helper()
 	res, err := emit.Emit(d.translate(yamlText), d.opts)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	return res
+}
+
+// reloadingConfig is config for the tests about what a reload of Caddy does, which a
+// route change alone no longer causes: the first plain HTTP port gets one more listener,
+// without routes, whose hostname counts these configs (reload-<n>.invalid), so that each
+// config differs from the last as when the Gateway's listeners change.
+func (d *dataPlane) reloadingConfig(yamlText string) emit.Result {
+	d.t.Helper()
+	g := d.translate(yamlText)
+	d.configs++
+	for i := range g.HTTP {
+		if s := &g.HTTP[i]; !s.TLS {
+			s.Listeners = append(s.Listeners, ir.Listener{Name: "reload", Hostname: fmt.Sprintf("reload-%d.invalid", d.configs)})
+			break
+		}
+	}
+	res, err := emit.Emit(g, d.opts)
 	if err != nil {
 		d.t.Fatal(err)
 	}
