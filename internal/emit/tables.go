@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
+	"iter"
 	"slices"
 
 	"github.com/caddy-gateway/operator/internal/caddyjson"
@@ -15,33 +16,23 @@ import (
 // table is a slice of one buffer; each is hashed on another goroutine once written, so
 // that with a second core the hashes of a large table cost no wall time.
 func (e *emitter) tables(g *ir.Gateway) ([]caddyjson.HostTable, error) {
-	servers := make([]*ir.HTTPServer, len(g.HTTP))
 	groups := 0
 	for i := range g.HTTP {
-		servers[i] = &g.HTTP[i]
 		for j := range g.HTTP[i].Listeners {
 			groups += len(g.HTTP[i].Listeners[j].Hosts)
 		}
 	}
-	slices.SortStableFunc(servers, func(a, b *ir.HTTPServer) int { return cmp.Compare(a.Port, b.Port) })
 	out := make([]caddyjson.HostTable, 0, groups)
 	spans := make([][2]int, 0, groups)
 	h := startTableHasher(groups)
 	lists := caddyjson.NewRouteLists(make([]byte, 0, tablesSizeHint(e.routes, groups)))
-	for _, s := range servers {
-		for i := range s.Listeners {
-			l := &s.Listeners[i]
-			name := caddyjson.TableName(s.Port, l.Hostname)
-			for j := range l.Hosts {
-				hg := &l.Hosts[j]
-				start, end := lists.Append(e.hostRoutes(hg, e.hostLists[hg]))
-				// The bytes written are never written again, whatever is appended later.
-				b, _ := lists.Bytes()
-				h.hash(b[start:end:end])
-				spans = append(spans, [2]int{start, end})
-				out = append(out, caddyjson.HostTable{Table: name, Host: hg.Hostname})
-			}
-		}
+	for table, hg := range hostGroups(g) {
+		start, end := lists.Append(e.hostRoutes(hg, e.hostLists[hg]))
+		// The bytes written are never written again, whatever is appended later.
+		b, _ := lists.Bytes()
+		h.hash(b[start:end:end])
+		spans = append(spans, [2]int{start, end})
+		out = append(out, caddyjson.HostTable{Table: table, Host: hg.Hostname})
 	}
 	sums := h.wait()
 	b, err := lists.Bytes()
@@ -52,6 +43,70 @@ func (e *emitter) tables(g *ir.Gateway) ([]caddyjson.HostTable, error) {
 		out[i].Routes, out[i].Hash = b[sp[0]:sp[1]:sp[1]], sums[i]
 	}
 	return out, nil
+}
+
+// hostGroups yields the host groups of g's HTTP listeners with the name of their
+// table: servers by port, listeners and host groups in IR order.
+func hostGroups(g *ir.Gateway) iter.Seq2[string, *ir.HostGroup] {
+	return func(yield func(string, *ir.HostGroup) bool) {
+		servers := make([]*ir.HTTPServer, len(g.HTTP))
+		for i := range g.HTTP {
+			servers[i] = &g.HTTP[i]
+		}
+		slices.SortStableFunc(servers, func(a, b *ir.HTTPServer) int { return cmp.Compare(a.Port, b.Port) })
+		for _, s := range servers {
+			for i := range s.Listeners {
+				l := &s.Listeners[i]
+				table := caddyjson.TableName(s.Port, l.Hostname)
+				for j := range l.Hosts {
+					if !yield(table, &l.Hosts[j]) {
+						return
+					}
+				}
+			}
+		}
+	}
+}
+
+// TypedTable is a host table with typed routes (TypedTables).
+type TypedTable struct {
+	Table, Host string
+	Routes      []caddyjson.Route
+}
+
+// TypedTables renders g's host tables as typed routes, in the order of Result.Tables:
+// encoding/json writes each one's Routes as the bytes of the host table's Routes.
+func TypedTables(g *ir.Gateway, opts Options) ([]TypedTable, error) {
+	_, e, err := config(g, opts)
+	if err != nil {
+		return nil, err
+	}
+	var out []TypedTable
+	for table, hg := range hostGroups(g) {
+		t := TypedTable{Table: table, Host: hg.Hostname, Routes: []caddyjson.Route{}}
+		for r := range e.hostRoutes(hg, e.hostLists[hg]) {
+			t.Routes = append(t.Routes, cloneRoute(r))
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// cloneRoute copies a route of hostRoutes out of its scratch values.
+func cloneRoute(r *caddyjson.Route) caddyjson.Route {
+	c := *r
+	c.Match = slices.Clone(r.Match)
+	for i := range c.Match {
+		m := &c.Match[i]
+		if m.PathRegexp != nil {
+			re := *m.PathRegexp
+			m.PathRegexp = &re
+		}
+		m.Method = slices.Clone(m.Method)
+		m.HeaderRegexp = slices.Clone(m.HeaderRegexp)
+		m.VarsRegexp = slices.Clone(m.VarsRegexp)
+	}
+	return c
 }
 
 // tableHasher hashes the routes of host tables, in order, on its own goroutine.
