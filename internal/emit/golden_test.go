@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
-	"strconv"
 	"testing"
 
 	"github.com/caddy-gateway/operator/internal/caddyjson"
@@ -86,8 +85,11 @@ func checkTables(res emit.Result) error {
 			return fmt.Errorf("host table %q of table %q appears twice", t.Host, t.Table)
 		}
 		seen[t.Key()] = true
-		named := `{"handler":"` + caddyjson.RouteTableHandler + `","table":` + strconv.Quote(t.Table) + `}`
-		if !bytes.Contains(res.JSON, []byte(named)) {
+		named, err := json.Marshal(caddyjson.RouteTable{Handler: caddyjson.RouteTableHandler, Table: t.Table})
+		if err != nil {
+			return err
+		}
+		if !bytes.Contains(res.JSON, named) {
 			return fmt.Errorf("table %q: the config has no %s", t.Table, named)
 		}
 		if sum := sha256.Sum256(t.Routes); hex.EncodeToString(sum[:]) != t.Hash {
