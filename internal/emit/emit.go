@@ -225,7 +225,7 @@ func config(g *ir.Gateway, opts Options) (*caddyjson.Config, *emitter, error) {
 	if !o.DisableMetrics {
 		cfg.Apps.HTTP.Metrics = &caddyjson.HTTPMetrics{}
 	}
-	if served := servedCertificates(g, certs); len(served) > 0 {
+	if served := servedCertificates(g); len(served) > 0 {
 		cfg.Apps.TLS = tlsApp(served)
 	}
 	if len(g.TCP)+len(g.UDP)+len(g.TLS) > 0 {
