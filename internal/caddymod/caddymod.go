@@ -2,10 +2,11 @@
 // API needs and core Caddy lacks (request mirroring, CORS, a request deadline, weighted
 // branches for backend filters, a weighted upstream selection for HTTP and layer4
 // proxies that interleaves and survives reloads, and that for layer4 closes the
-// connections of backends a reload leaves out of their rule, and a reverse_proxy
-// transport speaking TLS to backends as a BackendTLSPolicy says). Import it for its side effect, as cmd/caddy does and as
-// every test that validates or runs emitted configs must, so that Caddy knows the
-// modules. It holds no code of its own.
+// connections of backends a reload leaves out of their rule, a reverse_proxy transport
+// speaking TLS to backends as a BackendTLSPolicy says, and route tables served by host
+// lookup and changed through the admin API without a config reload). Import it for its
+// side effect, as cmd/caddy does and as every test that validates or runs emitted
+// configs must, so that Caddy knows the modules. It holds no code of its own.
 package caddymod
 
 import (
@@ -21,6 +22,8 @@ import (
 	_ "github.com/caddy-gateway/operator/internal/caddymod/mirror"
 	// http.reverse_proxy.selection_policies.gateway_smooth
 	_ "github.com/caddy-gateway/operator/internal/caddymod/smooth"
+	// http.handlers.gateway_routes, admin.api.gateway_routes
+	_ "github.com/caddy-gateway/operator/internal/caddymod/routetable"
 	// http.handlers.gateway_split
 	_ "github.com/caddy-gateway/operator/internal/caddymod/split"
 )

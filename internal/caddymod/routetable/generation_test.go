@@ -1,0 +1,108 @@
+package routetable
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/caddy-gateway/operator/internal/caddyjson"
+)
+
+// A generation retired while requests acquire and release it is cleaned up exactly once,
+// and never while a request holds it.
+func TestGenerationCleanupRacesAcquire(t *testing.T) {
+	for range 300 {
+		var held, cleanups atomic.Int64
+		var bad atomic.Bool
+		g := &generation{cancel: func() {
+			cleanups.Add(1)
+			if held.Load() > 0 {
+				bad.Store(true)
+			}
+		}}
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				for range 50 {
+					if g.acquire() {
+						held.Add(1)
+						if g.cleaned.Load() {
+							bad.Store(true)
+						}
+						held.Add(-1)
+						g.release()
+					}
+				}
+			}()
+		}
+		close(start)
+		g.retire()
+		wg.Wait()
+		if bad.Load() {
+			t.Fatal("a generation was cleaned up while a request held it")
+		}
+		if n := cleanups.Load(); n != 1 {
+			t.Fatalf("a retired, drained generation was cleaned up %d times, want 1", n)
+		}
+	}
+}
+
+// During a config reload two handlers serve a table: a delta reaches both, and once
+// the old one is cleaned up only the new one.
+func TestDeltaReachesEveryLiveHandler(t *testing.T) {
+	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	defer cancel()
+	old, cur := &Handler{Table: "dual"}, &Handler{Table: "dual"}
+	for _, h := range []*Handler{old, cur} {
+		if err := h.Provision(ctx); err != nil {
+			t.Fatal(err)
+		}
+		defer h.Cleanup()
+	}
+	p := freshProbe("dual")
+	set := func() {
+		t.Helper()
+		if err := reg.apply(&caddyjson.TablesDelta{Set: []caddyjson.HostTable{table("dual", "d.test", route("", probeHandler("dual")))}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set()
+	for _, h := range []*Handler{old, cur} {
+		if body := serveDirect(t, h, "d.test"); body != "dual" {
+			t.Errorf("handler answered %q, want dual", body)
+		}
+	}
+	if n := p.provisioned.Load(); n != 2 {
+		t.Errorf("provisioned %d generations for two live handlers, want 2", n)
+	}
+	old.Cleanup()
+	set()
+	if pr, c := p.provisioned.Load(), p.cleaned.Load(); pr != 3 || c != 2 {
+		t.Errorf("after the old handler's cleanup: provisioned %d, cleaned %d; want 3 and 2", pr, c)
+	}
+	if err := reg.apply(&caddyjson.TablesDelta{Delete: []caddyjson.HostKey{{Table: "dual", Host: "d.test"}}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func serveDirect(t *testing.T, h *Handler, host string) string {
+	t.Helper()
+	r := httptest.NewRequest(http.MethodGet, "http://"+host+"/", nil)
+	ctx := context.WithValue(r.Context(), caddy.ReplacerCtxKey, caddy.NewReplacer())
+	ctx = context.WithValue(ctx, caddyhttp.VarsCtxKey, map[string]any{})
+	w := httptest.NewRecorder()
+	if err := h.ServeHTTP(w, r.WithContext(ctx), nil); err != nil {
+		t.Fatal(err)
+	}
+	return w.Body.String()
+}

@@ -1,0 +1,252 @@
+package routetable
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/caddyserver/caddy/v2"
+
+	"github.com/caddy-gateway/operator/internal/caddyjson"
+)
+
+// stored is a host table as the registry keeps it.
+type stored struct {
+	routes json.RawMessage
+	hash   string
+}
+
+// registry is the process's route tables and the handlers serving them. It outlives
+// config loads: a handler provisioned by a new config serves the tables already held.
+type registry struct {
+	mu sync.Mutex
+	// tables holds the host tables by table, then host.
+	tables map[string]map[string]stored
+	// live holds the provisioned handlers of each table (two during a config reload).
+	live map[string]map[*Handler]struct{}
+}
+
+var reg = &registry{tables: map[string]map[string]stored{}, live: map[string]map[*Handler]struct{}{}}
+
+// hostError names the host table a provisioning error comes from.
+func hostError(table, host string, err error) error {
+	return fmt.Errorf("table %q host %q: %w", table, host, err)
+}
+
+// register provisions h's table from the registry and adds h to the live handlers.
+func (r *registry) register(h *Handler) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	gens := make(map[string]*generation, len(r.tables[h.Table]))
+	for host, st := range r.tables[h.Table] {
+		g, err := provision(h.ctx, st.routes)
+		if err != nil {
+			cancelAll(gens)
+			return hostError(h.Table, host, err)
+		}
+		gens[host] = g
+	}
+	h.snap.Store(newSnapshot(gens))
+	if r.live[h.Table] == nil {
+		r.live[h.Table] = map[*Handler]struct{}{}
+	}
+	r.live[h.Table][h] = struct{}{}
+	return nil
+}
+
+// unregister drops h from the live handlers and retires its generations.
+func (r *registry) unregister(h *Handler) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.live[h.Table][h]; !ok {
+		return
+	}
+	delete(r.live[h.Table], h)
+	if len(r.live[h.Table]) == 0 {
+		delete(r.live, h.Table)
+	}
+	old := h.snap.Swap(newSnapshot(nil))
+	old.all((*generation).retire)
+}
+
+func cancelAll[K comparable](gens map[K]*generation) {
+	for _, g := range gens {
+		g.cancel()
+	}
+}
+
+// newGen is a generation provisioned for a live handler by a delta.
+type newGen struct {
+	h    *Handler
+	host string
+}
+
+// apply applies d whole or not at all: every host table set is provisioned for every
+// live handler of its table (or, with none, in a context cancelled at once) before any
+// change is made.
+func (r *registry) apply(d *caddyjson.TablesDelta) error {
+	if err := validate(d); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	gens, err := r.provisionSet(d.Set)
+	if err != nil {
+		return err
+	}
+	for table, c := range r.store(d) {
+		for h := range r.live[table] {
+			h.swap(c, gens)
+		}
+	}
+	return nil
+}
+
+// tableChange is what a delta changes in one table: the hosts set and those dropped.
+type tableChange struct {
+	set, drop []string
+}
+
+// provisionSet provisions the host tables of set for the live handlers of their tables.
+func (r *registry) provisionSet(set []caddyjson.HostTable) (map[newGen]*generation, error) {
+	gens := map[newGen]*generation{}
+	for i := range set {
+		ht := &set[i]
+		if len(r.live[ht.Table]) == 0 {
+			g, err := provision(caddy.ActiveContext(), ht.Routes)
+			if err != nil {
+				cancelAll(gens)
+				return nil, hostError(ht.Table, ht.Host, err)
+			}
+			g.cancel()
+			continue
+		}
+		for h := range r.live[ht.Table] {
+			g, err := provision(h.ctx, ht.Routes)
+			if err != nil {
+				cancelAll(gens)
+				return nil, hostError(ht.Table, ht.Host, err)
+			}
+			gens[newGen{h, ht.Host}] = g
+		}
+	}
+	return gens, nil
+}
+
+// store records d in the registry and returns what it changed by table.
+func (r *registry) store(d *caddyjson.TablesDelta) map[string]*tableChange {
+	changes := map[string]*tableChange{}
+	change := func(table string) *tableChange {
+		if changes[table] == nil {
+			changes[table] = &tableChange{}
+		}
+		return changes[table]
+	}
+	drop := d.Delete
+	if d.Replace {
+		drop = r.keysNotSet(d.Set)
+	}
+	for _, k := range drop {
+		if _, ok := r.tables[k.Table][k.Host]; ok {
+			delete(r.tables[k.Table], k.Host)
+			change(k.Table).drop = append(change(k.Table).drop, k.Host)
+		}
+	}
+	for i := range d.Set {
+		ht := &d.Set[i]
+		if r.tables[ht.Table] == nil {
+			r.tables[ht.Table] = map[string]stored{}
+		}
+		r.tables[ht.Table][ht.Host] = stored{routes: ht.Routes, hash: hashOf(ht)}
+		change(ht.Table).set = append(change(ht.Table).set, ht.Host)
+	}
+	for table := range changes {
+		if len(r.tables[table]) == 0 {
+			delete(r.tables, table)
+		}
+	}
+	return changes
+}
+
+// keysNotSet lists the host tables held that set does not hold.
+func (r *registry) keysNotSet(set []caddyjson.HostTable) []caddyjson.HostKey {
+	in := make(map[caddyjson.HostKey]bool, len(set))
+	for i := range set {
+		in[set[i].Key()] = true
+	}
+	var keys []caddyjson.HostKey
+	for table, hosts := range r.tables {
+		for host := range hosts {
+			if k := (caddyjson.HostKey{Table: table, Host: host}); !in[k] {
+				keys = append(keys, k)
+			}
+		}
+	}
+	return keys
+}
+
+// hashOf is the hash a host table is stored with: the one it came with, else the hex
+// SHA-256 of its routes.
+func hashOf(ht *caddyjson.HostTable) string {
+	if ht.Hash != "" {
+		return ht.Hash
+	}
+	sum := sha256.Sum256(ht.Routes)
+	return hex.EncodeToString(sum[:])
+}
+
+// state lists the host tables held, sorted by table and host.
+func (r *registry) state() caddyjson.TablesState {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st := caddyjson.TablesState{Tables: []caddyjson.HostTable{}}
+	for _, table := range slices.Sorted(maps.Keys(r.tables)) {
+		for _, host := range slices.Sorted(maps.Keys(r.tables[table])) {
+			st.Tables = append(st.Tables, caddyjson.HostTable{Table: table, Host: host, Hash: r.tables[table][host].hash})
+		}
+	}
+	return st
+}
+
+// validate checks the keys of d: hosts well formed, no host table set twice or both set
+// and deleted.
+func validate(d *caddyjson.TablesDelta) error {
+	seen := map[caddyjson.HostKey]bool{}
+	for i := range d.Set {
+		k := d.Set[i].Key()
+		if err := validKey(k); err != nil {
+			return fmt.Errorf("set[%d]: %w", i, err)
+		}
+		if seen[k] {
+			return fmt.Errorf("set[%d]: table %q host %q is set twice", i, k.Table, k.Host)
+		}
+		seen[k] = true
+	}
+	for i, k := range d.Delete {
+		if seen[k] {
+			return fmt.Errorf("delete[%d]: table %q host %q is both set and deleted", i, k.Table, k.Host)
+		}
+	}
+	return nil
+}
+
+func validKey(k caddyjson.HostKey) error {
+	switch {
+	case k.Table == "":
+		return fmt.Errorf("table is empty")
+	case strings.ToLower(k.Host) != k.Host:
+		return fmt.Errorf("table %q host %q: host must be lower case", k.Table, k.Host)
+	case strings.ContainsAny(k.Host, ":/"):
+		return fmt.Errorf("table %q host %q: host must not hold ':' or '/'", k.Table, k.Host)
+	case strings.HasPrefix(k.Host, "*") && (!strings.HasPrefix(k.Host, "*.") || len(k.Host) < 3 || strings.Contains(k.Host[1:], "*")):
+		return fmt.Errorf("table %q host %q: a wildcard host is \"*.\" and a suffix", k.Table, k.Host)
+	case !strings.HasPrefix(k.Host, "*") && strings.Contains(k.Host, "*"):
+		return fmt.Errorf("table %q host %q: '*' only as the first label", k.Table, k.Host)
+	}
+	return nil
+}
