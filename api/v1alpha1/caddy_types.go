@@ -29,8 +29,9 @@ type CaddyRuntimeSpec struct {
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$`
 	ShutdownDelay *metav1.Duration `json:"shutdownDelay,omitempty"`
 
-	// StreamCloseDelay keeps WebSockets and other streams open this long across reloads
-	// (reverse_proxy.stream_close_delay). Default: 0s (streams close on reload).
+	// StreamCloseDelay is kept so that existing objects stay valid; it has no effect.
+	// WebSockets and other upgraded streams of HTTP routes stay open across route changes
+	// and config reloads until they end: each keeps the handlers it started on.
 	// +optional
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$`

@@ -27,6 +27,13 @@ func (w *writer) handler(h Handler) {
 		w.reverseProxy(&v)
 	case RouteStream:
 		w.routeStream(&v)
+	case RouteTable:
+		w.open()
+		w.key("handler")
+		w.str(v.Handler)
+		w.key("table")
+		w.str(v.Table)
+		w.close()
 	default:
 		w.marshal(h)
 	}

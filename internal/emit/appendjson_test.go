@@ -7,6 +7,7 @@ import (
 
 	"github.com/caddy-gateway/operator/internal/caddyjson"
 	"github.com/caddy-gateway/operator/internal/emit"
+	"github.com/caddy-gateway/operator/internal/ir"
 	"github.com/caddy-gateway/operator/internal/translator"
 	"github.com/caddy-gateway/operator/internal/translator/fixture"
 )
@@ -40,12 +41,14 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 			t.Fatal(err)
 		}
 		check(name, cfg)
+		checkTablesEncoding(t, name, translator.Translate(in).IR, emit.Options{})
 	}
 	cfg, err := emit.Config(translator.Translate(generateInput(20)).IR, emit.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	check("generated", cfg)
+	checkTablesEncoding(t, "generated", translator.Translate(generateInput(20)).IR, emit.Options{})
 	for name, o := range serverOptionsCases {
 		cfg, err := emit.Config(translator.Translate(fixture.LoadCase(t, translatorTestdata, "gateway-https-terminate")).IR, emit.Options{Servers: o})
 		if err != nil {
@@ -73,6 +76,7 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 			t.Fatal(err)
 		}
 		check("backend TLS "+name, cfg)
+		checkTablesEncoding(t, "backend TLS "+name, backendTLSIR(t, c), emit.Options{})
 	}
 	cfg, err = emit.Config(translator.Translate(generateInput(5)).IR, emit.Options{
 		LogFile: "/tmp/caddy.log", AccessLogFormat: "json", StreamCloseDelay: "1m30s"})
@@ -97,4 +101,32 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 		}}},
 		"nil": nil,
 	}}}})
+}
+
+// checkTablesEncoding checks that the routes of every host table emitted for g are the
+// bytes encoding/json writes for its typed routes.
+func checkTablesEncoding(t *testing.T, name string, g *ir.Gateway, opts emit.Options) {
+	t.Helper()
+	typed, err := emit.TypedTables(g, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := emit.Emit(g, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(typed) != len(res.Tables) {
+		t.Fatalf("%s: %d typed host tables, %d emitted", name, len(typed), len(res.Tables))
+	}
+	for i, tt := range typed {
+		want, err := json.Marshal(tt.Routes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := res.Tables[i]
+		if got.Table != tt.Table || got.Host != tt.Host || !bytes.Equal(got.Routes, want) {
+			t.Errorf("%s: host table %q of %q differs from encoding/json of host table %q of %q:\n got %.300s\nwant %.300s",
+				name, got.Host, got.Table, tt.Host, tt.Table, got.Routes, want)
+		}
+	}
 }

@@ -66,9 +66,7 @@ func BenchmarkBackendTLSLatency(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := caddy.Load(res.JSON, true); err != nil {
-		b.Fatal(err)
-	}
+	loadResult(b, res, "unix/"+filepath.Join(dir, "admin.sock"), true)
 	b.Cleanup(func() { _ = caddy.Stop() })
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
 	for _, conn := range []string{"reused", "new"} {

@@ -191,13 +191,12 @@ func checkTLS(g *ir.Gateway, t *ir.BackendTLS, certs map[string]*ir.Certificate)
 	return nil
 }
 
-// servedCertificates are the Gateway certificates the tls app loads: all but those only
-// presented to backends, which the gateway_tls transports hold themselves (a client
-// certificate need not carry a name, which the tls app requires).
-func servedCertificates(g *ir.Gateway, clientCerts map[string]*ir.Certificate) []ir.Certificate {
-	if len(clientCerts) == 0 {
-		return g.Certificates
-	}
+// servedCertificates are the Gateway certificates the tls app loads: those a listener or
+// a TLS route serves. Others are only presented to backends, which the gateway_tls
+// transports of the routes hold themselves (a client certificate need not carry a name,
+// which the tls app requires); leaving them out whether or not a route presents them
+// keeps the config independent of the routes.
+func servedCertificates(g *ir.Gateway) []ir.Certificate {
 	served := map[string]bool{}
 	for _, s := range g.HTTP {
 		for _, l := range s.Listeners {
@@ -213,9 +212,7 @@ func servedCertificates(g *ir.Gateway, clientCerts map[string]*ir.Certificate) [
 			}
 		}
 	}
-	return slices.DeleteFunc(slices.Clone(g.Certificates), func(c ir.Certificate) bool {
-		return clientCerts[c.Name] != nil && !served[c.Name]
-	})
+	return slices.DeleteFunc(slices.Clone(g.Certificates), func(c ir.Certificate) bool { return !served[c.Name] })
 }
 
 // backendTLS is the TLS a backend is spoken to with: none for an invalid one, which

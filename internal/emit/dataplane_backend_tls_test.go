@@ -228,7 +228,7 @@ func TestDataPlaneBackendTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	startAdminPush(t, d).load(t, res.JSON)
+	startAdminPush(t, d).load(t, res)
 	d.client.CloseIdleConnections()
 	// A connection accepted while the old servers shut down may be reset: wait until the
 	// new config answers, as the operator waits for readiness.

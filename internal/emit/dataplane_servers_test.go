@@ -206,8 +206,9 @@ func TestDataPlaneClientIPStrict(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	dir := t.TempDir()
 	cfg, err := emit.Config(translator.Translate(in).IR, emit.Options{
-		AdminListen: "unix/" + filepath.Join(t.TempDir(), "admin.sock"), ListenHost: "127.0.0.1",
+		AdminListen: "unix/" + filepath.Join(dir, "admin.sock"), ListenHost: "127.0.0.1", InvalidBackendSocket: filepath.Join(dir, "invalid.sock"),
 		ReadinessPort: int32(freePort(t)), Servers: emit.ServerOptions{TrustedProxies: []string{"127.0.0.0/8", "10.0.0.0/8"}},
 	})
 	if err != nil {

@@ -9,13 +9,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/caddyserver/caddy/v2"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+
+	"github.com/caddy-gateway/operator/internal/emit"
 )
 
 // smoothSplitFixture has 95/5 and 90/10 splits between a stable and a canary backend:
@@ -137,11 +138,12 @@ type smoothSplit struct {
 	send   func(t *testing.T) string
 }
 
-// TestDataPlaneSmoothSplits sends requests through every split while the Gateway's
-// config is reloaded every reloadEvery requests, with an unrelated route changed each
-// time (see reload): in every window of 100 consecutive requests of a split, the
-// canary gets its weight ±2. Caddy's weighted_round_robin would send the first 95 (or
-// 90) requests after each reload to the stable backend, and the canary nothing.
+// TestDataPlaneSmoothSplits sends requests through every split while an unrelated route
+// of the HTTPRoutes' host changes every reloadEvery requests (see reload), so that Caddy
+// provisions that host table, the splits' handlers included, again: in every window of
+// 100 consecutive requests of a split, the canary gets its weight ±2. Caddy's
+// weighted_round_robin would send the first 95 (or 90) requests after each change to the
+// stable backend, and the canary nothing.
 func TestDataPlaneSmoothSplits(t *testing.T) {
 	backends := map[string]string{
 		"stable.default.svc.cluster.local:8080": echoBackend(t, "stable").Listener.Addr().String(),
@@ -195,20 +197,21 @@ func TestDataPlaneSmoothSplits(t *testing.T) {
 	}
 }
 
-// reload loads the n-th config: the first through the admin-proxy (POST /load, as
-// the operator pushes), the others with caddy.Load, which runs the same config change
+// reload loads the n-th config: the first through the admin-proxy (as the operator
+// pushes), the others with caddy.Load, which runs the same config change
 // as /load without an admin request. Caddy v2.11.9 replaces its admin server on every
 // load, and a /load over the admin unix socket was seen to deadlock that replacement
 // about once in a thousand loads; hundreds of pushes per run would make the test flaky.
-func reload(t *testing.T, push *adminPush, cfg []byte, n int) {
+//
+// The host tables go to the admin socket first, replacing all others (loadResult):
+// their admin path does not replace the admin server.
+func reload(t *testing.T, push *adminPush, res emit.Result, n int) {
 	t.Helper()
 	if n == 1 {
-		push.load(t, cfg)
+		push.load(t, res)
 		return
 	}
-	if err := caddy.Load(cfg, false); err != nil {
-		t.Fatalf("reload %d: %v", n, err)
-	}
+	loadResult(t, res, push.adminListen, false)
 }
 
 // canaryWindows returns the least and most canary answers in any splitWindow

@@ -208,7 +208,7 @@ func TestDataPlaneTCPConnectionsFollowTheirRule(t *testing.T) {
 	apply := func(s closeState) {
 		t.Helper()
 		state = s
-		push.load(t, d.config(closeFixture(ports, s)))
+		push.load(t, d.reloadingConfig(closeFixture(ports, s)))
 	}
 
 	toGone := dialBackend(t, ports.gone, "a")

@@ -259,7 +259,7 @@ func testTCPAcrossPushes(t *testing.T, d *dataPlane, ports tcpPorts) {
 	closed := 0
 	start := time.Now()
 	for n := 1; n <= tcpPushes; n++ {
-		reload(t, push, d.config(tcpFixtureAt(ports, n)), n)
+		reload(t, push, d.reloadingConfig(tcpFixtureAt(ports, n)), n)
 		if !echoes(c, r, fmt.Sprintf("after push %d", n)) {
 			closed++
 			_ = c.Close()

@@ -36,7 +36,9 @@ func testTCPWeightsAcrossPushes(t *testing.T, d *dataPlane, ports tcpPorts) {
 				done++
 			}
 			churn++
-			push.load(t, rewrite(d.config(tcpFixtureAt(ports, churn))))
+			res := d.reloadingConfig(tcpFixtureAt(ports, churn))
+			res.JSON = rewrite(res.JSON)
+			push.load(t, res)
 			pushes++
 		}
 		return got, pushes

@@ -62,6 +62,8 @@ type dataPlane struct {
 	opts       emit.Options
 	listenPort int
 	backends   map[string]string
+	// configs counts the configs emitted by reloadingConfig.
+	configs int
 }
 
 // startDataPlane translates fixture YAML (with PORT for the listener port), points
@@ -95,17 +97,15 @@ func startDataPlaneWith(t *testing.T, yamlText string, backends map[string]strin
 	return d
 }
 
-// load emits the data plane's IR with opts and loads it into Caddy: a reload when a
-// config is running.
+// load emits the data plane's IR with opts and loads it into Caddy, its host tables
+// and its config (loadResult): a reload when a config is running.
 func (d *dataPlane) load(opts emit.Options) {
 	d.t.Helper()
 	res, err := emit.Emit(d.ir, opts)
 	if err != nil {
 		d.t.Fatal(err)
 	}
-	if err := caddy.Load(res.JSON, true); err != nil {
-		d.t.Fatalf("caddy.Load: %v", err)
-	}
+	loadResult(d.t, res, opts.AdminListen, true)
 	// The old servers close their idle keep-alive connections; a request must not race
 	// that on a pooled one.
 	if d.client != nil {
@@ -127,13 +127,34 @@ func (d *dataPlane) translate(yamlText string) *ir.Gateway {
 }
 
 // config emits fixture YAML for this data plane: same port, backends and options.
-func (d *dataPlane) config(yamlText string) []byte {
+func (d *dataPlane) config(yamlText string) emit.Result {
 	d.t.Helper()
 	res, err := emit.Emit(d.translate(yamlText), d.opts)
 	if err != nil {
 		d.t.Fatal(err)
 	}
-	return res.JSON
+	return res
+}
+
+// reloadingConfig is config for the tests about what a reload of Caddy does, which a
+// route change alone no longer causes: the first plain HTTP port gets one more listener,
+// without routes, whose hostname counts these configs (reload-<n>.invalid), so that each
+// config differs from the last as when the Gateway's listeners change.
+func (d *dataPlane) reloadingConfig(yamlText string) emit.Result {
+	d.t.Helper()
+	g := d.translate(yamlText)
+	d.configs++
+	for i := range g.HTTP {
+		if s := &g.HTTP[i]; !s.TLS {
+			s.Listeners = append(s.Listeners, ir.Listener{Name: "reload", Hostname: fmt.Sprintf("reload-%d.invalid", d.configs)})
+			break
+		}
+	}
+	res, err := emit.Emit(g, d.opts)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	return res
 }
 
 func redirectBackends(g *ir.Gateway, backends map[string]string) {

@@ -86,7 +86,7 @@ func startTLSPlane(t *testing.T, servers emit.ServerOptions) *tlsPlane {
 }
 
 // config emits the fixture with the CHURN-th path and the TLS listeners.
-func (p *tlsPlane) config(churn int) []byte {
+func (p *tlsPlane) config(churn int) emit.Result {
 	p.d.t.Helper()
 	g := p.d.translate(strings.ReplaceAll(tlsListenersFixture, "CHURN", fmt.Sprint(churn)))
 	g.TLS = p.tlsListeners(churn)
@@ -96,7 +96,7 @@ func (p *tlsPlane) config(churn int) []byte {
 	if err != nil {
 		p.d.t.Fatal(err)
 	}
-	return res.JSON
+	return res
 }
 
 func exceptFor(r ir.TLSRoute, hosts ...string) ir.TLSRoute {

@@ -104,7 +104,7 @@ func TestDataPlaneUDPSessionFollowsItsRule(t *testing.T) {
 	if name != "a" || !pushedTo(t, a, first, s, "before any push") {
 		t.Fatalf("answer from %q; the backend's own datagram to the session did not reach its client", name)
 	}
-	push.load(t, d.config(fixture(1, true)))
+	push.load(t, d.reloadingConfig(fixture(1, true)))
 	name, via := s.exchange("again", 5*time.Second)
 	if name != "a" || !pushedTo(t, a, via, s, "after an unrelated push") {
 		t.Fatalf("after an unrelated push: answer from %q; the backend's own datagram to the session did not reach its client", name)
@@ -112,7 +112,7 @@ func TestDataPlaneUDPSessionFollowsItsRule(t *testing.T) {
 	t.Logf("after an unrelated push the client's datagrams came through the same socket towards the backend: %v", via == first)
 
 	start := time.Now()
-	push.load(t, d.config(fixture(2, false)))
+	push.load(t, d.reloadingConfig(fixture(2, false)))
 	if !released(via, cutLimit) {
 		t.Errorf("%v after the push that deleted its route, the session's socket towards the backend is still open", cutLimit)
 	}

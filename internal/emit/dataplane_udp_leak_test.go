@@ -93,7 +93,7 @@ func TestDataPlaneUDPSessionsOfOldConfigsEnd(t *testing.T) {
 	start := time.Now()
 	for p := 1; p <= udpLeakPushes; p++ {
 		route := p%4 != 2
-		push.load(t, d.config(fixture(p, route)))
+		push.load(t, d.reloadingConfig(fixture(p, route)))
 		if route {
 			exchangeAll(p)
 		}

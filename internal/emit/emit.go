@@ -1,8 +1,10 @@
 // Package emit turns the IR of one Gateway into Caddy's native JSON config and its
-// hash. It is pure: no I/O, no clock; the same IR and Options always give the same
+// hash, and the route tables of its HTTP listeners: the config names each listener's
+// table and does not depend on its routes, so that a route change leaves the config as
+// it is. It is pure: no I/O, no clock; the same IR and Options always give the same
 // bytes (struct fields in fixed order, maps sorted, lists in IR order). The bytes are
 // those encoding/json would write for the typed config, written without reflection
-// (caddyjson.Config.AppendJSON).
+// (caddyjson.Config.AppendJSON, caddyjson.RouteLists).
 //
 // Every user-supplied string that reaches a Caddy field expanding placeholders is
 // escaped (see escape.go); matchers use regular expressions, which Caddy never expands.
@@ -106,6 +108,10 @@ type Result struct {
 	JSON []byte
 	// Hash is the hex SHA-256 of JSON without that "@id"; equal hashes mean nothing to push.
 	Hash string
+	// Tables are the host tables of every HTTP listener's route table, to send to Caddy's
+	// admin API at caddyjson.TablesPath: servers by port, listeners and host groups in IR
+	// order. JSON names the tables but holds none of their routes.
+	Tables []caddyjson.HostTable
 }
 
 // ConfigID is the "@id" a config of the given hash carries on its admin object. Caddy
@@ -125,7 +131,7 @@ func Emit(g *ir.Gateway, opts Options) (Result, error) {
 		return Result{}, err
 	}
 	h := startHasher()
-	b, err := cfg.AppendJSONFlushing(make([]byte, 0, e.sizeHint(g)), h.write)
+	b, err := cfg.AppendJSONFlushing(make([]byte, 0, frameSizeHint(g)), h.write)
 	sum := h.sum()
 	if err != nil {
 		return Result{}, fmt.Errorf("encoding Caddy config of Gateway %s/%s: %w", g.Namespace, g.Name, err)
@@ -135,7 +141,11 @@ func Emit(g *ir.Gateway, opts Options) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("encoding Caddy config of Gateway %s/%s: %w", g.Namespace, g.Name, err)
 	}
-	return Result{JSON: b, Hash: hash}, nil
+	tables, err := e.tables(g)
+	if err != nil {
+		return Result{}, fmt.Errorf("encoding route tables of Gateway %s/%s: %w", g.Namespace, g.Name, err)
+	}
+	return Result{JSON: b, Hash: hash, Tables: tables}, nil
 }
 
 // withConfigID inserts "@id": id as the first field of b's admin object. The id is hex
@@ -148,17 +158,21 @@ func withConfigID(b []byte, id string) ([]byte, error) {
 	return slices.Insert(b, at, []byte(`"@id":"`+id+`",`)...), nil
 }
 
-// sizeHint estimates the encoded size of g's config: about 176 bytes per route, 256
-// more for a route with a handler list of its own (shareLists), and the certificates.
-func (e *emitter) sizeHint(g *ir.Gateway) int {
-	n := 4096 + 176*e.routes + 256*e.ownLists
+// frameSizeHint estimates the encoded size of g's config: about 512 bytes per listener
+// and per layer4 server, and the certificates.
+func frameSizeHint(g *ir.Gateway) int {
+	n := 4096 + 512*(len(g.TCP)+len(g.UDP)+len(g.TLS))
+	for i := range g.HTTP {
+		n += 512 * len(g.HTTP[i].Listeners)
+	}
 	for _, c := range g.Certificates {
 		n += len(c.CertPEM) + len(c.KeyPEM) + 256
 	}
 	return n
 }
 
-// Config renders g as a typed Caddy config.
+// Config renders g as a typed Caddy config: Result.JSON, without its "@id" (see Emit).
+// It holds none of the routes of HTTP listeners, which are in Result.Tables.
 func Config(g *ir.Gateway, opts Options) (*caddyjson.Config, error) {
 	cfg, _, err := config(g, opts)
 	return cfg, err
@@ -176,14 +190,14 @@ func config(g *ir.Gateway, opts Options) (*caddyjson.Config, *emitter, error) {
 	}
 	persist := false
 	e := &emitter{opts: o, handlerCache: map[*ir.Action]int32{}, proxyCache: map[string]int32{},
-		hostLists: map[*ir.HostGroup][]int32{}, invokes: map[int32][]caddyjson.Handler{},
-		certs: certs, tlsIDs: map[*ir.BackendTLS]int{}}
+		hostLists: map[*ir.HostGroup][]int32{}, certs: certs, tlsIDs: map[*ir.BackendTLS]int{}}
 	servers := map[string]*caddyjson.Server{}
 	for i := range g.HTTP {
 		s := &g.HTTP[i]
 		if err := o.checkListenerPort(s.Port); err != nil {
 			return nil, nil, err
 		}
+		e.renderLists(s)
 		srv := e.server(s)
 		if o.AccessLogFormat != "" {
 			srv.Logs = &caddyjson.ServerLogs{}
@@ -194,7 +208,9 @@ func config(g *ir.Gateway, opts Options) (*caddyjson.Config, *emitter, error) {
 	if !o.DisableMetrics {
 		servers["metrics"] = e.metricsServer()
 	}
-	if e.usesInvalidBackend {
+	if len(g.HTTP) > 0 {
+		// Present whether or not a route has an invalid backend: the config does not
+		// depend on the routes.
 		servers["invalid-backend"] = &caddyjson.Server{
 			Listen:    []string{"unix/" + o.InvalidBackendSocket},
 			Routes:    invalidBackendRoutes(),
@@ -209,7 +225,7 @@ func config(g *ir.Gateway, opts Options) (*caddyjson.Config, *emitter, error) {
 	if !o.DisableMetrics {
 		cfg.Apps.HTTP.Metrics = &caddyjson.HTTPMetrics{}
 	}
-	if served := servedCertificates(g, certs); len(served) > 0 {
+	if served := servedCertificates(g); len(served) > 0 {
 		cfg.Apps.TLS = tlsApp(served)
 	}
 	if len(g.TCP)+len(g.UDP)+len(g.TLS) > 0 {
@@ -229,8 +245,7 @@ func config(g *ir.Gateway, opts Options) (*caddyjson.Config, *emitter, error) {
 
 // emitter carries options and what the routes turned out to need.
 type emitter struct {
-	opts               Options
-	usesInvalidBackend bool
+	opts Options
 	// certs are the client certificates presented to backends, by name.
 	certs map[string]*ir.Certificate
 	// tlsIDs and tlsDistinct number the distinct backend TLS settings (tlsID).
@@ -245,10 +260,8 @@ type emitter struct {
 	keyBuf     []byte
 	// hostLists holds, per host group, the index in lists of each route's handler list.
 	hostLists map[*ir.HostGroup][]int32
-	// invokes holds, per shared list (shareLists), the handler list invoking it.
-	invokes map[int32][]caddyjson.Handler
-	// routes counts the routes, ownLists those with a handler list of their own.
-	routes, ownLists int
+	// routes counts the routes of HTTP listeners.
+	routes int
 	// patterns holds the regexp patterns of the streamed routes.
 	patterns patterns
 }

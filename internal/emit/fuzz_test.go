@@ -65,8 +65,11 @@ func FuzzTranslateEmit(f *testing.F) {
 		if err != nil {
 			t.Fatalf("emit: %v", err)
 		}
-		if err := caddyValidate(res.JSON); err != nil {
-			t.Fatalf("%v\nconfig: %s", err, res.JSON)
+		if err := checkTables(res); err != nil {
+			t.Fatal(err)
+		}
+		if err := caddyValidateResult(res); err != nil {
+			t.Fatalf("%v\nconfig: %s\ntables: %s", err, res.JSON, tablesRoutes(res))
 		}
 	})
 }

@@ -1,8 +1,6 @@
 package emit_test
 
 import (
-	"bytes"
-	"encoding/json"
 	"maps"
 	"path/filepath"
 	"slices"
@@ -39,15 +37,11 @@ func TestGoldenOptions(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var buf bytes.Buffer
-			if err := json.Indent(&buf, res.JSON, "", "  "); err != nil {
-				t.Fatal(err)
-			}
-			buf.WriteByte('\n')
-			golden.Check(t, filepath.Join("testdata", "options", name+".json"), buf.Bytes())
+			checkGoldenResult(t, filepath.Join("testdata", "options"), name, res)
 		})
 	}
 	golden.Sweep(t, filepath.Join("testdata", "options"), ".json", slices.Collect(maps.Keys(optionCases)))
+	golden.Sweep(t, filepath.Join("testdata", "options", "tables"), ".json", slices.Collect(maps.Keys(optionCases)))
 }
 
 // TestOptionsRefused checks the options Emit refuses, and that the error names them.

@@ -185,7 +185,6 @@ func (e *emitter) reverseProxy(a *ir.Action, backends []ir.Backend, host string)
 		dial := lit(b.Address)
 		if b.Invalid {
 			dial = "unix/" + e.opts.InvalidBackendSocket
-			e.usesInvalidBackend = true
 		}
 		rp.Upstreams = append(rp.Upstreams, caddyjson.Upstream{Dial: dial})
 	}

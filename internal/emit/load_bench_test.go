@@ -9,12 +9,15 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
+	"github.com/caddy-gateway/operator/internal/caddyjson"
 	"github.com/caddy-gateway/operator/internal/emit"
 	"github.com/caddy-gateway/operator/internal/translator"
 )
 
-// BenchmarkCaddyLoad measures what a pod spends on a new configuration: Caddy's /load of
-// the config of the generated routes (BenchmarkTranslateEmit's shape).
+// BenchmarkCaddyLoad measures what a pod spends on a route change: the host tables that
+// changed, POSTed to the route tables' admin path, and Caddy's load of the config, which
+// does nothing when the config is unchanged (the generated routes, BenchmarkTranslateEmit's
+// shape).
 func BenchmarkCaddyLoad(b *testing.B) {
 	for _, n := range []int{100, 1000} {
 		b.Run(fmt.Sprintf("routes=%d", n), func(b *testing.B) {
@@ -47,28 +50,32 @@ func BenchmarkCaddyLoadHostPerRoute(b *testing.B) {
 	})
 }
 
-// benchmarkLoad loads into an in-process Caddy, alternately, the configs of in with
-// routes and with all of them but the last.
+// benchmarkLoad applies to an in-process Caddy, alternately, the configs of in with
+// routes and with all of them but the last, as the operator pushes a change: the delta
+// of the host tables, then the config.
 func benchmarkLoad(b *testing.B, in translator.Input, routes []gwapiv1.HTTPRoute) {
 	dir := b.TempDir()
 	opts := emit.Options{AdminListen: "unix/" + filepath.Join(dir, "admin.sock"), ListenHost: "127.0.0.1",
 		ReadinessPort: int32(freePort(b)), MetricsPort: int32(freePort(b)), InvalidBackendSocket: filepath.Join(dir, "invalid.sock")}
 	in.Gateway.Spec.Listeners[0].Port = gwapiv1.PortNumber(freePort(b))
-	var configs [2][]byte
-	for i := range configs {
+	var results [2]emit.Result
+	for i := range results {
 		in.HTTPRoutes = routes[:len(routes)-i]
 		res, err := emit.Emit(translator.Translate(in).IR, opts)
 		if err != nil {
 			b.Fatal(err)
 		}
-		configs[i] = res.JSON
+		results[i] = res
 	}
 	b.Cleanup(func() { _ = caddy.Stop() })
-	i := 0
+	loadResult(b, results[0], opts.AdminListen, false)
+	sock := filepath.Join(dir, "admin.sock")
+	// deltas[i] makes the pod hold results[i] instead of the other.
+	deltas := [2]caddyjson.TablesDelta{tablesDelta(results[1], results[0]), tablesDelta(results[0], results[1])}
+	i := 1
 	for b.Loop() {
-		if err := caddy.Load(configs[i%2], false); err != nil {
-			b.Fatal(err)
-		}
+		postTables(b, sock, deltas[i%2])
+		caddyLoad(b, results[i%2].JSON, false)
 		i++
 	}
 }

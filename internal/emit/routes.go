@@ -3,7 +3,6 @@ package emit
 import (
 	"iter"
 	"regexp"
-	"strconv"
 	"strings"
 
 	"github.com/caddy-gateway/operator/internal/caddyjson"
@@ -11,15 +10,17 @@ import (
 )
 
 // server renders one port: listeners in order (the first whose hostname matches serves
-// the request, TLS connection policies by SNI), then 404 for anything unmatched.
+// the request, TLS connection policies by SNI), then 404 for anything unmatched. A
+// listener's routes are its route table (tables), which the gateway_routes handler
+// serves: the server does not depend on them.
 func (e *emitter) server(s *ir.HTTPServer) *caddyjson.Server {
 	out := &caddyjson.Server{Listen: e.listen(s.Port), AutoHTTPS: &caddyjson.AutoHTTPS{Disable: true}}
-	out.NamedRoutes = e.shareLists(s)
 	for i := range s.Listeners {
 		l := &s.Listeners[i]
+		table := caddyjson.RouteTable{Handler: caddyjson.RouteTableHandler, Table: caddyjson.TableName(s.Port, l.Hostname)}
 		out.Routes = append(out.Routes, caddyjson.Route{
 			Match:    hostMatch(l.Hostname),
-			Handle:   []caddyjson.Handler{misdirectGuard(s, i, e.listenerSubroute(l))},
+			Handle:   []caddyjson.Handler{misdirectGuard(s, i, table)},
 			Terminal: true,
 		})
 		if s.TLS {
@@ -32,102 +33,27 @@ func (e *emitter) server(s *ir.HTTPServer) *caddyjson.Server {
 	return out
 }
 
-// listenerSubroute tries the host groups most specific first; a group without a
-// matching route falls through to the next; nothing matched gives 404.
-func (e *emitter) listenerSubroute(l *ir.Listener) caddyjson.Subroute {
-	sub := caddyjson.Subroute{Handler: "subroute"}
-	for i := range l.Hosts {
-		h := &l.Hosts[i]
-		var match []caddyjson.MatcherSet
-		if h.Hostname != l.Hostname {
-			match = hostMatch(h.Hostname)
-		}
-		if r, ok := e.onlyRoute(h, match); ok {
-			sub.Routes = append(sub.Routes, r)
-			continue
-		}
-		sub.Routes = append(sub.Routes, caddyjson.Route{
-			Match:  match,
-			Handle: []caddyjson.Handler{caddyjson.RouteStream{Handler: "subroute", Routes: e.hostRoutes(h, e.hostLists[h])}},
-		})
-	}
-	sub.Routes = append(sub.Routes, caddyjson.Route{Handle: []caddyjson.Handler{status(404)}})
-	return sub
-}
-
-// onlyRoute is the route of a host group that has only one, with the group's host
-// match (hostMatch, or none) joined to its own matchers: the same requests match, and
-// Caddy provisions one route instead of a route, a subroute and the route in it. A
-// host per route is the common shape of a large Gateway. ok is false for other groups,
-// and when the route itself matches a Host header.
-func (e *emitter) onlyRoute(h *ir.HostGroup, host []caddyjson.MatcherSet) (caddyjson.Route, bool) {
-	if len(h.Routes) != 1 {
-		return caddyjson.Route{}, false
-	}
-	r := &h.Routes[0]
-	for _, hdr := range r.Match.Headers {
-		if strings.EqualFold(hdr.Name, "Host") {
-			return caddyjson.Route{}, false
-		}
-	}
-	var set caddyjson.MatcherSet
-	re := new(caddyjson.Regexp)
-	matcherSet(&set, re, &e.patterns, r.Match, r.Match.Path == "/" && needsPrefixGroups(r.Action))
-	if len(host) > 0 {
-		set.HeaderRegexp = append(set.HeaderRegexp, host[0].HeaderRegexp...)
-	}
-	return caddyjson.Route{Match: []caddyjson.MatcherSet{set}, Handle: e.handle(e.hostLists[h][0]), Terminal: true}, true
-}
-
-// shareLists renders the handler list of every route of s (into e.hostLists; they also
-// decide e.usesInvalidBackend) and returns the server's named routes: one per list
-// that several routes use. Those routes invoke it by name, so Caddy provisions the
-// list's handlers (a reverse proxy and its connection pool, say) once per server
-// instead of once per route, and the config carries the list once.
-func (e *emitter) shareLists(s *ir.HTTPServer) map[string]*caddyjson.Route {
-	uses := map[int32]int32{}
+// renderLists renders the handler list of every route of s into e.hostLists. Routes
+// with the same list share its backing array, so that the encoder writes it once and
+// copies its bytes (caddyjson.RouteLists).
+func (e *emitter) renderLists(s *ir.HTTPServer) {
 	for i := range s.Listeners {
 		for j := range s.Listeners[i].Hosts {
 			h := &s.Listeners[i].Hosts[j]
 			lists := make([]int32, len(h.Routes))
 			for k := range h.Routes {
 				lists[k] = e.handlers(h.Routes[k].Action, h.Routes[k].Source.Rule)
-				uses[lists[k]]++
 			}
 			e.hostLists[h] = lists
+			e.routes += len(h.Routes)
 		}
 	}
-	var named map[string]*caddyjson.Route
-	for i, n := range uses {
-		e.routes += int(n)
-		if n < 2 {
-			e.ownLists++
-			continue
-		}
-		if named == nil {
-			named = map[string]*caddyjson.Route{}
-		}
-		name := listName(i)
-		named[name] = &caddyjson.Route{Handle: e.lists[i]}
-		e.invokes[i] = []caddyjson.Handler{caddyjson.Invoke{Handler: "invoke", Name: name}}
-	}
-	return named
 }
 
-// listName names the shared handler list i among a server's named routes.
-func listName(i int32) string { return "handlers-" + strconv.Itoa(int(i)) }
-
-// handle is how a route reaches handler list i: by name when the list is shared.
-func (e *emitter) handle(i int32) []caddyjson.Handler {
-	if hs, ok := e.invokes[i]; ok {
-		return hs
-	}
-	return e.lists[i]
-}
-
-// hostRoutes yields the Caddy routes of a host group, each built into the same
-// scratch values (a large table allocates nothing per route). Route j is handled by
-// list lists[j] (shareLists).
+// hostRoutes yields the Caddy routes of a host group, without host matchers (the
+// gateway_routes handler dispatches by host), each built into the same scratch values
+// (a large table allocates nothing per route). Route j is handled by list lists[j]
+// (renderLists).
 func (e *emitter) hostRoutes(h *ir.HostGroup, lists []int32) iter.Seq[*caddyjson.Route] {
 	return func(yield func(*caddyjson.Route) bool) {
 		var (
@@ -147,7 +73,7 @@ func (e *emitter) hostRoutes(h *ir.HostGroup, lists []int32) iter.Seq[*caddyjson
 			set.Method, set.HeaderRegexp, set.VarsRegexp = set.Method[:0], set.HeaderRegexp[:0], set.VarsRegexp[:0]
 			// The prefix groups only change a "/" prefix match: skip reading the action otherwise.
 			matcherSet(set, &re, &e.patterns, r.Match, r.Match.Path == "/" && needsPrefixGroups(r.Action))
-			route.Handle = e.handle(lists[j])
+			route.Handle = e.lists[lists[j]]
 			if !yield(&route) {
 				return
 			}

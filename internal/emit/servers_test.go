@@ -1,7 +1,6 @@
 package emit_test
 
 import (
-	"bytes"
 	"cmp"
 	"encoding/json"
 	"maps"
@@ -58,12 +57,7 @@ func TestGoldenServerOptions(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var buf bytes.Buffer
-			if err := json.Indent(&buf, res.JSON, "", "  "); err != nil {
-				t.Fatal(err)
-			}
-			buf.WriteByte('\n')
-			golden.Check(t, filepath.Join("testdata", "server-options", name+".json"), buf.Bytes())
+			checkGoldenResult(t, filepath.Join("testdata", "server-options"), name, res)
 			var cfg caddy.Config
 			if err := json.Unmarshal(res.JSON, &cfg); err != nil {
 				t.Fatalf("Caddy cannot decode: %v", err)
@@ -74,4 +68,5 @@ func TestGoldenServerOptions(t *testing.T) {
 		})
 	}
 	golden.Sweep(t, filepath.Join("testdata", "server-options"), ".json", slices.Collect(maps.Keys(serverOptionsCases)))
+	golden.Sweep(t, filepath.Join("testdata", "server-options", "tables"), ".json", slices.Collect(maps.Keys(serverOptionsCases)))
 }

@@ -1,8 +1,6 @@
 package emit_test
 
 import (
-	"bytes"
-	"encoding/json"
 	"maps"
 	"path/filepath"
 	"slices"
@@ -85,15 +83,11 @@ func TestGoldenTLSServers(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var buf bytes.Buffer
-			if err := json.Indent(&buf, res.JSON, "", "  "); err != nil {
-				t.Fatal(err)
-			}
-			buf.WriteByte('\n')
-			golden.Check(t, filepath.Join("testdata", "tls-servers", name+".json"), buf.Bytes())
+			checkGoldenResult(t, filepath.Join("testdata", "tls-servers"), name, res)
 		})
 	}
 	golden.Sweep(t, filepath.Join("testdata", "tls-servers"), ".json", slices.Collect(maps.Keys(tlsServerCases)))
+	golden.Sweep(t, filepath.Join("testdata", "tls-servers", "tables"), ".json", slices.Collect(maps.Keys(tlsServerCases)))
 }
 
 // TestTLSServersRefused checks the TLS servers Emit refuses, and that the error names

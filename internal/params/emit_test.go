@@ -81,15 +81,26 @@ func TestEmitOptionsHonourEveryField(t *testing.T) {
 	}
 }
 
-// pushedJSON is the config emitted for in with opts, re-encoded compact with sorted keys.
+// pushedJSON is what is pushed for in with opts: the config and the routes of each host
+// table, each re-encoded compact with sorted keys.
 func pushedJSON(t *testing.T, in translator.Input, opts emit.Options) string {
 	t.Helper()
 	res, err := emit.Emit(translator.Translate(in).IR, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
+	pushed := compactSorted(t, res.JSON)
+	for _, h := range res.Tables {
+		pushed += "\n" + compactSorted(t, h.Routes)
+	}
+	return pushed
+}
+
+// compactSorted re-encodes JSON compact with sorted keys.
+func compactSorted(t *testing.T, raw []byte) string {
+	t.Helper()
 	var v any
-	if err := json.Unmarshal(res.JSON, &v); err != nil {
+	if err := json.Unmarshal(raw, &v); err != nil {
 		t.Fatal(err)
 	}
 	b, err := json.Marshal(v)

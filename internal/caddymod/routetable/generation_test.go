@@ -106,3 +106,34 @@ func serveDirect(t *testing.T, h *Handler, host string) string {
 	}
 	return w.Body.String()
 }
+
+// A request that reaches a handler after its config was unloaded (on a connection Caddy
+// did not close, such as an h2c one) is served by the table's live handler, with the
+// current routes, rather than answered 404.
+func TestUnloadedHandlerServesThroughTheLiveOne(t *testing.T) {
+	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	defer cancel()
+	old, cur := &Handler{Table: "unloaded"}, &Handler{Table: "unloaded"}
+	for _, h := range []*Handler{old, cur} {
+		if err := h.Provision(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := reg.apply(&caddyjson.TablesDelta{Set: []caddyjson.HostTable{table("unloaded", "u.test", route("", static("v1")))}}); err != nil {
+		t.Fatal(err)
+	}
+	old.Cleanup()
+	if err := reg.apply(&caddyjson.TablesDelta{Set: []caddyjson.HostTable{table("unloaded", "u.test", route("", static("v2")))}}); err != nil {
+		t.Fatal(err)
+	}
+	if body := serveDirect(t, old, "u.test"); body != "v2" {
+		t.Errorf("an unloaded handler answered %q, want the live handler's v2", body)
+	}
+	cur.Cleanup()
+	if body := serveDirect(t, old, "u.test"); body != "" {
+		t.Errorf("an unloaded handler without a live successor answered %q, want an empty 404", body)
+	}
+	if err := reg.apply(&caddyjson.TablesDelta{Delete: []caddyjson.HostKey{{Table: "unloaded", Host: "u.test"}}}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -70,8 +70,21 @@ func (r *registry) unregister(h *Handler) {
 	if len(r.live[h.Table]) == 0 {
 		delete(r.live, h.Table)
 	}
+	h.gone.Store(true)
 	old := h.snap.Swap(newSnapshot(nil))
 	old.all((*generation).retire)
+}
+
+// successor is a live handler of gone's table, which serves the requests that still
+// reach gone after its config was unloaded (a connection Caddy did not close); nil
+// when the table has none.
+func (r *registry) successor(gone *Handler) *Handler {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for h := range r.live[gone.Table] {
+		return h
+	}
+	return nil
 }
 
 func cancelAll[K comparable](gens map[K]*generation) {

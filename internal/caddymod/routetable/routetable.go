@@ -34,6 +34,9 @@ type Handler struct {
 	ctx caddy.Context
 	// snap is swapped under the registry's lock.
 	snap *atomic.Pointer[snapshot]
+	// gone is set when the handler's config is unloaded: a request still arriving on one
+	// of its connections is served by the table's live handler.
+	gone atomic.Bool
 }
 
 // CaddyModule returns the Caddy module information.
@@ -64,7 +67,12 @@ func (h *Handler) Cleanup() error {
 // ServeHTTP tries the request's host groups in order; a group none of whose routes
 // handles the request falls through to the next, and nothing handled answers 404.
 // The request runs on the generations of the snapshot it started with.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	if h.gone.Load() {
+		if live := reg.successor(h); live != nil {
+			return live.ServeHTTP(w, r, next)
+		}
+	}
 	var buf [8]*generation
 	gens := h.acquire(buf[:0], requestHost(r))
 	defer func() {
