@@ -23,6 +23,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/caddy-gateway/operator/internal/caddyjson"
 	"github.com/caddy-gateway/operator/internal/certs"
 )
 
@@ -155,8 +156,10 @@ func (s *Server) watch(ctx context.Context) {
 
 // Allowed reports whether the admin call is one the operator makes: POST /load, GET of
 // the config tree, GET /id/<id> of one object by its "@id" (nothing below it: the
-// operator asks whether a config runs by the id it carries), GET /reverse_proxy/upstreams. Paths must be clean (no dot segments,
-// no escaped characters) so that Caddy sees the same path that was checked.
+// operator asks whether a config runs by the id it carries), GET /reverse_proxy/upstreams,
+// and POST and GET of the route tables (caddyjson.TablesPath, nothing below it). Paths
+// must be clean (no dot segments, no escaped characters) so that Caddy sees the same path
+// that was checked.
 func Allowed(method, p, rawPath string) bool {
 	if rawPath != "" || strings.Contains(p, "//") || strings.Contains(p, "\\") {
 		return false
@@ -166,9 +169,9 @@ func Allowed(method, p, rawPath string) bool {
 	}
 	switch method {
 	case http.MethodPost:
-		return p == "/load"
+		return p == "/load" || p == caddyjson.TablesPath
 	case http.MethodGet:
-		return p == "/config/" || strings.HasPrefix(p, "/config/") || p == "/reverse_proxy/upstreams" || isObjectID(p)
+		return p == caddyjson.TablesPath || p == "/config/" || strings.HasPrefix(p, "/config/") || p == "/reverse_proxy/upstreams" || isObjectID(p)
 	}
 	return false
 }

@@ -57,6 +57,19 @@ func TestAllowed(t *testing.T) {
 		"head config":              {method: "HEAD", path: "/config/"},
 		"options load":             {method: "OPTIONS", path: "/load"},
 		"load with trailing slash": {method: "POST", path: "/load/"},
+		"post tables":              {method: "POST", path: "/gateway-routes", want: true},
+		"get tables":               {method: "GET", path: "/gateway-routes", want: true},
+		"tables with trailing /":   {method: "GET", path: "/gateway-routes/"},
+		"post tables with /":       {method: "POST", path: "/gateway-routes/"},
+		"tables subpath":           {method: "GET", path: "/gateway-routes/80/"},
+		"post tables subpath":      {method: "POST", path: "/gateway-routes/x"},
+		"delete tables":            {method: "DELETE", path: "/gateway-routes"},
+		"put tables":               {method: "PUT", path: "/gateway-routes"},
+		"patch tables":             {method: "PATCH", path: "/gateway-routes"},
+		"head tables":              {method: "HEAD", path: "/gateway-routes"},
+		"tables prefix":            {method: "GET", path: "/gateway-routesx"},
+		"escaped tables":           {method: "GET", path: "/gateway-routes", raw: "/gateway%2Droutes"},
+		"dot-dot to tables":        {method: "POST", path: "/load/../gateway-routes"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

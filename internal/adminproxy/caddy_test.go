@@ -6,7 +6,9 @@ package adminproxy
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"crypto/tls"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -22,6 +24,8 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
 
+	"github.com/caddy-gateway/operator/internal/caddyjson"
+	_ "github.com/caddy-gateway/operator/internal/caddymod"
 	"github.com/caddy-gateway/operator/internal/certs"
 )
 
@@ -89,6 +93,25 @@ func TestRealCaddyBehindAdminProxy(t *testing.T) {
 		assertServing(t, httpPort)
 	})
 
+	t.Run("route tables over mTLS", func(t *testing.T) {
+		routes := `[{"handle":[{"handler":"static_response","body":"a"}]}]`
+		sum := sha256.Sum256([]byte(routes))
+		set, _ := json.Marshal(caddyjson.TablesDelta{Set: []caddyjson.HostTable{{
+			Table: caddyjson.TableName(80, ""), Host: "a.example", Hash: hex.EncodeToString(sum[:]), Routes: json.RawMessage(routes),
+		}}})
+		if code, body := do(t, operator, http.MethodPost, base+caddyjson.TablesPath, set); code != http.StatusOK {
+			t.Fatalf("POST %s: %d %s", caddyjson.TablesPath, code, body)
+		}
+		code, body := do(t, operator, http.MethodGet, base+caddyjson.TablesPath, nil)
+		want := `{"tables":[{"table":"80/","host":"a.example","hash":"` + hex.EncodeToString(sum[:]) + `"}]}`
+		if code != http.StatusOK || strings.TrimSpace(body) != want {
+			t.Fatalf("GET %s: %d %s, want %s", caddyjson.TablesPath, code, body, want)
+		}
+		if code, body := do(t, operator, http.MethodPost, base+caddyjson.TablesPath, []byte(`{"replace":true}`)); code != http.StatusOK {
+			t.Fatalf("POST %s: %d %s", caddyjson.TablesPath, code, body)
+		}
+	})
+
 	t.Run("refused clients", func(t *testing.T) {
 		other, err := certs.NewCA("other-ca", certs.IssueOptions{Now: time.Now()})
 		if err != nil {
@@ -133,6 +156,9 @@ func TestRealCaddyBehindAdminProxy(t *testing.T) {
 			{http.MethodGet, "/debug/pprof/"},
 			{http.MethodGet, "/debug/vars"},
 			{http.MethodGet, "/pki/ca/local"},
+			{http.MethodDelete, caddyjson.TablesPath},
+			{http.MethodPut, caddyjson.TablesPath},
+			{http.MethodPost, caddyjson.TablesPath + "/x"},
 		} {
 			if code, body := do(t, operator, c.method, base+c.path, []byte("{}")); code != http.StatusForbidden {
 				t.Errorf("%s %s: %d %s, want 403", c.method, c.path, code, body)

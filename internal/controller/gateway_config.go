@@ -59,9 +59,11 @@ func (r *GatewayReconciler) configure(ctx context.Context, gw *gwapiv1.Gateway, 
 	}
 	out.push = r.Pusher.Push(ctx, pusher.Request{
 		Gateway: client.ObjectKeyFromObject(gw).String(), Targets: targets,
-		Config: pusher.Config{JSON: cfg.JSON, Hash: cfg.Hash, ID: emit.ConfigID(cfg.Hash)}, TLS: tlsCfg, Port: port,
+		Config: pusher.Config{JSON: cfg.JSON, Hash: cfg.Hash, ID: emit.ConfigID(cfg.Hash), Tables: cfg.Tables},
+		TLS:    tlsCfg, Port: port,
 		Tuning: pushTuning(spec),
 	})
+	pushBytes.Add(float64(out.push.Bytes))
 	return out, nil
 }
 

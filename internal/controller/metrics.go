@@ -17,6 +17,10 @@ var (
 		Name: "caddygateway_push_failures_total",
 		Help: "Configuration pushes to a Caddy pod that failed or that Caddy rejected.",
 	})
+	pushBytes = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "caddygateway_push_bytes_total",
+		Help: "Bytes sent to Caddy pods: frames and route table changes.",
+	})
 	configSize = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "caddygateway_config_size_bytes",
 		Help:    "Size of the Caddy configurations rendered for Gateways.",
@@ -27,7 +31,7 @@ var (
 // Reconcile durations and counts per controller are controller-runtime's own
 // controller_runtime_reconcile_time_seconds and controller_runtime_reconcile_total.
 func init() {
-	metrics.Registry.MustRegister(pushDuration, pushFailures, configSize)
+	metrics.Registry.MustRegister(pushDuration, pushFailures, pushBytes, configSize)
 }
 
 // observePush records one push in the operator's metrics.

@@ -23,6 +23,7 @@ import (
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
 
 	"github.com/caddy-gateway/operator/internal/adminproxy/proxytest"
+	_ "github.com/caddy-gateway/operator/internal/caddymod"
 	"github.com/caddy-gateway/operator/internal/emit"
 	"github.com/caddy-gateway/operator/internal/ir"
 	"github.com/caddy-gateway/operator/internal/pusher"
@@ -156,6 +157,8 @@ func TestPushToRealCaddy(t *testing.T) {
 			t.Fatalf("going back to the first config: got %+v", back)
 		}
 	})
+
+	testRouteTables(t, push, req, sock)
 }
 
 func assertReady(t *testing.T, url string) {

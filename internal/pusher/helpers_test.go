@@ -1,6 +1,7 @@
 package pusher_test
 
 import (
+	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caddy-gateway/operator/internal/caddyjson"
 	"github.com/caddy-gateway/operator/internal/certs"
 	"github.com/caddy-gateway/operator/internal/pusher"
 )
@@ -104,8 +106,14 @@ type fleet struct {
 // podHandler answers the requests of pod i.
 type podHandler func(w http.ResponseWriter, r *http.Request, i int)
 
-// ok answers like Caddy after a successful load.
-func ok(w http.ResponseWriter, _ *http.Request, _ int) { w.WriteHeader(http.StatusOK) }
+// ok answers like a Caddy that takes every load and delta and holds no host tables.
+func ok(w http.ResponseWriter, r *http.Request, _ int) {
+	if r.Method == http.MethodGet && r.URL.Path == caddyjson.TablesPath {
+		_, _ = io.WriteString(w, `{"tables":[]}`)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
 
 // startFleet starts n pods that stop when the test ends.
 func startFleet(tb testing.TB, p *pki, n int, h podHandler) *fleet {
@@ -130,6 +138,7 @@ func startFleet(tb testing.TB, p *pki, n int, h podHandler) *fleet {
 			pd.mu.Lock()
 			pd.last, pd.body = r, body
 			pd.mu.Unlock()
+			r.Body = io.NopCloser(bytes.NewReader(body))
 			h(w, r, i)
 		}))
 		srv.Listener.Close()

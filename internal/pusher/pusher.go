@@ -1,27 +1,27 @@
 // Package pusher delivers Caddy configurations to the Caddy pods of a Gateway over the
-// mTLS admin channel. It remembers which configuration each pod acknowledged, so an
-// unchanged configuration is never sent twice; a pod it knows nothing of (a new pod, a
-// restarted operator) is first asked by the config's "@id" whether it runs the config
-// already. It bounds concurrency and time per pod, and
-// keeps Caddy's own error text when Caddy rejects a configuration (Caddy then keeps
-// serving the previous one). It knows nothing of Kubernetes objects.
+// mTLS admin channel. A configuration is a frame (the body of POST /load) and route tables
+// (host tables sent to caddyjson.TablesPath). The pusher remembers which frame and which
+// host tables each pod acknowledged and sends only what changed: the changed host tables,
+// then the frame if it changed, then the deletion of host tables no longer wanted. A pod it
+// knows nothing of (a new pod, a restarted operator) is first asked by the frame's "@id"
+// whether it runs the frame and which host tables it holds. It bounds concurrency and time
+// per pod, and keeps Caddy's own error text when Caddy rejects a configuration (Caddy then
+// keeps serving the previous one). It knows nothing of Kubernetes objects.
 package pusher
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"fmt"
-	"io"
 	"maps"
 	"net"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
+
+	"github.com/caddy-gateway/operator/internal/caddyjson"
 )
 
 // Target is one Caddy pod.
@@ -35,16 +35,21 @@ type Target struct {
 	IP string
 }
 
-// Config is one rendered Caddy configuration.
+// Config is one rendered Caddy configuration: the frame and the route tables it serves
+// from.
 type Config struct {
-	// JSON is the body of POST /load.
+	// JSON is the frame, the body of POST /load.
 	JSON []byte
 	// Hash identifies JSON.
 	Hash string
 	// ID is the "@id" JSON carries (emit.ConfigID(Hash)). When set, a target the Pusher
 	// has no memory of is asked GET /id/<ID> first: Caddy answers 200 only while it runs
-	// a config carrying ID, and then nothing is pushed; any other answer costs a push.
+	// a config carrying ID, and then the frame is not pushed; any other answer costs a push.
 	ID string
+	// Tables are all the host tables the frame's route-table handlers serve from
+	// (emit.Result.Tables): a pod is programmed when it holds exactly these. Each needs a
+	// Hash, and no two the same Key.
+	Tables []caddyjson.HostTable
 }
 
 // Request is one push of a Gateway's configuration to its pods.
@@ -67,16 +72,19 @@ type Request struct {
 
 // Result says how far a push got.
 type Result struct {
-	// Programmed counts targets that run Config; Total counts all targets.
+	// Programmed counts targets that run Config, frame and every host table; Total counts
+	// all targets.
 	Programmed, Total int
-	// Pushed counts targets Config was sent to (the others had acknowledged already or
-	// were found running it).
+	// Pushed counts targets something was sent to (the others had acknowledged Config
+	// already or were found running it).
 	Pushed int
 	// Verified counts targets the Pusher knew nothing of that were found running Config by
 	// asking their Caddy, and so were not pushed to.
 	Verified int
+	// Bytes counts the request bodies sent to all targets: frames and table deltas.
+	Bytes int
 	// Errors holds one message per failed target, sorted; Caddy's own text when it
-	// rejected the configuration.
+	// rejected the frame or the route tables.
 	Errors []string
 	// RetryAfter is when the failed targets are due to be tried again (their backoff); zero
 	// when every target runs Config.
@@ -94,8 +102,8 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Pusher pushes configurations and remembers, per Gateway, which configuration each pod
-// acknowledged and which pushes failed. It is safe for concurrent use; pushes for
+// Pusher pushes configurations and remembers, per Gateway, which frame and host tables
+// each pod acknowledged and which pushes failed. It is safe for concurrent use; pushes for
 // different Gateways run in parallel.
 type Pusher struct {
 	opts     Options
@@ -105,17 +113,17 @@ type Pusher struct {
 
 // gatewayState is what a Pusher knows of one Gateway's current targets.
 type gatewayState struct {
-	acked    map[string]string  // Target.Key → Config.Hash
+	acked    map[string]ack     // Target.Key → what it acknowledged
 	failed   map[string]failure // Target.Key → its last failed push
 	lastPush time.Time          // when the last push that sent anything ended
 }
 
 // failure is a target's last failed push of a configuration.
 type failure struct {
-	hash string
-	n    int // failures of hash in a row
-	at   time.Time
-	err  string
+	version string // the configuration's version (desired.version)
+	n       int    // failures of version in a row
+	at      time.Time
+	err     string
 }
 
 // New returns a Pusher.
@@ -127,40 +135,54 @@ func New(o Options) *Pusher {
 	return &Pusher{opts: o, gateways: map[string]*gatewayState{}}
 }
 
-// Push sends req.Config to every target that has not acknowledged it yet. A target whose
-// last push of the same configuration failed is left alone until its backoff has passed.
+// Push brings every target to req.Config, sending each only what it has not acknowledged.
+// A target whose last push of the same configuration failed is left alone until its
+// backoff has passed.
 func (p *Pusher) Push(ctx context.Context, req Request) Result {
 	tun := req.Tuning.or(p.opts.Tuning)
 	res := Result{Total: len(req.Targets)}
+	d, err := want(&req.Config)
+	if err != nil {
+		for _, t := range req.Targets {
+			res.Errors = append(res.Errors, fmt.Sprintf("pod %s: %v", t.Name, err))
+		}
+		slices.Sort(res.Errors)
+		return res
+	}
 	now := p.opts.Now()
 	st := p.retain(req.Gateway, req.Targets)
 	var todo []job
 	for _, t := range req.Targets {
 		f, failed := st.failed[t.Key]
 		due := f.at.Add(tun.backoff(f.n))
-		switch h, ok := st.acked[t.Key]; {
-		case ok && h == req.Config.Hash:
+		a, known := st.acked[t.Key]
+		switch {
+		case known && a.runs(d):
 			res.Programmed++
-		case failed && f.hash == req.Config.Hash && now.Before(due):
+		case failed && f.version == d.version && now.Before(due):
 			wait := due.Sub(now)
 			// The same text as when it failed, so a Gateway's status does not change while
 			// it waits for the next attempt.
 			res.Errors = append(res.Errors, fmt.Sprintf("pod %s: %s", t.Name, f.err))
 			res.RetryAfter = minPositive(res.RetryAfter, wait)
 		default:
-			// Unknown targets are asked first; one the Pusher knows runs another config,
-			// or failed to take one, is pushed to without asking.
-			todo = append(todo, job{Target: t, verify: req.Config.ID != "" && !ok && !failed})
+			// Unknown targets are asked first; one the Pusher knows is sent the difference
+			// without asking, and one that failed to take a config is sent it whole.
+			j := job{Target: t, ask: !known && !failed}
+			if known {
+				j.acked = &a
+			}
+			todo = append(todo, j)
 		}
 	}
 	if len(todo) == 0 {
 		return res
 	}
-	out := p.send(ctx, req, tun, todo)
-	res.Programmed += len(out.acked)
-	res.Pushed, res.Verified = out.pushed, out.verified
+	out := p.send(ctx, req, d, tun, todo)
+	res.Programmed += len(out.ran)
+	res.Pushed, res.Verified, res.Bytes = out.pushed, out.verified, out.bytes
 	res.Errors = append(res.Errors, out.errors...)
-	res.RetryAfter = minPositive(res.RetryAfter, p.settle(req.Gateway, req.Config.Hash, out, tun))
+	res.RetryAfter = minPositive(res.RetryAfter, p.settle(req.Gateway, d.version, out, tun))
 	slices.Sort(res.Errors)
 	return res
 }
@@ -168,74 +190,66 @@ func (p *Pusher) Push(ctx context.Context, req Request) Result {
 // job is a target to ask or push to.
 type job struct {
 	Target
-	// verify asks the target whether it runs the config before pushing.
-	verify bool
+	// acked is what the target acknowledged; nil when the Pusher knows nothing of it.
+	acked *ack
+	// ask asks the target what it runs before pushing.
+	ask bool
 }
 
 // outcome is what sending a config to some targets achieved.
 type outcome struct {
-	acked            []Target          // run the config now
+	ran              []Target          // run the config now
+	acked            map[string]*ack   // Target.Key → what it holds now; nil when unknown
 	failed           map[string]string // Target.Key → error of the failed push
 	errors           []string          // "pod <name>: <error>" per failed push
-	pushed, verified int               // targets the config was sent to; found running it
+	pushed, verified int               // targets something was sent to; found running it
+	bytes            int               // request bodies sent
 }
 
-// send asks the jobs that verify and pushes to the rest and to those not running the
-// config, at most tun.MaxConcurrent at a time.
-func (p *Pusher) send(ctx context.Context, req Request, tun Tuning, todo []job) outcome {
+// send asks the jobs that ask and pushes what is missing, at most tun.MaxConcurrent
+// targets at a time.
+func (p *Pusher) send(ctx context.Context, req Request, d *desired, tun Tuning, todo []job) outcome {
 	client := &http.Client{Transport: &http.Transport{
 		TLSClientConfig: req.TLS, DisableKeepAlives: true, ForceAttemptHTTP2: false,
 		DialContext: (&net.Dialer{Timeout: tun.Timeout}).DialContext,
 	}}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	out := outcome{failed: map[string]string{}}
+	out := outcome{acked: map[string]*ack{}, failed: map[string]string{}}
 	sem := make(chan struct{}, tun.MaxConcurrent)
 	for _, j := range todo {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			if j.verify && runs(ctx, client, req, tun.Timeout, j.Target) {
-				mu.Lock()
-				defer mu.Unlock()
-				out.verified++
-				out.acked = append(out.acked, j.Target)
-				return
+			ctx, cancel := context.WithTimeout(ctx, tun.Timeout)
+			defer cancel()
+			c := &admin{client: client, base: "https://" + net.JoinHostPort(j.IP, strconv.Itoa(int(req.Port)))}
+			start := time.Now()
+			r := bring(ctx, c, d, j)
+			if r.pushed && p.opts.Observe != nil {
+				p.opts.Observe(time.Since(start), r.err)
 			}
-			err := p.pushOne(ctx, client, req, tun.Timeout, j.Target)
 			mu.Lock()
 			defer mu.Unlock()
-			out.pushed++
-			if err != nil {
-				out.errors = append(out.errors, fmt.Sprintf("pod %s: %v", j.Name, err))
-				out.failed[j.Key] = err.Error()
+			out.acked[j.Key] = r.acked
+			out.bytes += r.bytes
+			if r.pushed {
+				out.pushed++
+			}
+			if r.verified {
+				out.verified++
+			}
+			if r.err != nil {
+				out.errors = append(out.errors, fmt.Sprintf("pod %s: %v", j.Name, r.err))
+				out.failed[j.Key] = r.err.Error()
 				return
 			}
-			out.acked = append(out.acked, j.Target)
+			out.ran = append(out.ran, j.Target)
 		}()
 	}
 	wg.Wait()
 	return out
-}
-
-// runs asks t's Caddy whether it runs req.Config: GET /id/<ID> answers 200 only while
-// the config Caddy runs carries that "@id". Any other answer, or none, is a no.
-func runs(ctx context.Context, client *http.Client, req Request, timeout time.Duration, t Target) bool {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	u := "https://" + net.JoinHostPort(t.IP, strconv.Itoa(int(req.Port))) + "/id/" + url.PathEscape(req.Config.ID)
-	r, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return false
-	}
-	resp, err := client.Do(r)
-	if err != nil {
-		return false
-	}
-	defer func() { _ = resp.Body.Close() }()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	return resp.StatusCode == http.StatusOK
 }
 
 // Wait is how long the Gateway's next push must wait so that at least the MinInterval of
@@ -255,21 +269,10 @@ func (p *Pusher) Wait(gateway string, tuning Tuning) time.Duration {
 	return max(0, st.lastPush.Add(tun.MinInterval).Sub(p.opts.Now()))
 }
 
-func (p *Pusher) pushOne(ctx context.Context, client *http.Client, req Request, timeout time.Duration, t Target) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	start := time.Now()
-	err := post(ctx, client, "https://"+net.JoinHostPort(t.IP, strconv.Itoa(int(req.Port)))+"/load", req.Config.JSON)
-	if p.opts.Observe != nil {
-		p.opts.Observe(time.Since(start), err)
-	}
-	return err
-}
-
-// settle records the outcome of a push of hash: the targets that run it and the errors
-// of those that did not take it. It returns the backoff of the first failed target to be
-// due again.
-func (p *Pusher) settle(gateway, hash string, out outcome, tun Tuning) time.Duration {
+// settle records the outcome of a push of a configuration version: what each target
+// acknowledged, including the steps a failed target did take, and the errors of those that
+// do not run it. It returns the backoff of the first failed target to be due again.
+func (p *Pusher) settle(gateway, version string, out outcome, tun Tuning) time.Duration {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	st := p.gateways[gateway]
@@ -280,15 +283,21 @@ func (p *Pusher) settle(gateway, hash string, out outcome, tun Tuning) time.Dura
 	if out.pushed > 0 {
 		st.lastPush = now
 	}
-	for _, t := range out.acked {
-		st.acked[t.Key] = hash
+	for key, a := range out.acked {
+		if a == nil {
+			delete(st.acked, key)
+			continue
+		}
+		st.acked[key] = *a
+	}
+	for _, t := range out.ran {
 		delete(st.failed, t.Key)
 	}
 	var retry time.Duration
 	for key, msg := range out.failed {
 		f := st.failed[key]
-		if f.hash != hash {
-			f = failure{hash: hash}
+		if f.version != version {
+			f = failure{version: version}
 		}
 		f.n++
 		f.at, f.err = now, msg
@@ -298,28 +307,8 @@ func (p *Pusher) settle(gateway, hash string, out outcome, tun Tuning) time.Dura
 	return retry
 }
 
-func post(ctx context.Context, client *http.Client, target string, body []byte) error {
-	r, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	r.Header.Set("Content-Type", "application/json")
-	resp, err := client.Do(r)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = resp.Body.Close() }()
-	if resp.StatusCode == http.StatusOK {
-		return nil
-	}
-	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	if resp.StatusCode >= 400 && resp.StatusCode < 500 {
-		return fmt.Errorf("caddy rejected the configuration (%d): %s", resp.StatusCode, strings.TrimSpace(string(msg)))
-	}
-	return fmt.Errorf("admin channel failed (%d): %s", resp.StatusCode, strings.TrimSpace(string(msg)))
-}
-
 // retain keeps what is known of gateway's current targets only and returns a snapshot.
+// Acknowledgements are never changed in place, so the snapshot shares them.
 func (p *Pusher) retain(gateway string, targets []Target) gatewayState {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -328,11 +317,11 @@ func (p *Pusher) retain(gateway string, targets []Target) gatewayState {
 		old = &gatewayState{}
 	}
 	next := &gatewayState{
-		acked: make(map[string]string, len(targets)), failed: map[string]failure{}, lastPush: old.lastPush,
+		acked: make(map[string]ack, len(targets)), failed: map[string]failure{}, lastPush: old.lastPush,
 	}
 	for _, t := range targets {
-		if h, ok := old.acked[t.Key]; ok {
-			next.acked[t.Key] = h
+		if a, ok := old.acked[t.Key]; ok {
+			next.acked[t.Key] = a
 		}
 		if f, ok := old.failed[t.Key]; ok {
 			next.failed[t.Key] = f
