@@ -36,7 +36,7 @@ type Handler struct {
 	snap *atomic.Pointer[snapshot]
 	// gone is set when the handler's config is unloaded: a request still arriving on one
 	// of its connections is served by the table's live handler.
-	gone atomic.Bool
+	gone *atomic.Bool
 }
 
 // CaddyModule returns the Caddy module information.
@@ -53,7 +53,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return errors.New("table: empty")
 	}
 	h.ctx = ctx
-	h.snap = new(atomic.Pointer[snapshot])
+	h.snap, h.gone = new(atomic.Pointer[snapshot]), new(atomic.Bool)
 	return reg.register(h)
 }
 
