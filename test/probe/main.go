@@ -3,18 +3,22 @@
 // backend that echoes what it received, or sends one request and prints the answer:
 //
 //	probe ADDR...           print "ADDR open" or "ADDR closed: <error>" for each, then sleep
-//	probe serve ADDR NAME   answer every request with NAME, the path and the request headers
+//	probe serve ADDR NAME   answer every request with NAME, the path and the request headers;
+//	                        echo the bytes of an upgraded (WebSocket) connection; stream
+//	                        GET /_stream?n=N as N lines, one every 50 ms
 //	probe get URL HOST      GET URL with Host HOST until it answers 200 (at most a minute),
 //	                        print status and body, then sleep
 package main
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -46,6 +50,14 @@ func main() {
 // serve answers "backend=NAME path=PATH" and one "header K: V" line per request header.
 func serve(addr, name string) {
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case strings.EqualFold(r.Header.Get("Upgrade"), "websocket"):
+			echoUpgraded(w)
+			return
+		case r.URL.Path == "/_stream":
+			stream(w, r)
+			return
+		}
 		var b strings.Builder
 		fmt.Fprintf(&b, "backend=%s path=%s host=%s\n", name, r.URL.RequestURI(), r.Host)
 		keys := make([]string, 0, len(r.Header))
@@ -62,6 +74,50 @@ func serve(addr, name string) {
 	if err := srv.ListenAndServe(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
+	}
+}
+
+// echoUpgraded switches the connection to the WebSocket protocol and echoes what it reads
+// until the client closes it.
+func echoUpgraded(w http.ResponseWriter) {
+	conn, rw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		return
+	}
+	defer func() { _ = conn.Close() }()
+	_, _ = rw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+	if rw.Flush() != nil {
+		return
+	}
+	echo(conn, rw.Reader)
+}
+
+func echo(conn net.Conn, r *bufio.Reader) {
+	buf := make([]byte, 4096)
+	for {
+		n, err := r.Read(buf)
+		if err != nil {
+			return
+		}
+		if _, err := conn.Write(buf[:n]); err != nil {
+			return
+		}
+	}
+}
+
+// stream writes the lines "chunk 0" to "chunk N-1" of ?n=N, one every 50 ms, flushing each.
+func stream(w http.ResponseWriter, r *http.Request) {
+	n, err := strconv.Atoi(r.URL.Query().Get("n"))
+	if err != nil || n < 1 {
+		http.Error(w, "n must be a positive number", http.StatusBadRequest)
+		return
+	}
+	rc := http.NewResponseController(w)
+	for i := range n {
+		if _, err := fmt.Fprintf(w, "chunk %d\n", i); err != nil || rc.Flush() != nil {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
