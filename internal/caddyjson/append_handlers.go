@@ -25,8 +25,6 @@ func (w *writer) handler(h Handler) {
 		w.rewrite(&v)
 	case ReverseProxy:
 		w.reverseProxy(&v)
-	case RouteStream:
-		w.routeStream(&v)
 	case RouteTable:
 		w.open()
 		w.key("handler")

@@ -13,8 +13,10 @@ type RouteLists struct {
 // NewRouteLists returns RouteLists appending to b.
 func NewRouteLists(b []byte) *RouteLists { return &RouteLists{w: writer{b: b}} }
 
-// Append encodes the routes as a JSON list and returns where it lies in Bytes. The
-// sequence may reuse one Route and its matcher sets (see RouteStream).
+// Append encodes the routes as a JSON list and returns where it lies in Bytes. A route is
+// encoded before the next is asked for, so the sequence may reuse one Route and its
+// matcher sets; handler lists are not to be reused for other handlers, since the bytes
+// of a list seen before are copied.
 func (l *RouteLists) Append(routes iter.Seq[*Route]) (start, end int) {
 	w := &l.w
 	start = len(w.b)
