@@ -43,7 +43,7 @@ func (r *GatewayReconciler) configure(ctx context.Context, gw *gwapiv1.Gateway, 
 		out.blocked = fmt.Sprintf("the configuration cannot be rendered: %v", err)
 		return out, nil
 	}
-	configSize.Observe(float64(len(cfg.JSON)))
+	configSize.Observe(float64(cfg.Size()))
 	targets, err := r.pushTargets(ctx, gw)
 	if err != nil {
 		return out, err

@@ -23,7 +23,7 @@ var (
 	})
 	configSize = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "caddygateway_config_size_bytes",
-		Help:    "Size of the Caddy configurations rendered for Gateways.",
+		Help:    "Size of the Caddy configurations rendered for Gateways: the frame and every host table.",
 		Buckets: prometheus.ExponentialBuckets(1024, 4, 10),
 	})
 )

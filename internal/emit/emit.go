@@ -114,6 +114,15 @@ type Result struct {
 	Tables []caddyjson.HostTable
 }
 
+// Size is the bytes of the frame and of every host table's routes.
+func (r *Result) Size() int {
+	n := len(r.JSON)
+	for i := range r.Tables {
+		n += len(r.Tables[i].Routes)
+	}
+	return n
+}
+
 // ConfigID is the "@id" a config of the given hash carries on its admin object. Caddy
 // indexes "@id" values at every load and strips them before decoding, so the id changes
 // nothing Caddy runs; GET /id/<ConfigID(hash)> on its admin API answers 200 with the admin
