@@ -81,8 +81,14 @@ func propagation(b *testing.B, base, samples int) {
 	}
 	host := func(i int) string { return fmt.Sprintf("r%d.probe.example.com", i) }
 	var svc corev1.Service
-	if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: infra.NamesFor("probe").Workload}, &svc); err != nil {
-		b.Fatal(err)
+	for start := time.Now(); ; time.Sleep(time.Second) {
+		err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: infra.NamesFor("probe").Workload}, &svc)
+		if err == nil {
+			break
+		}
+		if time.Since(start) > time.Minute {
+			b.Fatal(err)
+		}
 	}
 	addr := net.JoinHostPort(svc.Spec.ClusterIP, fmt.Sprint(listenerPort))
 	// The burst meets a serving Gateway: one route served first proves the fleet and the
