@@ -106,7 +106,8 @@ func propagation(b *testing.B, base, samples int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	// The base routes arrive as a burst: a client without the default 5 QPS limit.
+	// The base routes arrive as a burst: a client without the default 5 QPS limit, from
+	// several goroutines.
 	rc := rest.CopyConfig(cfg.Client().RESTConfig())
 	rc.QPS, rc.Burst = 500, 1000
 	burst, err := client.New(rc, client.Options{Scheme: c.Scheme()})
@@ -114,10 +115,8 @@ func propagation(b *testing.B, base, samples int) {
 		b.Fatal(err)
 	}
 	attach := time.Now()
-	for i := range base {
-		if err := burst.Create(ctx, catchAllRoute(ns, fmt.Sprintf("r%d", i), "probe", host(i), "echo")); err != nil {
-			b.Fatal(err)
-		}
+	if err := createRoutes(ctx, burst, ns, base, host); err != nil {
+		b.Fatal(err)
 	}
 	created := time.Since(attach)
 	statuses := make(chan error, 1)

@@ -18,6 +18,39 @@ import (
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
 
+// burstWorkers is how many goroutines create the base routes of the propagation probe:
+// one alone is held to one request per round trip.
+const burstWorkers = 16
+
+// createRoutes creates the routes r0 … r<n-1> of ns for the probe's Gateway from
+// burstWorkers goroutines, and returns the first error.
+func createRoutes(ctx context.Context, c client.Client, ns string, n int, host func(int) string) error {
+	next := make(chan int)
+	errs := make(chan error, burstWorkers)
+	for range burstWorkers {
+		go func() {
+			var first error
+			for i := range next {
+				if first == nil {
+					first = c.Create(ctx, catchAllRoute(ns, fmt.Sprintf("r%d", i), "probe", host(i), "echo"))
+				}
+			}
+			errs <- first
+		}()
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	var first error
+	for range burstWorkers {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
 // operatorFlowSchema is the API server's priority-and-fairness flow schema of service
 // accounts outside kube-system: in the probe's cluster, only the operator's requests.
 const operatorFlowSchema = "service-accounts"
