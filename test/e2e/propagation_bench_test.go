@@ -63,6 +63,11 @@ func propagation(b *testing.B, base, samples int) {
 		b.Fatal(err)
 	}
 	defer func() { _ = c.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}) }()
+	unflow, err := operatorFlows(ctx, c, ns)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer unflow()
 	class := envconf.RandomName("probe", 12)
 	objs := append(utils.EchoBackend(ns, "echo"),
 		&v1alpha1.CaddyProxyConfig{ObjectMeta: metav1.ObjectMeta{Name: "probe", Namespace: ns}, Spec: v1alpha1.CaddyProxyConfigSpec{
@@ -102,7 +107,7 @@ func propagation(b *testing.B, base, samples int) {
 	if _, err := allAccepted(ctx, c, ns, "probe", controllerName, 1, time.Minute); err != nil {
 		b.Fatal(err)
 	}
-	requestsBefore, err := operatorRequests(ctx, cfg.Client().RESTConfig())
+	requestsBefore, err := operatorRequests(ctx, cfg.Client().RESTConfig(), ns)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -134,7 +139,7 @@ func propagation(b *testing.B, base, samples int) {
 		b.Fatal(err)
 	}
 	allStatuses := acceptedAt.Sub(attach)
-	requestsAfter, err := operatorRequests(ctx, cfg.Client().RESTConfig())
+	requestsAfter, err := operatorRequests(ctx, cfg.Client().RESTConfig(), ns)
 	if err != nil {
 		b.Fatal(err)
 	}
