@@ -48,6 +48,9 @@ const (
 // a route's status; and it never decides on a cached route older than its own last
 // write to it.
 type RouteStatusReconciler struct {
+	// Client reads routes from the manager's cache; Setup gives it connections and a
+	// rate limit of its own (newRouteStatusClient), so that a burst of status writes never
+	// queues the Gateway reconciles' requests behind it.
 	client.Client
 	// ControllerName marks the parent entries this operator owns.
 	ControllerName gwapiv1.GatewayController
