@@ -143,7 +143,8 @@ func propagation(b *testing.B, base, samples int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	perRoute := float64(requestsAfter-requestsBefore) / float64(base)
+	requests := requestsAfter.since(requestsBefore)
+	perRoute := float64(requests["operator"]) / float64(base)
 	loads := loadRequests(ctx, b, cfg, ns, "probe")
 	bad := watchExisting(addr, host(0))
 	var lat []time.Duration
@@ -171,8 +172,8 @@ func propagation(b *testing.B, base, samples int) {
 		base, samples, p50, p99, others, what)
 	b.Logf("attached=%d: creating the base routes took %v; serving the last took %v and %d configuration loads",
 		base, created.Round(time.Millisecond), attached.Round(time.Millisecond), loads)
-	b.Logf("attached=%d: every base route Accepted by the Gateway after %v; the operator made %d API requests meanwhile, %.2f per route",
-		base, allStatuses.Round(time.Millisecond), requestsAfter-requestsBefore, perRoute)
+	b.Logf("attached=%d: every base route Accepted by the Gateway after %v; the operator made %d API requests meanwhile, %.2f per route; status requests: %v",
+		base, allStatuses.Round(time.Millisecond), requests["operator"], perRoute, requests)
 }
 
 // probeRuntime applies PROBE_SHUTDOWN_DELAY, when set.

@@ -86,33 +86,66 @@ func operatorFlows(ctx context.Context, c client.Client, name string) (func(), e
 // operatorServiceAccount is the operator's ServiceAccount (config/default).
 const operatorServiceAccount = "caddy-gateway-controller-manager"
 
-// operatorRequests returns how many requests the API server has dispatched in the flow
-// schema flows (operatorFlows): its apiserver_flowcontrol_dispatched_requests_total.
-func operatorRequests(ctx context.Context, rc *rest.Config, flows string) (int, error) {
+// apiCounts are the API server's request counters of interest to the probe, by name.
+type apiCounts map[string]int
+
+// operatorRequests reads the API server's metrics: how many requests it dispatched in
+// the flow schema flows (operatorFlows), under "operator", and how many requests of the
+// Gateway API's resources it answered, by verb, resource, subresource and code (only the
+// operator writes statuses).
+func operatorRequests(ctx context.Context, rc *rest.Config, flows string) (apiCounts, error) {
 	cs, err := kubernetes.NewForConfig(rc)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	raw, err := cs.RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("reading the API server's metrics: %w", err)
+		return nil, fmt.Errorf("reading the API server's metrics: %w", err)
 	}
-	n := 0.0
+	out := apiCounts{}
 	s := bufio.NewScanner(bytes.NewReader(raw))
 	s.Buffer(make([]byte, 1<<20), 1<<20)
 	for s.Scan() {
 		line := s.Text()
-		if !strings.HasPrefix(line, "apiserver_flowcontrol_dispatched_requests_total{") ||
-			!strings.Contains(line, `flow_schema="`+flows+`"`) {
+		key := ""
+		switch {
+		case strings.HasPrefix(line, "apiserver_flowcontrol_dispatched_requests_total{") &&
+			strings.Contains(line, `flow_schema="`+flows+`"`):
+			key = "operator"
+		case strings.HasPrefix(line, "apiserver_request_total{") && strings.Contains(line, `group="gateway.networking.k8s.io"`) &&
+			strings.Contains(line, `subresource="status"`):
+			key = label(line, "verb") + " " + label(line, "resource") + "/status " + label(line, "code")
+		default:
 			continue
 		}
 		v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
 		if err != nil {
-			return 0, fmt.Errorf("metric line %q: %w", line, err)
+			return nil, fmt.Errorf("metric line %q: %w", line, err)
 		}
-		n += v
+		out[key] += int(v)
 	}
-	return int(n), nil
+	return out, nil
+}
+
+// label returns the value of the label name of a metric line.
+func label(line, name string) string {
+	_, v, ok := strings.Cut(line, name+`="`)
+	if !ok {
+		return ""
+	}
+	v, _, _ = strings.Cut(v, `"`)
+	return v
+}
+
+// since returns what grew from before to c, by name.
+func (c apiCounts) since(before apiCounts) apiCounts {
+	out := apiCounts{}
+	for k, v := range c {
+		if d := v - before[k]; d != 0 {
+			out[k] = d
+		}
+	}
+	return out
 }
 
 // allAccepted polls the routes of ns every 100 ms until n of them have an entry for the
