@@ -24,7 +24,7 @@ import (
 
 // burstWorkers is how many goroutines create the base routes of the propagation probe:
 // one alone is held to one request per round trip.
-const burstWorkers = 16
+const burstWorkers = 64
 
 // createRoutes creates the routes r0 … r<n-1> of ns for the probe's Gateway from
 // burstWorkers goroutines, and returns the first error.
