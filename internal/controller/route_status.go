@@ -32,7 +32,7 @@ func (k routeKey) String() string { return k.Kind + " " + k.Namespace + "/" + k.
 
 const (
 	// routeStatusWorkers is how many route statuses are written at once.
-	routeStatusWorkers = 4
+	routeStatusWorkers = 8
 	// cacheLag is how long a route waits for the cache to bring a newer version of it:
 	// after a write of ours, or a write of ours that lost to someone else's.
 	cacheLag = 100 * time.Millisecond
