@@ -15,6 +15,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
@@ -78,7 +79,7 @@ func propagation(b *testing.B, base, samples int) {
 			}},
 		}},
 		gatewayClass(class, ns, "probe"), httpGateway(ns, "probe", class))
-	defer func() { _ = c.Delete(ctx, &gwapiv1.GatewayClass{ObjectMeta: metav1.ObjectMeta{Name: class}}) }()
+	defer deleteClass(ctx, c, ns, class)
 	for _, o := range objs {
 		if err := c.Create(ctx, o); err != nil {
 			b.Fatal(err)
@@ -270,4 +271,18 @@ func (w *existingWatch) stop() (int, map[string]int) {
 		n += c
 	}
 	return n, w.outcomes
+}
+
+// deleteClass deletes the probe's Gateway and its class, and waits (up to a minute) for
+// the class to go: its gateway-exists finalizer is the operator's to remove, which it no
+// longer can once the suite has removed the operator.
+func deleteClass(ctx context.Context, c client.Client, ns, class string) {
+	_ = c.Delete(ctx, &gwapiv1.Gateway{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "probe"}})
+	gc := &gwapiv1.GatewayClass{ObjectMeta: metav1.ObjectMeta{Name: class}}
+	_ = c.Delete(ctx, gc)
+	for start := time.Now(); time.Since(start) < time.Minute; time.Sleep(500 * time.Millisecond) {
+		if err := c.Get(ctx, client.ObjectKeyFromObject(gc), gc); apierrors.IsNotFound(err) {
+			return
+		}
+	}
 }
