@@ -45,6 +45,8 @@ func main() {
 		leaderElect    bool
 		apiQPS         float64
 		apiBurst       int
+		statusQPS      float64
+		statusBurst    int
 		caddyImage     string
 		operatorImage  string
 		namespace      string
@@ -67,8 +69,12 @@ func main() {
 	flag.StringVar(&namespace, "operator-namespace", os.Getenv("POD_NAMESPACE"),
 		"The operator's namespace; only its pods may reach Caddy's admin port (env POD_NAMESPACE).")
 	flag.Float64Var(&apiQPS, "kube-api-qps", 50,
-		"Queries per second to the API server (route status writes of large Gateways need more than client-go's 20).")
-	flag.IntVar(&apiBurst, "kube-api-burst", 100, "Burst of queries to the API server.")
+		"Queries per second to the API server, but for route status writes.")
+	flag.IntVar(&apiBurst, "kube-api-burst", 100, "Burst of queries to the API server, but for route status writes.")
+	flag.Float64Var(&statusQPS, "route-status-api-qps", float64(controller.DefaultRouteStatusAPI.QPS),
+		"Queries per second of the route status writer, which has a client of its own (one write per changed route status).")
+	flag.IntVar(&statusBurst, "route-status-api-burst", controller.DefaultRouteStatusAPI.Burst,
+		"Burst of queries of the route status writer.")
 	zapOpts := zap.Options{Development: false}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -81,7 +87,8 @@ func main() {
 		setup: controller.Options{
 			ControllerName: gwapiv1.GatewayController(controllerName),
 			CaddyImage:     caddyImage, OperatorImage: operatorImage,
-			Operator: infra.OperatorPods{Namespace: namespace, Labels: OperatorPodLabels},
+			Operator:       infra.OperatorPods{Namespace: namespace, Labels: OperatorPodLabels},
+			RouteStatusAPI: controller.APIRate{QPS: float32(statusQPS), Burst: statusBurst},
 		},
 	}); err != nil {
 		ctrl.Log.Error(err, "Manager exited")

@@ -75,6 +75,9 @@ type GatewayReconciler struct {
 	refused refusedPods
 	// certWatch adds the watches of cert-manager's kinds once its API is seen.
 	certWatch certManagerWatch
+	// statuses lets a reconcile decide on its own last status write while the cache has
+	// not brought it yet.
+	statuses statusMemo
 }
 
 // Writes are what the code does, nothing more: fleet objects are server-side applied
@@ -106,6 +109,7 @@ func (r *GatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		}
 		return ctrl.Result{}, err
 	}
+	r.statuses.latest(&gw)
 	var gc gwapiv1.GatewayClass
 	if err := r.Get(ctx, types.NamespacedName{Name: string(gw.Spec.GatewayClassName)}, &gc); err != nil {
 		// A missing class is no move to another controller: the class of a Gateway of
@@ -163,6 +167,7 @@ func (r *GatewayReconciler) forgetGateway(ctx context.Context, key types.Namespa
 	r.Pusher.Forget(key.String())
 	r.applied.forget(key)
 	r.refused.forget(key)
+	r.statuses.forget(key)
 	r.RouteStatus.ForgetGateway(key)
 	if err := r.deleteAdminObjects(ctx, key); err != nil {
 		return err
@@ -242,7 +247,11 @@ func (r *GatewayReconciler) writeStatus(ctx context.Context, gw *gwapiv1.Gateway
 		}
 		patch := client.MergeFromWithOptions(gw.DeepCopy(), client.MergeFromWithOptimisticLock{})
 		gw.Status = *next
+		replaced := gw.ResourceVersion
 		perr := r.Status().Patch(ctx, gw, patch)
+		if perr == nil {
+			r.statuses.record(replaced, gw)
+		}
 		if !apierrors.IsConflict(perr) || attempt == 2 {
 			return perr
 		}

@@ -32,7 +32,7 @@ func (k routeKey) String() string { return k.Kind + " " + k.Namespace + "/" + k.
 
 const (
 	// routeStatusWorkers is how many route statuses are written at once.
-	routeStatusWorkers = 4
+	routeStatusWorkers = 8
 	// cacheLag is how long a route waits for the cache to bring a newer version of it:
 	// after a write of ours, or a write of ours that lost to someone else's.
 	cacheLag = 100 * time.Millisecond
@@ -48,6 +48,9 @@ const (
 // a route's status; and it never decides on a cached route older than its own last
 // write to it.
 type RouteStatusReconciler struct {
+	// Client reads routes from the manager's cache; Setup gives it connections and a
+	// rate limit of its own (newRouteStatusClient), so that a burst of status writes never
+	// queues the Gateway reconciles' requests behind it.
 	client.Client
 	// ControllerName marks the parent entries this operator owns.
 	ControllerName gwapiv1.GatewayController

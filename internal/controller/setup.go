@@ -29,6 +29,10 @@ type Options struct {
 	MountGrace time.Duration
 	// PushTimeout bounds one configuration push to one Caddy pod.
 	PushTimeout time.Duration
+	// RouteStatusAPI limits the requests of the route status writer, made through a client
+	// of its own: a burst of route statuses never waits on, nor delays, the requests of the
+	// Gateway reconciles. Zero fields take DefaultRouteStatusAPI's.
+	RouteStatusAPI APIRate
 	// ObserveTranslationInput, when set, is called with the input of every translation
 	// of a Gateway, before it is translated; it must only read it. The envtests use it to
 	// see what a reconcile loaded when no status shows it.
@@ -56,7 +60,11 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	if err := (&CaddyProxyConfigReconciler{Client: mgr.GetClient(), ControllerName: o.ControllerName}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the CaddyProxyConfig controller: %w", err)
 	}
-	routeStatus := &RouteStatusReconciler{Client: mgr.GetClient(), ControllerName: o.ControllerName, routeKinds: kinds}
+	statusClient, err := newRouteStatusClient(mgr, o.RouteStatusAPI)
+	if err != nil {
+		return fmt.Errorf("creating the API client of the route status writer: %w", err)
+	}
+	routeStatus := &RouteStatusReconciler{Client: statusClient, ControllerName: o.ControllerName, routeKinds: kinds}
 	if err := routeStatus.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the route status writer: %w", err)
 	}

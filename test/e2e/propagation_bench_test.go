@@ -15,6 +15,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
@@ -33,8 +34,10 @@ import (
 //
 //	make probe-propagation
 //
-// It also counts the configuration loads Caddy logged while the base routes were created
-// in one burst (as fast as the API server takes them). PROBE_ROUTES (e.g. "100") limits the sizes; PROBE_SHUTDOWN_DELAY sets the
+// It also times the burst of base routes, created as fast as the API server takes them
+// once the Gateway serves: until the last is served, and until every one's status shows
+// it Accepted; and counts the configuration loads Caddy logged and the API requests the
+// operator made meanwhile. PROBE_ROUTES (e.g. "100") limits the sizes; PROBE_SHUTDOWN_DELAY sets the
 // Gateway's caddy.shutdownDelay and PROBE_MIN_INTERVAL its controlPlane.push.minInterval,
 // to compare reload and coalescing behaviour.
 func BenchmarkPropagation(b *testing.B) {
@@ -61,6 +64,11 @@ func propagation(b *testing.B, base, samples int) {
 		b.Fatal(err)
 	}
 	defer func() { _ = c.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}) }()
+	unflow, err := operatorFlows(ctx, c, ns)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer unflow()
 	class := envconf.RandomName("probe", 12)
 	objs := append(utils.EchoBackend(ns, "echo"),
 		&v1alpha1.CaddyProxyConfig{ObjectMeta: metav1.ObjectMeta{Name: "probe", Namespace: ns}, Spec: v1alpha1.CaddyProxyConfigSpec{
@@ -71,14 +79,41 @@ func propagation(b *testing.B, base, samples int) {
 			}},
 		}},
 		gatewayClass(class, ns, "probe"), httpGateway(ns, "probe", class))
-	defer func() { _ = c.Delete(ctx, &gwapiv1.GatewayClass{ObjectMeta: metav1.ObjectMeta{Name: class}}) }()
+	defer deleteClass(ctx, c, ns, class)
 	for _, o := range objs {
 		if err := c.Create(ctx, o); err != nil {
 			b.Fatal(err)
 		}
 	}
 	host := func(i int) string { return fmt.Sprintf("r%d.probe.example.com", i) }
-	// The base routes arrive as a burst: a client without the default 5 QPS limit.
+	var svc corev1.Service
+	for start := time.Now(); ; time.Sleep(time.Second) {
+		err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: infra.NamesFor("probe").Workload}, &svc)
+		if err == nil {
+			break
+		}
+		if time.Since(start) > time.Minute {
+			b.Fatal(err)
+		}
+	}
+	addr := net.JoinHostPort(svc.Spec.ClusterIP, fmt.Sprint(listenerPort))
+	// The burst meets a serving Gateway: one route served first proves the fleet and the
+	// backend ready.
+	if err := c.Create(ctx, catchAllRoute(ns, "warm", "probe", "warm.probe.example.com", "echo")); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := firstOK(ctx, addr, "warm.probe.example.com", 5*time.Minute); err != nil {
+		b.Fatalf("the Gateway never served its first route: %v", err)
+	}
+	if _, err := allAccepted(ctx, c, ns, "probe", controllerName, 1, time.Minute); err != nil {
+		b.Fatal(err)
+	}
+	requestsBefore, err := operatorRequests(ctx, cfg.Client().RESTConfig(), ns)
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The base routes arrive as a burst: a client without the default 5 QPS limit, from
+	// several goroutines.
 	rc := rest.CopyConfig(cfg.Client().RESTConfig())
 	rc.QPS, rc.Burst = 500, 1000
 	burst, err := client.New(rc, client.Options{Scheme: c.Scheme()})
@@ -86,20 +121,31 @@ func propagation(b *testing.B, base, samples int) {
 		b.Fatal(err)
 	}
 	attach := time.Now()
-	for i := range base {
-		if err := burst.Create(ctx, catchAllRoute(ns, fmt.Sprintf("r%d", i), "probe", host(i), "echo")); err != nil {
-			b.Fatal(err)
-		}
-	}
-	var svc corev1.Service
-	if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: infra.NamesFor("probe").Workload}, &svc); err != nil {
+	if err := createRoutes(ctx, burst, ns, base, host); err != nil {
 		b.Fatal(err)
 	}
-	addr := net.JoinHostPort(svc.Spec.ClusterIP, fmt.Sprint(listenerPort))
+	created := time.Since(attach)
+	statuses := make(chan error, 1)
+	var acceptedAt time.Time
+	go func() {
+		var err error
+		acceptedAt, err = allAccepted(ctx, c, ns, "probe", controllerName, base+1, 5*time.Minute)
+		statuses <- err
+	}()
 	if _, err := firstOK(ctx, addr, host(base-1), 5*time.Minute); err != nil {
 		b.Fatalf("the %d base routes never answered: %v", base, err)
 	}
 	attached := time.Since(attach)
+	if err := <-statuses; err != nil {
+		b.Fatal(err)
+	}
+	allStatuses := acceptedAt.Sub(attach)
+	requestsAfter, err := operatorRequests(ctx, cfg.Client().RESTConfig(), ns)
+	if err != nil {
+		b.Fatal(err)
+	}
+	requests := requestsAfter.since(requestsBefore)
+	perRoute := float64(requests["operator"]) / float64(base)
 	loads := loadRequests(ctx, b, cfg, ns, "probe")
 	bad := watchExisting(addr, host(0))
 	var lat []time.Duration
@@ -120,10 +166,15 @@ func propagation(b *testing.B, base, samples int) {
 	b.ReportMetric(float64(p99.Milliseconds()), "p99-ms")
 	b.ReportMetric(float64(others), "non-200/404")
 	b.ReportMetric(float64(loads), "loads-attaching")
+	b.ReportMetric(float64(attached.Milliseconds()), "burst-served-ms")
+	b.ReportMetric(float64(allStatuses.Milliseconds()), "burst-accepted-ms")
+	b.ReportMetric(perRoute, "api-requests/route")
 	b.Logf("attached=%d: %d new routes, p50 %v, p99 %v, answers other than 200/404 on an existing route: %d %v",
 		base, samples, p50, p99, others, what)
-	b.Logf("attached=%d: creating the base routes and serving the last took %v and %d configuration loads",
-		base, attached.Round(time.Millisecond), loads)
+	b.Logf("attached=%d: creating the base routes took %v; serving the last took %v and %d configuration loads",
+		base, created.Round(time.Millisecond), attached.Round(time.Millisecond), loads)
+	b.Logf("attached=%d: every base route Accepted by the Gateway after %v; the operator made %d API requests meanwhile, %.2f per route; status requests: %v",
+		base, allStatuses.Round(time.Millisecond), requests["operator"], perRoute, requests)
 }
 
 // probeRuntime applies PROBE_SHUTDOWN_DELAY, when set.
@@ -220,4 +271,18 @@ func (w *existingWatch) stop() (int, map[string]int) {
 		n += c
 	}
 	return n, w.outcomes
+}
+
+// deleteClass deletes the probe's Gateway and its class, and waits (up to a minute) for
+// the class to go: its gateway-exists finalizer is the operator's to remove, which it no
+// longer can once the suite has removed the operator.
+func deleteClass(ctx context.Context, c client.Client, ns, class string) {
+	_ = c.Delete(ctx, &gwapiv1.Gateway{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "probe"}})
+	gc := &gwapiv1.GatewayClass{ObjectMeta: metav1.ObjectMeta{Name: class}}
+	_ = c.Delete(ctx, gc)
+	for start := time.Now(); time.Since(start) < time.Minute; time.Sleep(500 * time.Millisecond) {
+		if err := c.Get(ctx, client.ObjectKeyFromObject(gc), gc); apierrors.IsNotFound(err) {
+			return
+		}
+	}
 }
