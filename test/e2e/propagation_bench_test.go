@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -37,9 +38,10 @@ import (
 // It also times the burst of base routes, created as fast as the API server takes them
 // once the Gateway serves: until the last is served, and until every one's status shows
 // it Accepted; and counts the configuration loads Caddy logged and the API requests the
-// operator made meanwhile. PROBE_ROUTES (e.g. "100") limits the sizes; PROBE_SHUTDOWN_DELAY sets the
-// Gateway's caddy.shutdownDelay and PROBE_MIN_INTERVAL its controlPlane.push.minInterval,
-// to compare reload and coalescing behaviour.
+// operator made meanwhile, and reports the resident memory of Caddy and the operator.
+// PROBE_ROUTES (e.g. "100") limits the sizes; PROBE_PODS sets the number of Caddy pods (1);
+// PROBE_SHUTDOWN_DELAY sets the Gateway's caddy.shutdownDelay and PROBE_MIN_INTERVAL its
+// controlPlane.push.minInterval, to compare reload and coalescing behaviour.
 func BenchmarkPropagation(b *testing.B) {
 	sizes := []int{100, 1000}
 	if v, err := strconv.Atoi(os.Getenv("PROBE_ROUTES")); err == nil {
@@ -72,8 +74,9 @@ func propagation(b *testing.B, base, samples int) {
 	class := envconf.RandomName("probe", 12)
 	objs := append(utils.EchoBackend(ns, "echo"),
 		&v1alpha1.CaddyProxyConfig{ObjectMeta: metav1.ObjectMeta{Name: "probe", Namespace: ns}, Spec: v1alpha1.CaddyProxyConfigSpec{
-			Service: &v1alpha1.ServiceSpec{Type: ptr.To(corev1.ServiceTypeClusterIP)},
-			Caddy:   probeRuntime(b),
+			Workload: probeWorkload(b),
+			Service:  &v1alpha1.ServiceSpec{Type: ptr.To(corev1.ServiceTypeClusterIP)},
+			Caddy:    probeRuntime(b),
 			ControlPlane: &v1alpha1.ControlPlaneSpec{Push: &v1alpha1.PushSpec{
 				MinInterval: probeDuration(b, "PROBE_MIN_INTERVAL"),
 			}},
@@ -160,6 +163,7 @@ func propagation(b *testing.B, base, samples int) {
 		lat = append(lat, time.Since(start)) // creation to first 200
 	}
 	others, what := bad.stop()
+	caddyRSS, operatorRSS := memory(ctx, b, cfg, ns)
 	slices.Sort(lat)
 	p50, p99 := lat[len(lat)/2], lat[len(lat)*99/100]
 	b.ReportMetric(float64(p50.Milliseconds()), "p50-ms")
@@ -169,12 +173,46 @@ func propagation(b *testing.B, base, samples int) {
 	b.ReportMetric(float64(attached.Milliseconds()), "burst-served-ms")
 	b.ReportMetric(float64(allStatuses.Milliseconds()), "burst-accepted-ms")
 	b.ReportMetric(perRoute, "api-requests/route")
+	b.ReportMetric(caddyRSS, "caddy-rss-MiB")
+	b.ReportMetric(operatorRSS, "operator-rss-MiB")
 	b.Logf("attached=%d: %d new routes, p50 %v, p99 %v, answers other than 200/404 on an existing route: %d %v",
 		base, samples, p50, p99, others, what)
 	b.Logf("attached=%d: creating the base routes took %v; serving the last took %v and %d configuration loads",
 		base, created.Round(time.Millisecond), attached.Round(time.Millisecond), loads)
 	b.Logf("attached=%d: every base route Accepted by the Gateway after %v; the operator made %d API requests meanwhile, %.2f per route; status requests: %v",
 		base, allStatuses.Round(time.Millisecond), requests["operator"], perRoute, requests)
+}
+
+// memory is the largest resident memory of the Gateway's Caddy containers and of the
+// operator, in MiB.
+func memory(ctx context.Context, b *testing.B, cfg *envconf.Config, ns string) (caddy, operator float64) {
+	most := func(ns, prefix, container string) float64 {
+		rss, err := containerRSS(ctx, cfg, ns, prefix, container)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(rss) == 0 {
+			b.Fatalf("no memory figures of container %s in pods %s* of %s", container, prefix, ns)
+		}
+		return float64(slices.Max(slices.Collect(maps.Values(rss)))) / (1 << 20)
+	}
+	caddy = most(ns, infra.NamesFor("probe").Workload, infra.CaddyContainer)
+	operator = most(utils.OperatorNamespace, utils.OperatorDeployment, "manager")
+	b.Logf("resident memory: Caddy %.0f MiB, operator %.0f MiB", caddy, operator)
+	return caddy, operator
+}
+
+// probeWorkload applies PROBE_PODS, the number of Caddy pods (one when unset).
+func probeWorkload(b *testing.B) *v1alpha1.WorkloadSpec {
+	v := os.Getenv("PROBE_PODS")
+	if v == "" {
+		return nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		b.Fatalf("PROBE_PODS=%q: want a positive number", v)
+	}
+	return &v1alpha1.WorkloadSpec{Replicas: ptr.To(int32(n))}
 }
 
 // probeRuntime applies PROBE_SHUTDOWN_DELAY, when set.
