@@ -87,9 +87,9 @@ type pod struct {
 	hits atomic.Int64
 	// conns counts the connections the pod accepted.
 	conns atomic.Int64
-	mu   sync.Mutex
-	last *http.Request // the last request, its body read into body
-	body []byte
+	mu    sync.Mutex
+	last  *http.Request // the last request, its body read into body
+	body  []byte
 }
 
 func (p *pod) lastRequest() (*http.Request, []byte) {
