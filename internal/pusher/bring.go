@@ -139,16 +139,9 @@ func (c *admin) get(ctx context.Context, path string, limit int64) (int, []byte,
 	if err != nil {
 		return 0, nil, err
 	}
-	defer closeBody(resp.Body)
+	defer func() { _ = resp.Body.Close() }()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, limit))
 	return resp.StatusCode, body, err
-}
-
-// closeBody reads what is left of a short answer before closing it, so that its
-// connection can carry the next request.
-func closeBody(body io.ReadCloser) {
-	_, _ = io.Copy(io.Discard, io.LimitReader(body, 64<<10))
-	_ = body.Close()
 }
 
 // post sends body to path; an answer other than 200 is a *statusError.
@@ -162,7 +155,7 @@ func (c *admin) post(ctx context.Context, path string, body []byte) error {
 	if err != nil {
 		return err
 	}
-	defer closeBody(resp.Body)
+	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode == http.StatusOK {
 		return nil
 	}

@@ -85,11 +85,9 @@ func (p *pki) serverTLS(tb testing.TB) *tls.Config {
 type pod struct {
 	ip   string
 	hits atomic.Int64
-	// conns counts the connections the pod accepted.
-	conns atomic.Int64
-	mu    sync.Mutex
-	last  *http.Request // the last request, its body read into body
-	body  []byte
+	mu   sync.Mutex
+	last *http.Request // the last request, its body read into body
+	body []byte
 }
 
 func (p *pod) lastRequest() (*http.Request, []byte) {
@@ -147,11 +145,6 @@ func startFleet(tb testing.TB, p *pki, n int, h podHandler) *fleet {
 		srv.Listener = ln
 		srv.TLS = p.serverTLS(tb)
 		srv.Config.ErrorLog = quietLog
-		srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-			if s == http.StateNew {
-				pd.conns.Add(1)
-			}
-		}
 		srv.StartTLS()
 		tb.Cleanup(srv.Close)
 	}

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"maps"
 	"net"
+	"net/http"
 	"slices"
 	"strconv"
 	"sync"
@@ -108,7 +109,6 @@ type Pusher struct {
 	opts     Options
 	mu       sync.Mutex
 	gateways map[string]*gatewayState
-	conns    conns
 }
 
 // gatewayState is what a Pusher knows of one Gateway's current targets.
@@ -209,9 +209,10 @@ type outcome struct {
 // send asks the jobs that ask and pushes what is missing, at most tun.MaxConcurrent
 // targets at a time.
 func (p *Pusher) send(ctx context.Context, req Request, d *desired, tun Tuning, todo []job) outcome {
-	p.mu.Lock()
-	client := p.conns.client(req.Gateway, req.TLS, tun.Timeout)
-	p.mu.Unlock()
+	client := &http.Client{Transport: &http.Transport{
+		TLSClientConfig: req.TLS, DisableKeepAlives: true, ForceAttemptHTTP2: false,
+		DialContext: (&net.Dialer{Timeout: tun.Timeout}).DialContext,
+	}}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	out := outcome{acked: map[string]*ack{}, failed: map[string]string{}}
@@ -335,7 +336,6 @@ func (p *Pusher) Forget(gateway string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	delete(p.gateways, gateway)
-	p.conns.forget(gateway)
 }
 
 // minPositive is the smaller of a and b, ignoring zero.

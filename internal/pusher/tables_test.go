@@ -2,13 +2,11 @@ package pusher_test
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/caddy-gateway/operator/internal/caddyjson"
-	"github.com/caddy-gateway/operator/internal/certs"
 	"github.com/caddy-gateway/operator/internal/pusher"
 )
 
@@ -307,38 +305,5 @@ func TestPushRefusesBadTables(t *testing.T) {
 	} {
 		tableStep{name: name, config: tc.config, calls: [][]string{nil}, deltas: [][]string{nil},
 			want: pusher.Result{Errors: []string{""}}, errors: []string{tc.want}}.run(t, push, req, c)
-	}
-}
-
-// Pushes to a pod reuse one TLS connection; a Gateway whose client credentials changed
-// dials anew, and the old connection carries nothing more.
-func TestPushReusesConnections(t *testing.T) {
-	p := newPKI(t)
-	c := newFakeCaddy()
-	f := fakeFleet(t, p, c)
-	push := pusher.New(pusher.Options{Tuning: pusher.Tuning{Timeout: 5 * time.Second}})
-	req := pusher.Request{Gateway: testGateway, Targets: f.targets(), TLS: p.clientTLS(t, p.serverName), Port: f.port}
-	for i := range 3 {
-		req.Config = frame(fmt.Sprintf("f%d", i), table("a.example", fmt.Sprintf("a%d", i)))
-		req.TLS = p.clientTLS(t, p.serverName) // built anew by every reconcile
-		if res := push.Push(context.Background(), req); res.Programmed != 1 {
-			t.Fatalf("push %d: %+v", i, res)
-		}
-	}
-	if n := f.pods[0].conns.Load(); n != 1 {
-		t.Errorf("three pushes opened %d connections, want 1", n)
-	}
-	renewed, err := p.ca.IssueClient(certs.IssueOptions{Now: time.Now()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.client = renewed
-	req.TLS = p.clientTLS(t, p.serverName)
-	req.Config = frame("f9", table("a.example", "a9"))
-	if res := push.Push(context.Background(), req); res.Programmed != 1 {
-		t.Fatalf("push with a renewed client certificate: %+v", res)
-	}
-	if n := f.pods[0].conns.Load(); n != 2 {
-		t.Errorf("a renewed client certificate made %d connections in all, want 2", n)
 	}
 }
