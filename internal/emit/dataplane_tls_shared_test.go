@@ -42,6 +42,33 @@ func httpsGet(t *testing.T, port int, host, path string) (int, string) {
 // returning what the backend saw.
 func httpsGetAfter(t *testing.T, port int, host, path, preface string) (int, echo) {
 	t.Helper()
+	status, e, err := httpsDo(port, host, path, preface)
+	if err != nil {
+		t.Fatalf("HTTPS %s%s: %v", host, path, err)
+	}
+	return status, e
+}
+
+// httpsSettled is httpsGet right after a config load: a connection the old servers
+// accepted as they shut down may be reset, so a transport error is retried for a
+// while before it fails the test.
+func httpsSettled(t *testing.T, port int, host, path string) int {
+	t.Helper()
+	var err error
+	for range 20 {
+		var status int
+		if status, _, err = httpsDo(port, host, path, ""); err == nil {
+			return status
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("HTTPS %s%s: %v", host, path, err)
+	return 0
+}
+
+// httpsDo sends GET path over HTTPS to port with host as SNI and Host, writing preface
+// on the connection before TLS.
+func httpsDo(port int, host, path, preface string) (int, echo, error) {
 	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
 		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
 		if err == nil {
@@ -53,12 +80,12 @@ func httpsGetAfter(t *testing.T, port int, host, path, preface string) (int, ech
 	defer client.CloseIdleConnections()
 	req, err := http.NewRequest("GET", fmt.Sprintf("https://127.0.0.1:%d%s", port, path), nil)
 	if err != nil {
-		t.Fatal(err)
+		return 0, echo{}, err
 	}
 	req.Host = host
 	resp, err := client.Do(req)
 	if err != nil {
-		t.Fatalf("HTTPS %s%s: %v", host, path, err)
+		return 0, echo{}, err
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
@@ -66,7 +93,7 @@ func httpsGetAfter(t *testing.T, port int, host, path, preface string) (int, ech
 	if resp.StatusCode == 200 {
 		_ = json.Unmarshal(body, &e)
 	}
-	return resp.StatusCode, e
+	return resp.StatusCode, e, nil
 }
 
 // TestDataPlaneTLSSharedProxyProtocol: with PROXY protocol on, the header comes before
@@ -123,7 +150,7 @@ func testTLSAcrossPushes(t *testing.T, p *tlsPlane) {
 		// is served and the one before it is gone.
 		last := p.churn
 		for path, want := range map[string]int{fmt.Sprintf("/churn-%d", last): 200, fmt.Sprintf("/churn-%d", first-1): 404} {
-			if status, _ := httpsGet(t, p.d.listenPort, "foo.example.com", path); status != want {
+			if status := httpsSettled(t, p.d.listenPort, "foo.example.com", path); status != want {
 				t.Errorf("HTTPS %s after the pushes: %d, want %d", path, status, want)
 			}
 		}
