@@ -12,13 +12,6 @@ func (w *writer) handler(h Handler) {
 		w.close()
 	case StaticResponse:
 		w.staticResponse(&v)
-	case Invoke:
-		w.open()
-		w.key("handler")
-		w.str(v.Handler)
-		w.key("name")
-		w.str(v.Name)
-		w.close()
 	case Headers:
 		w.headers(&v)
 	case Rewrite:

@@ -97,10 +97,6 @@ func (w *writer) server(s *Server) {
 		w.key("strict_sni_host")
 		w.bool(*s.StrictSNIHost)
 	}
-	if len(s.NamedRoutes) > 0 {
-		w.key("named_routes")
-		w.namedRoutes(s.NamedRoutes)
-	}
 	if tp := s.TrustedProxies; tp != nil {
 		w.key("trusted_proxies")
 		w.open()
@@ -132,17 +128,6 @@ func (w *writer) listenerWrapper(l *ListenerWrapper) {
 		writeList(w, l.Routes, w.layer4Route)
 	}
 	w.close()
-}
-
-// namedRoutes writes named routes by name; a nil route is null.
-func (w *writer) namedRoutes(m map[string]*Route) {
-	writeMap(w, m, func(r *Route) {
-		if r == nil {
-			w.b = append(w.b, "null"...)
-			return
-		}
-		w.route(r)
-	})
 }
 
 // routes writes a route list; nil is null.

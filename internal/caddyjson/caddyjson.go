@@ -80,8 +80,6 @@ type Server struct {
 	// turns it on by itself when a connection policy has client authentication (nil);
 	// we set false there because the routes do the Gateway API's finer check.
 	StrictSNIHost *bool `json:"strict_sni_host,omitempty"`
-	// NamedRoutes are provisioned once and run wherever an Invoke handler names them.
-	NamedRoutes map[string]*Route `json:"named_routes,omitempty"`
 	// TrustedProxies are the peers whose ClientIPHeaders Caddy believes for the client
 	// address ({client_ip}, access logs); reverse_proxy keeps their X-Forwarded-For
 	// and appends to it, while it replaces the header of any other peer.
@@ -168,12 +166,6 @@ type Handler any
 type Subroute struct {
 	Handler string  `json:"handler"`
 	Routes  []Route `json:"routes"`
-}
-
-// Invoke is the "invoke" handler: it runs the server's named route Name.
-type Invoke struct {
-	Handler string `json:"handler"`
-	Name    string `json:"name"`
 }
 
 // StaticResponse is the "static_response" handler.
