@@ -62,7 +62,7 @@ func bring(ctx context.Context, c *admin, d *desired, j job) (r report) {
 		}
 	}
 	if cur.tables == nil || len(first.Set) > 0 || len(first.Delete) > 0 {
-		if r.err = r.tables(ctx, c, &cur, &first); r.err != nil {
+		if r.err = r.tables(ctx, c, d, &cur, &first); r.err != nil {
 			return r
 		}
 	}
@@ -75,14 +75,21 @@ func bring(ctx context.Context, c *admin, d *desired, j job) (r report) {
 		cur.frame, cur.framed = d.cfg.Hash, true
 	}
 	if len(rest) > 0 {
-		r.err = r.tables(ctx, c, &cur, &caddyjson.TablesDelta{Delete: rest})
+		r.err = r.tables(ctx, c, d, &cur, &caddyjson.TablesDelta{Delete: rest})
 	}
 	return r
 }
 
-// tables posts delta and records in cur what came of it.
-func (r *report) tables(ctx context.Context, c *admin, cur *ack, delta *caddyjson.TablesDelta) error {
-	body, err := json.Marshal(delta)
+// tables posts delta and records in cur what came of it. A replacement of every host
+// table is d's, encoded once for all pods.
+func (r *report) tables(ctx context.Context, c *admin, d *desired, cur *ack, delta *caddyjson.TablesDelta) error {
+	var body []byte
+	var err error
+	if delta.Replace {
+		body, err = d.replaceBody()
+	} else {
+		body, err = json.Marshal(delta)
+	}
 	if err != nil {
 		return fmt.Errorf("encoding the route tables: %w", err)
 	}

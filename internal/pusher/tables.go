@@ -4,10 +4,12 @@ import (
 	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
 	"slices"
+	"sync"
 
 	"github.com/caddy-gateway/operator/internal/caddyjson"
 )
@@ -20,6 +22,21 @@ type desired struct {
 	// version identifies the frame and the host tables together; a failed push is retried
 	// at once for another version.
 	version string
+	// replace is the delta that sends every host table as the whole set, encoded once
+	// for all the pods of a push that need it.
+	replace struct {
+		once sync.Once
+		body []byte
+		err  error
+	}
+}
+
+// replaceBody is the encoded delta of d's host tables as the whole set.
+func (d *desired) replaceBody() ([]byte, error) {
+	d.replace.once.Do(func() {
+		d.replace.body, d.replace.err = json.Marshal(&caddyjson.TablesDelta{Replace: true, Set: d.cfg.Tables})
+	})
+	return d.replace.body, d.replace.err
 }
 
 // want checks c's host tables and indexes them.
