@@ -15,13 +15,14 @@ import (
 	"github.com/caddy-gateway/operator/internal/caddyjson"
 	"github.com/caddy-gateway/operator/internal/emit"
 	"github.com/caddy-gateway/operator/internal/pusher"
+	"github.com/caddy-gateway/operator/internal/testports"
 )
 
 // testRouteTables runs in TestPushToRealCaddy, against the Caddy it started: a frame with
 // one HTTP server serving the route table of port 80, and host tables answering their
 // names. Each push is checked by the requests Caddy serves after it.
 func testRouteTables(t *testing.T, push *pusher.Pusher, req pusher.Request, sock string) {
-	port := freePort(t)
+	port := testports.Port(t)
 	frameJSON := func(grace string) []byte {
 		return fmt.Appendf(nil, `{"admin":{"listen":"unix/%s","config":{"persist":false}},"apps":{"http":{"grace_period":%q,"servers":{"web":{`+
 			`"listen":["127.0.0.1:%d"],"automatic_https":{"disable":true},"routes":[{"handle":[{"handler":%q,"table":%q}]}]}}}}}`,

@@ -24,6 +24,7 @@ import (
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
 
 	"github.com/caddy-gateway/operator/internal/caddyjson"
+	"github.com/caddy-gateway/operator/internal/testports"
 )
 
 // gw is a Caddy run in-process: its admin API on a unix socket, one HTTP server on
@@ -63,7 +64,7 @@ func startCaddy(t testing.TB, tables ...string) *gw {
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	t.Setenv("XDG_DATA_HOME", filepath.Join(dir, "data"))
 	t.Setenv("XDG_CONFIG_HOME", filepath.Join(dir, "config"))
-	g := &gw{sock: filepath.Join(dir, "admin.sock"), port: freePort(t)}
+	g := &gw{sock: filepath.Join(dir, "admin.sock"), port: testports.Port(t)}
 	if err := caddy.Load(frame(g.sock, g.port, tables...), true); err != nil {
 		t.Fatalf("loading the frame: %v", err)
 	}
@@ -79,16 +80,6 @@ func startCaddy(t testing.TB, tables ...string) *gw {
 	t.Cleanup(g.web.CloseIdleConnections)
 	g.mustPost(t, caddyjson.TablesDelta{Replace: true})
 	return g
-}
-
-func freePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // post sends a delta to the admin API and returns the status and body.
