@@ -72,7 +72,7 @@ func TestDeltaReachesEveryLiveHandler(t *testing.T) {
 	p := freshProbe("dual")
 	set := func() {
 		t.Helper()
-		if err := reg.apply(&caddyjson.TablesDelta{Set: []caddyjson.HostTable{table("dual", "d.test", route("", probeHandler("dual")))}}); err != nil {
+		if err := applyAll(&caddyjson.TablesDelta{Set: []caddyjson.HostTable{table("dual", "d.test", route("", probeHandler("dual")))}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -90,7 +90,7 @@ func TestDeltaReachesEveryLiveHandler(t *testing.T) {
 	if pr, c := p.provisioned.Load(), p.cleaned.Load(); pr != 3 || c != 2 {
 		t.Errorf("after the old handler's cleanup: provisioned %d, cleaned %d; want 3 and 2", pr, c)
 	}
-	if err := reg.apply(&caddyjson.TablesDelta{Delete: []caddyjson.HostKey{{Table: "dual", Host: "d.test"}}}); err != nil {
+	if err := applyAll(&caddyjson.TablesDelta{Delete: []caddyjson.HostKey{{Table: "dual", Host: "d.test"}}}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -119,11 +119,11 @@ func TestUnloadedHandlerServesThroughTheLiveOne(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := reg.apply(&caddyjson.TablesDelta{Set: []caddyjson.HostTable{table("unloaded", "u.test", route("", static("v1")))}}); err != nil {
+	if err := applyAll(&caddyjson.TablesDelta{Set: []caddyjson.HostTable{table("unloaded", "u.test", route("", static("v1")))}}); err != nil {
 		t.Fatal(err)
 	}
 	old.Cleanup()
-	if err := reg.apply(&caddyjson.TablesDelta{Set: []caddyjson.HostTable{table("unloaded", "u.test", route("", static("v2")))}}); err != nil {
+	if err := applyAll(&caddyjson.TablesDelta{Set: []caddyjson.HostTable{table("unloaded", "u.test", route("", static("v2")))}}); err != nil {
 		t.Fatal(err)
 	}
 	if body := serveDirect(t, old, "u.test"); body != "v2" {
@@ -133,7 +133,7 @@ func TestUnloadedHandlerServesThroughTheLiveOne(t *testing.T) {
 	if body := serveDirect(t, old, "u.test"); body != "" {
 		t.Errorf("an unloaded handler without a live successor answered %q, want an empty 404", body)
 	}
-	if err := reg.apply(&caddyjson.TablesDelta{Delete: []caddyjson.HostKey{{Table: "unloaded", Host: "u.test"}}}); err != nil {
+	if err := applyAll(&caddyjson.TablesDelta{Delete: []caddyjson.HostKey{{Table: "unloaded", Host: "u.test"}}}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -256,4 +257,14 @@ func eventually(t testing.TB, what string, cond func() bool) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// applyAll applies d to the process's tables; a host table that did not provision is an
+// error.
+func applyAll(d *caddyjson.TablesDelta) error {
+	res, err := reg.apply(d)
+	if err == nil && len(res.Failed) > 0 {
+		err = errors.New(res.Error)
+	}
+	return err
 }
