@@ -141,3 +141,20 @@ func (a ack) unsure(delta *caddyjson.TablesDelta) ack {
 	}
 	return a
 }
+
+// holding is a after Caddy refused the host tables of failed, each of which it holds in
+// the version it names (none when it names none).
+func (a ack) holding(failed []caddyjson.HostTableError) ack {
+	if a.tables == nil {
+		return a
+	}
+	a.tables = maps.Clone(a.tables)
+	for _, f := range failed {
+		if f.Held == "" {
+			delete(a.tables, f.Key())
+			continue
+		}
+		a.tables[f.Key()] = f.Held
+	}
+	return a
+}
