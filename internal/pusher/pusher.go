@@ -12,6 +12,7 @@ package pusher
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"maps"
 	"net"
@@ -84,11 +85,13 @@ type Result struct {
 	// Bytes counts the request bodies sent to all targets: frames and table deltas.
 	Bytes int
 	// Errors holds one message per failed target, sorted; Caddy's own text when it
-	// rejected the frame or the route tables.
+	// rejected the frame or the route tables. A target that only did not take some host
+	// tables is not among them: see TableErrors.
 	Errors []string
 	// TableErrors are the host tables some targets did not take because Caddy could not
 	// provision them, sorted by table and host: those targets keep serving the host
-	// table's last good version and took everything else.
+	// table's last good version and took everything else. They count as failed targets:
+	// not programmed, and tried again after their backoff.
 	TableErrors []TableError
 	// RetryAfter is when the failed targets are due to be tried again (their backoff); zero
 	// when every target runs Config.
@@ -161,7 +164,7 @@ type failure struct {
 	version string // the configuration's version (desired.version)
 	n       int    // failures of version in a row
 	at      time.Time
-	err     string
+	err     string                     // "" when it only did not take host tables
 	tables  []caddyjson.HostTableError // the host tables Caddy did not take
 }
 
@@ -203,7 +206,9 @@ func (p *Pusher) Push(ctx context.Context, req Request) Result {
 			wait := due.Sub(now)
 			// The same text as when it failed, so a Gateway's status does not change while
 			// it waits for the next attempt.
-			res.Errors = append(res.Errors, fmt.Sprintf("pod %s: %s", t.Name, f.err))
+			if f.err != "" {
+				res.Errors = append(res.Errors, fmt.Sprintf("pod %s: %s", t.Name, f.err))
+			}
 			tables.add(t.Name, f.tables)
 			res.RetryAfter = minPositive(res.RetryAfter, wait)
 		default:
@@ -231,6 +236,12 @@ func (p *Pusher) Push(ctx context.Context, req Request) Result {
 	return res
 }
 
+// tablesOnly reports whether err is only that Caddy did not take some host tables.
+func tablesOnly(err error) bool {
+	var te *tablesError
+	return errors.As(err, &te)
+}
+
 // job is a target to ask or push to.
 type job struct {
 	Target
@@ -244,7 +255,7 @@ type job struct {
 type outcome struct {
 	ran              []Target                              // run the config now
 	acked            map[string]*ack                       // Target.Key → what it holds now; nil when unknown
-	failed           map[string]string                     // Target.Key → error of the failed push
+	failed           map[string]string                     // Target.Key → error of the failed push; "" for host tables only
 	tables           map[string][]caddyjson.HostTableError // Target.Key → host tables not taken
 	errors           []string                              // "pod <name>: <error>" per failed push
 	pushed, verified int                                   // targets something was sent to; found running it
@@ -286,8 +297,11 @@ func (p *Pusher) send(ctx context.Context, req Request, d *desired, tun Tuning, 
 				out.verified++
 			}
 			if r.err != nil {
-				out.errors = append(out.errors, fmt.Sprintf("pod %s: %v", j.Name, r.err))
-				out.failed[j.Key] = r.err.Error()
+				out.failed[j.Key] = ""
+				if !tablesOnly(r.err) {
+					out.errors = append(out.errors, fmt.Sprintf("pod %s: %v", j.Name, r.err))
+					out.failed[j.Key] = r.err.Error()
+				}
 				out.tables[j.Key] = r.failed
 				return
 			}
