@@ -37,6 +37,9 @@ type fakeCaddy struct {
 	rejectLoad string
 	// noState answers GET of the tables 404, as a Caddy without them would.
 	noState bool
+	// discard answers every delta 200 without reading it, so that a benchmark measures the
+	// Pusher and not the fake.
+	discard bool
 }
 
 func newFakeCaddy() *fakeCaddy {
@@ -51,6 +54,9 @@ func fakeFleet(tb testing.TB, p *pki, cs ...*fakeCaddy) *fleet {
 }
 
 func (c *fakeCaddy) serve(w http.ResponseWriter, r *http.Request) {
+	if c.discard {
+		return
+	}
 	body, _ := io.ReadAll(r.Body)
 	c.mu.Lock()
 	defer c.mu.Unlock()
