@@ -34,7 +34,8 @@ type report struct {
 // then the deletion of the host tables no longer wanted (with the first request when the
 // frame is unchanged). A target the Pusher knows nothing of is asked first what it runs and
 // holds; when it cannot say, it is sent every host table as a replacement. What each step
-// that succeeded acknowledged is kept, also when a later one fails.
+// that succeeded acknowledged is kept, also when a later one fails. Host tables Caddy could
+// not provision stay recorded at the version it still holds, and the later steps still go.
 func bring(ctx context.Context, c *admin, d *desired, j job) (r report) {
 	cur := ack{}
 	switch {
