@@ -196,6 +196,9 @@ type probeCount struct {
 	provisioned, cleaned atomic.Int64
 	entered              chan struct{}
 	gate                 chan struct{}
+	// failAt, when set, makes the failAt-th provision (counting from 1) and those after it
+	// fail.
+	failAt int64
 }
 
 var (
@@ -226,7 +229,13 @@ func (probe) CaddyModule() caddy.ModuleInfo {
 	return caddy.ModuleInfo{ID: "http.handlers.test_probe", New: func() caddy.Module { return new(probe) }}
 }
 
-func (p *probe) Provision(caddy.Context) error { probeOf(p.Name).provisioned.Add(1); return nil }
+func (p *probe) Provision(caddy.Context) error {
+	c := probeOf(p.Name)
+	if n := c.provisioned.Add(1); c.failAt > 0 && n >= c.failAt {
+		return fmt.Errorf("probe %s: provision %d fails", p.Name, n)
+	}
+	return nil
+}
 
 func (p *probe) Cleanup() error { probeOf(p.Name).cleaned.Add(1); return nil }
 
