@@ -27,6 +27,7 @@ import (
 	"github.com/caddy-gateway/operator/internal/caddyjson"
 	_ "github.com/caddy-gateway/operator/internal/caddymod"
 	"github.com/caddy-gateway/operator/internal/certs"
+	"github.com/caddy-gateway/operator/internal/testports"
 )
 
 // adminBlock is the admin configuration of the bootstrap config and of every pushed one.
@@ -35,16 +36,6 @@ func adminBlock(sock string) map[string]any {
 		"listen": "unix/" + sock,
 		"config": map[string]any{"persist": false},
 	}
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 func TestRealCaddyBehindAdminProxy(t *testing.T) {
@@ -72,7 +63,7 @@ func TestRealCaddyBehindAdminProxy(t *testing.T) {
 	operator := httpClient(clientTLS(p, p.client))
 
 	// A push through the proxy: a config that adds an HTTP server on loopback.
-	httpPort := freePort(t)
+	httpPort := testports.Port(t)
 	pushed, _ := json.Marshal(map[string]any{
 		"admin": adminBlock(sock),
 		"apps": map[string]any{"http": map[string]any{"servers": map[string]any{"test": map[string]any{

@@ -25,10 +25,35 @@ type RouteTable struct {
 // RouteTableHandler is the module name of RouteTable.
 const RouteTableHandler = "gateway_routes"
 
-// TablesPath is the admin API path of the route tables: POST a TablesDelta to change them
-// (200 once applied; 400 with Caddy's error, and nothing changed, when a host table does
-// not provision), GET answers a TablesState.
+// TablesPath is the admin API path of the route tables: POST a TablesDelta to change them,
+// GET answers a TablesState. A POST is answered
+//   - 200 when the whole delta was applied;
+//   - 207 with a TablesResult when some host tables of its Set did not provision: each of
+//     those keeps the version it had (or stays absent), everything else was applied;
+//   - 400 with Caddy's error, and nothing changed, when the delta itself is malformed (not
+//     JSON, a bad key, a host table set twice).
 const TablesPath = "/gateway-routes"
+
+// TablesResult is the body of a 207 answer to a POST of a TablesDelta.
+type TablesResult struct {
+	// Error says in one line which host tables failed and why, as Caddy's error answers do.
+	Error string `json:"error"`
+	// Failed are the host tables of the delta's Set that did not provision, in its order.
+	Failed []HostTableError `json:"failed"`
+}
+
+// HostTableError is a host table of a delta that did not provision.
+type HostTableError struct {
+	Table string `json:"table"`
+	Host  string `json:"host"`
+	// Error is Caddy's error provisioning its routes.
+	Error string `json:"error"`
+	// Held is the Hash of the version the host table still serves; "" when it has none.
+	Held string `json:"held,omitempty"`
+}
+
+// Key is what identifies e among the tables.
+func (e *HostTableError) Key() HostKey { return HostKey{Table: e.Table, Host: e.Host} }
 
 // HostTable is the routes of one host group of one table.
 type HostTable struct {
@@ -52,10 +77,13 @@ type HostKey struct {
 	Host  string `json:"host"`
 }
 
-// TablesDelta is the body of POST TablesPath. Caddy applies it whole or not at all: every
-// host table of Set is provisioned before any replaces the one serving.
+// TablesDelta is the body of POST TablesPath. Caddy applies it one host table at a time:
+// every host table of Set is provisioned before any replaces the one serving, and one that
+// does not provision keeps its last good version while the others are applied, so one
+// tenant's bad routes never hold back another's.
 type TablesDelta struct {
-	// Replace drops every host table Set does not hold: the delta is all there is.
+	// Replace drops every host table Set does not hold: the delta is all there is (a host
+	// table of Set that does not provision keeps its last good version).
 	Replace bool `json:"replace,omitempty"`
 	// Set adds or replaces host tables.
 	Set []HostTable `json:"set,omitempty"`

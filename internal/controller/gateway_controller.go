@@ -198,7 +198,7 @@ func (r *GatewayReconciler) program(ctx context.Context, gw *gwapiv1.Gateway, sp
 		return ctrl.Result{}, err
 	}
 	programmed := programmedCondition(gw.Generation, out)
-	if programmed.Status != metav1.ConditionTrue && out.push.Pushed > 0 && len(out.push.Errors) > 0 {
+	if programmed.Status != metav1.ConditionTrue && out.push.Pushed > 0 && len(out.push.Errors)+len(out.push.TableErrors) > 0 {
 		r.Recorder.Eventf(gw, nil, corev1.EventTypeWarning, "PushFailed", "Push", "%s", programmed.Message)
 	}
 	listeners := listenerStatuses(gw.Status.Listeners, out.translation.Listeners, programmed)

@@ -8,6 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
+	"github.com/caddy-gateway/operator/internal/pusher"
 	"github.com/caddy-gateway/operator/internal/status"
 )
 
@@ -22,12 +23,23 @@ func programmedCondition(gen int64, out configOutcome) metav1.Condition {
 		return status.GatewayNotProgrammed(gen, gwapiv1.GatewayReasonPending, "no Caddy pod is ready to be configured yet")
 	case p.Programmed < p.Total:
 		msg := fmt.Sprintf("%d/%d pods programmed", p.Programmed, p.Total)
-		if len(p.Errors) > 0 {
-			msg += ": " + strings.Join(p.Errors, "; ")
+		if errs := append(tableErrorTexts(p.TableErrors), p.Errors...); len(errs) > 0 {
+			msg += ": " + strings.Join(errs, "; ")
 		}
 		return status.GatewayNotProgrammed(gen, gwapiv1.GatewayReasonPending, msg)
 	}
 	return status.GatewayProgrammed(gen, p.Programmed, p.Total)
+}
+
+// tableErrorTexts says of each host table some pods did not take which one it is, that
+// those pods keep serving its last good routes (and everything else is served), and why.
+func tableErrorTexts(errs []pusher.TableError) []string {
+	out := make([]string, 0, len(errs))
+	for _, e := range errs {
+		out = append(out, fmt.Sprintf("host %q of route table %q was not taken by %s, which keep serving its last good routes: %s",
+			e.Host, e.Table, strings.Join(e.Pods, ", "), e.Error))
+	}
+	return out
 }
 
 // notProgrammedInvalid is the Programmed condition of a Gateway whose parameters are

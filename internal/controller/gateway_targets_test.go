@@ -3,7 +3,6 @@ package controller_test
 import (
 	"fmt"
 	"maps"
-	"net"
 	"strings"
 	"testing"
 
@@ -17,6 +16,7 @@ import (
 
 	"github.com/caddy-gateway/operator/api/v1alpha1"
 	"github.com/caddy-gateway/operator/internal/infra"
+	"github.com/caddy-gateway/operator/internal/testports"
 )
 
 // TestGatewayPushesOnlyToItsWorkloadsPods plays the Deployment controller by hand (envtest
@@ -156,10 +156,5 @@ func startPod(t *testing.T, p *corev1.Pod) {
 // closedPort is a loopback port nothing listens on.
 func closedPort(t *testing.T) int32 {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return int32(ln.Addr().(*net.TCPAddr).Port)
+	return int32(testports.Port(t))
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/caddy-gateway/operator/internal/emit"
 	"github.com/caddy-gateway/operator/internal/ir"
+	"github.com/caddy-gateway/operator/internal/testports"
 	"github.com/caddy-gateway/operator/internal/translator"
 	"github.com/caddy-gateway/operator/internal/translator/fixture"
 )
@@ -53,7 +54,7 @@ func BenchmarkBackendTLSLatency(b *testing.B) {
 			tlsByAddr[s.Listener.Addr().String()] = t
 		}
 	}
-	port, dir := freePort(b), b.TempDir()
+	port, dir := testports.Port(b), b.TempDir()
 	in, err := fixture.Load([]byte(strings.ReplaceAll(backendTLSFixture(names...), "PORT", fmt.Sprint(port))))
 	if err != nil {
 		b.Fatal(err)
@@ -62,7 +63,7 @@ func BenchmarkBackendTLSLatency(b *testing.B) {
 	redirectBackends(g, backends)
 	setBackendTLS(g, tlsByAddr)
 	res, err := emit.Emit(g, emit.Options{AdminListen: "unix/" + filepath.Join(dir, "admin.sock"), ListenHost: "127.0.0.1",
-		ReadinessPort: int32(freePort(b)), MetricsPort: int32(freePort(b)), InvalidBackendSocket: filepath.Join(dir, "invalid.sock")})
+		ReadinessPort: int32(testports.Port(b)), MetricsPort: int32(testports.Port(b)), InvalidBackendSocket: filepath.Join(dir, "invalid.sock")})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/caddy-gateway/operator/internal/ir"
+	"github.com/caddy-gateway/operator/internal/testports"
 )
 
 // startTLSLineBackend is a line backend terminating TLS with cert.
@@ -31,7 +32,7 @@ func TestDataPlaneBackendTLSTLSRoute(t *testing.T) {
 	bad := startTLSLineBackend(t, "bad", otherCA.serverCert(t, []string{"re.backend.test"}))
 	listener := newTestCert(t, "listener", "*.example.org")
 	d := startDataPlane(t, backendTLSFixture(), nil)
-	port := freePort(t)
+	port := testports.Port(t)
 	verify := func(serverName string) *ir.BackendTLS {
 		return &ir.BackendTLS{ServerName: serverName, TrustedCAs: []string{ca.pem}}
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/caddy-gateway/operator/internal/emit"
+	"github.com/caddy-gateway/operator/internal/testports"
 )
 
 // TestDataPlaneMetrics checks that the metrics server answers Prometheus text with the
@@ -155,7 +156,7 @@ func closedWithin(conn net.Conn, r *bufio.Reader, limit time.Duration) (time.Dur
 // replaces every handler.
 func (d *dataPlane) reload() {
 	opts := d.opts
-	opts.ReadinessPort = int32(freePort(d.t))
+	opts.ReadinessPort = int32(testports.Port(d.t))
 	d.load(opts)
 }
 

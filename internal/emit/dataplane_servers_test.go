@@ -18,6 +18,7 @@ import (
 
 	"github.com/caddy-gateway/operator/internal/caddyjson"
 	"github.com/caddy-gateway/operator/internal/emit"
+	"github.com/caddy-gateway/operator/internal/testports"
 	"github.com/caddy-gateway/operator/internal/translator"
 	"github.com/caddy-gateway/operator/internal/translator/fixture"
 )
@@ -201,7 +202,7 @@ func TestDataPlaneProxyProtocol(t *testing.T) {
 // proxy, so an address the client puts in front of the header is not believed. The
 // emitted config gets one extra route answering it.
 func TestDataPlaneClientIPStrict(t *testing.T) {
-	port := freePort(t)
+	port := testports.Port(t)
 	in, err := fixture.Load([]byte(strings.ReplaceAll(httpFixture, "PORT", fmt.Sprint(port))))
 	if err != nil {
 		t.Fatal(err)
@@ -209,7 +210,7 @@ func TestDataPlaneClientIPStrict(t *testing.T) {
 	dir := t.TempDir()
 	cfg, err := emit.Config(translator.Translate(in).IR, emit.Options{
 		AdminListen: "unix/" + filepath.Join(dir, "admin.sock"), ListenHost: "127.0.0.1", InvalidBackendSocket: filepath.Join(dir, "invalid.sock"),
-		ReadinessPort: int32(freePort(t)), Servers: emit.ServerOptions{TrustedProxies: []string{"127.0.0.0/8", "10.0.0.0/8"}},
+		ReadinessPort: int32(testports.Port(t)), Servers: emit.ServerOptions{TrustedProxies: []string{"127.0.0.0/8", "10.0.0.0/8"}},
 	})
 	if err != nil {
 		t.Fatal(err)

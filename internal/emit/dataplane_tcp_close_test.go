@@ -12,6 +12,7 @@ import (
 
 	"github.com/caddy-gateway/operator/internal/caddymod/l4smooth"
 	"github.com/caddy-gateway/operator/internal/emit"
+	"github.com/caddy-gateway/operator/internal/testports"
 )
 
 // closeState says which parts of closeFixture a config has.
@@ -200,7 +201,7 @@ func TestDataPlaneTCPConnectionsFollowTheirRule(t *testing.T) {
 		"granted.backends.svc.cluster.local:7000": granted.addr(),
 		"a.default.svc.cluster.local:8080":        echoBackend(t, "http").Listener.Addr().String(),
 	}
-	ports := closePorts{gone: freePort(t), shrink: freePort(t), grant: freePort(t), other: freePort(t)}
+	ports := closePorts{gone: testports.Port(t), shrink: testports.Port(t), grant: testports.Port(t), other: testports.Port(t)}
 	state := closeState{gone: true, shrinkB: true, shrinkWeights: [2]int{1, 1}, granted: true, otherWeightA: 3}
 	d := startDataPlaneWith(t, closeFixture(ports, state), backends,
 		emit.Options{RefusedBackend: "unix/" + filepath.Join(t.TempDir(), "refused.sock")})

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/caddy-gateway/operator/internal/emit"
+	"github.com/caddy-gateway/operator/internal/testports"
 )
 
 // tcpFixture has an HTTP listener (PORT) whose route CHURN changes between pushes, and
@@ -189,7 +190,7 @@ func TestDataPlaneTCPRoute(t *testing.T) {
 		"idle.default.svc.cluster.local:7000": idle.addr(),
 		"a.default.svc.cluster.local:8080":    echoBackend(t, "http").Listener.Addr().String(),
 	}
-	ports := tcpPorts{echo: freePort(t), weighted: freePort(t), missing: freePort(t), half: freePort(t)}
+	ports := tcpPorts{echo: testports.Port(t), weighted: testports.Port(t), missing: testports.Port(t), half: testports.Port(t)}
 	d := startDataPlaneWith(t, tcpFixtureAt(ports, 0), backends,
 		emit.Options{RefusedBackend: "unix/" + filepath.Join(t.TempDir(), "refused.sock")})
 

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/caddy-gateway/operator/internal/emit"
 	"github.com/caddy-gateway/operator/internal/ir"
+	"github.com/caddy-gateway/operator/internal/testports"
 	"github.com/caddy-gateway/operator/internal/translator"
 	"github.com/caddy-gateway/operator/internal/translator/fixture"
 )
@@ -38,15 +38,6 @@ func echoBackend(t *testing.T, name string) *httptest.Server {
 	}))
 	t.Cleanup(s.Close)
 	return s
-}
-
-func freePort(t testing.TB) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // dataPlane is a running in-process Caddy with the emitted config of a fixture.
@@ -80,7 +71,7 @@ func startDataPlane(t *testing.T, yamlText string, backends map[string]string, s
 // startDataPlaneWith is startDataPlane with opts; the harness sets the addresses and
 // ports of loopback servers and sockets.
 func startDataPlaneWith(t *testing.T, yamlText string, backends map[string]string, opts emit.Options) *dataPlane {
-	dir, port, ready, metrics := t.TempDir(), freePort(t), freePort(t), freePort(t)
+	dir, port, ready, metrics := t.TempDir(), testports.Port(t), testports.Port(t), testports.Port(t)
 	opts.AdminListen, opts.ListenHost = "unix/"+filepath.Join(dir, "admin.sock"), "127.0.0.1"
 	opts.ReadinessPort, opts.MetricsPort = int32(ready), int32(metrics)
 	opts.InvalidBackendSocket = filepath.Join(dir, "invalid.sock")

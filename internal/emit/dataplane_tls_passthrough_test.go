@@ -9,6 +9,7 @@ import (
 
 	"github.com/caddy-gateway/operator/internal/emit"
 	"github.com/caddy-gateway/operator/internal/ir"
+	"github.com/caddy-gateway/operator/internal/testports"
 )
 
 // tlsListenersFixture has an HTTPS listener (PORT, "*.example.com") whose route
@@ -72,7 +73,7 @@ const (
 // startTLSPlane starts the data plane, the listener ports' servers tuned by servers,
 // and pushes its config through the admin-proxy.
 func startTLSPlane(t *testing.T, servers emit.ServerOptions) *tlsPlane {
-	p := &tlsPlane{standalone: freePort(t), catchAll: freePort(t),
+	p := &tlsPlane{standalone: testports.Port(t), catchAll: testports.Port(t),
 		a: startLineBackend(t, "a", true), b: startLineBackend(t, "b", true), wild: startLineBackend(t, "wild", true),
 		t1: startLineBackend(t, "t1", false), t2: startLineBackend(t, "t2", false),
 		one: newTestCert(t, "listener-one", "term.example.org"), two: newTestCert(t, "listener-two", "*.example.net")}

@@ -5,6 +5,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"github.com/caddy-gateway/operator/internal/testports"
 )
 
 // udpCloseFixture has an HTTP listener whose route changes with CHURN and a UDP listener
@@ -88,7 +90,7 @@ func TestDataPlaneUDPSessionFollowsItsRule(t *testing.T) {
 		"a.default.svc.cluster.local:7000": a.addr(),
 		"a.default.svc.cluster.local:8080": echoBackend(t, "http").Listener.Addr().String(),
 	}
-	port := freeUDPPort(t)
+	port := testports.Port(t)
 	fixture := func(churn int, route bool) string {
 		r := ""
 		if route {

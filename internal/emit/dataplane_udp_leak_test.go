@@ -9,6 +9,7 @@ import (
 
 	"github.com/caddy-gateway/operator/internal/caddymod/l4smooth"
 	"github.com/caddy-gateway/operator/internal/emit"
+	"github.com/caddy-gateway/operator/internal/testports"
 )
 
 // udpSessionsBlocked returns the number of goroutines blocked sending in caddy-l4's UDP
@@ -64,7 +65,7 @@ func TestDataPlaneUDPSessionsOfOldConfigsEnd(t *testing.T) {
 		"a.default.svc.cluster.local:7000": a.addr(),
 		"a.default.svc.cluster.local:8080": echoBackend(t, "http").Listener.Addr().String(),
 	}
-	port := freeUDPPort(t)
+	port := testports.Port(t)
 	fixture := func(churn int, route bool) string {
 		r := ""
 		if route {

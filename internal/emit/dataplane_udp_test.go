@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/caddy-gateway/operator/internal/emit"
+	"github.com/caddy-gateway/operator/internal/testports"
 )
 
 // udpFixture has UDP listeners: echo (one backend, and a TCP listener on the same port
@@ -138,36 +139,6 @@ func serveUDPEcho(t *testing.T, name string, pc net.PacketConn) *udpEcho {
 
 func (e *udpEcho) addr() string { return e.pc.LocalAddr().String() }
 
-// freeUDPPort returns a UDP port of 127.0.0.1 nothing listens on.
-func freeUDPPort(t testing.TB) int {
-	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pc.Close()
-	return pc.LocalAddr().(*net.UDPAddr).Port
-}
-
-// freeTCPAndUDPPort returns a port number of 127.0.0.1 that is free for both TCP and UDP.
-func freeTCPAndUDPPort(t *testing.T) int {
-	t.Helper()
-	for range 50 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		pc, err := net.ListenPacket("udp", ln.Addr().String())
-		_ = ln.Close()
-		if err == nil {
-			_ = pc.Close()
-			return ln.Addr().(*net.TCPAddr).Port
-		}
-	}
-	t.Fatal("no port of 127.0.0.1 was free for both TCP and UDP")
-	return 0
-}
-
 // udpPorts are the UDP listener ports of one udpFixture data plane; echo is free for
 // TCP too.
 type udpPorts struct{ echo, weighted, missing, half int }
@@ -252,7 +223,7 @@ func TestDataPlaneUDPRoute(t *testing.T) {
 		"b.default.svc.cluster.local:7000":    b.addr(),
 		"idle.default.svc.cluster.local:7000": idle.addr(),
 	}
-	ports := udpPorts{echo: freeTCPAndUDPPort(t), weighted: freeUDPPort(t), missing: freeUDPPort(t), half: freeUDPPort(t)}
+	ports := udpPorts{echo: testports.Port(t), weighted: testports.Port(t), missing: testports.Port(t), half: testports.Port(t)}
 	d := startDataPlaneWith(t, udpFixtureAt(ports), backends, emit.Options{
 		RefusedBackend: "unix/" + filepath.Join(t.TempDir(), "refused.sock"),
 		Servers:        emit.ServerOptions{UDPIdleTimeout: ptrTo(udpIdleTimeout)},

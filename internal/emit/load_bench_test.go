@@ -11,6 +11,7 @@ import (
 
 	"github.com/caddy-gateway/operator/internal/caddyjson"
 	"github.com/caddy-gateway/operator/internal/emit"
+	"github.com/caddy-gateway/operator/internal/testports"
 	"github.com/caddy-gateway/operator/internal/translator"
 )
 
@@ -56,8 +57,8 @@ func BenchmarkCaddyLoadHostPerRoute(b *testing.B) {
 func benchmarkLoad(b *testing.B, in translator.Input, routes []gwapiv1.HTTPRoute) {
 	dir := b.TempDir()
 	opts := emit.Options{AdminListen: "unix/" + filepath.Join(dir, "admin.sock"), ListenHost: "127.0.0.1",
-		ReadinessPort: int32(freePort(b)), MetricsPort: int32(freePort(b)), InvalidBackendSocket: filepath.Join(dir, "invalid.sock")}
-	in.Gateway.Spec.Listeners[0].Port = gwapiv1.PortNumber(freePort(b))
+		ReadinessPort: int32(testports.Port(b)), MetricsPort: int32(testports.Port(b)), InvalidBackendSocket: filepath.Join(dir, "invalid.sock")}
+	in.Gateway.Spec.Listeners[0].Port = gwapiv1.PortNumber(testports.Port(b))
 	var results [2]emit.Result
 	for i := range results {
 		in.HTTPRoutes = routes[:len(routes)-i]

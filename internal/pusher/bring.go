@@ -24,6 +24,9 @@ type report struct {
 	// bytes counts the request bodies sent.
 	bytes int
 	err   error
+	// failed are the host tables Caddy did not provision; it kept their last good
+	// versions and applied the rest.
+	failed []caddyjson.HostTableError
 }
 
 // bring sends one target what it lacks of d, in the order that keeps every state it passes
@@ -31,7 +34,8 @@ type report struct {
 // then the deletion of the host tables no longer wanted (with the first request when the
 // frame is unchanged). A target the Pusher knows nothing of is asked first what it runs and
 // holds; when it cannot say, it is sent every host table as a replacement. What each step
-// that succeeded acknowledged is kept, also when a later one fails.
+// that succeeded acknowledged is kept, also when a later one fails. Host tables Caddy could
+// not provision stay recorded at the version it still holds, and the later steps still go.
 func bring(ctx context.Context, c *admin, d *desired, j job) (r report) {
 	cur := ack{}
 	switch {
@@ -62,27 +66,39 @@ func bring(ctx context.Context, c *admin, d *desired, j job) (r report) {
 		}
 	}
 	if cur.tables == nil || len(first.Set) > 0 || len(first.Delete) > 0 {
-		if r.err = r.tables(ctx, c, &cur, &first); r.err != nil {
+		// Host tables Caddy did not provision keep their last good versions: the frame
+		// and the deletions still go, so every other host table's change is served.
+		if r.err = r.tables(ctx, c, d, &cur, &first); r.err != nil && r.failed == nil {
 			return r
 		}
 	}
 	if frame {
 		r.pushed = true
 		r.bytes += len(d.cfg.JSON)
-		if r.err = c.post(ctx, "/load", d.cfg.JSON); r.err != nil {
+		if err := c.post(ctx, "/load", d.cfg.JSON); err != nil {
+			r.err = err
 			return r
 		}
 		cur.frame, cur.framed = d.cfg.Hash, true
 	}
 	if len(rest) > 0 {
-		r.err = r.tables(ctx, c, &cur, &caddyjson.TablesDelta{Delete: rest})
+		if err := r.tables(ctx, c, d, &cur, &caddyjson.TablesDelta{Delete: rest}); err != nil {
+			r.err = err
+		}
 	}
 	return r
 }
 
-// tables posts delta and records in cur what came of it.
-func (r *report) tables(ctx context.Context, c *admin, cur *ack, delta *caddyjson.TablesDelta) error {
-	body, err := json.Marshal(delta)
+// tables posts delta and records in cur what came of it. A replacement of every host
+// table is d's, encoded once for all pods.
+func (r *report) tables(ctx context.Context, c *admin, d *desired, cur *ack, delta *caddyjson.TablesDelta) error {
+	var body []byte
+	var err error
+	if delta.Replace {
+		body, err = d.replaceBody()
+	} else {
+		body, err = json.Marshal(delta)
+	}
 	if err != nil {
 		return fmt.Errorf("encoding the route tables: %w", err)
 	}
@@ -90,11 +106,15 @@ func (r *report) tables(ctx context.Context, c *admin, cur *ack, delta *caddyjso
 	r.bytes += len(body)
 	err = c.post(ctx, caddyjson.TablesPath, body)
 	var se *statusError
+	var te *tablesError
 	switch {
 	case err == nil:
 		*cur = cur.applied(delta)
+	case errors.As(err, &te):
+		*cur = cur.applied(delta).holding(te.res.Failed)
+		r.failed = append(r.failed, te.res.Failed...)
 	case errors.As(err, &se) && se.rejected():
-		// Caddy applies a delta whole or not at all: it holds what it held.
+		// Caddy refuses a malformed delta whole: it holds what it held.
 	default:
 		*cur = cur.unsure(delta)
 	}
@@ -156,11 +176,36 @@ func (c *admin) post(ctx context.Context, path string, body []byte) error {
 		return err
 	}
 	defer func() { _ = resp.Body.Close() }()
-	if resp.StatusCode == http.StatusOK {
+	switch resp.StatusCode {
+	case http.StatusOK:
 		return nil
+	case http.StatusMultiStatus:
+		if path == caddyjson.TablesPath {
+			return readTablesError(resp.Body)
+		}
 	}
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	return &statusError{code: resp.StatusCode, msg: strings.TrimSpace(string(msg))}
+}
+
+// tablesError is Caddy's answer to a delta some host tables of which did not provision:
+// it applied the others.
+type tablesError struct {
+	res caddyjson.TablesResult
+}
+
+func (e *tablesError) Error() string {
+	return "caddy did not take some host tables (the others are served): " + e.res.Error
+}
+
+// readTablesError reads the TablesResult of a 207 answer. One that cannot be read leaves
+// open what Caddy applied: it is an error like a lost answer.
+func readTablesError(body io.Reader) error {
+	var res caddyjson.TablesResult
+	if err := json.NewDecoder(io.LimitReader(body, 16<<20)).Decode(&res); err != nil || len(res.Failed) == 0 {
+		return &statusError{code: http.StatusMultiStatus, msg: fmt.Sprintf("an answer naming no failed host table (%v)", err)}
+	}
+	return &tablesError{res: res}
 }
 
 // statusError is an answer of the admin API other than 200.

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -15,13 +16,14 @@ import (
 	"github.com/caddy-gateway/operator/internal/caddyjson"
 	"github.com/caddy-gateway/operator/internal/emit"
 	"github.com/caddy-gateway/operator/internal/pusher"
+	"github.com/caddy-gateway/operator/internal/testports"
 )
 
 // testRouteTables runs in TestPushToRealCaddy, against the Caddy it started: a frame with
 // one HTTP server serving the route table of port 80, and host tables answering their
 // names. Each push is checked by the requests Caddy serves after it.
 func testRouteTables(t *testing.T, push *pusher.Pusher, req pusher.Request, sock string) {
-	port := freePort(t)
+	port := testports.Port(t)
 	frameJSON := func(grace string) []byte {
 		return fmt.Appendf(nil, `{"admin":{"listen":"unix/%s","config":{"persist":false}},"apps":{"http":{"grace_period":%q,"servers":{"web":{`+
 			`"listen":["127.0.0.1:%d"],"automatic_https":{"disable":true},"routes":[{"handle":[{"handler":%q,"table":%q}]}]}}}}}`,
@@ -36,11 +38,18 @@ func testRouteTables(t *testing.T, push *pusher.Pusher, req pusher.Request, sock
 	}
 	serves := func(t *testing.T, want map[string]string) {
 		t.Helper()
-		c := &http.Client{Timeout: 5 * time.Second}
+		// A new connection each: a frame load closes the old servers' connections.
+		c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 		for host, body := range want {
 			r, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d/", port), nil)
 			r.Host = host
 			resp, err := c.Do(r)
+			// A connection the old servers accepted as a frame load shut them down is
+			// closed unanswered: it is tried again on a new one.
+			for try := 0; err != nil && try < 20; try++ {
+				time.Sleep(50 * time.Millisecond)
+				resp, err = c.Do(r)
+			}
 			if err != nil {
 				t.Fatalf("%s: %v", host, err)
 			}
@@ -54,6 +63,21 @@ func testRouteTables(t *testing.T, push *pusher.Pusher, req pusher.Request, sock
 				t.Fatalf("%s answered %q, want %q", host, got, body)
 			}
 		}
+	}
+	// runs reports whether Caddy runs the frame of cfg.
+	runs := func(t *testing.T, cfg pusher.Config) bool {
+		t.Helper()
+		c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+				return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+			},
+		}}
+		resp, err := c.Get("http://localhost/id/" + cfg.ID)
+		if err != nil {
+			t.Fatalf("asking Caddy for %s: %v", cfg.ID, err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
 	}
 	a, a2, w := table("a.example", "a1"), table("a.example", "a2"), table("*.example", "w1")
 	frame := frameJSON("1s")
@@ -89,27 +113,41 @@ func testRouteTables(t *testing.T, push *pusher.Pusher, req pusher.Request, sock
 		serves(t, map[string]string{"a.example": "a2", "b.example": "404"})
 	})
 
-	t.Run("a host table Caddy cannot provision is rejected with its text and changes nothing", func(t *testing.T) {
+	t.Run("a host table Caddy cannot provision is named and keeps its last version; the rest is served", func(t *testing.T) {
 		bad := table("bad.example", "x")
 		bad.Routes = json.RawMessage(`[{"handle":[{"handler":"no_such_handler"}]}]`)
 		sum := sha256.Sum256(bad.Routes)
 		bad.Hash = hex.EncodeToString(sum[:])
 		rejected := req
 		rejected.Config = config(frameJSON("2s"), a, bad)
-		res := push.Push(context.Background(), rejected)
-		if res.Programmed != 0 || res.Pushed != 1 || len(res.Errors) != 1 {
-			t.Fatalf("got %+v", res)
+		for attempt := range 2 {
+			res := push.Push(context.Background(), rejected)
+			if res.Programmed != 0 || res.Pushed != 1 || len(res.Errors) != 0 {
+				t.Fatalf("attempt %d: got %+v", attempt, res)
+			}
+			if te := res.TableErrors; len(te) != 1 || te[0].Table != "80/" || te[0].Host != "bad.example" ||
+				!strings.Contains(te[0].Error, `table "80/" host "bad.example"`) || !strings.Contains(te[0].Error, "no_such_handler") ||
+				strings.Join(te[0].Pods, ",") != "pod-0" {
+				t.Fatalf("table errors: %+v, want Caddy's text naming bad.example and the module, on pod-0", te)
+			}
+			// The other host table's change and the frame were taken, and acknowledged: a
+			// retry sends the failed host table alone.
+			if attempt == 1 {
+				body, _ := json.Marshal(caddyjson.TablesDelta{Set: []caddyjson.HostTable{bad}})
+				if res.Bytes != len(body) {
+					t.Fatalf("the retry sent %d bytes, want the %d of the failed host table", res.Bytes, len(body))
+				}
+			}
+			serves(t, map[string]string{"a.example": "a1", "bad.example": "404"})
+			if !runs(t, rejected.Config) {
+				t.Fatalf("attempt %d: Caddy does not run the new frame", attempt)
+			}
 		}
-		msg := res.Errors[0]
-		if !strings.HasPrefix(msg, "pod pod-0: caddy rejected the configuration (400): ") || !strings.Contains(msg, "bad.example") || !strings.Contains(msg, "no_such_handler") {
-			t.Fatalf("error %q does not carry Caddy's text naming the host and the module", msg)
+		res := push.Push(context.Background(), req)
+		if res.Programmed != 1 || res.Pushed != 1 || len(res.Errors) != 0 || len(res.TableErrors) != 0 {
+			t.Fatalf("back to the config before: got %+v", res)
 		}
-		t.Logf("Caddy's rejection: %s", msg)
 		serves(t, map[string]string{"a.example": "a2", "bad.example": "404"})
-		// Nothing was recorded: the config it runs is still acknowledged.
-		if res := push.Push(context.Background(), req); res.Programmed != 1 || res.Pushed != 0 {
-			t.Fatalf("back to the running config: got %+v", res)
-		}
 	})
 
 	t.Run("a pusher that does not know the pod asks it and sends the difference only", func(t *testing.T) {

@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -27,6 +26,7 @@ import (
 	"github.com/caddy-gateway/operator/internal/emit"
 	"github.com/caddy-gateway/operator/internal/ir"
 	"github.com/caddy-gateway/operator/internal/pusher"
+	"github.com/caddy-gateway/operator/internal/testports"
 )
 
 func TestPushToRealCaddy(t *testing.T) {
@@ -50,10 +50,10 @@ func TestPushToRealCaddy(t *testing.T) {
 	p := newPKI(t)
 	addr := proxytest.Start(t, p.server, p.ca, filepath.Join(dir, "tls"), sock)
 
-	readiness := freePort(t)
+	readiness := testports.Port(t)
 	good, err := emit.Emit(&ir.Gateway{Namespace: "infra", Name: "web"}, emit.Options{
 		ListenHost: "127.0.0.1", ReadinessPort: int32(readiness), AdminListen: "unix/" + sock,
-		MetricsPort: int32(freePort(t)),
+		MetricsPort: int32(testports.Port(t)),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -133,7 +133,7 @@ func TestPushToRealCaddy(t *testing.T) {
 	t.Run("a pusher that does not know the pod pushes when Caddy runs another config", func(t *testing.T) {
 		other, err := emit.Emit(&ir.Gateway{Namespace: "infra", Name: "web"}, emit.Options{
 			ListenHost: "127.0.0.1", ReadinessPort: int32(readiness), AdminListen: "unix/" + sock,
-			MetricsPort: int32(freePort(t)), GracePeriod: "3s",
+			MetricsPort: int32(testports.Port(t)), GracePeriod: "3s",
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -173,16 +173,6 @@ func assertReady(t *testing.T, url string) {
 	if resp.StatusCode != http.StatusOK || string(b) != "ready" {
 		t.Fatalf("readiness server answered %d %q", resp.StatusCode, b)
 	}
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // shortTempDir returns a directory whose paths fit a unix socket name (108 bytes).

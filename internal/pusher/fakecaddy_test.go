@@ -30,10 +30,16 @@ type fakeCaddy struct {
 	// rejectTables, when set, answers every delta 400 with this text; failTables applies
 	// it and answers 500 with this text, as when Caddy's answer is lost.
 	rejectTables, failTables string
+	// refuse names hosts whose host tables do not provision, with the error: they keep
+	// their versions, the rest of a delta is applied, and the answer is 207.
+	refuse map[string]string
 	// rejectLoad answers every load 400 with this text.
 	rejectLoad string
 	// noState answers GET of the tables 404, as a Caddy without them would.
 	noState bool
+	// discard answers every delta 200 without reading it, so that a benchmark measures the
+	// Pusher and not the fake.
+	discard bool
 }
 
 func newFakeCaddy() *fakeCaddy {
@@ -48,6 +54,9 @@ func fakeFleet(tb testing.TB, p *pki, cs ...*fakeCaddy) *fleet {
 }
 
 func (c *fakeCaddy) serve(w http.ResponseWriter, r *http.Request) {
+	if c.discard {
+		return
+	}
 	body, _ := io.ReadAll(r.Body)
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -95,6 +104,16 @@ func (c *fakeCaddy) apply(w http.ResponseWriter, body []byte) {
 	if c.failTables != "" {
 		defer http.Error(w, c.failTables, http.StatusInternalServerError)
 	}
+	var res caddyjson.TablesResult
+	keep := map[caddyjson.HostKey]caddyjson.HostTable{}
+	for _, t := range d.Set {
+		if msg, ok := c.refuse[t.Host]; ok {
+			res.Failed = append(res.Failed, caddyjson.HostTableError{Table: t.Table, Host: t.Host, Error: msg, Held: c.tables[t.Key()].Hash})
+			if old, ok := c.tables[t.Key()]; ok {
+				keep[t.Key()] = old
+			}
+		}
+	}
 	if d.Replace {
 		clear(c.tables)
 	}
@@ -103,6 +122,17 @@ func (c *fakeCaddy) apply(w http.ResponseWriter, body []byte) {
 	}
 	for _, k := range d.Delete {
 		delete(c.tables, k)
+	}
+	for _, f := range res.Failed {
+		delete(c.tables, f.Key())
+		if old, ok := keep[f.Key()]; ok {
+			c.tables[f.Key()] = old
+		}
+	}
+	if len(res.Failed) > 0 {
+		res.Error = fmt.Sprintf("%d host tables did not provision", len(res.Failed))
+		w.WriteHeader(http.StatusMultiStatus)
+		_ = json.NewEncoder(w).Encode(res)
 	}
 }
 

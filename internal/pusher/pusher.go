@@ -12,6 +12,7 @@ package pusher
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"maps"
 	"net"
@@ -84,11 +85,51 @@ type Result struct {
 	// Bytes counts the request bodies sent to all targets: frames and table deltas.
 	Bytes int
 	// Errors holds one message per failed target, sorted; Caddy's own text when it
-	// rejected the frame or the route tables.
+	// rejected the frame or the route tables. A target that only did not take some host
+	// tables is not among them: see TableErrors.
 	Errors []string
+	// TableErrors are the host tables some targets did not take because Caddy could not
+	// provision them, sorted by table and host: those targets keep serving the host
+	// table's last good version and took everything else. They count as failed targets:
+	// not programmed, and tried again after their backoff.
+	TableErrors []TableError
 	// RetryAfter is when the failed targets are due to be tried again (their backoff); zero
 	// when every target runs Config.
 	RetryAfter time.Duration
+}
+
+// TableError is a host table that some targets did not take.
+type TableError struct {
+	Table, Host string
+	// Error is Caddy's error provisioning it (of the first target in Pods).
+	Error string
+	// Pods are the names of the targets that did not take it, sorted.
+	Pods []string
+}
+
+// tableErrors collects the host tables targets did not take.
+type tableErrors map[caddyjson.HostKey]*TableError
+
+func (te tableErrors) add(pod string, failed []caddyjson.HostTableError) {
+	for _, f := range failed {
+		e := te[f.Key()]
+		if e == nil {
+			e = &TableError{Table: f.Table, Host: f.Host, Error: f.Error}
+			te[f.Key()] = e
+		}
+		e.Pods = append(e.Pods, pod)
+	}
+}
+
+// sorted lists te by table and host, each one's pods sorted.
+func (te tableErrors) sorted() []TableError {
+	var out []TableError
+	for _, k := range slices.SortedFunc(maps.Keys(te), compareKeys) {
+		e := *te[k]
+		slices.Sort(e.Pods)
+		out = append(out, e)
+	}
+	return out
 }
 
 // Options tune a Pusher.
@@ -123,7 +164,8 @@ type failure struct {
 	version string // the configuration's version (desired.version)
 	n       int    // failures of version in a row
 	at      time.Time
-	err     string
+	err     string                     // "" when it only did not take host tables
+	tables  []caddyjson.HostTableError // the host tables Caddy did not take
 }
 
 // New returns a Pusher.
@@ -151,6 +193,7 @@ func (p *Pusher) Push(ctx context.Context, req Request) Result {
 	}
 	now := p.opts.Now()
 	st := p.retain(req.Gateway, req.Targets)
+	tables := tableErrors{}
 	var todo []job
 	for _, t := range req.Targets {
 		f, failed := st.failed[t.Key]
@@ -163,7 +206,10 @@ func (p *Pusher) Push(ctx context.Context, req Request) Result {
 			wait := due.Sub(now)
 			// The same text as when it failed, so a Gateway's status does not change while
 			// it waits for the next attempt.
-			res.Errors = append(res.Errors, fmt.Sprintf("pod %s: %s", t.Name, f.err))
+			if f.err != "" {
+				res.Errors = append(res.Errors, fmt.Sprintf("pod %s: %s", t.Name, f.err))
+			}
+			tables.add(t.Name, f.tables)
 			res.RetryAfter = minPositive(res.RetryAfter, wait)
 		default:
 			// Unknown targets are asked first; one the Pusher knows is sent the difference
@@ -175,16 +221,25 @@ func (p *Pusher) Push(ctx context.Context, req Request) Result {
 			todo = append(todo, j)
 		}
 	}
-	if len(todo) == 0 {
-		return res
+	if len(todo) > 0 {
+		out := p.send(ctx, req, d, tun, todo)
+		res.Programmed += len(out.ran)
+		res.Pushed, res.Verified, res.Bytes = out.pushed, out.verified, out.bytes
+		res.Errors = append(res.Errors, out.errors...)
+		for _, j := range todo {
+			tables.add(j.Name, out.tables[j.Key])
+		}
+		res.RetryAfter = minPositive(res.RetryAfter, p.settle(req.Gateway, d.version, out, tun))
 	}
-	out := p.send(ctx, req, d, tun, todo)
-	res.Programmed += len(out.ran)
-	res.Pushed, res.Verified, res.Bytes = out.pushed, out.verified, out.bytes
-	res.Errors = append(res.Errors, out.errors...)
-	res.RetryAfter = minPositive(res.RetryAfter, p.settle(req.Gateway, d.version, out, tun))
 	slices.Sort(res.Errors)
+	res.TableErrors = tables.sorted()
 	return res
+}
+
+// tablesOnly reports whether err is only that Caddy did not take some host tables.
+func tablesOnly(err error) bool {
+	var te *tablesError
+	return errors.As(err, &te)
 }
 
 // job is a target to ask or push to.
@@ -198,12 +253,13 @@ type job struct {
 
 // outcome is what sending a config to some targets achieved.
 type outcome struct {
-	ran              []Target          // run the config now
-	acked            map[string]*ack   // Target.Key → what it holds now; nil when unknown
-	failed           map[string]string // Target.Key → error of the failed push
-	errors           []string          // "pod <name>: <error>" per failed push
-	pushed, verified int               // targets something was sent to; found running it
-	bytes            int               // request bodies sent
+	ran              []Target                              // run the config now
+	acked            map[string]*ack                       // Target.Key → what it holds now; nil when unknown
+	failed           map[string]string                     // Target.Key → error of the failed push; "" for host tables only
+	tables           map[string][]caddyjson.HostTableError // Target.Key → host tables not taken
+	errors           []string                              // "pod <name>: <error>" per failed push
+	pushed, verified int                                   // targets something was sent to; found running it
+	bytes            int                                   // request bodies sent
 }
 
 // send asks the jobs that ask and pushes what is missing, at most tun.MaxConcurrent
@@ -215,7 +271,7 @@ func (p *Pusher) send(ctx context.Context, req Request, d *desired, tun Tuning, 
 	}}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	out := outcome{acked: map[string]*ack{}, failed: map[string]string{}}
+	out := outcome{acked: map[string]*ack{}, failed: map[string]string{}, tables: map[string][]caddyjson.HostTableError{}}
 	sem := make(chan struct{}, tun.MaxConcurrent)
 	for _, j := range todo {
 		wg.Add(1)
@@ -241,8 +297,12 @@ func (p *Pusher) send(ctx context.Context, req Request, d *desired, tun Tuning, 
 				out.verified++
 			}
 			if r.err != nil {
-				out.errors = append(out.errors, fmt.Sprintf("pod %s: %v", j.Name, r.err))
-				out.failed[j.Key] = r.err.Error()
+				out.failed[j.Key] = ""
+				if !tablesOnly(r.err) {
+					out.errors = append(out.errors, fmt.Sprintf("pod %s: %v", j.Name, r.err))
+					out.failed[j.Key] = r.err.Error()
+				}
+				out.tables[j.Key] = r.failed
 				return
 			}
 			out.ran = append(out.ran, j.Target)
@@ -300,7 +360,7 @@ func (p *Pusher) settle(gateway, version string, out outcome, tun Tuning) time.D
 			f = failure{version: version}
 		}
 		f.n++
-		f.at, f.err = now, msg
+		f.at, f.err, f.tables = now, msg, out.tables[key]
 		retry = minPositive(retry, tun.backoff(f.n))
 		st.failed[key] = f
 	}

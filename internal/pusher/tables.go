@@ -4,10 +4,12 @@ import (
 	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
 	"slices"
+	"sync"
 
 	"github.com/caddy-gateway/operator/internal/caddyjson"
 )
@@ -20,6 +22,21 @@ type desired struct {
 	// version identifies the frame and the host tables together; a failed push is retried
 	// at once for another version.
 	version string
+	// replace is the delta that sends every host table as the whole set, encoded once
+	// for all the pods of a push that need it.
+	replace struct {
+		once sync.Once
+		body []byte
+		err  error
+	}
+}
+
+// replaceBody is the encoded delta of d's host tables as the whole set.
+func (d *desired) replaceBody() ([]byte, error) {
+	d.replace.once.Do(func() {
+		d.replace.body, d.replace.err = json.Marshal(&caddyjson.TablesDelta{Replace: true, Set: d.cfg.Tables})
+	})
+	return d.replace.body, d.replace.err
 }
 
 // want checks c's host tables and indexes them.
@@ -121,6 +138,23 @@ func (a ack) unsure(delta *caddyjson.TablesDelta) ack {
 	a.tables = maps.Clone(a.tables)
 	for _, t := range delta.Set {
 		a.tables[t.Key()] = ""
+	}
+	return a
+}
+
+// holding is a after Caddy refused the host tables of failed, each of which it holds in
+// the version it names (none when it names none).
+func (a ack) holding(failed []caddyjson.HostTableError) ack {
+	if a.tables == nil {
+		return a
+	}
+	a.tables = maps.Clone(a.tables)
+	for _, f := range failed {
+		if f.Held == "" {
+			delete(a.tables, f.Key())
+			continue
+		}
+		a.tables[f.Key()] = f.Held
 	}
 	return a
 }

@@ -234,6 +234,62 @@ func TestPushRejectedTables(t *testing.T) {
 	}
 }
 
+// TestPushPartlyTakenTables: a pod that does not take one host table (207) takes the
+// others and the frame; the Pusher records that, reports the host table with the pods that
+// did not take it in TableErrors (not as a pod error), also while they wait out their
+// backoff, and sends them only that host table again. Another tenant's change in the meantime is sent at once.
+func TestPushPartlyTakenTables(t *testing.T) {
+	const refusal = `table "80/" host "b.example": unknown module: http.handlers.nope`
+	p := newPKI(t)
+	good, bad := newFakeCaddy(), newFakeCaddy()
+	f := fakeFleet(t, p, good, bad)
+	clock := newClock()
+	push := pusher.New(pusher.Options{Now: clock.now, Tuning: pusher.Tuning{Timeout: 5 * time.Second}})
+	req := pusher.Request{Gateway: testGateway, Targets: f.targets(), TLS: p.clientTLS(t, p.serverName), Port: f.port}
+	a, a2, a3, b, b2 := table("a.example", "a1"), table("a.example", "a2"), table("a.example", "a3"), table("b.example", "b1"), table("b.example", "b2")
+	wantTables := []pusher.TableError{{Table: "80/", Host: "b.example", Error: refusal, Pods: []string{"pod-1"}}}
+	check := func(name string, res pusher.Result, want []pusher.TableError) {
+		t.Helper()
+		if !slices.EqualFunc(res.TableErrors, want, func(x, y pusher.TableError) bool {
+			return x.Table == y.Table && x.Host == y.Host && x.Error == y.Error && slices.Equal(x.Pods, y.Pods)
+		}) {
+			t.Fatalf("%s: table errors %+v, want %+v", name, res.TableErrors, want)
+		}
+	}
+
+	tableStep{name: "both take the first config", config: frame("f1", a, b),
+		calls:  [][]string{{getID + "f1", getState, postDelta, postLoad}, {getID + "f1", getState, postDelta, postLoad}},
+		deltas: [][]string{{"replace set=a.example,b.example"}, {"replace set=a.example,b.example"}},
+		want:   pusher.Result{Programmed: 2, Pushed: 2}}.run(t, push, req, good, bad)
+
+	bad.set(func(c *fakeCaddy) { c.refuse = map[string]string{"b.example": refusal} })
+	res := tableStep{name: "pod 1 does not take b.example; it takes a.example and the frame", config: frame("f2", a2, b2),
+		calls:  [][]string{{postDelta, postLoad}, {postDelta, postLoad}},
+		deltas: [][]string{{"set=a.example,b.example"}, {"set=a.example,b.example"}},
+		want:   pusher.Result{Programmed: 1, Pushed: 2}}.run(t, push, req, good, bad)
+	check("the partial push", res, wantTables)
+	if got, want := bad.holds(), held(a2, b); !slices.Equal(got, want) || bad.running() != string(frame("f2").JSON) {
+		t.Fatalf("pod 1 holds %q and runs %s, want %q and f2", got, bad.running(), want)
+	}
+	res = tableStep{name: "within the backoff nothing is sent and the host table is still reported", config: frame("f2", a2, b2),
+		calls: [][]string{nil, nil}, deltas: [][]string{nil, nil},
+		want: pusher.Result{Programmed: 1}}.run(t, push, req, good, bad)
+	check("within the backoff", res, wantTables)
+	res = tableStep{name: "another tenant's change goes at once; pod 1 is sent it and b.example", config: frame("f2", a3, b2),
+		calls: [][]string{{postDelta}, {postDelta}}, deltas: [][]string{{"set=a.example"}, {"set=a.example,b.example"}},
+		want: pusher.Result{Programmed: 1, Pushed: 2}}.run(t, push, req, good, bad)
+	check("another tenant's change", res, wantTables)
+	if got, want := bad.holds(), held(a3, b); !slices.Equal(got, want) {
+		t.Fatalf("pod 1 holds %q, want %q", got, want)
+	}
+	bad.set(func(c *fakeCaddy) { c.refuse = nil })
+	clock.advance(pusher.DefaultInitialBackoff)
+	res = tableStep{name: "after the backoff pod 1 is sent b.example alone", config: frame("f2", a3, b2),
+		calls: [][]string{nil, {postDelta}}, deltas: [][]string{nil, {"set=b.example"}},
+		want: pusher.Result{Programmed: 2, Pushed: 1}}.run(t, push, req, good, bad)
+	check("taken at last", res, nil)
+}
+
 // TestPushRecordsEachStepTaken: when a later step of a push fails, what the earlier ones
 // delivered is not sent again; after a replace of unknown outcome the whole set is sent
 // again.

@@ -15,7 +15,8 @@ import (
 // maxDelta bounds the body of a POST: all host tables of a large fleet fit.
 const maxDelta = 64 << 20
 
-// Admin is the admin API module at caddyjson.TablesPath: POST a caddyjson.TablesDelta,
+// Admin is the admin API module at caddyjson.TablesPath: POST a caddyjson.TablesDelta
+// (answered 207 with a caddyjson.TablesResult when host tables of it did not provision),
 // GET the caddyjson.TablesState.
 type Admin struct{}
 
@@ -42,10 +43,16 @@ func serveAdmin(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return caddy.APIError{HTTPStatus: http.StatusBadRequest, Err: err}
 		}
-		if err := reg.apply(d); err != nil {
+		res, err := reg.apply(d)
+		if err != nil {
 			return caddy.APIError{HTTPStatus: http.StatusBadRequest, Err: err}
 		}
-		return nil
+		if len(res.Failed) == 0 {
+			return nil
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusMultiStatus)
+		return json.NewEncoder(w).Encode(res)
 	default:
 		w.Header().Set("Allow", "GET, POST")
 		return caddy.APIError{HTTPStatus: http.StatusMethodNotAllowed, Err: fmt.Errorf("method %s not allowed", r.Method)}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -72,7 +73,7 @@ func TestDeltaReachesEveryLiveHandler(t *testing.T) {
 	p := freshProbe("dual")
 	set := func() {
 		t.Helper()
-		if err := reg.apply(&caddyjson.TablesDelta{Set: []caddyjson.HostTable{table("dual", "d.test", route("", probeHandler("dual")))}}); err != nil {
+		if err := applyAll(&caddyjson.TablesDelta{Set: []caddyjson.HostTable{table("dual", "d.test", route("", probeHandler("dual")))}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -90,7 +91,51 @@ func TestDeltaReachesEveryLiveHandler(t *testing.T) {
 	if pr, c := p.provisioned.Load(), p.cleaned.Load(); pr != 3 || c != 2 {
 		t.Errorf("after the old handler's cleanup: provisioned %d, cleaned %d; want 3 and 2", pr, c)
 	}
-	if err := reg.apply(&caddyjson.TablesDelta{Delete: []caddyjson.HostKey{{Table: "dual", Host: "d.test"}}}); err != nil {
+	if err := applyAll(&caddyjson.TablesDelta{Delete: []caddyjson.HostKey{{Table: "dual", Host: "d.test"}}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestHostTableFailingForOneHandlerIsTakenByNone: during a reload a table has two live
+// handlers; a host table that provisions for one and not the other is taken by neither
+// (the generation made for the first is cleaned up), both keep serving its last good
+// version, and the delta's other host table is taken by both.
+func TestHostTableFailingForOneHandlerIsTakenByNone(t *testing.T) {
+	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	defer cancel()
+	old, cur := &Handler{Table: "half"}, &Handler{Table: "half"}
+	for _, h := range []*Handler{old, cur} {
+		if err := h.Provision(ctx); err != nil {
+			t.Fatal(err)
+		}
+		defer h.Cleanup()
+	}
+	if err := applyAll(&caddyjson.TablesDelta{Set: []caddyjson.HostTable{
+		table("half", "h.test", route("", static("h1"))), table("half", "o.test", route("", static("o1"))),
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	p := freshProbe("half")
+	p.failAt = 2
+	res, err := reg.apply(&caddyjson.TablesDelta{Set: []caddyjson.HostTable{
+		table("half", "h.test", route("", probeHandler("half"))), table("half", "o.test", route("", static("o2"))),
+	}})
+	if err != nil || len(res.Failed) != 1 || res.Failed[0].Host != "h.test" || !strings.Contains(res.Failed[0].Error, "provision 2 fails") {
+		t.Fatalf("apply: %+v, %v; want h.test failed by its second provision", res, err)
+	}
+	for _, h := range []*Handler{old, cur} {
+		if body := serveDirect(t, h, "h.test"); body != "h1" {
+			t.Errorf("h.test answered %q, want its last good version h1", body)
+		}
+		if body := serveDirect(t, h, "o.test"); body != "o2" {
+			t.Errorf("o.test answered %q, want o2", body)
+		}
+	}
+	// Caddy cleans up the module that failed, and the delta the one that provisioned.
+	if pr, c := p.provisioned.Load(), p.cleaned.Load(); pr != 2 || c != 2 {
+		t.Errorf("provisioned %d, cleaned %d; want both cleaned", pr, c)
+	}
+	if err := applyAll(&caddyjson.TablesDelta{Replace: true}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -119,11 +164,11 @@ func TestUnloadedHandlerServesThroughTheLiveOne(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := reg.apply(&caddyjson.TablesDelta{Set: []caddyjson.HostTable{table("unloaded", "u.test", route("", static("v1")))}}); err != nil {
+	if err := applyAll(&caddyjson.TablesDelta{Set: []caddyjson.HostTable{table("unloaded", "u.test", route("", static("v1")))}}); err != nil {
 		t.Fatal(err)
 	}
 	old.Cleanup()
-	if err := reg.apply(&caddyjson.TablesDelta{Set: []caddyjson.HostTable{table("unloaded", "u.test", route("", static("v2")))}}); err != nil {
+	if err := applyAll(&caddyjson.TablesDelta{Set: []caddyjson.HostTable{table("unloaded", "u.test", route("", static("v2")))}}); err != nil {
 		t.Fatal(err)
 	}
 	if body := serveDirect(t, old, "u.test"); body != "v2" {
@@ -133,7 +178,7 @@ func TestUnloadedHandlerServesThroughTheLiveOne(t *testing.T) {
 	if body := serveDirect(t, old, "u.test"); body != "" {
 		t.Errorf("an unloaded handler without a live successor answered %q, want an empty 404", body)
 	}
-	if err := reg.apply(&caddyjson.TablesDelta{Delete: []caddyjson.HostKey{{Table: "unloaded", Host: "u.test"}}}); err != nil {
+	if err := applyAll(&caddyjson.TablesDelta{Delete: []caddyjson.HostKey{{Table: "unloaded", Host: "u.test"}}}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -24,6 +25,7 @@ import (
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
 
 	"github.com/caddy-gateway/operator/internal/caddyjson"
+	"github.com/caddy-gateway/operator/internal/testports"
 )
 
 // gw is a Caddy run in-process: its admin API on a unix socket, one HTTP server on
@@ -63,7 +65,7 @@ func startCaddy(t testing.TB, tables ...string) *gw {
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	t.Setenv("XDG_DATA_HOME", filepath.Join(dir, "data"))
 	t.Setenv("XDG_CONFIG_HOME", filepath.Join(dir, "config"))
-	g := &gw{sock: filepath.Join(dir, "admin.sock"), port: freePort(t)}
+	g := &gw{sock: filepath.Join(dir, "admin.sock"), port: testports.Port(t)}
 	if err := caddy.Load(frame(g.sock, g.port, tables...), true); err != nil {
 		t.Fatalf("loading the frame: %v", err)
 	}
@@ -79,16 +81,6 @@ func startCaddy(t testing.TB, tables ...string) *gw {
 	t.Cleanup(g.web.CloseIdleConnections)
 	g.mustPost(t, caddyjson.TablesDelta{Replace: true})
 	return g
-}
-
-func freePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // post sends a delta to the admin API and returns the status and body.
@@ -204,6 +196,9 @@ type probeCount struct {
 	provisioned, cleaned atomic.Int64
 	entered              chan struct{}
 	gate                 chan struct{}
+	// failAt, when set, makes the failAt-th provision (counting from 1) and those after it
+	// fail.
+	failAt int64
 }
 
 var (
@@ -234,7 +229,13 @@ func (probe) CaddyModule() caddy.ModuleInfo {
 	return caddy.ModuleInfo{ID: "http.handlers.test_probe", New: func() caddy.Module { return new(probe) }}
 }
 
-func (p *probe) Provision(caddy.Context) error { probeOf(p.Name).provisioned.Add(1); return nil }
+func (p *probe) Provision(caddy.Context) error {
+	c := probeOf(p.Name)
+	if n := c.provisioned.Add(1); c.failAt > 0 && n >= c.failAt {
+		return fmt.Errorf("probe %s: provision %d fails", p.Name, n)
+	}
+	return nil
+}
 
 func (p *probe) Cleanup() error { probeOf(p.Name).cleaned.Add(1); return nil }
 
@@ -265,4 +266,14 @@ func eventually(t testing.TB, what string, cond func() bool) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// applyAll applies d to the process's tables; a host table that did not provision is an
+// error.
+func applyAll(d *caddyjson.TablesDelta) error {
+	res, err := reg.apply(d)
+	if err == nil && len(res.Failed) > 0 {
+		err = errors.New(res.Error)
+	}
+	return err
 }

@@ -99,25 +99,24 @@ type newGen struct {
 	host string
 }
 
-// apply applies d whole or not at all: every host table set is provisioned for every
+// apply applies d one host table at a time: each host table set is provisioned for every
 // live handler of its table (or, with none, in a context cancelled at once) before any
-// change is made.
-func (r *registry) apply(d *caddyjson.TablesDelta) error {
+// change is made; those that provision are swapped in, and each one that does not keeps
+// the version it had and is answered in the result. A delta whose keys are malformed
+// changes nothing.
+func (r *registry) apply(d *caddyjson.TablesDelta) (caddyjson.TablesResult, error) {
 	if err := validate(d); err != nil {
-		return err
+		return caddyjson.TablesResult{}, err
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	gens, err := r.provisionSet(d.Set)
-	if err != nil {
-		return err
-	}
-	for table, c := range r.store(d) {
+	gens, failed := r.provisionSet(d.Set)
+	for table, c := range r.store(d, failed) {
 		for h := range r.live[table] {
 			h.swap(c, gens)
 		}
 	}
-	return nil
+	return r.result(failed), nil
 }
 
 // tableChange is what a delta changes in one table: the hosts set and those dropped.
@@ -126,33 +125,73 @@ type tableChange struct {
 }
 
 // provisionSet provisions the host tables of set for the live handlers of their tables.
-func (r *registry) provisionSet(set []caddyjson.HostTable) (map[newGen]*generation, error) {
+// A host table that fails for one handler is provisioned for none: its error is returned
+// by key, in set's order.
+func (r *registry) provisionSet(set []caddyjson.HostTable) (map[newGen]*generation, []failure) {
 	gens := map[newGen]*generation{}
+	var failed []failure
 	for i := range set {
 		ht := &set[i]
-		if len(r.live[ht.Table]) == 0 {
-			g, err := provision(caddy.ActiveContext(), ht.Routes)
-			if err != nil {
-				cancelAll(gens)
-				return nil, hostError(ht.Table, ht.Host, err)
-			}
-			g.cancel()
+		mine, err := r.provisionOne(ht)
+		if err != nil {
+			failed = append(failed, failure{key: ht.Key(), err: hostError(ht.Table, ht.Host, err)})
 			continue
 		}
-		for h := range r.live[ht.Table] {
-			g, err := provision(h.ctx, ht.Routes)
-			if err != nil {
-				cancelAll(gens)
-				return nil, hostError(ht.Table, ht.Host, err)
-			}
-			gens[newGen{h, ht.Host}] = g
+		maps.Copy(gens, mine)
+	}
+	return gens, failed
+}
+
+// failure is a host table of a delta that did not provision.
+type failure struct {
+	key caddyjson.HostKey
+	err error
+}
+
+// provisionOne provisions ht for every live handler of its table, or, with none, in a
+// context cancelled at once; on an error it cancels what it provisioned.
+func (r *registry) provisionOne(ht *caddyjson.HostTable) (map[newGen]*generation, error) {
+	if len(r.live[ht.Table]) == 0 {
+		g, err := provision(caddy.ActiveContext(), ht.Routes)
+		if err != nil {
+			return nil, err
 		}
+		g.cancel()
+		return nil, nil
+	}
+	gens := make(map[newGen]*generation, len(r.live[ht.Table]))
+	for h := range r.live[ht.Table] {
+		g, err := provision(h.ctx, ht.Routes)
+		if err != nil {
+			cancelAll(gens)
+			return nil, err
+		}
+		gens[newGen{h, ht.Host}] = g
 	}
 	return gens, nil
 }
 
-// store records d in the registry and returns what it changed by table.
-func (r *registry) store(d *caddyjson.TablesDelta) map[string]*tableChange {
+// result is the answer to a delta whose failed host tables are failed, with the version
+// each still holds.
+func (r *registry) result(failed []failure) caddyjson.TablesResult {
+	res := caddyjson.TablesResult{Failed: make([]caddyjson.HostTableError, 0, len(failed))}
+	msgs := make([]string, 0, len(failed))
+	for _, f := range failed {
+		res.Failed = append(res.Failed, caddyjson.HostTableError{
+			Table: f.key.Table, Host: f.key.Host, Error: f.err.Error(), Held: r.tables[f.key.Table][f.key.Host].hash,
+		})
+		msgs = append(msgs, f.err.Error())
+	}
+	if len(failed) > 0 {
+		res.Error = fmt.Sprintf("%d of the host tables set did not provision and keep their last good version: %s",
+			len(failed), strings.Join(msgs, "; "))
+	}
+	return res
+}
+
+// store records d in the registry, but for the host tables of its Set that failed, and
+// returns what it changed by table. A replacement keeps the failed host tables too.
+func (r *registry) store(d *caddyjson.TablesDelta, failed []failure) map[string]*tableChange {
 	changes := map[string]*tableChange{}
 	change := func(table string) *tableChange {
 		if changes[table] == nil {
@@ -170,8 +209,15 @@ func (r *registry) store(d *caddyjson.TablesDelta) map[string]*tableChange {
 			change(k.Table).drop = append(change(k.Table).drop, k.Host)
 		}
 	}
+	skip := make(map[caddyjson.HostKey]bool, len(failed))
+	for _, f := range failed {
+		skip[f.key] = true
+	}
 	for i := range d.Set {
 		ht := &d.Set[i]
+		if skip[ht.Key()] {
+			continue
+		}
 		if r.tables[ht.Table] == nil {
 			r.tables[ht.Table] = map[string]stored{}
 		}
