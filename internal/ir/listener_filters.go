@@ -8,7 +8,8 @@ type RequestFilter struct {
 	ExternalAuth *ExternalAuth `json:"externalAuth"`
 }
 
-// ExternalAuth asks an HTTP authorization service about every request: 200 lets the
+// ExternalAuth asks an HTTP authorization service about every request, with its method,
+// Host, path and query, Authorization and the allowed headers, and no body: 200 lets the
 // request continue, with the allowed response headers copied into it; any other answer
 // goes back to the client as the service gave it.
 type ExternalAuth struct {
@@ -24,6 +25,7 @@ type ExternalAuth struct {
 	// and Authorization, which always are.
 	AllowedHeaders []string `json:"allowedHeaders,omitempty"`
 	// AllowedResponseHeaders are the service's response headers copied into the request
-	// on 200; never empty. Host is never copied.
-	AllowedResponseHeaders []string `json:"allowedResponseHeaders"`
+	// on 200; empty copies all but those that describe the answer itself (its framing,
+	// content type, date, server). Host is never copied.
+	AllowedResponseHeaders []string `json:"allowedResponseHeaders,omitempty"`
 }

@@ -62,14 +62,13 @@ func (t *translation) externalAuth(l *listener, at string, f *gwapiv1.HTTPExtern
 		l.reject(gwapiv1.ListenerReasonUnsupportedValue,
 			fmt.Sprintf("%s: externalAuth.forwardBody is not supported; the body is never sent to the service", at))
 		return nil, false
-	case f.HTTPAuthConfig == nil || len(f.HTTPAuthConfig.AllowedResponseHeaders) == 0:
-		l.reject(gwapiv1.ListenerReasonUnsupportedValue,
-			fmt.Sprintf("%s: externalAuth.http.allowedResponseHeaders must name the headers to copy; copying every header is not supported", at))
-		return nil, false
 	}
 	c := f.HTTPAuthConfig
+	if c == nil {
+		c = &gwapiv1.HTTPAuthConfig{}
+	}
 	auth := &ir.ExternalAuth{
-		PathPrefix:             strings.TrimRight(c.Path, "/"),
+		PathPrefix:             pathPrefix(c.Path),
 		AllowedHeaders:         headerNames(c.AllowedRequestHeaders),
 		AllowedResponseHeaders: headerNames(c.AllowedResponseHeaders),
 	}
@@ -89,6 +88,15 @@ func (t *translation) externalAuth(l *listener, at string, f *gwapiv1.HTTPExtern
 	}
 	auth.Invalid = true
 	return auth, true
+}
+
+// pathPrefix is path as a prefix of request paths: starting with a slash, ending
+// without one ("" for none).
+func pathPrefix(path string) string {
+	if p := strings.Trim(path, "/"); p != "" {
+		return "/" + p
+	}
+	return ""
 }
 
 // headerNames canonicalises, sorts and dedupes header names.
