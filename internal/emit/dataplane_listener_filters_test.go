@@ -1,6 +1,7 @@
 package emit_test
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -86,6 +87,17 @@ spec:
           protocol: HTTP
           backendRef: {name: missing, port: 9000}
           http: {allowedResponseHeaders: [X-User]}
+  - name: down
+    port: PORT
+    protocol: HTTP
+    hostname: down.example.com
+    filters:
+      requests:
+      - type: ExternalAuth
+        externalAuth:
+          protocol: HTTP
+          backendRef: {name: down, port: 9000}
+          http: {allowedResponseHeaders: [X-User]}
   - name: copy-all
     port: PORT
     protocol: HTTP
@@ -123,6 +135,11 @@ spec: {clusterIP: 10.0.0.2, ports: [{port: 8080}]}
 ---
 apiVersion: v1
 kind: Service
+metadata: {name: down, namespace: default}
+spec: {clusterIP: 10.0.0.52, ports: [{port: 9000}]}
+---
+apiVersion: v1
+kind: Service
 metadata: {name: uploads, namespace: default}
 spec: {clusterIP: 10.0.0.3, ports: [{port: 8080}]}
 ---
@@ -146,7 +163,8 @@ spec:
 // method and without its body, which the backend gets; a filter without
 // allowedResponseHeaders copies every header but Host; a denied one gets the service's
 // status, headers and body, and neither the next filter nor a backend sees it; a
-// filter whose service does not resolve answers 500; other listeners are not filtered.
+// filter whose service does not resolve answers 500, one whose service does not answer
+// 502; other listeners are not filtered.
 func TestDataPlaneListenerFilters(t *testing.T) {
 	authz := newAuthService(t, map[string]string{"X-User": "alice", "Host": "evil.example.com", "X-Other": "no"})
 	roles := newAuthService(t, map[string]string{"X-Role": "admin"})
@@ -156,6 +174,7 @@ func TestDataPlaneListenerFilters(t *testing.T) {
 		"10.0.0.1:8080":  echoBackend(t, "admins").Listener.Addr().String(),
 		"10.0.0.2:8080":  echoBackend(t, "users").Listener.Addr().String(),
 		"10.0.0.3:8080":  bodyEcho(t).Listener.Addr().String(),
+		"10.0.0.52:9000": fmt.Sprintf("127.0.0.1:%d", freePort(t)),
 	})
 
 	t.Run("allowed", func(t *testing.T) {
@@ -237,6 +256,10 @@ func TestDataPlaneListenerFilters(t *testing.T) {
 		if len(roles.requests()) != before {
 			t.Errorf("the second filter ran after the first denied")
 		}
+	})
+
+	t.Run("service down", func(t *testing.T) {
+		d.expect("GET", "/", map[string]string{"Host": "down.example.com", "Authorization": "Bearer good"}, 502)
 	})
 
 	t.Run("unresolved service", func(t *testing.T) {
