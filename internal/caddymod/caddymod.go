@@ -1,10 +1,11 @@
 // Package caddymod registers the operator's own Caddy modules: the handlers the Gateway
 // API needs and core Caddy lacks (request mirroring, CORS, a request deadline, weighted
-// branches for backend filters, a weighted upstream selection for HTTP and layer4
-// proxies that interleaves and survives reloads, and that for layer4 closes the
-// connections of backends a reload leaves out of their rule, a reverse_proxy transport
-// speaking TLS to backends as a BackendTLSPolicy says, and route tables served by host
-// lookup and changed through the admin API without a config reload). Import it for its
+// branches for backend filters, a listener's external authorization before routing, a
+// weighted upstream selection for HTTP and layer4 proxies that interleaves and survives
+// reloads, and that for layer4 closes the connections of backends a reload leaves out
+// of their rule, a reverse_proxy transport speaking TLS to backends as a
+// BackendTLSPolicy says, and route tables served by host lookup and changed through the
+// admin API without a config reload). Import it for its
 // side effect, as cmd/caddy does and as every test that validates or runs emitted
 // configs must, so that Caddy knows the modules. It holds no code of its own.
 package caddymod
@@ -14,6 +15,8 @@ import (
 	_ "github.com/caddy-gateway/operator/internal/caddymod/backendtls"
 	// http.handlers.gateway_cors
 	_ "github.com/caddy-gateway/operator/internal/caddymod/cors"
+	// http.handlers.gateway_external_auth
+	_ "github.com/caddy-gateway/operator/internal/caddymod/extauth"
 	// http.handlers.gateway_request_timeout
 	_ "github.com/caddy-gateway/operator/internal/caddymod/deadline"
 	// layer4.proxy.selection_policies.gateway_smooth

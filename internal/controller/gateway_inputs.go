@@ -45,8 +45,8 @@ func (r *GatewayReconciler) translationInput(ctx context.Context, gw *gwapiv1.Ga
 	return in, r.addPolicyInputs(ctx, &in)
 }
 
-// addRouteInputs adds to in the routes of every kind served that name gw, and their
-// backend Services.
+// addRouteInputs adds to in the routes of every kind served that name gw, their
+// backend Services and the Services of gw's listener filters.
 func (r *GatewayReconciler) addRouteInputs(ctx context.Context, gw *gwapiv1.Gateway, in *translator.Input) error {
 	var backends []client.ObjectKey
 	for _, k := range r.routeKinds {
@@ -59,6 +59,7 @@ func (r *GatewayReconciler) addRouteInputs(ctx context.Context, gw *gwapiv1.Gate
 			backends = append(backends, k.backendKeys(rt)...)
 		}
 	}
+	backends = append(backends, listenerFilterServiceKeys(gw)...)
 	services, err := r.backendServices(ctx, backends)
 	in.Services = services
 	return err

@@ -76,6 +76,9 @@ func setupIndexes(ctx context.Context, mgr ctrl.Manager, controller gwapiv1.Gate
 	if err := idx.IndexField(ctx, &gwapiv1.Gateway{}, indexGatewaySecrets, gatewaySecretKeys); err != nil {
 		return err
 	}
+	if err := idx.IndexField(ctx, &gwapiv1.Gateway{}, indexGatewayFilterServices, gatewayFilterServiceKeys); err != nil {
+		return err
+	}
 	return idx.IndexField(ctx, &gwapiv1.Gateway{}, indexGatewayParams, gatewayParamsKey)
 }
 

@@ -163,6 +163,9 @@ func redirectBackends(g *ir.Gateway, backends map[string]string) {
 	}
 	for i := range g.HTTP {
 		for j := range g.HTTP[i].Listeners {
+			for _, f := range g.HTTP[i].Listeners[j].RequestFilters {
+				redirect(&f.ExternalAuth.Address)
+			}
 			for k := range g.HTTP[i].Listeners[j].Hosts {
 				routes := g.HTTP[i].Listeners[j].Hosts[k].Routes
 				for r := range routes {

@@ -20,7 +20,7 @@ func (e *emitter) server(s *ir.HTTPServer) *caddyjson.Server {
 		table := caddyjson.RouteTable{Handler: caddyjson.RouteTableHandler, Table: caddyjson.TableName(s.Port, l.Hostname)}
 		out.Routes = append(out.Routes, caddyjson.Route{
 			Match:    hostMatch(l.Hostname),
-			Handle:   []caddyjson.Handler{misdirectGuard(s, i, table)},
+			Handle:   []caddyjson.Handler{misdirectGuard(s, i, e.withRequestFilters(l, table))},
 			Terminal: true,
 		})
 		if s.TLS {

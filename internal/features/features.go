@@ -33,6 +33,9 @@ var supported = []gwapiv1.FeatureName{
 	"GatewayHTTPListenerIsolation",
 	"GatewayHTTPSListenerDetectMisdirectedRequests",
 	"GatewayInfrastructure",
+	// GatewayListenerFilters: no v1.7.0 conformance test; e2e TestListenerFiltersAndDestinationPort
+	// (an ExternalAuth filter asks a service in the cluster; an ExtensionRef filter is refused).
+	"GatewayListenerFilters",
 	"GatewayPort8080",
 	"GatewayRouteHostnameIntersectionPrecedence",
 	// GRPCRoute extended.
@@ -48,6 +51,9 @@ var supported = []gwapiv1.FeatureName{
 	"HTTPRouteBackendTimeout",
 	"HTTPRouteBackendURLRewrite",
 	"HTTPRouteCORS",
+	// HTTPRouteDestinationPortMatching: conformance HTTPRouteInvalidParentRefNotMatchingListenerPort
+	// and e2e TestListenerFiltersAndDestinationPort (routes attached by port alone).
+	"HTTPRouteDestinationPortMatching",
 	"HTTPRouteHostRewrite",
 	"HTTPRouteMethodMatching",
 	"HTTPRouteNamedRouteRule",

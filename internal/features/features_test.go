@@ -106,9 +106,7 @@ func TestSupportedCoversProfiles(t *testing.T) {
 var notAdvertised = map[gwfeatures.FeatureName]string{
 	"GatewayAddressRoutability":        "spec.addresses is ignored",
 	"GatewayAddressRoutabilityCluster": "spec.addresses is ignored",
-	"GatewayListenerFilters":           "not implemented",
 	"GatewayStaticAddresses":           "spec.addresses is ignored",
-	"HTTPRouteDestinationPortMatching": "not implemented",
 	"ListenerSet":                      "not implemented",
 }
 

@@ -56,6 +56,9 @@ type Listener struct {
 	Certificates []string `json:"certificates,omitempty"`
 	// ClientValidation, when set, verifies TLS client certificates (HTTPS only).
 	ClientValidation *ClientValidation `json:"clientValidation,omitempty"`
+	// RequestFilters run, in order, on every request of the listener before its routes
+	// are matched (pre-routing filters).
+	RequestFilters []RequestFilter `json:"requestFilters,omitempty"`
 	// Hosts are the route host groups, most specific first. A request tries each group
 	// whose pattern matches its host, in order; the first matching route entry wins.
 	Hosts []HostGroup `json:"hosts,omitempty"`

@@ -47,7 +47,7 @@ func (t *translation) buildIR() *ir.Gateway {
 			}
 			srv.Listeners = append(srv.Listeners, ir.Listener{
 				Name: string(l.spec.Name), Hostname: l.hostname, Certificates: l.certs, Hosts: buildHostGroups(l),
-				ClientValidation: l.validation,
+				ClientValidation: l.validation, RequestFilters: l.filters,
 			})
 		}
 		g.HTTP = append(g.HTTP, srv)

@@ -30,8 +30,10 @@ type listener struct {
 	certs     []string
 	// validation verifies client certificates (Gateway spec.tls.frontend); nil for none.
 	validation *ir.ClientValidation
-	attached   int32
-	routes     []attachedRoute
+	// filters are the resolved pre-routing filters (checkFilters).
+	filters  []ir.RequestFilter
+	attached int32
+	routes   []attachedRoute
 	// claims are the routes attached so far with their effective hostnames, for
 	// HTTPRoute/GRPCRoute hostname conflicts.
 	claims []hostClaim
@@ -70,6 +72,7 @@ func (t *translation) buildListeners() {
 		}
 		t.checkProtocol(l)
 		t.checkKinds(l)
+		t.checkFilters(l)
 		if l.accepted && spec.Protocol == gwapiv1.HTTPSProtocolType {
 			t.resolveCertificates(l)
 			t.resolveClientValidation(l)

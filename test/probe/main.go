@@ -3,6 +3,8 @@
 // backend that echoes what it received, or sends one request and prints the answer:
 //
 //	probe ADDR...           print "ADDR open" or "ADDR closed: <error>" for each, then sleep
+//	probe auth ADDR         an HTTP authorization service: "Authorization: Bearer good" gets
+//	                        200 with X-User: alice, anything else 403 "denied by auth"
 //	probe serve ADDR NAME   answer every request with NAME, the path and the request headers;
 //	                        echo the bytes of an upgraded (WebSocket) connection; stream
 //	                        GET /_stream?n=N as N lines, one every 50 ms
@@ -24,6 +26,10 @@ import (
 )
 
 func main() {
+	if len(os.Args) == 3 && os.Args[1] == "auth" {
+		serveAuth(os.Args[2])
+		return
+	}
 	if len(os.Args) == 4 && os.Args[1] == "serve" {
 		serve(os.Args[2], os.Args[3])
 		return

@@ -198,3 +198,15 @@ func RunProbePod(ctx context.Context, c client.Client, cfg *rest.Config, pod *co
 	}
 	return out, nil
 }
+
+// AuthBackend is a Deployment and a Service named name, port 8080, whose pods run the
+// probe's HTTP authorization service (probe auth): "Authorization: Bearer good" gets
+// 200 with X-User: alice, anything else 403 with the body "denied by auth".
+func AuthBackend(ns, name string) []client.Object {
+	return backend(ns, name, corev1.Container{
+		Image: ProbeImage, Args: []string{"auth", ":8080"},
+		ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{
+			TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(8080)},
+		}},
+	}, corev1.ServicePort{Name: "http", Port: 8080, TargetPort: intstr.FromInt32(8080)})
+}

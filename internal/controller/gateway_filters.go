@@ -1,0 +1,49 @@
+package controller
+
+import (
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
+)
+
+// indexGatewayFilterServices indexes Gateways by the "namespace/name" of the Services
+// their listeners' ExternalAuth filters ask (listenerFilterServiceKeys).
+const indexGatewayFilterServices = "caddygateway.io/gateway-filter-services"
+
+// listenerFilterServiceKeys are the distinct Services the ExternalAuth filters of gw's
+// listeners name (filters.requests[].externalAuth.backendRef of kind Service).
+func listenerFilterServiceKeys(gw *gwapiv1.Gateway) []client.ObjectKey {
+	var keys []client.ObjectKey
+	for i := range gw.Spec.Listeners {
+		f := gw.Spec.Listeners[i].Filters
+		if f == nil {
+			continue
+		}
+		for _, rf := range f.Requests {
+			if rf.ExternalAuth == nil {
+				continue
+			}
+			ref := &rf.ExternalAuth.BackendRef
+			if (ref.Group != nil && *ref.Group != "") || (ref.Kind != nil && *ref.Kind != "Service") {
+				continue
+			}
+			key := client.ObjectKey{Namespace: gw.Namespace, Name: string(ref.Name)}
+			if ref.Namespace != nil {
+				key.Namespace = string(*ref.Namespace)
+			}
+			if !containsKey(keys, key) {
+				keys = append(keys, key)
+			}
+		}
+	}
+	return keys
+}
+
+// gatewayFilterServiceKeys is the indexGatewayFilterServices index function.
+func gatewayFilterServiceKeys(o client.Object) []string {
+	keys := listenerFilterServiceKeys(o.(*gwapiv1.Gateway))
+	out := make([]string, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, k.String())
+	}
+	return out
+}
