@@ -22,7 +22,7 @@ type translation struct {
 	listeners  []*listener
 	// sets are the ListenerSets whose parentRef names the Gateway, in precedence order.
 	sets     []*listenerSet
-	certData   map[string][2]string
+	certData map[string][2]string
 	// policies are the BackendTLSPolicies by target (nil without any); read-only while
 	// routes are checked, but for their seen marks.
 	policies *backendPolicies
