@@ -3,6 +3,7 @@ package infra
 import (
 	"fmt"
 	"maps"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -67,6 +68,10 @@ type Input struct {
 	// Gateway whose fleet is rendered; its listeners give the ports and its
 	// spec.infrastructure the extra labels and annotations.
 	Gateway *gwapiv1.Gateway
+	// ListenerSetListeners are the listeners of the ListenerSets the Gateway allows
+	// (translator.AllowedListenerSetListeners): their ports are opened beside the
+	// Gateway's own.
+	ListenerSetListeners []gwapiv1.Listener
 	// Spec is the merged CaddyProxyConfig (see Merge); nil means all defaults.
 	Spec *v1alpha1.CaddyProxyConfigSpec
 	// CaddyImage is the default data-plane image (workload.caddy.image overrides it).
@@ -167,7 +172,7 @@ func newRenderer(in Input) (*renderer, error) {
 			r.metrics = nil
 		}
 	}
-	r.ports = listenerPorts(in.Gateway.Spec.Listeners, hasH3(r.spec))
+	r.ports = listenerPorts(slices.Concat(in.Gateway.Spec.Listeners, in.ListenerSetListeners), hasH3(r.spec))
 	return r, r.checkPorts()
 }
 
