@@ -35,6 +35,8 @@ var supported = []gwapiv1.FeatureName{
 	"GatewayInfrastructure",
 	"GatewayPort8080",
 	"GatewayRouteHostnameIntersectionPrecedence",
+	// ListenerSet (extended; its 13 tests of the suite pass).
+	"ListenerSet",
 	// GRPCRoute extended.
 	"GRPCRouteNamedRouteRule",
 	"GRPCRouteRequestHeaderModifier",
