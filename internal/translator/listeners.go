@@ -239,7 +239,7 @@ func supportedKindsText(served []gwapiv1.Kind) string {
 // Listeners of different owners (the Gateway, its ListenerSets) never both lose: a
 // ListenerSet's listener yields to every listener before it in precedence order (the
 // Gateway's own, then the sets' by age and namespace/name) that it conflicts with in
-// either direction, and the earlier one keeps serving.
+// either direction and that is not conflicted itself, and the earlier one keeps serving.
 func (t *translation) markConflicts() {
 	for i, a := range t.listeners {
 		for j, b := range t.listeners {
@@ -247,7 +247,9 @@ func (t *translation) markConflicts() {
 				continue
 			}
 			if a.set != b.set {
-				if i > j {
+				// b, before a, has its conflicts settled: only a listener that keeps its
+				// port can hold it against a.
+				if i > j && b.conflict == "" {
 					a.conflict = cmp.Or(a.conflict, portConflict(a, b), portConflict(b, a))
 				}
 				continue
