@@ -285,9 +285,9 @@ func (r *GatewayReconciler) writeStatus(ctx context.Context, gw *gwapiv1.Gateway
 }
 
 // SetupWithManager registers the reconciler. Changes to owned objects (drift, deletion),
-// to the admin certificate Secrets, to the class, to the parameters, to routes and what
-// they reference, and to listener certificate Secrets map back to the Gateways they
-// affect. The cert-manager objects are watched from the first reconcile that finds
+// to the admin certificate Secrets, to the class, to the parameters, to ListenerSets, to
+// routes and what they reference, and to listener certificate Secrets map back to the
+// Gateways they affect. The cert-manager objects are watched from the first reconcile that finds
 // cert-manager's API (certManagerWatch).
 func (r *GatewayReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	secrets, err := newSecretMetadataCache(mgr)
