@@ -16,7 +16,7 @@ import (
 // ClusterTrustBundle (e2e TestBackendTLSPolicy: a policy's CA from a ClusterTrustBundle
 // verifies the backend, and a change of the bundle is followed).
 // Not listed (their tests are not run): GatewayStaticAddresses (spec.addresses is
-// ignored), GatewayAddressRoutability(Cluster), GatewayListenerFilters, ListenerSet,
+// ignored), GatewayAddressRoutability(Cluster), GatewayListenerFilters,
 // HTTPRouteDestinationPortMatching, and the Mesh features.
 var supported = []gwapiv1.FeatureName{
 	// Core of the GATEWAY-HTTP, GATEWAY-GRPC, GATEWAY-TLS, GATEWAY-TCP and GATEWAY-UDP profiles.

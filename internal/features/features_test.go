@@ -109,7 +109,6 @@ var notAdvertised = map[gwfeatures.FeatureName]string{
 	"GatewayListenerFilters":           "not implemented",
 	"GatewayStaticAddresses":           "spec.addresses is ignored",
 	"HTTPRouteDestinationPortMatching": "not implemented",
-	"ListenerSet":                      "not implemented",
 }
 
 // TestSupportedCoversExtended: every extended feature of the default conformance
