@@ -135,7 +135,7 @@ func (r *GatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	setListeners, err := r.allowedListenerSetListeners(ctx, &gw)
+	setListeners, err := r.allowedListenerSetListeners(ctx, &gw, infra.OwnPorts(spec))
 	if err != nil {
 		return ctrl.Result{}, err
 	}

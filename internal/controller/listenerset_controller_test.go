@@ -54,8 +54,9 @@ func servicePorts(t *testing.T, f *fixture) []int32 {
 }
 
 // TestListenerSetAttaches: a Gateway that allows ListenerSets from all namespaces
-// attaches a set of another namespace: the set is accepted with its listener's status,
-// the Gateway counts it and its Service opens the set's port; a route naming the set
+// attaches a set of another namespace: the set is accepted with its listeners' statuses
+// (one on the Caddy pods' admin port refused alone, PortUnavailable), the Gateway stays
+// accepted and counts it, and its Service opens the set's other port; a route naming the set
 // gets an entry of its own, scoped to that parentRef. Narrowing allowedListeners to the
 // Gateway's namespace detaches the set (NotAllowed), closes its port and refuses the
 // route.
@@ -66,15 +67,21 @@ func TestListenerSetAttaches(t *testing.T) {
 	})
 	teamNS := newNamespace(t)
 	ls := newListenerSet(teamNS, "team", f.ns, f.gateway.Name, 8081)
+	// A listener on the Caddy pods' admin port is refused alone.
+	ls.Spec.Listeners = append(ls.Spec.Listeners, gwapiv1.ListenerEntry{Name: "admin", Port: 2021, Protocol: gwapiv1.HTTPProtocolType})
 	create(t, ls)
 	lsKey := client.ObjectKeyFromObject(ls)
 	waitFor(t, lsKey, &gwapiv1.ListenerSet{}, func(ls *gwapiv1.ListenerSet) error {
 		if err := listenerSetAcceptedIs(metav1.ConditionTrue, gwapiv1.ListenerSetReasonAccepted)(ls); err != nil {
 			return err
 		}
-		if len(ls.Status.Listeners) != 1 || ls.Status.Listeners[0].Name != "http" ||
+		if len(ls.Status.Listeners) != 2 || ls.Status.Listeners[0].Name != "http" ||
 			!meta.IsStatusConditionTrue(ls.Status.Listeners[0].Conditions, string(gwapiv1.ListenerEntryConditionAccepted)) {
 			return fmt.Errorf("listener statuses %+v", ls.Status.Listeners)
+		}
+		admin := meta.FindStatusCondition(ls.Status.Listeners[1].Conditions, string(gwapiv1.ListenerEntryConditionAccepted))
+		if admin == nil || admin.Reason != string(gwapiv1.ListenerEntryReasonPortUnavailable) {
+			return fmt.Errorf("the listener on the admin port is %+v, want PortUnavailable", admin)
 		}
 		if meta.FindStatusCondition(ls.Status.Conditions, string(gwapiv1.ListenerSetConditionProgrammed)) == nil {
 			return fmt.Errorf("no Programmed condition: %+v", ls.Status.Conditions)
@@ -85,11 +92,11 @@ func TestListenerSetAttaches(t *testing.T) {
 		if gw.Status.AttachedListenerSets == nil || *gw.Status.AttachedListenerSets != 1 {
 			return fmt.Errorf("attachedListenerSets %v, want 1", gw.Status.AttachedListenerSets)
 		}
-		return nil
+		return gatewayAcceptedIs(gatewayAccepted)(gw)
 	})
 	eventually(t, waitTimeout, func() error {
-		if ports := servicePorts(t, f); !slices.Contains(ports, 8081) {
-			return fmt.Errorf("Service ports %v lack the ListenerSet's 8081", ports)
+		if ports := servicePorts(t, f); !slices.Contains(ports, 8081) || slices.Contains(ports, 2021) {
+			return fmt.Errorf("Service ports %v: want the ListenerSet's 8081, not the admin port 2021", ports)
 		}
 		return nil
 	})
@@ -110,8 +117,8 @@ func TestListenerSetAttaches(t *testing.T) {
 		return reasonIs(r.Status.Parents, "team", string(gwapiv1.RouteReasonAccepted))
 	})
 	waitFor(t, lsKey, &gwapiv1.ListenerSet{}, func(ls *gwapiv1.ListenerSet) error {
-		if len(ls.Status.Listeners) != 1 || ls.Status.Listeners[0].AttachedRoutes != 1 {
-			return fmt.Errorf("listener statuses %+v, want 1 attached route", ls.Status.Listeners)
+		if len(ls.Status.Listeners) != 2 || ls.Status.Listeners[0].AttachedRoutes != 1 || ls.Status.Listeners[1].AttachedRoutes != 0 {
+			return fmt.Errorf("listener statuses %+v, want 1 route attached to http, none to admin", ls.Status.Listeners)
 		}
 		return nil
 	})

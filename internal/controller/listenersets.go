@@ -255,8 +255,9 @@ func attachedListenerSets(out translator.Output) *int32 {
 }
 
 // allowedListenerSetListeners returns the listeners of the ListenerSets gw allows
-// (translator.AllowedListenerSetListeners), whose ports its fleet opens.
-func (r *GatewayReconciler) allowedListenerSetListeners(ctx context.Context, gw *gwapiv1.Gateway) ([]gwapiv1.Listener, error) {
+// (translator.AllowedListenerSetListeners), whose ports its fleet opens; ownPorts are
+// the pods' own (infra.OwnPorts), which no set's listener gets.
+func (r *GatewayReconciler) allowedListenerSetListeners(ctx context.Context, gw *gwapiv1.Gateway, ownPorts map[int32]string) ([]gwapiv1.Listener, error) {
 	sets, err := r.listenerSetsOf(ctx, gw)
 	if err != nil || len(sets) == 0 {
 		return nil, err
@@ -265,5 +266,5 @@ func (r *GatewayReconciler) allowedListenerSetListeners(ctx context.Context, gw 
 	if err := r.List(ctx, &namespaces, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, fmt.Errorf("listing Namespaces: %w", err)
 	}
-	return translator.AllowedListenerSetListeners(gw, sets, namespaces.Items), nil
+	return translator.AllowedListenerSetListeners(gw, sets, namespaces.Items, ownPorts), nil
 }

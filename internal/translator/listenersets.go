@@ -111,9 +111,10 @@ func listenerSetsOf(gw *gwapiv1.Gateway, sets []gwapiv1.ListenerSet) []*gwapiv1.
 // AllowedListenerSetListeners returns the listeners of the ListenerSets of sets that
 // name gw and that its spec.allowedListeners admits (namespaces gives the labels for a
 // selector), in precedence order: the listeners the Gateway's fleet must open ports for,
-// beside its own. Listeners that lose a conflict are among them: a conflict is always
-// with a listener on the same port.
-func AllowedListenerSetListeners(gw *gwapiv1.Gateway, sets []gwapiv1.ListenerSet, namespaces []corev1.Namespace) []gwapiv1.Listener {
+// beside its own. Listeners on the pods' own ports (Input.OwnPorts) are left out, as the
+// translation refuses them; listeners that lose a conflict are among them: a conflict is
+// always with a listener on the same port.
+func AllowedListenerSetListeners(gw *gwapiv1.Gateway, sets []gwapiv1.ListenerSet, namespaces []corev1.Namespace, ownPorts map[int32]string) []gwapiv1.Listener {
 	var out []gwapiv1.Listener
 	for _, ls := range listenerSetsOf(gw, sets) {
 		var ns *corev1.Namespace
@@ -126,7 +127,9 @@ func AllowedListenerSetListeners(gw *gwapiv1.Gateway, sets []gwapiv1.ListenerSet
 			continue
 		}
 		for _, e := range ls.Spec.Listeners {
-			out = append(out, gwapiv1.Listener(e))
+			if _, own := ownPorts[int32(e.Port)]; !own {
+				out = append(out, gwapiv1.Listener(e))
+			}
 		}
 	}
 	return out
@@ -146,6 +149,10 @@ func (t *translation) buildListenerSets() {
 		for i := range obj.Spec.Listeners {
 			spec := gwapiv1.Listener(obj.Spec.Listeners[i])
 			l := t.newListener(&spec, ls)
+			if what, own := t.in.OwnPorts[int32(spec.Port)]; own {
+				l.reject(gwapiv1.ListenerReasonPortUnavailable,
+					fmt.Sprintf("port %d is %s of the Gateway's Caddy pods", spec.Port, what))
+			}
 			ls.listeners = append(ls.listeners, l)
 			t.listeners = append(t.listeners, l)
 		}

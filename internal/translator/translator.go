@@ -58,6 +58,10 @@ type Input struct {
 	// ListenerSets are candidate ListenerSets; those whose parentRef names Gateway are
 	// attached as its spec.allowedListeners says.
 	ListenerSets []gwapiv1.ListenerSet
+	// OwnPorts are the ports the Gateway's Caddy pods use for themselves (admin,
+	// readiness, metrics), each with what uses it: a ListenerSet's listener on one is
+	// refused (PortUnavailable), and the rest of the Gateway is served.
+	OwnPorts map[int32]string
 	// Namespaces are needed for allowedRoutes and allowedListeners namespace selectors
 	// (labels).
 	Namespaces []corev1.Namespace
