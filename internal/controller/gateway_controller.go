@@ -130,7 +130,10 @@ func (r *GatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	spec, err := r.mergedParams(ctx, &gc, &gw)
 	var perr *paramsError
 	if errors.As(err, &perr) {
-		return ctrl.Result{}, r.writeStatus(ctx, &gw, nil, gw.Status.AttachedListenerSets, status.GatewayInvalidParameters(gw.Generation, perr.msg), notProgrammedInvalid(gw.Generation))
+		if err := r.refuseListenerSets(ctx, &gw, perr.msg); err != nil {
+			return ctrl.Result{}, err
+		}
+		return ctrl.Result{}, r.writeStatus(ctx, &gw, nil, nil, status.GatewayInvalidParameters(gw.Generation, perr.msg), notProgrammedInvalid(gw.Generation))
 	}
 	if err != nil {
 		return ctrl.Result{}, err
@@ -144,7 +147,10 @@ func (r *GatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		CaddyImage: r.CaddyImage, OperatorImage: r.OperatorImage, Operator: r.Operator,
 	})
 	if err != nil {
-		return ctrl.Result{}, r.writeStatus(ctx, &gw, nil, gw.Status.AttachedListenerSets, status.GatewayInvalidParameters(gw.Generation, err.Error()), notProgrammedInvalid(gw.Generation))
+		if err := r.refuseListenerSets(ctx, &gw, err.Error()); err != nil {
+			return ctrl.Result{}, err
+		}
+		return ctrl.Result{}, r.writeStatus(ctx, &gw, nil, nil, status.GatewayInvalidParameters(gw.Generation, err.Error()), notProgrammedInvalid(gw.Generation))
 	}
 
 	var tls *v1alpha1.AdminTLSSpec

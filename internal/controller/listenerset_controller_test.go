@@ -144,3 +144,29 @@ func TestListenerSetAttaches(t *testing.T) {
 		return reasonIs(r.Status.Parents, "team", string(gwapiv1.RouteReasonNoMatchingParent))
 	})
 }
+
+// TestListenerSetOfInvalidGateway: while the Gateway is not accepted (its parameters
+// invalid), the ListenerSets naming it are not accepted either (ParentNotAccepted), and
+// the Gateway counts none; when it is accepted again, so are they.
+func TestListenerSetOfInvalidGateway(t *testing.T) {
+	f := newFixture(t, v1alpha1.CaddyProxyConfigSpec{}, func(gw *gwapiv1.Gateway) {
+		same := gwapiv1.NamespacesFromSame
+		gw.Spec.AllowedListeners = &gwapiv1.AllowedListeners{Namespaces: &gwapiv1.ListenerNamespaces{From: &same}}
+	})
+	ls := newListenerSet(f.ns, "team", f.ns, f.gateway.Name, 8081)
+	create(t, ls)
+	lsKey := client.ObjectKeyFromObject(ls)
+	waitFor(t, lsKey, &gwapiv1.ListenerSet{}, listenerSetAcceptedIs(metav1.ConditionTrue, gwapiv1.ListenerSetReasonAccepted))
+
+	update(t, f.params, func(p *v1alpha1.CaddyProxyConfig) { p.Spec = conflictingPorts() })
+	waitFor(t, lsKey, &gwapiv1.ListenerSet{}, listenerSetAcceptedIs(metav1.ConditionFalse, gwapiv1.ListenerSetReasonParentNotAccepted))
+	f.waitGateway(t, func(gw *gwapiv1.Gateway) error {
+		if gw.Status.AttachedListenerSets != nil {
+			return fmt.Errorf("attachedListenerSets %d, want none", *gw.Status.AttachedListenerSets)
+		}
+		return nil
+	})
+
+	update(t, f.params, func(p *v1alpha1.CaddyProxyConfig) { p.Spec = v1alpha1.CaddyProxyConfigSpec{} })
+	waitFor(t, lsKey, &gwapiv1.ListenerSet{}, listenerSetAcceptedIs(metav1.ConditionTrue, gwapiv1.ListenerSetReasonAccepted))
+}

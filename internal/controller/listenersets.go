@@ -268,3 +268,23 @@ func (r *GatewayReconciler) allowedListenerSetListeners(ctx context.Context, gw 
 	}
 	return translator.AllowedListenerSetListeners(gw, sets, namespaces.Items, ownPorts), nil
 }
+
+// refuseListenerSets marks every ListenerSet that names gw not accepted
+// (ParentNotAccepted, with why the Gateway is not: message), while gw is not accepted.
+func (r *GatewayReconciler) refuseListenerSets(ctx context.Context, gw *gwapiv1.Gateway, message string) error {
+	sets, err := r.listenerSetsOf(ctx, gw)
+	if err != nil {
+		return err
+	}
+	wants := make([]translator.ListenerSetStatus, 0, len(sets))
+	for i := range sets {
+		ls := &sets[i]
+		wants = append(wants, translator.ListenerSetStatus{
+			Namespace: ls.Namespace, Name: ls.Name, Generation: ls.Generation,
+			Accepted: status.ListenerSetAccepted(ls.Generation, gwapiv1.ListenerSetReasonParentNotAccepted,
+				fmt.Sprintf("Gateway %s/%s is not accepted: %s", gw.Namespace, gw.Name, message)),
+			Listeners: []gwapiv1.ListenerEntryStatus{},
+		})
+	}
+	return r.writeListenerSetStatuses(ctx, wants, notProgrammedInvalid(gw.Generation))
+}
