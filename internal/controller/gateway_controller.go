@@ -174,9 +174,9 @@ func (r *GatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 
 // forgetGateway drops what the operator keeps for a deleted Gateway (its fleet and pods
 // are going with it, owned by it), deletes its admin objects from the operator's
-// namespace (which it cannot own) and removes its entries from the statuses of routes
-// and BackendTLSPolicies: they must not go on claiming to be accepted by a Gateway that
-// is gone.
+// namespace (which it cannot own), removes its entries from the statuses of routes and
+// BackendTLSPolicies and marks the ListenerSets naming it not accepted: they must not go
+// on claiming to be accepted by a Gateway that is gone.
 func (r *GatewayReconciler) forgetGateway(ctx context.Context, key types.NamespacedName) error {
 	r.Pusher.Forget(key.String())
 	r.applied.forget(key)
@@ -192,6 +192,9 @@ func (r *GatewayReconciler) forgetGateway(ctx context.Context, key types.Namespa
 		return err
 	}
 	if err := r.writeRouteStatuses(ctx, gone, sets, nil); err != nil {
+		return err
+	}
+	if err := r.refuseListenerSets(ctx, gone, "it does not exist"); err != nil {
 		return err
 	}
 	return r.writePolicyStatuses(ctx, gone, nil)

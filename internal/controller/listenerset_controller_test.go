@@ -147,7 +147,8 @@ func TestListenerSetAttaches(t *testing.T) {
 
 // TestListenerSetOfInvalidGateway: while the Gateway is not accepted (its parameters
 // invalid), the ListenerSets naming it are not accepted either (ParentNotAccepted), and
-// the Gateway counts none; when it is accepted again, so are they.
+// the Gateway counts none; when it is accepted again, so are they; when it is deleted,
+// they are not accepted again.
 func TestListenerSetOfInvalidGateway(t *testing.T) {
 	f := newFixture(t, v1alpha1.CaddyProxyConfigSpec{}, func(gw *gwapiv1.Gateway) {
 		same := gwapiv1.NamespacesFromSame
@@ -169,4 +170,9 @@ func TestListenerSetOfInvalidGateway(t *testing.T) {
 
 	update(t, f.params, func(p *v1alpha1.CaddyProxyConfig) { p.Spec = v1alpha1.CaddyProxyConfigSpec{} })
 	waitFor(t, lsKey, &gwapiv1.ListenerSet{}, listenerSetAcceptedIs(metav1.ConditionTrue, gwapiv1.ListenerSetReasonAccepted))
+
+	if err := k8s.Delete(ctxFor(t), f.gateway); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, lsKey, &gwapiv1.ListenerSet{}, listenerSetAcceptedIs(metav1.ConditionFalse, gwapiv1.ListenerSetReasonParentNotAccepted))
 }
