@@ -13,6 +13,7 @@ import (
 	"github.com/caddy-gateway/operator/api/v1alpha1"
 	"github.com/caddy-gateway/operator/internal/certs"
 	"github.com/caddy-gateway/operator/internal/emit"
+	"github.com/caddy-gateway/operator/internal/infra"
 	"github.com/caddy-gateway/operator/internal/params"
 	"github.com/caddy-gateway/operator/internal/pusher"
 	"github.com/caddy-gateway/operator/internal/translator"
@@ -21,7 +22,9 @@ import (
 // configOutcome is what configuring a Gateway's data plane produced.
 type configOutcome struct {
 	translation translator.Output
-	push        pusher.Result
+	// sets are the ListenerSets that name the Gateway (the translation's input).
+	sets []gwapiv1.ListenerSet
+	push pusher.Result
 	// blocked says why nothing could be pushed (no client certificate yet, a config
 	// Caddy could not be given); empty when a push was attempted.
 	blocked string
@@ -34,10 +37,11 @@ func (r *GatewayReconciler) configure(ctx context.Context, gw *gwapiv1.Gateway, 
 	if err != nil {
 		return configOutcome{}, err
 	}
+	in.OwnPorts = infra.OwnPorts(spec)
 	if r.observeInput != nil {
 		r.observeInput(&in)
 	}
-	out := configOutcome{translation: translator.Translate(in)}
+	out := configOutcome{translation: translator.Translate(in), sets: in.ListenerSets}
 	cfg, err := emit.Emit(out.translation.IR, params.EmitOptions(spec.Caddy))
 	if err != nil {
 		out.blocked = fmt.Sprintf("the configuration cannot be rendered: %v", err)

@@ -66,6 +66,9 @@ type GatewayReconciler struct {
 	// backendTLS says whether BackendTLSPolicies and ClusterTrustBundles are served:
 	// watched, loaded and (policies) given statuses.
 	backendTLS backendTLSAPIs
+	// listenerSets says whether ListenerSets are served: watched, loaded and given
+	// statuses.
+	listenerSets bool
 	// observeInput: see Options.ObserveTranslationInput.
 	observeInput func(*translator.Input)
 
@@ -127,16 +130,27 @@ func (r *GatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	spec, err := r.mergedParams(ctx, &gc, &gw)
 	var perr *paramsError
 	if errors.As(err, &perr) {
-		return ctrl.Result{}, r.writeStatus(ctx, &gw, nil, status.GatewayInvalidParameters(gw.Generation, perr.msg), notProgrammedInvalid(gw.Generation))
+		if err := r.refuseListenerSets(ctx, &gw, perr.msg); err != nil {
+			return ctrl.Result{}, err
+		}
+		return ctrl.Result{}, r.writeStatus(ctx, &gw, nil, nil, status.GatewayInvalidParameters(gw.Generation, perr.msg), notProgrammedInvalid(gw.Generation))
 	}
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	setListeners, err := r.allowedListenerSetListeners(ctx, &gw, infra.OwnPorts(spec))
+	if err != nil {
+		return ctrl.Result{}, err
+	}
 	objs, err := infra.Render(infra.Input{
-		Gateway: &gw, Spec: spec, CaddyImage: r.CaddyImage, OperatorImage: r.OperatorImage, Operator: r.Operator,
+		Gateway: &gw, ListenerSetListeners: setListeners, Spec: spec,
+		CaddyImage: r.CaddyImage, OperatorImage: r.OperatorImage, Operator: r.Operator,
 	})
 	if err != nil {
-		return ctrl.Result{}, r.writeStatus(ctx, &gw, nil, status.GatewayInvalidParameters(gw.Generation, err.Error()), notProgrammedInvalid(gw.Generation))
+		if err := r.refuseListenerSets(ctx, &gw, err.Error()); err != nil {
+			return ctrl.Result{}, err
+		}
+		return ctrl.Result{}, r.writeStatus(ctx, &gw, nil, nil, status.GatewayInvalidParameters(gw.Generation, err.Error()), notProgrammedInvalid(gw.Generation))
 	}
 
 	var tls *v1alpha1.AdminTLSSpec
@@ -160,9 +174,9 @@ func (r *GatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 
 // forgetGateway drops what the operator keeps for a deleted Gateway (its fleet and pods
 // are going with it, owned by it), deletes its admin objects from the operator's
-// namespace (which it cannot own) and removes its entries from the statuses of routes
-// and BackendTLSPolicies: they must not go on claiming to be accepted by a Gateway that
-// is gone.
+// namespace (which it cannot own), removes its entries from the statuses of routes and
+// BackendTLSPolicies and marks the ListenerSets naming it not accepted: they must not go
+// on claiming to be accepted by a Gateway that is gone.
 func (r *GatewayReconciler) forgetGateway(ctx context.Context, key types.NamespacedName) error {
 	r.Pusher.Forget(key.String())
 	r.applied.forget(key)
@@ -173,7 +187,14 @@ func (r *GatewayReconciler) forgetGateway(ctx context.Context, key types.Namespa
 		return err
 	}
 	gone := &gwapiv1.Gateway{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}
-	if err := r.writeRouteStatuses(ctx, gone, nil); err != nil {
+	sets, err := r.listenerSetsOf(ctx, gone)
+	if err != nil {
+		return err
+	}
+	if err := r.writeRouteStatuses(ctx, gone, sets, nil); err != nil {
+		return err
+	}
+	if err := r.refuseListenerSets(ctx, gone, "it does not exist"); err != nil {
 		return err
 	}
 	return r.writePolicyStatuses(ctx, gone, nil)
@@ -191,7 +212,7 @@ func (r *GatewayReconciler) program(ctx context.Context, gw *gwapiv1.Gateway, sp
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	if err := r.writeRouteStatuses(ctx, gw, out.translation.Routes); err != nil {
+	if err := r.writeRouteStatuses(ctx, gw, out.sets, out.translation.Routes); err != nil {
 		return ctrl.Result{}, err
 	}
 	if err := r.writePolicyStatuses(ctx, gw, out.translation.Policies); err != nil {
@@ -201,9 +222,12 @@ func (r *GatewayReconciler) program(ctx context.Context, gw *gwapiv1.Gateway, sp
 	if programmed.Status != metav1.ConditionTrue && out.push.Pushed > 0 && len(out.push.Errors)+len(out.push.TableErrors) > 0 {
 		r.Recorder.Eventf(gw, nil, corev1.EventTypeWarning, "PushFailed", "Push", "%s", programmed.Message)
 	}
+	if err := r.writeListenerSetStatuses(ctx, out.translation.ListenerSets, programmed); err != nil {
+		return ctrl.Result{}, err
+	}
 	listeners := listenerStatuses(gw.Status.Listeners, out.translation.Listeners, programmed)
 	conds := append([]metav1.Condition{status.GatewayAcceptedWithListeners(gw.Generation, listeners), certCond, programmed}, out.translation.Conditions...)
-	err = r.writeStatus(ctx, gw, listeners, conds...)
+	err = r.writeStatus(ctx, gw, listeners, attachedListenerSets(out.translation), conds...)
 	if r := out.push.RetryAfter; r > 0 && (recheck == 0 || r < recheck) {
 		recheck = r // the backoff of the pods that failed
 	}
@@ -211,14 +235,14 @@ func (r *GatewayReconciler) program(ctx context.Context, gw *gwapiv1.Gateway, sp
 }
 
 // writeStatus merges conditions into the Gateway's status, replaces its listener statuses
-// (unless listeners is nil), sets its addresses from the fleet's Service and writes the
+// (unless listeners is nil), sets attachedListenerSets to attachedSets, sets its addresses from the fleet's Service and writes the
 // status only when it changed. With listeners (a translation ran), the conditions the
 // translation decides but did not return are removed. The write is a merge patch guarded
 // by the resourceVersion: conditions are a list, which a merge patch replaces whole, so a
 // write based on a cache that has not seen another writer's condition yet would delete
 // it. On a conflict the Gateway is read again from the API server and the write is
 // retried on that.
-func (r *GatewayReconciler) writeStatus(ctx context.Context, gw *gwapiv1.Gateway, listeners []gwapiv1.ListenerStatus, conds ...metav1.Condition) error {
+func (r *GatewayReconciler) writeStatus(ctx context.Context, gw *gwapiv1.Gateway, listeners []gwapiv1.ListenerStatus, attachedSets *int32, conds ...metav1.Condition) error {
 	var svc corev1.Service
 	var addresses []gwapiv1.GatewayStatusAddress
 	err := r.Get(ctx, types.NamespacedName{Namespace: gw.Namespace, Name: infra.NamesFor(gw.Name).Workload}, &svc)
@@ -230,6 +254,7 @@ func (r *GatewayReconciler) writeStatus(ctx context.Context, gw *gwapiv1.Gateway
 	}
 	for attempt := 0; ; attempt++ {
 		next := gw.Status.DeepCopy()
+		next.AttachedListenerSets = attachedSets
 		if listeners != nil {
 			next.Listeners = listeners
 			for _, typ := range translator.GatewayConditionTypes {
@@ -269,9 +294,9 @@ func (r *GatewayReconciler) writeStatus(ctx context.Context, gw *gwapiv1.Gateway
 }
 
 // SetupWithManager registers the reconciler. Changes to owned objects (drift, deletion),
-// to the admin certificate Secrets, to the class, to the parameters, to routes and what
-// they reference, and to listener certificate Secrets map back to the Gateways they
-// affect. The cert-manager objects are watched from the first reconcile that finds
+// to the admin certificate Secrets, to the class, to the parameters, to ListenerSets, to
+// routes and what they reference, and to listener certificate Secrets map back to the
+// Gateways they affect. The cert-manager objects are watched from the first reconcile that finds
 // cert-manager's API (certManagerWatch).
 func (r *GatewayReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	secrets, err := newSecretMetadataCache(mgr)
@@ -306,6 +331,10 @@ func (r *GatewayReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			builder.WithPredicates(predicate.GenerationChangedPredicate{}))
 	}
 	b = r.watchBackendTLS(b)
+	if r.listenerSets {
+		b = b.Watches(&gwapiv1.ListenerSet{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysOfListenerSet),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{}))
+	}
 	c, err := b.Build(r)
 	if err != nil {
 		return err

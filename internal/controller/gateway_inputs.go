@@ -12,7 +12,7 @@ import (
 )
 
 // translationInput reads, from the cache, everything the translation of gw may need:
-// the routes that name it, their backend Services and the BackendTLSPolicies of those,
+// the ListenerSets that name it, the routes that name it or those sets, their backend Services and the BackendTLSPolicies of those,
 // ReferenceGrants, Namespaces, the listeners' certificate Secrets and the backend client
 // certificate Secret, the CA ConfigMaps of the frontend validation and of the policies
 // (Secrets and ConfigMaps read directly: the cache holds only the operator's own) and
@@ -22,6 +22,10 @@ import (
 // may write to them.
 func (r *GatewayReconciler) translationInput(ctx context.Context, gw *gwapiv1.Gateway) (translator.Input, error) {
 	in := translator.Input{Gateway: gw, ControllerName: r.ControllerName}
+	var err error
+	if in.ListenerSets, err = r.listenerSetsOf(ctx, gw); err != nil {
+		return in, err
+	}
 	if err := r.addRouteInputs(ctx, gw, &in); err != nil {
 		return in, err
 	}
@@ -35,8 +39,7 @@ func (r *GatewayReconciler) translationInput(ctx context.Context, gw *gwapiv1.Ga
 		return in, fmt.Errorf("listing Namespaces: %w", err)
 	}
 	in.Namespaces = namespaces.Items
-	var err error
-	if in.Secrets, err = r.gatewaySecrets(ctx, gw); err != nil {
+	if in.Secrets, err = r.gatewaySecrets(ctx, gw, in.ListenerSets); err != nil {
 		return in, err
 	}
 	if in.ConfigMaps, err = r.frontendCAConfigMaps(ctx, gw); err != nil {
@@ -45,14 +48,15 @@ func (r *GatewayReconciler) translationInput(ctx context.Context, gw *gwapiv1.Ga
 	return in, r.addPolicyInputs(ctx, &in)
 }
 
-// addRouteInputs adds to in the routes of every kind served that name gw, their
-// backend Services and the Services of gw's listener filters.
+// addRouteInputs adds to in the routes of every kind served that name gw or one of its
+// ListenerSets (in.ListenerSets), their backend Services and the Services of gw's
+// listener filters.
 func (r *GatewayReconciler) addRouteInputs(ctx context.Context, gw *gwapiv1.Gateway, in *translator.Input) error {
 	var backends []client.ObjectKey
 	for _, k := range r.routeKinds {
-		routes := k.newList()
-		if err := r.List(ctx, routes, client.MatchingFields{k.indexGateways(): client.ObjectKeyFromObject(gw).String()}, client.UnsafeDisableDeepCopy); err != nil {
-			return fmt.Errorf("listing %ss: %w", k.kind(), err)
+		routes, err := r.routesOf(ctx, k, routeParentKeys(gw, in.ListenerSets))
+		if err != nil {
+			return err
 		}
 		k.setInput(in, routes)
 		for _, rt := range k.items(routes) {
@@ -87,12 +91,21 @@ func (r *GatewayReconciler) backendServices(ctx context.Context, keys []client.O
 	return out, nil
 }
 
-// gatewaySecrets reads the Secrets the listeners' certificateRefs and the backend
-// client certificate ref name (gatewaySecretRefs). Missing Secrets are left out: the
+// gatewaySecrets reads the Secrets the listeners' certificateRefs (the Gateway's and
+// its ListenerSets') and the backend client certificate ref name (gatewaySecretRefs).
+// Missing Secrets are left out: the
 // translator reports them as InvalidCertificateRef or InvalidClientCertificateRef.
-func (r *GatewayReconciler) gatewaySecrets(ctx context.Context, gw *gwapiv1.Gateway) ([]corev1.Secret, error) {
+func (r *GatewayReconciler) gatewaySecrets(ctx context.Context, gw *gwapiv1.Gateway, sets []gwapiv1.ListenerSet) ([]corev1.Secret, error) {
 	var out []corev1.Secret
-	for _, key := range gatewaySecretRefs(gw) {
+	keys := gatewaySecretRefs(gw)
+	for i := range sets {
+		for _, key := range listenerSetSecretKeys(&sets[i]) {
+			if !containsKey(keys, key) {
+				keys = append(keys, key)
+			}
+		}
+	}
+	for _, key := range keys {
 		var s corev1.Secret
 		if err := r.APIReader.Get(ctx, key, &s); err != nil {
 			if client.IgnoreNotFound(err) == nil {
@@ -117,9 +130,15 @@ func gatewaySecretRefs(gw *gwapiv1.Gateway) []client.ObjectKey {
 
 // listenerSecretKeys are the distinct Secrets the listeners' certificateRefs name.
 func listenerSecretKeys(gw *gwapiv1.Gateway) []client.ObjectKey {
+	return certificateRefKeys(gw.Namespace, gw.Spec.Listeners)
+}
+
+// certificateRefKeys are the distinct Secrets the certificateRefs of listeners of an
+// object in namespace ns name.
+func certificateRefKeys(ns string, listeners []gwapiv1.Listener) []client.ObjectKey {
 	var keys []client.ObjectKey
 	seen := map[client.ObjectKey]bool{}
-	for _, l := range gw.Spec.Listeners {
+	for _, l := range listeners {
 		if l.TLS == nil {
 			continue
 		}
@@ -127,7 +146,7 @@ func listenerSecretKeys(gw *gwapiv1.Gateway) []client.ObjectKey {
 			if (ref.Group != nil && *ref.Group != "") || (ref.Kind != nil && *ref.Kind != "Secret") {
 				continue
 			}
-			key := client.ObjectKey{Namespace: gw.Namespace, Name: string(ref.Name)}
+			key := client.ObjectKey{Namespace: ns, Name: string(ref.Name)}
 			if ref.Namespace != nil {
 				key.Namespace = string(*ref.Namespace)
 			}

@@ -2,8 +2,8 @@ package controller
 
 import (
 	"context"
-	"fmt"
 	"reflect"
+	"slices"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -16,28 +16,29 @@ import (
 
 // writeRouteStatuses states to the route status writer (RouteStatusReconciler) what
 // this Gateway's parent entries are in the status of every route, of every kind served,
-// that names it (or still carries an entry of ours for it), as the translation says. The
+// that names it or one of its ListenerSets sets (or still carries an entry of ours for
+// it), as the translation says. The
 // writer replaces those entries, leaving entries of other Gateways and other controllers
 // alone.
-func (r *GatewayReconciler) writeRouteStatuses(ctx context.Context, gw *gwapiv1.Gateway, statuses []translator.RouteStatus) error {
+func (r *GatewayReconciler) writeRouteStatuses(ctx context.Context, gw *gwapiv1.Gateway, sets []gwapiv1.ListenerSet, statuses []translator.RouteStatus) error {
 	for _, k := range r.routeKinds {
-		routes := k.newList()
 		// The cache's own objects, read only, for their keys.
-		if err := r.List(ctx, routes, client.MatchingFields{k.indexGateways(): client.ObjectKeyFromObject(gw).String()}, client.UnsafeDisableDeepCopy); err != nil {
-			return fmt.Errorf("listing %ss: %w", k.kind(), err)
+		routes, err := r.routesOf(ctx, k, routeParentKeys(gw, sets))
+		if err != nil {
+			return err
 		}
 		items := k.items(routes)
 		keys := make([]client.ObjectKey, len(items))
 		for i, rt := range items {
 			keys[i] = client.ObjectKeyFromObject(rt)
 		}
-		r.wantParents(gw, k.kind(), statuses, keys)
+		r.wantParents(gw, sets, k.kind(), statuses, keys)
 	}
 	return nil
 }
 
 // wantParents states this Gateway's parent entries for the routes of kind named by keys.
-func (r *GatewayReconciler) wantParents(gw *gwapiv1.Gateway, kind string, statuses []translator.RouteStatus, keys []client.ObjectKey) {
+func (r *GatewayReconciler) wantParents(gw *gwapiv1.Gateway, sets []gwapiv1.ListenerSet, kind string, statuses []translator.RouteStatus, keys []client.ObjectKey) {
 	want := map[client.ObjectKey][]gwapiv1.RouteParentStatus{}
 	for _, s := range statuses {
 		if s.Kind == kind {
@@ -45,20 +46,25 @@ func (r *GatewayReconciler) wantParents(gw *gwapiv1.Gateway, kind string, status
 		}
 	}
 	gwKey := client.ObjectKeyFromObject(gw)
+	setKeys := make([]types.NamespacedName, len(sets))
+	for i := range sets {
+		setKeys[i] = client.ObjectKeyFromObject(&sets[i])
+	}
 	for _, key := range keys {
-		r.RouteStatus.Want(routeKey{Kind: kind, Namespace: key.Namespace, Name: key.Name}, gwKey, want[key])
+		r.RouteStatus.Want(routeKey{Kind: kind, Namespace: key.Namespace, Name: key.Name}, gwKey, want[key], setKeys...)
 	}
 }
 
-// mergeParents keeps the entries that are not this controller's for gw, then adds the
-// desired ones, keeping the LastTransitionTime of conditions that did not change.
-func mergeParents(current, desired []gwapiv1.RouteParentStatus, gw types.NamespacedName, controller gwapiv1.GatewayController, routeNS string) []gwapiv1.RouteParentStatus {
+// mergeParents keeps the entries that are not this controller's for gw or for one of
+// its ListenerSets sets, then adds the desired ones, keeping the LastTransitionTime of
+// conditions that did not change.
+func mergeParents(current, desired []gwapiv1.RouteParentStatus, gw types.NamespacedName, sets []types.NamespacedName, controller gwapiv1.GatewayController, routeNS string) []gwapiv1.RouteParentStatus {
 	// Never nil: status.parents is required, and a null list fails validation when the
 	// last entry is removed.
 	out := []gwapiv1.RouteParentStatus{}
 	previous := map[int]gwapiv1.RouteParentStatus{}
 	for _, p := range current {
-		if p.ControllerName == controller && refersTo(p.ParentRef, gw, routeNS) {
+		if p.ControllerName == controller && (refersTo(p.ParentRef, gw, routeNS) || refersToListenerSet(p.ParentRef, sets, routeNS)) {
 			for i, d := range desired {
 				if reflect.DeepEqual(d.ParentRef, p.ParentRef) {
 					previous[i] = p
@@ -92,4 +98,16 @@ func refersTo(ref gwapiv1.ParentReference, gw types.NamespacedName, routeNS stri
 		ns = string(*ref.Namespace)
 	}
 	return ns == gw.Namespace && string(ref.Name) == gw.Name
+}
+
+// refersToListenerSet reports whether a parentRef of a route in routeNS names one of sets.
+func refersToListenerSet(ref gwapiv1.ParentReference, sets []types.NamespacedName, routeNS string) bool {
+	if ref.Group == nil || *ref.Group != gwapiv1.GroupName || ref.Kind == nil || *ref.Kind != "ListenerSet" {
+		return false
+	}
+	key := types.NamespacedName{Namespace: routeNS, Name: string(ref.Name)}
+	if ref.Namespace != nil {
+		key.Namespace = string(*ref.Namespace)
+	}
+	return slices.Contains(sets, key)
 }

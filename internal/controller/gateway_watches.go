@@ -14,8 +14,8 @@ import (
 
 // gatewaysOfRoute maps a route of kind k to the Gateways it names (or named: status entries).
 func (r *GatewayReconciler) gatewaysOfRoute(k routeKind) handler.MapFunc {
-	return func(_ context.Context, o client.Object) []reconcile.Request {
-		return keysToRequests(k.gatewayKeys(o, r.ControllerName))
+	return func(ctx context.Context, o client.Object) []reconcile.Request {
+		return r.requestsOfRouteKeys(ctx, k.gatewayKeys(o, r.ControllerName))
 	}
 }
 
@@ -43,13 +43,14 @@ func (r *GatewayReconciler) gatewaysOfServiceKey(ctx context.Context, key client
 			continue
 		}
 		for _, rt := range k.items(routes) {
-			reqs = append(reqs, keysToRequests(k.gatewayKeys(rt, r.ControllerName))...)
+			reqs = append(reqs, r.requestsOfRouteKeys(ctx, k.gatewayKeys(rt, r.ControllerName))...)
 		}
 	}
 	return reqs
 }
 
-// gatewaysOfSecret maps a Secret to the Gateways whose listeners name it in certificateRefs
+// gatewaysOfSecret maps a Secret to the Gateways whose listeners (their own or their
+// ListenerSets') name it in certificateRefs
 // or that present it to backends (spec.tls.backend.clientCertificateRef), so that a
 // certificate issued or renewed after the Gateway was reconciled is served.
 func (r *GatewayReconciler) gatewaysOfSecret(ctx context.Context, o client.Object) []reconcile.Request {
@@ -58,7 +59,7 @@ func (r *GatewayReconciler) gatewaysOfSecret(ctx context.Context, o client.Objec
 		ctrl.LoggerFrom(ctx).Error(err, "Listing Gateways of a certificate Secret", "secret", client.ObjectKeyFromObject(o))
 		return nil
 	}
-	return gatewayRequests(gws.Items)
+	return append(gatewayRequests(gws.Items), r.gatewaysOfListenerSetSecret(ctx, client.ObjectKeyFromObject(o).String())...)
 }
 
 // gatewaysOfCAConfigMap maps a ConfigMap to the Gateways whose frontend client-certificate

@@ -36,10 +36,15 @@ const (
 )
 
 // setupIndexes registers the field indexes with the manager's cache: those of each
-// route kind in kinds, of BackendTLSPolicies when served, and the Gateways' and
+// route kind in kinds, of BackendTLSPolicies and ListenerSets when served, and the Gateways' and
 // GatewayClasses'.
-func setupIndexes(ctx context.Context, mgr ctrl.Manager, controller gwapiv1.GatewayController, kinds routeKinds, tls backendTLSAPIs) error {
+func setupIndexes(ctx context.Context, mgr ctrl.Manager, controller gwapiv1.GatewayController, kinds routeKinds, tls backendTLSAPIs, listenerSets bool) error {
 	idx := mgr.GetFieldIndexer()
+	if listenerSets {
+		if err := setupListenerSetIndexes(ctx, idx); err != nil {
+			return err
+		}
+	}
 	if tls.policies {
 		if err := setupPolicyIndexes(ctx, idx, controller); err != nil {
 			return err

@@ -91,20 +91,26 @@ func (k routeKind) indexBackends() string {
 }
 
 // gatewayKeys are the "namespace/name" of the Gateways a route names in its parentRefs
-// or has status entries of this operator for (so detaching clears them).
+// or has status entries of this operator for (so detaching clears them), and
+// listenerSetKeyPrefix+"namespace/name" of the ListenerSets it names so
+// (GatewayReconciler.requestsOfRouteKeys maps those to their Gateways).
 func (k routeKind) gatewayKeys(rt client.Object, controller gwapiv1.GatewayController) []string {
 	spec, status := k.common(rt)
 	seen := map[string]bool{}
 	var keys []string
 	add := func(ref gwapiv1.ParentReference) {
-		if (ref.Group != nil && *ref.Group != gwapiv1.GroupName) || (ref.Kind != nil && *ref.Kind != "Gateway") {
+		prefix := ""
+		switch {
+		case ref.Group != nil && *ref.Group == gwapiv1.GroupName && ref.Kind != nil && *ref.Kind == "ListenerSet":
+			prefix = listenerSetKeyPrefix
+		case (ref.Group != nil && *ref.Group != gwapiv1.GroupName) || (ref.Kind != nil && *ref.Kind != "Gateway"):
 			return
 		}
 		ns := rt.GetNamespace()
 		if ref.Namespace != nil {
 			ns = string(*ref.Namespace)
 		}
-		if key := ns + "/" + string(ref.Name); !seen[key] {
+		if key := prefix + ns + "/" + string(ref.Name); !seen[key] {
 			seen[key] = true
 			keys = append(keys, key)
 		}

@@ -73,16 +73,20 @@ type RouteStatusReconciler struct {
 // routeWant is one Gateway's parent entries for one route.
 type routeWant struct {
 	parents []gwapiv1.RouteParentStatus
-	seq     uint64
+	// sets are the ListenerSets that name the Gateway: entries of ours for parentRefs
+	// to them are the Gateway's too.
+	sets []types.NamespacedName
+	seq  uint64
 }
 
 // Want states that gw wants parents (possibly none) as its entries in the route's
-// status. A change from what it wanted before queues the route, which is written if its
-// status differs.
-func (r *RouteStatusReconciler) Want(route routeKey, gw types.NamespacedName, parents []gwapiv1.RouteParentStatus) {
+// status, in place of its earlier entries: those for parentRefs to gw and to its
+// ListenerSets sets. A change from what it wanted before queues the route, which is
+// written if its status differs.
+func (r *RouteStatusReconciler) Want(route routeKey, gw types.NamespacedName, parents []gwapiv1.RouteParentStatus, sets ...types.NamespacedName) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if cur, ok := r.wants[route][gw]; ok && equality.Semantic.DeepEqual(cur.parents, parents) {
+	if cur, ok := r.wants[route][gw]; ok && equality.Semantic.DeepEqual(cur.parents, parents) && slices.Equal(cur.sets, sets) {
 		return
 	}
 	if r.wants == nil {
@@ -98,7 +102,7 @@ func (r *RouteStatusReconciler) Want(route routeKey, gw types.NamespacedName, pa
 		parents[i].DeepCopyInto(&own[i])
 	}
 	r.seq++
-	r.wants[route][gw] = routeWant{parents: own, seq: r.seq}
+	r.wants[route][gw] = routeWant{parents: own, sets: slices.Clone(sets), seq: r.seq}
 	if r.queue != nil {
 		r.queue.Add(route)
 	}
@@ -185,7 +189,7 @@ func (r *RouteStatusReconciler) Reconcile(ctx context.Context, route routeKey) (
 		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
 	})
 	for _, gw := range gws {
-		next = mergeParents(next, snap[gw].parents, gw, r.ControllerName, route.Namespace)
+		next = mergeParents(next, snap[gw].parents, gw, snap[gw].sets, r.ControllerName, route.Namespace)
 	}
 	if !equality.Semantic.DeepEqual(*parents, next) {
 		*parents = next

@@ -39,8 +39,8 @@ type Options struct {
 	ObserveTranslationInput func(*translator.Input)
 }
 
-// Setup registers the field indexes and every reconciler with the manager. Route kinds
-// and BackendTLSPolicies whose CRDs are not installed, and ClusterTrustBundles when the
+// Setup registers the field indexes and every reconciler with the manager. Route kinds,
+// BackendTLSPolicies and ListenerSets whose CRDs are not installed, and ClusterTrustBundles when the
 // API server does not serve them, are left out, each with a log line.
 func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	kinds, err := installedRouteKinds(mgr.GetRESTMapper(), mgr.GetLogger().WithName("setup"))
@@ -51,7 +51,11 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	if err != nil {
 		return err
 	}
-	if err := setupIndexes(ctx, mgr, o.ControllerName, kinds, backendTLS); err != nil {
+	listenerSets, err := listenerSetsServed(mgr.GetRESTMapper(), mgr.GetLogger().WithName("setup"))
+	if err != nil {
+		return err
+	}
+	if err := setupIndexes(ctx, mgr, o.ControllerName, kinds, backendTLS, listenerSets); err != nil {
 		return fmt.Errorf("registering field indexes: %w", err)
 	}
 	if err := (&GatewayClassReconciler{Client: mgr.GetClient(), ControllerName: o.ControllerName}).SetupWithManager(mgr); err != nil {
@@ -73,7 +77,8 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 		Pusher:         pusher.New(pusher.Options{Tuning: pusher.Tuning{Timeout: o.PushTimeout}, Observe: observePush}),
 		RouteStatus:    routeStatus,
 		ControllerName: o.ControllerName, CaddyImage: o.CaddyImage, OperatorImage: o.OperatorImage, Operator: o.Operator,
-		MountGrace: o.MountGrace, routeKinds: kinds, backendTLS: backendTLS, observeInput: o.ObserveTranslationInput,
+		MountGrace: o.MountGrace, routeKinds: kinds, backendTLS: backendTLS, listenerSets: listenerSets,
+		observeInput: o.ObserveTranslationInput,
 	}
 	if err := gw.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the Gateway controller: %w", err)

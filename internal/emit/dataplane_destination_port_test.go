@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/caddy-gateway/operator/internal/testports"
 )
 
 // TestDataPlaneDestinationPort (GEP-957, HTTPRouteDestinationPortMatching): a route
@@ -11,7 +13,7 @@ import (
 // other port's; one whose port and sectionName name different listeners is served on
 // neither.
 func TestDataPlaneDestinationPort(t *testing.T) {
-	second := freePort(t)
+	second := testports.Port(t)
 	yamlText := strings.ReplaceAll(`
 apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/caddy-gateway/operator/internal/testports"
 )
 
 // authService is an HTTP authorization service for listener filters: it allows
@@ -174,7 +176,7 @@ func TestDataPlaneListenerFilters(t *testing.T) {
 		"10.0.0.1:8080":  echoBackend(t, "admins").Listener.Addr().String(),
 		"10.0.0.2:8080":  echoBackend(t, "users").Listener.Addr().String(),
 		"10.0.0.3:8080":  bodyEcho(t).Listener.Addr().String(),
-		"10.0.0.52:9000": fmt.Sprintf("127.0.0.1:%d", freePort(t)),
+		"10.0.0.52:9000": fmt.Sprintf("127.0.0.1:%d", testports.Port(t)),
 	})
 
 	t.Run("allowed", func(t *testing.T) {

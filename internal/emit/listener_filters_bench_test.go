@@ -12,6 +12,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 
 	"github.com/caddy-gateway/operator/internal/emit"
+	"github.com/caddy-gateway/operator/internal/testports"
 	"github.com/caddy-gateway/operator/internal/translator"
 	"github.com/caddy-gateway/operator/internal/translator/fixture"
 )
@@ -28,7 +29,7 @@ func BenchmarkListenerFilterLatency(b *testing.B) {
 		_, _ = io.WriteString(w, "ok")
 	}))
 	b.Cleanup(backend.Close)
-	port, dir := freePort(b), b.TempDir()
+	port, dir := testports.Port(b), b.TempDir()
 	yamlText := strings.ReplaceAll(`
 apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
@@ -75,7 +76,7 @@ spec:
 	redirectBackends(g, map[string]string{"10.0.0.50:9000": auth.Listener.Addr().String(), "10.0.0.1:8080": backend.Listener.Addr().String()})
 	admin := "unix/" + filepath.Join(dir, "admin.sock")
 	res, err := emit.Emit(g, emit.Options{AdminListen: admin, ListenHost: "127.0.0.1",
-		ReadinessPort: int32(freePort(b)), MetricsPort: int32(freePort(b)), InvalidBackendSocket: filepath.Join(dir, "invalid.sock")})
+		ReadinessPort: int32(testports.Port(b)), MetricsPort: int32(testports.Port(b)), InvalidBackendSocket: filepath.Join(dir, "invalid.sock")})
 	if err != nil {
 		b.Fatal(err)
 	}

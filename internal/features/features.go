@@ -14,10 +14,10 @@ import (
 // supported: a feature joins only together with a conformance run that passes its tests,
 // or, for a feature the v1.7.0 suite has no test of, with a real-cluster test of ours:
 // ClusterTrustBundle (e2e TestBackendTLSPolicy: a policy's CA from a ClusterTrustBundle
-// verifies the backend, and a change of the bundle is followed).
+// verifies the backend, and a change of the bundle is followed) and GatewayListenerFilters
+// (e2e TestListenerFiltersAndDestinationPort).
 // Not listed (their tests are not run): GatewayStaticAddresses (spec.addresses is
-// ignored), GatewayAddressRoutability(Cluster), GatewayListenerFilters, ListenerSet,
-// HTTPRouteDestinationPortMatching, and the Mesh features.
+// ignored), GatewayAddressRoutability(Cluster), and the Mesh features.
 var supported = []gwapiv1.FeatureName{
 	// Core of the GATEWAY-HTTP, GATEWAY-GRPC, GATEWAY-TLS, GATEWAY-TCP and GATEWAY-UDP profiles.
 	"Gateway", "GRPCRoute", "HTTPRoute", "ReferenceGrant", "TCPRoute", "TLSRoute", "UDPRoute",
@@ -38,6 +38,8 @@ var supported = []gwapiv1.FeatureName{
 	"GatewayListenerFilters",
 	"GatewayPort8080",
 	"GatewayRouteHostnameIntersectionPrecedence",
+	// ListenerSet (extended; its 13 tests of the suite pass).
+	"ListenerSet",
 	// GRPCRoute extended.
 	"GRPCRouteNamedRouteRule",
 	"GRPCRouteRequestHeaderModifier",

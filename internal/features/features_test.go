@@ -107,7 +107,6 @@ var notAdvertised = map[gwfeatures.FeatureName]string{
 	"GatewayAddressRoutability":        "spec.addresses is ignored",
 	"GatewayAddressRoutabilityCluster": "spec.addresses is ignored",
 	"GatewayStaticAddresses":           "spec.addresses is ignored",
-	"ListenerSet":                      "not implemented",
 }
 
 // TestSupportedCoversExtended: every extended feature of the default conformance

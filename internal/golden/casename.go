@@ -10,8 +10,10 @@ import (
 // objects: it starts with gateway- (the Gateway's own spec; any routes only show the
 // effect), with the lower-case kind of the one route kind the input holds (httproute-,
 // grpcroute-, …), with routes- when the input shows a behaviour with several route
-// kinds, or with backendtlspolicy- when the input holds a BackendTLSPolicy (policies
-// apply to the backends of every route kind). A route kind is a kind ending in Route.
+// kinds, with backendtlspolicy- when the input holds a BackendTLSPolicy (policies
+// apply to the backends of every route kind), or with listenerset- when the input holds
+// a ListenerSet (sets bring listeners for every route kind). A route kind is a kind
+// ending in Route.
 func CaseName(name string, kinds []string) error {
 	var routes []string
 	for _, k := range kinds {
@@ -26,12 +28,14 @@ func CaseName(name string, kinds []string) error {
 		return nil
 	case prefix == "backendtlspolicy" && slices.Contains(kinds, "BackendTLSPolicy"):
 		return nil
+	case prefix == "listenerset" && slices.Contains(kinds, "ListenerSet"):
+		return nil
 	case prefix == "routes" && len(routes) > 1:
 		return nil
 	case len(routes) == 1 && prefix == strings.ToLower(routes[0]):
 		return nil
 	}
 	return fmt.Errorf("case %s: the name starts with %s-, but a case starts with gateway- (about the Gateway's own spec), "+
-		"routes- (input with several route kinds), backendtlspolicy- (input with a BackendTLSPolicy) or the lower-case kind of the one route kind its input holds; it holds %v",
+		"routes- (input with several route kinds), backendtlspolicy- (input with a BackendTLSPolicy), listenerset- (input with a ListenerSet) or the lower-case kind of the one route kind its input holds; it holds %v",
 		name, prefix, routes)
 }

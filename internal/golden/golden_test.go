@@ -91,6 +91,8 @@ func TestCaseName(t *testing.T) {
 		"http-basic":                {kinds: []string{"Gateway", "HTTPRoute"}},
 		"backendtlspolicy-grpc":     {kinds: []string{"Gateway", "GRPCRoute", "BackendTLSPolicy"}, ok: true},
 		"backendtlspolicy-none":     {kinds: []string{"Gateway", "HTTPRoute"}},
+		"listenerset-set":           {kinds: []string{"Gateway", "ListenerSet", "HTTPRoute"}, ok: true},
+		"listenerset-none":          {kinds: []string{"Gateway", "HTTPRoute"}},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -3,6 +3,7 @@ package infra
 import (
 	"fmt"
 	"maps"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -67,6 +68,10 @@ type Input struct {
 	// Gateway whose fleet is rendered; its listeners give the ports and its
 	// spec.infrastructure the extra labels and annotations.
 	Gateway *gwapiv1.Gateway
+	// ListenerSetListeners are the listeners of the ListenerSets the Gateway allows
+	// (translator.AllowedListenerSetListeners): their ports are opened beside the
+	// Gateway's own.
+	ListenerSetListeners []gwapiv1.Listener
 	// Spec is the merged CaddyProxyConfig (see Merge); nil means all defaults.
 	Spec *v1alpha1.CaddyProxyConfigSpec
 	// CaddyImage is the default data-plane image (workload.caddy.image overrides it).
@@ -154,29 +159,49 @@ func newRenderer(in Input) (*renderer, error) {
 	if r.wl.Pod != nil {
 		r.pod = *r.wl.Pod
 	}
-	r.adminPort = params.DefaultAdminPort
-	if cp := r.spec.ControlPlane; cp != nil && cp.AdminPort != nil {
-		r.adminPort = *cp.AdminPort
-	}
-	r.metrics = ptr.To(params.DefaultMetricsPort)
-	if c := r.spec.Caddy; c != nil && c.Metrics != nil {
-		if c.Metrics.Port != nil {
-			r.metrics = ptr.To(*c.Metrics.Port)
-		}
-		if c.Metrics.Enabled != nil && !*c.Metrics.Enabled {
-			r.metrics = nil
-		}
-	}
-	r.ports = listenerPorts(in.Gateway.Spec.Listeners, hasH3(r.spec))
+	r.adminPort, r.metrics = adminPort(r.spec), metricsPort(r.spec)
+	r.ports = listenerPorts(slices.Concat(in.Gateway.Spec.Listeners, in.ListenerSetListeners), hasH3(r.spec))
 	return r, r.checkPorts()
+}
+
+// adminPort is the admin-proxy's port spec asks for.
+func adminPort(spec *v1alpha1.CaddyProxyConfigSpec) int32 {
+	if cp := spec.ControlPlane; cp != nil && cp.AdminPort != nil {
+		return *cp.AdminPort
+	}
+	return params.DefaultAdminPort
+}
+
+// metricsPort is the metrics port spec asks for; nil when metrics are disabled.
+func metricsPort(spec *v1alpha1.CaddyProxyConfigSpec) *int32 {
+	if c := spec.Caddy; c != nil && c.Metrics != nil {
+		if c.Metrics.Enabled != nil && !*c.Metrics.Enabled {
+			return nil
+		}
+		if c.Metrics.Port != nil {
+			return ptr.To(*c.Metrics.Port)
+		}
+	}
+	return ptr.To(params.DefaultMetricsPort)
+}
+
+// OwnPorts are the ports the Caddy pods of a Gateway whose merged CaddyProxyConfig is
+// spec (nil: all defaults) use for themselves, each with what uses it: no listener may
+// take one.
+func OwnPorts(spec *v1alpha1.CaddyProxyConfigSpec) map[int32]string {
+	if spec == nil {
+		spec = &v1alpha1.CaddyProxyConfigSpec{}
+	}
+	own := map[int32]string{adminPort(spec): "the admin port", ReadinessPort: "the readiness port"}
+	if m := metricsPort(spec); m != nil {
+		own[*m] = "the metrics port"
+	}
+	return own
 }
 
 // checkPorts refuses listener ports that collide with the pod's own ports.
 func (r *renderer) checkPorts() error {
-	own := map[int32]string{r.adminPort: "the admin port", ReadinessPort: "the readiness port"}
-	if r.metrics != nil {
-		own[*r.metrics] = "the metrics port"
-	}
+	own := OwnPorts(r.spec)
 	for _, p := range r.ports {
 		if what, ok := own[p.port]; ok {
 			return fmt.Errorf("listener port %d collides with %s", p.port, what)

@@ -18,7 +18,8 @@ import (
 )
 
 // testInput builds the Input of a golden case from testdata/<case>.in.yaml: one Gateway
-// and up to two CaddyProxyConfigs. The one the Gateway's spec.infrastructure.parametersRef
+// and up to two CaddyProxyConfigs, and the listeners of any ListenerSets (all taken as
+// allowed: which sets a Gateway allows is the translator's business). The one the Gateway's spec.infrastructure.parametersRef
 // names is the Gateway level; the other is the class level.
 func testInput(t *testing.T, path string) Input {
 	t.Helper()
@@ -28,6 +29,7 @@ func testInput(t *testing.T, path string) Input {
 	}
 	var gw *gwapiv1.Gateway
 	var cpcs []*v1alpha1.CaddyProxyConfig
+	var setListeners []gwapiv1.Listener
 	reader := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(raw)))
 	for {
 		doc, err := reader.Read()
@@ -53,6 +55,14 @@ func testInput(t *testing.T, path string) Input {
 				t.Fatal(err)
 			}
 			cpcs = append(cpcs, c)
+		case "ListenerSet":
+			ls := &gwapiv1.ListenerSet{}
+			if err := yaml.UnmarshalStrict(doc, ls); err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range ls.Spec.Listeners {
+				setListeners = append(setListeners, gwapiv1.Listener(e))
+			}
 		case "":
 		default:
 			t.Fatalf("unexpected kind %q", meta.Kind)
@@ -70,10 +80,11 @@ func testInput(t *testing.T, path string) Input {
 		}
 	}
 	return Input{
-		Gateway:       gw,
-		Spec:          Merge(class, gateway),
-		CaddyImage:    "localhost/caddy-gateway-caddy:test",
-		OperatorImage: "localhost/caddy-gateway-operator:test",
+		Gateway:              gw,
+		ListenerSetListeners: setListeners,
+		Spec:                 Merge(class, gateway),
+		CaddyImage:           "localhost/caddy-gateway-caddy:test",
+		OperatorImage:        "localhost/caddy-gateway-operator:test",
 		Operator: OperatorPods{Namespace: "caddy-gateway-system", Labels: map[string]string{
 			"app.kubernetes.io/name": "caddy-gateway-operator", "control-plane": "controller-manager"}},
 	}

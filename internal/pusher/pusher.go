@@ -123,7 +123,7 @@ func (te tableErrors) add(pod string, failed []caddyjson.HostTableError) {
 
 // sorted lists te by table and host, each one's pods sorted.
 func (te tableErrors) sorted() []TableError {
-	var out []TableError
+	out := make([]TableError, 0, len(te))
 	for _, k := range slices.SortedFunc(maps.Keys(te), compareKeys) {
 		e := *te[k]
 		slices.Sort(e.Pods)

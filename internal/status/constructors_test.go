@@ -86,6 +86,39 @@ func TestRouteListenerAndAncestorConstructors(t *testing.T) {
 			got:  status.ListenerProgrammed(status.GatewayProgrammed(8, 2, 2), false),
 			want: c("Programmed", "False", "Invalid", "the listener is not accepted", 8),
 		},
+		"listener set accepted, default message": {
+			got:  status.ListenerSetAccepted(16, gwapiv1.ListenerSetReasonAccepted, ""),
+			want: c("Accepted", "True", "Accepted", "ListenerSet is accepted", 16),
+		},
+		"listener set not allowed": {
+			got:  status.ListenerSetAccepted(16, gwapiv1.ListenerSetReasonNotAllowed, "from: None"),
+			want: c("Accepted", "False", "NotAllowed", "from: None", 16),
+		},
+		"listener set programmed follows the gateway, with its own generation": {
+			got: status.ListenerSetProgrammed(status.ListenerSetAccepted(16, gwapiv1.ListenerSetReasonAccepted, ""),
+				status.GatewayProgrammed(8, 2, 2)),
+			want: c("Programmed", "True", "Programmed", "2/2 pods programmed", 16),
+		},
+		"listener set pending while the gateway is": {
+			got: status.ListenerSetProgrammed(status.ListenerSetAccepted(16, gwapiv1.ListenerSetReasonAccepted, ""),
+				status.GatewayNotProgrammed(8, gwapiv1.GatewayReasonPending, "1/2 pods programmed")),
+			want: c("Programmed", "False", "Pending", "1/2 pods programmed", 16),
+		},
+		"listener set not accepted is not programmed, for the same reason": {
+			got: status.ListenerSetProgrammed(status.ListenerSetAccepted(16, gwapiv1.ListenerSetReasonListenersNotValid, "none valid"),
+				status.GatewayProgrammed(8, 2, 2)),
+			want: c("Programmed", "False", "ListenersNotValid", "none valid", 16),
+		},
+		"listener set listener conflicted is not programmed, for its conflict": {
+			got: status.ListenerEntryProgrammed(status.ListenerAccepted(16, gwapiv1.ListenerReasonHostnameConflict, "port 80"),
+				status.GatewayProgrammed(8, 2, 2)),
+			want: c("Programmed", "False", "HostnameConflict", "port 80", 16),
+		},
+		"listener set listener programmed follows the gateway": {
+			got: status.ListenerEntryProgrammed(status.ListenerAccepted(16, gwapiv1.ListenerReasonAccepted, ""),
+				status.GatewayProgrammed(8, 2, 2)),
+			want: c("Programmed", "True", "Programmed", "2/2 pods programmed", 16),
+		},
 		"gateway programmed": {
 			got:  status.GatewayProgrammed(9, 3, 3),
 			want: c("Programmed", "True", "Programmed", "3/3 pods programmed", 9),

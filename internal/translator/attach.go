@@ -16,10 +16,11 @@ import (
 func (t *translation) attachRoute(r *routeRef, rules *checkedRules) (RouteStatus, bool) {
 	st := RouteStatus{Kind: r.kind.name, Namespace: r.meta.Namespace, Name: r.meta.Name, Parents: t.parents.take(len(r.parentRefs))}
 	for _, ref := range r.parentRefs {
-		if !t.refersToGateway(r.meta.Namespace, ref) {
+		set, ok := t.parentScope(r.meta.Namespace, ref)
+		if !ok {
 			continue
 		}
-		accepted := t.attachParent(r, ref, rules)
+		accepted := t.attachParent(r, ref, set, rules)
 		resolved := status.RouteResolvedRefs(r.meta.Generation, rules.refReason, rules.refMsg)
 		st.Parents = append(st.Parents, gwapiv1.RouteParentStatus{
 			ParentRef:      ref,
@@ -52,22 +53,25 @@ func (t *translation) refersToGateway(routeNS string, ref gwapiv1.ParentReferenc
 	return ns == t.gw.Namespace && string(ref.Name) == t.gw.Name
 }
 
-// attachParent attaches r to the listeners ref selects and returns the Accepted condition.
-func (t *translation) attachParent(r *routeRef, ref gwapiv1.ParentReference, rules *checkedRules) metav1.Condition {
+// parentScope reports whether a parentRef of a route in routeNS names the Gateway or one
+// of the ListenerSets that name it, and returns that set (nil for the Gateway): a
+// parentRef selects among the listeners of the object it names only.
+func (t *translation) parentScope(routeNS string, ref gwapiv1.ParentReference) (*listenerSet, bool) {
+	if ref.Group != nil && *ref.Group == gatewayGroup && ref.Kind != nil && *ref.Kind == listenerSetKind {
+		return t.listenerSetOf(routeNS, ref)
+	}
+	return nil, t.refersToGateway(routeNS, ref)
+}
+
+// attachParent attaches r to the listeners ref selects among those of the Gateway (set
+// nil) or of the ListenerSet set, and returns the Accepted condition.
+func (t *translation) attachParent(r *routeRef, ref gwapiv1.ParentReference, set *listenerSet, rules *checkedRules) metav1.Condition {
 	gen := r.meta.Generation
 	// Gateways have few listeners: both lists usually stay on the stack.
 	var candidateBuf, allowedBuf [8]*listener
-	candidates := candidateBuf[:0]
-	for _, l := range t.listeners {
-		if ref.SectionName != nil && *ref.SectionName != l.spec.Name || ref.Port != nil && *ref.Port != l.spec.Port {
-			continue
-		}
-		if l.accepted {
-			candidates = append(candidates, l)
-		}
-	}
+	candidates := t.selectedListeners(candidateBuf[:0], ref, set)
 	if len(candidates) == 0 {
-		return status.RouteAccepted(gen, gwapiv1.RouteReasonNoMatchingParent, noParentMessage(ref))
+		return status.RouteAccepted(gen, gwapiv1.RouteReasonNoMatchingParent, noParentMessage(ref, set))
 	}
 	allowed := allowedBuf[:0]
 	for _, l := range candidates {
@@ -77,7 +81,7 @@ func (t *translation) attachParent(r *routeRef, ref gwapiv1.ParentReference, rul
 	}
 	if len(allowed) == 0 {
 		return status.RouteAccepted(gen, gwapiv1.RouteReasonNotAllowedByListeners,
-			fmt.Sprintf("no listener of Gateway %s/%s allows %ss from namespace %q", t.gw.Namespace, t.gw.Name, r.kind.name, r.meta.Namespace))
+			fmt.Sprintf("no listener of %s allows %ss from namespace %q", t.parentName(set), r.kind.name, r.meta.Namespace))
 	}
 	if rules.unsupported != "" {
 		return status.RouteAccepted(gen, gwapiv1.RouteReasonUnsupportedValue, rules.unsupported)
@@ -116,7 +120,32 @@ func (t *translation) attachParent(r *routeRef, ref gwapiv1.ParentReference, rul
 	return status.RouteAccepted(gen, gwapiv1.RouteReasonAccepted, partialConflictMessage(r.kind.name, lost))
 }
 
-func noParentMessage(ref gwapiv1.ParentReference) string {
+// selectedListeners appends to buf the accepted listeners of the Gateway (set nil) or of
+// the ListenerSet set that ref's sectionName and port select.
+func (t *translation) selectedListeners(buf []*listener, ref gwapiv1.ParentReference, set *listenerSet) []*listener {
+	for _, l := range t.listeners {
+		if l.set != set || ref.SectionName != nil && *ref.SectionName != l.spec.Name || ref.Port != nil && *ref.Port != l.spec.Port {
+			continue
+		}
+		if l.accepted {
+			buf = append(buf, l)
+		}
+	}
+	return buf
+}
+
+// parentName names the Gateway (set nil) or the ListenerSet set in messages.
+func (t *translation) parentName(set *listenerSet) string {
+	if set != nil {
+		return fmt.Sprintf("ListenerSet %s/%s", set.obj.Namespace, set.obj.Name)
+	}
+	return fmt.Sprintf("Gateway %s/%s", t.gw.Namespace, t.gw.Name)
+}
+
+func noParentMessage(ref gwapiv1.ParentReference, set *listenerSet) string {
+	if set != nil && !set.allowed {
+		return "the ListenerSet is not attached to its Gateway: " + set.notAllowed
+	}
 	var sel []string
 	if ref.SectionName != nil {
 		sel = append(sel, fmt.Sprintf("sectionName %q", *ref.SectionName))
@@ -124,13 +153,17 @@ func noParentMessage(ref gwapiv1.ParentReference) string {
 	if ref.Port != nil {
 		sel = append(sel, fmt.Sprintf("port %d", *ref.Port))
 	}
+	if len(sel) == 0 && set != nil {
+		return "the ListenerSet has no accepted listener"
+	}
 	if len(sel) == 0 {
 		return "the Gateway has no accepted listener"
 	}
 	return "no accepted listener matches " + strings.Join(sel, " and ")
 }
 
-// allowsRoute applies a listener's allowedRoutes (namespaces and kinds) to a route.
+// allowsRoute applies a listener's allowedRoutes (namespaces and kinds) to a route;
+// "Same" is the namespace of the listener's owner (the Gateway or its ListenerSet).
 func (t *translation) allowsRoute(l *listener, kind, routeNS string) bool {
 	if !slices.ContainsFunc(l.kinds, func(k gwapiv1.RouteGroupKind) bool { return string(k.Kind) == kind }) {
 		return false
@@ -147,7 +180,7 @@ func (t *translation) allowsRoute(l *listener, kind, routeNS string) bool {
 	case gwapiv1.NamespacesFromAll:
 		return true
 	case gwapiv1.NamespacesFromSame:
-		return routeNS == t.gw.Namespace
+		return routeNS == l.namespace(t.gw)
 	case gwapiv1.NamespacesFromSelector:
 		ns, ok := t.namespaces[routeNS]
 		if !ok || sel == nil {

@@ -46,7 +46,7 @@ func (t *translation) buildIR() *ir.Gateway {
 				used[c] = true
 			}
 			srv.Listeners = append(srv.Listeners, ir.Listener{
-				Name: string(l.spec.Name), Hostname: l.hostname, Certificates: l.certs, Hosts: buildHostGroups(l),
+				Name: l.irName(), Hostname: l.hostname, Certificates: l.certs, Hosts: buildHostGroups(l),
 				ClientValidation: l.validation, RequestFilters: l.filters,
 			})
 		}

@@ -17,7 +17,7 @@ func (t *translation) resolveCertificates(l *listener) {
 		return
 	}
 	for _, ref := range l.spec.TLS.CertificateRefs {
-		name, reason, msg := t.resolveCertificate(ref)
+		name, reason, msg := t.resolveCertificateFor(ref, l.ownerKind(), l.namespace(t.gw))
 		if reason != "" {
 			l.badRef(reason, msg)
 			continue
@@ -26,8 +26,16 @@ func (t *translation) resolveCertificates(l *listener) {
 	}
 }
 
+// resolveCertificate resolves a certificateRef of the Gateway.
 func (t *translation) resolveCertificate(ref gwapiv1.SecretObjectReference) (string, gwapiv1.ListenerConditionReason, string) {
-	ns := t.gw.Namespace
+	return t.resolveCertificateFor(ref, "Gateway", t.gw.Namespace)
+}
+
+// resolveCertificateFor resolves a certificateRef of an object of kind fromKind (Gateway
+// or ListenerSet) in namespace fromNS, to which a ref without a namespace is relative
+// and from which a ReferenceGrant must permit a ref to another namespace.
+func (t *translation) resolveCertificateFor(ref gwapiv1.SecretObjectReference, fromKind, fromNS string) (string, gwapiv1.ListenerConditionReason, string) {
+	ns := fromNS
 	if ref.Namespace != nil {
 		ns = string(*ref.Namespace)
 	}
@@ -36,7 +44,7 @@ func (t *translation) resolveCertificate(ref gwapiv1.SecretObjectReference) (str
 		return "", gwapiv1.ListenerReasonInvalidCertificateRef,
 			fmt.Sprintf("certificateRef %s: only core Secrets are supported", full)
 	}
-	if !t.permitted(refGrant{fromGroup: gatewayGroup, fromKind: "Gateway", fromNS: t.gw.Namespace,
+	if !t.permitted(refGrant{fromGroup: gatewayGroup, fromKind: fromKind, fromNS: fromNS,
 		toGroup: "", toKind: "Secret", toNS: ns, name: string(ref.Name)}) {
 		return "", gwapiv1.ListenerReasonRefNotPermitted,
 			fmt.Sprintf("certificateRef to Secret %s is not permitted by any ReferenceGrant", full)

@@ -114,6 +114,7 @@ func (t *translation) fork() *translation {
 		secrets:      t.secrets,
 		namespaces:   t.namespaces,
 		listeners:    t.listeners,
+		sets:         t.sets,
 		policies:     t.policies,
 		clientCert:   t.clientCert,
 		backendCache: map[resolvedKey]resolved{},

@@ -20,7 +20,9 @@ type translation struct {
 	secrets    map[nsName]*corev1.Secret
 	namespaces map[string]*corev1.Namespace
 	listeners  []*listener
-	certData   map[string][2]string
+	// sets are the ListenerSets whose parentRef names the Gateway, in precedence order.
+	sets     []*listenerSet
+	certData map[string][2]string
 	// policies are the BackendTLSPolicies by target (nil without any); read-only while
 	// routes are checked, but for their seen marks.
 	policies *backendPolicies

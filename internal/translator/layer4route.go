@@ -40,7 +40,7 @@ func (t *translation) checkLayer4Rules(meta *metav1.ObjectMeta, kind string, br 
 // attachedRoutes, as the Gateway API's conflict rule (oldest wins) and its
 // TCPRouteMultipleRoutesAttachment conformance test say.
 func layer4Server(l *listener) ir.Layer4Server {
-	srv := ir.Layer4Server{Port: l.spec.Port, Listener: string(l.spec.Name)}
+	srv := ir.Layer4Server{Port: l.spec.Port, Listener: l.irName()}
 	if len(l.routes) == 0 || len(l.routes[0].rules.rules) == 0 {
 		return srv
 	}

@@ -21,6 +21,11 @@ func (t *translation) checkFilters(l *listener) {
 	if l.spec.Filters == nil || len(l.spec.Filters.Requests) == 0 {
 		return
 	}
+	if l.set != nil {
+		l.reject(gwapiv1.ListenerReasonUnsupportedValue,
+			"filters are not supported on a ListenerSet's listeners; set them on a listener of the Gateway")
+		return
+	}
 	if p := l.spec.Protocol; p != gwapiv1.HTTPProtocolType && p != gwapiv1.HTTPSProtocolType {
 		l.reject(status.ListenerReasonInvalidListenerFilter,
 			fmt.Sprintf("filters are only valid on HTTP and HTTPS listeners, not %s", p))

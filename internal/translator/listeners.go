@@ -17,7 +17,9 @@ const gatewayGroup = gwapiv1.GroupName
 
 // listener is the translation state of one Gateway listener.
 type listener struct {
-	spec      *gwapiv1.Listener
+	spec *gwapiv1.Listener
+	// set is the ListenerSet the listener comes from; nil for the Gateway's own.
+	set       *listenerSet
 	hostname  string
 	accepted  bool // usable for route attachment
 	programOK bool // usable by the data plane (accepted and has what it needs)
@@ -62,30 +64,64 @@ func (l *listener) scheme() string {
 	return "http"
 }
 
+// buildListeners builds the Gateway's own listeners, then those of the ListenerSets it
+// allows, in precedence order, and marks their conflicts.
 func (t *translation) buildListeners() {
 	for i := range t.gw.Spec.Listeners {
-		spec := &t.gw.Spec.Listeners[i]
-		l := &listener{spec: spec, accepted: true, accReason: gwapiv1.ListenerReasonAccepted,
-			refReason: gwapiv1.ListenerReasonResolvedRefs}
-		if spec.Hostname != nil {
-			l.hostname = strings.ToLower(string(*spec.Hostname))
-		}
-		t.checkProtocol(l)
-		t.checkKinds(l)
-		t.checkFilters(l)
-		if l.accepted && spec.Protocol == gwapiv1.HTTPSProtocolType {
-			t.resolveCertificates(l)
-			t.resolveClientValidation(l)
-		}
-		if l.accepted && l.terminatesTLSRoutes() {
-			t.resolveCertificates(l)
-		}
-		t.listeners = append(t.listeners, l)
+		t.listeners = append(t.listeners, t.newListener(&t.gw.Spec.Listeners[i], nil))
 	}
+	t.buildListenerSets()
 	t.markConflicts()
 	for _, l := range t.listeners {
 		l.programOK = l.accepted && (!l.needsCertificates() || len(l.certs) > 0)
 	}
+}
+
+// newListener checks one listener of the Gateway (set nil) or of a ListenerSet and
+// resolves its certificates.
+func (t *translation) newListener(spec *gwapiv1.Listener, set *listenerSet) *listener {
+	l := &listener{spec: spec, set: set, accepted: true, accReason: gwapiv1.ListenerReasonAccepted,
+		refReason: gwapiv1.ListenerReasonResolvedRefs}
+	if spec.Hostname != nil {
+		l.hostname = strings.ToLower(string(*spec.Hostname))
+	}
+	t.checkProtocol(l)
+	t.checkKinds(l)
+	t.checkFilters(l)
+	if l.accepted && spec.Protocol == gwapiv1.HTTPSProtocolType {
+		t.resolveCertificates(l)
+		t.resolveClientValidation(l)
+	}
+	if l.accepted && l.terminatesTLSRoutes() {
+		t.resolveCertificates(l)
+	}
+	return l
+}
+
+// namespace is the namespace of the listener's owner (the Gateway or its ListenerSet):
+// allowedRoutes "Same" and certificateRefs without a namespace are relative to it.
+func (l *listener) namespace(gw *gwapiv1.Gateway) string {
+	if l.set != nil {
+		return l.set.obj.Namespace
+	}
+	return gw.Namespace
+}
+
+// ownerKind is the kind of the listener's owner, as ReferenceGrants name it.
+func (l *listener) ownerKind() string {
+	if l.set != nil {
+		return listenerSetKind
+	}
+	return "Gateway"
+}
+
+// irName is the listener's name in the IR: its own for a Gateway listener, prefixed by
+// its ListenerSet's namespace and name for a set's, whose names may repeat the Gateway's.
+func (l *listener) irName() string {
+	if l.set != nil {
+		return l.set.obj.Namespace + "/" + l.set.obj.Name + "/" + string(l.spec.Name)
+	}
+	return string(l.spec.Name)
 }
 
 func (t *translation) checkProtocol(l *listener) {
@@ -202,10 +238,23 @@ func supportedKindsText(served []gwapiv1.Kind) string {
 // UDP socket, so a UDP listener there is conflicted (ProtocolConflict) and the HTTPS one
 // keeps serving. Two UDP listeners on one port conflict like two TCP ones
 // (HostnameConflict).
+//
+// Listeners of different owners (the Gateway, its ListenerSets) never both lose: a
+// ListenerSet's listener yields to every listener before it in precedence order (the
+// Gateway's own, then the sets' by age and namespace/name) that it conflicts with in
+// either direction and that is not conflicted itself, and the earlier one keeps serving.
 func (t *translation) markConflicts() {
 	for i, a := range t.listeners {
 		for j, b := range t.listeners {
 			if i == j || a.spec.Port != b.spec.Port || !servable(a.spec.Protocol) || !servable(b.spec.Protocol) {
+				continue
+			}
+			if a.set != b.set {
+				// b, before a, has its conflicts settled: only a listener that keeps its
+				// port can hold it against a.
+				if i > j && b.conflict == "" {
+					a.conflict = cmp.Or(a.conflict, portConflict(a, b), portConflict(b, a))
+				}
 				continue
 			}
 			if a.spec.Protocol == gwapiv1.UDPProtocolType || b.spec.Protocol == gwapiv1.UDPProtocolType {
@@ -225,6 +274,15 @@ func (t *translation) markConflicts() {
 			l.reject(l.conflict, fmt.Sprintf("listener conflicts with another listener on port %d (%s)", l.spec.Port, l.conflict))
 		}
 	}
+}
+
+// portConflict is the conflict of listener a with listener b on its port ("" for none):
+// see markConflicts.
+func portConflict(a, b *listener) gwapiv1.ListenerConditionReason {
+	if a.spec.Protocol == gwapiv1.UDPProtocolType || b.spec.Protocol == gwapiv1.UDPProtocolType {
+		return udpConflict(a.spec.Protocol, b.spec.Protocol)
+	}
+	return tcpPortConflict(a, b)
 }
 
 // tcpPortConflict is the conflict of listener a with listener b on its port, neither
@@ -268,35 +326,41 @@ func udpConflict(a, b gwapiv1.ProtocolType) gwapiv1.ListenerConditionReason {
 	return ""
 }
 
-// listenerStatuses reports every listener in spec order.
+// listenerStatuses reports every listener of the Gateway's own, in spec order.
 func (t *translation) listenerStatuses() []gwapiv1.ListenerStatus {
-	gen := t.gw.Generation
-	out := make([]gwapiv1.ListenerStatus, 0, len(t.listeners))
+	out := make([]gwapiv1.ListenerStatus, 0, len(t.gw.Spec.Listeners))
 	for _, l := range t.listeners {
-		conflict := gwapiv1.ListenerReasonNoConflicts
-		var conflictMsg string
-		if l.conflict != "" {
-			conflict, conflictMsg = l.conflict, l.accMsg
+		if l.set == nil {
+			out = append(out, t.listenerStatus(l, t.gw.Generation))
 		}
-		out = append(out, gwapiv1.ListenerStatus{
-			Name:           l.spec.Name,
-			SupportedKinds: l.kinds,
-			AttachedRoutes: l.attached,
-			Conditions: []metav1.Condition{
-				status.ListenerAccepted(gen, l.accReason, l.accMsg),
-				status.ListenerResolvedRefs(gen, l.refReason, l.refMsg),
-				status.ListenerConflicted(gen, conflict, conflictMsg),
-			},
-		})
 	}
 	return out
+}
+
+// listenerStatus reports one listener; gen is the generation of its owner.
+func (t *translation) listenerStatus(l *listener, gen int64) gwapiv1.ListenerStatus {
+	conflict := gwapiv1.ListenerReasonNoConflicts
+	var conflictMsg string
+	if l.conflict != "" {
+		conflict, conflictMsg = l.conflict, l.accMsg
+	}
+	return gwapiv1.ListenerStatus{
+		Name:           l.spec.Name,
+		SupportedKinds: l.kinds,
+		AttachedRoutes: l.attached,
+		Conditions: []metav1.Condition{
+			status.ListenerAccepted(gen, l.accReason, l.accMsg),
+			status.ListenerResolvedRefs(gen, l.refReason, l.refMsg),
+			status.ListenerConflicted(gen, conflict, conflictMsg),
+		},
+	}
 }
 
 // sortedListeners returns the programmable listeners of one port, most specific first.
 func sortedListeners(ls []*listener) []*listener {
 	out := slices.Clone(ls)
 	slices.SortStableFunc(out, func(a, b *listener) int {
-		return cmp.Or(compareHostSpecificity(a.hostname, b.hostname), cmp.Compare(a.spec.Name, b.spec.Name))
+		return cmp.Or(compareHostSpecificity(a.hostname, b.hostname), cmp.Compare(a.irName(), b.irName()))
 	})
 	return out
 }

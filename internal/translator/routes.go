@@ -120,8 +120,8 @@ func (t *translation) routesInAttachOrder() []pendingRoute {
 	return t.inAttachOrder(t.pendingRoutes())
 }
 
-// pendingRoutes returns the routes of the input with a parentRef to the Gateway, in
-// input order.
+// pendingRoutes returns the routes of the input with a parentRef to the Gateway or to
+// one of the ListenerSets that name it, in input order.
 func (t *translation) pendingRoutes() []pendingRoute {
 	n := 0
 	for _, k := range routeKinds {
@@ -131,7 +131,10 @@ func (t *translation) pendingRoutes() []pendingRoute {
 	for _, k := range routeKinds {
 		for i := range k.count(&t.in) {
 			r := k.route(&t.in, i)
-			if slices.ContainsFunc(r.parentRefs, func(ref gwapiv1.ParentReference) bool { return t.refersToGateway(r.meta.Namespace, ref) }) {
+			if slices.ContainsFunc(r.parentRefs, func(ref gwapiv1.ParentReference) bool {
+				_, ok := t.parentScope(r.meta.Namespace, ref)
+				return ok
+			}) {
 				routes = append(routes, pendingRoute{kind: k, meta: r.meta, index: int32(i)})
 			}
 		}

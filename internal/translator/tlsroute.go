@@ -109,7 +109,7 @@ func tlsServer(port int32, ls, https []*listener) (ir.TLSServer, []shadowedHost)
 func exceptHosts(r *ir.TLSRoute, all []*listener) []string {
 	var own string
 	for _, l := range all {
-		if string(l.spec.Name) == r.Listener {
+		if l.irName() == r.Listener {
 			own = l.hostname
 		}
 	}
@@ -151,7 +151,7 @@ func (a *tlsEntry) sameRule(b *tlsEntry) bool {
 
 // irRoute is the ir.TLSRoute of e's rule with e's hostname (none for the catch-all).
 func (e *tlsEntry) irRoute() ir.TLSRoute {
-	r := ir.TLSRoute{Listener: string(e.l.spec.Name), Route: e.ar.rules.sources[e.rule].String(),
+	r := ir.TLSRoute{Listener: e.l.irName(), Route: e.ar.rules.sources[e.rule].String(),
 		Backends: e.ar.rules.rules[e.rule].action.Backends}
 	if e.host != "" {
 		r.Hostnames = []string{e.host}

@@ -29,16 +29,17 @@ func layer4TLSProblem(tls *ir.BackendTLS) string {
 
 // mayTerminate reports whether r may attach to a TLS listener of the Gateway in mode
 // Terminate, whose routes' backends BackendTLSPolicies apply to: a parentRef of r
-// selects the listener, which allows r and shares a hostname with it. Passthrough
+// selects the listener (of the Gateway or of a ListenerSet), which allows r and shares a hostname with it. Passthrough
 // listeners proxy the client's own TLS: policies do not apply there (withoutTLS).
 // Routes are checked beside each other: this reads the listeners and changes nothing.
 func (t *translation) mayTerminate(r *gwapiv1.TLSRoute) bool {
 	for _, ref := range r.Spec.ParentRefs {
-		if !t.refersToGateway(r.Namespace, ref) {
+		set, ok := t.parentScope(r.Namespace, ref)
+		if !ok {
 			continue
 		}
 		for _, l := range t.listeners {
-			if l.terminatesTLSRoutes() && (ref.SectionName == nil || *ref.SectionName == l.spec.Name) &&
+			if l.set == set && l.terminatesTLSRoutes() && (ref.SectionName == nil || *ref.SectionName == l.spec.Name) &&
 				(ref.Port == nil || *ref.Port == l.spec.Port) && t.allowsRoute(l, kindTLSRoute, r.Namespace) &&
 				len(effectiveHostnames(l.hostname, hostStrings(r.Spec.Hostnames))) > 0 {
 				return true

@@ -55,7 +55,15 @@ type Input struct {
 	// ClusterTrustBundlesServed says the cluster serves ClusterTrustBundles; when false,
 	// a reference to one is refused with a condition that says so.
 	ClusterTrustBundlesServed bool
-	// Namespaces are needed for allowedRoutes namespace selectors (labels).
+	// ListenerSets are candidate ListenerSets; those whose parentRef names Gateway are
+	// attached as its spec.allowedListeners says.
+	ListenerSets []gwapiv1.ListenerSet
+	// OwnPorts are the ports the Gateway's Caddy pods use for themselves (admin,
+	// readiness, metrics), each with what uses it: a ListenerSet's listener on one is
+	// refused (PortUnavailable), and the rest of the Gateway is served.
+	OwnPorts map[int32]string
+	// Namespaces are needed for allowedRoutes and allowedListeners namespace selectors
+	// (labels).
 	Namespaces []corev1.Namespace
 	// ClusterDomain is the DNS suffix of Services; DefaultClusterDomain when empty.
 	ClusterDomain string
@@ -68,8 +76,14 @@ type Output struct {
 	// Listeners are the listener statuses, in spec order. The Programmed condition is
 	// not set here: only the pusher knows whether the data plane took the config.
 	Listeners []gwapiv1.ListenerStatus `json:"listeners"`
+	// ListenerSets are the statuses of the ListenerSets whose parentRef names the
+	// Gateway, sorted by namespace/name.
+	ListenerSets []ListenerSetStatus `json:"listenerSets,omitempty"`
+	// AttachedListenerSets is the number of those accepted (status.attachedListenerSets).
+	AttachedListenerSets int32 `json:"attachedListenerSets,omitempty"`
 	// Routes are the route statuses for this Gateway's parentRefs, sorted by kind, then
-	// namespace/name; each holds only the parent entries that refer to this Gateway.
+	// namespace/name; each holds only the parent entries that refer to this Gateway or to
+	// one of the ListenerSets that name it.
 	Routes []RouteStatus `json:"routes,omitempty"`
 	// Conditions are the Gateway conditions the translation decides (types in
 	// GatewayConditionTypes), sorted by type; Accepted and Programmed are not among them.
@@ -116,6 +130,7 @@ func Translate(in Input) Output {
 	out.IR = t.buildIR()
 	t.noteShadowedHosts(out.Routes)
 	out.Listeners = t.listenerStatuses()
+	out.ListenerSets, out.AttachedListenerSets = t.listenerSetStatuses()
 	out.Conditions = t.gatewayConditions()
 	out.Policies = t.policyStatuses()
 	return out

@@ -59,6 +59,7 @@ var justified = map[grant]string{
 	{"gateway.networking.k8s.io", "gatewayclasses", "patch"}:             "the gateway-exists finalizer while Gateways use the class",
 	{"gateway.networking.k8s.io", "gatewayclasses/status", "update"}:     "the GatewayClass status (Accepted, supportedFeatures)",
 	{"gateway.networking.k8s.io", "gateways/status", "patch"}:            "the Gateway status, a resourceVersion-guarded merge patch",
+	{"gateway.networking.k8s.io", "listenersets/status", "patch"}:        "the status of the ListenerSets naming our Gateways, a resourceVersion-guarded merge patch",
 	{"gateway.networking.k8s.io", "gateways/finalizers", "update"}:       "blockOwnerDeletion on the fleet's owner references to the Gateway (OwnerReferencesPermissionEnforcement)",
 	{"gateway.networking.k8s.io", "httproutes/status", "update"}:         "our parent entries in HTTPRoute statuses",
 	{"gateway.networking.k8s.io", "grpcroutes/status", "update"}:         "our parent entries in GRPCRoute statuses",
