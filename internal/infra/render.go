@@ -138,6 +138,7 @@ type renderer struct {
 	adminPort int32
 	ports     []listenerPort
 	metrics   *int32 // nil when metrics are disabled
+	addresses AddressPlan
 }
 
 func newRenderer(in Input) (*renderer, error) {
@@ -168,6 +169,7 @@ func newRenderer(in Input) (*renderer, error) {
 		}
 	}
 	r.ports = listenerPorts(in.Gateway.Spec.Listeners, hasH3(r.spec))
+	r.addresses = PlanAddresses(in.Gateway, r.spec)
 	return r, r.checkPorts()
 }
 
