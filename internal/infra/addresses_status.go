@@ -23,8 +23,11 @@ type AddressOutcome struct {
 	// Requested says whether the Gateway has spec.addresses.
 	Requested bool
 	// Addresses are the Gateway's status.addresses: only addresses the Service serves,
-	// each with its routability (Cluster for a cluster IP).
+	// each with its routability (Cluster for a cluster IP). After a refused request they
+	// include the previous addresses the Service keeps serving on.
 	Addresses []gwapiv1.GatewayStatusAddress
+	// Served counts the entries of spec.addresses the Service serves.
+	Served int
 	// Unsatisfied lists the entries of spec.addresses the Service does not serve.
 	Unsatisfied []Unsatisfied
 }
@@ -55,7 +58,32 @@ func (p *AddressPlan) Outcome(svc *corev1.Service, refusal string) AddressOutcom
 				continue
 			}
 			out.Addresses = append(out.Addresses, a)
+			out.Served++
 		}
+	}
+	if refusal != "" {
+		out.Addresses = append(out.Addresses, p.retained(pools, claimed)...)
+	}
+	return out
+}
+
+// retained are the addresses a refused request left serving: the Service's previous
+// cluster IPs or external IPs where the request asked for others.
+func (p *AddressPlan) retained(pools pools, claimed map[string]bool) []gwapiv1.GatewayStatusAddress {
+	var out []gwapiv1.GatewayStatusAddress
+	add := func(vs []string, r gwapiv1.GatewayAddressRoutabilityType) {
+		for _, v := range vs {
+			if !claimed[v] {
+				claimed[v] = true
+				out = append(out, statusAddress(gwapiv1.IPAddressType, v, r))
+			}
+		}
+	}
+	if len(p.ClusterIPs) > 0 {
+		add(pools.cluster, gwapiv1.GatewayAddressRoutabilityCluster)
+	}
+	if len(p.ExternalIPs) > 0 {
+		add(pools.external, gwapiv1.GatewayAddressRoutabilityDefault)
 	}
 	return out
 }
