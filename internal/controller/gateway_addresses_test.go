@@ -15,6 +15,7 @@ import (
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/caddy-gateway/operator/api/v1alpha1"
+	"github.com/caddy-gateway/operator/internal/infra"
 )
 
 // serviceCIDRAddress returns the address at offset host in the /24 of the API server's own
@@ -186,4 +187,20 @@ func TestGatewayAddressRoutability(t *testing.T) {
 		}
 		return nil
 	})
+
+	// The conformance sentinel is accepted and reported back as requested.
+	update(t, f.params, func(c *v1alpha1.CaddyProxyConfig) {
+		c.Spec.Service = &v1alpha1.ServiceSpec{Type: ptr.To(corev1.ServiceTypeClusterIP)}
+	})
+	update(t, f.gateway, func(gw *gwapiv1.Gateway) {
+		gw.Spec.Addresses = []gwapiv1.GatewaySpecAddress{{Type: ptr.To(gwapiv1.IPAddressType), Routability: infra.RoutabilitySentinel}}
+	})
+	svc = waitFor(t, f.workload(), &corev1.Service{}, func(s *corev1.Service) error {
+		if s.Spec.Type != corev1.ServiceTypeClusterIP {
+			return fmt.Errorf("the Service is of type %s, want ClusterIP", s.Spec.Type)
+		}
+		return nil
+	})
+	f.waitGateway(t, all(addressesAre(infra.RoutabilitySentinel, svc.Spec.ClusterIP),
+		conditionIs(string(gwapiv1.GatewayConditionAddressesAssigned), metav1.ConditionTrue, gwapiv1.GatewayReasonAddressesAssigned, "")))
 }

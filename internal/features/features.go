@@ -14,9 +14,11 @@ import (
 // supported: a feature joins only together with a conformance run that passes its tests,
 // or, for a feature the v1.7.0 suite has no test of, with a real-cluster test of ours:
 // ClusterTrustBundle (e2e TestBackendTLSPolicy: a policy's CA from a ClusterTrustBundle
-// verifies the backend, and a change of the bundle is followed).
-// Not listed (their tests are not run): GatewayStaticAddresses (spec.addresses is
-// ignored), GatewayAddressRoutability(Cluster), GatewayListenerFilters, ListenerSet,
+// verifies the backend, and a change of the bundle is followed); GatewayAddressRoutability
+// and GatewayAddressRoutabilityCluster (envtest TestGatewayAddressRoutability: a cluster-only
+// request gets a ClusterIP Service, status reports Cluster and the conformance sentinel, an
+// unsupported routability is not assigned; e2e TestGatewayAddresses: the cluster IP serves).
+// Not listed (their tests are not run): GatewayListenerFilters, ListenerSet,
 // HTTPRouteDestinationPortMatching, and the Mesh features.
 var supported = []gwapiv1.FeatureName{
 	// Core of the GATEWAY-HTTP, GATEWAY-GRPC, GATEWAY-TLS, GATEWAY-TCP and GATEWAY-UDP profiles.
@@ -27,6 +29,8 @@ var supported = []gwapiv1.FeatureName{
 	"ClusterTrustBundle",
 	// Gateway extended.
 	"GatewayAddressEmpty",
+	"GatewayAddressRoutability",
+	"GatewayAddressRoutabilityCluster",
 	"GatewayBackendClientCertificate",
 	"GatewayFrontendClientCertificateValidation",
 	"GatewayFrontendClientCertificateValidationInsecureFallback",
@@ -35,6 +39,7 @@ var supported = []gwapiv1.FeatureName{
 	"GatewayInfrastructure",
 	"GatewayPort8080",
 	"GatewayRouteHostnameIntersectionPrecedence",
+	"GatewayStaticAddresses",
 	// GRPCRoute extended.
 	"GRPCRouteNamedRouteRule",
 	"GRPCRouteRequestHeaderModifier",
