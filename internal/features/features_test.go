@@ -104,10 +104,7 @@ func TestSupportedCoversProfiles(t *testing.T) {
 // operator does not advertise, each with the reason; a feature joining Supported leaves
 // this list.
 var notAdvertised = map[gwfeatures.FeatureName]string{
-	"GatewayAddressRoutability":        "spec.addresses is ignored",
-	"GatewayAddressRoutabilityCluster": "spec.addresses is ignored",
 	"GatewayListenerFilters":           "not implemented",
-	"GatewayStaticAddresses":           "spec.addresses is ignored",
 	"HTTPRouteDestinationPortMatching": "not implemented",
 	"ListenerSet":                      "not implemented",
 }
