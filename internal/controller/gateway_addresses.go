@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -184,4 +185,33 @@ func (r *GatewayReconciler) addressStatus(ctx context.Context, gw *gwapiv1.Gatew
 // were measured has.
 func dropAddressConditions(conds *[]metav1.Condition) {
 	meta.RemoveStatusCondition(conds, string(gwapiv1.GatewayConditionAddressesAssigned))
+}
+
+// routabilityMemo learns whether the installed Gateway CRD keeps status.addresses[].routability:
+// the standard channel has no such field and the API server prunes it, so a status that
+// carries it would differ from the stored one at every reconcile and be written again. Once
+// a write comes back without the routability it sent, addresses are written without it
+// (until the operator restarts, e.g. after the experimental CRDs are installed).
+type routabilityMemo struct{ pruned atomic.Bool }
+
+// fit returns addrs as the API server stores them.
+func (m *routabilityMemo) fit(addrs []gwapiv1.GatewayStatusAddress) []gwapiv1.GatewayStatusAddress {
+	if !m.pruned.Load() {
+		return addrs
+	}
+	out := slices.Clone(addrs)
+	for i := range out {
+		out[i].Routability = nil
+	}
+	return out
+}
+
+// learn compares the addresses a status write sent with those the API server stored.
+func (m *routabilityMemo) learn(sent, stored []gwapiv1.GatewayStatusAddress) {
+	if len(sent) == 0 || len(sent) != len(stored) || sent[0].Routability == nil {
+		return
+	}
+	if stored[0].Routability == nil {
+		m.pruned.Store(true)
+	}
 }

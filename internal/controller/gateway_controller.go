@@ -79,6 +79,8 @@ type GatewayReconciler struct {
 	// statuses lets a reconcile decide on its own last status write while the cache has
 	// not brought it yet.
 	statuses statusMemo
+	// routability: see routabilityMemo.
+	routability routabilityMemo
 }
 
 // Writes are what the code does, nothing more: fleet objects are server-side applied
@@ -254,7 +256,7 @@ func (r *GatewayReconciler) writeStatus(ctx context.Context, gw *gwapiv1.Gateway
 		}
 		status.Merge(&next.Conditions, conds...)
 		if setAddresses {
-			next.Addresses = addresses
+			next.Addresses = r.routability.fit(addresses)
 		}
 		if equality.Semantic.DeepEqual(&gw.Status, next) {
 			return nil
@@ -265,6 +267,7 @@ func (r *GatewayReconciler) writeStatus(ctx context.Context, gw *gwapiv1.Gateway
 		perr := r.Status().Patch(ctx, gw, patch)
 		if perr == nil {
 			r.statuses.record(replaced, gw)
+			r.routability.learn(next.Addresses, gw.Status.Addresses)
 		}
 		if !apierrors.IsConflict(perr) || attempt == 2 {
 			return perr
