@@ -51,7 +51,7 @@ func (r *GatewayReconciler) applyService(ctx context.Context, gw *gwapiv1.Gatewa
 		return "", fmt.Errorf("reading Service %s/%s: %w", svc.Namespace, svc.Name, err)
 	}
 	exists := err == nil
-	if exists && len(plan.ClusterIPs) > 0 && !slices.Equal(live.Spec.ClusterIPs, plan.ClusterIPs) {
+	if exists && len(plan.ClusterIPs) > 0 && !slices.Equal(live.Spec.ClusterIPs[:min(len(plan.ClusterIPs), len(live.Spec.ClusterIPs))], plan.ClusterIPs) {
 		if refusal, err := r.probeClusterIPs(ctx, svc); err != nil || refusal != "" {
 			if err != nil {
 				return "", err
