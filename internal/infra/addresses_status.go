@@ -198,6 +198,9 @@ func unsatisfied(e AddressEntry, svc *corev1.Service, p pools, refusal string) U
 		return notUsable("the API server refused it, and the Service keeps serving on its previous addresses: " + refusal)
 	case svc == nil:
 		return notAssigned("the Service does not exist yet")
+	case e.Slot == SlotLoadBalancer && len(have) == 0 && len(p.ingressHostnames) > 0:
+		return notUsable(fmt.Sprintf("the load balancer gives the Service a hostname (%s), not an IP address",
+			strings.Join(p.ingressHostnames, ", ")))
 	case e.Slot == SlotLoadBalancer && len(have) == 0:
 		return notAssigned("the load balancer has not assigned an address to the Service yet")
 	case e.Slot == SlotLoadBalancer && e.Value != "" && !slices.Contains(have, e.Value):

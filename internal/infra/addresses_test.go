@@ -54,6 +54,12 @@ func TestAddressOutcome(t *testing.T) {
 			spec: lb, addrs: []gwapiv1.GatewaySpecAddress{{Value: "203.0.113.1"}}, svc: service([]string{"10.96.0.5"}, nil, nil),
 			unsatisfied: []string{"AddressNotAssigned: address 203.0.113.1: the load balancer has not assigned"},
 		},
+		"a load balancer that gives hostnames only": {
+			spec: lb, addrs: []gwapiv1.GatewaySpecAddress{{}},
+			svc: &corev1.Service{Status: corev1.ServiceStatus{LoadBalancer: corev1.LoadBalancerStatus{
+				Ingress: []corev1.LoadBalancerIngress{{Hostname: "lb.example.com"}}}}},
+			unsatisfied: []string{`AddressNotUsable: an address of routability "": the load balancer gives the Service a hostname (lb.example.com)`},
+		},
 		"a second load balancer IP cannot be carried": {
 			spec: lb, addrs: []gwapiv1.GatewaySpecAddress{{Value: "203.0.113.1"}, {Value: "203.0.113.2"}},
 			svc:         service([]string{"10.96.0.5"}, nil, []string{"203.0.113.1"}),
