@@ -70,6 +70,46 @@ type ServiceSpec struct {
 	// +listMapKey=port
 	// +kubebuilder:validation:MaxItems=64
 	NodePorts []NodePort `json:"nodePorts,omitempty"`
+
+	// StaticAddresses says how the IPAddress values a Gateway requests in spec.addresses
+	// reach a LoadBalancer or NodePort Service. Default: a LoadBalancer Service asks for them
+	// in spec.loadBalancerIP (one address); a NodePort Service takes them as its cluster
+	// IPs. A ClusterIP Service (or a Gateway whose addresses all ask for routability
+	// Cluster) always takes them as its cluster IPs.
+	// +optional
+	StaticAddresses *StaticAddressesSpec `json:"staticAddresses,omitempty"`
+}
+
+// StaticAddressMode names where a Service carries a Gateway's requested addresses.
+// +kubebuilder:validation:Enum=LoadBalancerIP;Annotation;ExternalIPs
+type StaticAddressMode string
+
+const (
+	// StaticAddressLoadBalancerIP asks the load balancer for the address in the Service's
+	// spec.loadBalancerIP: one address, honoured by MetalLB and most cloud controllers.
+	StaticAddressLoadBalancerIP StaticAddressMode = "LoadBalancerIP"
+	// StaticAddressAnnotation writes the addresses, comma-separated, into the annotation
+	// the field annotation names (e.g. metallb.io/loadBalancerIPs).
+	StaticAddressAnnotation StaticAddressMode = "Annotation"
+	// StaticAddressExternalIPs lists the addresses in the Service's spec.externalIPs: every
+	// node accepts traffic for them. Clusters often forbid external IPs (the
+	// DenyServiceExternalIPs admission plugin); a refusal is reported on the Gateway.
+	StaticAddressExternalIPs StaticAddressMode = "ExternalIPs"
+)
+
+// StaticAddressesSpec says how requested Gateway addresses reach the Service.
+// +kubebuilder:validation:XValidation:rule="self.mode == 'Annotation' ? has(self.annotation) : !has(self.annotation)",message="service.staticAddresses.annotation is required with mode Annotation and allowed only with it"
+type StaticAddressesSpec struct {
+	// Mode says where the addresses go.
+	// +required
+	Mode StaticAddressMode `json:"mode"`
+
+	// Annotation is the Service annotation that receives the addresses, comma-separated
+	// (mode Annotation only), e.g. metallb.io/loadBalancerIPs.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=317
+	Annotation *string `json:"annotation,omitempty"`
 }
 
 // NodePort pins the node port of one listener port.

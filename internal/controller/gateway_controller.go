@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -81,6 +82,8 @@ type GatewayReconciler struct {
 	// statuses lets a reconcile decide on its own last status write while the cache has
 	// not brought it yet.
 	statuses statusMemo
+	// routability: see routabilityMemo.
+	routability routabilityMemo
 }
 
 // Writes are what the code does, nothing more: fleet objects are server-side applied
@@ -130,10 +133,7 @@ func (r *GatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	spec, err := r.mergedParams(ctx, &gc, &gw)
 	var perr *paramsError
 	if errors.As(err, &perr) {
-		if err := r.refuseListenerSets(ctx, &gw, perr.msg); err != nil {
-			return ctrl.Result{}, err
-		}
-		return ctrl.Result{}, r.writeStatus(ctx, &gw, nil, nil, status.GatewayInvalidParameters(gw.Generation, perr.msg), notProgrammedInvalid(gw.Generation))
+		return ctrl.Result{}, r.refuseGateway(ctx, &gw, perr.msg, status.GatewayInvalidParameters(gw.Generation, perr.msg), notProgrammedInvalid(gw.Generation))
 	}
 	if err != nil {
 		return ctrl.Result{}, err
@@ -142,15 +142,18 @@ func (r *GatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	addresses := addressReport{plan: ptr.To(infra.PlanAddresses(&gw, spec))}
+	if u := addresses.plan.Unsupported; len(u) > 0 {
+		return ctrl.Result{}, r.refuseGateway(ctx, &gw, "it asks for an address of a type that is not supported", status.GatewayUnsupportedAddress(gw.Generation, u),
+			status.GatewayNotProgrammed(gw.Generation, gwapiv1.GatewayReasonInvalid,
+				"an address is not supported (see Accepted); the last good configuration keeps serving"))
+	}
 	objs, err := infra.Render(infra.Input{
 		Gateway: &gw, ListenerSetListeners: setListeners, Spec: spec,
 		CaddyImage: r.CaddyImage, OperatorImage: r.OperatorImage, Operator: r.Operator,
 	})
 	if err != nil {
-		if err := r.refuseListenerSets(ctx, &gw, err.Error()); err != nil {
-			return ctrl.Result{}, err
-		}
-		return ctrl.Result{}, r.writeStatus(ctx, &gw, nil, nil, status.GatewayInvalidParameters(gw.Generation, err.Error()), notProgrammedInvalid(gw.Generation))
+		return ctrl.Result{}, r.refuseGateway(ctx, &gw, err.Error(), status.GatewayInvalidParameters(gw.Generation, err.Error()), notProgrammedInvalid(gw.Generation))
 	}
 
 	var tls *v1alpha1.AdminTLSSpec
@@ -162,6 +165,12 @@ func (r *GatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		return ctrl.Result{}, err
 	}
 	for _, o := range objs {
+		if svc, ok := o.(*corev1.Service); ok {
+			if addresses.refusal, err = r.applyService(ctx, &gw, svc, addresses.plan); err != nil {
+				return ctrl.Result{}, err
+			}
+			continue
+		}
 		if err := r.apply(ctx, &gw, o); err != nil {
 			return ctrl.Result{}, err
 		}
@@ -169,7 +178,7 @@ func (r *GatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	if err := r.prune(ctx, &gw, objs); err != nil {
 		return ctrl.Result{}, err
 	}
-	return r.program(ctx, &gw, spec, certCond, recheck)
+	return r.program(ctx, &gw, spec, addresses, certCond, recheck)
 }
 
 // forgetGateway drops what the operator keeps for a deleted Gateway (its fleet and pods
@@ -200,9 +209,19 @@ func (r *GatewayReconciler) forgetGateway(ctx context.Context, key types.Namespa
 	return r.writePolicyStatuses(ctx, gone, nil)
 }
 
+// refuseGateway reports a Gateway that is not accepted: its ListenerSets are refused with
+// why (ParentNotAccepted) and conds go into its status. The fleet keeps serving its last
+// good configuration.
+func (r *GatewayReconciler) refuseGateway(ctx context.Context, gw *gwapiv1.Gateway, why string, conds ...metav1.Condition) error {
+	if err := r.refuseListenerSets(ctx, gw, why); err != nil {
+		return err
+	}
+	return r.writeStatus(ctx, gw, nil, nil, addressReport{}, conds...)
+}
+
 // program configures the Gateway's Caddy pods and reports the outcome in the statuses of
 // the Gateway and its routes. recheck is when the provisioning wants another look.
-func (r *GatewayReconciler) program(ctx context.Context, gw *gwapiv1.Gateway, spec *v1alpha1.CaddyProxyConfigSpec, certCond metav1.Condition, recheck time.Duration) (ctrl.Result, error) {
+func (r *GatewayReconciler) program(ctx context.Context, gw *gwapiv1.Gateway, spec *v1alpha1.CaddyProxyConfigSpec, addresses addressReport, certCond metav1.Condition, recheck time.Duration) (ctrl.Result, error) {
 	// Coalesce bursts: a Gateway pushed to a moment ago waits out its minimum interval,
 	// and everything that changes meanwhile goes out in one push.
 	if wait := r.Pusher.Wait(client.ObjectKeyFromObject(gw).String(), pushTuning(spec)); wait > 0 {
@@ -227,7 +246,7 @@ func (r *GatewayReconciler) program(ctx context.Context, gw *gwapiv1.Gateway, sp
 	}
 	listeners := listenerStatuses(gw.Status.Listeners, out.translation.Listeners, programmed)
 	conds := append([]metav1.Condition{status.GatewayAcceptedWithListeners(gw.Generation, listeners), certCond, programmed}, out.translation.Conditions...)
-	err = r.writeStatus(ctx, gw, listeners, attachedListenerSets(out.translation), conds...)
+	err = r.writeStatus(ctx, gw, listeners, attachedListenerSets(out.translation), addresses, conds...)
 	if r := out.push.RetryAfter; r > 0 && (recheck == 0 || r < recheck) {
 		recheck = r // the backoff of the pods that failed
 	}
@@ -235,23 +254,22 @@ func (r *GatewayReconciler) program(ctx context.Context, gw *gwapiv1.Gateway, sp
 }
 
 // writeStatus merges conditions into the Gateway's status, replaces its listener statuses
-// (unless listeners is nil), sets attachedListenerSets to attachedSets, sets its addresses from the fleet's Service and writes the
-// status only when it changed. With listeners (a translation ran), the conditions the
-// translation decides but did not return are removed. The write is a merge patch guarded
+// (unless listeners is nil), sets attachedListenerSets to attachedSets, sets its addresses
+// from the fleet's Service as measured against the requested ones (addressStatus; its
+// conditions are merged last, so an address not served makes the Gateway not
+// programmed) and writes the status only when it changed. With listeners (a translation
+// ran), the conditions the translation decides but did not return are removed. The
+// write is a merge patch guarded
 // by the resourceVersion: conditions are a list, which a merge patch replaces whole, so a
 // write based on a cache that has not seen another writer's condition yet would delete
 // it. On a conflict the Gateway is read again from the API server and the write is
 // retried on that.
-func (r *GatewayReconciler) writeStatus(ctx context.Context, gw *gwapiv1.Gateway, listeners []gwapiv1.ListenerStatus, attachedSets *int32, conds ...metav1.Condition) error {
-	var svc corev1.Service
-	var addresses []gwapiv1.GatewayStatusAddress
-	err := r.Get(ctx, types.NamespacedName{Namespace: gw.Namespace, Name: infra.NamesFor(gw.Name).Workload}, &svc)
-	switch {
-	case err == nil:
-		addresses = status.GatewayAddresses(&svc)
-	case client.IgnoreNotFound(err) != nil:
-		return fmt.Errorf("reading the Service of Gateway %s/%s: %w", gw.Namespace, gw.Name, err)
+func (r *GatewayReconciler) writeStatus(ctx context.Context, gw *gwapiv1.Gateway, listeners []gwapiv1.ListenerStatus, attachedSets *int32, rep addressReport, conds ...metav1.Condition) error {
+	addresses, setAddresses, addrConds, err := r.addressStatus(ctx, gw, rep)
+	if err != nil {
+		return err
 	}
+	conds = append(conds, addrConds...)
 	for attempt := 0; ; attempt++ {
 		next := gw.Status.DeepCopy()
 		next.AttachedListenerSets = attachedSets
@@ -263,9 +281,12 @@ func (r *GatewayReconciler) writeStatus(ctx context.Context, gw *gwapiv1.Gateway
 				}
 			}
 		}
+		if len(addrConds) == 0 {
+			dropAddressConditions(&next.Conditions)
+		}
 		status.Merge(&next.Conditions, conds...)
-		if err == nil {
-			next.Addresses = addresses
+		if setAddresses {
+			next.Addresses = r.routability.fit(addresses)
 		}
 		if equality.Semantic.DeepEqual(&gw.Status, next) {
 			return nil
@@ -276,6 +297,7 @@ func (r *GatewayReconciler) writeStatus(ctx context.Context, gw *gwapiv1.Gateway
 		perr := r.Status().Patch(ctx, gw, patch)
 		if perr == nil {
 			r.statuses.record(replaced, gw)
+			r.routability.learn(next.Addresses, gw.Status.Addresses)
 		}
 		if !apierrors.IsConflict(perr) || attempt == 2 {
 			return perr

@@ -14,10 +14,12 @@ import (
 // supported: a feature joins only together with a conformance run that passes its tests,
 // or, for a feature the v1.7.0 suite has no test of, with a real-cluster test of ours:
 // ClusterTrustBundle (e2e TestBackendTLSPolicy: a policy's CA from a ClusterTrustBundle
-// verifies the backend, and a change of the bundle is followed) and GatewayListenerFilters
-// (e2e TestListenerFiltersAndDestinationPort).
-// Not listed (their tests are not run): GatewayStaticAddresses (spec.addresses is
-// ignored), GatewayAddressRoutability(Cluster), and the Mesh features.
+// verifies the backend, and a change of the bundle is followed); GatewayListenerFilters
+// (e2e TestListenerFiltersAndDestinationPort); GatewayAddressRoutability and
+// GatewayAddressRoutabilityCluster (envtest TestGatewayAddressRoutability: a cluster-only
+// request gets a ClusterIP Service, status reports Cluster and the conformance sentinel, an
+// unsupported routability is not assigned; e2e TestGatewayAddresses: the cluster IP serves).
+// Not listed (their tests are not run): the Mesh features.
 var supported = []gwapiv1.FeatureName{
 	// Core of the GATEWAY-HTTP, GATEWAY-GRPC, GATEWAY-TLS, GATEWAY-TCP and GATEWAY-UDP profiles.
 	"Gateway", "GRPCRoute", "HTTPRoute", "ReferenceGrant", "TCPRoute", "TLSRoute", "UDPRoute",
@@ -27,6 +29,8 @@ var supported = []gwapiv1.FeatureName{
 	"ClusterTrustBundle",
 	// Gateway extended.
 	"GatewayAddressEmpty",
+	"GatewayAddressRoutability",
+	"GatewayAddressRoutabilityCluster",
 	"GatewayBackendClientCertificate",
 	"GatewayFrontendClientCertificateValidation",
 	"GatewayFrontendClientCertificateValidationInsecureFallback",
@@ -38,6 +42,7 @@ var supported = []gwapiv1.FeatureName{
 	"GatewayListenerFilters",
 	"GatewayPort8080",
 	"GatewayRouteHostnameIntersectionPrecedence",
+	"GatewayStaticAddresses",
 	// ListenerSet (extended; its 13 tests of the suite pass).
 	"ListenerSet",
 	// GRPCRoute extended.

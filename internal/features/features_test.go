@@ -103,11 +103,7 @@ func TestSupportedCoversProfiles(t *testing.T) {
 // notAdvertised are the extended features of the default conformance profiles the
 // operator does not advertise, each with the reason; a feature joining Supported leaves
 // this list.
-var notAdvertised = map[gwfeatures.FeatureName]string{
-	"GatewayAddressRoutability":        "spec.addresses is ignored",
-	"GatewayAddressRoutabilityCluster": "spec.addresses is ignored",
-	"GatewayStaticAddresses":           "spec.addresses is ignored",
-}
+var notAdvertised = map[gwfeatures.FeatureName]string{}
 
 // TestSupportedCoversExtended: every extended feature of the default conformance
 // profiles is either advertised or named in notAdvertised with its reason, never both,

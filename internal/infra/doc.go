@@ -1,8 +1,10 @@
 // Package infra renders the Kubernetes objects of one Gateway's Caddy fleet from the
 // Gateway and its merged CaddyProxyConfig: ServiceAccount, bootstrap ConfigMap, Deployment
 // or DaemonSet, Service, NetworkPolicy, HorizontalPodAutoscaler, PodDisruptionBudget, with
-// the user's patches applied last.
+// the user's patches applied last. PlanAddresses decides how the Gateway's spec.addresses
+// become the Service's address request, and AddressPlan.Outcome measures a live Service
+// against that request (the Gateway's status.addresses and what is not served).
 //
-// Render and Merge are pure: no client, no I/O, no clock. Applying the objects (server-side
+// Render, Merge, PlanAddresses and Outcome are pure: no client, no I/O, no clock. Applying the objects (server-side
 // apply, pruning, recreation) belongs to the caller.
 package infra

@@ -143,6 +143,7 @@ type renderer struct {
 	adminPort int32
 	ports     []listenerPort
 	metrics   *int32 // nil when metrics are disabled
+	addresses AddressPlan
 }
 
 func newRenderer(in Input) (*renderer, error) {
@@ -161,6 +162,7 @@ func newRenderer(in Input) (*renderer, error) {
 	}
 	r.adminPort, r.metrics = adminPort(r.spec), metricsPort(r.spec)
 	r.ports = listenerPorts(slices.Concat(in.Gateway.Spec.Listeners, in.ListenerSetListeners), hasH3(r.spec))
+	r.addresses = PlanAddresses(in.Gateway, r.spec)
 	return r, r.checkPorts()
 }
 

@@ -22,10 +22,9 @@ func (r *renderer) service() client.Object {
 	for _, np := range s.NodePorts {
 		nodePorts[np.Port] = np.NodePort
 	}
-	typ := corev1.ServiceTypeLoadBalancer
-	if s.Type != nil {
-		typ = *s.Type
-	}
+	// The address plan decides the type: a Gateway asking only for cluster-routable
+	// addresses gets a ClusterIP Service whatever the configuration says.
+	typ := r.addresses.ServiceType
 	svc := &corev1.Service{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
 		ObjectMeta: r.meta(r.names.Workload, s.Labels, s.Annotations),
@@ -39,7 +38,13 @@ func (r *renderer) service() client.Object {
 			IPFamilyPolicy:                s.IPFamilyPolicy,
 		},
 	}
-	if s.ExternalTrafficPolicy != nil {
+	forced := typ == corev1.ServiceTypeClusterIP && (s.Type == nil || *s.Type != corev1.ServiceTypeClusterIP)
+	if forced {
+		// The configuration's load balancer fields would be refused on a ClusterIP Service.
+		svc.Spec.LoadBalancerClass, svc.Spec.LoadBalancerSourceRanges, svc.Spec.AllocateLoadBalancerNodePorts = nil, nil, nil
+	}
+	r.addresses.applyTo(svc)
+	if s.ExternalTrafficPolicy != nil && !forced {
 		svc.Spec.ExternalTrafficPolicy = *s.ExternalTrafficPolicy
 	}
 	for _, p := range r.ports {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/caddy-gateway/operator/api/v1alpha1"
@@ -29,7 +30,22 @@ func Validate(spec *v1alpha1.CaddyProxyConfigSpec) error {
 	errs = append(errs, validatePatches(spec.Patches, field.NewPath("spec", "patches"))...)
 	errs = append(errs, validateTLS(spec.Caddy)...)
 	errs = append(errs, validateHostNetwork(spec.Workload)...)
+	errs = append(errs, validateStaticAddresses(spec.Service)...)
 	return errs.ToAggregate()
+}
+
+// validateStaticAddresses checks that the annotation meant to carry a Gateway's requested
+// addresses is a valid annotation key.
+func validateStaticAddresses(s *v1alpha1.ServiceSpec) field.ErrorList {
+	if s == nil || s.StaticAddresses == nil || s.StaticAddresses.Annotation == nil {
+		return nil
+	}
+	path := field.NewPath("spec", "service", "staticAddresses", "annotation")
+	var errs field.ErrorList
+	for _, msg := range validation.IsQualifiedName(*s.StaticAddresses.Annotation) {
+		errs = append(errs, field.Invalid(path, *s.StaticAddresses.Annotation, msg))
+	}
+	return errs
 }
 
 // validateHostNetwork refuses hostNetwork: NetworkPolicies do not apply to hostNetwork

@@ -11,7 +11,8 @@ import (
 
 func port(p int32) *int32 { return &p }
 
-func boolPtr(b bool) *bool { return &b }
+func boolPtr(b bool) *bool    { return &b }
+func strPtr(s string) *string { return &s }
 
 func ports(admin, metrics *int32, metricsOn *bool) v1alpha1.CaddyProxyConfigSpec {
 	var s v1alpha1.CaddyProxyConfigSpec
@@ -126,6 +127,15 @@ func TestValidate(t *testing.T) {
 			spec: v1alpha1.CaddyProxyConfigSpec{Workload: &v1alpha1.WorkloadSpec{Pod: &v1alpha1.PodSpec{HostNetwork: boolPtr(true)}}},
 			want: "spec.workload.pod.hostNetwork: Forbidden: NetworkPolicies do not apply to hostNetwork pods, " +
 				"so the admin port would be reachable by anything that reaches the node",
+		},
+		"static addresses annotation": {spec: v1alpha1.CaddyProxyConfigSpec{Service: &v1alpha1.ServiceSpec{
+			StaticAddresses: &v1alpha1.StaticAddressesSpec{Mode: v1alpha1.StaticAddressAnnotation, Annotation: strPtr("metallb.io/loadBalancerIPs")}}}},
+		"static addresses annotation not a key": {
+			spec: v1alpha1.CaddyProxyConfigSpec{Service: &v1alpha1.ServiceSpec{
+				StaticAddresses: &v1alpha1.StaticAddressesSpec{Mode: v1alpha1.StaticAddressAnnotation, Annotation: strPtr("load balancer IPs")}}},
+			want: `spec.service.staticAddresses.annotation: Invalid value: "load balancer IPs": name part must consist of alphanumeric characters, ` +
+				`'-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', ` +
+				`regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')`,
 		},
 		"errors of ports and patches together, indexed": {
 			spec: withPatches(ports(port(9180), nil, nil),

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -108,33 +107,33 @@ func AdminCertificates(generation int64, reason, message string) metav1.Conditio
 	}
 }
 
-// GatewayAddresses are the addresses a Gateway is reachable at through its Service: the
-// load balancer's ingress when it has one, else the cluster IPs.
-func GatewayAddresses(svc *corev1.Service) []gwapiv1.GatewayStatusAddress {
-	if svc == nil {
-		return nil
+// GatewayUnsupportedAddress is the Accepted=False condition of a Gateway that requests an
+// address of a type the operator does not support. The last good infrastructure keeps
+// serving.
+func GatewayUnsupportedAddress(generation int64, problems []string) metav1.Condition {
+	return metav1.Condition{
+		Type: string(gwapiv1.GatewayConditionAccepted), Status: metav1.ConditionFalse,
+		Reason: string(gwapiv1.GatewayReasonUnsupportedAddress), Message: strings.Join(problems, "; "),
+		ObservedGeneration: generation,
 	}
-	ip, hostname := gwapiv1.IPAddressType, gwapiv1.HostnameAddressType
-	var out []gwapiv1.GatewayStatusAddress
-	for _, in := range svc.Status.LoadBalancer.Ingress {
-		switch {
-		case in.IP != "":
-			out = append(out, gwapiv1.GatewayStatusAddress{Type: &ip, Value: in.IP})
-		case in.Hostname != "":
-			out = append(out, gwapiv1.GatewayStatusAddress{Type: &hostname, Value: in.Hostname})
-		}
+}
+
+// GatewayAddressesAssigned is the AddressesAssigned condition of a Gateway that requests
+// addresses: True when every request is served, else False with PartiallyAssigned (some
+// are served) or NotAssigned (none is), the message naming each request not served.
+func GatewayAddressesAssigned(generation int64, served int, unserved []string) metav1.Condition {
+	c := metav1.Condition{
+		Type: string(gwapiv1.GatewayConditionAddressesAssigned), Status: metav1.ConditionTrue,
+		Reason: string(gwapiv1.GatewayReasonAddressesAssigned), Message: "every requested address is assigned",
+		ObservedGeneration: generation,
 	}
-	if len(out) > 0 {
-		return out
+	if len(unserved) == 0 {
+		return c
 	}
-	ips := svc.Spec.ClusterIPs
-	if len(ips) == 0 && svc.Spec.ClusterIP != "" {
-		ips = []string{svc.Spec.ClusterIP}
+	c.Status, c.Reason = metav1.ConditionFalse, string(gwapiv1.GatewayReasonAddressesNotAssigned)
+	if served > 0 {
+		c.Reason = string(gwapiv1.GatewayReasonAddressesPartiallyAssigned)
 	}
-	for _, v := range ips {
-		if v != corev1.ClusterIPNone {
-			out = append(out, gwapiv1.GatewayStatusAddress{Type: &ip, Value: v})
-		}
-	}
-	return out
+	c.Message = "not assigned: " + strings.Join(unserved, "; ")
+	return c
 }

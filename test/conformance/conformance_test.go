@@ -11,6 +11,8 @@ import (
 	"testing/fstest"
 	"time"
 
+	"k8s.io/utils/ptr"
+	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/gateway-api/conformance"
 	confv1 "sigs.k8s.io/gateway-api/conformance/apis/v1"
 	"sigs.k8s.io/gateway-api/conformance/utils/suite"
@@ -23,6 +25,19 @@ import (
 // program (v0.2.0, a UDP echo), which the module proxy does not serve: manifests are handed
 // to the suite with every echo-basic reference rewritten to this one.
 const EchoImage = "registry.k8s.io/gateway-api/conformance/echo-basic:v0.1.0"
+
+// UsableAddress is a free cluster IP of the local cluster (Service CIDR 10.96.0.0/16): it
+// lies in the band of the range the API server hands out only on request (the lowest 256
+// addresses of a /16), which no other Service of the suite requests.
+const UsableAddress = "10.96.0.77"
+
+// UnusableAddress is the API server's own cluster IP, the first of the Service CIDR: the
+// "kubernetes" Service always holds it, so the API server refuses it to any other Service.
+const UnusableAddress = "10.96.0.1"
+
+func ipAddress(v string) gwapiv1.GatewaySpecAddress {
+	return gwapiv1.GatewaySpecAddress{Type: ptr.To(gwapiv1.IPAddressType), Value: v}
+}
 
 const echoRepository = "registry.k8s.io/gateway-api/conformance/echo-basic:"
 
@@ -46,6 +61,14 @@ func TestConformance(t *testing.T) {
 		// Caddy pods drain for up to their termination grace period (60s by default) before
 		// the suite's namespace is gone; the suite's default of 30s cuts that short.
 		opts.TimeoutConfig.DeleteTimeout = 2 * time.Minute
+	}
+	// GatewayStaticAddresses: the suite's Gateway runs on a ClusterIP Service (main_test.go),
+	// so its addresses are cluster IPs of the local cluster's Service CIDR, 10.96.0.0/16.
+	if !set["usable-address"] {
+		opts.UsableNetworkAddresses = []gwapiv1.GatewaySpecAddress{ipAddress(UsableAddress)}
+	}
+	if !set["unusable-address"] {
+		opts.UnusableNetworkAddresses = []gwapiv1.GatewaySpecAddress{ipAddress(UnusableAddress)}
 	}
 	if !set["report-output"] {
 		root, err := utils.RepoRoot()
