@@ -82,7 +82,7 @@ type routeWant struct {
 func (r *RouteStatusReconciler) Want(route routeKey, gw types.NamespacedName, parents []gwapiv1.RouteParentStatus) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if cur, ok := r.wants[route][gw]; ok && equality.Semantic.DeepEqual(cur.parents, parents) {
+	if cur, ok := r.wants[route][gw]; ok && parentsEqual(cur.parents, parents) {
 		return
 	}
 	if r.wants == nil {
