@@ -21,7 +21,9 @@ import (
 // configOutcome is what configuring a Gateway's data plane produced.
 type configOutcome struct {
 	translation translator.Output
-	push        pusher.Result
+	// routes are the keys of the routes translated.
+	routes routeKeys
+	push   pusher.Result
 	// blocked says why nothing could be pushed (no client certificate yet, a config
 	// Caddy could not be given); empty when a push was attempted.
 	blocked string
@@ -30,14 +32,14 @@ type configOutcome struct {
 // configure translates the Gateway's routes into a Caddy configuration and pushes it to
 // every Caddy pod that can take it.
 func (r *GatewayReconciler) configure(ctx context.Context, gw *gwapiv1.Gateway, spec *v1alpha1.CaddyProxyConfigSpec) (configOutcome, error) {
-	in, err := r.translationInput(ctx, gw)
+	in, routes, err := r.translationInput(ctx, gw)
 	if err != nil {
 		return configOutcome{}, err
 	}
 	if r.observeInput != nil {
 		r.observeInput(&in)
 	}
-	out := configOutcome{translation: translator.Translate(in)}
+	out := configOutcome{translation: translator.Translate(in), routes: routes}
 	cfg, err := emit.Emit(out.translation.IR, params.EmitOptions(spec.Caddy))
 	if err != nil {
 		out.blocked = fmt.Sprintf("the configuration cannot be rendered: %v", err)

@@ -173,7 +173,7 @@ func (r *GatewayReconciler) forgetGateway(ctx context.Context, key types.Namespa
 		return err
 	}
 	gone := &gwapiv1.Gateway{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}
-	if err := r.writeRouteStatuses(ctx, gone, nil); err != nil {
+	if err := r.writeRouteStatuses(ctx, gone, nil, nil); err != nil {
 		return err
 	}
 	return r.writePolicyStatuses(ctx, gone, nil)
@@ -191,7 +191,7 @@ func (r *GatewayReconciler) program(ctx context.Context, gw *gwapiv1.Gateway, sp
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	if err := r.writeRouteStatuses(ctx, gw, out.translation.Routes); err != nil {
+	if err := r.writeRouteStatuses(ctx, gw, out.translation.Routes, out.routes); err != nil {
 		return ctrl.Result{}, err
 	}
 	if err := r.writePolicyStatuses(ctx, gw, out.translation.Policies); err != nil {

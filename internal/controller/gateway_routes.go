@@ -2,7 +2,6 @@ package controller
 
 import (
 	"context"
-	"fmt"
 	"reflect"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -18,18 +17,20 @@ import (
 // this Gateway's parent entries are in the status of every route, of every kind served,
 // that names it (or still carries an entry of ours for it), as the translation says. The
 // writer replaces those entries, leaving entries of other Gateways and other controllers
-// alone.
-func (r *GatewayReconciler) writeRouteStatuses(ctx context.Context, gw *gwapiv1.Gateway, statuses []translator.RouteStatus) error {
+// alone. loaded are the routes the translation read (translationInput); nil lists them.
+func (r *GatewayReconciler) writeRouteStatuses(ctx context.Context, gw *gwapiv1.Gateway, statuses []translator.RouteStatus, loaded routeKeys) error {
 	for _, k := range r.routeKinds {
-		routes := k.newList()
-		// The cache's own objects, read only, for their keys.
-		if err := r.List(ctx, routes, client.MatchingFields{k.indexGateways(): client.ObjectKeyFromObject(gw).String()}, client.UnsafeDisableDeepCopy); err != nil {
-			return fmt.Errorf("listing %ss: %w", k.kind(), err)
-		}
-		items := k.items(routes)
-		keys := make([]client.ObjectKey, len(items))
-		for i, rt := range items {
-			keys[i] = client.ObjectKeyFromObject(rt)
+		keys, ok := loaded[k.kind()]
+		if !ok {
+			routes, err := r.gatewayRoutes(ctx, gw, k)
+			if err != nil {
+				return err
+			}
+			items := k.items(routes)
+			keys = make([]client.ObjectKey, len(items))
+			for i, rt := range items {
+				keys[i] = client.ObjectKeyFromObject(rt)
+			}
 		}
 		r.wantParents(gw, k.kind(), statuses, keys)
 	}
@@ -38,7 +39,7 @@ func (r *GatewayReconciler) writeRouteStatuses(ctx context.Context, gw *gwapiv1.
 
 // wantParents states this Gateway's parent entries for the routes of kind named by keys.
 func (r *GatewayReconciler) wantParents(gw *gwapiv1.Gateway, kind string, statuses []translator.RouteStatus, keys []client.ObjectKey) {
-	want := map[client.ObjectKey][]gwapiv1.RouteParentStatus{}
+	want := make(map[client.ObjectKey][]gwapiv1.RouteParentStatus, len(keys))
 	for _, s := range statuses {
 		if s.Kind == kind {
 			want[client.ObjectKey{Namespace: s.Namespace, Name: s.Name}] = s.Parents
