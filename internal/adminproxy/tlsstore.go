@@ -2,6 +2,7 @@ package adminproxy
 
 import (
 	"bytes"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -15,11 +16,15 @@ import (
 	"github.com/caddy-gateway/operator/internal/certs"
 )
 
-// material is one consistent set of TLS files.
+// material is one consistent set of TLS files and the handshake configuration made of it.
 type material struct {
 	raw  [3][]byte // tls.crt, tls.key, ca.crt as read
 	cert tls.Certificate
 	cas  *x509.CertPool
+	// config is what every handshake under this material uses. It resumes sessions with
+	// a ticket key of its own, so a session from an earlier material never resumes: the
+	// first connection after a rotation is a full handshake against the new CA.
+	config *tls.Config
 }
 
 // tlsStore holds the current server certificate and client CA bundle read from a
@@ -64,29 +69,46 @@ func (s *tlsStore) reload() (changed bool, err error) {
 	if !cas.AppendCertsFromPEM(raw[2]) {
 		return false, fmt.Errorf("%s in %s holds no PEM certificate", certs.SecretCAKey, s.dir)
 	}
-	s.cur.Store(&material{raw: raw, cert: cert, cas: cas})
+	m := &material{raw: raw, cert: cert, cas: cas}
+	if m.config, err = s.handshakeConfig(m); err != nil {
+		return false, err
+	}
+	s.cur.Store(m)
 	return true, nil
 }
 
-// serverConfig is the base tls.Config of the listener: every handshake gets a config built
-// from the current material, so rotated files apply to new connections without a restart.
+// handshakeConfig is the tls.Config of the handshakes under m. A client may resume a
+// session it got under m (the operator does, to save each push a full handshake): Go
+// checks the session's verified chain against m's CA again, and its client certificate's
+// expiry, and verifyIdentity runs on resumed connections too.
+func (s *tlsStore) handshakeConfig(m *material) (*tls.Config, error) {
+	c := &tls.Config{
+		MinVersion:       tls.VersionTLS13,
+		NextProtos:       []string{"http/1.1"},
+		Certificates:     []tls.Certificate{m.cert},
+		ClientAuth:       tls.RequireAndVerifyClientCert,
+		ClientCAs:        m.cas,
+		VerifyConnection: s.verifyIdentity,
+	}
+	var key [32]byte
+	if _, err := rand.Read(key[:]); err != nil {
+		return nil, fmt.Errorf("making a session ticket key: %w", err)
+	}
+	c.SetSessionTicketKeys([][32]byte{key})
+	return c, nil
+}
+
+// serverConfig is the base tls.Config of the listener: every handshake gets the config of
+// the current material, so rotated files apply to new connections without a restart.
 func (s *tlsStore) serverConfig() *tls.Config {
 	return &tls.Config{
 		MinVersion: tls.VersionTLS13,
 		NextProtos: []string{"http/1.1"},
 		ClientAuth: tls.RequireAndVerifyClientCert,
+		// Tickets are the material's (handshakeConfig), never the listener's.
+		SessionTicketsDisabled: true,
 		GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
-			m := s.cur.Load()
-			return &tls.Config{
-				MinVersion:       tls.VersionTLS13,
-				NextProtos:       []string{"http/1.1"},
-				Certificates:     []tls.Certificate{m.cert},
-				ClientAuth:       tls.RequireAndVerifyClientCert,
-				ClientCAs:        m.cas,
-				VerifyConnection: s.verifyIdentity,
-				// No resumption: every connection is verified against the current CA.
-				SessionTicketsDisabled: true,
-			}, nil
+			return s.cur.Load().config, nil
 		},
 	}
 }

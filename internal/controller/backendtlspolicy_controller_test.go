@@ -47,6 +47,20 @@ type loaded struct {
 type translationLog struct {
 	mu   sync.Mutex
 	last map[types.NamespacedName]loaded
+	// seen, when set, is told of every translation's input as it starts.
+	seen func(*translator.Input)
+}
+
+// watch has seen told of every translation's input until the test ends.
+func (l *translationLog) watch(tb testing.TB, seen func(*translator.Input)) {
+	l.mu.Lock()
+	l.seen = seen
+	l.mu.Unlock()
+	tb.Cleanup(func() {
+		l.mu.Lock()
+		l.seen = nil
+		l.mu.Unlock()
+	})
 }
 
 // observe records what in holds; it only reads it.
@@ -67,6 +81,9 @@ func (l *translationLog) observe(in *translator.Input) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.seen != nil {
+		l.seen(in)
+	}
 	if l.last == nil {
 		l.last = map[types.NamespacedName]loaded{}
 	}

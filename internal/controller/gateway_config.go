@@ -24,7 +24,9 @@ type configOutcome struct {
 	translation translator.Output
 	// sets are the ListenerSets that name the Gateway (the translation's input).
 	sets []gwapiv1.ListenerSet
-	push pusher.Result
+	// routes are the keys of the routes translated.
+	routes routeKeys
+	push   pusher.Result
 	// blocked says why nothing could be pushed (no client certificate yet, a config
 	// Caddy could not be given); empty when a push was attempted.
 	blocked string
@@ -33,7 +35,7 @@ type configOutcome struct {
 // configure translates the Gateway's routes into a Caddy configuration and pushes it to
 // every Caddy pod that can take it.
 func (r *GatewayReconciler) configure(ctx context.Context, gw *gwapiv1.Gateway, spec *v1alpha1.CaddyProxyConfigSpec) (configOutcome, error) {
-	in, err := r.translationInput(ctx, gw)
+	in, routes, err := r.translationInput(ctx, gw)
 	if err != nil {
 		return configOutcome{}, err
 	}
@@ -41,7 +43,7 @@ func (r *GatewayReconciler) configure(ctx context.Context, gw *gwapiv1.Gateway, 
 	if r.observeInput != nil {
 		r.observeInput(&in)
 	}
-	out := configOutcome{translation: translator.Translate(in), sets: in.ListenerSets}
+	out := configOutcome{translation: translator.Translate(in), sets: in.ListenerSets, routes: routes}
 	cfg, err := emit.Emit(out.translation.IR, params.EmitOptions(spec.Caddy))
 	if err != nil {
 		out.blocked = fmt.Sprintf("the configuration cannot be rendered: %v", err)

@@ -200,7 +200,7 @@ func (r *GatewayReconciler) forgetGateway(ctx context.Context, key types.Namespa
 	if err != nil {
 		return err
 	}
-	if err := r.writeRouteStatuses(ctx, gone, sets, nil); err != nil {
+	if err := r.writeRouteStatuses(ctx, gone, sets, nil, nil); err != nil {
 		return err
 	}
 	if err := r.refuseListenerSets(ctx, gone, "it does not exist"); err != nil {
@@ -231,7 +231,7 @@ func (r *GatewayReconciler) program(ctx context.Context, gw *gwapiv1.Gateway, sp
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	if err := r.writeRouteStatuses(ctx, gw, out.sets, out.translation.Routes); err != nil {
+	if err := r.writeRouteStatuses(ctx, gw, out.sets, out.translation.Routes, out.routes); err != nil {
 		return ctrl.Result{}, err
 	}
 	if err := r.writePolicyStatuses(ctx, gw, out.translation.Policies); err != nil {

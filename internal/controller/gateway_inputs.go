@@ -20,53 +20,71 @@ import (
 // not copies (a table of thousands of routes would be copied on every reconcile): the
 // translation only reads its input (TestGoldenInputUntouched), and nothing else here
 // may write to them.
-func (r *GatewayReconciler) translationInput(ctx context.Context, gw *gwapiv1.Gateway) (translator.Input, error) {
+//
+// It also returns the keys of the routes it read, by kind, for the statuses the
+// translation decides (writeRouteStatuses).
+func (r *GatewayReconciler) translationInput(ctx context.Context, gw *gwapiv1.Gateway) (translator.Input, routeKeys, error) {
 	in := translator.Input{Gateway: gw, ControllerName: r.ControllerName}
 	var err error
 	if in.ListenerSets, err = r.listenerSetsOf(ctx, gw); err != nil {
-		return in, err
+		return in, nil, err
 	}
-	if err := r.addRouteInputs(ctx, gw, &in); err != nil {
-		return in, err
+	keys, err := r.addRouteInputs(ctx, gw, &in)
+	if err != nil {
+		return in, nil, err
 	}
+	return in, keys, r.addOtherInputs(ctx, gw, &in)
+}
+
+// addOtherInputs adds to in what the translation of gw may need besides its routes and
+// their backend Services.
+func (r *GatewayReconciler) addOtherInputs(ctx context.Context, gw *gwapiv1.Gateway, in *translator.Input) error {
 	var grants gwapiv1.ReferenceGrantList
 	if err := r.List(ctx, &grants, client.UnsafeDisableDeepCopy); err != nil {
-		return in, fmt.Errorf("listing ReferenceGrants: %w", err)
+		return fmt.Errorf("listing ReferenceGrants: %w", err)
 	}
 	in.ReferenceGrants = grants.Items
 	var namespaces corev1.NamespaceList
 	if err := r.List(ctx, &namespaces, client.UnsafeDisableDeepCopy); err != nil {
-		return in, fmt.Errorf("listing Namespaces: %w", err)
+		return fmt.Errorf("listing Namespaces: %w", err)
 	}
 	in.Namespaces = namespaces.Items
+	var err error
 	if in.Secrets, err = r.gatewaySecrets(ctx, gw, in.ListenerSets); err != nil {
-		return in, err
+		return err
 	}
 	if in.ConfigMaps, err = r.frontendCAConfigMaps(ctx, gw); err != nil {
-		return in, err
+		return err
 	}
-	return in, r.addPolicyInputs(ctx, &in)
+	return r.addPolicyInputs(ctx, in)
 }
+
+// routeKeys are the keys of routes by kind.
+type routeKeys map[string][]client.ObjectKey
 
 // addRouteInputs adds to in the routes of every kind served that name gw or one of its
 // ListenerSets (in.ListenerSets), their backend Services and the Services of gw's
-// listener filters.
-func (r *GatewayReconciler) addRouteInputs(ctx context.Context, gw *gwapiv1.Gateway, in *translator.Input) error {
+// listener filters, and returns the routes' keys.
+func (r *GatewayReconciler) addRouteInputs(ctx context.Context, gw *gwapiv1.Gateway, in *translator.Input) (routeKeys, error) {
 	var backends []client.ObjectKey
+	keys := routeKeys{}
 	for _, k := range r.routeKinds {
 		routes, err := r.routesOf(ctx, k, routeParentKeys(gw, in.ListenerSets))
 		if err != nil {
-			return err
+			return nil, err
 		}
 		k.setInput(in, routes)
-		for _, rt := range k.items(routes) {
+		items := k.items(routes)
+		keys[k.kind()] = make([]client.ObjectKey, len(items))
+		for i, rt := range items {
+			keys[k.kind()][i] = client.ObjectKeyFromObject(rt)
 			backends = append(backends, k.backendKeys(rt)...)
 		}
 	}
 	backends = append(backends, listenerFilterServiceKeys(gw)...)
 	services, err := r.backendServices(ctx, backends)
 	in.Services = services
-	return err
+	return keys, err
 }
 
 // backendServices gets the distinct Services keys name (missing ones are left out: the

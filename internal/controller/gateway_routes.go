@@ -19,18 +19,21 @@ import (
 // that names it or one of its ListenerSets sets (or still carries an entry of ours for
 // it), as the translation says. The
 // writer replaces those entries, leaving entries of other Gateways and other controllers
-// alone.
-func (r *GatewayReconciler) writeRouteStatuses(ctx context.Context, gw *gwapiv1.Gateway, sets []gwapiv1.ListenerSet, statuses []translator.RouteStatus) error {
+// alone. loaded are the routes the translation read (translationInput); nil lists them.
+func (r *GatewayReconciler) writeRouteStatuses(ctx context.Context, gw *gwapiv1.Gateway, sets []gwapiv1.ListenerSet, statuses []translator.RouteStatus, loaded routeKeys) error {
 	for _, k := range r.routeKinds {
-		// The cache's own objects, read only, for their keys.
-		routes, err := r.routesOf(ctx, k, routeParentKeys(gw, sets))
-		if err != nil {
-			return err
-		}
-		items := k.items(routes)
-		keys := make([]client.ObjectKey, len(items))
-		for i, rt := range items {
-			keys[i] = client.ObjectKeyFromObject(rt)
+		keys, ok := loaded[k.kind()]
+		if !ok {
+			// The cache's own objects, read only, for their keys.
+			routes, err := r.routesOf(ctx, k, routeParentKeys(gw, sets))
+			if err != nil {
+				return err
+			}
+			items := k.items(routes)
+			keys = make([]client.ObjectKey, len(items))
+			for i, rt := range items {
+				keys[i] = client.ObjectKeyFromObject(rt)
+			}
 		}
 		r.wantParents(gw, sets, k.kind(), statuses, keys)
 	}
@@ -39,7 +42,7 @@ func (r *GatewayReconciler) writeRouteStatuses(ctx context.Context, gw *gwapiv1.
 
 // wantParents states this Gateway's parent entries for the routes of kind named by keys.
 func (r *GatewayReconciler) wantParents(gw *gwapiv1.Gateway, sets []gwapiv1.ListenerSet, kind string, statuses []translator.RouteStatus, keys []client.ObjectKey) {
-	want := map[client.ObjectKey][]gwapiv1.RouteParentStatus{}
+	want := make(map[client.ObjectKey][]gwapiv1.RouteParentStatus, len(keys))
 	for _, s := range statuses {
 		if s.Kind == kind {
 			want[client.ObjectKey{Namespace: s.Namespace, Name: s.Name}] = s.Parents

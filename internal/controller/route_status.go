@@ -86,7 +86,7 @@ type routeWant struct {
 func (r *RouteStatusReconciler) Want(route routeKey, gw types.NamespacedName, parents []gwapiv1.RouteParentStatus, sets ...types.NamespacedName) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if cur, ok := r.wants[route][gw]; ok && equality.Semantic.DeepEqual(cur.parents, parents) && slices.Equal(cur.sets, sets) {
+	if cur, ok := r.wants[route][gw]; ok && parentsEqual(cur.parents, parents) && slices.Equal(cur.sets, sets) {
 		return
 	}
 	if r.wants == nil {

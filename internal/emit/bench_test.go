@@ -102,3 +102,39 @@ func generateRoute(i int, gwNS gwapiv1.Namespace) gwapiv1.HTTPRoute {
 		},
 	}
 }
+
+// BenchmarkStagesHostPerRoute measures translate and emit apart for routes shaped like
+// the propagation probe's: each on a hostname of its own, one rule with no match and one
+// backend.
+func BenchmarkStagesHostPerRoute(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		in := generateInput(0)
+		gwNS := gwapiv1.Namespace("default")
+		port := gwapiv1.PortNumber(8080)
+		for i := range n {
+			in.HTTPRoutes = append(in.HTTPRoutes, gwapiv1.HTTPRoute{
+				ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("r%d", i), Namespace: fmt.Sprintf("ns-%d", i%10)},
+				Spec: gwapiv1.HTTPRouteSpec{
+					CommonRouteSpec: gwapiv1.CommonRouteSpec{ParentRefs: []gwapiv1.ParentReference{{Name: "gw", Namespace: &gwNS}}},
+					Hostnames:       []gwapiv1.Hostname{gwapiv1.Hostname(fmt.Sprintf("r%d.probe.example.com", i))},
+					Rules: []gwapiv1.HTTPRouteRule{{BackendRefs: []gwapiv1.HTTPBackendRef{
+						{BackendRef: gwapiv1.BackendRef{BackendObjectReference: gwapiv1.BackendObjectReference{Name: "svc-0", Port: &port}}},
+					}}},
+				},
+			})
+		}
+		b.Run(fmt.Sprintf("translate/routes=%d", n), func(b *testing.B) {
+			for b.Loop() {
+				translator.Translate(in)
+			}
+		})
+		out := translator.Translate(in)
+		b.Run(fmt.Sprintf("emit/routes=%d", n), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := emit.Emit(out.IR, emit.Options{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -85,9 +85,11 @@ func (p *pki) serverTLS(tb testing.TB) *tls.Config {
 type pod struct {
 	ip   string
 	hits atomic.Int64
-	mu   sync.Mutex
-	last *http.Request // the last request, its body read into body
-	body []byte
+	// resumed counts the requests on connections that resumed a TLS session.
+	resumed atomic.Int64
+	mu      sync.Mutex
+	last    *http.Request // the last request, its body read into body
+	body    []byte
 }
 
 func (p *pod) lastRequest() (*http.Request, []byte) {
@@ -134,6 +136,9 @@ func startFleet(tb testing.TB, p *pki, n int, h podHandler) *fleet {
 		f.pods = append(f.pods, pd)
 		srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			pd.hits.Add(1)
+			if r.TLS != nil && r.TLS.DidResume {
+				pd.resumed.Add(1)
+			}
 			body, _ := io.ReadAll(r.Body)
 			pd.mu.Lock()
 			pd.last, pd.body = r, body

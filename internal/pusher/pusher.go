@@ -157,6 +157,7 @@ type gatewayState struct {
 	acked    map[string]ack     // Target.Key → what it acknowledged
 	failed   map[string]failure // Target.Key → its last failed push
 	lastPush time.Time          // when the last push that sent anything ended
+	sessions *sessions          // the targets' TLS sessions; nil before the first push
 }
 
 // failure is a target's last failed push of a configuration.
@@ -264,22 +265,27 @@ type outcome struct {
 
 // send asks the jobs that ask and pushes what is missing, at most tun.MaxConcurrent
 // targets at a time.
+//
+// Every push dials its target anew (a kept-alive connection would outlive a NetworkPolicy
+// that cuts the operator off), and resumes the target's last TLS session: a handshake
+// without certificates, signatures and chain verification.
 func (p *Pusher) send(ctx context.Context, req Request, d *desired, tun Tuning, todo []job) outcome {
-	client := &http.Client{Transport: &http.Transport{
-		TLSClientConfig: req.TLS, DisableKeepAlives: true, ForceAttemptHTTP2: false,
-		DialContext: (&net.Dialer{Timeout: tun.Timeout}).DialContext,
-	}}
+	dial := (&net.Dialer{Timeout: tun.Timeout}).DialContext
+	configs := p.sessionConfigs(req.Gateway, req.TLS, todo)
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	out := outcome{acked: map[string]*ack{}, failed: map[string]string{}, tables: map[string][]caddyjson.HostTableError{}}
 	sem := make(chan struct{}, tun.MaxConcurrent)
-	for _, j := range todo {
+	for i, j := range todo {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			ctx, cancel := context.WithTimeout(ctx, tun.Timeout)
 			defer cancel()
+			client := &http.Client{Transport: &http.Transport{
+				TLSClientConfig: configs[i], DisableKeepAlives: true, ForceAttemptHTTP2: false, DialContext: dial,
+			}}
 			c := &admin{client: client, base: "https://" + net.JoinHostPort(j.IP, strconv.Itoa(int(req.Port)))}
 			start := time.Now()
 			r := bring(ctx, c, d, j)
@@ -378,6 +384,7 @@ func (p *Pusher) retain(gateway string, targets []Target) gatewayState {
 	}
 	next := &gatewayState{
 		acked: make(map[string]ack, len(targets)), failed: map[string]failure{}, lastPush: old.lastPush,
+		sessions: old.sessions.retain(targets),
 	}
 	for _, t := range targets {
 		if a, ok := old.acked[t.Key]; ok {
