@@ -24,6 +24,8 @@ type Gateway struct {
 	// (BackendTLS.ClientCertificate), sorted by Name. A client certificate must not be
 	// chosen as a listener's server certificate unless a listener names it too.
 	Certificates []Certificate `json:"certificates,omitempty"`
+	// ACME is set when a listener obtains automatic certificates (Listener.Automatic).
+	ACME *ACME `json:"acme,omitempty"`
 }
 
 // Certificate is a resolved TLS certificate and key in PEM form.
@@ -56,6 +58,9 @@ type Listener struct {
 	Certificates []string `json:"certificates,omitempty"`
 	// ClientValidation, when set, verifies TLS client certificates (HTTPS only).
 	ClientValidation *ClientValidation `json:"clientValidation,omitempty"`
+	// Automatic, when set, obtains the listener's certificates over ACME (HTTPS only);
+	// Gateway.ACME then says how.
+	Automatic *AutomaticCertificates `json:"automatic,omitempty"`
 	// RequestFilters run, in order, on every request of the listener before its routes
 	// are matched (pre-routing filters).
 	RequestFilters []RequestFilter `json:"requestFilters,omitempty"`
