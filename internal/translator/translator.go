@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
+	"github.com/caddy-gateway/operator/internal/acmestore"
 	"github.com/caddy-gateway/operator/internal/ir"
 )
 
@@ -67,6 +68,10 @@ type Input struct {
 	Namespaces []corev1.Namespace
 	// ClusterDomain is the DNS suffix of Services; DefaultClusterDomain when empty.
 	ClusterDomain string
+	// CertificateStates are what the Gateway's Caddy pods last recorded of its automatic
+	// certificates, by hostname (read from the Gateway's ACME storage): listener
+	// conditions report them.
+	CertificateStates map[string]acmestore.CertificateState
 }
 
 // Output is the result of a translation.
