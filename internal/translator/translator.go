@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
+	"github.com/caddy-gateway/operator/api/v1alpha1"
 	"github.com/caddy-gateway/operator/internal/acmestore"
 	"github.com/caddy-gateway/operator/internal/ir"
 )
@@ -72,6 +73,11 @@ type Input struct {
 	// certificates, by hostname (read from the Gateway's ACME storage): listener
 	// conditions report them.
 	CertificateStates map[string]acmestore.CertificateState
+	// ACME is the Gateway's merged CaddyProxyConfig spec.acme (nil for every default): how
+	// the listeners asking for automatic certificates obtain them. The Secret of its
+	// externalAccountBinding and the Secret or ConfigMap of its trustedCARef, in the
+	// Gateway's namespace, are read from Secrets and ConfigMaps.
+	ACME *v1alpha1.ACMESpec
 }
 
 // Output is the result of a translation.
