@@ -68,11 +68,11 @@ func (t *translation) checkTLSOptions(l *listener) {
 	}
 }
 
-// checkAutomaticHostname refuses an automatic listener whose wildcard (or empty)
-// hostname is not served on demand: an ACME wildcard certificate needs the DNS-01
-// challenge, which the Gateway does not answer.
+// checkAutomaticHostname refuses a listener that needs an automatic certificate for a
+// wildcard (or empty) hostname not served on demand: an ACME wildcard certificate needs
+// the DNS-01 challenge, which the Gateway does not answer.
 func (l *listener) checkAutomaticHostname() {
-	if !l.options.automatic || l.options.onDemand || (l.hostname != "" && !strings.HasPrefix(l.hostname, "*")) {
+	if l.options.onDemand || !isWildcardOrEmpty(l.hostname) {
 		return
 	}
 	host := l.hostname
@@ -87,8 +87,9 @@ func (l *listener) checkAutomaticHostname() {
 // resolveAutomatic decides, once every listener is built and its conflicts marked,
 // which listeners obtain automatic certificates and how (t.acme): a listener asking for
 // them whose certificateRefs resolve presents those and obtains nothing; the others are
-// served with automatic certificates when the Gateway can answer a challenge spec.acme
-// allows (else they are refused, UnsupportedValue) and spec.acme's references resolve
+// served with automatic certificates when their hostname is exact or served on demand
+// and the Gateway can answer a challenge spec.acme allows (else they are refused,
+// UnsupportedValue), and when spec.acme's references resolve
 // (else ResolvedRefs is False and they are not served). The Gateway's challenges are
 // those every such listener can answer.
 func (t *translation) resolveAutomatic() {
@@ -98,6 +99,9 @@ func (t *translation) resolveAutomatic() {
 	var challenges []string
 	for _, l := range t.listeners {
 		if !l.accepted || !l.options.automatic || len(l.certs) > 0 {
+			continue
+		}
+		if l.checkAutomaticHostname(); !l.accepted {
 			continue
 		}
 		answerable, why := t.answerableChallenges(l)

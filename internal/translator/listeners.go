@@ -94,7 +94,6 @@ func (t *translation) newListener(spec *gwapiv1.Listener, set *listenerSet, inde
 	}
 	t.checkProtocol(l)
 	t.checkTLSOptions(l)
-	l.checkAutomaticHostname()
 	t.checkKinds(l)
 	t.checkFilters(l)
 	if l.accepted && spec.Protocol == gwapiv1.HTTPSProtocolType {
