@@ -96,11 +96,12 @@ func stateText(st acmestore.CertificateState) string {
 	return fmt.Sprintf("unknown state %q", truncateRunes(string(st.Phase), 64))
 }
 
-// boundedJoin joins parts with "; ", counting those past maxMessage bytes.
+// boundedJoin joins parts with "; ", counting those past maxMessage bytes; the first
+// is always listed (each is bounded by maxCAMessage).
 func boundedJoin(parts []string) string {
 	var b strings.Builder
 	for i, p := range parts {
-		if b.Len()+len(p) > maxMessage {
+		if i > 0 && b.Len()+len(p) > maxMessage {
 			fmt.Fprintf(&b, "; and %d more", len(parts)-i)
 			break
 		}
