@@ -3,7 +3,6 @@ package translator
 import (
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -42,11 +41,11 @@ func (t *translation) checkTLSOptions(l *listener) {
 			keys = append(keys, string(k))
 		}
 	}
-	sort.Strings(keys)
+	slices.Sort(keys)
 	for _, k := range keys {
 		v := string(l.spec.TLS.Options[gwapiv1.AnnotationKey(k)])
 		field := fmt.Sprintf("spec.listeners[%d].tls.options[%s]", l.index, k)
-		on, ok := map[string]bool{"true": true, "false": false}[v]
+		on, ok := v == "true", v == "true" || v == "false"
 		switch {
 		case k != OptionAutomaticCertificates && k != OptionOnDemand:
 			l.reject(gwapiv1.ListenerReasonUnsupportedValue, fmt.Sprintf("%s: unknown option; supported: %s, %s",
