@@ -5,7 +5,9 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/caddy-gateway/operator/api/v1alpha1"
@@ -83,4 +85,48 @@ func asksForAutomatic(gw *gwapiv1.Gateway, sets []gwapiv1.ListenerSet) bool {
 		}
 	}
 	return false
+}
+
+// indexParamsACMERefs indexes CaddyProxyConfigs by the objects their spec.acme names,
+// "Secret/<name>" or "ConfigMap/<name>": each is read in the namespace of every Gateway
+// using the CaddyProxyConfig.
+const indexParamsACMERefs = "caddygateway.io/params-acme-refs"
+
+// paramsACMERefs are the index values of indexParamsACMERefs of a CaddyProxyConfig.
+func paramsACMERefs(o client.Object) []string {
+	acme := o.(*v1alpha1.CaddyProxyConfig).Spec.ACME
+	if acme == nil {
+		return nil
+	}
+	secrets, configMaps := acmeRefKeys("", acme)
+	out := make([]string, 0, len(secrets)+len(configMaps))
+	for _, k := range secrets {
+		out = append(out, "Secret/"+k.Name)
+	}
+	for _, k := range configMaps {
+		out = append(out, "ConfigMap/"+k.Name)
+	}
+	return out
+}
+
+// gatewaysOfACMERef maps a Secret or ConfigMap (kind) that the spec.acme of some
+// CaddyProxyConfig names to the Gateways of its namespace, so that an EAB key or a
+// trusted CA created or changed later takes effect. Which CaddyProxyConfig a Gateway
+// merges is its reconcile's to find out: every Gateway of the namespace is asked, and
+// only when some spec.acme names the object.
+func (r *GatewayReconciler) gatewaysOfACMERef(ctx context.Context, kind string, o client.Object) []reconcile.Request {
+	var cpcs v1alpha1.CaddyProxyConfigList
+	if err := r.List(ctx, &cpcs, client.MatchingFields{indexParamsACMERefs: kind + "/" + o.GetName()}); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Listing CaddyProxyConfigs naming an ACME object", "kind", kind, "object", client.ObjectKeyFromObject(o))
+		return nil
+	}
+	if len(cpcs.Items) == 0 {
+		return nil
+	}
+	var gws gwapiv1.GatewayList
+	if err := r.List(ctx, &gws, client.InNamespace(o.GetNamespace())); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Listing the Gateways of a namespace", "namespace", o.GetNamespace())
+		return nil
+	}
+	return gatewayRequests(gws.Items)
 }
