@@ -43,10 +43,10 @@ type Input struct {
 	// Services are the possible backends.
 	Services []corev1.Service
 	// Secrets hold listener certificates and the Gateway's backend client certificate
-	// (type kubernetes.io/tls).
+	// (type kubernetes.io/tls), and the EAB key and trusted CA spec.acme may name.
 	Secrets []corev1.Secret
-	// ConfigMaps hold CA bundles (key ca.crt) for frontend client certificate validation
-	// and for BackendTLSPolicies.
+	// ConfigMaps hold CA bundles (key ca.crt) for frontend client certificate validation,
+	// for BackendTLSPolicies and for the directory of a private ACME CA (spec.acme).
 	ConfigMaps []corev1.ConfigMap
 	// ReferenceGrants permit cross-namespace references.
 	ReferenceGrants []gwapiv1.ReferenceGrant
