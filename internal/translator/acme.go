@@ -96,6 +96,7 @@ func (t *translation) resolveAutomatic() {
 	var problem string
 	resolved := false
 	var challenges []string
+	http80 := t.hasHTTPListenerOn80()
 	for _, l := range t.listeners {
 		if !l.accepted || !l.options.automatic || len(l.certs) > 0 {
 			continue
@@ -103,7 +104,7 @@ func (t *translation) resolveAutomatic() {
 		if l.checkAutomaticHostname(); !l.accepted {
 			continue
 		}
-		answerable, why := t.answerableChallenges(l)
+		answerable, why := t.answerableChallenges(l, http80)
 		if len(answerable) == 0 {
 			l.reject(gwapiv1.ListenerReasonUnsupportedValue, why)
 			continue
@@ -139,12 +140,12 @@ func isWildcardOrEmpty(host string) bool {
 
 // answerableChallenges are the challenges of spec.acme (both by default) the Gateway
 // can answer for listener l, in the order of ir.ACMEChallenge*: HTTP-01 with an accepted
-// HTTP listener on port 80, TLS-ALPN-01 when l is on port 443. When none is left, why
-// says what is missing.
-func (t *translation) answerableChallenges(l *listener) ([]string, string) {
+// HTTP listener on port 80 (http80), TLS-ALPN-01 when l is on port 443. When none is
+// left, why says what is missing.
+func (t *translation) answerableChallenges(l *listener, http80 bool) ([]string, string) {
 	allowHTTP, allowALPN := t.allowedChallenges()
 	var out []string
-	if allowHTTP && t.hasHTTPListenerOn80() {
+	if allowHTTP && http80 {
 		out = append(out, ir.ACMEChallengeHTTP01)
 	}
 	if allowALPN && l.spec.Port == 443 {
