@@ -76,7 +76,8 @@ func New(tb testing.TB, o Options) *CA {
 	profiles := map[string]ca.Profile{"default": {Description: "test", ValidityPeriod: uint64(o.Lifetime / time.Second)}}
 	c := &CA{ca: ca.New(logger, store, "", "ecdsa", 0, 1, profiles)}
 	v := va.New(logger, o.HTTPPort, o.TLSPort, false, resolver, store)
-	w := wfe.New(logger, store, v, c.ca, nil, false, false, 3, 5)
+	// Retry-After of 1s on pending authorizations and orders: the client polls soon.
+	w := wfe.New(logger, store, v, c.ca, nil, false, false, 1, 1)
 	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", testports.Port(tb)))
 	if err != nil {
 		tb.Fatal(err)

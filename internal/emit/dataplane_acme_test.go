@@ -57,7 +57,7 @@ kind: HTTPRoute
 metadata: {name: r, namespace: default}
 spec:
   parentRefs: [{name: gw}]
-  hostnames: [app.example.com, foo.example.com, ROUTEHOSTS]
+  hostnames: ["app.example.com", "foo.example.com", ROUTEHOSTS]
   rules: [{backendRefs: [{name: a, port: 8080}]}]
 `
 
@@ -112,7 +112,7 @@ func startACMEPlane(t *testing.T, s acmeSetup) *acmePlane {
 func (p *acmePlane) emit(challenges []string, routeHosts ...string) emit.Result {
 	p.t.Helper()
 	y := strings.NewReplacer("HTTPPORT", fmt.Sprint(p.httpPort), "TLSPORT", fmt.Sprint(p.tlsPort),
-		"ROUTEHOSTS", strings.Join(routeHosts, ", ")).Replace(acmeFixture)
+		"ROUTEHOSTS", `"`+strings.Join(routeHosts, `", "`)+`"`).Replace(acmeFixture)
 	in, err := fixture.Load([]byte(y))
 	if err != nil {
 		p.t.Fatal(err)
@@ -141,7 +141,7 @@ func (p *acmePlane) emit(challenges []string, routeHosts ...string) emit.Result 
 // handshake completes a TLS handshake with serverName against the HTTPS port, trusting
 // roots, and returns the leaf the server presented.
 func (p *acmePlane) handshake(serverName string, roots *x509.CertPool) (*x509.Certificate, error) {
-	d := &tls.Dialer{NetDialer: &net.Dialer{Timeout: 5 * time.Second}, Config: &tls.Config{ServerName: serverName, RootCAs: roots}}
+	d := &tls.Dialer{NetDialer: &net.Dialer{Timeout: 30 * time.Second}, Config: &tls.Config{ServerName: serverName, RootCAs: roots}}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	c, err := d.DialContext(ctx, "tcp", fmt.Sprintf("127.0.0.1:%d", p.tlsPort))
@@ -223,4 +223,115 @@ func TestDataPlaneACMETLSALPN01(t *testing.T) {
 	p.checkLeaf(leaf, "app.example.com")
 	p.get("app.example.com")
 	t.Logf("first certificate (TLS-ALPN-01) after %s", took.Round(time.Millisecond))
+}
+
+// TestDataPlaneACMEOnDemand issues tenants' certificates at the first handshake, and
+// only for a route's exact hostname: a name no route has, or one only a wildcard route
+// covers, is refused at the handshake without an order; a route added later through
+// the route tables (no config load) is then admitted.
+func TestDataPlaneACMEOnDemand(t *testing.T) {
+	both := []string{ir.ACMEChallengeHTTP01, ir.ACMEChallengeTLSALPN01}
+	p := startACMEPlane(t, acmeSetup{challenges: both})
+	// app is obtained ahead; wait for it so that its order is counted apart.
+	p.waitCertificate("app.example.com", 60*time.Second)
+	ahead := p.ca.Orders()
+
+	start := time.Now()
+	leaf, err := p.handshake("a.tenants.example.com", p.ca.Roots())
+	if err != nil {
+		t.Fatalf("first handshake for a route's hostname: %v", err)
+	}
+	t.Logf("on-demand certificate at the first handshake after %s", time.Since(start).Round(time.Millisecond))
+	p.checkLeaf(leaf, "a.tenants.example.com")
+	p.get("a.tenants.example.com")
+	if got := p.ca.Orders() - ahead; got != 1 {
+		t.Errorf("%d orders for the route's hostname, want 1", got)
+	}
+
+	// b has no route yet; c only a wildcard route.
+	wild := p.emit(both, "a.tenants.example.com", "*.w.tenants.example.com")
+	postTables(t, strings.TrimPrefix(p.opts.AdminListen, "unix/"), tablesDelta(p.last, wild))
+	p.last = wild
+	for _, name := range []string{"b.tenants.example.com", "c.w.tenants.example.com", "other.example.org"} {
+		if _, err := p.handshake(name, p.ca.Roots()); err == nil {
+			t.Errorf("handshake for %s succeeded, want it refused", name)
+		}
+	}
+	if got := p.ca.Orders() - ahead; got != 1 {
+		t.Errorf("%d orders after refused names, want still 1", got)
+	}
+
+	added := p.emit(both, "a.tenants.example.com", "*.w.tenants.example.com", "b.tenants.example.com")
+	if added.Hash != p.last.Hash {
+		t.Fatal("adding a route changed the config: the test means to change the route tables only")
+	}
+	postTables(t, strings.TrimPrefix(p.opts.AdminListen, "unix/"), tablesDelta(p.last, added))
+	leaf, err = p.handshake("b.tenants.example.com", p.ca.Roots())
+	if err != nil {
+		t.Fatalf("handshake for a route's hostname added through the route tables: %v", err)
+	}
+	p.checkLeaf(leaf, "b.tenants.example.com")
+	p.get("b.tenants.example.com")
+}
+
+// TestDataPlaneACMERenewal renews app's short-lived certificate before it expires and
+// serves the new one, with no push in between.
+func TestDataPlaneACMERenewal(t *testing.T) {
+	const lifetime = 30 * time.Second
+	p := startACMEPlane(t, acmeSetup{challenges: []string{ir.ACMEChallengeHTTP01}, lifetime: lifetime, renewInterval: "1s"})
+	first, _ := p.waitCertificate("app.example.com", 60*time.Second)
+	obtained := time.Now()
+	for time.Since(obtained) < 2*lifetime {
+		leaf, err := p.handshake("app.example.com", p.ca.Roots())
+		if err != nil {
+			t.Fatalf("handshake during renewal: %v", err)
+		}
+		if leaf.SerialNumber.Cmp(first.SerialNumber) != 0 {
+			p.checkLeaf(leaf, "app.example.com")
+			if !leaf.NotAfter.After(first.NotAfter) {
+				t.Errorf("new certificate expires at %s, not after the first's %s", leaf.NotAfter, first.NotAfter)
+			}
+			if !time.Now().Before(first.NotAfter) {
+				t.Errorf("renewed certificate served only after the first expired (%s)", first.NotAfter)
+			}
+			t.Logf("renewed certificate served %s after the first was obtained, %s before it expired (lifetime %s); orders %d",
+				time.Since(obtained).Round(time.Millisecond), time.Until(first.NotAfter).Round(time.Millisecond), lifetime, p.ca.Orders())
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("the certificate was not renewed within %s (orders %d)", 2*lifetime, p.ca.Orders())
+}
+
+// TestDataPlaneACMEUnreachableDirectory starts with the CA down: app has no
+// certificate, and everything else keeps serving — static its Secret's certificate
+// on the same port, the plain HTTP listener its route.
+func TestDataPlaneACMEUnreachableDirectory(t *testing.T) {
+	p := startACMEPlane(t, acmeSetup{challenges: []string{ir.ACMEChallengeHTTP01}, down: true})
+	time.Sleep(2 * time.Second) // a first attempt fails meanwhile
+	if _, err := p.handshake("app.example.com", p.ca.Roots()); err == nil {
+		t.Error("app presents a certificate of the CA although the CA is down")
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM([]byte(fixture.CertPEM))
+	leaf, err := p.handshake("foo.example.com", pool)
+	if err != nil {
+		t.Fatalf("static's handshake: %v", err)
+	}
+	if !slices.Contains(leaf.DNSNames, "foo.example.com") {
+		t.Errorf("static presents %v", leaf.DNSNames)
+	}
+	req, _ := http.NewRequest("GET", fmt.Sprintf("http://127.0.0.1:%d/x", p.httpPort), nil)
+	req.Host = "app.example.com"
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("plain HTTP listener: status %d, want 200", resp.StatusCode)
+	}
+	if p.ca.Orders() != 0 {
+		t.Errorf("%d orders reached the CA while it was down", p.ca.Orders())
+	}
 }
