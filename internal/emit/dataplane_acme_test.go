@@ -85,6 +85,13 @@ type acmeSetup struct {
 }
 
 func startACMEPlane(t *testing.T, s acmeSetup) *acmePlane {
+	p := newACMEPlane(t, s)
+	p.load()
+	return p
+}
+
+// newACMEPlane starts the CA and emits the config of an acmePlane, which load runs.
+func newACMEPlane(t *testing.T, s acmeSetup) *acmePlane {
 	t.Setenv("XDG_DATA_HOME", t.TempDir())
 	p := &acmePlane{t: t, httpPort: testports.Port(t), tlsPort: testports.Port(t)}
 	p.ca = acmetest.New(t, acmetest.Options{HTTPPort: p.httpPort, TLSPort: p.tlsPort, Lifetime: s.lifetime})
@@ -101,9 +108,14 @@ func startACMEPlane(t *testing.T, s acmeSetup) *acmePlane {
 	}
 	p.backends = map[string]string{"a.default.svc.cluster.local:8080": echoBackend(t, "a").Listener.Addr().String()}
 	p.last = p.emit(s.challenges, "a.tenants.example.com")
-	loadResult(t, p.last, p.opts.AdminListen, true)
-	t.Cleanup(func() { _ = caddy.Stop() })
 	return p
+}
+
+// load runs the last config emitted in the in-process Caddy.
+func (p *acmePlane) load() {
+	p.t.Helper()
+	loadResult(p.t, p.last, p.opts.AdminListen, true)
+	p.t.Cleanup(func() { _ = caddy.Stop() })
 }
 
 // emit emits the fixture with the route's extra hostnames, app and tenants presenting
