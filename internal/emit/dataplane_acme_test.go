@@ -225,6 +225,30 @@ func TestDataPlaneACMEHTTP01(t *testing.T) {
 		t.Errorf("orders %d, challenges %d; want 1 each", p.ca.Orders(), p.ca.Challenges())
 	}
 	t.Logf("first certificate (HTTP-01) after %s", took.Round(time.Millisecond))
+	// Caddy neither redirects plain HTTP nor keeps a challenge path it has no token
+	// for from the routes.
+	for _, path := range []string{"/x", "/.well-known/acme-challenge/not-a-token"} {
+		if got := p.plainGet("app.example.com", path); got != http.StatusOK {
+			t.Errorf("GET http://app.example.com%s: status %d, want 200 from the route's backend", path, got)
+		}
+	}
+}
+
+// plainGet requests path with host on the plain HTTP port, following no redirect, and
+// returns the status.
+func (p *acmePlane) plainGet(host, path string) int {
+	p.t.Helper()
+	client := &http.Client{Timeout: 5 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	defer client.CloseIdleConnections()
+	req, _ := http.NewRequest("GET", fmt.Sprintf("http://127.0.0.1:%d%s", p.httpPort, path), nil)
+	req.Host = host
+	resp, err := client.Do(req)
+	if err != nil {
+		p.t.Fatalf("GET http://%s%s: %v", host, path, err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
 
 // TestDataPlaneACMETLSALPN01 obtains app's certificate with TLS-ALPN-01 only: Caddy
@@ -333,17 +357,43 @@ func TestDataPlaneACMEUnreachableDirectory(t *testing.T) {
 	if !slices.Contains(leaf.DNSNames, "foo.example.com") {
 		t.Errorf("static presents %v", leaf.DNSNames)
 	}
-	req, _ := http.NewRequest("GET", fmt.Sprintf("http://127.0.0.1:%d/x", p.httpPort), nil)
-	req.Host = "app.example.com"
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Errorf("plain HTTP listener: status %d, want 200", resp.StatusCode)
+	if got := p.plainGet("app.example.com", "/x"); got != http.StatusOK {
+		t.Errorf("plain HTTP listener: status %d, want 200", got)
 	}
 	if p.ca.Orders() != 0 {
 		t.Errorf("%d orders reached the CA while it was down", p.ca.Orders())
+	}
+}
+
+// TestDataPlaneACMEDirectoryDownAfterIssuance takes the CA down once app's and a
+// tenant's certificates are served: a new on-demand name then fails, and the
+// certificates held keep being served — app's past the start of its renewal window
+// until just before it expires.
+func TestDataPlaneACMEDirectoryDownAfterIssuance(t *testing.T) {
+	const lifetime = 20 * time.Second
+	both := []string{ir.ACMEChallengeHTTP01, ir.ACMEChallengeTLSALPN01}
+	p := startACMEPlane(t, acmeSetup{challenges: both, lifetime: lifetime, renewInterval: "1s"})
+	app, _ := p.waitCertificate("app.example.com", 60*time.Second)
+	tenant, err := p.handshake("a.tenants.example.com", p.ca.Roots())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.ca.SetDown(true)
+	added := p.emit(both, "a.tenants.example.com", "b.tenants.example.com")
+	postTables(t, strings.TrimPrefix(p.opts.AdminListen, "unix/"), tablesDelta(p.last, added))
+	if _, err := p.handshake("b.tenants.example.com", p.ca.Roots()); err == nil {
+		t.Error("a new on-demand name got a certificate of the CA while it is down")
+	}
+	for time.Until(app.NotAfter) > 2*time.Second {
+		for name, want := range map[string]*x509.Certificate{"app.example.com": app, "a.tenants.example.com": tenant} {
+			leaf, err := p.handshake(name, p.ca.Roots())
+			if err != nil {
+				t.Fatalf("%s with the CA down, %s before expiry: %v", name, time.Until(app.NotAfter), err)
+			}
+			if leaf.SerialNumber.Cmp(want.SerialNumber) != 0 {
+				t.Fatalf("%s presents another certificate with the CA down", name)
+			}
+		}
+		time.Sleep(500 * time.Millisecond)
 	}
 }
