@@ -109,7 +109,10 @@ func hostPattern(host string) string {
 // cover it, the exact name first: the managed certificate of the listener's own name
 // (obtained ahead, or on demand once the permission allowed it) is the one found. A
 // certificate of another listener is found only when its own names cover the SNI — a
-// Secret's certificate naming it exactly or by a wildcard — and is then valid for it.
+// Secret's certificate naming it exactly or by a wildcard — and is then valid for it:
+// while the listener holds no certificate of its own yet (obtaining, or its CA
+// failing), such a certificate is presented, and an on-demand name it covers is not
+// obtained. Caddy v2.11.9 offers no selection that excludes tagged certificates.
 func connectionPolicy(l *ir.Listener) caddyjson.TLSConnectionPolicy {
 	p := caddyjson.TLSConnectionPolicy{}
 	if !usesAutomatic(l) {
