@@ -185,3 +185,24 @@ func (o Options) challenge(a *ir.ACME, typ string, port int32) *caddyjson.ACMECh
 	}
 	return &caddyjson.ACMEChallenge{AlternatePort: port}
 }
+
+// checkACME refuses ACME options Caddy could not use.
+func (o Options) checkACME() error {
+	if len(o.ACMEStorage) > 0 {
+		var m struct {
+			Module string `json:"module"`
+		}
+		if err := json.Unmarshal(o.ACMEStorage, &m); err != nil || m.Module == "" {
+			return fmt.Errorf("ACME storage %s is not a JSON object naming its module", o.ACMEStorage)
+		}
+	}
+	for _, c := range []struct {
+		name string
+		port int32
+	}{{"HTTP-01", o.HTTPChallengePort}, {"TLS-ALPN-01", o.TLSALPNChallengePort}} {
+		if c.port < 0 || c.port > 65535 {
+			return fmt.Errorf("%s challenge port %d is not a port", c.name, c.port)
+		}
+	}
+	return nil
+}
