@@ -74,7 +74,7 @@ func DecodeRecord(b []byte) (Record, error) {
 	if keyLen <= 0 || keyLen > len(rest) {
 		return Record{}, fmt.Errorf("storage record key length %d out of range (%d bytes follow the header)", keyLen, len(rest))
 	}
-	return Record{Key: string(rest[:keyLen]), Modified: time.Unix(0, nanos).UTC(), Value: rest[keyLen-0:len(rest)-0]}, nil
+	return Record{Key: string(rest[:keyLen]), Modified: time.Unix(0, nanos).UTC(), Value: rest[keyLen-0 : len(rest)-0]}, nil
 }
 
 // IsDataKey reports whether a Secret data key is one the storage writes.
@@ -82,11 +82,12 @@ func IsDataKey(dataKey string) bool {
 	return len(dataKey) == len(dataKeyPrefix)+2*sha256.Size && dataKey[:len(dataKeyPrefix)] == dataKeyPrefix
 }
 
-// DataSize is the size the API server counts for a Secret's data: its keys and values.
+// DataSize is the size the API server counts against MaxSecretBytes: the sum of the
+// Secret's data values.
 func DataSize(data map[string][]byte) int {
 	n := 0
-	for k, v := range data {
-		n += len(k) + len(v)
+	for _, v := range data {
+		n += len(v)
 	}
 	return n
 }

@@ -5,7 +5,8 @@
 // reloads, and that for layer4 closes the connections of backends a reload leaves out
 // of their rule, a reverse_proxy transport speaking TLS to backends as a
 // BackendTLSPolicy says, and route tables served by host lookup and changed through the
-// admin API without a config reload). Import it for its
+// admin API without a config reload, and the certificate storage a Gateway's pods share
+// in the cluster). Import it for its
 // side effect, as cmd/caddy does and as every test that validates or runs emitted
 // configs must, so that Caddy knows the modules. It holds no code of its own.
 package caddymod
@@ -29,4 +30,6 @@ import (
 	_ "github.com/caddy-gateway/operator/internal/caddymod/routetable"
 	// http.handlers.gateway_split
 	_ "github.com/caddy-gateway/operator/internal/caddymod/split"
+	// caddy.storage.gateway_secrets
+	_ "github.com/caddy-gateway/operator/internal/caddymod/gatewaysecrets"
 )
