@@ -6,7 +6,7 @@
 // of their rule, a reverse_proxy transport speaking TLS to backends as a
 // BackendTLSPolicy says, and route tables served by host lookup and changed through the
 // admin API without a config reload, and the certificate storage a Gateway's pods share
-// in the cluster). Import it for its
+// in the cluster with the recorder of their certificates' states). Import it for its
 // side effect, as cmd/caddy does and as every test that validates or runs emitted
 // configs must, so that Caddy knows the modules. It holds no code of its own.
 package caddymod
@@ -32,4 +32,6 @@ import (
 	_ "github.com/caddy-gateway/operator/internal/caddymod/split"
 	// caddy.storage.gateway_secrets
 	_ "github.com/caddy-gateway/operator/internal/caddymod/gatewaysecrets"
+	// events.handlers.gateway_certificate_states
+	_ "github.com/caddy-gateway/operator/internal/caddymod/certstates"
 )
