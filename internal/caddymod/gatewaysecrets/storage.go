@@ -11,12 +11,11 @@ import (
 
 	"github.com/caddyserver/certmagic"
 	"go.uber.org/zap"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
-	coordinationv1client "k8s.io/client-go/kubernetes/typed/coordination/v1"
-	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/retry"
 
@@ -58,8 +57,8 @@ type Options struct {
 // Storage is a certmagic.Storage on a Gateway's storage Secrets and lock Leases.
 type Storage struct {
 	cfg           acmestore.StorageConfig
-	secrets       corev1client.SecretInterface
-	leases        coordinationv1client.LeaseInterface
+	secrets       *typedClient[*corev1.Secret]
+	leases        *typedClient[*coordinationv1.Lease]
 	holder        string
 	leaseDuration time.Duration
 	retryInterval time.Duration
@@ -76,18 +75,14 @@ func New(o Options) (*Storage, error) {
 	if err := validate(o.Config); err != nil {
 		return nil, err
 	}
-	core, err := corev1client.NewForConfig(o.REST)
+	clients, err := newClients(o.REST, o.Config.Namespace)
 	if err != nil {
-		return nil, fmt.Errorf("%s: core/v1 client: %w", acmestore.StorageModule, err)
-	}
-	coord, err := coordinationv1client.NewForConfig(o.REST)
-	if err != nil {
-		return nil, fmt.Errorf("%s: coordination/v1 client: %w", acmestore.StorageModule, err)
+		return nil, fmt.Errorf("%s: %w", acmestore.StorageModule, err)
 	}
 	s := &Storage{
 		cfg:           o.Config,
-		secrets:       core.Secrets(o.Config.Namespace),
-		leases:        coord.Leases(o.Config.Namespace),
+		secrets:       clients.secrets,
+		leases:        clients.leases,
 		holder:        o.Holder,
 		leaseDuration: o.LeaseDuration.Truncate(time.Second),
 		retryInterval: o.RetryInterval,
