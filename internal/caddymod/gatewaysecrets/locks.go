@@ -122,15 +122,17 @@ func (s *Storage) Unlock(ctx context.Context, name string) error {
 	return nil
 }
 
-// RenewLockLease renews the Lease holding name now and fails when this process no longer
-// holds it (another took it over). The Lease is renewed all along while held, so the
-// duration certmagic asks for is not needed.
+// RenewLockLease renews the Lease holding name now and fails when another process holds
+// it (it took the lock over while this one did not renew it in time); a lock taken over
+// and released since is claimed again. certmagic renews before each attempt of an order,
+// so an attempt never runs while another process holds the lock. The Lease is renewed
+// all along while held, so the duration certmagic asks for is not needed.
 func (s *Storage) RenewLockLease(ctx context.Context, name string, _ time.Duration) error {
 	if !s.names.holds(name) {
 		return fmt.Errorf("renewing the lock %q: it is not locked by this process", name)
 	}
 	i := acmestore.Shard(name)
-	ok, err := s.claimLease(ctx, i, false)
+	ok, err := s.claimLease(ctx, i)
 	if err != nil {
 		return fmt.Errorf("renewing the lock %q: %w", name, err)
 	}
@@ -158,7 +160,7 @@ func (s *Storage) acquireShard(ctx context.Context, i int, wait bool) error {
 		return nil
 	}
 	for {
-		ok, err := s.claimLease(ctx, i, true)
+		ok, err := s.claimLease(ctx, i)
 		if err != nil {
 			return err
 		}
@@ -206,7 +208,7 @@ func (s *Storage) renew(i int, stop <-chan struct{}, done chan<- struct{}) {
 		case <-t.C:
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), s.leaseDuration/3)
-		ok, err := s.claimLease(ctx, i, false)
+		ok, err := s.claimLease(ctx, i)
 		cancel()
 		if err != nil || !ok {
 			s.logger.Warn("Lock lease not renewed", zap.String("lease", s.cfg.Leases[i]),
@@ -215,17 +217,16 @@ func (s *Storage) renew(i int, stop <-chan struct{}, done chan<- struct{}) {
 	}
 }
 
-// claimLease makes this process the holder of the i-th Lease and renews it. It reports
-// false when another process holds it and, unless takeFree, also when it is free or
-// expired: a renewal does not take back a lock that was lost.
-func (s *Storage) claimLease(ctx context.Context, i int, takeFree bool) (bool, error) {
+// claimLease makes this process the holder of the i-th Lease, or renews it when it is
+// already. It reports false when another process holds it.
+func (s *Storage) claimLease(ctx context.Context, i int) (bool, error) {
 	lease, err := s.getLease(ctx, i)
 	if err != nil {
 		return false, err
 	}
 	now := time.Now()
 	mine := ptr.Deref(lease.Spec.HolderIdentity, "") == s.holder
-	if !mine && (!takeFree || !expired(lease, now)) {
+	if !mine && !expired(lease, now) {
 		return false, nil
 	}
 	if !mine {

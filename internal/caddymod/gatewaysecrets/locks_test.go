@@ -87,6 +87,12 @@ func TestDeadHolderIsTakenOver(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "taken over") {
 		t.Errorf("RenewLockLease by the holder that lost the lock: %v; want an error saying it was taken over", err)
 	}
+	// Once the other released it, the next renewal (certmagic's next attempt) claims it again.
+	must(t, b.Unlock(ctx, name))
+	must(t, dead.RenewLockLease(ctx, name, time.Minute))
+	if got := holder(t, cfg, name); got != "pod-dead/1" {
+		t.Fatalf("Lease holder %q after the renewal, want pod-dead/1", got)
+	}
 }
 
 func TestNamesOnOneShardDoNotDeadlock(t *testing.T) {
