@@ -86,6 +86,9 @@ func restClient(rc *rest.Config, gv schema.GroupVersion, apiPath string, codecs 
 	c.GroupVersion = &gv
 	c.APIPath = apiPath
 	c.NegotiatedSerializer = codecs.WithoutConversion()
+	// Protobuf carries Secret data as bytes; JSON would carry it in base64.
+	c.ContentType = runtime.ContentTypeProtobuf
+	c.AcceptContentTypes = runtime.ContentTypeProtobuf + "," + runtime.ContentTypeJSON
 	if c.UserAgent == "" {
 		c.UserAgent = rest.DefaultKubernetesUserAgent()
 	}

@@ -7,9 +7,11 @@ import (
 	"io/fs"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/caddyserver/certmagic"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/caddy-gateway/operator/internal/acmestore"
 )
@@ -143,14 +145,20 @@ func (s *Storage) file(ctx context.Context, key string) (acmestore.Record, error
 	return r, nil
 }
 
-// readAll reads the records of every Secret.
+// readAll reads the records of every Secret, all at once.
 func (s *Storage) readAll(ctx context.Context) ([]acmestore.Record, error) {
-	var out []acmestore.Record
+	secrets := make([]*corev1.Secret, len(s.cfg.Secrets))
+	errs := make([]error, len(s.cfg.Secrets))
+	var wg sync.WaitGroup
 	for i := range s.cfg.Secrets {
-		sec, err := s.getSecret(ctx, i)
-		if err != nil {
-			return nil, err
-		}
+		wg.Go(func() { secrets[i], errs[i] = s.getSecret(ctx, i) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	var out []acmestore.Record
+	for _, sec := range secrets {
 		for dk, v := range sec.Data {
 			if r, ok := decode(dk, v); ok {
 				out = append(out, r)

@@ -44,7 +44,7 @@ var namespaces atomic.Int32
 
 // fixture creates a namespace holding a Gateway's storage Secrets and Leases, as the
 // operator does, and returns their configuration.
-func fixture(t *testing.T) acmestore.StorageConfig {
+func fixture(t testing.TB) acmestore.StorageConfig {
 	t.Helper()
 	ctx := context.Background()
 	ns := fmt.Sprintf("store-%d", namespaces.Add(1))
@@ -67,7 +67,7 @@ func fixture(t *testing.T) acmestore.StorageConfig {
 
 // replica returns a Storage as one Caddy pod would have it, named holder, connected with rc
 // (the administrator when nil), with a short lease and retry interval.
-func replica(t *testing.T, cfg acmestore.StorageConfig, holder string, rc *rest.Config) *Storage {
+func replica(t testing.TB, cfg acmestore.StorageConfig, holder string, rc *rest.Config) *Storage {
 	t.Helper()
 	if rc == nil {
 		rc = env.Config
@@ -80,7 +80,7 @@ func replica(t *testing.T, cfg acmestore.StorageConfig, holder string, rc *rest.
 }
 
 // ctxT is a context bounded so that a hung test fails instead of blocking.
-func ctxT(t *testing.T, d time.Duration) context.Context {
+func ctxT(t testing.TB, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx
