@@ -77,7 +77,9 @@ var shared = struct {
 }{byConfig: map[string]*Storage{}}
 
 // CertMagicStorage returns the storage, connected with the pod's in-cluster
-// configuration (its projected ServiceAccount token, re-read when it rotates).
+// configuration (its projected ServiceAccount token, re-read when it rotates). Outside a
+// pod the config still loads (so that it validates anywhere), and every operation of the
+// storage fails saying that it has no connection to the API server.
 func (m *Module) CertMagicStorage() (certmagic.Storage, error) {
 	if err := m.Validate(); err != nil {
 		return nil, err
@@ -90,7 +92,11 @@ func (m *Module) CertMagicStorage() (certmagic.Storage, error) {
 	}
 	rc, err := rest.InClusterConfig()
 	if err != nil {
-		return nil, fmt.Errorf("%s: connecting to the API server from the pod: %w", acmestore.StorageModule, err)
+		err = fmt.Errorf("%s: no connection to the API server for the storage in %s: %w", acmestore.StorageModule, m.Namespace, err)
+		if m.logger != nil {
+			m.logger.Error("Storage unavailable", zap.Error(err))
+		}
+		return unavailable{err}, nil
 	}
 	s, err := New(Options{Config: m.StorageConfig, REST: rc, Logger: m.logger})
 	if err != nil {
