@@ -102,7 +102,7 @@ func equal(a, b any) bool {
 	return a == b
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)

@@ -76,6 +76,9 @@ var shared = struct {
 	byConfig map[string]*Storage
 }{byConfig: map[string]*Storage{}}
 
+// inClusterConfig is rest.InClusterConfig; tests point it at their API server.
+var inClusterConfig = rest.InClusterConfig
+
 // CertMagicStorage returns the storage, connected with the pod's in-cluster
 // configuration (its projected ServiceAccount token, re-read when it rotates). Outside a
 // pod the config still loads (so that it validates anywhere), and every operation of the
@@ -90,7 +93,7 @@ func (m *Module) CertMagicStorage() (certmagic.Storage, error) {
 	if s, ok := shared.byConfig[key]; ok {
 		return s, nil
 	}
-	rc, err := rest.InClusterConfig()
+	rc, err := inClusterConfig()
 	if err != nil {
 		err = fmt.Errorf("%s: no connection to the API server for the storage in %s: %w", acmestore.StorageModule, m.Namespace, err)
 		if m.logger != nil {

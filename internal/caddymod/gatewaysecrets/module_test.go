@@ -16,11 +16,7 @@ import (
 // server.
 func TestConfigLoadsOutsideAPod(t *testing.T) {
 	t.Setenv("KUBERNETES_SERVICE_HOST", "")
-	storage, err := json.Marshal(struct {
-		Module string `json:"module"`
-		acmestore.StorageConfig
-	}{acmestore.StorageModule, acmestore.For("team-a", "gw")})
-	must(t, err)
+	storage := storageJSON(t, acmestore.For("team-a", "gw"))
 	if err := caddy.Validate(&caddy.Config{StorageRaw: storage}); err != nil {
 		t.Fatalf("validating a config with the storage: %v", err)
 	}
