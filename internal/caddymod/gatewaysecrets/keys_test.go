@@ -156,13 +156,22 @@ func TestMissingSecretIsNamed(t *testing.T) {
 	storeErr := s.Store(ctx, key, []byte("x"))
 	_, listErr := s.List(ctx, "certificates", true)
 	for op, err := range map[string]error{"Load": loadErr, "Store": storeErr, "List": listErr} {
-		if !errors.Is(err, ErrSecretMissing) || errors.Is(err, fs.ErrNotExist) ||
+		if !errors.Is(err, ErrObjectMissing) || errors.Is(err, fs.ErrNotExist) ||
 			!strings.Contains(err.Error(), cfg.Namespace+"/"+name) || !strings.Contains(err.Error(), "does not exist") {
 			t.Errorf("%s on a deleted Secret: %v; want an error naming %s/%s that is not fs.ErrNotExist", op, err, cfg.Namespace, name)
 		}
 	}
 	if s.Exists(ctx, key) {
 		t.Error("Exists on a deleted Secret is true")
+	}
+	lease := cfg.Leases[acmestore.Shard("issue_cert_a.example.com")]
+	must(t, admin.CoordinationV1().Leases(cfg.Namespace).Delete(ctx, lease, metav1.DeleteOptions{}))
+	err := s.Lock(ctx, "issue_cert_a.example.com")
+	if !errors.Is(err, ErrObjectMissing) || !strings.Contains(err.Error(), "lock Lease "+cfg.Namespace+"/"+lease) {
+		t.Errorf("Lock on a deleted Lease: %v; want an error naming %s/%s", err, cfg.Namespace, lease)
+	}
+	if ok, _ := s.TryLock(ctx, "issue_cert_a.example.com"); ok {
+		t.Error("TryLock on a deleted Lease succeeded")
 	}
 }
 

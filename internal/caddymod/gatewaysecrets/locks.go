@@ -275,7 +275,7 @@ func (s *Storage) getLease(ctx context.Context, i int) (*coordinationv1.Lease, e
 	lease, err := s.leases.Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil, fmt.Errorf("lock Lease %s/%s: %w (the operator creates it with the Gateway's ACME storage and re-creates it when it is deleted)",
-			s.cfg.Namespace, name, ErrSecretMissing)
+			s.cfg.Namespace, name, ErrObjectMissing)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading lock Lease %s/%s: %w", s.cfg.Namespace, name, err)

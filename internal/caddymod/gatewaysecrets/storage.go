@@ -28,9 +28,9 @@ const (
 	DefaultRetryInterval = time.Second
 )
 
-// ErrSecretMissing is wrapped by the error of an operation on a storage Secret or lock
+// ErrObjectMissing is wrapped by the error of an operation on a storage Secret or lock
 // Lease that does not exist.
-var ErrSecretMissing = errors.New("storage object does not exist")
+var ErrObjectMissing = errors.New("storage object does not exist")
 
 // ErrTooLarge is wrapped by the error of a Store that would take a Secret over
 // acmestore.MaxSecretBytes.
@@ -129,7 +129,7 @@ func (s *Storage) getSecret(ctx context.Context, i int) (*corev1.Secret, error) 
 	sec, err := s.secrets.Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil, fmt.Errorf("storage Secret %s/%s: %w (the operator creates it with the Gateway's ACME storage and re-creates it when it is deleted)",
-			s.cfg.Namespace, name, ErrSecretMissing)
+			s.cfg.Namespace, name, ErrObjectMissing)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading storage Secret %s/%s: %w", s.cfg.Namespace, name, err)
