@@ -3,9 +3,11 @@ package gatewaysecrets
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io/fs"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -193,5 +195,32 @@ func TestSizeLimitIsNamed(t *testing.T) {
 	}
 	if v, err := s.Load(ctx, first); err != nil || len(v) != len(big) {
 		t.Errorf("the first key was lost: %d bytes, %v", len(v), err)
+	}
+}
+
+// TestConcurrentStoresAllLand has two replicas write many keys of one Secret at once:
+// every write lands, none overwrites another.
+func TestConcurrentStoresAllLand(t *testing.T) {
+	ctx := ctxT(t, time.Minute)
+	cfg := fixture(t)
+	replicas := []*Storage{replica(t, cfg, "pod-a/1", nil), replica(t, cfg, "pod-b/1", nil)}
+	var keys []string
+	for i := range 32 {
+		keys = append(keys, sameShard("acme/account.json", fmt.Sprintf("acme/k%d/", i)))
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(keys))
+	for i, k := range keys {
+		wg.Go(func() { errs[i] = replicas[i%2].Store(ctx, k, []byte(k)) })
+	}
+	wg.Wait()
+	for i, k := range keys {
+		if errs[i] != nil {
+			t.Errorf("Store(%q): %v", k, errs[i])
+			continue
+		}
+		if v, err := replicas[(i+1)%2].Load(ctx, k); err != nil || string(v) != k {
+			t.Errorf("Load(%q) = %q, %v", k, v, err)
+		}
 	}
 }

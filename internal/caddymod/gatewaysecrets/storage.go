@@ -138,7 +138,7 @@ func (s *Storage) getSecret(ctx context.Context, i int) (*corev1.Secret, error) 
 }
 
 // conflictBackoff spaces the retries of a Secret update that lost a race.
-var conflictBackoff = wait.Backoff{Steps: 8, Duration: 10 * time.Millisecond, Factor: 2, Jitter: 0.5}
+var conflictBackoff = wait.Backoff{Steps: 12, Duration: 10 * time.Millisecond, Factor: 2, Jitter: 0.5, Cap: time.Second}
 
 // updateSecret applies change to the i-th Secret's data and writes it back with the
 // resourceVersion it read, again from a fresh read when another writer came first.
