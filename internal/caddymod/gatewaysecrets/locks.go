@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -78,6 +79,8 @@ type shardLock struct {
 	// sem serialises taking and giving back the Lease; refs and stop are guarded by it.
 	sem  chan struct{}
 	refs int
+	// lost is set while another process holds the Lease this one still has holds of.
+	lost atomic.Bool
 	// stop ends the renewal of a held Lease; the renewer closes done when it returns.
 	stop, done chan struct{}
 }
@@ -136,6 +139,7 @@ func (s *Storage) RenewLockLease(ctx context.Context, name string, _ time.Durati
 	if err != nil {
 		return fmt.Errorf("renewing the lock %q: %w", name, err)
 	}
+	s.shards[i].lost.Store(!ok)
 	if !ok {
 		return fmt.Errorf("renewing the lock %q: Lease %s/%s was taken over by another holder", name, s.cfg.Namespace, s.cfg.Leases[i])
 	}
@@ -146,7 +150,8 @@ func (s *Storage) RenewLockLease(ctx context.Context, name string, _ time.Durati
 var errHeld = errors.New("lock held by another process")
 
 // acquireShard adds a hold of the i-th Lease, taking it first when this process does
-// not hold it yet; with wait it waits until it is free, otherwise it fails with errHeld.
+// not hold it (or lost it); with wait it waits until it is free, otherwise it fails with
+// errHeld.
 func (s *Storage) acquireShard(ctx context.Context, i int, wait bool) error {
 	sh := s.shards[i]
 	select {
@@ -155,17 +160,26 @@ func (s *Storage) acquireShard(ctx context.Context, i int, wait bool) error {
 		return ctx.Err()
 	}
 	defer func() { <-sh.sem }()
-	if sh.refs > 0 {
-		sh.refs++
-		return nil
-	}
-	for {
-		ok, err := s.claimLease(ctx, i)
-		if err != nil {
+	if sh.refs == 0 || sh.lost.Load() {
+		if err := s.takeLease(ctx, i, wait); err != nil {
 			return err
 		}
-		if ok {
-			break
+		sh.lost.Store(false)
+	}
+	sh.refs++
+	if sh.refs == 1 {
+		sh.stop, sh.done = make(chan struct{}), make(chan struct{})
+		go s.renew(i, sh.stop, sh.done)
+	}
+	return nil
+}
+
+// takeLease claims the i-th Lease, waiting while another process holds it when wait.
+func (s *Storage) takeLease(ctx context.Context, i int, wait bool) error {
+	for {
+		ok, err := s.claimLease(ctx, i)
+		if err != nil || ok {
+			return err
 		}
 		if !wait {
 			return errHeld
@@ -176,10 +190,6 @@ func (s *Storage) acquireShard(ctx context.Context, i int, wait bool) error {
 			return ctx.Err()
 		}
 	}
-	sh.refs = 1
-	sh.stop, sh.done = make(chan struct{}), make(chan struct{})
-	go s.renew(i, sh.stop, sh.done)
-	return nil
 }
 
 // releaseShard drops a hold of the i-th Lease and gives the Lease back with the last.
@@ -210,6 +220,9 @@ func (s *Storage) renew(i int, stop <-chan struct{}, done chan<- struct{}) {
 		ctx, cancel := context.WithTimeout(context.Background(), s.leaseDuration/3)
 		ok, err := s.claimLease(ctx, i)
 		cancel()
+		if err == nil {
+			s.shards[i].lost.Store(!ok)
+		}
 		if err != nil || !ok {
 			s.logger.Warn("Lock lease not renewed", zap.String("lease", s.cfg.Leases[i]),
 				zap.Bool("takenOver", err == nil), zap.Error(err))

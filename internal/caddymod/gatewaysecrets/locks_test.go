@@ -148,3 +148,33 @@ func TestLockHonoursContext(t *testing.T) {
 	must(t, a.Unlock(ctxT(t, time.Minute), "n"))
 	must(t, b.Lock(ctxT(t, time.Minute), "n"))
 }
+
+// TestLostLeaseIsNotShared has another process take a Lease over while this one holds a
+// name on it (it stalled past the lease): a further name on that Lease waits for the
+// Lease instead of trusting the lost hold.
+func TestLostLeaseIsNotShared(t *testing.T) {
+	ctx := ctxT(t, time.Minute)
+	cfg := fixture(t)
+	a := replica(t, cfg, "pod-a/1", nil)
+	first := "issue_cert_a.example.com"
+	second := sameShard(first, "issue_cert_b")
+	must(t, a.Lock(ctx, first))
+	leases := admin.CoordinationV1().Leases(cfg.Namespace)
+	lease, err := leases.Get(ctx, cfg.Leases[acmestore.Shard(first)], metav1.GetOptions{})
+	must(t, err)
+	lease.Spec.HolderIdentity = ptr.To("pod-b/1")
+	lease.Spec.RenewTime = &metav1.MicroTime{Time: time.Now()}
+	_, err = leases.Update(ctx, lease, metav1.UpdateOptions{})
+	must(t, err)
+	time.Sleep(time.Second) // a's renewal (every 2s/3) finds the Lease taken over
+	start := time.Now()
+	must(t, a.Lock(ctx, second))
+	if waited := time.Since(start); waited < 500*time.Millisecond {
+		t.Fatalf("a name on a lost Lease was locked after %v, before pod-b/1's lease (2s) ran out", waited)
+	}
+	if got := holder(t, cfg, second); got != "pod-a/1" {
+		t.Fatalf("Lease holder %q, want pod-a/1 again", got)
+	}
+	must(t, a.Unlock(ctx, second))
+	must(t, a.Unlock(ctx, first))
+}
