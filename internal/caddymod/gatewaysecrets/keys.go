@@ -41,20 +41,22 @@ func (s *Storage) Load(ctx context.Context, key string) ([]byte, error) {
 
 // Stat describes key: a file, or a directory when it is a prefix of stored keys.
 func (s *Storage) Stat(ctx context.Context, key string) (certmagic.KeyInfo, error) {
-	rec, err := s.file(ctx, key)
-	if err == nil {
-		return certmagic.KeyInfo{Key: key, Modified: rec.Modified, Size: int64(len(rec.Value)), IsTerminal: true}, nil
-	}
-	if !isNotExist(err) {
+	home := acmestore.Shard(key)
+	sec, err := s.getSecret(ctx, home)
+	if err != nil {
 		return certmagic.KeyInfo{}, err
 	}
-	all, err := s.readAll(ctx)
+	if rec, ok := fileIn(sec, key); ok {
+		return certmagic.KeyInfo{Key: key, Modified: rec.Modified, Size: int64(len(rec.Value)), IsTerminal: true}, nil
+	}
+	// Not a file: a directory when a key below it is in any Secret.
+	others, err := s.readSecrets(ctx, func(i int) bool { return i != home })
 	if err != nil {
 		return certmagic.KeyInfo{}, err
 	}
 	info := certmagic.KeyInfo{Key: key}
 	found := false
-	for _, r := range all {
+	for _, r := range records(append(others, sec)) {
 		if under(r.Key, key) {
 			found = true
 			info.Modified = later(info.Modified, r.Modified)
@@ -137,26 +139,48 @@ func (s *Storage) file(ctx context.Context, key string) (acmestore.Record, error
 	if err != nil {
 		return acmestore.Record{}, err
 	}
-	dk := acmestore.DataKey(key)
-	r, ok := decode(dk, sec.Data[dk])
-	if !ok || r.Key != key {
+	r, ok := fileIn(sec, key)
+	if !ok {
 		return acmestore.Record{}, notExist(key)
 	}
 	return r, nil
 }
 
-// readAll reads the records of every Secret, all at once.
+// fileIn returns the record of key in sec.
+func fileIn(sec *corev1.Secret, key string) (acmestore.Record, bool) {
+	dk := acmestore.DataKey(key)
+	r, ok := decode(dk, sec.Data[dk])
+	return r, ok && r.Key == key
+}
+
+// readAll reads the records of every Secret.
 func (s *Storage) readAll(ctx context.Context) ([]acmestore.Record, error) {
+	secrets, err := s.readSecrets(ctx, func(int) bool { return true })
+	if err != nil {
+		return nil, err
+	}
+	return records(secrets), nil
+}
+
+// readSecrets reads the Secrets whose index pick selects, all at once.
+func (s *Storage) readSecrets(ctx context.Context, pick func(int) bool) ([]*corev1.Secret, error) {
 	secrets := make([]*corev1.Secret, len(s.cfg.Secrets))
 	errs := make([]error, len(s.cfg.Secrets))
 	var wg sync.WaitGroup
 	for i := range s.cfg.Secrets {
-		wg.Go(func() { secrets[i], errs[i] = s.getSecret(ctx, i) })
+		if pick(i) {
+			wg.Go(func() { secrets[i], errs[i] = s.getSecret(ctx, i) })
+		}
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
+	return slices.DeleteFunc(secrets, func(sec *corev1.Secret) bool { return sec == nil }), nil
+}
+
+// records decodes the records of secrets.
+func records(secrets []*corev1.Secret) []acmestore.Record {
 	var out []acmestore.Record
 	for _, sec := range secrets {
 		for dk, v := range sec.Data {
@@ -165,7 +189,7 @@ func (s *Storage) readAll(ctx context.Context) ([]acmestore.Record, error) {
 			}
 		}
 	}
-	return out, nil
+	return out
 }
 
 // decode returns the record of a data entry the storage wrote.
