@@ -6,10 +6,11 @@
 // of their rule, a reverse_proxy transport speaking TLS to backends as a
 // BackendTLSPolicy says, and route tables served by host lookup and changed through the
 // admin API without a config reload, an ACME issuer taking its directory's trusted
-// roots inline, and the permission of on-demand certificates by the routes' exact
-// hostnames). Import it for its side effect, as cmd/caddy does and as every test that
-// validates or runs emitted configs must, so that Caddy knows the modules. It holds no
-// code of its own.
+// roots inline, the permission of on-demand certificates by the routes' exact
+// hostnames, and the certificate storage a Gateway's pods share in the cluster with the
+// recorder of their certificates' states). Import it for its side effect, as cmd/caddy
+// does and as every test that validates or runs emitted configs must, so that Caddy
+// knows the modules. It holds no code of its own.
 package caddymod
 
 import (
@@ -35,4 +36,8 @@ import (
 	_ "github.com/caddy-gateway/operator/internal/caddymod/ondemand"
 	// http.handlers.gateway_split
 	_ "github.com/caddy-gateway/operator/internal/caddymod/split"
+	// caddy.storage.gateway_secrets
+	_ "github.com/caddy-gateway/operator/internal/caddymod/gatewaysecrets"
+	// events.handlers.gateway_certificate_states
+	_ "github.com/caddy-gateway/operator/internal/caddymod/certstates"
 )

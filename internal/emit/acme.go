@@ -92,11 +92,9 @@ func (o Options) withACME(cfg *caddyjson.Config, g *ir.Gateway) error {
 		}
 		cfg.Apps.TLS.Certificates.Automate = names
 	}
-	if !o.DisableCertificateStates {
-		cfg.Apps.Events = &caddyjson.EventsApp{Subscriptions: []caddyjson.EventSubscription{{
-			Events: certificateEvents, Handlers: []caddyjson.EventHandler{{Handler: acmestore.RecorderModule}},
-		}}}
-	}
+	cfg.Apps.Events = &caddyjson.EventsApp{Subscriptions: []caddyjson.EventSubscription{{
+		Events: certificateEvents, Handlers: []caddyjson.EventHandler{{Handler: acmestore.RecorderModule}},
+	}}}
 	return nil
 }
 

@@ -68,7 +68,7 @@ var acmeCases = map[string]struct {
 		g.ACME.Email = "{env.HOME}@example.com"
 		g.ACME.ExternalAccount = nil
 		return g
-	}, opts: emit.Options{ACMEStorage: acmeFileStorage, DisableCertificateStates: true, RenewInterval: "1s",
+	}, opts: emit.Options{ACMEStorage: acmeFileStorage, RenewInterval: "1s",
 		HTTPChallengePort: 8080, TLSALPNChallengePort: 8443, ListenHost: "127.0.0.1"}},
 	// On demand only: no names obtained ahead, TLS-ALPN-01 only.
 	"on-demand-only": {g: func() *ir.Gateway {
@@ -76,7 +76,7 @@ var acmeCases = map[string]struct {
 		g.HTTP[1].Listeners = g.HTTP[1].Listeners[2:]
 		g.ACME.Challenges = []string{ir.ACMEChallengeTLSALPN01}
 		return g
-	}, opts: emit.Options{ACMEStorage: acmeFileStorage, DisableCertificateStates: true}},
+	}, opts: emit.Options{ACMEStorage: acmeFileStorage}},
 }
 
 // TestGoldenACME compares the configs of Gateways with automatic certificates with

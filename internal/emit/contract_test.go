@@ -31,9 +31,6 @@ func TestContractCaddyValidates(t *testing.T) {
 	}
 	for _, f := range files {
 		name, _ := filepath.Rel("testdata", f)
-		if needsStoreModules[name] {
-			continue
-		}
 		t.Run(name, func(t *testing.T) {
 			data, err := os.ReadFile(f)
 			if err != nil {
@@ -58,12 +55,6 @@ func TestContractCaddyValidates(t *testing.T) {
 		})
 	}
 }
-
-// needsStoreModules are goldens using the storage and the certificate-state recorder
-// of package acmestore's Caddy modules (caddy.storage.gateway_secrets,
-// events.handlers.gateway_certificate_states), which this Caddy build does not
-// register yet; the other ACME goldens use Caddy's file_system storage and no recorder.
-var needsStoreModules = map[string]bool{filepath.Join("acme", "defaults.json"): true}
 
 // caddyValidateResult has Caddy validate res's config, and each of its host tables'
 // routes as the routes of a server of their own.

@@ -102,8 +102,8 @@ func newACMEPlane(t *testing.T, s acmeSetup) *acmePlane {
 		AdminListen: "unix/" + filepath.Join(dir, "admin.sock"), ListenHost: "127.0.0.1",
 		ReadinessPort: int32(testports.Port(t)), MetricsPort: int32(testports.Port(t)),
 		InvalidBackendSocket: filepath.Join(dir, "invalid.sock"),
-		ACMEStorage:          storage, DisableCertificateStates: true,
-		HTTPChallengePort: int32(p.httpPort), TLSALPNChallengePort: int32(p.tlsPort),
+		ACMEStorage:          storage,
+		HTTPChallengePort:    int32(p.httpPort), TLSALPNChallengePort: int32(p.tlsPort),
 		RenewInterval: s.renewInterval, LogLevel: "ERROR",
 	}
 	p.backends = map[string]string{"a.default.svc.cluster.local:8080": echoBackend(t, "a").Listener.Addr().String()}

@@ -82,10 +82,6 @@ type Options struct {
 	// (acmestore), which every Caddy pod of the Gateway shares. Tests use Caddy's
 	// file_system storage.
 	ACMEStorage json.RawMessage
-	// DisableCertificateStates leaves out the subscription of the certificate-state
-	// recorder (acmestore.RecorderModule) to the certificate events; for Caddy builds
-	// without it.
-	DisableCertificateStates bool
 	// HTTPChallengePort is the port of the HTTP server the CA's HTTP-01 validation
 	// reaches; DefaultHTTPChallengePort when 0. Tests that cannot bind port 80 set theirs.
 	HTTPChallengePort int32
