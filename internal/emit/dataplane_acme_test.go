@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 
+	"github.com/caddy-gateway/operator/internal/acmestore"
 	"github.com/caddy-gateway/operator/internal/acmetest"
 	"github.com/caddy-gateway/operator/internal/emit"
 	"github.com/caddy-gateway/operator/internal/ir"
@@ -65,6 +67,7 @@ spec:
 // from an in-process ACME CA.
 type acmePlane struct {
 	t                 *testing.T
+	storageRoot       string
 	ca                *acmetest.CA
 	httpPort, tlsPort int
 	opts              emit.Options
@@ -97,7 +100,8 @@ func newACMEPlane(t *testing.T, s acmeSetup) *acmePlane {
 	p.ca = acmetest.New(t, acmetest.Options{HTTPPort: p.httpPort, TLSPort: p.tlsPort, Lifetime: s.lifetime})
 	p.ca.SetDown(s.down)
 	dir := t.TempDir()
-	storage, _ := json.Marshal(map[string]string{"module": "file_system", "root": filepath.Join(dir, "storage")})
+	p.storageRoot = filepath.Join(dir, "storage")
+	storage, _ := json.Marshal(map[string]string{"module": "file_system", "root": p.storageRoot})
 	p.opts = emit.Options{
 		AdminListen: "unix/" + filepath.Join(dir, "admin.sock"), ListenHost: "127.0.0.1",
 		ReadinessPort: int32(testports.Port(t)), MetricsPort: int32(testports.Port(t)),
@@ -225,6 +229,7 @@ func TestDataPlaneACMEHTTP01(t *testing.T) {
 		t.Errorf("orders %d, challenges %d; want 1 each", p.ca.Orders(), p.ca.Challenges())
 	}
 	t.Logf("first certificate (HTTP-01) after %s", took.Round(time.Millisecond))
+	p.waitState("app.example.com", acmestore.Valid, leaf.NotAfter)
 	// Caddy neither redirects plain HTTP nor keeps a challenge path it has no token
 	// for from the routes.
 	for _, path := range []string{"/x", "/.well-known/acme-challenge/not-a-token"} {
@@ -232,6 +237,22 @@ func TestDataPlaneACMEHTTP01(t *testing.T) {
 			t.Errorf("GET http://app.example.com%s: status %d, want 200 from the route's backend", path, got)
 		}
 	}
+}
+
+// waitState waits until the certificate-state recorder the config subscribes to the
+// certificate events has recorded phase for name in the storage, with notAfter.
+func (p *acmePlane) waitState(name string, phase acmestore.Phase, notAfter time.Time) {
+	p.t.Helper()
+	var st acmestore.CertificateState
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		data, err := os.ReadFile(filepath.Join(p.storageRoot, filepath.FromSlash(acmestore.StateKey(name))))
+		if err == nil && json.Unmarshal(data, &st) == nil && st.Phase == phase && st.NotAfter.Equal(notAfter) {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	p.t.Fatalf("state of %s: %+v, want %s until %s", name, st, phase, notAfter)
 }
 
 // plainGet requests path with host on the plain HTTP port, following no redirect, and
