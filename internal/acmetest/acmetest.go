@@ -83,7 +83,9 @@ func New(tb testing.TB, o Options) *CA {
 		tb.Fatal(err)
 	}
 	c.srv = httptest.NewUnstartedServer(c.count(w.Handler()))
-	c.srv.Listener.Close()
+	if err := c.srv.Listener.Close(); err != nil {
+		tb.Fatal(err)
+	}
 	c.srv.Listener = ln
 	c.srv.StartTLS()
 	tb.Cleanup(c.srv.Close)

@@ -237,7 +237,3 @@ func later(a, b time.Time) time.Time {
 func notExist(key string) error {
 	return fmt.Errorf("storage key %q: %w", key, fs.ErrNotExist)
 }
-
-func isNotExist(err error) bool {
-	return err != nil && errors.Is(err, fs.ErrNotExist)
-}
