@@ -115,17 +115,23 @@ func SelectorLabels(gateway string) map[string]string {
 	}
 }
 
-// Render returns the objects of one Gateway in a fixed order: ServiceAccount, ConfigMap,
-// Deployment or DaemonSet, Service, NetworkPolicy (unless disabled), HorizontalPodAutoscaler
-// and PodDisruptionBudget (when configured), then, with automatic certificates, the
-// storage's Secrets, Leases, Role and RoleBinding. Patches are applied to the fleet
-// objects (not to the storage's); a failing patch is an error naming its index.
+// Render returns the objects of one Gateway in a fixed order: ServiceAccount, with
+// automatic certificates the storage's Secrets, Leases, Role and RoleBinding, then
+// ConfigMap, Deployment or DaemonSet, Service, NetworkPolicy (unless disabled),
+// HorizontalPodAutoscaler and PodDisruptionBudget (when configured). Patches are applied
+// last, to their target kinds (never to the storage's); a failing patch is an error
+// naming its index.
 func Render(in Input) ([]client.Object, error) {
 	r, err := newRenderer(in)
 	if err != nil {
 		return nil, err
 	}
-	objs := []client.Object{r.serviceAccount(), r.bootstrap(), r.workload(), r.service()}
+	objs := []client.Object{r.serviceAccount()}
+	if r.in.ACME {
+		// Before the workload: its pods find their storage and rights in place.
+		objs = append(objs, r.acmeObjects()...)
+	}
+	objs = append(objs, r.bootstrap(), r.workload(), r.service())
 	if np := r.networkPolicy(); np != nil {
 		objs = append(objs, np)
 	}
@@ -138,9 +144,6 @@ func Render(in Input) ([]client.Object, error) {
 	allowed := credentials{serviceAccount: r.names.Workload, token: r.tokenVolume()}
 	if err := applyPatches(objs, r.spec.Patches, allowed); err != nil {
 		return nil, err
-	}
-	if r.in.ACME {
-		objs = append(objs, r.acmeObjects()...)
 	}
 	return objs, nil
 }
