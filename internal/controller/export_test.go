@@ -2,12 +2,58 @@ package controller
 
 import (
 	"context"
+	"sync"
 
+	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
+	"github.com/caddy-gateway/operator/internal/ir"
 	"github.com/caddy-gateway/operator/internal/translator"
 )
+
+// OptionAutomaticCertificates is the listener option that asks for automatic
+// certificates.
+const OptionAutomaticCertificates gwapiv1.AnnotationKey = "caddygateway.io/automatic-certificates"
+
+// translated counts the translations of each Gateway.
+var translated = struct {
+	sync.Mutex
+	n map[types.NamespacedName]int
+}{n: map[types.NamespacedName]int{}}
+
+// Translations is how many times the Gateway key has been translated.
+func Translations(key types.NamespacedName) int {
+	translated.Lock()
+	defer translated.Unlock()
+	return translated.n[key]
+}
+
+// The tests' translation counts translations and is a fixture of automatic certificates:
+// a Gateway one of whose listeners has OptionAutomaticCertificates "true" obtains them
+// (ir.Gateway.ACME) even where the translator does not decide it yet.
+func init() {
+	translateGateway = func(in translator.Input) translator.Output {
+		translated.Lock()
+		translated.n[client.ObjectKeyFromObject(in.Gateway)]++
+		translated.Unlock()
+		out := translator.Translate(in)
+		if out.IR != nil && out.IR.ACME == nil && asksForAutomatic(in.Gateway) {
+			out.IR.ACME = &ir.ACME{Directory: "https://acme.invalid/directory", Challenges: []string{ir.ACMEChallengeHTTP01}}
+		}
+		return out
+	}
+}
+
+func asksForAutomatic(gw *gwapiv1.Gateway) bool {
+	for _, l := range gw.Spec.Listeners {
+		if l.TLS != nil && l.TLS.Options[OptionAutomaticCertificates] == "true" {
+			return true
+		}
+	}
+	return false
+}
 
 // NewSecretMetadataCache is newSecretMetadataCache, for the tests of controller_test.
 var NewSecretMetadataCache = newSecretMetadataCache
