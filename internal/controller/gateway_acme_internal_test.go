@@ -7,11 +7,16 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
+	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/caddy-gateway/operator/internal/acmestore"
+	"github.com/caddy-gateway/operator/internal/emit"
 	"github.com/caddy-gateway/operator/internal/infra"
+	"github.com/caddy-gateway/operator/internal/params"
+	"github.com/caddy-gateway/operator/internal/translator"
 )
 
 // fakeStates decodes the data key "state" as one certificate's phase, standing in for
@@ -60,5 +65,44 @@ func TestStorageChanged(t *testing.T) {
 				t.Fatalf("Update passes: %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// What the pods record of their certificates goes into the listener conditions, never into
+// the configuration: a state change makes the Gateway reconcile, but its pods are pushed
+// nothing (the pusher skips a configuration whose hash they hold).
+func TestCertificateStatesLeaveTheConfigUnchanged(t *testing.T) {
+	gw := &gwapiv1.Gateway{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "infra", Name: "web", Generation: 1},
+		Spec: gwapiv1.GatewaySpec{GatewayClassName: "caddy", Listeners: []gwapiv1.Listener{
+			{Name: "http", Protocol: gwapiv1.HTTPProtocolType, Port: 80},
+			{Name: "https", Protocol: gwapiv1.HTTPSProtocolType, Port: 443, Hostname: ptr.To[gwapiv1.Hostname]("www.example.com"),
+				TLS: &gwapiv1.ListenerTLSConfig{Mode: ptr.To(gwapiv1.TLSModeTerminate),
+					Options: map[gwapiv1.AnnotationKey]gwapiv1.AnnotationValue{OptionAutomaticCertificates: "true"}}},
+		}},
+	}
+	hash := func(states map[string]acmestore.CertificateState) string {
+		t.Helper()
+		out := translateGateway(translator.Input{Gateway: gw, ControllerName: "caddygateway.io/gateway-controller", CertificateStates: states})
+		if out.IR.ACME == nil {
+			t.Fatal("the Gateway does not use automatic certificates")
+		}
+		cfg, err := emit.Emit(out.IR, params.EmitOptions(nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cfg.Hash
+	}
+	at := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	want := hash(nil)
+	for name, s := range map[string]acmestore.CertificateState{
+		"obtaining": {Phase: acmestore.Obtaining, Updated: at},
+		"valid":     {Phase: acmestore.Valid, NotAfter: at.Add(90 * 24 * time.Hour), Updated: at},
+		"failing":   {Phase: acmestore.Failing, Error: "urn:ietf:params:acme:error:rejectedIdentifier", Updated: at},
+	} {
+		s.Name = "www.example.com"
+		if got := hash(map[string]acmestore.CertificateState{s.Name: s}); got != want {
+			t.Errorf("%s: the configuration's hash changed with the recorded state", name)
+		}
 	}
 }
