@@ -13,9 +13,9 @@ import (
 	"github.com/caddy-gateway/operator/internal/translator"
 )
 
-// OptionAutomaticCertificates is the listener option that asks for automatic
+// FixtureOptionAutomaticCertificates is the listener option that asks for automatic
 // certificates.
-const OptionAutomaticCertificates gwapiv1.AnnotationKey = "caddygateway.io/automatic-certificates"
+const FixtureOptionAutomaticCertificates gwapiv1.AnnotationKey = "caddygateway.io/automatic-certificates"
 
 // translated counts the translations of each Gateway.
 var translated = struct {
@@ -31,7 +31,7 @@ func Translations(key types.NamespacedName) int {
 }
 
 // The tests' translation counts translations and is a fixture of automatic certificates:
-// a Gateway one of whose listeners has OptionAutomaticCertificates "true" obtains them
+// a Gateway one of whose listeners has FixtureOptionAutomaticCertificates "true" obtains them
 // (ir.Gateway.ACME) even where the translator does not decide it yet.
 func init() {
 	translateGateway = func(in translator.Input) translator.Output {
@@ -39,16 +39,16 @@ func init() {
 		translated.n[client.ObjectKeyFromObject(in.Gateway)]++
 		translated.Unlock()
 		out := translator.Translate(in)
-		if out.IR != nil && out.IR.ACME == nil && asksForAutomatic(in.Gateway) {
+		if out.IR != nil && out.IR.ACME == nil && fixtureAsksForAutomatic(in.Gateway) {
 			out.IR.ACME = &ir.ACME{Directory: "https://acme.invalid/directory", Challenges: []string{ir.ACMEChallengeHTTP01}}
 		}
 		return out
 	}
 }
 
-func asksForAutomatic(gw *gwapiv1.Gateway) bool {
+func fixtureAsksForAutomatic(gw *gwapiv1.Gateway) bool {
 	for _, l := range gw.Spec.Listeners {
-		if l.TLS != nil && l.TLS.Options[OptionAutomaticCertificates] == "true" {
+		if l.TLS != nil && l.TLS.Options[FixtureOptionAutomaticCertificates] == "true" {
 			return true
 		}
 	}

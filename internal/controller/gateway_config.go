@@ -39,10 +39,10 @@ func (r *GatewayReconciler) translate(ctx context.Context, gw *gwapiv1.Gateway, 
 	if err != nil {
 		return configOutcome{}, err
 	}
-	in.OwnPorts = infra.OwnPorts(spec)
 	if in.CertificateStates, err = r.certificateStates(ctx, gw); err != nil {
 		return configOutcome{}, err
 	}
+	in.OwnPorts = infra.OwnPorts(spec)
 	if r.observeInput != nil {
 		r.observeInput(&in)
 	}

@@ -29,7 +29,7 @@ func automaticListeners(on bool) []gwapiv1.Listener {
 		Hostname: ptrTo[gwapiv1.Hostname]("www.example.com"),
 		TLS:      &gwapiv1.ListenerTLSConfig{Mode: ptrTo(gwapiv1.TLSModeTerminate)}}
 	if on {
-		https.TLS.Options = map[gwapiv1.AnnotationKey]gwapiv1.AnnotationValue{controller.OptionAutomaticCertificates: "true"}
+		https.TLS.Options = map[gwapiv1.AnnotationKey]gwapiv1.AnnotationValue{controller.FixtureOptionAutomaticCertificates: "true"}
 	} else {
 		https.TLS.CertificateRefs = []gwapiv1.SecretObjectReference{{Name: "cert"}}
 	}
