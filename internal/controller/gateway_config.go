@@ -43,6 +43,9 @@ func (r *GatewayReconciler) translate(ctx context.Context, gw *gwapiv1.Gateway, 
 		return configOutcome{}, err
 	}
 	in.OwnPorts = infra.OwnPorts(spec)
+	if err := r.addACMEInputs(ctx, gw, spec.ACME, &in); err != nil {
+		return configOutcome{}, err
+	}
 	if r.observeInput != nil {
 		r.observeInput(&in)
 	}
