@@ -9,13 +9,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
-	"github.com/caddy-gateway/operator/internal/ir"
 	"github.com/caddy-gateway/operator/internal/translator"
 )
-
-// FixtureOptionAutomaticCertificates is the listener option that asks for automatic
-// certificates.
-const FixtureOptionAutomaticCertificates gwapiv1.AnnotationKey = "caddygateway.io/automatic-certificates"
 
 // translated counts the translations of each Gateway.
 var translated = struct {
@@ -30,29 +25,14 @@ func Translations(key types.NamespacedName) int {
 	return translated.n[key]
 }
 
-// The tests' translation counts translations and is a fixture of automatic certificates:
-// a Gateway one of whose listeners has FixtureOptionAutomaticCertificates "true" obtains them
-// (ir.Gateway.ACME) even where the translator does not decide it yet.
+// The tests' translation counts translations.
 func init() {
 	translateGateway = func(in translator.Input) translator.Output {
 		translated.Lock()
 		translated.n[client.ObjectKeyFromObject(in.Gateway)]++
 		translated.Unlock()
-		out := translator.Translate(in)
-		if out.IR != nil && out.IR.ACME == nil && fixtureAsksForAutomatic(in.Gateway) {
-			out.IR.ACME = &ir.ACME{Directory: "https://acme.invalid/directory", Challenges: []string{ir.ACMEChallengeHTTP01}}
-		}
-		return out
+		return translator.Translate(in)
 	}
-}
-
-func fixtureAsksForAutomatic(gw *gwapiv1.Gateway) bool {
-	for _, l := range gw.Spec.Listeners {
-		if l.TLS != nil && l.TLS.Options[FixtureOptionAutomaticCertificates] == "true" {
-			return true
-		}
-	}
-	return false
 }
 
 // NewSecretMetadataCache is newSecretMetadataCache, for the tests of controller_test.

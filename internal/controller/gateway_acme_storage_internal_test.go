@@ -78,7 +78,7 @@ func TestCertificateStatesLeaveTheConfigUnchanged(t *testing.T) {
 			{Name: "http", Protocol: gwapiv1.HTTPProtocolType, Port: 80},
 			{Name: "https", Protocol: gwapiv1.HTTPSProtocolType, Port: 443, Hostname: ptr.To[gwapiv1.Hostname]("www.example.com"),
 				TLS: &gwapiv1.ListenerTLSConfig{Mode: ptr.To(gwapiv1.TLSModeTerminate),
-					Options: map[gwapiv1.AnnotationKey]gwapiv1.AnnotationValue{FixtureOptionAutomaticCertificates: "true"}}},
+					Options: map[gwapiv1.AnnotationKey]gwapiv1.AnnotationValue{translator.OptionAutomaticCertificates: "true"}}},
 		}},
 	}
 	hash := func(states map[string]acmestore.CertificateState) string {

@@ -20,6 +20,7 @@ import (
 	"github.com/caddy-gateway/operator/internal/acmestore"
 	"github.com/caddy-gateway/operator/internal/controller"
 	"github.com/caddy-gateway/operator/internal/infra"
+	"github.com/caddy-gateway/operator/internal/translator"
 )
 
 // automaticListeners are an HTTP listener and an HTTPS listener that asks for automatic
@@ -29,7 +30,7 @@ func automaticListeners(on bool) []gwapiv1.Listener {
 		Hostname: ptrTo[gwapiv1.Hostname]("www.example.com"),
 		TLS:      &gwapiv1.ListenerTLSConfig{Mode: ptrTo(gwapiv1.TLSModeTerminate)}}
 	if on {
-		https.TLS.Options = map[gwapiv1.AnnotationKey]gwapiv1.AnnotationValue{controller.FixtureOptionAutomaticCertificates: "true"}
+		https.TLS.Options = map[gwapiv1.AnnotationKey]gwapiv1.AnnotationValue{translator.OptionAutomaticCertificates: "true"}
 	} else {
 		https.TLS.CertificateRefs = []gwapiv1.SecretObjectReference{{Name: "cert"}}
 	}

@@ -52,7 +52,7 @@ func (r *GatewayReconciler) translate(ctx context.Context, gw *gwapiv1.Gateway, 
 	return configOutcome{translation: translateGateway(in), sets: in.ListenerSets, routes: routes}, nil
 }
 
-// translateGateway is translator.Translate; the controller's tests wrap it.
+// translateGateway is translator.Translate; the controller's tests count its calls.
 var translateGateway = translator.Translate
 
 // configure emits the Caddy configuration of a translation (out) and pushes it to every
