@@ -42,7 +42,7 @@ func (r *GatewayReconciler) certificateStates(ctx context.Context, gw *gwapiv1.G
 
 // isStorage reports whether o is a storage Secret or Lease of a Gateway's automatic
 // certificates.
-func isStorage(o client.Object) bool {
+func isStorage(o metav1.Object) bool {
 	l := o.GetLabels()
 	return l[infra.LabelComponent] == infra.ACMEStorageComponent && l[infra.LabelManagedBy] == infra.ManagedByValue
 }

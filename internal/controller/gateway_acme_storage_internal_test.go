@@ -106,3 +106,28 @@ func TestCertificateStatesLeaveTheConfigUnchanged(t *testing.T) {
 		}
 	}
 }
+
+// A storage object counts as changed since it was applied only when what the operator
+// applies of it (its metadata) or its identity changed, never for what the pods write.
+func TestAppliedVersionOfStorage(t *testing.T) {
+	labels := map[string]string{infra.LabelComponent: infra.ACMEStorageComponent, infra.LabelManagedBy: infra.ManagedByValue}
+	base := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "gw-caddy-acme-0", UID: "u1", ResourceVersion: "1", Labels: labels}}
+	written := base.DeepCopy()
+	written.ResourceVersion, written.Data = "2", map[string][]byte{"k.x": []byte("certificate")}
+	if appliedVersion(written) != appliedVersion(base) {
+		t.Error("a write of the pods changes the applied version")
+	}
+	relabelled := written.DeepCopy()
+	relabelled.Labels = map[string]string{infra.LabelManagedBy: infra.ManagedByValue}
+	recreated := base.DeepCopy()
+	recreated.UID = "u2"
+	for name, o := range map[string]*corev1.Secret{"relabelled": relabelled, "recreated": recreated} {
+		if appliedVersion(o) == appliedVersion(base) {
+			t.Errorf("%s: the applied version did not change", name)
+		}
+	}
+	other := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "web-tls", ResourceVersion: "7"}}
+	if appliedVersion(other) != "7" {
+		t.Errorf("another object's applied version is %q, want its resourceVersion", appliedVersion(other))
+	}
+}

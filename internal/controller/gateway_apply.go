@@ -58,7 +58,7 @@ func (r *GatewayReconciler) apply(ctx context.Context, gw *gwapiv1.Gateway, obj 
 	if r.applied.unchanged(gwKey, key, hash, r.liveVersion(ctx, u)) {
 		return nil
 	}
-	defer func() { r.applied.record(gwKey, key, hash, u.GetResourceVersion(), err) }()
+	defer func() { r.applied.record(gwKey, key, hash, appliedVersion(u), err) }()
 	err = r.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(FieldOwner), client.ForceOwnership)
 	if err == nil || !isImmutableFieldChange(err) || u.GetKind() == "Secret" {
 		return wrapApply(u, err)
