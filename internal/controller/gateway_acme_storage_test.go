@@ -133,12 +133,17 @@ func TestGatewayAutomaticCertificateStorage(t *testing.T) {
 			return checkFleetMeta(o, gw)
 		})
 	}
-	update(t, &corev1.Secret{ObjectMeta: objMeta(f.key(store.Secrets[3]))}, func(s *corev1.Secret) {
+	// The label comes back by a server-side apply of the Secret the pod wrote into, whose
+	// data that apply leaves as it is.
+	update(t, &corev1.Secret{ObjectMeta: objMeta(f.key(store.Secrets[0]))}, func(s *corev1.Secret) {
 		delete(s.Labels, infra.LabelComponent)
 	})
-	waitFor(t, f.key(store.Secrets[3]), &corev1.Secret{}, func(s *corev1.Secret) error {
+	relabelled := waitFor(t, f.key(store.Secrets[0]), &corev1.Secret{}, func(s *corev1.Secret) error {
 		return hasAll("storage Secret labels", s.Labels, map[string]string{infra.LabelComponent: infra.ACMEStorageComponent})
 	})
+	if !equality.Semantic.DeepEqual(relabelled.Data, written) {
+		t.Fatalf("the storage Secret's data is %q after the operator applied it again, want what the pod wrote, %q", relabelled.Data, written)
+	}
 
 	// Off: the token, the Role, the RoleBinding and the Leases go; the Secrets stay.
 	update(t, &gwapiv1.Gateway{ObjectMeta: objMeta(client.ObjectKeyFromObject(gw))}, func(g *gwapiv1.Gateway) {
