@@ -87,6 +87,8 @@ type GatewayReconciler struct {
 	statuses statusMemo
 	// routability: see routabilityMemo.
 	routability routabilityMemo
+	// addressRefusals: see addressRefusals.
+	addressRefusals addressRefusals
 }
 
 // Writes are what the code does, nothing more: fleet objects are server-side applied
@@ -210,6 +212,7 @@ func (r *GatewayReconciler) forgetGateway(ctx context.Context, key types.Namespa
 	r.Pusher.Forget(key.String())
 	r.applied.forget(key)
 	r.refused.forget(key)
+	r.addressRefusals.forget(key)
 	r.statuses.forget(key)
 	r.RouteStatus.ForgetGateway(key)
 	if err := r.deleteAdminObjects(ctx, key); err != nil {

@@ -99,3 +99,58 @@ func TestGatewayReconcileListsListenerSetsOnce(t *testing.T) {
 	}
 	waitFor(t, lsKey, &gwapiv1.ListenerSet{}, listenerSetAcceptedIs(metav1.ConditionFalse, gwapiv1.ListenerSetReasonParentNotAccepted))
 }
+
+// TestStandingAddressRefusalAsksOnce: while the API server's refusal of a requested
+// cluster IP stands, a reconcile asks it nothing more (no dry-run create, no IPAddress
+// read) and still reports the refusal; another request, or a change of the Service by
+// anyone, asks again, once.
+func TestStandingAddressRefusalAsksOnce(t *testing.T) {
+	first, taken := serviceCIDRAddress(t, 21)
+	f := newFixture(t, v1alpha1.CaddyProxyConfigSpec{Service: &v1alpha1.ServiceSpec{Type: ptr.To(corev1.ServiceTypeClusterIP)}},
+		withAddresses(ipAddress(first)))
+	waitFor(t, f.workload(), &corev1.Service{}, func(s *corev1.Service) error {
+		if s.Spec.ClusterIP != first {
+			return fmt.Errorf("cluster IP is %s, want %s", s.Spec.ClusterIP, first)
+		}
+		return nil
+	})
+	c := countingReconciler(t)
+	refused := func(bad string) func(*gwapiv1.Gateway) error {
+		return conditionIs(string(gwapiv1.GatewayConditionProgrammed), metav1.ConditionFalse, gwapiv1.GatewayReasonAddressNotUsable, "address "+bad)
+	}
+	const dryRun, ipRead = "create Service dry-run", "get IPAddress from the API server"
+	// asks reconciles twice: the first asks the API server wantDryRuns dry runs and
+	// wantIPReads IPAddress reads, the second nothing; both leave the refusal of bad.
+	asks := func(step, bad string, wantDryRuns, wantIPReads int) {
+		t.Helper()
+		f.waitGateway(t, refused(bad))
+		got := reconcileCounting(t, c, f)
+		if got[dryRun] != wantDryRuns || got[ipRead] != wantIPReads {
+			t.Errorf("%s: the first reconcile made %d dry runs and %d IPAddress reads, want %d and %d (all requests: %v)",
+				step, got[dryRun], got[ipRead], wantDryRuns, wantIPReads, got)
+		}
+		got = reconcileCounting(t, c, f)
+		if got[dryRun] != 0 || got[ipRead] != 0 || got["patch Service"] != 0 {
+			t.Errorf("%s: a reconcile while the refusal stands made %d dry runs, %d IPAddress reads and %d Service applies, want none (all requests: %v)",
+				step, got[dryRun], got[ipRead], got["patch Service"], got)
+		}
+		var gw gwapiv1.Gateway
+		if err := k8s.Get(ctxFor(t), client.ObjectKeyFromObject(f.gateway), &gw); err != nil {
+			t.Fatal(err)
+		}
+		if err := refused(bad)(&gw); err != nil {
+			t.Errorf("%s: after a reconcile on the standing refusal: %v", step, err)
+		}
+	}
+
+	update(t, f.gateway, func(gw *gwapiv1.Gateway) { gw.Spec.Addresses = []gwapiv1.GatewaySpecAddress{ipAddress(taken)} })
+	asks("a taken address", taken, 1, 1)
+	update(t, f.gateway, func(gw *gwapiv1.Gateway) {
+		gw.Spec.Addresses = []gwapiv1.GatewaySpecAddress{ipAddress("192.0.2.1")}
+	})
+	asks("an address out of the Service CIDR", "192.0.2.1", 1, 0)
+	update(t, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: f.workload().Name}}, func(s *corev1.Service) {
+		metav1.SetMetaDataAnnotation(&s.ObjectMeta, "example.com/touched", "yes")
+	})
+	asks("a changed Service", "192.0.2.1", 1, 0)
+}
