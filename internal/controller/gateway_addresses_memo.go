@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -16,13 +17,21 @@ import (
 // and the resourceVersion of the live one (none when it does not exist). While both are
 // the same, so is the answer: a standing refusal is reported again without a dry-run
 // create, IPAddress reads from the API server or an apply bound to fail. A changed request
-// or Service, by anyone, asks the API server again.
+// or Service, by anyone, asks the API server again, and so does the first reconcile after
+// refusalTTL: what the memo cannot see (another Service releasing the address, a changed
+// Service CIDR or admission policy) is noticed within it.
 type addressRefusals struct {
 	mu sync.Mutex
 	m  map[types.NamespacedName]addressRefusalState
 }
 
-type addressRefusalState struct{ asked, liveVersion, refusal string }
+type addressRefusalState struct {
+	asked, liveVersion, refusal string
+	at                          time.Time
+}
+
+// refusalTTL is how long a recorded refusal is reported without asking again.
+const refusalTTL = time.Minute
 
 // standing returns the refusal recorded for gw when it answered the rendered Service
 // asked (serviceHash) with the live Service at liveVersion.
@@ -30,7 +39,7 @@ func (a *addressRefusals) standing(gw types.NamespacedName, asked, liveVersion s
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	s, ok := a.m[gw]
-	if !ok || s.asked != asked || s.liveVersion != liveVersion {
+	if !ok || s.asked != asked || s.liveVersion != liveVersion || time.Since(s.at) > refusalTTL {
 		return "", false
 	}
 	return s.refusal, true
@@ -48,7 +57,7 @@ func (a *addressRefusals) record(gw types.NamespacedName, asked, liveVersion, re
 	if a.m == nil {
 		a.m = map[types.NamespacedName]addressRefusalState{}
 	}
-	a.m[gw] = addressRefusalState{asked: asked, liveVersion: liveVersion, refusal: refusal}
+	a.m[gw] = addressRefusalState{asked: asked, liveVersion: liveVersion, refusal: refusal, at: time.Now()}
 }
 
 // forget drops what was recorded for gw: a Gateway that is gone or requests no address.

@@ -1,6 +1,8 @@
 package controller
 
 import (
+	"time"
+
 	"testing"
 
 	"k8s.io/apimachinery/pkg/types"
@@ -52,6 +54,13 @@ func TestAddressRefusals(t *testing.T) {
 	a.record(gw, "h2", "7", "")
 	if _, ok := a.standing(gw, "h1", "7"); ok {
 		t.Error("a refusal stands after a request was taken")
+	}
+	a.record(gw, "h1", "7", "taken")
+	s := a.m[gw]
+	s.at = s.at.Add(-refusalTTL - time.Second)
+	a.m[gw] = s
+	if _, ok := a.standing(gw, "h1", "7"); ok {
+		t.Error("a refusal stands past refusalTTL: an address freed elsewhere would never be noticed")
 	}
 	a.record(gw, "h1", "7", "taken")
 	a.forget(gw)
