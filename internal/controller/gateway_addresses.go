@@ -40,9 +40,13 @@ type addressReport struct {
 // request (out of the Service CIDR, taken, forbidden by admission), the last good Service
 // keeps serving with its previous addresses and the refusal is returned; a Service that
 // never existed is not created. A new cluster IP is checked with a dry-run first, because
-// changing it means deleting the Service.
+// changing it means deleting the Service. A refusal stands, without asking the API
+// server again, while neither the rendered Service nor the live one changes
+// (addressRefusals).
 func (r *GatewayReconciler) applyService(ctx context.Context, gw *gwapiv1.Gateway, svc *corev1.Service, plan *infra.AddressPlan) (string, error) {
+	gwKey := client.ObjectKeyFromObject(gw)
 	if !plan.Requests() {
+		r.addressRefusals.forget(gwKey)
 		return "", r.apply(ctx, gw, svc)
 	}
 	var live corev1.Service
@@ -51,25 +55,48 @@ func (r *GatewayReconciler) applyService(ctx context.Context, gw *gwapiv1.Gatewa
 		return "", fmt.Errorf("reading Service %s/%s: %w", svc.Namespace, svc.Name, err)
 	}
 	exists := err == nil
+	asked, err := serviceHash(svc)
+	if err != nil {
+		return "", err
+	}
+	if refusal, ok := r.addressRefusals.standing(gwKey, asked, live.ResourceVersion); ok {
+		return refusal, r.keepService(ctx, gw, svc, &live, exists, plan)
+	}
+	refusal, err := r.requestAddresses(ctx, gw, svc, &live, exists, plan)
+	if err == nil {
+		r.addressRefusals.record(gwKey, asked, live.ResourceVersion, refusal)
+	}
+	return refusal, err
+}
+
+// requestAddresses applies the Service svc with the addresses it requests, probing a new
+// cluster IP first (probeClusterIPs); on a refusal the live Service (when it exists)
+// keeps its addresses (keepService) and the refusal is returned.
+func (r *GatewayReconciler) requestAddresses(ctx context.Context, gw *gwapiv1.Gateway, svc, live *corev1.Service, exists bool, plan *infra.AddressPlan) (string, error) {
 	if exists && len(plan.ClusterIPs) > 0 && !slices.Equal(live.Spec.ClusterIPs[:min(len(plan.ClusterIPs), len(live.Spec.ClusterIPs))], plan.ClusterIPs) {
 		if refusal, err := r.probeClusterIPs(ctx, svc); err != nil || refusal != "" {
 			if err != nil {
 				return "", err
 			}
-			keepLiveAddresses(svc, &live, plan)
-			return refusal, r.apply(ctx, gw, svc)
+			return refusal, r.keepService(ctx, gw, svc, live, exists, plan)
 		}
 	}
-	err = r.apply(ctx, gw, svc)
+	err := r.apply(ctx, gw, svc)
 	refusal, ok := addressRefusal(err)
 	if !ok {
 		return "", err
 	}
+	return refusal, r.keepService(ctx, gw, svc, live, exists, plan)
+}
+
+// keepService applies svc with the live Service's addresses, after its own were refused;
+// a Service that does not exist is not created.
+func (r *GatewayReconciler) keepService(ctx context.Context, gw *gwapiv1.Gateway, svc, live *corev1.Service, exists bool, plan *infra.AddressPlan) error {
 	if !exists {
-		return refusal, nil
+		return nil
 	}
-	keepLiveAddresses(svc, &live, plan)
-	return refusal, r.apply(ctx, gw, svc)
+	keepLiveAddresses(svc, live, plan)
+	return r.apply(ctx, gw, svc)
 }
 
 // probeClusterIPs asks the API server, in a dry run, whether a Service could be created

@@ -1,8 +1,11 @@
 package controller
 
 import (
+	"time"
+
 	"testing"
 
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
@@ -25,5 +28,43 @@ func TestRoutabilityMemo(t *testing.T) {
 	}
 	if with[0].Routability == nil {
 		t.Fatal("fit changed its argument")
+	}
+}
+
+// A recorded refusal stands for the same rendered Service and live resourceVersion only;
+// a request that was taken, or a Gateway forgotten, leaves none.
+func TestAddressRefusals(t *testing.T) {
+	gw := types.NamespacedName{Namespace: "app", Name: "gw"}
+	var a addressRefusals
+	if _, ok := a.standing(gw, "h1", "7"); ok {
+		t.Fatal("a refusal stands before any was recorded")
+	}
+	a.record(gw, "h1", "7", "taken")
+	if got, ok := a.standing(gw, "h1", "7"); !ok || got != "taken" {
+		t.Fatalf("standing = %q, %v; want the recorded refusal", got, ok)
+	}
+	for _, c := range []struct{ asked, version string }{{"h2", "7"}, {"h1", "8"}, {"h1", ""}} {
+		if _, ok := a.standing(gw, c.asked, c.version); ok {
+			t.Errorf("a refusal stands for Service %s at version %q; it was recorded for h1 at 7", c.asked, c.version)
+		}
+	}
+	if _, ok := a.standing(types.NamespacedName{Namespace: "app", Name: "other"}, "h1", "7"); ok {
+		t.Error("a refusal stands for another Gateway")
+	}
+	a.record(gw, "h2", "7", "")
+	if _, ok := a.standing(gw, "h1", "7"); ok {
+		t.Error("a refusal stands after a request was taken")
+	}
+	a.record(gw, "h1", "7", "taken")
+	s := a.m[gw]
+	s.at = s.at.Add(-refusalTTL - time.Second)
+	a.m[gw] = s
+	if _, ok := a.standing(gw, "h1", "7"); ok {
+		t.Error("a refusal stands past refusalTTL: an address freed elsewhere would never be noticed")
+	}
+	a.record(gw, "h1", "7", "taken")
+	a.forget(gw)
+	if _, ok := a.standing(gw, "h1", "7"); ok {
+		t.Error("a refusal stands for a forgotten Gateway")
 	}
 }

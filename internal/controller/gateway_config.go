@@ -32,10 +32,11 @@ type configOutcome struct {
 	blocked string
 }
 
-// translate reads from the cache everything the translation of the Gateway needs,
-// including the certificate states its pods recorded, and translates it.
-func (r *GatewayReconciler) translate(ctx context.Context, gw *gwapiv1.Gateway, spec *v1alpha1.CaddyProxyConfigSpec) (configOutcome, error) {
-	in, routes, err := r.translationInput(ctx, gw)
+// translate reads from the cache everything else the translation of the Gateway needs
+// beside the ListenerSets that name it (sets), including the certificate states its pods
+// recorded, and translates it.
+func (r *GatewayReconciler) translate(ctx context.Context, gw *gwapiv1.Gateway, sets []gwapiv1.ListenerSet, spec *v1alpha1.CaddyProxyConfigSpec) (configOutcome, error) {
+	in, routes, err := r.translationInput(ctx, gw, sets)
 	if err != nil {
 		return configOutcome{}, err
 	}

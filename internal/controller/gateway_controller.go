@@ -87,6 +87,8 @@ type GatewayReconciler struct {
 	statuses statusMemo
 	// routability: see routabilityMemo.
 	routability routabilityMemo
+	// addressRefusals: see addressRefusals.
+	addressRefusals addressRefusals
 }
 
 // Writes are what the code does, nothing more: fleet objects are server-side applied
@@ -141,37 +143,39 @@ func (r *GatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		return ctrl.Result{}, r.releaseGateway(ctx, &gw)
 	}
 
-	spec, err := r.mergedParams(ctx, &gc, &gw)
-	var perr *paramsError
-	if errors.As(err, &perr) {
-		return ctrl.Result{}, r.refuseGateway(ctx, &gw, perr.msg, status.GatewayInvalidParameters(gw.Generation, perr.msg), notProgrammedInvalid(gw.Generation))
-	}
+	// The ListenerSets are read once: the translation, the refusals and the statuses of
+	// this reconcile all take them from here.
+	sets, err := r.listenerSetsOf(ctx, &gw)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	setListeners, err := r.allowedListenerSetListeners(ctx, &gw, infra.OwnPorts(spec))
+	spec, err := r.mergedParams(ctx, &gc, &gw)
+	var perr *paramsError
+	if errors.As(err, &perr) {
+		return ctrl.Result{}, r.refuseGateway(ctx, &gw, sets, perr.msg, status.GatewayInvalidParameters(gw.Generation, perr.msg), notProgrammedInvalid(gw.Generation))
+	}
 	if err != nil {
 		return ctrl.Result{}, err
 	}
 	addresses := addressReport{plan: ptr.To(infra.PlanAddresses(&gw, spec))}
 	if u := addresses.plan.Unsupported; len(u) > 0 {
-		return ctrl.Result{}, r.refuseGateway(ctx, &gw, "it asks for an address of a type that is not supported", status.GatewayUnsupportedAddress(gw.Generation, u),
+		return ctrl.Result{}, r.refuseGateway(ctx, &gw, sets, "it asks for an address of a type that is not supported", status.GatewayUnsupportedAddress(gw.Generation, u),
 			status.GatewayNotProgrammed(gw.Generation, gwapiv1.GatewayReasonInvalid,
 				"an address is not supported (see Accepted); the last good configuration keeps serving"))
 	}
 	// The translation decides what the fleet needs beyond its parameters (the storage of
 	// automatic certificates), so it comes before the render.
-	translated, err := r.translate(ctx, &gw, spec)
+	translated, err := r.translate(ctx, &gw, sets, spec)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
 	objs, err := infra.Render(infra.Input{
-		Gateway: &gw, ListenerSetListeners: setListeners, Spec: spec,
+		Gateway: &gw, ListenerSetListeners: translated.translation.ListenerSetListeners, Spec: spec,
 		CaddyImage: r.CaddyImage, OperatorImage: r.OperatorImage, Operator: r.Operator,
 		ACME: translated.translation.IR.ACME != nil,
 	})
 	if err != nil {
-		return ctrl.Result{}, r.refuseGateway(ctx, &gw, err.Error(), status.GatewayInvalidParameters(gw.Generation, err.Error()), notProgrammedInvalid(gw.Generation))
+		return ctrl.Result{}, r.refuseGateway(ctx, &gw, sets, err.Error(), status.GatewayInvalidParameters(gw.Generation, err.Error()), notProgrammedInvalid(gw.Generation))
 	}
 
 	var tls *v1alpha1.AdminTLSSpec
@@ -208,6 +212,7 @@ func (r *GatewayReconciler) forgetGateway(ctx context.Context, key types.Namespa
 	r.Pusher.Forget(key.String())
 	r.applied.forget(key)
 	r.refused.forget(key)
+	r.addressRefusals.forget(key)
 	r.statuses.forget(key)
 	r.RouteStatus.ForgetGateway(key)
 	if err := r.deleteAdminObjects(ctx, key); err != nil {
@@ -221,17 +226,17 @@ func (r *GatewayReconciler) forgetGateway(ctx context.Context, key types.Namespa
 	if err := r.writeRouteStatuses(ctx, gone, sets, nil, nil); err != nil {
 		return err
 	}
-	if err := r.refuseListenerSets(ctx, gone, "it does not exist"); err != nil {
+	if err := r.refuseListenerSets(ctx, gone, sets, "it does not exist"); err != nil {
 		return err
 	}
 	return r.writePolicyStatuses(ctx, gone, nil)
 }
 
-// refuseGateway reports a Gateway that is not accepted: its ListenerSets are refused with
-// why (ParentNotAccepted) and conds go into its status. The fleet keeps serving its last
-// good configuration.
-func (r *GatewayReconciler) refuseGateway(ctx context.Context, gw *gwapiv1.Gateway, why string, conds ...metav1.Condition) error {
-	if err := r.refuseListenerSets(ctx, gw, why); err != nil {
+// refuseGateway reports a Gateway that is not accepted: its ListenerSets (sets, those
+// that name it) are refused with why (ParentNotAccepted) and conds go into its status.
+// The fleet keeps serving its last good configuration.
+func (r *GatewayReconciler) refuseGateway(ctx context.Context, gw *gwapiv1.Gateway, sets []gwapiv1.ListenerSet, why string, conds ...metav1.Condition) error {
+	if err := r.refuseListenerSets(ctx, gw, sets, why); err != nil {
 		return err
 	}
 	return r.writeStatus(ctx, gw, nil, nil, addressReport{}, conds...)

@@ -11,8 +11,9 @@ import (
 	"github.com/caddy-gateway/operator/internal/translator"
 )
 
-// translationInput reads, from the cache, everything the translation of gw may need:
-// the ListenerSets that name it, the routes that name it or those sets, their backend Services and the BackendTLSPolicies of those,
+// translationInput reads, from the cache, everything the translation of gw may need
+// beside the ListenerSets that name it (sets, listenerSetsOf): the routes that name it
+// or those sets, their backend Services and the BackendTLSPolicies of those,
 // ReferenceGrants, Namespaces, the listeners' certificate Secrets and the backend client
 // certificate Secret, the CA ConfigMaps of the frontend validation and of the policies
 // (Secrets and ConfigMaps read directly: the cache holds only the operator's own) and
@@ -23,12 +24,8 @@ import (
 //
 // It also returns the keys of the routes it read, by kind, for the statuses the
 // translation decides (writeRouteStatuses).
-func (r *GatewayReconciler) translationInput(ctx context.Context, gw *gwapiv1.Gateway) (translator.Input, routeKeys, error) {
-	in := translator.Input{Gateway: gw, ControllerName: r.ControllerName}
-	var err error
-	if in.ListenerSets, err = r.listenerSetsOf(ctx, gw); err != nil {
-		return in, nil, err
-	}
+func (r *GatewayReconciler) translationInput(ctx context.Context, gw *gwapiv1.Gateway, sets []gwapiv1.ListenerSet) (translator.Input, routeKeys, error) {
+	in := translator.Input{Gateway: gw, ControllerName: r.ControllerName, ListenerSets: sets}
 	keys, err := r.addRouteInputs(ctx, gw, &in)
 	if err != nil {
 		return in, nil, err

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/go-logr/logr"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -262,28 +261,10 @@ func attachedListenerSets(out translator.Output) *int32 {
 	return &n
 }
 
-// allowedListenerSetListeners returns the listeners of the ListenerSets gw allows
-// (translator.AllowedListenerSetListeners), whose ports its fleet opens; ownPorts are
-// the pods' own (infra.OwnPorts), which no set's listener gets.
-func (r *GatewayReconciler) allowedListenerSetListeners(ctx context.Context, gw *gwapiv1.Gateway, ownPorts map[int32]string) ([]gwapiv1.Listener, error) {
-	sets, err := r.listenerSetsOf(ctx, gw)
-	if err != nil || len(sets) == 0 {
-		return nil, err
-	}
-	var namespaces corev1.NamespaceList
-	if err := r.List(ctx, &namespaces, client.UnsafeDisableDeepCopy); err != nil {
-		return nil, fmt.Errorf("listing Namespaces: %w", err)
-	}
-	return translator.AllowedListenerSetListeners(gw, sets, namespaces.Items, ownPorts), nil
-}
-
-// refuseListenerSets marks every ListenerSet that names gw not accepted
-// (ParentNotAccepted, with why the Gateway is not: message), while gw is not accepted.
-func (r *GatewayReconciler) refuseListenerSets(ctx context.Context, gw *gwapiv1.Gateway, message string) error {
-	sets, err := r.listenerSetsOf(ctx, gw)
-	if err != nil {
-		return err
-	}
+// refuseListenerSets marks every ListenerSet that names gw (sets: listenerSetsOf) not
+// accepted (ParentNotAccepted, with why the Gateway is not: message), while gw is not
+// accepted.
+func (r *GatewayReconciler) refuseListenerSets(ctx context.Context, gw *gwapiv1.Gateway, sets []gwapiv1.ListenerSet, message string) error {
 	wants := make([]translator.ListenerSetStatus, 0, len(sets))
 	for i := range sets {
 		ls := &sets[i]

@@ -84,9 +84,7 @@ func run(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "FAIL: creating the operator's namespace: %v\n", err)
 		return 1
 	}
-	if err := controller.Setup(ctx, mgr, controller.Options{ControllerName: controllerName, CaddyImage: "caddy:test", OperatorImage: "operator:test",
-		Operator:   infra.OperatorPods{Namespace: operatorNS, Labels: map[string]string{"control-plane": "controller-manager"}},
-		MountGrace: testMountGrace, ObserveTranslationInput: translations.observe}); err != nil {
+	if err := controller.Setup(ctx, mgr, setupOptions()); err != nil {
 		fmt.Fprintf(os.Stderr, "FAIL: setting up the controllers: %v\n", err)
 		return 1
 	}
@@ -110,6 +108,13 @@ func run(m *testing.M) int {
 		}
 	}
 	return code
+}
+
+// setupOptions are the options the manager's reconcilers are set up with.
+func setupOptions() controller.Options {
+	return controller.Options{ControllerName: controllerName, CaddyImage: "caddy:test", OperatorImage: "operator:test",
+		Operator:   infra.OperatorPods{Namespace: operatorNS, Labels: map[string]string{"control-plane": "controller-manager"}},
+		MountGrace: testMountGrace, ObserveTranslationInput: translations.observe}
 }
 
 type discard struct{}

@@ -69,7 +69,7 @@ type Input struct {
 	// spec.infrastructure the extra labels and annotations.
 	Gateway *gwapiv1.Gateway
 	// ListenerSetListeners are the listeners of the ListenerSets the Gateway allows
-	// (translator.AllowedListenerSetListeners): their ports are opened beside the
+	// (translator.Output.ListenerSetListeners): their ports are opened beside the
 	// Gateway's own.
 	ListenerSetListeners []gwapiv1.Listener
 	// Spec is the merged CaddyProxyConfig (see Merge); nil means all defaults.

@@ -108,27 +108,19 @@ func listenerSetsOf(gw *gwapiv1.Gateway, sets []gwapiv1.ListenerSet) []*gwapiv1.
 	return out
 }
 
-// AllowedListenerSetListeners returns the listeners of the ListenerSets of sets that
-// name gw and that its spec.allowedListeners admits (namespaces gives the labels for a
-// selector), in precedence order: the listeners the Gateway's fleet must open ports for,
-// beside its own. Listeners on the pods' own ports (Input.OwnPorts) are left out, as the
-// translation refuses them; listeners that lose a conflict are among them: a conflict is
-// always with a listener on the same port.
-func AllowedListenerSetListeners(gw *gwapiv1.Gateway, sets []gwapiv1.ListenerSet, namespaces []corev1.Namespace, ownPorts map[int32]string) []gwapiv1.Listener {
+// setListeners returns the listeners of the ListenerSets the Gateway allows, in
+// precedence order (Output.ListenerSetListeners): those on the pods' own ports
+// (Input.OwnPorts) are left out, as they are refused; listeners that lose a conflict are
+// among them: a conflict is always with a listener on the same port.
+func (t *translation) setListeners() []gwapiv1.Listener {
 	var out []gwapiv1.Listener
-	for _, ls := range listenerSetsOf(gw, sets) {
-		var ns *corev1.Namespace
-		for i := range namespaces {
-			if namespaces[i].Name == ls.Namespace {
-				ns = &namespaces[i]
-			}
-		}
-		if allowsListenerSet(gw, ns, ls.Namespace) != "" {
+	for _, ls := range t.sets {
+		if !ls.allowed {
 			continue
 		}
-		for _, e := range ls.Spec.Listeners {
-			if _, own := ownPorts[e.Port]; !own {
-				out = append(out, gwapiv1.Listener(e))
+		for _, l := range ls.listeners {
+			if _, own := t.in.OwnPorts[l.spec.Port]; !own {
+				out = append(out, *l.spec)
 			}
 		}
 	}

@@ -92,6 +92,11 @@ type Output struct {
 	ListenerSets []ListenerSetStatus `json:"listenerSets,omitempty"`
 	// AttachedListenerSets is the number of those accepted (status.attachedListenerSets).
 	AttachedListenerSets int32 `json:"attachedListenerSets,omitempty"`
+	// ListenerSetListeners are the listeners of the ListenerSets the Gateway allows, in
+	// precedence order, but those on the pods' own ports (Input.OwnPorts): the listeners
+	// whose ports the Gateway's fleet opens beside its own (infra.Input). They are the
+	// input's, read only.
+	ListenerSetListeners []gwapiv1.Listener `json:"-"`
 	// Routes are the route statuses for this Gateway's parentRefs, sorted by kind, then
 	// namespace/name; each holds only the parent entries that refer to this Gateway or to
 	// one of the ListenerSets that name it.
@@ -142,6 +147,7 @@ func Translate(in Input) Output {
 	t.noteShadowedHosts(out.Routes)
 	out.Listeners = t.listenerStatuses()
 	out.ListenerSets, out.AttachedListenerSets = t.listenerSetStatuses()
+	out.ListenerSetListeners = t.setListeners()
 	out.Conditions = t.gatewayConditions()
 	out.Policies = t.policyStatuses()
 	return out
