@@ -1,0 +1,99 @@
+package emit_test
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caddy-gateway/operator/internal/acmestore"
+	"github.com/caddy-gateway/operator/internal/ir"
+)
+
+// macKey is a random EAB MAC key, base64url as a CA hands it out.
+func macKey(t *testing.T) string {
+	t.Helper()
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// TestDataPlaneACMEExternalAccountBinding runs against a CA requiring External Account
+// Binding: the key ID and MAC key it handed out get app its certificate; a wrong MAC
+// key or an unknown key ID gets no certificate and no order, app's state is recorded
+// Failing with the CA's message, and the other listeners keep serving.
+func TestDataPlaneACMEExternalAccountBinding(t *testing.T) {
+	const keyID = "kid-1"
+	key := macKey(t)
+	accounts := map[string]string{keyID: key}
+	http01 := []string{ir.ACMEChallengeHTTP01}
+
+	t.Run("bound", func(t *testing.T) {
+		p := startACMEPlane(t, acmeSetup{challenges: http01, caAccounts: accounts,
+			eab: &ir.ACMEExternalAccount{KeyID: keyID, MACKey: key}})
+		leaf, took := p.waitCertificate("app.example.com", 60*time.Second)
+		p.checkLeaf(leaf, "app.example.com")
+		p.get("app.example.com")
+		p.waitState("app.example.com", acmestore.Valid, leaf.NotAfter)
+		t.Logf("certificate with EAB after %s", took.Round(time.Millisecond))
+	})
+	for _, c := range []struct {
+		name string
+		eab  *ir.ACMEExternalAccount
+		want string // in the CA's message
+	}{
+		{"wrong MAC key", &ir.ACMEExternalAccount{KeyID: keyID, MACKey: macKey(t)}, "external account binding JWS verification error"},
+		{"unknown key ID", &ir.ACMEExternalAccount{KeyID: "kid-2", MACKey: key}, "references a key that is not known"},
+		{"no binding", nil, "requires newAccount requests must include a value for the 'externalAccountBinding' field"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := startACMEPlane(t, acmeSetup{challenges: http01, caAccounts: accounts, eab: c.eab})
+			st := p.waitState("app.example.com", acmestore.Failing, time.Time{})
+			t.Logf("recorded error: %s", st.Error)
+			if !strings.Contains(st.Error, c.want) {
+				t.Errorf("recorded error %q, want the CA's message %q", st.Error, c.want)
+			}
+			p.refusedAndOthersServe("app.example.com")
+			if p.ca.Orders() != 0 {
+				t.Errorf("%d orders without a bound account, want 0", p.ca.Orders())
+			}
+		})
+	}
+}
+
+// TestDataPlaneACMERefusedHostname runs against a CA whose policy forbids issuance for
+// app's hostname: app gets no certificate and its state is recorded Failing with the
+// CA's message naming the hostname, while an on-demand name of tenants is obtained on
+// the same account and issuer and the other listeners keep serving.
+func TestDataPlaneACMERefusedHostname(t *testing.T) {
+	p := startACMEPlane(t, acmeSetup{challenges: []string{ir.ACMEChallengeHTTP01, ir.ACMEChallengeTLSALPN01},
+		blocked: []string{"app.example.com"}})
+	st := p.waitState("app.example.com", acmestore.Failing, time.Time{})
+	t.Logf("recorded error: %s", st.Error)
+	for _, want := range []string{"forbidden by policy", `"app.example.com"`, "rejectedIdentifier"} {
+		if !strings.Contains(st.Error, want) {
+			t.Errorf("recorded error %q, want the CA's message with %s", st.Error, want)
+		}
+	}
+	leaf, err := p.handshake("a.tenants.example.com", p.ca.Roots())
+	if err != nil {
+		t.Fatalf("on-demand handshake for a name the CA allows: %v", err)
+	}
+	p.checkLeaf(leaf, "a.tenants.example.com")
+	p.get("a.tenants.example.com")
+	p.waitState("a.tenants.example.com", acmestore.Valid, leaf.NotAfter)
+	p.refusedAndOthersServe("app.example.com")
+}
+
+// refusedAndOthersServe checks that name presents no certificate of the CA, and that
+// the listeners without automatic certificates serve.
+func (p *acmePlane) refusedAndOthersServe(name string) {
+	p.t.Helper()
+	if _, err := p.handshake(name, p.ca.Roots()); err == nil {
+		p.t.Errorf("%s presents a certificate of the CA although the CA refused it", name)
+	}
+	p.othersServe()
+}
