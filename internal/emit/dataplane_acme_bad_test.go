@@ -1,8 +1,13 @@
 package emit_test
 
 import (
+	"context"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
+	"fmt"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -65,20 +70,30 @@ func TestDataPlaneACMEExternalAccountBinding(t *testing.T) {
 }
 
 // TestDataPlaneACMERefusedHostname runs against a CA whose policy forbids issuance for
-// app's hostname: app gets no certificate and its state is recorded Failing with the
-// CA's message naming the hostname, while an on-demand name of tenants is obtained on
-// the same account and issuer and the other listeners keep serving.
+// app's hostname and for one route hostname of tenants: each gets no certificate of
+// the CA and its state is recorded Failing with the CA's message naming the hostname
+// (the on-demand one no certificate at all: no other covers it), while another
+// on-demand name of tenants is obtained on the same account and issuer and the other
+// listeners keep serving.
 func TestDataPlaneACMERefusedHostname(t *testing.T) {
-	p := startACMEPlane(t, acmeSetup{challenges: []string{ir.ACMEChallengeHTTP01, ir.ACMEChallengeTLSALPN01},
-		blocked: []string{"app.example.com"}})
-	st := p.waitState("app.example.com", acmestore.Failing, time.Time{})
-	t.Logf("recorded error: %s", st.Error)
-	for _, want := range []string{"forbidden by policy", `"app.example.com"`, "rejectedIdentifier"} {
-		if !strings.Contains(st.Error, want) {
-			t.Errorf("recorded error %q, want the CA's message with %s", st.Error, want)
-		}
+	both := []string{ir.ACMEChallengeHTTP01, ir.ACMEChallengeTLSALPN01}
+	const refusedTenant = "b.tenants.example.com"
+	p := startACMEPlane(t, acmeSetup{challenges: both, blocked: []string{"app.example.com", refusedTenant}})
+	p.checkRefused("app.example.com")
+
+	added := p.emit(both, "a.tenants.example.com", refusedTenant)
+	postTables(t, strings.TrimPrefix(p.opts.AdminListen, "unix/"), tablesDelta(p.last, added))
+	p.last = added
+	// Caddy holds the handshake of an on-demand name while it retries the order (up to
+	// 180s); the client gives up first.
+	leaf, err := p.presented(refusedTenant, 3*time.Second)
+	t.Logf("handshake for the refused on-demand name: %v", err)
+	if err == nil {
+		t.Errorf("%s presents a certificate (%v) although the CA refused it", refusedTenant, leaf.DNSNames)
 	}
-	leaf, err := p.handshake("a.tenants.example.com", p.ca.Roots())
+	p.checkRefused(refusedTenant)
+
+	leaf, err = p.handshake("a.tenants.example.com", p.ca.Roots())
 	if err != nil {
 		t.Fatalf("on-demand handshake for a name the CA allows: %v", err)
 	}
@@ -86,6 +101,34 @@ func TestDataPlaneACMERefusedHostname(t *testing.T) {
 	p.get("a.tenants.example.com")
 	p.waitState("a.tenants.example.com", acmestore.Valid, leaf.NotAfter)
 	p.refusedAndOthersServe("app.example.com")
+}
+
+// checkRefused waits until name is recorded Failing with the CA's message refusing it
+// by policy.
+func (p *acmePlane) checkRefused(name string) {
+	p.t.Helper()
+	st := p.waitState(name, acmestore.Failing, time.Time{})
+	p.t.Logf("recorded error of %s: %s", name, st.Error)
+	for _, want := range []string{"forbidden by policy", `"` + name + `"`, "rejectedIdentifier"} {
+		if !strings.Contains(st.Error, want) {
+			p.t.Errorf("recorded error %q, want the CA's message with %s", st.Error, want)
+		}
+	}
+}
+
+// presented is the leaf the HTTPS port presents for serverName within timeout,
+// whoever issued it.
+func (p *acmePlane) presented(serverName string, timeout time.Duration) (*x509.Certificate, error) {
+	d := &tls.Dialer{NetDialer: &net.Dialer{Timeout: timeout},
+		Config: &tls.Config{ServerName: serverName, InsecureSkipVerify: true}}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	c, err := d.DialContext(ctx, "tcp", fmt.Sprintf("127.0.0.1:%d", p.tlsPort))
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	return c.(*tls.Conn).ConnectionState().PeerCertificates[0], nil
 }
 
 // refusedAndOthersServe checks that name presents no certificate of the CA, and that
