@@ -28,8 +28,9 @@ func macKey(t *testing.T) string {
 
 // TestDataPlaneACMEExternalAccountBinding runs against a CA requiring External Account
 // Binding: the key ID and MAC key it handed out get app its certificate; a wrong MAC
-// key or an unknown key ID gets no certificate and no order, app's state is recorded
-// Failing with the CA's message, and the other listeners keep serving.
+// key, an unknown key ID or no binding gets no certificate and no order, app's state is
+// recorded Failing with the CA's message, and the other listeners keep serving; once
+// the right key is pushed, the certificate is obtained.
 func TestDataPlaneACMEExternalAccountBinding(t *testing.T) {
 	const keyID = "kid-1"
 	key := macKey(t)
@@ -67,6 +68,20 @@ func TestDataPlaneACMEExternalAccountBinding(t *testing.T) {
 			}
 		})
 	}
+	// The Secret's MAC key corrected: the pushed config obtains the certificate at
+	// once, not at the next retry of the failed order (a minute later).
+	t.Run("corrected", func(t *testing.T) {
+		p := startACMEPlane(t, acmeSetup{challenges: http01, caAccounts: accounts,
+			eab: &ir.ACMEExternalAccount{KeyID: keyID, MACKey: macKey(t)}})
+		p.waitState("app.example.com", acmestore.Failing, time.Time{})
+		p.eab = &ir.ACMEExternalAccount{KeyID: keyID, MACKey: key}
+		p.last = p.emit(http01, "a.tenants.example.com")
+		loadResult(t, p.last, p.opts.AdminListen, false)
+		leaf, took := p.waitCertificate("app.example.com", 20*time.Second)
+		p.checkLeaf(leaf, "app.example.com")
+		p.waitState("app.example.com", acmestore.Valid, leaf.NotAfter)
+		t.Logf("certificate after the corrected key was pushed: %s", took.Round(time.Millisecond))
+	})
 }
 
 // TestDataPlaneACMERefusedHostname runs against a CA whose policy forbids issuance for
