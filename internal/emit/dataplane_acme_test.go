@@ -372,11 +372,16 @@ func TestDataPlaneACMERenewal(t *testing.T) {
 }
 
 // TestDataPlaneACMEUnreachableDirectory starts with the CA down: app has no
-// certificate, and everything else keeps serving — static its Secret's certificate
-// on the same port, the plain HTTP listener its route.
+// certificate and is recorded Failing with the directory's answer, and everything else
+// keeps serving — static its Secret's certificate on the same port, the plain HTTP
+// listener its route.
 func TestDataPlaneACMEUnreachableDirectory(t *testing.T) {
 	p := startACMEPlane(t, acmeSetup{challenges: []string{ir.ACMEChallengeHTTP01}, down: true})
-	time.Sleep(2 * time.Second) // a first attempt fails meanwhile
+	st := p.waitState("app.example.com", acmestore.Failing, time.Time{})
+	t.Logf("recorded error: %s", st.Error)
+	if !strings.Contains(st.Error, "the CA is down") {
+		t.Errorf("recorded error %q, want the directory's answer", st.Error)
+	}
 	if _, err := p.handshake("app.example.com", p.ca.Roots()); err == nil {
 		t.Error("app presents a certificate of the CA although the CA is down")
 	}
