@@ -8,6 +8,8 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -90,7 +92,15 @@ func TestDataPlaneACMEExternalAccountBinding(t *testing.T) {
 // (the on-demand one no certificate at all: no other covers it), while another
 // on-demand name of tenants is obtained on the same account and issuer and the other
 // listeners keep serving.
+//
+// Caddy holds the handshake of the refused on-demand name and keeps retrying its order
+// for up to 180s, past the end of the test: the test runs in a process of its own,
+// which ends with it.
 func TestDataPlaneACMERefusedHostname(t *testing.T) {
+	if os.Getenv(acmeOwnProcessEnv) == "" {
+		runInOwnProcess(t)
+		return
+	}
 	both := []string{ir.ACMEChallengeHTTP01, ir.ACMEChallengeTLSALPN01}
 	const refusedTenant = "b.tenants.example.com"
 	p := startACMEPlane(t, acmeSetup{challenges: both, blocked: []string{"app.example.com", refusedTenant}})
@@ -154,4 +164,24 @@ func (p *acmePlane) refusedAndOthersServe(name string) {
 		p.t.Errorf("%s presents a certificate of the CA although the CA refused it", name)
 	}
 	p.othersServe()
+}
+
+// acmeOwnProcessEnv is set in the process runInOwnProcess starts.
+const acmeOwnProcessEnv = "EMIT_TEST_ACME_OWN_PROCESS"
+
+// runInOwnProcess runs test t in a new process of this test binary and fails t with
+// that process's output unless it passes.
+func runInOwnProcess(t *testing.T) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), acmeOwnProcessEnv+"=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s in its own process: %v\n%s", t.Name(), err, out)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.Contains(line, ".go:") {
+			t.Log(strings.TrimSpace(line))
+		}
+	}
 }
