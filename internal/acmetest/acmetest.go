@@ -2,8 +2,8 @@
 // certificates: pebble (the ACME test server of Let's Encrypt) on 127.0.0.1, its
 // validation authority pointed at the ports of the Caddy under test and at a small DNS
 // server answering 127.0.0.1 for every name, so that any hostname validates against the
-// local Caddy. It counts the orders and challenge responses it receives and can be
-// made unreachable. It is test support: it must not be imported by product code.
+// local Caddy. It can require External Account Binding and refuse hostnames by policy,
+// counts the orders and challenge responses it receives and can be made unreachable. It is test support: it must not be imported by product code.
 package acmetest
 
 import (
@@ -38,6 +38,12 @@ type Options struct {
 	// Lifetime is the validity of the certificates issued; pebble's default (90 days)
 	// when 0. Short lifetimes let tests see renewals.
 	Lifetime time.Duration
+	// ExternalAccounts are the EAB keys the CA knows: key ID to MAC key (base64url, as a
+	// CA hands it out). When set, the CA requires every new account to be bound to one.
+	ExternalAccounts map[string]string
+	// Blocked are domains the CA's policy forbids issuance for, each with its
+	// subdomains: an order naming one is refused.
+	Blocked []string
 	// Log receives pebble's log; discarded when nil.
 	Log io.Writer
 }
@@ -73,11 +79,21 @@ func New(tb testing.TB, o Options) *CA {
 	logger := log.New(out, "pebble ", log.LstdFlags)
 	resolver := startDNS(tb)
 	store := db.NewMemoryStore()
+	for id, key := range o.ExternalAccounts {
+		if err := store.AddExternalAccountKeyByID(id, key); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	for _, name := range o.Blocked {
+		if err := store.AddBlockedDomain(name); err != nil {
+			tb.Fatal(err)
+		}
+	}
 	profiles := map[string]ca.Profile{"default": {Description: "test", ValidityPeriod: uint64(o.Lifetime / time.Second)}}
 	c := &CA{ca: ca.New(logger, store, "", "ecdsa", 0, 1, profiles)}
 	v := va.New(logger, o.HTTPPort, o.TLSPort, false, resolver, store)
 	// Retry-After of 1s on pending authorizations and orders: the client polls soon.
-	w := wfe.New(logger, store, v, c.ca, nil, false, false, 1, 1)
+	w := wfe.New(logger, store, v, c.ca, nil, false, len(o.ExternalAccounts) > 0, 1, 1)
 	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", testports.Port(tb)))
 	if err != nil {
 		tb.Fatal(err)

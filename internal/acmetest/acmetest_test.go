@@ -3,6 +3,7 @@ package acmetest
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"net/http"
 	"testing"
 	"time"
@@ -58,6 +59,38 @@ func TestDNSAnswersLoopback(t *testing.T) {
 		}
 		if want == 1 && r.Answer[0].(*dns.A).A.String() != "127.0.0.1" {
 			t.Errorf("A answer %v, want 127.0.0.1", r.Answer[0])
+		}
+	}
+}
+
+// TestExternalAccountRequired checks that the directory tells clients an External
+// Account Binding is required exactly when the CA knows EAB keys.
+func TestExternalAccountRequired(t *testing.T) {
+	for keys, want := range map[int]bool{0: false, 1: true} {
+		o := Options{HTTPPort: testports.Port(t), TLSPort: testports.Port(t)}
+		if keys > 0 {
+			o.ExternalAccounts = map[string]string{"kid-1": "c2VjcmV0LW1hYy1rZXk"}
+		}
+		c := New(t, o)
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM([]byte(c.DirectoryRootPEM))
+		client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+		resp, err := client.Get(c.Directory)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var dir struct {
+			Meta struct {
+				ExternalAccountRequired bool `json:"externalAccountRequired"`
+			} `json:"meta"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&dir)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if dir.Meta.ExternalAccountRequired != want {
+			t.Errorf("%d EAB keys: externalAccountRequired %v, want %v", keys, dir.Meta.ExternalAccountRequired, want)
 		}
 	}
 }

@@ -71,6 +71,7 @@ type acmePlane struct {
 	ca                *acmetest.CA
 	httpPort, tlsPort int
 	opts              emit.Options
+	eab               *ir.ACMEExternalAccount
 	backends          map[string]string
 	last              emit.Result
 }
@@ -85,6 +86,12 @@ type acmeSetup struct {
 	down bool
 	// renewInterval is the renewal check interval; Caddy's default when empty.
 	renewInterval string
+	// caAccounts are the EAB keys the CA knows and requires (acmetest.Options).
+	caAccounts map[string]string
+	// eab is the Gateway's External Account Binding; none when nil.
+	eab *ir.ACMEExternalAccount
+	// blocked are the domains the CA refuses (acmetest.Options).
+	blocked []string
 }
 
 func startACMEPlane(t *testing.T, s acmeSetup) *acmePlane {
@@ -96,8 +103,9 @@ func startACMEPlane(t *testing.T, s acmeSetup) *acmePlane {
 // newACMEPlane starts the CA and emits the config of an acmePlane, which load runs.
 func newACMEPlane(t *testing.T, s acmeSetup) *acmePlane {
 	t.Setenv("XDG_DATA_HOME", t.TempDir())
-	p := &acmePlane{t: t, httpPort: testports.Port(t), tlsPort: testports.Port(t)}
-	p.ca = acmetest.New(t, acmetest.Options{HTTPPort: p.httpPort, TLSPort: p.tlsPort, Lifetime: s.lifetime})
+	p := &acmePlane{t: t, httpPort: testports.Port(t), tlsPort: testports.Port(t), eab: s.eab}
+	p.ca = acmetest.New(t, acmetest.Options{HTTPPort: p.httpPort, TLSPort: p.tlsPort, Lifetime: s.lifetime,
+		ExternalAccounts: s.caAccounts, Blocked: s.blocked})
 	p.ca.SetDown(s.down)
 	dir := t.TempDir()
 	p.storageRoot = filepath.Join(dir, "storage")
@@ -146,7 +154,8 @@ func (p *acmePlane) emit(challenges []string, routeHosts ...string) emit.Result 
 			}
 		}
 	}
-	g.ACME = &ir.ACME{Directory: p.ca.Directory, Email: "ops@example.com", TrustedRootsPEM: p.ca.DirectoryRootPEM, Challenges: challenges}
+	g.ACME = &ir.ACME{Directory: p.ca.Directory, Email: "ops@example.com", TrustedRootsPEM: p.ca.DirectoryRootPEM, Challenges: challenges,
+		ExternalAccount: p.eab}
 	res, err := emit.Emit(g, p.opts)
 	if err != nil {
 		p.t.Fatal(err)
@@ -241,18 +250,20 @@ func TestDataPlaneACMEHTTP01(t *testing.T) {
 
 // waitState waits until the certificate-state recorder the config subscribes to the
 // certificate events has recorded phase for name in the storage, with notAfter.
-func (p *acmePlane) waitState(name string, phase acmestore.Phase, notAfter time.Time) {
+func (p *acmePlane) waitState(name string, phase acmestore.Phase, notAfter time.Time) acmestore.CertificateState {
 	p.t.Helper()
 	var st acmestore.CertificateState
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
+		st = acmestore.CertificateState{}
 		data, err := os.ReadFile(filepath.Join(p.storageRoot, filepath.FromSlash(acmestore.StateKey(name))))
 		if err == nil && json.Unmarshal(data, &st) == nil && st.Phase == phase && st.NotAfter.Equal(notAfter) {
-			return
+			return st
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	p.t.Fatalf("state of %s: %+v, want %s until %s", name, st, phase, notAfter)
+	return st
 }
 
 // plainGet requests path with host on the plain HTTP port, following no redirect, and
@@ -361,28 +372,40 @@ func TestDataPlaneACMERenewal(t *testing.T) {
 }
 
 // TestDataPlaneACMEUnreachableDirectory starts with the CA down: app has no
-// certificate, and everything else keeps serving — static its Secret's certificate
-// on the same port, the plain HTTP listener its route.
+// certificate and is recorded Failing with the directory's answer, and everything else
+// keeps serving — static its Secret's certificate on the same port, the plain HTTP
+// listener its route.
 func TestDataPlaneACMEUnreachableDirectory(t *testing.T) {
 	p := startACMEPlane(t, acmeSetup{challenges: []string{ir.ACMEChallengeHTTP01}, down: true})
-	time.Sleep(2 * time.Second) // a first attempt fails meanwhile
+	st := p.waitState("app.example.com", acmestore.Failing, time.Time{})
+	t.Logf("recorded error: %s", st.Error)
+	if !strings.Contains(st.Error, "the CA is down") {
+		t.Errorf("recorded error %q, want the directory's answer", st.Error)
+	}
 	if _, err := p.handshake("app.example.com", p.ca.Roots()); err == nil {
 		t.Error("app presents a certificate of the CA although the CA is down")
 	}
+	p.othersServe()
+	if p.ca.Orders() != 0 {
+		t.Errorf("%d orders reached the CA while it was down", p.ca.Orders())
+	}
+}
+
+// othersServe checks that the listeners without automatic certificates serve: static
+// its Secret's certificate on the HTTPS port, the plain HTTP listener its route.
+func (p *acmePlane) othersServe() {
+	p.t.Helper()
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM([]byte(fixture.CertPEM))
 	leaf, err := p.handshake("foo.example.com", pool)
 	if err != nil {
-		t.Fatalf("static's handshake: %v", err)
+		p.t.Fatalf("static's handshake: %v", err)
 	}
 	if !slices.Contains(leaf.DNSNames, "foo.example.com") {
-		t.Errorf("static presents %v", leaf.DNSNames)
+		p.t.Errorf("static presents %v", leaf.DNSNames)
 	}
 	if got := p.plainGet("app.example.com", "/x"); got != http.StatusOK {
-		t.Errorf("plain HTTP listener: status %d, want 200", got)
-	}
-	if p.ca.Orders() != 0 {
-		t.Errorf("%d orders reached the CA while it was down", p.ca.Orders())
+		p.t.Errorf("plain HTTP listener: status %d, want 200", got)
 	}
 }
 

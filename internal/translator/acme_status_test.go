@@ -77,9 +77,10 @@ spec:
 		"app.example.com": {Name: "app.example.com", Phase: acmestore.Failing, Error: strings.Repeat("é", 3000)},
 	}
 	exact := automaticCondition(t, in, "exact")
-	if exact.Reason != status.ReasonCertificatesFailing || utf8.RuneCountInString(exact.Message) > 600 || !utf8.ValidString(exact.Message) {
-		t.Errorf("exact: reason %s, %d runes (valid UTF-8: %v); want Failing with the CA's message cut to about 512 runes",
-			exact.Reason, utf8.RuneCountInString(exact.Message), utf8.ValidString(exact.Message))
+	if exact.Reason != status.ReasonCertificatesFailing || utf8.RuneCountInString(exact.Message) > 600 || !utf8.ValidString(exact.Message) ||
+		!strings.HasPrefix(exact.Message, "app.example.com: failing: ééé") || !strings.HasSuffix(exact.Message, "é…") {
+		t.Errorf("exact: reason %s, %d runes (valid UTF-8: %v), starts %q; want Failing naming the host, with the CA's message cut to about 512 runes",
+			exact.Reason, utf8.RuneCountInString(exact.Message), utf8.ValidString(exact.Message), string([]rune(exact.Message)[:min(40, utf8.RuneCountInString(exact.Message))]))
 	}
 	wild := automaticCondition(t, in, "wild")
 	if wild.Reason != status.ReasonCertificatesPending || len(wild.Message) > 8300 || !strings.HasSuffix(wild.Message, " more") ||
