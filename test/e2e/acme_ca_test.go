@@ -129,13 +129,14 @@ func (ca *acmeCA) roots() *x509.CertPool {
 
 // config is the CA's Caddy configuration: the pki app with the test's root and
 // intermediate, and an HTTPS server on acmeCAPort presenting the server certificate
-// and serving acme_server. The CA validates http-01 at <name>:80 and tls-alpn-01 at
-// <name>:443, resolving names through the pod's resolv.conf (the cluster DNS).
+// and serving acme_server, with an access log. The CA validates http-01 at <name>:80
+// and tls-alpn-01 at <name>:443, resolving names through the pod's resolv.conf (the
+// cluster DNS). A validation that cannot connect leaves the challenge pending with the
+// error, and is not retried unless the client asks again.
 func (ca *acmeCA) config() ([]byte, error) {
 	file := func(name string) string { return acmeCADir + "/" + name }
 	return json.Marshal(map[string]any{
-		"admin":   map[string]any{"disabled": true, "config": map[string]any{"persist": false}},
-		"logging": map[string]any{"logs": map[string]any{"default": map[string]any{"level": "DEBUG"}}},
+		"admin": map[string]any{"disabled": true, "config": map[string]any{"persist": false}},
 		"apps": map[string]any{
 			"pki": map[string]any{"certificate_authorities": map[string]any{"local": map[string]any{
 				"name": "e2e ACME CA", "install_trust": false,
@@ -149,6 +150,7 @@ func (ca *acmeCA) config() ([]byte, error) {
 				"listen":                  []string{fmt.Sprintf(":%d", acmeCAPort)},
 				"automatic_https":         map[string]any{"disable": true},
 				"tls_connection_policies": []any{map[string]any{}},
+				"logs":                    map[string]any{},
 				"routes": []any{map[string]any{"handle": []any{map[string]any{
 					"handler": "acme_server", "lifetime": acmeCALifetime.String(),
 				}}}},
