@@ -36,6 +36,12 @@ type CaddyProxyConfigSpec struct {
 	// +optional
 	Caddy *CaddyRuntimeSpec `json:"caddy,omitempty"`
 
+	// ACME says how automatic certificates are obtained for the HTTPS listeners that ask
+	// for them (tls.options caddygateway.io/automatic-certificates: "true"): CA directory,
+	// account, trusted roots and challenge types. Unset: every default of ACMESpec.
+	// +optional
+	ACME *ACMESpec `json:"acme,omitempty"`
+
 	// GatewayOverrides lets the class owner forbid Gateway-level overrides of groups of
 	// fields. Only the class-level CaddyProxyConfig (the one a GatewayClass references) may
 	// set it; a Gateway whose spec.infrastructure.parametersRef refers to a CaddyProxyConfig

@@ -146,6 +146,14 @@ func maximalSpec(t *testing.T) v1alpha1.CaddyProxyConfigSpec {
 			AccessLogs:     &v1alpha1.AccessLogSpec{Enabled: ptr.To(true), Format: ptr.To(v1alpha1.AccessLogFormat("console"))},
 			Metrics:        &v1alpha1.MetricsSpec{Enabled: ptr.To(true), Port: ptr.To[int32](9182)},
 		},
+		ACME: &v1alpha1.ACMESpec{
+			Directory: ptr.To("https://ca.internal.example:9000/acme/acme/directory"),
+			Email:     ptr.To("ops@example.com"),
+			ExternalAccountBinding: &v1alpha1.ACMEExternalAccountBinding{KeyID: "kid-1",
+				MACKeySecretRef: v1alpha1.SecretKeyReference{Name: "acme-eab", Key: "mac-key"}},
+			TrustedCARef: &v1alpha1.ACMETrustedCARef{Kind: "ConfigMap", Name: "internal-ca", Key: ptr.To("root.pem")},
+			Challenges:   []v1alpha1.ACMEChallenge{v1alpha1.ACMEChallengeTLSALPN01, v1alpha1.ACMEChallengeHTTP01},
+		},
 		Patches: []v1alpha1.Patch{
 			{Target: "Deployment", Type: v1alpha1.PatchStrategicMerge, Value: rawJSON(t, map[string]any{
 				"spec": map[string]any{"template": map[string]any{"spec": map[string]any{"dnsPolicy": "None"}}},

@@ -200,6 +200,42 @@ func TestInvalidObjectsAreRejected(t *testing.T) {
 			spec: `{caddy: {gracePeriod: "15"}}`,
 			want: []string{"spec.caddy.gracePeriod", "should match"},
 		},
+		"acme directory over plain http": {
+			spec: `{acme: {directory: "http://ca.example/directory"}}`,
+			want: []string{"spec.acme.directory", "acme.directory must be an https URL"},
+		},
+		"acme directory not a URL": {
+			spec: `{acme: {directory: "letsencrypt-production"}}`,
+			want: []string{"spec.acme.directory", "acme.directory must be an https URL"},
+		},
+		"acme challenge not in enum": {
+			spec: `{acme: {challenges: [DNS01]}}`,
+			want: []string{"spec.acme.challenges[0]", `Unsupported value: "DNS01"`},
+		},
+		"acme challenge twice": {
+			spec: `{acme: {challenges: [HTTP01, HTTP01]}}`,
+			want: []string{"spec.acme.challenges[1]", "Duplicate value"},
+		},
+		"acme challenges empty": {
+			spec: `{acme: {challenges: []}}`,
+			want: []string{"spec.acme.challenges", "at least 1 items"},
+		},
+		"acme email without a domain": {
+			spec: `{acme: {email: ops}}`,
+			want: []string{"spec.acme.email", "should match"},
+		},
+		"acme EAB without a key": {
+			spec: `{acme: {externalAccountBinding: {keyID: k, macKeySecretRef: {name: eab}}}}`,
+			want: []string{"spec.acme.externalAccountBinding.macKeySecretRef.key", "Required value"},
+		},
+		"acme EAB Secret name not a DNS name": {
+			spec: `{acme: {externalAccountBinding: {keyID: k, macKeySecretRef: {name: EAB_Secret, key: k}}}}`,
+			want: []string{"spec.acme.externalAccountBinding.macKeySecretRef.name", "should match"},
+		},
+		"acme trusted CA of another kind": {
+			spec: `{acme: {trustedCARef: {kind: ClusterTrustBundle, name: ca}}}`,
+			want: []string{"spec.acme.trustedCARef.kind", `Unsupported value: "ClusterTrustBundle"`},
+		},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -241,6 +277,8 @@ func TestNearMissesAreAccepted(t *testing.T) {
 		"cipher suites under minimum TLS 1.2":        `{caddy: {tls: {minVersion: "1.2", cipherSuites: [TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256]}}}`,
 		"minimum TLS 1.3 alone":                      `{caddy: {tls: {minVersion: "1.3"}}}`,
 		"h1 only":                                    `{caddy: {protocols: [h1]}}`,
+		"acme staging with both challenges":          `{acme: {directory: "https://acme-staging-v02.api.letsencrypt.org/directory", email: ops@example.com, challenges: [HTTP01, TLSALPN01]}}`,
+		"acme private CA with EAB and a Secret CA":   `{acme: {directory: "https://ca.internal:9000/acme/directory", externalAccountBinding: {keyID: k, macKeySecretRef: {name: eab, key: mac}}, trustedCARef: {kind: Secret, name: ca}}}`,
 	}
 	for name, spec := range tests {
 		t.Run(name, func(t *testing.T) {

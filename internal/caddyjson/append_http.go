@@ -21,6 +21,10 @@ func (w *writer) config(c *Config) {
 		w.key("logging")
 		w.logging(c.Logging)
 	}
+	if len(c.Storage) > 0 {
+		w.key("storage")
+		w.marshal(c.Storage)
+	}
 	w.key("apps")
 	w.open()
 	if c.Apps.HTTP != nil {
@@ -34,6 +38,11 @@ func (w *writer) config(c *Config) {
 	if c.Apps.Layer4 != nil {
 		w.key("layer4")
 		w.layer4App(c.Apps.Layer4)
+	}
+	if c.Apps.Events != nil {
+		// Small and written once per config: encoding/json writes it.
+		w.key("events")
+		w.marshal(c.Apps.Events)
 	}
 	w.close()
 	w.close()

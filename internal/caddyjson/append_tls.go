@@ -9,7 +9,13 @@ func (w *writer) tlsApp(a *TLSApp) {
 			w.key("load_pem")
 			writeList(w, a.Certificates.LoadPEM, w.pemCertificate)
 		}
+		w.optStrs("automate", a.Certificates.Automate)
 		w.close()
+	}
+	if a.Automation != nil {
+		// Small and written once per config: encoding/json writes it.
+		w.key("automation")
+		w.marshal(a.Automation)
 	}
 	w.close()
 }

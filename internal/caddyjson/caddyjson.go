@@ -4,12 +4,17 @@
 // the contract test in package emit checks these shapes against Caddy itself.
 package caddyjson
 
+import "encoding/json"
+
 // Config is the top level of a Caddy config (caddy.Config).
 type Config struct {
 	// Admin configures the admin endpoint.
 	Admin *Admin `json:"admin,omitempty"`
 	// Logging configures Caddy's logs; nil keeps Caddy's default log (INFO, stderr).
 	Logging *Logging `json:"logging,omitempty"`
+	// Storage is the caddy.storage module (with its "module" key) where Caddy keeps
+	// ACME accounts, managed certificates and locks; nil is Caddy's default file system.
+	Storage json.RawMessage `json:"storage,omitempty"`
 	// Apps holds the app modules by name.
 	Apps Apps `json:"apps"`
 }
@@ -35,6 +40,8 @@ type Apps struct {
 	// Layer4 is caddy-l4's app, which serves the TCP and UDP listeners and the TLS
 	// listeners of ports without HTTPS.
 	Layer4 *Layer4App `json:"layer4,omitempty"`
+	// Events subscribes handlers to Caddy's events.
+	Events *EventsApp `json:"events,omitempty"`
 }
 
 // HTTPApp is caddyhttp.App.
@@ -308,11 +315,15 @@ type ProxyHeaders struct {
 // TLSApp is caddytls.TLS.
 type TLSApp struct {
 	Certificates *Certificates `json:"certificates,omitempty"`
+	// Automation says how managed certificates are obtained and renewed.
+	Automation *TLSAutomation `json:"automation,omitempty"`
 }
 
 // Certificates holds certificate loaders.
 type Certificates struct {
 	LoadPEM []PEMCertificate `json:"load_pem,omitempty"`
+	// Automate are names whose certificates Caddy obtains ahead and keeps renewed.
+	Automate []string `json:"automate,omitempty"`
 }
 
 // PEMCertificate is one inline certificate; Tags select it in connection policies.

@@ -5,12 +5,17 @@
 // reloads, and that for layer4 closes the connections of backends a reload leaves out
 // of their rule, a reverse_proxy transport speaking TLS to backends as a
 // BackendTLSPolicy says, and route tables served by host lookup and changed through the
-// admin API without a config reload). Import it for its
-// side effect, as cmd/caddy does and as every test that validates or runs emitted
-// configs must, so that Caddy knows the modules. It holds no code of its own.
+// admin API without a config reload, an ACME issuer taking its directory's trusted
+// roots inline, the permission of on-demand certificates by the routes' exact
+// hostnames, and the certificate storage a Gateway's pods share in the cluster with the
+// recorder of their certificates' states). Import it for its side effect, as cmd/caddy
+// does and as every test that validates or runs emitted configs must, so that Caddy
+// knows the modules. It holds no code of its own.
 package caddymod
 
 import (
+	// tls.issuance.gateway_acme
+	_ "github.com/caddy-gateway/operator/internal/caddymod/acmeroots"
 	// http.reverse_proxy.transport.gateway_tls
 	_ "github.com/caddy-gateway/operator/internal/caddymod/backendtls"
 	// http.handlers.gateway_cors
@@ -27,6 +32,12 @@ import (
 	_ "github.com/caddy-gateway/operator/internal/caddymod/smooth"
 	// http.handlers.gateway_routes, admin.api.gateway_routes
 	_ "github.com/caddy-gateway/operator/internal/caddymod/routetable"
+	// tls.permission.gateway_routes
+	_ "github.com/caddy-gateway/operator/internal/caddymod/ondemand"
 	// http.handlers.gateway_split
 	_ "github.com/caddy-gateway/operator/internal/caddymod/split"
+	// caddy.storage.gateway_secrets
+	_ "github.com/caddy-gateway/operator/internal/caddymod/gatewaysecrets"
+	// events.handlers.gateway_certificate_states
+	_ "github.com/caddy-gateway/operator/internal/caddymod/certstates"
 )

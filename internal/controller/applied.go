@@ -89,8 +89,25 @@ func (r *GatewayReconciler) liveVersion(ctx context.Context, u *unstructured.Uns
 			reader = r.certWatch.cache
 		}
 	}
-	if err := reader.Get(ctx, client.ObjectKeyFromObject(u), live); err != nil {
+	// Only read: no copy of the cached object (a storage Secret holds up to 1 MiB).
+	if err := reader.Get(ctx, client.ObjectKeyFromObject(u), live, client.UnsafeDisableDeepCopy); err != nil {
 		return ""
 	}
-	return live.GetResourceVersion()
+	return appliedVersion(live)
+}
+
+// appliedVersion is what tells whether an object changed since the operator applied it:
+// its resourceVersion, or, for a storage Secret or Lease of automatic certificates, which
+// the pods write all the time and the operator applies only the metadata of, its UID and
+// that metadata.
+func appliedVersion(o metav1.Object) string {
+	if !isStorage(o) {
+		return o.GetResourceVersion()
+	}
+	b, err := json.Marshal([]any{o.GetUID(), o.GetLabels(), o.GetAnnotations(), o.GetOwnerReferences()})
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(b)
+	return "metadata:" + hex.EncodeToString(sum[:])
 }

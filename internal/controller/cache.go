@@ -5,9 +5,11 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -61,6 +63,7 @@ func CacheScope() map[client.Object]cache.ByObject {
 		&appsv1.Deployment{}: own, &appsv1.DaemonSet{}: own, &networkingv1.NetworkPolicy{}: own,
 		&autoscalingv2.HorizontalPodAutoscaler{}: own, &policyv1.PodDisruptionBudget{}: own,
 		&corev1.Pod{}: own, &appsv1.ReplicaSet{}: own, &appsv1.ControllerRevision{}: own,
+		&coordinationv1.Lease{}: own, &rbacv1.Role{}: own, &rbacv1.RoleBinding{}: own,
 	}
 }
 

@@ -2,12 +2,38 @@ package controller
 
 import (
 	"context"
+	"sync"
 
+	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/caddy-gateway/operator/internal/translator"
 )
+
+// translated counts the translations of each Gateway.
+var translated = struct {
+	sync.Mutex
+	n map[types.NamespacedName]int
+}{n: map[types.NamespacedName]int{}}
+
+// Translations is how many times the Gateway key has been translated.
+func Translations(key types.NamespacedName) int {
+	translated.Lock()
+	defer translated.Unlock()
+	return translated.n[key]
+}
+
+// The tests' translation counts translations.
+func init() {
+	translateGateway = func(in translator.Input) translator.Output {
+		translated.Lock()
+		translated.n[client.ObjectKeyFromObject(in.Gateway)]++
+		translated.Unlock()
+		return translator.Translate(in)
+	}
+}
 
 // NewSecretMetadataCache is newSecretMetadataCache, for the tests of controller_test.
 var NewSecretMetadataCache = newSecretMetadataCache

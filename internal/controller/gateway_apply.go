@@ -8,9 +8,11 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/validation"
@@ -26,18 +28,22 @@ import (
 const FieldOwner = "caddy-gateway-operator"
 
 // ownedLists are the kinds a Gateway's fleet consists of; objects of these kinds that carry
-// the fleet's labels but are no longer rendered are deleted.
+// the fleet's labels but are no longer rendered are deleted. Secrets are not among them:
+// the storage Secrets of automatic certificates stay while the Gateway exists, even when
+// it no longer uses them (its ACME accounts and certificates are worth keeping), while
+// the storage's Leases, Role and RoleBinding go.
 func ownedLists() []client.ObjectList {
 	return []client.ObjectList{
 		&corev1.ServiceAccountList{}, &corev1.ConfigMapList{}, &appsv1.DeploymentList{}, &appsv1.DaemonSetList{},
 		&corev1.ServiceList{}, &networkingv1.NetworkPolicyList{}, &autoscalingv2.HorizontalPodAutoscalerList{},
-		&policyv1.PodDisruptionBudgetList{},
+		&policyv1.PodDisruptionBudgetList{}, &coordinationv1.LeaseList{}, &rbacv1.RoleList{}, &rbacv1.RoleBindingList{},
 	}
 }
 
 // apply server-side applies obj as FieldOwner, so fields others set on it survive. An
 // immutable field that changed (a Service's loadBalancerClass, a selector) is handled by
-// deleting and recreating the object, with an Event on the Gateway.
+// deleting and recreating the object, with an Event on the Gateway; never a Secret's,
+// whose data (the certificates a storage Secret holds) would go with it.
 func (r *GatewayReconciler) apply(ctx context.Context, gw *gwapiv1.Gateway, obj client.Object) error {
 	u, err := toApplyUnstructured(obj, r.Scheme())
 	if err != nil {
@@ -52,9 +58,9 @@ func (r *GatewayReconciler) apply(ctx context.Context, gw *gwapiv1.Gateway, obj 
 	if r.applied.unchanged(gwKey, key, hash, r.liveVersion(ctx, u)) {
 		return nil
 	}
-	defer func() { r.applied.record(gwKey, key, hash, u.GetResourceVersion(), err) }()
+	defer func() { r.applied.record(gwKey, key, hash, appliedVersion(u), err) }()
 	err = r.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(FieldOwner), client.ForceOwnership)
-	if err == nil || !isImmutableFieldChange(err) {
+	if err == nil || !isImmutableFieldChange(err) || u.GetKind() == "Secret" {
 		return wrapApply(u, err)
 	}
 	r.Recorder.Eventf(gw, nil, corev1.EventTypeNormal, "Recreating", "Apply",

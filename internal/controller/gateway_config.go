@@ -32,18 +32,32 @@ type configOutcome struct {
 	blocked string
 }
 
-// configure translates the Gateway's routes into a Caddy configuration and pushes it to
-// every Caddy pod that can take it.
-func (r *GatewayReconciler) configure(ctx context.Context, gw *gwapiv1.Gateway, spec *v1alpha1.CaddyProxyConfigSpec) (configOutcome, error) {
+// translate reads from the cache everything the translation of the Gateway needs,
+// including the certificate states its pods recorded, and translates it.
+func (r *GatewayReconciler) translate(ctx context.Context, gw *gwapiv1.Gateway, spec *v1alpha1.CaddyProxyConfigSpec) (configOutcome, error) {
 	in, routes, err := r.translationInput(ctx, gw)
 	if err != nil {
 		return configOutcome{}, err
 	}
+	if in.CertificateStates, err = r.certificateStates(ctx, gw); err != nil {
+		return configOutcome{}, err
+	}
 	in.OwnPorts = infra.OwnPorts(spec)
+	if err := r.addACMEInputs(ctx, gw, spec.ACME, &in); err != nil {
+		return configOutcome{}, err
+	}
 	if r.observeInput != nil {
 		r.observeInput(&in)
 	}
-	out := configOutcome{translation: translator.Translate(in), sets: in.ListenerSets, routes: routes}
+	return configOutcome{translation: translateGateway(in), sets: in.ListenerSets, routes: routes}, nil
+}
+
+// translateGateway is translator.Translate; the controller's tests count its calls.
+var translateGateway = translator.Translate
+
+// configure emits the Caddy configuration of a translation (out) and pushes it to every
+// Caddy pod that can take it.
+func (r *GatewayReconciler) configure(ctx context.Context, gw *gwapiv1.Gateway, spec *v1alpha1.CaddyProxyConfigSpec, out configOutcome) (configOutcome, error) {
 	cfg, err := emit.Emit(out.translation.IR, params.EmitOptions(spec.Caddy))
 	if err != nil {
 		out.blocked = fmt.Sprintf("the configuration cannot be rendered: %v", err)

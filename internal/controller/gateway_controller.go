@@ -9,9 +9,11 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -31,6 +33,7 @@ import (
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/caddy-gateway/operator/api/v1alpha1"
+	"github.com/caddy-gateway/operator/internal/acmestore"
 	"github.com/caddy-gateway/operator/internal/infra"
 	"github.com/caddy-gateway/operator/internal/pusher"
 	"github.com/caddy-gateway/operator/internal/status"
@@ -95,7 +98,7 @@ type GatewayReconciler struct {
 // +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=gateways/status,verbs=patch
 // +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=gateways/finalizers,verbs=update
 // +kubebuilder:rbac:groups="",resources=serviceaccounts;configmaps;services,verbs=get;list;watch;create;patch;delete
-// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;delete
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=apps,resources=deployments;daemonsets,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;watch;create;patch;delete
@@ -105,6 +108,14 @@ type GatewayReconciler struct {
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
 // +kubebuilder:rbac:groups=apps,resources=replicasets;controllerrevisions,verbs=get;list;watch
+//
+// The storage of automatic certificates: Secrets and Leases created empty (server-side
+// apply of their metadata: patch) and bound to the Gateway's ServiceAccount by a Role that
+// grants get and update on exactly those. Granting a right takes holding it (the API
+// server's escalation check): hence update on leases (and on secrets, above), which the
+// operator itself never uses on them.
+// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;patch;update;delete
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles;rolebindings,verbs=get;list;watch;create;patch;delete
 
 // Reconcile brings one Gateway's fleet and status in line with its parameters.
 func (r *GatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
@@ -148,9 +159,16 @@ func (r *GatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 			status.GatewayNotProgrammed(gw.Generation, gwapiv1.GatewayReasonInvalid,
 				"an address is not supported (see Accepted); the last good configuration keeps serving"))
 	}
+	// The translation decides what the fleet needs beyond its parameters (the storage of
+	// automatic certificates), so it comes before the render.
+	translated, err := r.translate(ctx, &gw, spec)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
 	objs, err := infra.Render(infra.Input{
 		Gateway: &gw, ListenerSetListeners: setListeners, Spec: spec,
 		CaddyImage: r.CaddyImage, OperatorImage: r.OperatorImage, Operator: r.Operator,
+		ACME: translated.translation.IR.ACME != nil,
 	})
 	if err != nil {
 		return ctrl.Result{}, r.refuseGateway(ctx, &gw, err.Error(), status.GatewayInvalidParameters(gw.Generation, err.Error()), notProgrammedInvalid(gw.Generation))
@@ -178,7 +196,7 @@ func (r *GatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	if err := r.prune(ctx, &gw, objs); err != nil {
 		return ctrl.Result{}, err
 	}
-	return r.program(ctx, &gw, spec, addresses, certCond, recheck)
+	return r.program(ctx, &gw, spec, translated, addresses, certCond, recheck)
 }
 
 // forgetGateway drops what the operator keeps for a deleted Gateway (its fleet and pods
@@ -219,15 +237,16 @@ func (r *GatewayReconciler) refuseGateway(ctx context.Context, gw *gwapiv1.Gatew
 	return r.writeStatus(ctx, gw, nil, nil, addressReport{}, conds...)
 }
 
-// program configures the Gateway's Caddy pods and reports the outcome in the statuses of
-// the Gateway and its routes. recheck is when the provisioning wants another look.
-func (r *GatewayReconciler) program(ctx context.Context, gw *gwapiv1.Gateway, spec *v1alpha1.CaddyProxyConfigSpec, addresses addressReport, certCond metav1.Condition, recheck time.Duration) (ctrl.Result, error) {
+// program configures the Gateway's Caddy pods with its translation and reports the
+// outcome in the statuses of the Gateway and its routes. recheck is when the
+// provisioning wants another look.
+func (r *GatewayReconciler) program(ctx context.Context, gw *gwapiv1.Gateway, spec *v1alpha1.CaddyProxyConfigSpec, translated configOutcome, addresses addressReport, certCond metav1.Condition, recheck time.Duration) (ctrl.Result, error) {
 	// Coalesce bursts: a Gateway pushed to a moment ago waits out its minimum interval,
 	// and everything that changes meanwhile goes out in one push.
 	if wait := r.Pusher.Wait(client.ObjectKeyFromObject(gw).String(), pushTuning(spec)); wait > 0 {
 		return ctrl.Result{RequeueAfter: wait}, nil
 	}
-	out, err := r.configure(ctx, gw, spec)
+	out, err := r.configure(ctx, gw, spec, translated)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -331,10 +350,14 @@ func (r *GatewayReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&appsv1.Deployment{}).Owns(&appsv1.DaemonSet{}).Owns(&corev1.Service{}).
 		Owns(&corev1.ServiceAccount{}).Owns(&corev1.ConfigMap{}).Owns(&networkingv1.NetworkPolicy{}).
 		Owns(&autoscalingv2.HorizontalPodAutoscaler{}).Owns(&policyv1.PodDisruptionBudget{}).
+		Owns(&rbacv1.Role{}).Owns(&rbacv1.RoleBinding{}).
+		Owns(&coordinationv1.Lease{}, builder.WithPredicates(storageChanged(acmestore.States))).
 		// The admin Secrets: the copy the pods mount, owned by the Gateway, and those in
 		// the operator's namespace (the built-in CA's, cert-manager's, the trust bundle),
-		// which name their Gateway in an annotation.
-		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.gatewayOfAdminObject)).
+		// which name their Gateway in an annotation; and the storage Secrets of automatic
+		// certificates, owned by the Gateway.
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.gatewayOfAdminObject),
+			builder.WithPredicates(storageChanged(acmestore.States))).
 		Watches(&gwapiv1.GatewayClass{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysOfClass)).
 		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.gatewaysOfBackend)).
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(r.gatewayOfFleetObject)).

@@ -4,10 +4,14 @@ import (
 	"slices"
 	"testing"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/yaml"
+
+	"github.com/caddy-gateway/operator/internal/status"
+	"github.com/caddy-gateway/operator/internal/translator"
 )
 
 // TestRouteBackendKeys: the Services a route needs include the backends of its mirror
@@ -132,5 +136,32 @@ func TestKeepForeignListenerConditions(t *testing.T) {
 	}
 	if keepForeignListenerConditions(nil, current) != nil {
 		t.Error("nil listeners (status without listeners) must stay nil")
+	}
+}
+
+// TestAutomaticConditionGoesWithAutomatic: a listener that no longer obtains automatic
+// certificates loses its AutomaticCertificates condition, in the Gateway's status and
+// in a ListenerSet's, and a retried write does not bring it back as a foreign one.
+func TestAutomaticConditionGoesWithAutomatic(t *testing.T) {
+	auto := metav1.Condition{Type: status.ListenerConditionAutomaticCertificates, Status: metav1.ConditionTrue, Reason: "Valid"}
+	accepted := metav1.Condition{Type: "Accepted", Status: metav1.ConditionTrue, Reason: "Accepted"}
+	programmed := metav1.Condition{Type: "Programmed", Status: metav1.ConditionTrue, Reason: "Programmed"}
+	current := []gwapiv1.ListenerStatus{{Name: "https", Conditions: []metav1.Condition{accepted, auto}}}
+	next := []gwapiv1.ListenerStatus{{Name: "https", Conditions: []metav1.Condition{accepted}}}
+	if got := listenerStatuses(current, next, programmed); meta.FindStatusCondition(got[0].Conditions, auto.Type) != nil {
+		t.Errorf("listenerStatuses kept %s: %+v", auto.Type, got[0].Conditions)
+	}
+	if got := keepForeignListenerConditions(next, current); meta.FindStatusCondition(got[0].Conditions, auto.Type) != nil {
+		t.Errorf("keepForeignListenerConditions brought back %s: %+v", auto.Type, got[0].Conditions)
+	}
+	withAuto := []gwapiv1.ListenerStatus{{Name: "https", Conditions: []metav1.Condition{accepted, auto}}}
+	if got := listenerStatuses(nil, withAuto, programmed); meta.FindStatusCondition(got[0].Conditions, auto.Type) == nil {
+		t.Errorf("listenerStatuses dropped the translation's %s: %+v", auto.Type, got[0].Conditions)
+	}
+	set := gwapiv1.ListenerSetStatus{Listeners: []gwapiv1.ListenerEntryStatus{{Name: "https", Conditions: []metav1.Condition{accepted, auto}}}}
+	want := translator.ListenerSetStatus{Accepted: accepted,
+		Listeners: []gwapiv1.ListenerEntryStatus{{Name: "https", Conditions: []metav1.Condition{accepted}}}}
+	if got := listenerSetStatus(set, want, programmed); meta.FindStatusCondition(got.Listeners[0].Conditions, auto.Type) != nil {
+		t.Errorf("listenerSetStatus kept %s: %+v", auto.Type, got.Listeners[0].Conditions)
 	}
 }

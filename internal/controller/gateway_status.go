@@ -2,6 +2,7 @@ package controller
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -50,7 +51,9 @@ func notProgrammedInvalid(gen int64) metav1.Condition {
 }
 
 // listenerStatuses combines the translation's listener statuses with the Programmed
-// condition, keeping LastTransitionTime of conditions that did not change.
+// condition, keeping LastTransitionTime of conditions that did not change. An optional
+// condition of ours (optionalListenerConditions) the translation no longer gives is
+// removed.
 func listenerStatuses(current, next []gwapiv1.ListenerStatus, programmed metav1.Condition) []gwapiv1.ListenerStatus {
 	old := map[gwapiv1.SectionName][]metav1.Condition{}
 	for _, l := range current {
@@ -59,6 +62,11 @@ func listenerStatuses(current, next []gwapiv1.ListenerStatus, programmed metav1.
 	out := make([]gwapiv1.ListenerStatus, 0, len(next))
 	for _, l := range next {
 		conds := append([]metav1.Condition(nil), old[l.Name]...)
+		for _, typ := range optionalListenerConditions {
+			if meta.FindStatusCondition(l.Conditions, typ) == nil {
+				meta.RemoveStatusCondition(&conds, typ)
+			}
+		}
 		lp := status.ListenerProgrammed(programmed, meta.IsStatusConditionTrue(l.Conditions, string(gwapiv1.ListenerConditionAccepted)))
 		for _, c := range append(l.Conditions, lp) {
 			c.ObservedGeneration = programmed.ObservedGeneration
@@ -70,8 +78,13 @@ func listenerStatuses(current, next []gwapiv1.ListenerStatus, programmed metav1.
 	return out
 }
 
+// optionalListenerConditions are the listener condition types the translation gives
+// only to some listeners: they are ours, never foreign, when a listener lacks them.
+var optionalListenerConditions = []string{status.ListenerConditionAutomaticCertificates}
+
 // keepForeignListenerConditions adds to ours the conditions of current's listeners whose
-// types ours lack: conditions other controllers wrote since ours were computed.
+// types ours lack: conditions other controllers wrote since ours were computed (never an
+// optional condition of ours, which ours lack because it no longer applies).
 func keepForeignListenerConditions(ours, current []gwapiv1.ListenerStatus) []gwapiv1.ListenerStatus {
 	if ours == nil {
 		return nil
@@ -84,7 +97,7 @@ func keepForeignListenerConditions(ours, current []gwapiv1.ListenerStatus) []gwa
 	for i, l := range ours {
 		l.Conditions = append([]metav1.Condition(nil), l.Conditions...)
 		for _, c := range byName[l.Name] {
-			if meta.FindStatusCondition(l.Conditions, c.Type) == nil {
+			if meta.FindStatusCondition(l.Conditions, c.Type) == nil && !slices.Contains(optionalListenerConditions, c.Type) {
 				l.Conditions = append(l.Conditions, c)
 			}
 		}

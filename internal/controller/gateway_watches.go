@@ -52,22 +52,26 @@ func (r *GatewayReconciler) gatewaysOfServiceKey(ctx context.Context, key client
 // gatewaysOfSecret maps a Secret to the Gateways whose listeners (their own or their
 // ListenerSets') name it in certificateRefs
 // or that present it to backends (spec.tls.backend.clientCertificateRef), so that a
-// certificate issued or renewed after the Gateway was reconciled is served.
+// certificate issued or renewed after the Gateway was reconciled is served, and to the
+// Gateways whose spec.acme may name it (gatewaysOfACMERef).
 func (r *GatewayReconciler) gatewaysOfSecret(ctx context.Context, o client.Object) []reconcile.Request {
+	reqs := r.gatewaysOfACMERef(ctx, "Secret", o)
 	var gws gwapiv1.GatewayList
 	if err := r.List(ctx, &gws, client.MatchingFields{indexGatewaySecrets: client.ObjectKeyFromObject(o).String()}); err != nil {
 		ctrl.LoggerFrom(ctx).Error(err, "Listing Gateways of a certificate Secret", "secret", client.ObjectKeyFromObject(o))
-		return nil
+		return reqs
 	}
-	return append(gatewayRequests(gws.Items), r.gatewaysOfListenerSetSecret(ctx, client.ObjectKeyFromObject(o).String())...)
+	reqs = append(reqs, gatewayRequests(gws.Items)...)
+	return append(reqs, r.gatewaysOfListenerSetSecret(ctx, client.ObjectKeyFromObject(o).String())...)
 }
 
 // gatewaysOfCAConfigMap maps a ConfigMap to the Gateways whose frontend client-certificate
-// validation names it, and to the Gateways of the BackendTLSPolicies naming it, so a CA
-// bundle created or rotated later takes effect.
+// validation names it, to the Gateways of the BackendTLSPolicies naming it and to the
+// Gateways whose spec.acme may name it (gatewaysOfACMERef), so a CA bundle created or
+// rotated later takes effect.
 func (r *GatewayReconciler) gatewaysOfCAConfigMap(ctx context.Context, o client.Object) []reconcile.Request {
 	key := client.ObjectKeyFromObject(o).String()
-	reqs := r.gatewaysOfPolicies(ctx, indexPolicyConfigMaps, key)
+	reqs := append(r.gatewaysOfPolicies(ctx, indexPolicyConfigMaps, key), r.gatewaysOfACMERef(ctx, "ConfigMap", o)...)
 	var gws gwapiv1.GatewayList
 	if err := r.List(ctx, &gws, client.MatchingFields{indexGatewayCAConfigMaps: key}); err != nil {
 		ctrl.LoggerFrom(ctx).Error(err, "Listing Gateways of a CA ConfigMap", "configMap", key)

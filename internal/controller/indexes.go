@@ -58,6 +58,9 @@ func setupIndexes(ctx context.Context, mgr ctrl.Manager, controller gwapiv1.Gate
 	if err := idx.IndexField(ctx, &gwapiv1.GatewayClass{}, indexClassParams, classParamsKey); err != nil {
 		return err
 	}
+	if err := idx.IndexField(ctx, &v1alpha1.CaddyProxyConfig{}, indexParamsACMERefs, paramsACMERefs); err != nil {
+		return err
+	}
 	if err := idx.IndexField(ctx, &gwapiv1.Gateway{}, indexGatewayClassName, func(o client.Object) []string {
 		return []string{string(o.(*gwapiv1.Gateway).Spec.GatewayClassName)}
 	}); err != nil {

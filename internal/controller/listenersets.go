@@ -190,7 +190,8 @@ func (r *GatewayReconciler) writeListenerSetStatuses(ctx context.Context, sets [
 }
 
 // listenerSetStatus merges the translation's status of a ListenerSet and the Programmed
-// conditions into its current status.
+// conditions into its current status; an optional listener condition of ours the
+// translation no longer gives is removed.
 func listenerSetStatus(current gwapiv1.ListenerSetStatus, want translator.ListenerSetStatus, programmed metav1.Condition) gwapiv1.ListenerSetStatus {
 	next := *current.DeepCopy()
 	status.Merge(&next.Conditions, want.Accepted, status.ListenerSetProgrammed(want.Accepted, programmed))
@@ -201,6 +202,11 @@ func listenerSetStatus(current gwapiv1.ListenerSetStatus, want translator.Listen
 	next.Listeners = make([]gwapiv1.ListenerEntryStatus, 0, len(want.Listeners))
 	for _, l := range want.Listeners {
 		conds := append([]metav1.Condition(nil), old[l.Name]...)
+		for _, typ := range optionalListenerConditions {
+			if meta.FindStatusCondition(l.Conditions, typ) == nil {
+				meta.RemoveStatusCondition(&conds, typ)
+			}
+		}
 		accepted := meta.FindStatusCondition(l.Conditions, string(gwapiv1.ListenerEntryConditionAccepted))
 		status.Merge(&conds, append(append([]metav1.Condition(nil), l.Conditions...),
 			status.ListenerEntryProgrammed(*accepted, programmed))...)

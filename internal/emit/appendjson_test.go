@@ -56,6 +56,13 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 		}
 		check("server options "+name, cfg)
 	}
+	for name, c := range acmeCases {
+		cfg, err := emit.Config(c.g(), c.opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check("acme "+name, cfg)
+	}
 	for name, c := range optionCases {
 		cfg, err := emit.Config(translator.Translate(fixture.LoadCase(t, translatorTestdata, c.in)).IR, c.opts)
 		if err != nil {

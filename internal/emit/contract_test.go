@@ -24,7 +24,8 @@ func TestContractCaddyValidates(t *testing.T) {
 	withOptions, _ := filepath.Glob(filepath.Join("testdata", "options", "*.json"))
 	tlsServers, _ := filepath.Glob(filepath.Join("testdata", "tls-servers", "*.json"))
 	backendTLS, _ := filepath.Glob(filepath.Join("testdata", "backend-tls", "*.json"))
-	files = append(append(append(files, withOptions...), tlsServers...), backendTLS...)
+	acme, _ := filepath.Glob(filepath.Join("testdata", "acme", "*.json"))
+	files = append(append(append(append(files, withOptions...), tlsServers...), backendTLS...), acme...)
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no emitted goldens found (%v); run go test -update", err)
 	}

@@ -13,6 +13,7 @@ package emit
 import (
 	"bytes"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"slices"
 
@@ -76,6 +77,20 @@ type Options struct {
 	MetricsPort int32
 	// DisableMetrics leaves out the metrics server and request metrics.
 	DisableMetrics bool
+	// ACMEStorage is the top-level storage module (JSON with its "module" key) of a
+	// config with automatic certificates; empty is the Gateway's storage Secrets
+	// (acmestore), which every Caddy pod of the Gateway shares. Tests use Caddy's
+	// file_system storage.
+	ACMEStorage json.RawMessage
+	// HTTPChallengePort is the port of the HTTP server the CA's HTTP-01 validation
+	// reaches; DefaultHTTPChallengePort when 0. Tests that cannot bind port 80 set theirs.
+	HTTPChallengePort int32
+	// TLSALPNChallengePort is the port of the HTTPS server the CA's TLS-ALPN-01
+	// validation reaches; DefaultTLSALPNChallengePort when 0.
+	TLSALPNChallengePort int32
+	// RenewInterval is how often managed certificates are checked for renewal
+	// (duration string); Caddy's default, 10m, when empty.
+	RenewInterval string
 }
 
 func (o Options) withDefaults() Options {
@@ -96,6 +111,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.RefusedBackend == "" {
 		o.RefusedBackend = DefaultRefusedBackend
+	}
+	if o.HTTPChallengePort == 0 {
+		o.HTTPChallengePort = DefaultHTTPChallengePort
+	}
+	if o.TLSALPNChallengePort == 0 {
+		o.TLSALPNChallengePort = DefaultTLSALPNChallengePort
 	}
 	return o
 }
@@ -236,6 +257,9 @@ func config(g *ir.Gateway, opts Options) (*caddyjson.Config, *emitter, error) {
 	}
 	if served := servedCertificates(g); len(served) > 0 {
 		cfg.Apps.TLS = tlsApp(served)
+	}
+	if err := o.withACME(cfg, g); err != nil {
+		return nil, nil, fmt.Errorf("automatic certificates of Gateway %s/%s: %w", g.Namespace, g.Name, err)
 	}
 	if len(g.TCP)+len(g.UDP)+len(g.TLS) > 0 {
 		l4, err := e.layer4App(g.TCP, g.UDP)

@@ -55,6 +55,8 @@ func TestOptionsRefused(t *testing.T) {
 		"metrics port on readiness":  {emit.Options{MetricsPort: 8081}, "metrics port 8081 is reserved for the readiness server"},
 		"listener port on metrics":   {emit.Options{MetricsPort: 80}, "listener port 80 is reserved for the metrics server"},
 		"listener port on readiness": {emit.Options{ReadinessPort: 80}, "listener port 80 is reserved for the readiness server"},
+		"ACME storage":               {emit.Options{ACMEStorage: []byte(`{"root":"/x"}`)}, `ACME storage {"root":"/x"} is not a JSON object naming its module`},
+		"HTTP-01 challenge port":     {emit.Options{HTTPChallengePort: 70000}, "HTTP-01 challenge port 70000 is not a port"},
 	}
 	in := fixture.LoadCase(t, translatorTestdata, "httproute-basic")
 	g := translator.Translate(in).IR

@@ -98,8 +98,26 @@ func hostPattern(host string) string {
 	return `(?i)^` + regexp.QuoteMeta(host)
 }
 
+// connectionPolicy is the TLS connection policy of an HTTPS listener, matched by SNI.
+// A listener with certificates from Secrets selects them by tag (their names).
+//
+// A listener presenting automatic certificates has no certificate selection: Caddy
+// caches managed certificates by name only, without tags (caddytls tags the
+// certificates of its load_* loaders alone), so no tag can name them, and an empty
+// selection would make every cached certificate eligible when none matches the name.
+// Without a selection, certmagic looks the SNI up among the certificates whose names
+// cover it, the exact name first: the managed certificate of the listener's own name
+// (obtained ahead, or on demand once the permission allowed it) is the one found. A
+// certificate of another listener is found only when its own names cover the SNI — a
+// Secret's certificate naming it exactly or by a wildcard — and is then valid for it:
+// while the listener holds no certificate of its own yet (obtaining, or its CA
+// failing), such a certificate is presented, and an on-demand name it covers is not
+// obtained. Caddy v2.11.9 offers no selection that excludes tagged certificates.
 func connectionPolicy(l *ir.Listener) caddyjson.TLSConnectionPolicy {
-	p := caddyjson.TLSConnectionPolicy{CertificateSelection: &caddyjson.CertificateSelection{AnyTag: l.Certificates}}
+	p := caddyjson.TLSConnectionPolicy{}
+	if !usesAutomatic(l) {
+		p.CertificateSelection = &caddyjson.CertificateSelection{AnyTag: l.Certificates}
+	}
 	switch {
 	case l.Hostname == "":
 	case strings.HasPrefix(l.Hostname, "*"):

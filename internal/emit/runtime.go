@@ -22,7 +22,7 @@ func (o Options) check() error {
 	if !o.DisableMetrics && o.MetricsPort == o.ReadinessPort {
 		return fmt.Errorf("metrics port %d is reserved for the readiness server", o.MetricsPort)
 	}
-	return nil
+	return o.checkACME()
 }
 
 // logging is the logging config: the level of Caddy's own log and the access log,

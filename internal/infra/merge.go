@@ -16,7 +16,9 @@ var apiPkgPath = reflect.TypeFor[v1alpha1.CaddyProxyConfigSpec]().PkgPath()
 // (affinity, resources, probes, ...) are replaced as a whole. Fields that exclude each
 // other follow the Gateway level: its replicas drop the class-level autoscaling and vice
 // versa, its workload kind drops class-level fields of the other kind, and its
-// minAvailable or maxUnavailable drops the class-level other one. gatewayOverrides is the
+// minAvailable or maxUnavailable drops the class-level other one. The references of
+// spec.acme (externalAccountBinding, trustedCARef) are replaced as a whole, never mixed
+// from both levels. gatewayOverrides is the
 // class level's alone (params.CheckOverrides refuses a Gateway level that sets it, or a
 // field it locks). Either argument may be nil;
 // the result never aliases the arguments and is nil only when both are.
@@ -37,6 +39,9 @@ func Merge(class, gateway *v1alpha1.CaddyProxyConfigSpec) *v1alpha1.CaddyProxyCo
 	out.GatewayOverrides = class.GatewayOverrides.DeepCopy()
 	if out.Workload != nil && gateway.Workload != nil {
 		resolveWorkload(out.Workload, gateway.Workload)
+	}
+	if out.ACME != nil && gateway.ACME != nil {
+		resolveACME(out.ACME, gateway.ACME)
 	}
 	return out
 }
@@ -64,6 +69,18 @@ func resolveWorkload(out, gw *v1alpha1.WorkloadSpec) {
 		if p.MaxUnavailable != nil && p.MinAvailable == nil {
 			out.PodDisruptionBudget.MinAvailable = nil
 		}
+	}
+}
+
+// resolveACME replaces the merged references of spec.acme by the Gateway level's own
+// where it sets them: a key ID of one level with the MAC key of the other, or a CA name of
+// one with the kind of the other, would name something neither level meant.
+func resolveACME(out, gw *v1alpha1.ACMESpec) {
+	if gw.ExternalAccountBinding != nil {
+		out.ExternalAccountBinding = gw.ExternalAccountBinding.DeepCopy()
+	}
+	if gw.TrustedCARef != nil {
+		out.TrustedCARef = gw.TrustedCARef.DeepCopy()
 	}
 }
 

@@ -62,6 +62,33 @@ func TestMerge(t *testing.T) {
 			gateway: &v1alpha1.CaddyProxyConfigSpec{GatewayOverrides: &v1alpha1.GatewayOverridesSpec{}, Service: &v1alpha1.ServiceSpec{Type: &np}},
 			want:    &v1alpha1.CaddyProxyConfigSpec{Service: &v1alpha1.ServiceSpec{Type: &np}},
 		},
+		"acme: fields merge one by one, references are replaced whole": {
+			class: &v1alpha1.CaddyProxyConfigSpec{ACME: &v1alpha1.ACMESpec{
+				Directory: ptr.To("https://class.example/directory"), Email: ptr.To("class@example.com"),
+				ExternalAccountBinding: &v1alpha1.ACMEExternalAccountBinding{KeyID: "class-kid",
+					MACKeySecretRef: v1alpha1.SecretKeyReference{Name: "class-eab", Key: "class-key"}},
+				TrustedCARef: &v1alpha1.ACMETrustedCARef{Kind: "Secret", Name: "class-ca", Key: ptr.To("root.pem")},
+				Challenges:   []v1alpha1.ACMEChallenge{v1alpha1.ACMEChallengeHTTP01, v1alpha1.ACMEChallengeTLSALPN01}}},
+			gateway: &v1alpha1.CaddyProxyConfigSpec{ACME: &v1alpha1.ACMESpec{
+				Directory: ptr.To("https://gw.example/directory"),
+				ExternalAccountBinding: &v1alpha1.ACMEExternalAccountBinding{KeyID: "gw-kid",
+					MACKeySecretRef: v1alpha1.SecretKeyReference{Name: "gw-eab", Key: "gw-key"}},
+				TrustedCARef: &v1alpha1.ACMETrustedCARef{Kind: "ConfigMap", Name: "gw-ca"},
+				Challenges:   []v1alpha1.ACMEChallenge{v1alpha1.ACMEChallengeTLSALPN01}}},
+			want: &v1alpha1.CaddyProxyConfigSpec{ACME: &v1alpha1.ACMESpec{
+				Directory: ptr.To("https://gw.example/directory"), Email: ptr.To("class@example.com"),
+				ExternalAccountBinding: &v1alpha1.ACMEExternalAccountBinding{KeyID: "gw-kid",
+					MACKeySecretRef: v1alpha1.SecretKeyReference{Name: "gw-eab", Key: "gw-key"}},
+				TrustedCARef: &v1alpha1.ACMETrustedCARef{Kind: "ConfigMap", Name: "gw-ca"},
+				Challenges:   []v1alpha1.ACMEChallenge{v1alpha1.ACMEChallengeTLSALPN01}}},
+		},
+		"acme of the class level alone": {
+			class: &v1alpha1.CaddyProxyConfigSpec{ACME: &v1alpha1.ACMESpec{Email: ptr.To("class@example.com"),
+				TrustedCARef: &v1alpha1.ACMETrustedCARef{Kind: "Secret", Name: "class-ca"}}},
+			gateway: &v1alpha1.CaddyProxyConfigSpec{ACME: &v1alpha1.ACMESpec{Directory: ptr.To("https://gw.example/directory")}},
+			want: &v1alpha1.CaddyProxyConfigSpec{ACME: &v1alpha1.ACMESpec{Directory: ptr.To("https://gw.example/directory"),
+				Email: ptr.To("class@example.com"), TrustedCARef: &v1alpha1.ACMETrustedCARef{Kind: "Secret", Name: "class-ca"}}},
+		},
 		"maps merge key by key": {
 			class: &v1alpha1.CaddyProxyConfigSpec{Service: &v1alpha1.ServiceSpec{
 				Annotations: map[string]string{"a": "class", "b": "class"}}},

@@ -16,9 +16,9 @@ import (
 // applyPatches applies the patches in order to the objects of their target kind, in place.
 // A patch whose target kind is not rendered for this Gateway (an HPA without autoscaling,
 // a DaemonSet patch on a Deployment) does nothing. A patch may not change an object's
-// kind, name or namespace, nor give the Caddy pods Kubernetes credentials (see
-// checkNoCredentials); serviceAccount is the rendered ServiceAccount's name.
-func applyPatches(objs []client.Object, patches []v1alpha1.Patch, serviceAccount string) error {
+// kind, name or namespace, nor give the Caddy pods Kubernetes credentials beyond those
+// rendered (allowed; see checkCredentials).
+func applyPatches(objs []client.Object, patches []v1alpha1.Patch, allowed credentials) error {
 	for i, p := range patches {
 		for j, obj := range objs {
 			if obj.GetObjectKind().GroupVersionKind().Kind != string(p.Target) {
@@ -26,7 +26,7 @@ func applyPatches(objs []client.Object, patches []v1alpha1.Patch, serviceAccount
 			}
 			patched, err := applyPatch(obj, p)
 			if err == nil {
-				err = checkNoCredentials(patched, serviceAccount)
+				err = checkCredentials(patched, allowed)
 			}
 			if err != nil {
 				return fmt.Errorf("spec.patches[%d] (%s patch of %s %s): %w", i, patchType(p), p.Target, obj.GetName(), err)

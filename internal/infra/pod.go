@@ -128,6 +128,9 @@ func (r *renderer) caddyContainer() corev1.Container {
 			{Name: volBootstrap, MountPath: BootstrapDir, ReadOnly: true},
 		},
 	}
+	if r.in.ACME {
+		c.VolumeMounts = append(c.VolumeMounts, tokenMount)
+	}
 	for _, p := range r.ports {
 		c.Ports = append(c.Ports, corev1.ContainerPort{Name: p.name(), ContainerPort: p.port, Protocol: p.protocol})
 	}
@@ -211,7 +214,7 @@ func (r *renderer) volumes() []corev1.Volume {
 	emptyDir := func(name string) corev1.Volume {
 		return corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}
 	}
-	return []corev1.Volume{
+	vols := []corev1.Volume{
 		emptyDir(volRun),
 		emptyDir(volData),
 		emptyDir(volConfig),
@@ -222,4 +225,8 @@ func (r *renderer) volumes() []corev1.Volume {
 			DefaultMode: ptr.To[int32](0o440),
 		}}},
 	}
+	if t := r.tokenVolume(); t != nil {
+		vols = append(vols, *t)
+	}
+	return vols
 }

@@ -80,6 +80,11 @@ type Input struct {
 	OperatorImage string
 	// Operator selects the operator's pods for the NetworkPolicy.
 	Operator OperatorPods
+	// ACME says the Gateway obtains automatic certificates (the translation's
+	// ir.Gateway.ACME is set): its pods share a certificate storage in the cluster, so
+	// its Secrets, Leases, Role and RoleBinding are rendered and the caddy container
+	// (alone) gets a service account token to reach them.
+	ACME bool
 }
 
 // Names are the names of a Gateway's rendered objects.
@@ -89,6 +94,8 @@ type Names struct {
 	Workload string
 	// Bootstrap names the ConfigMap of the bootstrap config.
 	Bootstrap string
+	// ACME names the Role and RoleBinding of the certificate storage.
+	ACME string
 }
 
 // NamesFor returns the object names for a Gateway.
@@ -96,6 +103,7 @@ func NamesFor(gateway string) Names {
 	return Names{
 		Workload:  names.Child(gateway, "-caddy", names.MaxLabel),
 		Bootstrap: names.Child(gateway, "-caddy-bootstrap", names.MaxSubdomain),
+		ACME:      names.Child(gateway, "-caddy-acme", names.MaxSubdomain),
 	}
 }
 
@@ -107,16 +115,23 @@ func SelectorLabels(gateway string) map[string]string {
 	}
 }
 
-// Render returns the objects of one Gateway in a fixed order: ServiceAccount, ConfigMap,
-// Deployment or DaemonSet, Service, NetworkPolicy (unless disabled), HorizontalPodAutoscaler
-// and PodDisruptionBudget (when configured). Patches are applied last; a failing patch is
-// an error naming its index.
+// Render returns the objects of one Gateway in a fixed order: ServiceAccount, with
+// automatic certificates the storage's Secrets, Leases, Role and RoleBinding, then
+// ConfigMap, Deployment or DaemonSet, Service, NetworkPolicy (unless disabled),
+// HorizontalPodAutoscaler and PodDisruptionBudget (when configured). Patches are applied
+// last, to their target kinds (never to the storage's); a failing patch is an error
+// naming its index.
 func Render(in Input) ([]client.Object, error) {
 	r, err := newRenderer(in)
 	if err != nil {
 		return nil, err
 	}
-	objs := []client.Object{r.serviceAccount(), r.bootstrap(), r.workload(), r.service()}
+	objs := []client.Object{r.serviceAccount()}
+	if r.in.ACME {
+		// Before the workload: its pods find their storage and rights in place.
+		objs = append(objs, r.acmeObjects()...)
+	}
+	objs = append(objs, r.bootstrap(), r.workload(), r.service())
 	if np := r.networkPolicy(); np != nil {
 		objs = append(objs, np)
 	}
@@ -126,7 +141,8 @@ func Render(in Input) ([]client.Object, error) {
 	if pdb := r.pdb(); pdb != nil {
 		objs = append(objs, pdb)
 	}
-	if err := applyPatches(objs, r.spec.Patches, r.names.Workload); err != nil {
+	allowed := credentials{serviceAccount: r.names.Workload, token: r.tokenVolume()}
+	if err := applyPatches(objs, r.spec.Patches, allowed); err != nil {
 		return nil, err
 	}
 	return objs, nil
@@ -273,7 +289,8 @@ func (r *renderer) serviceAccount() client.Object {
 	return &corev1.ServiceAccount{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"},
 		ObjectMeta: r.meta(r.names.Workload, nil, nil),
-		// Caddy and the admin-proxy never talk to the Kubernetes API.
+		// No container gets a token unless one is mounted explicitly: only the caddy
+		// container, and only with automatic certificates (tokenVolume).
 		AutomountServiceAccountToken: ptr.To(false),
 	}
 }

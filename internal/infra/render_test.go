@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
@@ -20,7 +21,9 @@ import (
 // testInput builds the Input of a golden case from testdata/<case>.in.yaml: one Gateway
 // and up to two CaddyProxyConfigs, and the listeners of any ListenerSets (all taken as
 // allowed: which sets a Gateway allows is the translator's business). The one the Gateway's spec.infrastructure.parametersRef
-// names is the Gateway level; the other is the class level.
+// names is the Gateway level; the other is the class level. A case whose name starts
+// with "acme-" renders a Gateway with automatic certificates (Input.ACME: the translation
+// decides it, from listener options this package does not read).
 func testInput(t *testing.T, path string) Input {
 	t.Helper()
 	raw, err := os.ReadFile(path)
@@ -87,6 +90,7 @@ func testInput(t *testing.T, path string) Input {
 		OperatorImage:        "localhost/caddy-gateway-operator:test",
 		Operator: OperatorPods{Namespace: "caddy-gateway-system", Labels: map[string]string{
 			"app.kubernetes.io/name": "caddy-gateway-operator", "control-plane": "controller-manager"}},
+		ACME: strings.HasPrefix(filepath.Base(path), "acme-"),
 	}
 }
 

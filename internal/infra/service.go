@@ -60,7 +60,11 @@ func (r *renderer) service() client.Object {
 // networkPolicy admits the admin port only from the operator's pods (and adminFrom), the
 // listener ports from listenersFrom (default: anyone) and the metrics port from
 // metricsFrom (default: anyone). Probes need no rule: traffic from the pod's own node is
-// always allowed. NetworkPolicies do not apply to hostNetwork pods.
+// always allowed. NetworkPolicies do not apply to hostNetwork pods. Egress is not
+// restricted: the pods reach their backends and, with automatic certificates, the API
+// server (their certificate storage) and the ACME CA. The CA's challenge requests come in
+// on the listener ports, so a listenersFrom that leaves the CA out fails its HTTP-01 and
+// TLS-ALPN-01 validations.
 func (r *renderer) networkPolicy() client.Object {
 	np := v1alpha1.NetworkPolicySpec{}
 	if r.spec.NetworkPolicy != nil {

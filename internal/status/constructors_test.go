@@ -46,6 +46,22 @@ func TestRouteListenerAndAncestorConstructors(t *testing.T) {
 			got:  status.RouteResolvedRefs(4, gwapiv1.RouteReasonRefNotPermitted, ""),
 			want: c("ResolvedRefs", "False", "RefNotPermitted", "", 4),
 		},
+		"listener automatic certificates valid": {
+			got:  status.ListenerCertificatesValid(7, "a.example.com: valid until 2027-03-01T00:00:00Z"),
+			want: c("caddygateway.io/AutomaticCertificates", "True", "Valid", "a.example.com: valid until 2027-03-01T00:00:00Z", 7),
+		},
+		"listener automatic certificates obtaining": {
+			got:  status.ListenerCertificatesObtaining(7, "a.example.com: obtaining"),
+			want: c("caddygateway.io/AutomaticCertificates", "False", "Obtaining", "a.example.com: obtaining", 7),
+		},
+		"listener automatic certificates failing": {
+			got:  status.ListenerCertificatesFailing(7, "a.example.com: failing: rate limited"),
+			want: c("caddygateway.io/AutomaticCertificates", "False", "Failing", "a.example.com: failing: rate limited", 7),
+		},
+		"listener automatic certificates pending": {
+			got:  status.ListenerCertificatesPending(7, "a.example.com: not obtained yet"),
+			want: c("caddygateway.io/AutomaticCertificates", "Unknown", "Pending", "a.example.com: not obtained yet", 7),
+		},
 		"listener accepted, default message": {
 			got:  status.ListenerAccepted(5, gwapiv1.ListenerReasonAccepted, ""),
 			want: c("Accepted", "True", "Accepted", "Listener is accepted", 5),

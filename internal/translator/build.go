@@ -47,8 +47,11 @@ func (t *translation) buildIR() *ir.Gateway {
 			}
 			srv.Listeners = append(srv.Listeners, ir.Listener{
 				Name: l.irName(), Hostname: l.hostname, Certificates: l.certs, Hosts: buildHostGroups(l),
-				ClientValidation: l.validation, RequestFilters: l.filters,
+				ClientValidation: l.validation, RequestFilters: l.filters, Automatic: l.automatic,
 			})
+			if l.automatic != nil {
+				g.ACME = t.acme
+			}
 		}
 		g.HTTP = append(g.HTTP, srv)
 	}

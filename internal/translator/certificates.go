@@ -10,9 +10,13 @@ import (
 
 // resolveCertificates resolves the certificateRefs of an HTTPS listener or a TLS
 // listener in mode Terminate into certificate names and flags each ref that cannot be
-// used; data is kept in t.certData.
+// used; data is kept in t.certData. No certificateRefs is no problem for a listener
+// that obtains its certificate automatically.
 func (t *translation) resolveCertificates(l *listener) {
 	if len(l.spec.TLS.CertificateRefs) == 0 {
+		if l.options.automatic {
+			return // nothing to resolve: the certificate is obtained over ACME
+		}
 		l.badRef(gwapiv1.ListenerReasonInvalidCertificateRef, fmt.Sprintf("%s listener has no certificateRefs", l.spec.Protocol))
 		return
 	}

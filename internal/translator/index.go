@@ -39,6 +39,9 @@ type translation struct {
 	regexErrs map[string]string
 	// emittedErrs caches the compile error ("" when valid) of each distinct emitted pattern.
 	emittedErrs map[string]string
+	// acme is the Gateway's ACME settings when a listener obtains automatic
+	// certificates (resolveAutomatic).
+	acme *ir.ACME
 	// shadowed are the hostnames of TLSRoutes that other TLSRoutes serve (buildIR).
 	shadowed []shadowedHost
 	// mixedKinds is set when the input has routes of more than one kind (kindsMayConflict).

@@ -19,7 +19,9 @@ const gatewayGroup = gwapiv1.GroupName
 type listener struct {
 	spec *gwapiv1.Listener
 	// set is the ListenerSet the listener comes from; nil for the Gateway's own.
-	set       *listenerSet
+	set *listenerSet
+	// index is the listener's index in its owner's spec.listeners.
+	index     int
 	hostname  string
 	accepted  bool // usable for route attachment
 	programOK bool // usable by the data plane (accepted and has what it needs)
@@ -33,9 +35,13 @@ type listener struct {
 	// validation verifies client certificates (Gateway spec.tls.frontend); nil for none.
 	validation *ir.ClientValidation
 	// filters are the resolved pre-routing filters (checkFilters).
-	filters  []ir.RequestFilter
-	attached int32
-	routes   []attachedRoute
+	filters []ir.RequestFilter
+	// options are what tls.options ask of automatic certificates; automatic is set when
+	// the listener is served with them (resolveAutomatic).
+	options   automaticOptions
+	automatic *ir.AutomaticCertificates
+	attached  int32
+	routes    []attachedRoute
 	// claims are the routes attached so far with their effective hostnames, for
 	// HTTPRoute/GRPCRoute hostname conflicts.
 	claims []hostClaim
@@ -68,24 +74,26 @@ func (l *listener) scheme() string {
 // allows, in precedence order, and marks their conflicts.
 func (t *translation) buildListeners() {
 	for i := range t.gw.Spec.Listeners {
-		t.listeners = append(t.listeners, t.newListener(&t.gw.Spec.Listeners[i], nil))
+		t.listeners = append(t.listeners, t.newListener(&t.gw.Spec.Listeners[i], nil, i))
 	}
 	t.buildListenerSets()
 	t.markConflicts()
+	t.resolveAutomatic()
 	for _, l := range t.listeners {
-		l.programOK = l.accepted && (!l.needsCertificates() || len(l.certs) > 0)
+		l.programOK = l.accepted && (!l.needsCertificates() || len(l.certs) > 0 || l.automatic != nil)
 	}
 }
 
 // newListener checks one listener of the Gateway (set nil) or of a ListenerSet and
-// resolves its certificates.
-func (t *translation) newListener(spec *gwapiv1.Listener, set *listenerSet) *listener {
-	l := &listener{spec: spec, set: set, accepted: true, accReason: gwapiv1.ListenerReasonAccepted,
+// resolves its certificates; index is its index in its owner's spec.listeners.
+func (t *translation) newListener(spec *gwapiv1.Listener, set *listenerSet, index int) *listener {
+	l := &listener{spec: spec, set: set, index: index, accepted: true, accReason: gwapiv1.ListenerReasonAccepted,
 		refReason: gwapiv1.ListenerReasonResolvedRefs}
 	if spec.Hostname != nil {
 		l.hostname = strings.ToLower(string(*spec.Hostname))
 	}
 	t.checkProtocol(l)
+	t.checkTLSOptions(l)
 	t.checkKinds(l)
 	t.checkFilters(l)
 	if l.accepted && spec.Protocol == gwapiv1.HTTPSProtocolType {
@@ -344,15 +352,19 @@ func (t *translation) listenerStatus(l *listener, gen int64) gwapiv1.ListenerSta
 	if l.conflict != "" {
 		conflict, conflictMsg = l.conflict, l.accMsg
 	}
+	conds := []metav1.Condition{
+		status.ListenerAccepted(gen, l.accReason, l.accMsg),
+		status.ListenerResolvedRefs(gen, l.refReason, l.refMsg),
+		status.ListenerConflicted(gen, conflict, conflictMsg),
+	}
+	if l.automatic != nil {
+		conds = append(conds, t.automaticCondition(l, gen))
+	}
 	return gwapiv1.ListenerStatus{
 		Name:           l.spec.Name,
 		SupportedKinds: l.kinds,
 		AttachedRoutes: l.attached,
-		Conditions: []metav1.Condition{
-			status.ListenerAccepted(gen, l.accReason, l.accMsg),
-			status.ListenerResolvedRefs(gen, l.refReason, l.refMsg),
-			status.ListenerConflicted(gen, conflict, conflictMsg),
-		},
+		Conditions:     conds,
 	}
 }
 

@@ -148,7 +148,7 @@ func (t *translation) buildListenerSets() {
 		}
 		for i := range obj.Spec.Listeners {
 			spec := gwapiv1.Listener(obj.Spec.Listeners[i])
-			l := t.newListener(&spec, ls)
+			l := t.newListener(&spec, ls, i)
 			if what, own := t.in.OwnPorts[spec.Port]; own {
 				l.reject(gwapiv1.ListenerReasonPortUnavailable,
 					fmt.Sprintf("port %d is %s of the Gateway's Caddy pods", spec.Port, what))

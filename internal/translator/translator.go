@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
+	"github.com/caddy-gateway/operator/api/v1alpha1"
 	"github.com/caddy-gateway/operator/internal/acmestore"
 	"github.com/caddy-gateway/operator/internal/ir"
 )
@@ -42,10 +43,10 @@ type Input struct {
 	// Services are the possible backends.
 	Services []corev1.Service
 	// Secrets hold listener certificates and the Gateway's backend client certificate
-	// (type kubernetes.io/tls).
+	// (type kubernetes.io/tls), and the EAB key and trusted CA spec.acme may name.
 	Secrets []corev1.Secret
-	// ConfigMaps hold CA bundles (key ca.crt) for frontend client certificate validation
-	// and for BackendTLSPolicies.
+	// ConfigMaps hold CA bundles (key ca.crt) for frontend client certificate validation,
+	// for BackendTLSPolicies and for the directory of a private ACME CA (spec.acme).
 	ConfigMaps []corev1.ConfigMap
 	// ReferenceGrants permit cross-namespace references.
 	ReferenceGrants []gwapiv1.ReferenceGrant
@@ -72,6 +73,11 @@ type Input struct {
 	// certificates, by hostname (read from the Gateway's ACME storage): listener
 	// conditions report them.
 	CertificateStates map[string]acmestore.CertificateState
+	// ACME is the Gateway's merged CaddyProxyConfig spec.acme (nil for every default): how
+	// the listeners asking for automatic certificates obtain them. The Secret of its
+	// externalAccountBinding and the Secret or ConfigMap of its trustedCARef, in the
+	// Gateway's namespace, are read from Secrets and ConfigMaps.
+	ACME *v1alpha1.ACMESpec
 }
 
 // Output is the result of a translation.

@@ -10,6 +10,7 @@ import (
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -142,6 +143,35 @@ func TestAdmissionPolicyLimitsOperatorToManagedObjects(t *testing.T) {
 		denied(t, "apply labelled over someone else's", apply("theirs", managed))
 		denied(t, "delete someone else's", op.Delete(ctx, deployment("theirs", nil)))
 		allowed(t, "delete labelled", op.Delete(ctx, deployment("ours", nil)))
+	})
+	t.Run("certificate storage", func(t *testing.T) {
+		lease := func(ns, name string, labels map[string]string) *coordinationv1.Lease {
+			return &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: labels}}
+		}
+		allowed(t, "create a labelled Lease", op.Create(ctx, lease("apps", "gw-caddy-acme-lock-0", managed)))
+		denied(t, "create an unlabelled Lease", op.Create(ctx, lease("apps", "user", nil)))
+		allowed(t, "create the leader election Lease", op.Create(ctx, lease(opNS, "caddy-gateway-operator.caddygateway.io", nil)))
+		// The operator holds get and update on secrets and leases, so it may grant them
+		// (the API server's escalation check), by name, to a Gateway's ServiceAccount.
+		role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Namespace: "apps", Name: "gw-caddy-acme", Labels: managed},
+			Rules: []rbacv1.PolicyRule{
+				{APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: []string{"gw-caddy-acme-0"}, Verbs: []string{"get", "update"}},
+				{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, ResourceNames: []string{"gw-caddy-acme-lock-0"}, Verbs: []string{"get", "update"}},
+			}}
+		allowed(t, "create the storage Role", op.Create(ctx, role))
+		allowed(t, "bind it to the Gateway's ServiceAccount", op.Create(ctx, &rbacv1.RoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "apps", Name: "gw-caddy-acme", Labels: managed},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: role.Name},
+			Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: "apps", Name: "gw-caddy"}},
+		}))
+		more := role.DeepCopy()
+		more.Name, more.Rules = "more", []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"pods/exec"}, Verbs: []string{"create"}}}
+		if err := op.Create(ctx, more); !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), "attempting to grant RBAC permissions not currently held") {
+			t.Errorf("create a Role granting what the operator does not hold: want the escalation check's refusal, got %v", err)
+		}
+		unlabelled := role.DeepCopy()
+		unlabelled.Name, unlabelled.Labels = "unlabelled", nil
+		denied(t, "create an unlabelled Role", op.Create(ctx, unlabelled))
 	})
 	t.Run("not matched", func(t *testing.T) {
 		// Events are not the operator's objects: the policy leaves them alone.
