@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/caddyserver/certmagic"
@@ -65,6 +66,9 @@ type Storage struct {
 	logger        *zap.Logger
 	names         nameLocks
 	shards        [acmestore.Shards]*shardLock
+	// writes serialize this process's updates of each Secret: they would only
+	// conflict with each other, so retries are left for other replicas' writes.
+	writes [acmestore.Shards]sync.Mutex
 
 	// beforeUpdate, when set, runs between the read and the write of a Secret update.
 	beforeUpdate func(secret string)
@@ -145,6 +149,8 @@ var conflictBackoff = wait.Backoff{Steps: 12, Duration: 10 * time.Millisecond, F
 // change reports whether it changed anything; nothing is written when it did not.
 func (s *Storage) updateSecret(ctx context.Context, i int, change func(map[string][]byte) bool) error {
 	name := s.cfg.Secrets[i]
+	s.writes[i].Lock()
+	defer s.writes[i].Unlock()
 	return retry.RetryOnConflict(conflictBackoff, func() error {
 		sec, err := s.getSecret(ctx, i)
 		if err != nil {
