@@ -69,6 +69,18 @@ func TestGatewayHoldsACMEOrdersUntilAPodIsReady(t *testing.T) {
 		return nil
 	})
 	f.waitGateway(t, automaticMessage("app.example.com: not obtained yet"))
+
+	// Pods that all turn unready keep their config: the Gateway had a ready pod.
+	pod.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionFalse, LastTransitionTime: metav1.Now()}}
+	if err := k8s.Status().Update(ctxFor(t), pod); err != nil {
+		t.Fatalf("marking pod %s unready: %v", pod.Name, err)
+	}
+	consistently(t, quietPeriod, func() error {
+		if got, err := automated(controller.LastEmitted(key)); err != nil || !slices.Equal(got, []string{"app.example.com"}) {
+			return fmt.Errorf("names obtained ahead %v (%v) after the pod turned unready, want app.example.com still", got, err)
+		}
+		return nil
+	})
 }
 
 // automated is tls.certificates.automate of the config cfg; an error before any config.
