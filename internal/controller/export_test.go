@@ -9,6 +9,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
+	"github.com/caddy-gateway/operator/internal/emit"
+	"github.com/caddy-gateway/operator/internal/ir"
 	"github.com/caddy-gateway/operator/internal/translator"
 )
 
@@ -32,6 +34,33 @@ func init() {
 		translated.n[client.ObjectKeyFromObject(in.Gateway)]++
 		translated.Unlock()
 		return translator.Translate(in)
+	}
+}
+
+// emitted keeps the last configuration emitted for each Gateway.
+var emitted = struct {
+	sync.Mutex
+	last map[types.NamespacedName][]byte
+}{last: map[types.NamespacedName][]byte{}}
+
+// LastEmitted is the JSON of the last configuration emitted for the Gateway key; nil
+// before any.
+func LastEmitted(key types.NamespacedName) []byte {
+	emitted.Lock()
+	defer emitted.Unlock()
+	return emitted.last[key]
+}
+
+// The tests' emit records what it emits.
+func init() {
+	emitConfig = func(g *ir.Gateway, o emit.Options) (emit.Result, error) {
+		res, err := emit.Emit(g, o)
+		if err == nil {
+			emitted.Lock()
+			emitted.last[types.NamespacedName{Namespace: g.Namespace, Name: g.Name}] = res.JSON
+			emitted.Unlock()
+		}
+		return res, err
 	}
 }
 

@@ -30,6 +30,9 @@ type configOutcome struct {
 	// blocked says why nothing could be pushed (no client certificate yet, a config
 	// Caddy could not be given); empty when a push was attempted.
 	blocked string
+	// ordersHeld says that no Caddy pod of the Gateway is ready: the names obtained
+	// ahead are not ordered yet (ordersHeld).
+	ordersHeld bool
 }
 
 // translate reads from the cache everything else the translation of the Gateway needs
@@ -47,19 +50,29 @@ func (r *GatewayReconciler) translate(ctx context.Context, gw *gwapiv1.Gateway, 
 	if err := r.addACMEInputs(ctx, gw, spec.ACME, &in); err != nil {
 		return configOutcome{}, err
 	}
+	if asksForAutomatic(gw, in.ListenerSets) {
+		if in.ACMEOrdersHeld, err = r.ordersHeld(ctx, gw); err != nil {
+			return configOutcome{}, err
+		}
+	}
 	if r.observeInput != nil {
 		r.observeInput(&in)
 	}
-	return configOutcome{translation: translateGateway(in), sets: in.ListenerSets, routes: routes}, nil
+	return configOutcome{translation: translateGateway(in), sets: in.ListenerSets, routes: routes, ordersHeld: in.ACMEOrdersHeld}, nil
 }
 
 // translateGateway is translator.Translate; the controller's tests count its calls.
 var translateGateway = translator.Translate
 
+// emitConfig is emit.Emit; the controller's tests record what it emits.
+var emitConfig = emit.Emit
+
 // configure emits the Caddy configuration of a translation (out) and pushes it to every
 // Caddy pod that can take it.
 func (r *GatewayReconciler) configure(ctx context.Context, gw *gwapiv1.Gateway, spec *v1alpha1.CaddyProxyConfigSpec, out configOutcome) (configOutcome, error) {
-	cfg, err := emit.Emit(out.translation.IR, params.EmitOptions(spec.Caddy))
+	opts := params.EmitOptions(spec.Caddy)
+	opts.HoldACMEOrders = out.ordersHeld
+	cfg, err := emitConfig(out.translation.IR, opts)
 	if err != nil {
 		out.blocked = fmt.Sprintf("the configuration cannot be rendered: %v", err)
 		return out, nil

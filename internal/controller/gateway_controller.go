@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -89,6 +90,9 @@ type GatewayReconciler struct {
 	routability routabilityMemo
 	// addressRefusals: see addressRefusals.
 	addressRefusals addressRefusals
+	// servedOnce maps the Gateways that have had a Ready Caddy pod to their UID
+	// (ordersHeld).
+	servedOnce sync.Map
 }
 
 // Writes are what the code does, nothing more: fleet objects are server-side applied
@@ -213,6 +217,7 @@ func (r *GatewayReconciler) forgetGateway(ctx context.Context, key types.Namespa
 	r.applied.forget(key)
 	r.refused.forget(key)
 	r.addressRefusals.forget(key)
+	r.servedOnce.Delete(key)
 	r.statuses.forget(key)
 	r.RouteStatus.ForgetGateway(key)
 	if err := r.deleteAdminObjects(ctx, key); err != nil {

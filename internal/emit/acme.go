@@ -86,7 +86,7 @@ func (o Options) withACME(cfg *caddyjson.Config, g *ir.Gateway) error {
 	}
 	automation, names := o.automation(auto, issuer)
 	cfg.Apps.TLS.Automation = automation
-	if len(names) > 0 {
+	if len(names) > 0 && !o.HoldACMEOrders {
 		if cfg.Apps.TLS.Certificates == nil {
 			cfg.Apps.TLS.Certificates = &caddyjson.Certificates{}
 		}

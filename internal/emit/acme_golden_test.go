@@ -70,6 +70,9 @@ var acmeCases = map[string]struct {
 		return g
 	}, opts: emit.Options{ACMEStorage: acmeFileStorage, RenewInterval: "1s",
 		HTTPChallengePort: 8080, TLSALPNChallengePort: 8443, ListenHost: "127.0.0.1"}},
+	// The defaults with the orders held (no Caddy pod of the Gateway ready yet): no names
+	// obtained ahead, everything else as in defaults.
+	"held-orders": {g: acmeGateway, opts: emit.Options{HoldACMEOrders: true}},
 	// On demand only: no names obtained ahead, TLS-ALPN-01 only.
 	"on-demand-only": {g: func() *ir.Gateway {
 		g := acmeGateway()

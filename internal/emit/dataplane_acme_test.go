@@ -248,6 +248,37 @@ func TestDataPlaneACMEHTTP01(t *testing.T) {
 	}
 }
 
+// TestDataPlaneACMEHeldOrders loads the config with the orders held: Caddy orders
+// nothing and app has no certificate, while on-demand issuance stays on; the config
+// without the hold then obtains app's certificate with one order.
+func TestDataPlaneACMEHeldOrders(t *testing.T) {
+	both := []string{ir.ACMEChallengeHTTP01, ir.ACMEChallengeTLSALPN01}
+	p := newACMEPlane(t, acmeSetup{challenges: both})
+	unheld := p.last
+	p.opts.HoldACMEOrders = true
+	p.last = p.emit(both, "a.tenants.example.com")
+	if p.last.Hash == unheld.Hash {
+		t.Fatal("the held config is the unheld one")
+	}
+	p.load()
+	time.Sleep(3 * time.Second)
+	if _, err := p.handshake("app.example.com", p.ca.Roots()); err == nil {
+		t.Error("app presents a certificate of the CA although its order is held")
+	}
+	if p.ca.Orders() != 0 {
+		t.Fatalf("%d orders with the orders held, want 0", p.ca.Orders())
+	}
+
+	p.last = unheld
+	loadResult(t, p.last, p.opts.AdminListen, false)
+	leaf, took := p.waitCertificate("app.example.com", 60*time.Second)
+	p.checkLeaf(leaf, "app.example.com")
+	if p.ca.Orders() != 1 {
+		t.Errorf("%d orders after the hold is lifted, want 1", p.ca.Orders())
+	}
+	t.Logf("certificate %s after the unheld config was loaded", took.Round(time.Millisecond))
+}
+
 // waitState waits until the certificate-state recorder the config subscribes to the
 // certificate events has recorded phase for name in the storage, with notAfter.
 func (p *acmePlane) waitState(name string, phase acmestore.Phase, notAfter time.Time) acmestore.CertificateState {

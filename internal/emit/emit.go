@@ -91,6 +91,12 @@ type Options struct {
 	// RenewInterval is how often managed certificates are checked for renewal
 	// (duration string); Caddy's default, 10m, when empty.
 	RenewInterval string
+	// HoldACMEOrders leaves out tls.certificates.automate, the names obtained ahead, so
+	// that Caddy orders nothing before the CA's validation can reach it: the operator
+	// sets it while no Caddy pod of the Gateway is ready. Everything else of automatic
+	// certificates stays (storage, issuer, policies, on-demand issuance, which handshakes
+	// reach only on ready pods, the state recorder).
+	HoldACMEOrders bool
 }
 
 func (o Options) withDefaults() Options {

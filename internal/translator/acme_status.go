@@ -56,6 +56,9 @@ func (t *translation) automaticCondition(l *listener, gen int64) metav1.Conditio
 		if !ok {
 			pending = true
 			parts[i] = name + ": not obtained yet"
+			if t.in.ACMEOrdersHeld && !l.automatic.OnDemand {
+				parts[i] += ", waiting for a ready Caddy pod the CA's validation can reach"
+			}
 			continue
 		}
 		parts[i] = name + ": " + stateText(st)

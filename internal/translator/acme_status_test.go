@@ -89,3 +89,32 @@ spec:
 			wild.Reason, len(wild.Message), wild.Message[max(0, len(wild.Message)-40):])
 	}
 }
+
+// TestAutomaticConditionOrdersHeld: while no Caddy pod is ready (ACMEOrdersHeld), the
+// exact listener stays Pending and says its name waits for a ready pod; an on-demand
+// route hostname, which is not held, does not.
+func TestAutomaticConditionOrdersHeld(t *testing.T) {
+	in, err := fixture.Load([]byte(automaticGateway + `---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: r, namespace: default}
+spec:
+  parentRefs: [{name: gw, sectionName: wild}]
+  hostnames: [a.example.com]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.ACMEOrdersHeld = true
+	const waits = "app.example.com: not obtained yet, waiting for a ready Caddy pod the CA's validation can reach"
+	if c := automaticCondition(t, in, "exact"); c.Status != metav1.ConditionUnknown || c.Reason != status.ReasonCertificatesPending || c.Message != waits {
+		t.Errorf("exact: %s/%s %q, want Unknown/%s %q", c.Status, c.Reason, c.Message, status.ReasonCertificatesPending, waits)
+	}
+	if c := automaticCondition(t, in, "wild"); c.Message != "a.example.com: not obtained yet" {
+		t.Errorf("wild: message %q, want the on-demand name not obtained yet", c.Message)
+	}
+	in.ACMEOrdersHeld = false
+	if c := automaticCondition(t, in, "exact"); c.Message != "app.example.com: not obtained yet" {
+		t.Errorf("exact without the hold: message %q", c.Message)
+	}
+}

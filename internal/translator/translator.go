@@ -73,6 +73,10 @@ type Input struct {
 	// certificates, by hostname (read from the Gateway's ACME storage): listener
 	// conditions report them.
 	CertificateStates map[string]acmestore.CertificateState
+	// ACMEOrdersHeld says that no Caddy pod of the Gateway is ready yet, so that the
+	// certificates obtained ahead are not ordered (emit.Options.HoldACMEOrders): listener
+	// conditions say that their names wait for a ready pod.
+	ACMEOrdersHeld bool
 	// ACME is the Gateway's merged CaddyProxyConfig spec.acme (nil for every default): how
 	// the listeners asking for automatic certificates obtain them. The Secret of its
 	// externalAccountBinding and the Secret or ConfigMap of its trustedCARef, in the
