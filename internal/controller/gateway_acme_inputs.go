@@ -14,14 +14,12 @@ import (
 	"github.com/caddy-gateway/operator/internal/translator"
 )
 
-// addACMEInputs adds to in the merged spec.acme and, when a listener of gw or of its
-// ListenerSets (in.ListenerSets) asks for automatic certificates, the Secret of its
-// externalAccountBinding and the Secret or ConfigMap of its trustedCARef, read directly
-// in the Gateway's namespace (the cache holds only the operator's own). Missing objects
-// are left out: the translator reports them on the listeners.
+// addACMEInputs adds to in the Secret of acme's externalAccountBinding and the Secret or
+// ConfigMap of its trustedCARef, read directly in the Gateway's namespace (the cache
+// holds only the operator's own). Missing objects are left out: the translator reports
+// them on the listeners.
 func (r *GatewayReconciler) addACMEInputs(ctx context.Context, gw *gwapiv1.Gateway, acme *v1alpha1.ACMESpec, in *translator.Input) error {
-	in.ACME = acme
-	if acme == nil || !asksForAutomatic(gw, in.ListenerSets) {
+	if acme == nil {
 		return nil
 	}
 	secrets, configMaps := acmeRefKeys(gw.Namespace, acme)

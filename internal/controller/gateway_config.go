@@ -43,15 +43,10 @@ func (r *GatewayReconciler) translate(ctx context.Context, gw *gwapiv1.Gateway, 
 	if err != nil {
 		return configOutcome{}, err
 	}
-	if in.CertificateStates, err = r.certificateStates(ctx, gw); err != nil {
-		return configOutcome{}, err
-	}
 	in.OwnPorts = infra.OwnPorts(spec)
-	if err := r.addACMEInputs(ctx, gw, spec.ACME, &in); err != nil {
-		return configOutcome{}, err
-	}
+	in.ACME = spec.ACME
 	if asksForAutomatic(gw, in.ListenerSets) {
-		if in.ACMEOrdersHeld, err = r.ordersHeld(ctx, gw); err != nil {
+		if err := r.addAutomaticInputs(ctx, gw, &in); err != nil {
 			return configOutcome{}, err
 		}
 	}
@@ -63,6 +58,22 @@ func (r *GatewayReconciler) translate(ctx context.Context, gw *gwapiv1.Gateway, 
 
 // translateGateway is translator.Translate; the controller's tests count its calls.
 var translateGateway = translator.Translate
+
+// addAutomaticInputs adds to in what the translation of a Gateway whose listeners ask for
+// automatic certificates needs beside its objects: the objects spec.acme names, the
+// states its pods recorded, and whether its orders are held. A Gateway that does not ask
+// costs none of these reads.
+func (r *GatewayReconciler) addAutomaticInputs(ctx context.Context, gw *gwapiv1.Gateway, in *translator.Input) error {
+	var err error
+	if in.CertificateStates, err = r.certificateStates(ctx, gw); err != nil {
+		return err
+	}
+	if err := r.addACMEInputs(ctx, gw, in.ACME, in); err != nil {
+		return err
+	}
+	in.ACMEOrdersHeld, err = r.ordersHeld(ctx, gw)
+	return err
+}
 
 // emitConfig is emit.Emit; the controller's tests record what it emits.
 var emitConfig = emit.Emit
