@@ -62,12 +62,21 @@ func (a *appliedMemo) forget(gw types.NamespacedName) {
 
 // appliedKey identifies the object u describes and hashes its desired state.
 func appliedKey(u *unstructured.Unstructured) (key, hash string, err error) {
-	b, err := json.Marshal(u.Object)
+	hash, err = hashJSON(u.Object)
 	if err != nil {
 		return "", "", err
 	}
+	return u.GroupVersionKind().String() + "/" + u.GetNamespace() + "/" + u.GetName(), hash, nil
+}
+
+// hashJSON is the hex SHA-256 of v's JSON encoding.
+func hashJSON(v any) (string, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", err
+	}
 	sum := sha256.Sum256(b)
-	return u.GroupVersionKind().String() + "/" + u.GetNamespace() + "/" + u.GetName(), hex.EncodeToString(sum[:]), nil
+	return hex.EncodeToString(sum[:]), nil
 }
 
 // liveVersion is the resourceVersion of the object u describes: from the cache for the
@@ -104,10 +113,9 @@ func appliedVersion(o metav1.Object) string {
 	if !isStorage(o) {
 		return o.GetResourceVersion()
 	}
-	b, err := json.Marshal([]any{o.GetUID(), o.GetLabels(), o.GetAnnotations(), o.GetOwnerReferences()})
+	hash, err := hashJSON([]any{o.GetUID(), o.GetLabels(), o.GetAnnotations(), o.GetOwnerReferences()})
 	if err != nil {
 		return ""
 	}
-	sum := sha256.Sum256(b)
-	return "metadata:" + hex.EncodeToString(sum[:])
+	return "metadata:" + hash
 }

@@ -1,9 +1,6 @@
 package controller
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"sync"
 	"time"
@@ -70,10 +67,9 @@ func (a *addressRefusals) forget(gw types.NamespacedName) {
 // serviceHash hashes the rendered Service: its address request and everything else the
 // API server may have refused with it.
 func serviceHash(svc *corev1.Service) (string, error) {
-	b, err := json.Marshal(svc)
+	hash, err := hashJSON(svc)
 	if err != nil {
 		return "", fmt.Errorf("hashing Service %s/%s: %w", svc.Namespace, svc.Name, err)
 	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:]), nil
+	return hash, nil
 }
