@@ -26,7 +26,7 @@ func (l *listener) automaticNames() []string {
 		return l.automatic.Names
 	}
 	var out []string
-	for _, ar := range l.routes {
+	for _, ar := range l.routes.all() {
 		for _, h := range ar.hostnames {
 			if h != "" && !strings.HasPrefix(h, "*") {
 				out = append(out, h)

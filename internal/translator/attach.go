@@ -107,7 +107,7 @@ func (t *translation) attachParent(r *routeRef, ref gwapiv1.ParentReference, set
 		attached++
 		l.attached++
 		if l.programOK {
-			l.routes = appendDoubling(l.routes, attachedRoute{hostnames: hosts, origins: rh.origins, rules: rules, age: r.age})
+			l.routes.add(attachedRoute{hostnames: hosts, origins: rh.origins, rules: rules, age: r.age})
 		}
 	}
 	if attached == 0 && conflict != nil {

@@ -56,8 +56,48 @@ func TestRoutesInAttachOrder(t *testing.T) {
 				t.Fatalf("round %d, position %d: age %d, want %d", round, i, got[i].age, wantAge)
 			}
 		}
+		checkStatusRanks(t, round, got)
+		statuses := Translate(in).Routes
+		checkStatusOrder(t, round, statuses)
+		if len(statuses) != len(got) {
+			t.Fatalf("round %d: %d route statuses, want %d", round, len(statuses), len(got))
+		}
 		if len(got) != len(in.HTTPRoutes)+len(in.GRPCRoutes) {
 			t.Fatalf("round %d: %d routes pending, want %d", round, len(got), len(in.HTTPRoutes)+len(in.GRPCRoutes))
+		}
+	}
+}
+
+// checkStatusRanks checks that the status ranks of routes number them by kind, then
+// namespace/name.
+func checkStatusRanks(t *testing.T, round int, routes []pendingRoute) {
+	t.Helper()
+	byRank := make([]*pendingRoute, len(routes))
+	for i := range routes {
+		r := &routes[i]
+		if r.statusRank < 0 || int(r.statusRank) >= len(routes) || byRank[r.statusRank] != nil {
+			t.Fatalf("round %d: status rank %d out of range or taken twice", round, r.statusRank)
+		}
+		byRank[r.statusRank] = r
+	}
+	for i := 1; i < len(byRank); i++ {
+		a, b := byRank[i-1], byRank[i]
+		if cmp.Or(cmp.Compare(a.kind.name, b.kind.name), cmp.Compare(a.meta.Namespace, b.meta.Namespace),
+			cmp.Compare(a.meta.Name, b.meta.Name)) > 0 {
+			t.Fatalf("round %d, status rank %d: %s %s/%s after %s %s/%s", round, i,
+				b.kind.name, b.meta.Namespace, b.meta.Name, a.kind.name, a.meta.Namespace, a.meta.Name)
+		}
+	}
+}
+
+// checkStatusOrder checks that route statuses are sorted by kind, then namespace/name.
+func checkStatusOrder(t *testing.T, round int, routes []RouteStatus) {
+	t.Helper()
+	for i := 1; i < len(routes); i++ {
+		a, b := routes[i-1], routes[i]
+		if cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name)) > 0 {
+			t.Fatalf("round %d, status %d: %s %s/%s after %s %s/%s", round, i,
+				b.Kind, b.Namespace, b.Name, a.Kind, a.Namespace, a.Name)
 		}
 	}
 }

@@ -128,26 +128,11 @@ func originHost(listenerHost string, routeHosts []gwapiv1.Hostname, host string)
 // buildHostGroups builds one listener's routing table: host groups most specific
 // first, each in Gateway API precedence order.
 func buildHostGroups(l *listener) []ir.HostGroup {
-	// The groups are cut from one array, sized by a first pass, which also notes the
-	// group of each hostname of each route (joins), in order.
-	index, sizes, total := map[string]int32{}, []int{}, 0
-	joins := make([]int32, 0, len(l.routes))
-	for _, ar := range l.routes {
-		k := 0
-		for ri := range ar.rules.rules {
-			k += len(ar.rules.rules[ri].matches)
-		}
-		for _, h := range ar.hostnames {
-			g, ok := index[h]
-			if !ok {
-				g = int32(len(sizes))
-				index[h] = g
-				sizes = append(sizes, 0)
-			}
-			sizes[g] += k
-			total += k
-			joins = append(joins, g)
-		}
+	hosts, sizes, joins := groupHosts(&l.routes)
+	// The groups are cut from one array, sized by groupHosts, in its order.
+	total := 0
+	for _, k := range sizes {
+		total += k
 	}
 	groups, all := make([][]entry, len(sizes)), make([]entry, total)
 	for g, k := range sizes {
@@ -156,11 +141,10 @@ func buildHostGroups(l *listener) []ir.HostGroup {
 	// l.routes are in attach order, which sorts by creation time, namespace and name;
 	// their age ranks them so, equal for equal triples (a route attached twice), and
 	// the precedence keys hold it in place of the triple.
-	useKeys := true
-	for i, ar := range l.routes {
-		if i > 0 && ar.age < l.routes[i-1].age {
-			useKeys = false
-		}
+	useKeys, lastAge := true, int32(0)
+	for _, ar := range l.routes.all() {
+		useKeys = useKeys && ar.age >= lastAge
+		lastAge = ar.age
 		join := joins[:len(ar.hostnames)]
 		joins = joins[len(ar.hostnames):]
 		seq := uint64(ar.age)
@@ -185,20 +169,79 @@ func buildHostGroups(l *listener) []ir.HostGroup {
 			}
 		}
 	}
-	hosts := make([]string, 0, len(index))
-	for h := range index {
-		hosts = append(hosts, h)
+	return hostGroups(hosts, groups, useKeys, total)
+}
+
+// groupHosts sorts the effective hostnames of routes into host groups, most specific
+// first: hosts[g] is the hostname of group g, sizes[g] the number of its matches, and
+// joins the group of each hostname of each route, in order.
+func groupHosts(routes *blocks[attachedRoute]) (hosts []string, sizes []int, joins []int32) {
+	// A route hostname and the number of matches of its route; rank and prefix are its
+	// hostRank and length (an object's hostname is far shorter than 1<<30 bytes), and
+	// its stringPrefix, for compareHostSpecificity.
+	type join struct {
+		host          string
+		prefix        uint64
+		rank, matches uint32
 	}
-	slices.SortFunc(hosts, compareHostSpecificity)
+	all := make([]join, 0, routes.len())
+	for _, ar := range routes.all() {
+		k := 0
+		for ri := range ar.rules.rules {
+			k += len(ar.rules.rules[ri].matches)
+		}
+		for _, h := range ar.hostnames {
+			all = append(all, join{host: h, prefix: stringPrefix(h), rank: uint32(hostRank(h))<<30 | uint32(1<<30-1-len(h)),
+				matches: uint32(k)})
+		}
+	}
+	// The positions are sorted rather than the joins: they hold no pointers, and move
+	// with no write barrier. Equal hosts may come in any order: the joins of a group are
+	// numbered by position.
+	order := make([]int32, len(all))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(i, j int32) int {
+		a, b := &all[i], &all[j]
+		if a.rank != b.rank {
+			return cmp.Compare(a.rank, b.rank)
+		}
+		return compareStrings(a.host, b.host, a.prefix, b.prefix)
+	})
+	newHost := func(i int) bool { return i == 0 || all[order[i]].host != all[order[i-1]].host }
+	groups := 0
+	for i := range order {
+		if newHost(i) {
+			groups++
+		}
+	}
+	hosts, sizes = make([]string, 0, groups), make([]int, 0, groups)
+	joins = make([]int32, len(all))
+	for i, at := range order {
+		if newHost(i) {
+			hosts = append(hosts, all[at].host)
+			sizes = append(sizes, 0)
+		}
+		sizes[len(sizes)-1] += int(all[at].matches)
+		joins[at] = int32(len(hosts) - 1)
+	}
+	return hosts, sizes, joins
+}
+
+// hostGroups orders each group of entries by precedence (precedenceOrder) and names it
+// by its host. The routes of all groups, total in all, are cut from one array.
+func hostGroups(hosts []string, groups [][]entry, useKeys bool, total int) []ir.HostGroup {
+	all := make([]ir.Route, total)
 	out := make([]ir.HostGroup, 0, len(hosts))
-	for _, h := range hosts {
-		group := groups[index[h]]
-		routes := make([]ir.Route, len(group))
+	for g, group := range groups {
+		routes := all[:len(group):len(group)]
+		all = all[len(group):]
 		for i, j := range precedenceOrder(group, useKeys) {
 			e := &group[j]
 			routes[i] = ir.Route{Source: ir.Source{Rule: e.src, Match: e.match}, Match: e.m, Action: e.action}
 		}
-		out = append(out, ir.HostGroup{Hostname: h, Routes: routes})
+		out = append(out, ir.HostGroup{Hostname: hosts[g], Routes: routes})
 	}
 	return out
 }

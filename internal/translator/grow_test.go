@@ -18,3 +18,25 @@ func TestSlab(t *testing.T) {
 		t.Fatalf("a=%v b=%v cap(big)=%d", a, b, cap(big))
 	}
 }
+
+// TestBlocks checks that a block list keeps its elements in order and in place across
+// blocks.
+func TestBlocks(t *testing.T) {
+	var b blocks[int]
+	n := 3 * slabBytes / 8 // more than the first blocks hold
+	var first *int
+	for i := range n {
+		b.add(i)
+		if i == 0 {
+			first = b.at(0)
+		}
+	}
+	if b.len() != n || b.at(0) != first || *b.at(n - 1) != n-1 || len(b.list) < 3 {
+		t.Fatalf("len %d, at(0) moved %v, at(n-1) %d, %d blocks", b.len(), b.at(0) != first, *b.at(n - 1), len(b.list))
+	}
+	for i, v := range b.all() {
+		if *v != i || b.at(i) != v {
+			t.Fatalf("element %d is %d", i, *v)
+		}
+	}
+}

@@ -56,8 +56,9 @@ func effectiveHostnames(listenerHost string, routeHosts []string) []string {
 type routeHosts struct{ hosts, origins []string }
 
 // effectiveHosts is effectiveHostnames for a route's hostnames on listener l, with
-// their origins. Most routes have at most one hostname, and many routes share it: their
-// results are computed once per listener and shared, so callers must not modify them.
+// their origins. Routes with no hostname share one result; a route with one hostname
+// (most routes) gets its result cut from the listener's block of strings, hosts and
+// origins sharing their one string when equal. Callers must not modify the result.
 func (l *listener) effectiveHosts(hostnames []gwapiv1.Hostname) routeHosts {
 	switch len(hostnames) {
 	case 0:
@@ -66,15 +67,17 @@ func (l *listener) effectiveHosts(hostnames []gwapiv1.Hostname) routeHosts {
 		}
 		return l.anyHosts
 	case 1:
-		if rh, ok := l.hostCache[string(hostnames[0])]; ok {
-			return rh
+		origin := strings.ToLower(string(hostnames[0]))
+		h, ok := intersectHost(l.hostname, origin)
+		if !ok {
+			return routeHosts{}
 		}
-		rh := l.routeHosts(hostnames)
-		if l.hostCache == nil {
-			l.hostCache = map[string]routeHosts{}
+		if h == origin {
+			s := append(l.hostBlock.take(1), h)
+			return routeHosts{hosts: s, origins: s}
 		}
-		l.hostCache[string(hostnames[0])] = rh
-		return rh
+		s := append(l.hostBlock.take(2), h, origin)
+		return routeHosts{hosts: s[:1:1], origins: s[1:]}
 	}
 	return l.routeHosts(hostnames)
 }
@@ -91,14 +94,25 @@ func (l *listener) routeHosts(hostnames []gwapiv1.Hostname) routeHosts {
 // compareHostSpecificity orders host patterns most specific first: exact names, then
 // wildcards by length (longest first), then the catch-all "".
 func compareHostSpecificity(a, b string) int {
-	rank := func(h string) int {
-		switch {
-		case h == "":
-			return 2
-		case strings.HasPrefix(h, "*"):
-			return 1
-		}
-		return 0
+	// Early returns rather than cmp.Or, which would compare the strings on each call of
+	// the sort of thousands of hosts.
+	if c := cmp.Compare(hostRank(a), hostRank(b)); c != 0 {
+		return c
 	}
-	return cmp.Or(cmp.Compare(rank(a), rank(b)), cmp.Compare(len(b), len(a)), cmp.Compare(a, b))
+	if len(a) != len(b) {
+		return cmp.Compare(len(b), len(a))
+	}
+	return strings.Compare(a, b)
+}
+
+// hostRank ranks host patterns for compareHostSpecificity: exact names, wildcards, the
+// catch-all "".
+func hostRank(h string) int {
+	switch {
+	case h == "":
+		return 2
+	case h[0] == '*':
+		return 1
+	}
+	return 0
 }

@@ -41,10 +41,10 @@ func (t *translation) checkLayer4Rules(meta *metav1.ObjectMeta, kind string, br 
 // TCPRouteMultipleRoutesAttachment conformance test say.
 func layer4Server(l *listener) ir.Layer4Server {
 	srv := ir.Layer4Server{Port: l.spec.Port, Listener: l.irName()}
-	if len(l.routes) == 0 || len(l.routes[0].rules.rules) == 0 {
+	if l.routes.len() == 0 || len(l.routes.at(0).rules.rules) == 0 {
 		return srv
 	}
-	ar := &l.routes[0]
+	ar := l.routes.at(0)
 	srv.Route = ar.rules.sources[0].String()
 	srv.Backends = ar.rules.rules[0].action.Backends
 	return srv

@@ -41,16 +41,16 @@ type listener struct {
 	options   automaticOptions
 	automatic *ir.AutomaticCertificates
 	attached  int32
-	routes    []attachedRoute
+	routes    blocks[attachedRoute]
 	// claims are the routes attached so far with their effective hostnames, for
 	// HTTPRoute/GRPCRoute hostname conflicts.
 	claims []hostClaim
 	// claimIdx indexes claims so that conflict checks do not scan every claim.
 	claimIdx claimIndex
-	// hostCache and anyHosts share the effective hostnames of routes with one hostname
-	// and with none (effectiveHosts).
-	hostCache map[string]routeHosts
+	// anyHosts are the effective hostnames of the routes with none, and hostBlock holds
+	// those of the routes with one (effectiveHosts).
 	anyHosts  routeHosts
+	hostBlock slab[string]
 }
 
 // attachedRoute is a route accepted by a listener, with its effective hostnames.

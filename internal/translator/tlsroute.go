@@ -66,8 +66,7 @@ func tlsServer(port int32, ls, https []*listener) (ir.TLSServer, []shadowedHost)
 	srv := ir.TLSServer{Port: port, SharedWithHTTPS: len(https) > 0}
 	var entries []tlsEntry
 	for li, l := range sortedListeners(ls) {
-		for ai := range l.routes {
-			ar := &l.routes[ai]
+		for ai, ar := range l.routes.all() {
 			for ri := range ar.rules.rules {
 				for hi, h := range ar.hostnames {
 					entries = append(entries, tlsEntry{l: l, listener: li, ar: ar, rule: ri, route: ai,

@@ -139,14 +139,7 @@ func Translate(in Input) Output {
 	t := newTranslation(in)
 	t.buildListeners()
 	out := Output{}
-	pending := t.routesInAttachOrder()
-	out.Routes = make([]RouteStatus, 0, len(pending))
-	t.checkInOrder(pending, func(r *pendingRoute) {
-		if st, ok := t.attach(r); ok {
-			out.Routes = append(out.Routes, st)
-		}
-	})
-	slices.SortFunc(out.Routes, compareRouteStatuses)
+	out.Routes = t.attachAll(t.routesInAttachOrder())
 	out.IR = t.buildIR()
 	t.noteShadowedHosts(out.Routes)
 	out.Listeners = t.listenerStatuses()
@@ -155,4 +148,16 @@ func Translate(in Input) Output {
 	out.Conditions = t.gatewayConditions()
 	out.Policies = t.policyStatuses()
 	return out
+}
+
+// attachAll checks and attaches the pending routes in attach order, and returns their
+// statuses by kind, then namespace/name (pendingRoute.statusRank).
+func (t *translation) attachAll(pending []pendingRoute) []RouteStatus {
+	statuses := make([]RouteStatus, len(pending))
+	t.checkInOrder(pending, func(r *pendingRoute) {
+		if st, ok := t.attach(r); ok {
+			statuses[r.statusRank] = st
+		}
+	})
+	return slices.DeleteFunc(statuses, func(st RouteStatus) bool { return st.Kind == "" })
 }
