@@ -49,7 +49,21 @@ type HostTableError struct {
 	// Error is Caddy's error provisioning its routes.
 	Error string `json:"error"`
 	// Held is the Hash of the version the host table still serves; "" when it has none.
+	// When Refused is set, it is the version without the refused sources' routes (the
+	// hex SHA-256 of those routes), which the host table now serves.
 	Held string `json:"held,omitempty"`
+	// Refused are the sources of the host table whose routes did not provision on their
+	// own: the host table serves the routes of its other sources, and theirs are left out.
+	// Empty when the host table failed whole and keeps its last good version.
+	Refused []RefusedSource `json:"refused,omitempty"`
+}
+
+// RefusedSource is a source of a host table whose routes Caddy did not provision.
+type RefusedSource struct {
+	// Key is the RouteSource's key.
+	Key string `json:"key"`
+	// Error is Caddy's error provisioning the source's routes.
+	Error string `json:"error"`
 }
 
 // Key is what identifies e among the tables.
@@ -66,6 +80,27 @@ type HostTable struct {
 	// Routes is the group's Caddy routes in order, a JSON list as caddyhttp.RouteList reads
 	// it; left out of a TablesState.
 	Routes json.RawMessage `json:"routes,omitempty"`
+	// Sources name the Gateway API route each of Routes comes from, one source per route
+	// (a route of no source belongs to none). When the host table does not provision,
+	// Caddy provisions each source's routes alone and serves the host table without those
+	// of the sources that fail (HostTableError.Refused); without Sources, or when no source
+	// fails alone, the host table fails whole. Hash does not cover them. Left out of a
+	// TablesState.
+	Sources []RouteSource `json:"sources,omitempty"`
+}
+
+// RouteSource is the Gateway API route some routes of a host table come from.
+type RouteSource struct {
+	// Key names the route: RouteSourceKey.
+	Key string `json:"key"`
+	// Routes are the indexes of its routes in the host table's Routes, ascending.
+	Routes []int32 `json:"routes"`
+}
+
+// RouteSourceKey is the key of the Gateway API route of kind in namespace with name:
+// "<kind>/<namespace>/<name>".
+func RouteSourceKey(kind, namespace, name string) string {
+	return kind + "/" + namespace + "/" + name
 }
 
 // Key is what identifies h among the tables.

@@ -125,13 +125,15 @@ func TestDataPlaneBadHostTableHurtsNoOtherTenant(t *testing.T) {
 }
 
 // breakHostTable returns tables with the host table of key replaced by one whose routes
-// name a handler Caddy does not have.
+// name a handler Caddy does not have and are of no source, so that the host table fails
+// whole.
 func breakHostTable(t *testing.T, tables []caddyjson.HostTable, key caddyjson.HostKey) []caddyjson.HostTable {
 	t.Helper()
 	out := append([]caddyjson.HostTable(nil), tables...)
 	for i := range out {
 		if out[i].Key() == key {
 			out[i].Routes = json.RawMessage(`[{"handle":[{"handler":"no_such_handler"}]}]`)
+			out[i].Sources = nil
 			sum := sha256.Sum256(out[i].Routes)
 			out[i].Hash = hex.EncodeToString(sum[:])
 			return out

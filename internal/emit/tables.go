@@ -26,13 +26,14 @@ func (e *emitter) tables(g *ir.Gateway) ([]caddyjson.HostTable, error) {
 	spans := make([][2]int, 0, groups)
 	h := startTableHasher(groups)
 	lists := caddyjson.NewRouteLists(make([]byte, 0, tablesSizeHint(e.routes, groups)))
+	sources := newSourceArena(e.routes, groups)
 	for table, hg := range hostGroups(g) {
 		start, end := lists.Append(e.hostRoutes(hg, e.hostLists[hg]))
 		// The bytes written are never written again, whatever is appended later.
 		b, _ := lists.Bytes()
 		h.hash(b[start:end:end])
 		spans = append(spans, [2]int{start, end})
-		out = append(out, caddyjson.HostTable{Table: table, Host: hg.Hostname})
+		out = append(out, caddyjson.HostTable{Table: table, Host: hg.Hostname, Sources: sources.of(hg)})
 	}
 	sums := h.wait()
 	b, err := lists.Bytes()

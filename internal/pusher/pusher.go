@@ -105,6 +105,10 @@ type TableError struct {
 	Error string
 	// Pods are the names of the targets that did not take it, sorted.
 	Pods []string
+	// Refused are the sources whose routes those targets left out, serving the host
+	// table's other routes (of the first target in Pods); empty when they keep its last
+	// good version.
+	Refused []caddyjson.RefusedSource
 }
 
 // tableErrors collects the host tables targets did not take.
@@ -114,7 +118,7 @@ func (te tableErrors) add(pod string, failed []caddyjson.HostTableError) {
 	for _, f := range failed {
 		e := te[f.Key()]
 		if e == nil {
-			e = &TableError{Table: f.Table, Host: f.Host, Error: f.Error}
+			e = &TableError{Table: f.Table, Host: f.Host, Error: f.Error, Refused: f.Refused}
 			te[f.Key()] = e
 		}
 		e.Pods = append(e.Pods, pod)

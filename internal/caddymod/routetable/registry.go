@@ -101,9 +101,10 @@ type newGen struct {
 
 // apply applies d one host table at a time: each host table set is provisioned for every
 // live handler of its table (or, with none, in a context cancelled at once) before any
-// change is made; those that provision are swapped in, and each one that does not keeps
-// the version it had and is answered in the result. A delta whose keys are malformed
-// changes nothing.
+// change is made; those that provision are swapped in. One that does not is served
+// without the routes of its sources that fail alone, when that provisions
+// (provisionPartial), else it keeps the version it had; both are answered in the
+// result. A delta whose keys are malformed changes nothing.
 func (r *registry) apply(d *caddyjson.TablesDelta) (caddyjson.TablesResult, error) {
 	if err := validate(d); err != nil {
 		return caddyjson.TablesResult{}, err
@@ -134,7 +135,15 @@ func (r *registry) provisionSet(set []caddyjson.HostTable) (map[newGen]*generati
 		ht := &set[i]
 		mine, err := r.provisionOne(ht)
 		if err != nil {
-			failed = append(failed, failure{key: ht.Key(), err: hostError(ht.Table, ht.Host, err)})
+			f := failure{key: ht.Key(), err: hostError(ht.Table, ht.Host, err)}
+			switch p, perr := r.provisionPartial(ht); {
+			case perr != nil:
+				f.err = hostError(ht.Table, ht.Host, fmt.Errorf("%w; %w", err, perr))
+			case p != nil:
+				f.partial, f.err = p, hostError(ht.Table, ht.Host, refusedError(p.refused))
+				maps.Copy(gens, p.gens)
+			}
+			failed = append(failed, f)
 			continue
 		}
 		maps.Copy(gens, mine)
@@ -142,10 +151,12 @@ func (r *registry) provisionSet(set []caddyjson.HostTable) (map[newGen]*generati
 	return gens, failed
 }
 
-// failure is a host table of a delta that did not provision.
+// failure is a host table of a delta that did not provision whole.
 type failure struct {
 	key caddyjson.HostKey
 	err error
+	// partial, when set, is the version served instead: without its refused sources.
+	partial *partial
 }
 
 // provisionOne provisions ht for every live handler of its table, or, with none, in a
@@ -176,21 +187,29 @@ func (r *registry) provisionOne(ht *caddyjson.HostTable) (map[newGen]*generation
 func (r *registry) result(failed []failure) caddyjson.TablesResult {
 	res := caddyjson.TablesResult{Failed: make([]caddyjson.HostTableError, 0, len(failed))}
 	msgs := make([]string, 0, len(failed))
+	whole := 0
 	for _, f := range failed {
-		res.Failed = append(res.Failed, caddyjson.HostTableError{
+		e := caddyjson.HostTableError{
 			Table: f.key.Table, Host: f.key.Host, Error: f.err.Error(), Held: r.tables[f.key.Table][f.key.Host].hash,
-		})
+		}
+		if f.partial != nil {
+			e.Refused = f.partial.refused
+		} else {
+			whole++
+		}
+		res.Failed = append(res.Failed, e)
 		msgs = append(msgs, f.err.Error())
 	}
 	if len(failed) > 0 {
-		res.Error = fmt.Sprintf("%d of the host tables set did not provision and keep their last good version: %s",
-			len(failed), strings.Join(msgs, "; "))
+		res.Error = fmt.Sprintf("%d of the host tables set did not provision: %d keep their last good version, %d serve all but the refused routes: %s",
+			len(failed), whole, len(failed)-whole, strings.Join(msgs, "; "))
 	}
 	return res
 }
 
-// store records d in the registry, but for the host tables of its Set that failed, and
-// returns what it changed by table. A replacement keeps the failed host tables too.
+// store records d in the registry, but for the host tables of its Set that failed (of
+// those served without their refused sources, that version), and returns what it
+// changed by table. A replacement keeps the failed host tables too.
 func (r *registry) store(d *caddyjson.TablesDelta, failed []failure) map[string]*tableChange {
 	changes := map[string]*tableChange{}
 	change := func(table string) *tableChange {
@@ -209,14 +228,17 @@ func (r *registry) store(d *caddyjson.TablesDelta, failed []failure) map[string]
 			change(k.Table).drop = append(change(k.Table).drop, k.Host)
 		}
 	}
-	skip := make(map[caddyjson.HostKey]bool, len(failed))
+	skip := make(map[caddyjson.HostKey]*partial, len(failed))
 	for _, f := range failed {
-		skip[f.key] = true
+		skip[f.key] = f.partial
 	}
 	for i := range d.Set {
 		ht := &d.Set[i]
-		if skip[ht.Key()] {
-			continue
+		if p, ok := skip[ht.Key()]; ok {
+			if p == nil {
+				continue
+			}
+			ht = &p.table
 		}
 		if r.tables[ht.Table] == nil {
 			r.tables[ht.Table] = map[string]stored{}
@@ -283,6 +305,9 @@ func validate(d *caddyjson.TablesDelta) error {
 		}
 		if seen[k] {
 			return fmt.Errorf("set[%d]: table %q host %q is set twice", i, k.Table, k.Host)
+		}
+		if err := validSources(d.Set[i].Sources); err != nil {
+			return fmt.Errorf("set[%d] (table %q host %q): %w", i, k.Table, k.Host, err)
 		}
 		seen[k] = true
 	}
