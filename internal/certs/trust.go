@@ -29,11 +29,11 @@ import (
 func TrustBundle(previous []byte, observed [][]byte, now time.Time) []byte {
 	var current []*x509.Certificate
 	for _, p := range observed {
-		current = appendNew(current, parseAll(p)...)
+		current = appendNew(current, ParseCertificates(p)...)
 	}
 	sortNewestFirst(current)
 	var older []*x509.Certificate
-	for _, c := range parseAll(previous) {
+	for _, c := range ParseCertificates(previous) {
 		if now.Before(c.NotAfter) && !contains(current, c) {
 			older = appendNew(older, c)
 		}
@@ -56,7 +56,7 @@ func NewestCA(pems ...[]byte) []byte {
 	var newest []byte
 	var at time.Time
 	for _, p := range pems {
-		certs := parseAll(p)
+		certs := ParseCertificates(p)
 		if len(certs) == 0 {
 			continue
 		}
@@ -82,7 +82,9 @@ func ChainsTo(leafPEM, caPEM []byte, now time.Time) bool {
 	return err == nil
 }
 
-func parseAll(p []byte) []*x509.Certificate {
+// ParseCertificates returns the certificates of a PEM bundle; other blocks and
+// unparsable ones are skipped.
+func ParseCertificates(p []byte) []*x509.Certificate {
 	var out []*x509.Certificate
 	for {
 		var block *pem.Block

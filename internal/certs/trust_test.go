@@ -67,7 +67,7 @@ func TestTrustBundle(t *testing.T) {
 
 func subjects(p []byte) []string {
 	var out []string
-	for _, c := range parseAll(p) {
+	for _, c := range ParseCertificates(p) {
 		out = append(out, c.Subject.CommonName)
 	}
 	return out

@@ -42,6 +42,8 @@ type loaded struct {
 	trustBundles map[string]string
 	// trustBundlesServed is Input.ClusterTrustBundlesServed.
 	trustBundlesServed bool
+	// services maps each Service to its label "version".
+	services map[string]string
 }
 
 type translationLog struct {
@@ -66,7 +68,10 @@ func (l *translationLog) watch(tb testing.TB, seen func(*translator.Input)) {
 // observe records what in holds; it only reads it.
 func (l *translationLog) observe(in *translator.Input) {
 	got := loaded{policies: map[string]int64{}, configMaps: map[string]string{}, secrets: map[string]string{},
-		trustBundles: map[string]string{}, trustBundlesServed: in.ClusterTrustBundlesServed}
+		trustBundles: map[string]string{}, trustBundlesServed: in.ClusterTrustBundlesServed, services: map[string]string{}}
+	for _, s := range in.Services {
+		got.services[s.Namespace+"/"+s.Name] = s.Labels["version"]
+	}
 	for _, p := range in.BackendTLSPolicies {
 		got.policies[p.Namespace+"/"+p.Name] = p.Generation
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"math"
 	"sync"
 	"time"
 
@@ -54,7 +55,9 @@ func (r *GatewayReconciler) ensureAdminCertificates(ctx context.Context, gw *gwa
 				return metav1.Condition{}, 0, err
 			}
 		}
-		recheck, err := r.ensureTrust(ctx, gw, trustOptions{caSecret: tls == nil || tls.IssuerRef == nil, reissue: r.reissueCertificate})
+		recheck, err := r.checkAdminSecrets(ctx, gw, tls, true, func(c *adminCheck) (time.Duration, error) {
+			return r.ensureTrust(ctx, gw, trustOptions{caSecret: tls == nil || tls.IssuerRef == nil, reissue: c.noting(r.reissueCertificate)})
+		})
 		if err != nil {
 			return metav1.Condition{}, 0, err
 		}
@@ -68,11 +71,13 @@ func (r *GatewayReconciler) ensureAdminCertificates(ctx context.Context, gw *gwa
 			return status.AdminCertificates(gw.Generation, status.ReasonIssuingFailed,
 				"spec.controlPlane.tls.issuerRef needs cert-manager, which is not installed"), 0, nil
 		}
-		reissue, err := r.ensureBuiltInSecrets(ctx, gw, tls)
-		if err != nil {
-			return metav1.Condition{}, 0, err
-		}
-		recheck, err := r.ensureTrust(ctx, gw, trustOptions{caSecret: true, reissue: reissue})
+		recheck, err := r.checkAdminSecrets(ctx, gw, tls, false, func(c *adminCheck) (time.Duration, error) {
+			reissue, err := r.ensureBuiltInSecrets(ctx, gw, tls)
+			if err != nil {
+				return 0, err
+			}
+			return r.ensureTrust(ctx, gw, trustOptions{caSecret: true, reissue: c.noting(reissue)})
+		})
 		if err != nil {
 			return metav1.Condition{}, 0, err
 		}
@@ -109,17 +114,48 @@ func (r *GatewayReconciler) missingIssuer(ctx context.Context, tls *v1alpha1.Adm
 	return "", nil
 }
 
-// certManagerInstalled reports whether cert-manager's Certificate API is served.
+// certManagerInstalled reports whether cert-manager's Certificate API is served. That it
+// is not is trusted for certManagerRecheck: the lookup of a group discovery does not know
+// asks the API server for its groups again.
 func (r *GatewayReconciler) certManagerInstalled() (bool, error) {
+	if r.certManagerAbsent.since(time.Now()) < certManagerRecheck {
+		return false, nil
+	}
 	_, err := r.RESTMapper().RESTMapping(schema.GroupKind{Group: certs.CertManagerGroup, Kind: certs.KindCertificate}, "v1")
 	switch {
 	case err == nil:
 		return true, nil
 	case meta.IsNoMatchError(err):
+		r.certManagerAbsent.record(time.Now())
 		return false, nil
 	default:
 		return false, fmt.Errorf("discovering cert-manager: %w", err)
 	}
+}
+
+// certManagerRecheck is how long cert-manager's API found missing is not looked up again.
+const certManagerRecheck = time.Minute
+
+// absence remembers when something was last found missing.
+type absence struct {
+	mu sync.Mutex
+	at time.Time
+}
+
+// since is how long ago it was found missing; very long when it never was.
+func (a *absence) since(now time.Time) time.Duration {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.at.IsZero() {
+		return math.MaxInt64
+	}
+	return now.Sub(a.at)
+}
+
+func (a *absence) record(now time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.at = now
 }
 
 // certManagerWatch adds to the Gateway controller, once, the watches of the cert-manager

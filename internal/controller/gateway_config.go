@@ -140,7 +140,8 @@ func pushTuning(spec *v1alpha1.CaddyProxyConfigSpec) pusher.Tuning {
 
 // adminClientTLS builds the operator's client TLS configuration for a Gateway from its
 // client certificate Secret and its trust bundle, both in the operator's namespace. A
-// non-empty reason says why it is not available yet.
+// non-empty reason says why it is not available yet. What it built from the Secrets as
+// they are is reused (adminTLSMemo); the configuration must not be modified.
 func (r *GatewayReconciler) adminClientTLS(ctx context.Context, gw *gwapiv1.Gateway) (*tls.Config, string, error) {
 	n := certs.NamesFor(gw.Namespace, gw.Name)
 	secrets := map[string]*corev1.Secret{}
@@ -154,17 +155,31 @@ func (r *GatewayReconciler) adminClientTLS(ctx context.Context, gw *gwapiv1.Gate
 		}
 		secrets[name] = &s
 	}
-	s := secrets[n.Client]
-	pair, err := tls.X509KeyPair(s.Data[certs.SecretCertKey], s.Data[certs.SecretKeyKey])
+	key := adminTLSKey{uid: gw.UID, clientVersion: secrets[n.Client].ResourceVersion, trustVersion: secrets[n.Trust].ResourceVersion}
+	if e, ok := r.adminTLS.built(client.ObjectKeyFromObject(gw), key); ok {
+		return e.config, e.reason, nil
+	}
+	if r.observeWork != nil {
+		r.observeWork(workAdminClientTLS)
+	}
+	cfg, reason := buildAdminClientTLS(gw, n, secrets[n.Client], secrets[n.Trust])
+	r.adminTLS.record(client.ObjectKeyFromObject(gw), adminTLSEntry{key: key, config: cfg, reason: reason})
+	return cfg, reason, nil
+}
+
+// buildAdminClientTLS is the operator's client TLS configuration for gw from its client
+// certificate Secret and its trust Secret, or why there is none.
+func buildAdminClientTLS(gw *gwapiv1.Gateway, n certs.Names, clientSecret, trust *corev1.Secret) (*tls.Config, string) {
+	pair, err := tls.X509KeyPair(clientSecret.Data[certs.SecretCertKey], clientSecret.Data[certs.SecretKeyKey])
 	if err != nil {
-		return nil, fmt.Sprintf("admin client certificate Secret %s is not usable yet: %v", n.Client, err), nil
+		return nil, fmt.Sprintf("admin client certificate Secret %s is not usable yet: %v", n.Client, err)
 	}
 	roots := x509.NewCertPool()
-	if !roots.AppendCertsFromPEM(secrets[n.Trust].Data[certs.SecretCAKey]) {
-		return nil, fmt.Sprintf("admin trust Secret %s has no %s", n.Trust, certs.SecretCAKey), nil
+	if !roots.AppendCertsFromPEM(trust.Data[certs.SecretCAKey]) {
+		return nil, fmt.Sprintf("admin trust Secret %s has no %s", n.Trust, certs.SecretCAKey)
 	}
 	return &tls.Config{
 		Certificates: []tls.Certificate{pair}, RootCAs: roots,
 		ServerName: certs.ServerName(gw.Name, gw.Namespace), MinVersion: tls.VersionTLS13,
-	}, "", nil
+	}, ""
 }

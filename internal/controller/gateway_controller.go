@@ -76,6 +76,9 @@ type GatewayReconciler struct {
 	listenerSets bool
 	// observeInput: see Options.ObserveTranslationInput.
 	observeInput func(*translator.Input)
+	// observeWork, when set, is told of each piece of work a memo did not spare
+	// (workAdminCertificates, workAdminClientTLS).
+	observeWork func(string)
 
 	// applied lets reconciles that change nothing skip their server-side applies.
 	applied appliedMemo
@@ -90,6 +93,15 @@ type GatewayReconciler struct {
 	routability routabilityMemo
 	// addressRefusals: see addressRefusals.
 	addressRefusals addressRefusals
+	// certManagerAbsent is when cert-manager's API was last found missing
+	// (certManagerInstalled).
+	certManagerAbsent absence
+	// adminCerts: see adminCertsMemo.
+	adminCerts adminCertsMemo
+	// adminTLS: see adminTLSMemo.
+	adminTLS adminTLSMemo
+	// backends: see backendsMemo.
+	backends backendsMemo
 	// servedOnce maps the Gateways that have had a Ready Caddy pod to their UID
 	// (ordersHeld).
 	servedOnce sync.Map
@@ -217,8 +229,11 @@ func (r *GatewayReconciler) forgetGateway(ctx context.Context, key types.Namespa
 	r.applied.forget(key)
 	r.refused.forget(key)
 	r.addressRefusals.forget(key)
+	r.adminCerts.forget(key)
+	r.adminTLS.forget(key)
 	r.servedOnce.Delete(key)
 	r.statuses.forget(key)
+	r.backends.forget(key)
 	r.RouteStatus.ForgetGateway(key)
 	if err := r.deleteAdminObjects(ctx, key); err != nil {
 		return err
@@ -260,7 +275,7 @@ func (r *GatewayReconciler) program(ctx context.Context, gw *gwapiv1.Gateway, sp
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	if err := r.writeRouteStatuses(ctx, gw, out.sets, out.translation.Routes, out.routes); err != nil {
+	if err := r.writeRouteStatuses(ctx, gw, out.sets, withRefusals(out.translation.Routes, out.push.TableErrors), out.routes); err != nil {
 		return ctrl.Result{}, err
 	}
 	if err := r.writePolicyStatuses(ctx, gw, out.translation.Policies); err != nil {

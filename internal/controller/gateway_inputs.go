@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
@@ -63,8 +64,8 @@ type routeKeys map[string][]client.ObjectKey
 // ListenerSets (in.ListenerSets), their backend Services and the Services of gw's
 // listener filters, and returns the routes' keys.
 func (r *GatewayReconciler) addRouteInputs(ctx context.Context, gw *gwapiv1.Gateway, in *translator.Input) (routeKeys, error) {
-	var backends []client.ObjectKey
 	keys := routeKeys{}
+	lists := make([]kindRoutes, 0, len(r.routeKinds))
 	for _, k := range r.routeKinds {
 		routes, err := r.routesOf(ctx, k, routeParentKeys(gw, in.ListenerSets))
 		if err != nil {
@@ -75,25 +76,32 @@ func (r *GatewayReconciler) addRouteInputs(ctx context.Context, gw *gwapiv1.Gate
 		keys[k.kind()] = make([]client.ObjectKey, len(items))
 		for i, rt := range items {
 			keys[k.kind()][i] = client.ObjectKeyFromObject(rt)
-			backends = append(backends, k.backendKeys(rt)...)
 		}
+		lists = append(lists, kindRoutes{kind: k, items: items})
 	}
-	backends = append(backends, listenerFilterServiceKeys(gw)...)
+	backends := r.backendKeysOf(client.ObjectKeyFromObject(gw), lists, listenerFilterServiceKeys(gw))
 	services, err := r.backendServices(ctx, backends)
 	in.Services = services
 	return keys, err
 }
 
-// backendServices gets the distinct Services keys name (missing ones are left out: the
+// kindRoutes are routes of one kind.
+type kindRoutes struct {
+	kind  routeKind
+	items []client.Object
+}
+
+// backendKeysOf returns the distinct Services that routes, the routes of Gateway gw,
+// send traffic to, and those of extra (backendsMemo.keys); the caller only reads them.
+func (r *GatewayReconciler) backendKeysOf(gw types.NamespacedName, routes []kindRoutes, extra []client.ObjectKey) []client.ObjectKey {
+	return r.backends.keys(gw, routes, extra)
+}
+
+// backendServices gets the Services keys name (missing ones are left out: the
 // translator reports them as BackendNotFound).
 func (r *GatewayReconciler) backendServices(ctx context.Context, keys []client.ObjectKey) ([]corev1.Service, error) {
-	seen := map[client.ObjectKey]bool{}
 	var out []corev1.Service
 	for _, key := range keys {
-		if seen[key] {
-			continue
-		}
-		seen[key] = true
 		var svc corev1.Service
 		if err := r.Get(ctx, key, &svc); err != nil {
 			if client.IgnoreNotFound(err) == nil {

@@ -40,22 +40,14 @@ func (r *GatewayReconciler) writeRouteStatuses(ctx context.Context, gw *gwapiv1.
 	return nil
 }
 
-// wantParents states this Gateway's parent entries for the routes of kind named by keys.
+// wantParents states this Gateway's parent entries for the routes of kind named by keys:
+// those of statuses, none for routes statuses do not name.
 func (r *GatewayReconciler) wantParents(gw *gwapiv1.Gateway, sets []gwapiv1.ListenerSet, kind string, statuses []translator.RouteStatus, keys []client.ObjectKey) {
-	want := make(map[client.ObjectKey][]gwapiv1.RouteParentStatus, len(keys))
-	for _, s := range statuses {
-		if s.Kind == kind {
-			want[client.ObjectKey{Namespace: s.Namespace, Name: s.Name}] = s.Parents
-		}
-	}
-	gwKey := client.ObjectKeyFromObject(gw)
 	setKeys := make([]types.NamespacedName, len(sets))
 	for i := range sets {
 		setKeys[i] = client.ObjectKeyFromObject(&sets[i])
 	}
-	for _, key := range keys {
-		r.RouteStatus.Want(routeKey{Kind: kind, Namespace: key.Namespace, Name: key.Name}, gwKey, want[key], setKeys...)
-	}
+	r.RouteStatus.WantAll(kind, client.ObjectKeyFromObject(gw), setKeys, statuses, keys)
 }
 
 // mergeParents keeps the entries that are not this controller's for gw or for one of

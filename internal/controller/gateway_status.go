@@ -33,10 +33,20 @@ func programmedCondition(gen int64, out configOutcome) metav1.Condition {
 }
 
 // tableErrorTexts says of each host table some pods did not take which one it is, that
-// those pods keep serving its last good routes (and everything else is served), and why.
+// those pods keep serving its last good routes, or serve it without the routes they
+// refused (and everything else is served), and why.
 func tableErrorTexts(errs []pusher.TableError) []string {
 	out := make([]string, 0, len(errs))
 	for _, e := range errs {
+		if len(e.Refused) > 0 {
+			keys := make([]string, len(e.Refused))
+			for i, r := range e.Refused {
+				keys[i] = r.Key
+			}
+			out = append(out, fmt.Sprintf("host %q of route table %q was taken by %s without the routes of %s, which are not served: %s",
+				e.Host, e.Table, strings.Join(e.Pods, ", "), strings.Join(keys, ", "), e.Error))
+			continue
+		}
 		out = append(out, fmt.Sprintf("host %q of route table %q was not taken by %s, which keep serving its last good routes: %s",
 			e.Host, e.Table, strings.Join(e.Pods, ", "), e.Error))
 	}

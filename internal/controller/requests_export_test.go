@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"crypto/tls"
 	"strings"
 	"sync"
 
@@ -10,14 +11,23 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
+	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/caddy-gateway/operator/internal/pusher"
 )
 
 // Requests are what a reconcile asked of its client and API reader, counted by
 // "verb Kind": "list ListenerSet" (the manager's client: the cache), "create Service
-// dry-run", "get IPAddress from the API server" (the API reader).
+// dry-run", "get IPAddress from the API server" (the API reader); and the work its memos
+// did not spare (WorkAdminCertificates, WorkAdminClientTLS).
 type Requests map[string]int
+
+// WorkAdminCertificates and WorkAdminClientTLS count, in Requests, the full checks of a
+// Gateway's admin Secrets and the builds of its admin client TLS configuration.
+const (
+	WorkAdminCertificates = workAdminCertificates
+	WorkAdminClientTLS    = workAdminClientTLS
+)
 
 // CountingReconciler is a GatewayReconciler set up as Setup sets up the manager's, whose
 // client and API reader count the requests of each reconcile. It keeps its own memos
@@ -54,6 +64,7 @@ func NewCountingReconciler(mgr ctrl.Manager, o Options) (*CountingReconciler, er
 		RouteStatus:    &RouteStatusReconciler{ControllerName: o.ControllerName, routeKinds: kinds},
 		ControllerName: o.ControllerName, CaddyImage: o.CaddyImage, OperatorImage: o.OperatorImage, Operator: o.Operator,
 		MountGrace: o.MountGrace, routeKinds: kinds, backendTLS: backendTLS, listenerSets: listenerSets,
+		observeWork: c.count,
 	}
 	return c, nil
 }
@@ -144,4 +155,9 @@ func (c *countingAPIReader) Get(ctx context.Context, key client.ObjectKey, obj c
 func (c *countingAPIReader) List(ctx context.Context, list client.ObjectList, opts ...client.ListOption) error {
 	c.count("list " + kindOf(c.scheme, list) + " from the API server")
 	return c.Reader.List(ctx, list, opts...)
+}
+
+// AdminClientTLS is the admin client TLS configuration c's reconciler has for gw.
+func (c *CountingReconciler) AdminClientTLS(ctx context.Context, gw *gwapiv1.Gateway) (*tls.Config, string, error) {
+	return c.r.adminClientTLS(ctx, gw)
 }

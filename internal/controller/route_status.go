@@ -59,8 +59,12 @@ type RouteStatusReconciler struct {
 	routeKinds routeKinds
 
 	mu sync.Mutex
-	// wants holds, per route, each Gateway's entries.
-	wants map[routeKey]map[types.NamespacedName]routeWant
+	// wants holds, per route, each Gateway's entries. A want dropped or replaced is
+	// marked gone.
+	wants map[routeKey]map[types.NamespacedName]*routeWant
+	// statements holds what each Gateway last stated for the routes of each kind
+	// (WantAll).
+	statements map[statementKey]*statement
 	// seq numbers the wants, so that a write forgets only what it wrote.
 	seq uint64
 	// queue is the controller's queue once it runs.
@@ -77,6 +81,9 @@ type routeWant struct {
 	// to them are the Gateway's too.
 	sets []types.NamespacedName
 	seq  uint64
+	// gone says the want is no longer in wants: dropped or replaced. Guarded by mu,
+	// unlike the other fields, which never change.
+	gone bool
 }
 
 // Want states that gw wants parents (possibly none) as its entries in the route's
@@ -86,14 +93,23 @@ type routeWant struct {
 func (r *RouteStatusReconciler) Want(route routeKey, gw types.NamespacedName, parents []gwapiv1.RouteParentStatus, sets ...types.NamespacedName) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if cur, ok := r.wants[route][gw]; ok && parentsEqual(cur.parents, parents) && slices.Equal(cur.sets, sets) {
-		return
+	r.want(route, gw, parents, sets)
+}
+
+// want is Want with mu held; it returns the want kept for gw, new or unchanged.
+func (r *RouteStatusReconciler) want(route routeKey, gw types.NamespacedName, parents []gwapiv1.RouteParentStatus, sets []types.NamespacedName) *routeWant {
+	cur, ok := r.wants[route][gw]
+	if ok && parentsEqual(cur.parents, parents) && slices.Equal(cur.sets, sets) {
+		return cur
+	}
+	if ok {
+		cur.gone = true
 	}
 	if r.wants == nil {
-		r.wants = map[routeKey]map[types.NamespacedName]routeWant{}
+		r.wants = map[routeKey]map[types.NamespacedName]*routeWant{}
 	}
 	if r.wants[route] == nil {
-		r.wants[route] = map[types.NamespacedName]routeWant{}
+		r.wants[route] = map[types.NamespacedName]*routeWant{}
 	}
 	// Copies: the entries may point into the cache's objects (the translation's input),
 	// and writing the status decodes the API server's answer into them.
@@ -102,10 +118,12 @@ func (r *RouteStatusReconciler) Want(route routeKey, gw types.NamespacedName, pa
 		parents[i].DeepCopyInto(&own[i])
 	}
 	r.seq++
-	r.wants[route][gw] = routeWant{parents: own, sets: slices.Clone(sets), seq: r.seq}
+	w := &routeWant{parents: own, sets: slices.Clone(sets), seq: r.seq}
+	r.wants[route][gw] = w
 	if r.queue != nil {
 		r.queue.Add(route)
 	}
+	return w
 }
 
 // ForgetGateway drops everything a deleted Gateway wanted.
@@ -113,15 +131,23 @@ func (r *RouteStatusReconciler) ForgetGateway(gw types.NamespacedName) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for route, w := range r.wants {
-		delete(w, gw)
+		if cur, ok := w[gw]; ok {
+			cur.gone = true
+			delete(w, gw)
+		}
 		if len(w) == 0 {
 			delete(r.wants, route)
+		}
+	}
+	for key := range r.statements {
+		if key.gateway == gw {
+			delete(r.statements, key)
 		}
 	}
 }
 
 // snapshot copies what the Gateways want for route.
-func (r *RouteStatusReconciler) snapshot(route routeKey) map[types.NamespacedName]routeWant {
+func (r *RouteStatusReconciler) snapshot(route routeKey) map[types.NamespacedName]*routeWant {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return maps.Clone(r.wants[route])
@@ -129,12 +155,13 @@ func (r *RouteStatusReconciler) snapshot(route routeKey) map[types.NamespacedNam
 
 // written drops the wants of snap for no entries that nobody replaced since: once
 // written, there is nothing left to keep for them.
-func (r *RouteStatusReconciler) written(route routeKey, snap map[types.NamespacedName]routeWant) {
+func (r *RouteStatusReconciler) written(route routeKey, snap map[types.NamespacedName]*routeWant) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	w := r.wants[route]
 	for gw, s := range snap {
 		if cur, ok := w[gw]; ok && cur.seq == s.seq && len(s.parents) == 0 {
+			cur.gone = true
 			delete(w, gw)
 		}
 	}
@@ -147,6 +174,9 @@ func (r *RouteStatusReconciler) written(route routeKey, snap map[types.Namespace
 func (r *RouteStatusReconciler) forgetRoute(route routeKey) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	for _, w := range r.wants[route] {
+		w.gone = true
+	}
 	delete(r.wants, route)
 	r.replaced.Delete(route)
 }
