@@ -22,8 +22,9 @@ type CaddyRuntimeSpec struct {
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$`
 	GracePeriod *metav1.Duration `json:"gracePeriod,omitempty"`
 
-	// ShutdownDelay keeps serving this long after shutdown starts, so load balancers notice
-	// the pod is going (apps.http.shutdown_delay). Default: 5s.
+	// ShutdownDelay keeps serving this long after shutdown starts, so load balancers and
+	// kube-proxy stop sending new connections before the pod's address goes
+	// (apps.http.shutdown_delay). Default: 10s.
 	// +optional
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$`

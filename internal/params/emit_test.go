@@ -81,6 +81,16 @@ func TestEmitOptionsHonourEveryField(t *testing.T) {
 	}
 }
 
+// TestEmitOptionsDefaultShutdownDelay: without spec.caddy.shutdownDelay, a terminating
+// Caddy keeps serving 10s, long enough for kube-proxy and load balancers to stop sending
+// it new connections before its address goes.
+func TestEmitOptionsDefaultShutdownDelay(t *testing.T) {
+	in := fixture.LoadCase(t, "../translator/testdata", "gateway-https-terminate")
+	if got := pushedJSON(t, in, params.EmitOptions(nil)); !strings.Contains(got, `"shutdown_delay":"10s"`) {
+		t.Errorf("the pushed config without spec.caddy.shutdownDelay has no 10s shutdown delay:\n%s", got)
+	}
+}
+
 // pushedJSON is what is pushed for in with opts: the config and the routes of each host
 // table, each re-encoded compact with sorted keys.
 func pushedJSON(t *testing.T, in translator.Input, opts emit.Options) string {
