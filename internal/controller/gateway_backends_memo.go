@@ -17,8 +17,7 @@ import (
 // rules. Routes no longer listed for the Gateway are forgotten by the reconcile that
 // misses them, and the Gateway's entries with the Gateway.
 type backendsMemo struct {
-	mu sync.Mutex
-	m  map[types.NamespacedName]*gatewayBackends
+	perGateway[*gatewayBackends]
 }
 
 // gatewayBackends are the backend keys of one Gateway's routes.
@@ -84,26 +83,15 @@ func (m *backendsMemo) keys(gw types.NamespacedName, routes []kindRoutes, extra 
 	return g.with(extra)
 }
 
-// of returns the memo of gw's routes, a new one the first time.
+// of returns the memo of gw's routes, a new one the first time. The reconciles of one
+// Gateway never run at once, so no other can store one meanwhile.
 func (m *backendsMemo) of(gw types.NamespacedName) *gatewayBackends {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	g := m.m[gw]
-	if g == nil {
-		g = &gatewayBackends{routes: map[types.UID]*routeBackends{}, counts: map[client.ObjectKey]int{}}
-		if m.m == nil {
-			m.m = map[types.NamespacedName]*gatewayBackends{}
-		}
-		m.m[gw] = g
+	if g, ok := m.load(gw); ok {
+		return g
 	}
+	g := &gatewayBackends{routes: map[types.UID]*routeBackends{}, counts: map[client.ObjectKey]int{}}
+	m.store(gw, g)
 	return g
-}
-
-// forget drops what was remembered for gw's routes: a Gateway that is gone.
-func (m *backendsMemo) forget(gw types.NamespacedName) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	delete(m.m, gw)
 }
 
 // count adds delta to the counts of keys.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
@@ -79,7 +78,7 @@ func (r *GatewayReconciler) addRouteInputs(ctx context.Context, gw *gwapiv1.Gate
 		}
 		lists = append(lists, kindRoutes{kind: k, items: items})
 	}
-	backends := r.backendKeysOf(client.ObjectKeyFromObject(gw), lists, listenerFilterServiceKeys(gw))
+	backends := r.backends.keys(client.ObjectKeyFromObject(gw), lists, listenerFilterServiceKeys(gw))
 	services, err := r.backendServices(ctx, backends)
 	in.Services = services
 	return keys, err
@@ -89,12 +88,6 @@ func (r *GatewayReconciler) addRouteInputs(ctx context.Context, gw *gwapiv1.Gate
 type kindRoutes struct {
 	kind  routeKind
 	items []client.Object
-}
-
-// backendKeysOf returns the distinct Services that routes, the routes of Gateway gw,
-// send traffic to, and those of extra (backendsMemo.keys); the caller only reads them.
-func (r *GatewayReconciler) backendKeysOf(gw types.NamespacedName, routes []kindRoutes, extra []client.ObjectKey) []client.ObjectKey {
-	return r.backends.keys(gw, routes, extra)
 }
 
 // backendServices gets the Services keys name (missing ones are left out: the

@@ -26,11 +26,11 @@ func BenchmarkBackendKeys(b *testing.B) {
 	for _, n := range benchSizes {
 		r := &GatewayReconciler{}
 		routes := []kindRoutes{{kind: httpRouteKind, items: benchHTTPRoutes(n)}}
-		r.backendKeysOf(gw, routes, nil)
+		r.backends.keys(gw, routes, nil)
 		b.Run(fmt.Sprintf("routes=%d", n), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				r.backendKeysOf(gw, routes, nil)
+				r.backends.keys(gw, routes, nil)
 			}
 		})
 	}

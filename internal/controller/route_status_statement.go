@@ -6,6 +6,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/caddy-gateway/operator/internal/translator"
 )
@@ -25,6 +26,8 @@ type statement struct {
 	// routes are the routes stated, in order; spare is the previous list, emptied, for
 	// the next statement to fill.
 	routes, spare []statedRoute
+	// sets are the Gateway's ListenerSets the statement was made with.
+	sets []types.NamespacedName
 }
 
 // statedRoute is a route a statement named and the want it left for it.
@@ -51,6 +54,8 @@ func (r *RouteStatusReconciler) WantAll(kind string, gw types.NamespacedName, se
 	if st == nil {
 		st = &statement{}
 	}
+	gone := missing(st.sets, sets)
+	st.sets = slices.Clone(sets)
 	last, next := st.routes, st.spare[:0]
 	var dropped []statedRoute
 	j := 0
@@ -70,8 +75,9 @@ func (r *RouteStatusReconciler) WantAll(kind string, gw types.NamespacedName, se
 				continue
 			}
 		}
+		route := routeKey{Kind: kind, Namespace: s.Namespace, Name: s.Name}
 		next = append(next, statedRoute{namespace: s.Namespace, name: s.Name,
-			want: r.want(routeKey{Kind: kind, Namespace: s.Namespace, Name: s.Name}, gw, s.Parents, sets)})
+			want: r.want(route, gw, s.Parents, r.setsWithGone(route, gw, sets, gone))})
 	}
 	r.withdraw(kind, gw, sets, append(dropped, last[j:]...), keys)
 	clear(last)
@@ -85,7 +91,7 @@ func (r *RouteStatusReconciler) WantAll(kind string, gw types.NamespacedName, se
 		r.statements[key] = st
 	}
 	if len(next) < len(keys) {
-		r.wantNone(kind, gw, sets, statuses, keys)
+		r.wantNone(kind, gw, sets, gone, statuses, keys)
 	}
 }
 
@@ -134,7 +140,7 @@ func (r *RouteStatusReconciler) withdraw(kind string, gw types.NamespacedName, s
 
 // wantNone states, with mu held, no entries of gw for the routes of kind that keys
 // name and statuses do not.
-func (r *RouteStatusReconciler) wantNone(kind string, gw types.NamespacedName, sets []types.NamespacedName, statuses []translator.RouteStatus, keys []client.ObjectKey) {
+func (r *RouteStatusReconciler) wantNone(kind string, gw types.NamespacedName, sets, gone []types.NamespacedName, statuses []translator.RouteStatus, keys []client.ObjectKey) {
 	stated := make(map[client.ObjectKey]bool, len(statuses))
 	for i := range statuses {
 		if statuses[i].Kind == kind {
@@ -143,7 +149,40 @@ func (r *RouteStatusReconciler) wantNone(kind string, gw types.NamespacedName, s
 	}
 	for _, k := range keys {
 		if !stated[k] {
-			r.want(routeKey{Kind: kind, Namespace: k.Namespace, Name: k.Name}, gw, nil, sets)
+			route := routeKey{Kind: kind, Namespace: k.Namespace, Name: k.Name}
+			r.want(route, gw, nil, r.setsWithGone(route, gw, sets, gone))
 		}
 	}
+}
+
+// missing returns the ListenerSets of last that sets lacks: those gone since.
+func missing(last, sets []types.NamespacedName) []types.NamespacedName {
+	var out []types.NamespacedName
+	for _, s := range last {
+		if !slices.Contains(sets, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// setsWithGone returns, with mu held, sets and the ListenerSets of gone that the route's
+// last want of gw has entries for. A set that is gone takes its entries along: the writer
+// replaces the entries of the sets a want names, from a route that names the Gateway too
+// as from one that named only the set (withdraw).
+func (r *RouteStatusReconciler) setsWithGone(route routeKey, gw types.NamespacedName, sets, gone []types.NamespacedName) []types.NamespacedName {
+	cur := r.wants[route][gw]
+	if len(gone) == 0 || cur == nil {
+		return sets
+	}
+	out := sets
+	for _, g := range gone {
+		names := func(p gwapiv1.RouteParentStatus) bool {
+			return refersToListenerSet(p.ParentRef, []types.NamespacedName{g}, route.Namespace)
+		}
+		if slices.ContainsFunc(cur.parents, names) {
+			out = append(slices.Clip(out), g)
+		}
+	}
+	return out
 }

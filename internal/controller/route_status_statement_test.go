@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"reflect"
 	"slices"
 	"testing"
 
@@ -131,5 +132,44 @@ func TestWantAllWithdrawsTheRoutesOfAGoneSet(t *testing.T) {
 	r.WantAll("HTTPRoute", gw, nil, nil, nil)
 	if got := drain(r.queue); len(got) != 0 {
 		t.Errorf("the next statement queued %v again; want nothing", got)
+	}
+}
+
+// TestWantAllWithdrawsTheEntriesOfAGoneSetFromRoutesOfTheGatewayToo: a route that names
+// the Gateway and one of its ListenerSets loses its entry for the set once the set is
+// gone and keeps the Gateway's; the statements after that settle and queue nothing.
+func TestWantAllWithdrawsTheEntriesOfAGoneSetFromRoutesOfTheGatewayToo(t *testing.T) {
+	gw := types.NamespacedName{Namespace: "default", Name: "gw"}
+	set := types.NamespacedName{Namespace: "tenant", Name: "set"}
+	r := &RouteStatusReconciler{queue: workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[routeKey]())}
+	t.Cleanup(r.queue.ShutDown)
+	group, kind := gwapiv1.Group(gwapiv1.GroupName), gwapiv1.Kind("ListenerSet")
+	setNS := gwapiv1.Namespace(set.Namespace)
+	both := append(benchParents(), benchParents()...)
+	both[1].ParentRef = gwapiv1.ParentReference{Group: &group, Kind: &kind, Namespace: &setNS, Name: gwapiv1.ObjectName(set.Name)}
+	route := routeKey{"HTTPRoute", "tenant", "r"}
+	keys := []client.ObjectKey{{Namespace: "tenant", Name: "r"}}
+	stated := func(parents []gwapiv1.RouteParentStatus) []translator.RouteStatus {
+		return []translator.RouteStatus{{Kind: route.Kind, Namespace: route.Namespace, Name: route.Name, Parents: parents}}
+	}
+
+	r.WantAll("HTTPRoute", gw, []types.NamespacedName{set}, stated(both), keys)
+	drain(r.queue)
+	r.WantAll("HTTPRoute", gw, nil, stated(both[:1]), keys) // the set is gone; the route still names the Gateway
+	if got := drain(r.queue); !slices.Equal(got, []string{"r"}) {
+		t.Fatalf("queued %v; want [r]", got)
+	}
+	w := r.wants[route][gw]
+	got := mergeParents(both, w.parents, gw, w.sets, both[0].ControllerName, route.Namespace)
+	if len(got) != 1 || !reflect.DeepEqual(got[0].ParentRef, both[0].ParentRef) {
+		t.Fatalf("the route's entries are %+v; want the Gateway's only", got)
+	}
+	for range 2 {
+		r.WantAll("HTTPRoute", gw, nil, stated(both[:1]), keys)
+		drain(r.queue)
+	}
+	r.WantAll("HTTPRoute", gw, nil, stated(both[:1]), keys)
+	if got := drain(r.queue); len(got) != 0 {
+		t.Errorf("a statement with nothing changed queued %v; want nothing", got)
 	}
 }

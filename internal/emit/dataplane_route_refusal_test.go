@@ -1,17 +1,14 @@
 package emit_test
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/caddy-gateway/operator/internal/caddyjson"
-	"github.com/caddy-gateway/operator/internal/pusher"
 )
 
 // sharedHostFixture has one route per tenant on the same hostname, tenant A's on /a and
@@ -31,19 +28,8 @@ var sharedHostFixture = strings.NewReplacer(
 // version), and the push reports B's route by its key with Caddy's error. Once B's routes
 // provision, they are served too.
 func TestDataPlaneRefusedRouteHurtsNoOtherRouteOfItsHostTable(t *testing.T) {
-	backends := map[string]string{}
-	for _, name := range []string{"a1", "a2", "b1", "b2"} {
-		ns, version := "tenant-"+name[:1], "v"+name[1:]
-		backends[version+"."+ns+".svc.cluster.local:8080"] = echoBackend(t, name).Listener.Addr().String()
-	}
-	versions := func(a, b string) string {
-		return strings.NewReplacer("VERSION-A", a, "VERSION-B", b).Replace(sharedHostFixture)
-	}
-	d := startDataPlane(t, versions("v1", "v1"), backends)
-	d.client.Transport = &http.Transport{DisableKeepAlives: true}
-	push := startAdminPush(t, d)
-	req := push.request(t)
-	pushes := pusher.New(pusher.Options{Tuning: pusher.Tuning{Timeout: 30 * time.Second, InitialBackoff: time.Nanosecond, MaxBackoff: time.Nanosecond}})
+	p := startTenantsPush(t, sharedHostFixture)
+	d := p.d
 	serves := func(path, want string) {
 		t.Helper()
 		if e := d.expect(http.MethodGet, path, map[string]string{"Host": "shared.example.com"}, http.StatusOK); e.Backend != want {
@@ -51,19 +37,14 @@ func TestDataPlaneRefusedRouteHurtsNoOtherRouteOfItsHostTable(t *testing.T) {
 		}
 	}
 
-	req.Config = pusherConfig(d.config(versions("v1", "v1")))
-	if res := pushes.Push(context.Background(), req); res.Programmed != 1 || len(res.Errors) != 0 {
-		t.Fatalf("the running config: %+v", res)
-	}
 	serves("/a", "a1")
 	serves("/b", "b1")
 
-	next := d.config(versions("v2", "v2"))
+	next := d.config(p.versions("v2", "v2"))
 	key := caddyjson.HostKey{Table: caddyjson.TableName(int32(d.listenPort), ""), Host: "shared.example.com"}
 	bad := next
 	bad.Tables = breakSource(t, next.Tables, key, "HTTPRoute/tenant-b/b")
-	req.Config = pusherConfig(bad)
-	res := pushes.Push(context.Background(), req)
+	res := p.push(bad)
 	if res.Programmed != 0 || res.Pushed != 1 || len(res.Errors) != 0 || len(res.TableErrors) != 1 {
 		t.Fatalf("the push with tenant B's routes broken: %+v", res)
 	}
@@ -76,8 +57,7 @@ func TestDataPlaneRefusedRouteHurtsNoOtherRouteOfItsHostTable(t *testing.T) {
 	serves("/a", "a2")
 	d.expect(http.MethodGet, "/b", map[string]string{"Host": "shared.example.com"}, http.StatusNotFound)
 
-	req.Config = pusherConfig(next)
-	if res := pushes.Push(context.Background(), req); res.Programmed != 1 || len(res.Errors) != 0 || len(res.TableErrors) != 0 {
+	if res := p.push(next); res.Programmed != 1 || len(res.Errors) != 0 || len(res.TableErrors) != 0 {
 		t.Fatalf("the push with tenant B's routes mended: %+v", res)
 	}
 	serves("/a", "a2")

@@ -72,19 +72,8 @@ spec:
 // routes, and the push reports B's host table by table and host. Once B's host table
 // provisions, it is served too.
 func TestDataPlaneBadHostTableHurtsNoOtherTenant(t *testing.T) {
-	backends := map[string]string{}
-	for _, name := range []string{"a1", "a2", "b1", "b2"} {
-		ns, version := "tenant-"+name[:1], "v"+name[1:]
-		backends[version+"."+ns+".svc.cluster.local:8080"] = echoBackend(t, name).Listener.Addr().String()
-	}
-	versions := func(a, b string) string {
-		return strings.NewReplacer("VERSION-A", a, "VERSION-B", b).Replace(tenantsFixture)
-	}
-	d := startDataPlane(t, versions("v1", "v1"), backends)
-	d.client.Transport = &http.Transport{DisableKeepAlives: true}
-	push := startAdminPush(t, d)
-	req := push.request(t)
-	pushes := pusher.New(pusher.Options{Tuning: pusher.Tuning{Timeout: 30 * time.Second, InitialBackoff: time.Nanosecond, MaxBackoff: time.Nanosecond}})
+	p := startTenantsPush(t, tenantsFixture)
+	d := p.d
 	serves := func(host, want string) {
 		t.Helper()
 		if e := d.expect(http.MethodGet, "/", map[string]string{"Host": host}, http.StatusOK); e.Backend != want {
@@ -92,18 +81,13 @@ func TestDataPlaneBadHostTableHurtsNoOtherTenant(t *testing.T) {
 		}
 	}
 
-	req.Config = pusherConfig(d.config(versions("v1", "v1")))
-	if res := pushes.Push(context.Background(), req); res.Programmed != 1 || len(res.Errors) != 0 {
-		t.Fatalf("the running config: %+v", res)
-	}
 	serves("a.example.com", "a1")
 	serves("b.example.com", "b1")
 
-	next := d.config(versions("v2", "v2"))
+	next := d.config(p.versions("v2", "v2"))
 	bad := next
 	bad.Tables = breakHostTable(t, next.Tables, caddyjson.HostKey{Table: caddyjson.TableName(int32(d.listenPort), ""), Host: "b.example.com"})
-	req.Config = pusherConfig(bad)
-	res := pushes.Push(context.Background(), req)
+	res := p.push(bad)
 	if res.Programmed != 0 || res.Pushed != 1 || len(res.Errors) != 0 || len(res.TableErrors) != 1 {
 		t.Fatalf("the push with a bad host table: %+v", res)
 	}
@@ -116,12 +100,53 @@ func TestDataPlaneBadHostTableHurtsNoOtherTenant(t *testing.T) {
 	serves("a.example.com", "a2")
 	serves("b.example.com", "b1")
 
-	req.Config = pusherConfig(next)
-	if res := pushes.Push(context.Background(), req); res.Programmed != 1 || len(res.Errors) != 0 || len(res.TableErrors) != 0 {
+	if res := p.push(next); res.Programmed != 1 || len(res.Errors) != 0 || len(res.TableErrors) != 0 {
 		t.Fatalf("the push with B's host table mended: %+v", res)
 	}
 	serves("a.example.com", "a2")
 	serves("b.example.com", "b2")
+}
+
+// tenantsPush is a data plane running a fixture of two tenants' routes, in which
+// VERSION-A and VERSION-B name the Service each tenant's route sends to (v1 or v2, each an
+// echo backend named by tenant and version: a1, b2, …), with the operator's pusher aimed
+// at it through the admin-proxy.
+type tenantsPush struct {
+	d       *dataPlane
+	fixture string
+	req     pusher.Request
+	pushes  *pusher.Pusher
+}
+
+// startTenantsPush starts a data plane running fixture with both tenants on v1, pushed
+// once by the pusher.
+func startTenantsPush(t *testing.T, fixture string) *tenantsPush {
+	t.Helper()
+	backends := map[string]string{}
+	for _, name := range []string{"a1", "a2", "b1", "b2"} {
+		ns, version := "tenant-"+name[:1], "v"+name[1:]
+		backends[version+"."+ns+".svc.cluster.local:8080"] = echoBackend(t, name).Listener.Addr().String()
+	}
+	p := &tenantsPush{fixture: fixture}
+	p.d = startDataPlane(t, p.versions("v1", "v1"), backends)
+	p.d.client.Transport = &http.Transport{DisableKeepAlives: true}
+	p.req = startAdminPush(t, p.d).request(t)
+	p.pushes = pusher.New(pusher.Options{Tuning: pusher.Tuning{Timeout: 30 * time.Second, InitialBackoff: time.Nanosecond, MaxBackoff: time.Nanosecond}})
+	if res := p.push(p.d.config(p.versions("v1", "v1"))); res.Programmed != 1 || len(res.Errors) != 0 {
+		t.Fatalf("the running config: %+v", res)
+	}
+	return p
+}
+
+// versions is the fixture with tenant A's route sending to Service a and B's to b.
+func (p *tenantsPush) versions(a, b string) string {
+	return strings.NewReplacer("VERSION-A", a, "VERSION-B", b).Replace(p.fixture)
+}
+
+// push pushes cfg with the pusher.
+func (p *tenantsPush) push(cfg emit.Result) pusher.Result {
+	p.req.Config = pusherConfig(cfg)
+	return p.pushes.Push(context.Background(), p.req)
 }
 
 // breakHostTable returns tables with the host table of key replaced by one whose routes

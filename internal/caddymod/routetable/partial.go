@@ -118,30 +118,18 @@ func checkSourceIndexes(sources []caddyjson.RouteSource, n int) error {
 	return nil
 }
 
-// validSources checks the keys of a host table's sources: each named, none twice. A
-// host table of few sources, the usual case, is checked without a map.
+// validSources checks the keys of a host table's sources: each named, none twice.
 func validSources(sources []caddyjson.RouteSource) error {
-	var seen map[string]bool
-	if len(sources) > 16 {
-		seen = make(map[string]bool, len(sources))
-	}
+	seen := make(map[string]bool, len(sources))
 	for i := range sources {
 		k := sources[i].Key
 		if k == "" {
 			return fmt.Errorf("sources[%d].key is empty", i)
 		}
-		twice := seen[k]
-		if seen == nil {
-			for j := range i {
-				twice = twice || sources[j].Key == k
-			}
-		}
-		if twice {
+		if seen[k] {
 			return fmt.Errorf("sources[%d].key %q is given twice", i, k)
 		}
-		if seen != nil {
-			seen[k] = true
-		}
+		seen[k] = true
 	}
 	return nil
 }
