@@ -22,9 +22,10 @@ type CaddyRuntimeSpec struct {
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$`
 	GracePeriod *metav1.Duration `json:"gracePeriod,omitempty"`
 
-	// ShutdownDelay keeps serving this long after shutdown starts, so load balancers and
-	// kube-proxy stop sending new connections before the pod's address goes
-	// (apps.http.shutdown_delay). Default: 10s.
+	// ShutdownDelay keeps every listener of a terminating Caddy pod (HTTP, TLS, TCP and
+	// UDP) accepting this long after it is told to stop, so that kube-proxy and load
+	// balancers stop sending it new connections before it refuses them; then in-flight
+	// requests get gracePeriod. A config change is never held by it. Default: 10s.
 	// +optional
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$`

@@ -104,7 +104,9 @@ type EventSubscription struct {
 	Handlers []EventHandler `json:"handlers"`
 }
 
-// EventHandler names an events.handlers module without configuration.
+// EventHandler names an events.handlers module and its configuration.
 type EventHandler struct {
 	Handler string `json:"handler"`
+	// Delay is gateway_drain's (duration string).
+	Delay string `json:"delay,omitempty"`
 }

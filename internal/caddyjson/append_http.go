@@ -51,7 +51,6 @@ func (w *writer) config(c *Config) {
 func (w *writer) httpApp(a *HTTPApp) {
 	w.open()
 	w.optStr("grace_period", a.GracePeriod)
-	w.optStr("shutdown_delay", a.ShutdownDelay)
 	if len(a.Servers) > 0 {
 		w.key("servers")
 		writeMap(w, a.Servers, w.server)

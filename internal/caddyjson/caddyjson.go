@@ -48,9 +48,6 @@ type Apps struct {
 type HTTPApp struct {
 	// GracePeriod bounds graceful shutdown of old servers on reload (duration string).
 	GracePeriod string `json:"grace_period,omitempty"`
-	// ShutdownDelay keeps serving this long after a listener starts closing (process exit),
-	// so load balancers move the instance out of rotation first (duration string).
-	ShutdownDelay string `json:"shutdown_delay,omitempty"`
 	// Servers by name.
 	Servers map[string]*Server `json:"servers,omitempty"`
 	// Metrics turns on request metrics for every server; nil observes none.

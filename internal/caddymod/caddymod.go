@@ -7,8 +7,9 @@
 // BackendTLSPolicy says, and route tables served by host lookup and changed through the
 // admin API without a config reload, an ACME issuer taking its directory's trusted
 // roots inline, the permission of on-demand certificates by the routes' exact
-// hostnames, and the certificate storage a Gateway's pods share in the cluster with the
-// recorder of their certificates' states). Import it for its side effect, as cmd/caddy
+// hostnames, the certificate storage a Gateway's pods share in the cluster with the
+// recorder of their certificates' states, and the hold of a pod's exit while it is taken
+// out of rotation). Import it for its side effect, as cmd/caddy
 // does and as every test that validates or runs emitted configs must, so that Caddy
 // knows the modules. It holds no code of its own.
 package caddymod
@@ -40,4 +41,6 @@ import (
 	_ "github.com/caddy-gateway/operator/internal/caddymod/gatewaysecrets"
 	// events.handlers.gateway_certificate_states
 	_ "github.com/caddy-gateway/operator/internal/caddymod/certstates"
+	// events.handlers.gateway_drain
+	_ "github.com/caddy-gateway/operator/internal/caddymod/drain"
 )

@@ -46,7 +46,9 @@ type Options struct {
 	AdminListen string
 	// GracePeriod is apps.http.grace_period; DefaultGracePeriod when empty.
 	GracePeriod string
-	// ShutdownDelay is apps.http.shutdown_delay; none when empty.
+	// ShutdownDelay is how long a stop of the running config (the process exiting) is
+	// held while every listener keeps accepting (events.handlers.gateway_drain, on
+	// "stopping"); none when empty.
 	ShutdownDelay string
 	// ReadinessPort is the port of the readiness server; DefaultReadinessPort when 0.
 	ReadinessPort int32
@@ -256,7 +258,7 @@ func config(g *ir.Gateway, opts Options) (*caddyjson.Config, *emitter, error) {
 	cfg := &caddyjson.Config{
 		Admin:   &caddyjson.Admin{Listen: o.AdminListen, Config: &caddyjson.AdminConfigSettings{Persist: &persist}},
 		Logging: o.logging(),
-		Apps:    caddyjson.Apps{HTTP: &caddyjson.HTTPApp{GracePeriod: o.GracePeriod, ShutdownDelay: o.ShutdownDelay, Servers: servers}},
+		Apps:    caddyjson.Apps{HTTP: &caddyjson.HTTPApp{GracePeriod: o.GracePeriod, Servers: servers}},
 	}
 	if !o.DisableMetrics {
 		cfg.Apps.HTTP.Metrics = &caddyjson.HTTPMetrics{}
@@ -267,6 +269,7 @@ func config(g *ir.Gateway, opts Options) (*caddyjson.Config, *emitter, error) {
 	if err := o.withACME(cfg, g); err != nil {
 		return nil, nil, fmt.Errorf("automatic certificates of Gateway %s/%s: %w", g.Namespace, g.Name, err)
 	}
+	o.withDrain(cfg)
 	if len(g.TCP)+len(g.UDP)+len(g.TLS) > 0 {
 		l4, err := e.layer4App(g.TCP, g.UDP)
 		if err != nil {

@@ -6,10 +6,10 @@ import (
 )
 
 // DefaultShutdownDelay is caddy.shutdownDelay's documented default: a terminating pod
-// keeps serving this long so that load balancers, and kube-proxy on a busy node, stop
-// sending it new connections before its address goes; a connection sent to a gone
-// address fails ("no route to host") instead of being answered. Envoy Gateway's
-// minimum drain is the same 10s.
+// keeps accepting on every listener this long so that load balancers, and kube-proxy on
+// a busy node, stop sending it new connections before its listeners close and its
+// address goes; a connection sent meanwhile would be refused or fail with "no route to
+// host". Envoy Gateway's minimum drain is the same 10s.
 const DefaultShutdownDelay = "10s"
 
 // EmitOptions is every setting of the merged spec.caddy (c may be nil) as the emitter's

@@ -45,7 +45,7 @@ func TestEmitOptionsHonourEveryField(t *testing.T) {
 	// Each field's marks in the compact, key-sorted JSON of the pushed config.
 	want := map[string][]string{
 		"GracePeriod":           {`"grace_period":"21s"`},
-		"ShutdownDelay":         {`"shutdown_delay":"7s"`},
+		"ShutdownDelay":         {`{"events":["stopping"],"handlers":[{"delay":"7s","handler":"gateway_drain"}]}`},
 		"StreamCloseDelay":      {`"stream_close_delay":"1m30s"`},
 		"Protocols":             {`"protocols":["h1","h2"]`},
 		"Timeouts":              {`"read_header_timeout":"3s"`, `"read_timeout":"4s"`, `"write_timeout":"5s"`, `"idle_timeout":"6s"`},
@@ -82,11 +82,12 @@ func TestEmitOptionsHonourEveryField(t *testing.T) {
 }
 
 // TestEmitOptionsDefaultShutdownDelay: without spec.caddy.shutdownDelay, a terminating
-// Caddy keeps serving 10s, long enough for kube-proxy and load balancers to stop sending
-// it new connections before its address goes.
+// Caddy keeps accepting on every listener for 10s, long enough for kube-proxy and load
+// balancers to stop sending it new connections before its address goes.
 func TestEmitOptionsDefaultShutdownDelay(t *testing.T) {
 	in := fixture.LoadCase(t, "../translator/testdata", "gateway-https-terminate")
-	if got := pushedJSON(t, in, params.EmitOptions(nil)); !strings.Contains(got, `"shutdown_delay":"10s"`) {
+	drain := `{"events":["stopping"],"handlers":[{"delay":"10s","handler":"gateway_drain"}]}`
+	if got := pushedJSON(t, in, params.EmitOptions(nil)); !strings.Contains(got, drain) {
 		t.Errorf("the pushed config without spec.caddy.shutdownDelay has no 10s shutdown delay:\n%s", got)
 	}
 }
