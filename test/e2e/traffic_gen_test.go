@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/caddy-gateway/operator/test/utils"
 )
 
 // steadyTraffic sends sequential GET requests on new connections at a fixed interval
@@ -22,10 +24,10 @@ type steadyTraffic struct {
 }
 
 // startTraffic starts requests to http://addr+path with Host host every interval, for at
-// most limit.
+// most limit, from source ports no probe uses (utils.TrafficTransport).
 func startTraffic(addr, host, path string, interval, limit time.Duration) *steadyTraffic {
 	s := &steadyTraffic{stop: make(chan struct{}), done: make(chan struct{}), results: map[string]int{}}
-	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	client := &http.Client{Timeout: 5 * time.Second, Transport: utils.TrafficTransport()}
 	go func() {
 		defer close(s.done)
 		deadline := time.After(limit)

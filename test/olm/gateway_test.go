@@ -139,17 +139,20 @@ func addRouteAndExpect200(ctx context.Context, t *testing.T, c client.Client, gw
 	expect200(ctx, t, gw, "/after-upgrade")
 }
 
-var httpClient = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+var (
+	probeClient   = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	trafficClient = &http.Client{Timeout: 5 * time.Second, Transport: utils.TrafficTransport()}
+)
 
-// get sends GET path with Host hostname to the Gateway and returns an error unless the
-// backend answered 200.
-func get(ctx context.Context, gw gateway, path string) error {
+// get sends GET path with Host hostname to the Gateway through hc and returns an error
+// unless the backend answered 200.
+func get(ctx context.Context, hc *http.Client, gw gateway, path string) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+gw.addr+path, nil)
 	if err != nil {
 		return err
 	}
 	req.Host = hostname
-	resp, err := httpClient.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		return err
 	}
@@ -164,11 +167,12 @@ func get(ctx context.Context, gw gateway, path string) error {
 func expect200(ctx context.Context, t *testing.T, gw gateway, path string) {
 	t.Helper()
 	poll(ctx, t, fmt.Sprintf("GET http://%s%s via %s answers 200 from %s", hostname, path, gw.addr, backend), func(ctx context.Context) error {
-		return get(ctx, gw, path)
+		return get(ctx, probeClient, gw, path)
 	})
 }
 
-// traffic sends a request through a Gateway every 50 ms until stopped.
+// traffic sends a request through a Gateway every 50 ms until stopped, from source ports
+// no probe uses (utils.TrafficTransport).
 type traffic struct {
 	cancel   context.CancelFunc
 	done     chan struct{}
@@ -190,7 +194,7 @@ func startTraffic(ctx context.Context, gw gateway) *traffic {
 				return
 			case <-tick.C:
 			}
-			err := get(ctx, gw, "/")
+			err := get(ctx, trafficClient, gw, "/")
 			if ctx.Err() != nil {
 				return
 			}
