@@ -25,7 +25,8 @@ type CaddyRuntimeSpec struct {
 	// ShutdownDelay keeps every listener of a terminating Caddy pod (HTTP, TLS, TCP and
 	// UDP) accepting this long after it is told to stop, so that kube-proxy and load
 	// balancers stop sending it new connections before it refuses them; then in-flight
-	// requests get gracePeriod. A config change is never held by it. Default: 10s.
+	// requests get gracePeriod. A config change is never held by it. 0s closes every
+	// listener the moment the pod is told to stop. Default: 10s.
 	// +optional
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$`

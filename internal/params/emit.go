@@ -21,7 +21,10 @@ func EmitOptions(c *v1alpha1.CaddyRuntimeSpec) emit.Options {
 		opts.GracePeriod = c.GracePeriod.Duration.String()
 	}
 	if c != nil && c.ShutdownDelay != nil {
-		opts.ShutdownDelay = c.ShutdownDelay.Duration.String()
+		opts.ShutdownDelay = "" // 0s: listeners close the moment the pod is told to stop
+		if d := c.ShutdownDelay.Duration; d > 0 {
+			opts.ShutdownDelay = d.String()
+		}
 	}
 	SetObservability(&opts, c)
 	return opts

@@ -92,6 +92,17 @@ func TestEmitOptionsDefaultShutdownDelay(t *testing.T) {
 	}
 }
 
+// TestEmitOptionsZeroShutdownDelayHoldsNothing: spec.caddy.shutdownDelay 0s subscribes no
+// drain handler (whose delay must be positive, so Caddy would refuse the whole config):
+// the pod's listeners close the moment it is told to stop.
+func TestEmitOptionsZeroShutdownDelayHoldsNothing(t *testing.T) {
+	in := fixture.LoadCase(t, "../translator/testdata", "gateway-https-terminate")
+	opts := params.EmitOptions(&v1alpha1.CaddyRuntimeSpec{ShutdownDelay: &metav1.Duration{}})
+	if got := pushedJSON(t, in, opts); strings.Contains(got, "gateway_drain") {
+		t.Errorf("the pushed config with spec.caddy.shutdownDelay 0s subscribes the drain handler:\n%s", got)
+	}
+}
+
 // pushedJSON is what is pushed for in with opts: the config and the routes of each host
 // table, each re-encoded compact with sorted keys.
 func pushedJSON(t *testing.T, in translator.Input, opts emit.Options) string {
