@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -102,42 +101,54 @@ func allReady(ctx context.Context, t *testing.T, c client.Client, ns, gateway st
 	programmed(ctx, t, c, ns, gateway, fmt.Sprintf("%d/%d pods programmed", n, n))
 }
 
+// TestFaultsUnderSteadyTraffic: HTTP requests, TCP conversations and UDP datagrams through
+// one Gateway, each on a new connection, all answered while its fleet scales out, loses a
+// pod and is rolled (terminating pods keep every listener accepting for the shutdown
+// delay) and while the operator restarts.
 func TestFaultsUnderSteadyTraffic(t *testing.T) {
 	const gwName, host = "steady", "steady.example.com"
 	class := envconf.RandomName("e2e-steady", 16)
-	var addr string
-	f := features.New("steady traffic through scaling, pod loss and an operator restart").
+	var addr, tcpAddr, udpAddr string
+	// startTraffic is HTTP, TCP and UDP traffic through the Gateway's three listeners.
+	startTraffic := func() mixedTraffic {
+		return mixedTraffic{
+			startHTTPTraffic(addr, host, "/", trafficInterval, trafficLimit),
+			startTCPTraffic(tcpAddr, trafficInterval, trafficLimit),
+			startUDPTraffic(udpAddr, trafficInterval, trafficLimit),
+		}
+	}
+	f := features.New("steady HTTP, TCP and UDP traffic through scaling, pod loss, a rolling update and an operator restart").
 		Setup(func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			c := cfg.Client().Resources().GetControllerRuntimeClient()
 			ns := cfg.Namespace()
-			objs := append(utils.EchoBackend(ns, "steady-echo"),
-				onePodParams(ns, "steady"),
-				gatewayClass(class, ns, "steady"), httpGateway(ns, gwName, class),
-				catchAllRoute(ns, "steady", gwName, host, "steady-echo"))
-			for _, o := range objs {
-				if err := c.Create(ctx, o); err != nil {
-					t.Fatal(err)
-				}
-			}
-			var svc corev1.Service
-			poll(ctx, t, "the Gateway's Service", func(ctx context.Context) error {
-				return c.Get(ctx, client.ObjectKey{Namespace: ns, Name: infra.NamesFor(gwName).Workload}, &svc)
-			})
-			addr = net.JoinHostPort(svc.Spec.ClusterIP, fmt.Sprint(listenerPort))
+			objs := append(utils.EchoBackend(ns, "steady-echo"), utils.TCPEchoBackend(ns, "steady-tcp")...)
+			objs = append(objs, utils.UDPEchoBackend(ns, "steady-udp")...)
+			objs = append(objs, onePodParams(ns, "steady"),
+				gatewayClass(class, ns, "steady"), steadyGateway(ns, gwName, class),
+				catchAllRoute(ns, "steady", gwName, host, "steady-echo"),
+				&gwapiv1.TCPRoute{ObjectMeta: metav1.ObjectMeta{Name: "steady-tcp", Namespace: ns}, Spec: gwapiv1.TCPRouteSpec{
+					CommonRouteSpec: gwapiv1.CommonRouteSpec{ParentRefs: []gwapiv1.ParentReference{sectionRef(gwName, "tcp")}},
+					Rules:           []gwapiv1.TCPRouteRule{{BackendRefs: []gwapiv1.BackendRef{layer4BackendRef("", "steady-tcp")}}},
+				}},
+				&gwapiv1.UDPRoute{ObjectMeta: metav1.ObjectMeta{Name: "steady-udp", Namespace: ns}, Spec: gwapiv1.UDPRouteSpec{
+					CommonRouteSpec: gwapiv1.CommonRouteSpec{ParentRefs: []gwapiv1.ParentReference{sectionRef(gwName, "udp")}},
+					Rules:           []gwapiv1.UDPRouteRule{{BackendRefs: []gwapiv1.BackendRef{layer4BackendRef("", "steady-udp")}}},
+				}})
+			createAll(ctx, t, c, objs...)
+			ip := serviceIP(ctx, t, c, ns, gwName)
+			addr, tcpAddr, udpAddr = joinPort(ip, listenerPort), joinPort(ip, tcpListenerPort), joinPort(ip, udpListenerPort)
 			expect(ctx, t, addr, host, "/", nil, 200, "backend=steady-echo")
+			expectTCPEcho(ctx, t, tcpAddr)
+			expectUDPEcho(ctx, t, udpAddr)
 			return ctx
 		}).
 		Assess("scaling out adds pods only once they are configured", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			c := cfg.Client().Resources().GetControllerRuntimeClient()
-			traffic := startTraffic(addr, host, "/", trafficInterval, trafficLimit)
+			traffic := startTraffic()
 			setReplicas(ctx, t, c, cfg.Namespace(), "steady", 3)
 			allReady(ctx, t, c, cfg.Namespace(), gwName, 3)
 			time.Sleep(3 * time.Second) // keep the traffic on the three pods for a while
-			ok, others := traffic.Stop()
-			t.Logf("scale 1→3 under traffic: %d answers 200, others: [%s]", ok, others)
-			if others != "" || ok == 0 {
-				t.Fatalf("requests failed while scaling out: %s", others)
-			}
+			traffic.check(t, "scaling out 1→3")
 			return ctx
 		}).
 		Assess("losing a pod loses no request and its replacement is configured before it is Ready", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
@@ -146,7 +157,7 @@ func TestFaultsUnderSteadyTraffic(t *testing.T) {
 			if err != nil || len(pods) == 0 {
 				t.Fatalf("no Caddy pods: %v", err)
 			}
-			traffic := startTraffic(addr, host, "/", trafficInterval, trafficLimit)
+			traffic := startTraffic()
 			if err := c.Delete(ctx, &pods[0]); err != nil {
 				t.Fatal(err)
 			}
@@ -158,11 +169,7 @@ func TestFaultsUnderSteadyTraffic(t *testing.T) {
 				return nil
 			})
 			allReady(ctx, t, c, cfg.Namespace(), gwName, 3)
-			ok, others := traffic.Stop()
-			t.Logf("pod deletion under traffic: %d answers 200, others: [%s]", ok, others)
-			if others != "" || ok == 0 {
-				t.Fatalf("requests failed while a pod was replaced: %s", others)
-			}
+			traffic.check(t, "a pod's deletion")
 			return ctx
 		}).
 		Assess("a rolling update of the fleet loses no request", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
@@ -172,7 +179,7 @@ func TestFaultsUnderSteadyTraffic(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			traffic := startTraffic(addr, host, "/", trafficInterval, trafficLimit)
+			traffic := startTraffic()
 			var cpc v1alpha1.CaddyProxyConfig
 			if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "steady"}, &cpc); err != nil {
 				t.Fatal(err)
@@ -199,17 +206,13 @@ func TestFaultsUnderSteadyTraffic(t *testing.T) {
 				return nil
 			})
 			allReady(ctx, t, c, ns, gwName, 3)
-			ok, others := traffic.Stop()
-			t.Logf("rolling update of %d pods under traffic: %d answers 200, others: [%s]", len(before), ok, others)
-			if others != "" || ok == 0 {
-				t.Fatalf("requests failed during the rolling update: %s", others)
-			}
+			traffic.check(t, fmt.Sprintf("a rolling update of %d pods", len(before)))
 			return ctx
 		}).
 		Assess("restarting the operator pushes nothing that is already running", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			c := cfg.Client().Resources().GetControllerRuntimeClient()
 			before := loadRequests(ctx, t, cfg, cfg.Namespace(), gwName)
-			traffic := startTraffic(addr, host, "/", trafficInterval, trafficLimit)
+			traffic := startTraffic()
 			ops, err := utils.OperatorPods(ctx, c)
 			if err != nil || len(ops) == 0 {
 				t.Fatalf("operator pods: %v", err)
@@ -244,19 +247,16 @@ func TestFaultsUnderSteadyTraffic(t *testing.T) {
 			time.Sleep(5 * time.Second)
 			programmed(ctx, t, c, cfg.Namespace(), gwName, "3/3 pods programmed")
 			after := loadRequests(ctx, t, cfg, cfg.Namespace(), gwName)
-			ok, others := traffic.Stop()
-			t.Logf("operator restart: POST /load logged %d before, %d after; traffic %d answers 200, others: [%s]", before, after, ok, others)
+			t.Logf("operator restart: POST /load logged %d before, %d after", before, after)
+			traffic.check(t, "an operator restart")
 			if after != before {
 				t.Fatalf("the restarted operator pushed %d unchanged configurations again", after-before)
-			}
-			if others != "" {
-				t.Fatalf("requests failed during the operator restart: %s", others)
 			}
 			return ctx
 		}).
 		Teardown(func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			c := cfg.Client().Resources().GetControllerRuntimeClient()
-			deleteAll(ctx, t, c, httpGateway(cfg.Namespace(), gwName, class), &gwapiv1.GatewayClass{ObjectMeta: metav1.ObjectMeta{Name: class}})
+			deleteAll(ctx, t, c, steadyGateway(cfg.Namespace(), gwName, class), &gwapiv1.GatewayClass{ObjectMeta: metav1.ObjectMeta{Name: class}})
 			return ctx
 		}).Feature()
 	testenv.Test(t, f)
@@ -278,4 +278,18 @@ func containerStates(p *corev1.Pod) string {
 		parts = append(parts, fmt.Sprintf("%s %s ready=%v restarts=%d", cs.Name, state, cs.Ready, cs.RestartCount))
 	}
 	return "[" + strings.Join(parts, "; ") + "]"
+}
+
+// steadyGateway is a Gateway with an HTTP, a TCP and a UDP listener, all routes of its namespace allowed.
+func steadyGateway(ns, name, class string) *gwapiv1.Gateway {
+	gw := httpGateway(ns, name, class)
+	gw.Spec.Listeners = append(gw.Spec.Listeners,
+		gwapiv1.Listener{Name: "tcp", Protocol: gwapiv1.TCPProtocolType, Port: tcpListenerPort},
+		gwapiv1.Listener{Name: "udp", Protocol: gwapiv1.UDPProtocolType, Port: udpListenerPort})
+	return gw
+}
+
+// sectionRef is a parentRef to the listener section of Gateway name of the route's namespace.
+func sectionRef(name, section string) gwapiv1.ParentReference {
+	return gwapiv1.ParentReference{Name: gwapiv1.ObjectName(name), SectionName: ptr.To(gwapiv1.SectionName(section))}
 }

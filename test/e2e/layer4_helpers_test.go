@@ -79,15 +79,22 @@ func expectTCPEcho(ctx context.Context, t *testing.T, addr string) echoAnswer {
 	var got echoAnswer
 	poll(ctx, t, "the TCP echo server answers through "+addr, func(ctx context.Context) error {
 		var err error
-		got, err = tcpEcho(ctx, addr)
+		got, err = tcpEcho(ctx, probeDial, addr)
 		return err
 	})
 	return got
 }
 
-// tcpEcho holds one conversation with the TCP echo server through addr.
-func tcpEcho(ctx context.Context, addr string) (echoAnswer, error) {
-	conn, err := (&net.Dialer{Timeout: layer4Timeout}).DialContext(ctx, "tcp", addr)
+// dialFunc dials a connection: probeDial from any port, utils.DialTraffic from a port of
+// measured traffic.
+type dialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
+
+var probeDial dialFunc = (&net.Dialer{Timeout: layer4Timeout}).DialContext
+
+// tcpEcho holds one conversation with the TCP echo server through addr on a connection of
+// dial.
+func tcpEcho(ctx context.Context, dial dialFunc, addr string) (echoAnswer, error) {
+	conn, err := dial(ctx, "tcp", addr)
 	if err != nil {
 		return echoAnswer{}, err
 	}

@@ -4,30 +4,34 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"sort"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/caddy-gateway/operator/test/utils"
 )
 
-// steadyTraffic sends sequential GET requests on new connections at a fixed interval
-// until stopped or until its time limit, and counts the answers by outcome.
+// steadyTraffic calls an exchange at a fixed interval, each on a new connection from a
+// source port no probe uses (utils.DialTraffic), until stopped or until its time limit,
+// and counts the outcomes.
 type steadyTraffic struct {
+	kind    string // what is exchanged: HTTP, TCP or UDP
+	want    string // the outcome of a successful exchange
 	stop    chan struct{}
 	done    chan struct{}
 	mu      sync.Mutex
 	results map[string]int
 }
 
-// startTraffic starts requests to http://addr+path with Host host every interval, for at
-// most limit, from source ports no probe uses (utils.TrafficTransport).
-func startTraffic(addr, host, path string, interval, limit time.Duration) *steadyTraffic {
-	s := &steadyTraffic{stop: make(chan struct{}), done: make(chan struct{}), results: map[string]int{}}
-	client := &http.Client{Timeout: 5 * time.Second, Transport: utils.TrafficTransport()}
+// startSteady calls exchange every interval, for at most limit.
+func startSteady(kind, want string, interval, limit time.Duration, exchange func() string) *steadyTraffic {
+	s := &steadyTraffic{kind: kind, want: want, stop: make(chan struct{}), done: make(chan struct{}), results: map[string]int{}}
 	go func() {
 		defer close(s.done)
 		deadline := time.After(limit)
@@ -41,10 +45,60 @@ func startTraffic(addr, host, path string, interval, limit time.Duration) *stead
 				return
 			case <-tick.C:
 			}
-			s.record(once(client, addr, host, path))
+			s.record(exchange())
 		}
 	}()
 	return s
+}
+
+// startHTTPTraffic sends GET http://addr+path with Host host every interval, for at most limit.
+func startHTTPTraffic(addr, host, path string, interval, limit time.Duration) *steadyTraffic {
+	client := &http.Client{Timeout: 5 * time.Second, Transport: utils.TrafficTransport()}
+	return startSteady("HTTP", "200", interval, limit, func() string { return once(client, addr, host, path) })
+}
+
+// startTCPTraffic holds a conversation with the TCP echo server through addr every
+// interval, for at most limit.
+func startTCPTraffic(addr string, interval, limit time.Duration) *steadyTraffic {
+	return startSteady("TCP", "echo", interval, limit, func() string {
+		ctx, cancel := context.WithTimeout(context.Background(), layer4Timeout)
+		defer cancel()
+		if _, err := tcpEcho(ctx, utils.DialTraffic, addr); err != nil {
+			return "error: " + err.Error()
+		}
+		return "echo"
+	})
+}
+
+// startUDPTraffic sends a datagram to the UDP echo server through addr from a new socket
+// every interval, for at most limit, and waits for its echo. A datagram that gets no
+// answer is sent once more on the same socket, as UDP clients do (the test bed's
+// NetworkPolicy engine loses the first packet of a pod-to-pod flow now and then while
+// pods come and go: its nfqueue receive fails); a refused or unreachable datagram fails
+// at once, and so does a resend that gets no answer either.
+func startUDPTraffic(addr string, interval, limit time.Duration) *steadyTraffic {
+	n := 0
+	return startSteady("UDP", "echo", interval, limit, func() string {
+		ctx, cancel := context.WithTimeout(context.Background(), layer4Timeout)
+		defer cancel()
+		conn, err := utils.DialTraffic(ctx, "udp", addr)
+		if err != nil {
+			return "error: " + err.Error()
+		}
+		defer func() { _ = conn.Close() }()
+		n++
+		msg := fmt.Sprintf("steady-%d", n)
+		_, err = udpEcho(conn, msg)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			if _, err = udpEcho(conn, msg); err == nil {
+				return "echo after one resend"
+			}
+		}
+		if err != nil {
+			return "error: " + err.Error()
+		}
+		return "echo"
+	})
 }
 
 func once(client *http.Client, addr, host, path string) string {
@@ -67,21 +121,44 @@ func (s *steadyTraffic) record(outcome string) {
 	s.results[outcome]++
 }
 
-// Stop ends the traffic and returns the number of 200 answers and a description of
-// every other outcome.
-func (s *steadyTraffic) Stop() (ok int, others string) {
+// Stop ends the traffic and returns the number of successful exchanges (whose outcome
+// begins with want) and a description of every outcome, failed ones apart.
+func (s *steadyTraffic) Stop() (ok int, succeeded, failed string) {
 	close(s.stop)
 	<-s.done
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var lines []string
+	var good, bad []string
 	for k, n := range s.results {
-		if k == "200" {
-			ok = n
+		line := fmt.Sprintf("%dx %s", n, k)
+		if strings.HasPrefix(k, s.want) {
+			ok += n
+			good = append(good, line)
 			continue
 		}
-		lines = append(lines, fmt.Sprintf("%dx %s", n, k))
+		bad = append(bad, line)
 	}
-	sort.Strings(lines)
-	return ok, strings.Join(lines, "; ")
+	sort.Strings(good)
+	sort.Strings(bad)
+	return ok, strings.Join(good, "; "), strings.Join(bad, "; ")
+}
+
+// mixedTraffic is steady HTTP, TCP and UDP traffic at once.
+type mixedTraffic []*steadyTraffic
+
+// check stops the traffic, logs what each kind got during what, and fails the test if
+// any exchange failed or a kind got no answer at all.
+func (m mixedTraffic) check(t *testing.T, what string) {
+	t.Helper()
+	var failed []string
+	for _, s := range m {
+		ok, succeeded, others := s.Stop()
+		t.Logf("%s under %s traffic: %d answered [%s], others: [%s]", what, s.kind, ok, succeeded, others)
+		if others != "" || ok == 0 {
+			failed = append(failed, fmt.Sprintf("%s: %d answered, others: %s", s.kind, ok, others))
+		}
+	}
+	if len(failed) > 0 {
+		t.Fatalf("exchanges failed during %s: %s", what, strings.Join(failed, "; "))
+	}
 }

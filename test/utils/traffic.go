@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -33,15 +34,15 @@ var trafficPorts = struct {
 // after 3 s of ARP). With ports no probe can have, a request that fails in a measurement
 // failed because of the product.
 func TrafficTransport() *http.Transport {
-	return &http.Transport{DisableKeepAlives: true, DialContext: dialFromTrafficPort}
+	return &http.Transport{DisableKeepAlives: true, DialContext: DialTraffic}
 }
 
-// dialFromTrafficPort dials from the next traffic port, skipping ports still held by a
-// socket of this host (one in TIME_WAIT, say).
-func dialFromTrafficPort(ctx context.Context, network, addr string) (net.Conn, error) {
+// DialTraffic dials addr over network (tcp or udp) from the next traffic port, skipping
+// ports still held by a socket of this host (one in TIME_WAIT, say).
+func DialTraffic(ctx context.Context, network, addr string) (net.Conn, error) {
 	var err error
 	for range 64 {
-		d := net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{Port: nextTrafficPort()}}
+		d := net.Dialer{Timeout: 5 * time.Second, LocalAddr: localAddr(network, nextTrafficPort())}
 		var c net.Conn
 		c, err = d.DialContext(ctx, network, addr)
 		if !errors.Is(err, syscall.EADDRINUSE) && !errors.Is(err, syscall.EADDRNOTAVAIL) {
@@ -49,6 +50,13 @@ func dialFromTrafficPort(ctx context.Context, network, addr string) (net.Conn, e
 		}
 	}
 	return nil, err
+}
+
+func localAddr(network string, port int) net.Addr {
+	if strings.HasPrefix(network, "udp") {
+		return &net.UDPAddr{Port: port}
+	}
+	return &net.TCPAddr{Port: port}
 }
 
 func nextTrafficPort() int {
