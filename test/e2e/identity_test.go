@@ -206,9 +206,13 @@ func TestAdminCARotation(t *testing.T) {
 			}
 			deleteAll(ctx, t, c, oldCA)
 			start := time.Now()
+			var held []string // the CAs the CA Secret held during the rotation, in order
 			// rotated reports when both leaves chain to a new CA.
 			rotated := func() bool {
 				ca := secret(n.CA).Data[certs.SecretCertKey]
+				if d := describeCAs(ca); len(ca) > 0 && (len(held) == 0 || held[len(held)-1] != d) {
+					held = append(held, d)
+				}
 				if len(ca) == 0 || string(ca) == string(oldCA.Data[certs.SecretCertKey]) {
 					return false
 				}
@@ -234,9 +238,11 @@ func TestAdminCARotation(t *testing.T) {
 				time.Sleep(2 * time.Second)
 			}
 			trust := secret(n.Trust).Data[certs.SecretCAKey]
-			if !strings.HasPrefix(string(trust), string(secret(n.CA).Data[certs.SecretCertKey])) ||
+			newCA := secret(n.CA).Data[certs.SecretCertKey]
+			if !strings.HasPrefix(string(trust), string(newCA)) ||
 				!strings.Contains(string(trust), string(oldCA.Data[certs.SecretCertKey])) {
-				t.Errorf("the trust bundle does not hold the new CA first and the previous one")
+				t.Errorf("the trust bundle %s does not hold the new CA %s first and the previous one %s; the CA Secret held %v",
+					describeCAs(trust), describeCAs(newCA), describeCAs(oldCA.Data[certs.SecretCertKey]), held)
 			}
 			t.Logf("CA rotation: both leaves on the new CA after %v; %d route changes, the slowest served after %v",
 				time.Since(start).Round(time.Second), routes, slowest.Round(10*time.Millisecond))
@@ -246,4 +252,15 @@ func TestAdminCARotation(t *testing.T) {
 			return ctx
 		}).Feature()
 	testenv.Test(t, f)
+}
+
+// describeCAs names the certificates of a PEM bundle by serial and issue time, for
+// failure messages.
+func describeCAs(pemBytes []byte) string {
+	var parts []string
+	for _, c := range certs.ParseCertificates(pemBytes) {
+		serial := fmt.Sprintf("%x", c.SerialNumber)
+		parts = append(parts, fmt.Sprintf("%s(%.8s, %s)", c.Subject.CommonName, serial, c.NotBefore.Format(time.TimeOnly)))
+	}
+	return "[" + strings.Join(parts, " ") + "]"
 }
