@@ -100,19 +100,26 @@ func drain(q workqueue.TypedRateLimitingInterface[routeKey]) []string {
 	return out
 }
 
+// goneSetFixture is Gateway default/gw, its ListenerSet tenant/set, a route status
+// reconciler with a queue, and a parentRef naming the set.
+func goneSetFixture(t *testing.T) (gw, set types.NamespacedName, r *RouteStatusReconciler, setRef gwapiv1.ParentReference) {
+	gw = types.NamespacedName{Namespace: "default", Name: "gw"}
+	set = types.NamespacedName{Namespace: "tenant", Name: "set"}
+	r = &RouteStatusReconciler{queue: workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[routeKey]())}
+	t.Cleanup(r.queue.ShutDown)
+	group, kind := gwapiv1.Group(gwapiv1.GroupName), gwapiv1.Kind("ListenerSet")
+	setNS := gwapiv1.Namespace(set.Namespace)
+	return gw, set, r, gwapiv1.ParentReference{Group: &group, Kind: &kind, Namespace: &setNS, Name: gwapiv1.ObjectName(set.Name)}
+}
+
 // TestWantAllWithdrawsTheRoutesOfAGoneSet: a route that named only a ListenerSet of the
 // Gateway is no longer listed once the set is gone; the Gateway's next statement wants no
 // entries for it, with the gone set among the want's sets, so that the writer removes
 // the entry it had written for the set (mergeParents), and the route is queued once.
 func TestWantAllWithdrawsTheRoutesOfAGoneSet(t *testing.T) {
-	gw := types.NamespacedName{Namespace: "default", Name: "gw"}
-	set := types.NamespacedName{Namespace: "tenant", Name: "set"}
-	r := &RouteStatusReconciler{queue: workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[routeKey]())}
-	t.Cleanup(r.queue.ShutDown)
-	group, kind := gwapiv1.Group(gwapiv1.GroupName), gwapiv1.Kind("ListenerSet")
-	setNS := gwapiv1.Namespace(set.Namespace)
+	gw, set, r, setRef := goneSetFixture(t)
 	entry := benchParents()
-	entry[0].ParentRef = gwapiv1.ParentReference{Group: &group, Kind: &kind, Namespace: &setNS, Name: gwapiv1.ObjectName(set.Name)}
+	entry[0].ParentRef = setRef
 	route := routeKey{"HTTPRoute", "tenant", "r"}
 	stated := []translator.RouteStatus{{Kind: route.Kind, Namespace: route.Namespace, Name: route.Name, Parents: entry}}
 
@@ -139,14 +146,9 @@ func TestWantAllWithdrawsTheRoutesOfAGoneSet(t *testing.T) {
 // the Gateway and one of its ListenerSets loses its entry for the set once the set is
 // gone and keeps the Gateway's; the statements after that settle and queue nothing.
 func TestWantAllWithdrawsTheEntriesOfAGoneSetFromRoutesOfTheGatewayToo(t *testing.T) {
-	gw := types.NamespacedName{Namespace: "default", Name: "gw"}
-	set := types.NamespacedName{Namespace: "tenant", Name: "set"}
-	r := &RouteStatusReconciler{queue: workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[routeKey]())}
-	t.Cleanup(r.queue.ShutDown)
-	group, kind := gwapiv1.Group(gwapiv1.GroupName), gwapiv1.Kind("ListenerSet")
-	setNS := gwapiv1.Namespace(set.Namespace)
+	gw, set, r, setRef := goneSetFixture(t)
 	both := append(benchParents(), benchParents()...)
-	both[1].ParentRef = gwapiv1.ParentReference{Group: &group, Kind: &kind, Namespace: &setNS, Name: gwapiv1.ObjectName(set.Name)}
+	both[1].ParentRef = setRef
 	route := routeKey{"HTTPRoute", "tenant", "r"}
 	keys := []client.ObjectKey{{Namespace: "tenant", Name: "r"}}
 	stated := func(parents []gwapiv1.RouteParentStatus) []translator.RouteStatus {

@@ -3,56 +3,22 @@ package emit_test
 import (
 	"fmt"
 	"net"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
 
 	"github.com/caddy-gateway/operator/internal/emit"
-	"github.com/caddy-gateway/operator/internal/testports"
 )
-
-// drainFixture has an HTTP listener (PORT) and a TCP listener (TCP_AT), each with a route.
-const drainFixture = `
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: gw, namespace: default}
-spec:
-  gatewayClassName: caddy
-  listeners:
-  - {name: http, port: PORT, protocol: HTTP}
-  - {name: tcp, port: TCP_AT, protocol: TCP}
----
-apiVersion: v1
-kind: Service
-metadata: {name: a, namespace: default}
-spec: {ports: [{port: 7000}, {port: 8080}]}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: {name: web, namespace: default}
-spec:
-  parentRefs: [{name: gw, sectionName: http}]
-  rules: [{backendRefs: [{name: a, port: 8080}]}]
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: TCPRoute
-metadata: {name: tcp, namespace: default}
-spec:
-  parentRefs: [{name: gw, sectionName: tcp}]
-  rules: [{backendRefs: [{name: a, port: 7000}]}]
-`
 
 // TestDataPlaneExitKeepsEveryListenerAccepting: with a shutdown delay, a Caddy whose
 // config stops with none after it (the process exiting on SIGTERM) keeps accepting
 // connections on its HTTP listener and on its layer4 TCP listener, which its app closes
 // the moment it stops, for the delay; then both close.
 func TestDataPlaneExitKeepsEveryListenerAccepting(t *testing.T) {
-	tcpAt := testports.Port(t)
-	fixture := strings.ReplaceAll(drainFixture, "TCP_AT", fmt.Sprint(tcpAt))
-	d := startDataPlaneWith(t, fixture, map[string]string{}, emit.Options{ShutdownDelay: "3s"})
-	ports := []int{d.listenPort, tcpAt}
+	p := freeTCPPorts(t)
+	d := startDataPlaneWith(t, tcpFixtureAt(p, 0), map[string]string{}, emit.Options{ShutdownDelay: "3s"})
+	ports := []int{d.listenPort, p.echo}
 	dial := func(port int) error {
 		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
 		if err == nil {

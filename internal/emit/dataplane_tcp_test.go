@@ -135,6 +135,11 @@ func (e *tcpEcho) addr() string { return e.ln.Addr().String() }
 // tcpPorts are the TCP listener ports of one tcpFixture data plane.
 type tcpPorts struct{ echo, weighted, missing, half int }
 
+// freeTCPPorts takes a free port for each TCP listener of tcpFixture.
+func freeTCPPorts(t *testing.T) tcpPorts {
+	return tcpPorts{echo: testports.Port(t), weighted: testports.Port(t), missing: testports.Port(t), half: testports.Port(t)}
+}
+
 // tcpFixtureAt is tcpFixture with the TCP listener ports and the CHURN-th path.
 func tcpFixtureAt(p tcpPorts, churn int) string {
 	return strings.NewReplacer("ECHO_AT", fmt.Sprint(p.echo), "WEIGHTED_AT", fmt.Sprint(p.weighted),
@@ -190,7 +195,7 @@ func TestDataPlaneTCPRoute(t *testing.T) {
 		"idle.default.svc.cluster.local:7000": idle.addr(),
 		"a.default.svc.cluster.local:8080":    echoBackend(t, "http").Listener.Addr().String(),
 	}
-	ports := tcpPorts{echo: testports.Port(t), weighted: testports.Port(t), missing: testports.Port(t), half: testports.Port(t)}
+	ports := freeTCPPorts(t)
 	d := startDataPlaneWith(t, tcpFixtureAt(ports, 0), backends,
 		emit.Options{RefusedBackend: "unix/" + filepath.Join(t.TempDir(), "refused.sock")})
 
