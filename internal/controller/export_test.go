@@ -80,3 +80,6 @@ func WritePolicyStatuses(ctx context.Context, mgr ctrl.Manager, controller gwapi
 	}
 	return r.writePolicyStatuses(ctx, gw, statuses)
 }
+
+// KeepChecks turns the Gateways' memo of checked rules (checkMemo) on or off.
+func KeepChecks(on bool) { keepChecks.Store(on) }

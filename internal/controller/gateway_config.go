@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"sync/atomic"
 
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -43,6 +44,9 @@ func (r *GatewayReconciler) translate(ctx context.Context, gw *gwapiv1.Gateway, 
 	if err != nil {
 		return configOutcome{}, err
 	}
+	if keepChecks.Load() {
+		in.Memo = r.checkMemo(gw)
+	}
 	in.OwnPorts = infra.OwnPorts(spec)
 	in.ACME = spec.ACME
 	if asksForAutomatic(gw, in.ListenerSets) {
@@ -54,6 +58,22 @@ func (r *GatewayReconciler) translate(ctx context.Context, gw *gwapiv1.Gateway, 
 		r.observeInput(&in)
 	}
 	return configOutcome{translation: translateGateway(in), sets: in.ListenerSets, routes: routes, ordersHeld: in.ACMEOrdersHeld}, nil
+}
+
+// keepChecks says that Gateways keep their routes' checked rules (checkMemo); a
+// benchmark turns it off to show what that saves.
+var keepChecks = func() *atomic.Bool { b := new(atomic.Bool); b.Store(true); return b }()
+
+// checkMemo returns the translator.Memo of gw, creating it. A Gateway is reconciled by
+// one worker at a time, so one translation at a time uses it.
+func (r *GatewayReconciler) checkMemo(gw *gwapiv1.Gateway) *translator.Memo {
+	key := client.ObjectKeyFromObject(gw)
+	m, ok := r.checks.load(key)
+	if !ok {
+		m = translator.NewMemo()
+		r.checks.store(key, m)
+	}
+	return m
 }
 
 // translateGateway is translator.Translate; the controller's tests count its calls.

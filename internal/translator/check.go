@@ -83,7 +83,7 @@ func (t *translation) checkAll(pending []pendingRoute) {
 	}
 }
 
-// checkOne converts and validates the rules of r. A panic while checking (a bug, never
+// checkOne converts and validates the rules of r, unless a Memo kept them. A panic while checking (a bug, never
 // the user's) fails r alone, whichever goroutine checks it: the route is refused with a
 // message saying so, and the rest of the Gateway is translated and served. Without the
 // recovery a panic on a helper goroutine would end the operator's process.
@@ -94,6 +94,10 @@ func (t *translation) checkOne(r *pendingRoute) {
 				unsupported: fmt.Sprintf("internal error while checking the route's rules, please report it: %v", p)}
 		}
 	}()
+	if c := t.memo.lookup(r); c != nil {
+		r.checked = c
+		return
+	}
 	if beforeCheck != nil {
 		beforeCheck(r.meta.Namespace, r.meta.Name)
 	}
@@ -117,6 +121,7 @@ func (t *translation) fork() *translation {
 		sets:         t.sets,
 		policies:     t.policies,
 		clientCert:   t.clientCert,
+		memo:         t.memo,
 		backendCache: map[resolvedKey]resolved{},
 		regexErrs:    map[string]string{},
 		emittedErrs:  map[string]string{},

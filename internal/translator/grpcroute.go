@@ -52,7 +52,8 @@ var grpcRouteKind = routeKind{
 		r := &in.GRPCRoutes[i]
 		return routeRef{meta: &r.ObjectMeta, hostnames: r.Spec.Hostnames, parentRefs: r.Spec.ParentRefs}
 	},
-	check: func(t *translation, i int) *checkedRules { return t.checkGRPCRules(&t.in.GRPCRoutes[i]) },
+	check:    func(t *translation, i int) *checkedRules { return t.checkGRPCRules(&t.in.GRPCRoutes[i]) },
+	memoized: true,
 }
 
 // checkGRPCRules converts and validates every rule of a GRPCRoute.

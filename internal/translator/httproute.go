@@ -24,7 +24,8 @@ var httpRouteKind = routeKind{
 		r := &in.HTTPRoutes[i]
 		return routeRef{meta: &r.ObjectMeta, hostnames: r.Spec.Hostnames, parentRefs: r.Spec.ParentRefs}
 	},
-	check: func(t *translation, i int) *checkedRules { return t.checkHTTPRules(&t.in.HTTPRoutes[i]) },
+	check:    func(t *translation, i int) *checkedRules { return t.checkHTTPRules(&t.in.HTTPRoutes[i]) },
+	memoized: true,
 }
 
 // checkHTTPRules converts and validates every rule of an HTTPRoute.

@@ -46,6 +46,8 @@ type translation struct {
 	shadowed []shadowedHost
 	// mixedKinds is set when the input has routes of more than one kind (kindsMayConflict).
 	mixedKinds bool
+	// memo holds the checked rules of earlier translations (Input.Memo).
+	memo memoUse
 	// lastConditions are the conditions of the last route parent entry (routeConditions).
 	lastConditions []metav1.Condition
 	// Blocks for the short lists of the output and of the checked routes.
@@ -72,6 +74,7 @@ func newTranslation(in Input) *translation {
 		regexErrs:    map[string]string{},
 		emittedErrs:  map[string]string{},
 		mixedKinds:   kindsMayConflict(&in),
+		memo:         useMemo(&in),
 	}
 	if t.domain == "" {
 		t.domain = DefaultClusterDomain

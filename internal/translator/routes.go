@@ -22,6 +22,10 @@ type routeKind struct {
 	route func(in *Input, i int) routeRef
 	// check converts and validates the rules of the input's i-th route of the kind.
 	check func(t *translation, i int) *checkedRules
+	// memoized says that checking reads nothing of the input but the route, Services and
+	// ReferenceGrants (and BackendTLSPolicies, which turn a Memo off): a Memo keeps the
+	// kind's checked rules.
+	memoized bool
 }
 
 // routeKinds is the table of the route kinds the translator serves, in the order of

@@ -77,6 +77,9 @@ type Input struct {
 	// certificates obtained ahead are not ordered (emit.Options.HoldACMEOrders): listener
 	// conditions say that their names wait for a ready pod.
 	ACMEOrdersHeld bool
+	// Memo, when set, keeps the checked rules of routes from this translation of the
+	// Gateway to its next one (see Memo); the Output does not depend on it.
+	Memo *Memo
 	// ACME is the Gateway's merged CaddyProxyConfig spec.acme (nil for every default): how
 	// the listeners asking for automatic certificates obtain them. The Secret of its
 	// externalAccountBinding and the Secret or ConfigMap of its trustedCARef, in the
@@ -147,6 +150,7 @@ func Translate(in Input) Output {
 	out.ListenerSetListeners = t.setListeners()
 	out.Conditions = t.gatewayConditions()
 	out.Policies = t.policyStatuses()
+	t.memo.done()
 	return out
 }
 
@@ -155,6 +159,7 @@ func Translate(in Input) Output {
 func (t *translation) attachAll(pending []pendingRoute) []RouteStatus {
 	statuses := make([]RouteStatus, len(pending))
 	t.checkInOrder(pending, func(r *pendingRoute) {
+		t.memo.keep(r)
 		if st, ok := t.attach(r); ok {
 			statuses[r.statusRank] = st
 		}
