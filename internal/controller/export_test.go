@@ -81,5 +81,5 @@ func WritePolicyStatuses(ctx context.Context, mgr ctrl.Manager, controller gwapi
 	return r.writePolicyStatuses(ctx, gw, statuses)
 }
 
-// KeepChecks turns the Gateways' memo of checked rules (checkMemo) on or off.
-func KeepChecks(on bool) { keepChecks.Store(on) }
+// KeepMemos turns the Gateways' renderMemo on or off.
+func KeepMemos(on bool) { keepMemos.Store(on) }

@@ -44,8 +44,8 @@ func (r *GatewayReconciler) translate(ctx context.Context, gw *gwapiv1.Gateway, 
 	if err != nil {
 		return configOutcome{}, err
 	}
-	if keepChecks.Load() {
-		in.Memo = r.checkMemo(gw)
+	if keepMemos.Load() {
+		in.Memo = r.renderMemo(gw).checks
 	}
 	in.OwnPorts = infra.OwnPorts(spec)
 	in.ACME = spec.ACME
@@ -60,18 +60,26 @@ func (r *GatewayReconciler) translate(ctx context.Context, gw *gwapiv1.Gateway, 
 	return configOutcome{translation: translateGateway(in), sets: in.ListenerSets, routes: routes, ordersHeld: in.ACMEOrdersHeld}, nil
 }
 
-// keepChecks says that Gateways keep their routes' checked rules (checkMemo); a
-// benchmark turns it off to show what that saves.
-var keepChecks = func() *atomic.Bool { b := new(atomic.Bool); b.Store(true); return b }()
+// renderMemo is what a Gateway's reconciles keep from one translation and emit to the
+// next, so that a change costs what it changes: the checked rules of its routes and its
+// rendered host tables.
+type renderMemo struct {
+	checks *translator.Memo
+	tables *emit.Memo
+}
 
-// checkMemo returns the translator.Memo of gw, creating it. A Gateway is reconciled by
-// one worker at a time, so one translation at a time uses it.
-func (r *GatewayReconciler) checkMemo(gw *gwapiv1.Gateway) *translator.Memo {
+// keepMemos says that Gateways keep their renderMemo; a benchmark turns it off to show
+// what that saves.
+var keepMemos = func() *atomic.Bool { b := new(atomic.Bool); b.Store(true); return b }()
+
+// renderMemo returns the renderMemo of gw, creating it. A Gateway is reconciled by one
+// worker at a time, so one translation or emit at a time uses it.
+func (r *GatewayReconciler) renderMemo(gw *gwapiv1.Gateway) renderMemo {
 	key := client.ObjectKeyFromObject(gw)
-	m, ok := r.checks.load(key)
+	m, ok := r.memos.load(key)
 	if !ok {
-		m = translator.NewMemo()
-		r.checks.store(key, m)
+		m = renderMemo{checks: translator.NewMemo(), tables: emit.NewMemo()}
+		r.memos.store(key, m)
 	}
 	return m
 }
@@ -103,6 +111,9 @@ var emitConfig = emit.Emit
 func (r *GatewayReconciler) configure(ctx context.Context, gw *gwapiv1.Gateway, spec *v1alpha1.CaddyProxyConfigSpec, out configOutcome) (configOutcome, error) {
 	opts := params.EmitOptions(spec.Caddy)
 	opts.HoldACMEOrders = out.ordersHeld
+	if keepMemos.Load() {
+		opts.Memo = r.renderMemo(gw).tables
+	}
 	cfg, err := emitConfig(out.translation.IR, opts)
 	if err != nil {
 		out.blocked = fmt.Sprintf("the configuration cannot be rendered: %v", err)

@@ -102,8 +102,8 @@ type GatewayReconciler struct {
 	adminTLS adminTLSMemo
 	// backends: see backendsMemo.
 	backends backendsMemo
-	// checks holds each Gateway's translator.Memo: the checked rules of its routes.
-	checks perGateway[*translator.Memo]
+	// memos: see renderMemo.
+	memos perGateway[renderMemo]
 	// servedOnce maps the Gateways that have had a Ready Caddy pod to their UID
 	// (ordersHeld).
 	servedOnce sync.Map
@@ -236,7 +236,7 @@ func (r *GatewayReconciler) forgetGateway(ctx context.Context, key types.Namespa
 	r.servedOnce.Delete(key)
 	r.statuses.forget(key)
 	r.backends.forget(key)
-	r.checks.forget(key)
+	r.memos.forget(key)
 	r.RouteStatus.ForgetGateway(key)
 	if err := r.deleteAdminObjects(ctx, key); err != nil {
 		return err

@@ -27,8 +27,9 @@ import (
 // ("translate-start-ms": the watch event, the queue, and the reconcile's reads, applies
 // and certificate checks before it translates); and from the create to the route's
 // Accepted status ("accepted-ms": also translate, emit, a push to no pods, as envtest runs
-// none, and the status write). Every other route is created with the Gateway's memo of
-// checked rules turned off ("accepted-unkept-ms"), for comparison in the same run.
+// none, and the status write). Every other route is created with the Gateway's memos of
+// checked rules and host tables turned off ("accepted-unkept-ms"), for comparison in the
+// same run.
 func BenchmarkRouteToTranslation(b *testing.B) {
 	n := 1000
 	if v, err := strconv.Atoi(os.Getenv("BENCH_ROUTES")); err == nil {
@@ -112,13 +113,14 @@ func BenchmarkRouteToTranslation(b *testing.B) {
 	waitFor("the last attached route accepted", func() bool { return accepted(fmt.Sprintf("r%d", n-1)) })
 
 	b.ResetTimer()
-	// Routes are created one at a time, with the Gateway's checked rules kept
-	// (KeepChecks) for every other one and not for the others: the same run measures both.
+	// Routes are created one at a time, with the Gateway's memos of checked rules and
+	// host tables (KeepMemos) for every other one and without for the others: the same
+	// run measures both.
 	var creates, starts, accepts, unkept []time.Duration
-	defer controller.KeepChecks(true)
+	defer controller.KeepMemos(true)
 	for i := range 40 {
 		keep := i%2 == 0
-		controller.KeepChecks(keep)
+		controller.KeepMemos(keep)
 		name := fmt.Sprintf("s%d", i)
 		start := time.Now()
 		must(k8s.Create(ctx, route(name)))

@@ -99,6 +99,9 @@ type Options struct {
 	// certificates stays (storage, issuer, policies, on-demand issuance, which handshakes
 	// reach only on ready pods, the state recorder).
 	HoldACMEOrders bool
+	// Memo, when set, keeps the host tables of this emit for the Gateway's next one (see
+	// Memo); the Result does not depend on it.
+	Memo *Memo
 }
 
 func (o Options) withDefaults() Options {
@@ -183,6 +186,7 @@ func Emit(g *ir.Gateway, opts Options) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("encoding route tables of Gateway %s/%s: %w", g.Namespace, g.Name, err)
 	}
+	e.memo.done()
 	return Result{JSON: b, Hash: hash, Tables: tables}, nil
 }
 
@@ -212,6 +216,7 @@ func frameSizeHint(g *ir.Gateway) int {
 // Config renders g as a typed Caddy config: Result.JSON, without its "@id" (see Emit).
 // It holds none of the routes of HTTP listeners, which are in Result.Tables.
 func Config(g *ir.Gateway, opts Options) (*caddyjson.Config, error) {
+	opts.Memo = nil
 	cfg, _, err := config(g, opts)
 	return cfg, err
 }
@@ -228,7 +233,7 @@ func config(g *ir.Gateway, opts Options) (*caddyjson.Config, *emitter, error) {
 	}
 	persist := false
 	e := &emitter{opts: o, handlerCache: map[*ir.Action]int32{}, proxyCache: map[string]int32{},
-		hostLists: map[*ir.HostGroup][]int32{}, certs: certs, tlsIDs: map[*ir.BackendTLS]int{}}
+		hostLists: map[*ir.HostGroup][]int32{}, certs: certs, tlsIDs: map[*ir.BackendTLS]int{}, memo: useMemo(o, certs)}
 	servers := map[string]*caddyjson.Server{}
 	for i := range g.HTTP {
 		s := &g.HTTP[i]
@@ -306,6 +311,8 @@ type emitter struct {
 	routes int
 	// patterns holds the regexp patterns of the streamed routes.
 	patterns patterns
+	// memo holds the host tables of the last emit (Options.Memo).
+	memo memoUse
 }
 
 // checkListenerPort refuses a listener port the readiness or metrics server uses.

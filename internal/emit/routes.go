@@ -33,13 +33,18 @@ func (e *emitter) server(s *ir.HTTPServer) *caddyjson.Server {
 	return out
 }
 
-// renderLists renders the handler list of every route of s into e.hostLists. Routes
+// renderLists renders the handler list of every route of s into e.hostLists, but those
+// of the host groups the Memo holds (e.memo.take). Routes
 // with the same list share its backing array, so that the encoder writes it once and
 // copies its bytes (caddyjson.RouteLists).
 func (e *emitter) renderLists(s *ir.HTTPServer) {
 	for i := range s.Listeners {
+		table := caddyjson.TableName(s.Port, s.Listeners[i].Hostname)
 		for j := range s.Listeners[i].Hosts {
 			h := &s.Listeners[i].Hosts[j]
+			if e.memo.take(table, h) {
+				continue
+			}
 			lists := make([]int32, len(h.Routes))
 			for k := range h.Routes {
 				lists[k] = e.handlers(h.Routes[k].Action, h.Routes[k].Source.Rule)

@@ -27,12 +27,25 @@ func (e *emitter) tables(g *ir.Gateway) ([]caddyjson.HostTable, error) {
 	h := startTableHasher(groups)
 	lists := caddyjson.NewRouteLists(make([]byte, 0, tablesSizeHint(e.routes, groups)))
 	sources := newSourceArena(e.routes, groups)
+	// rendered are the positions in out of the host tables rendered (not taken from
+	// the Memo), in order, with their host groups.
+	type rendered struct {
+		at int
+		hg *ir.HostGroup
+	}
+	var done []rendered
 	for table, hg := range hostGroups(g) {
+		if t := e.memo.hit(hg); t != nil {
+			out = append(out, t.out)
+			e.memo.keep(hg, t)
+			continue
+		}
 		start, end := lists.Append(e.hostRoutes(hg, e.hostLists[hg]))
 		// The bytes written are never written again, whatever is appended later.
 		b, _ := lists.Bytes()
 		h.hash(b[start:end:end])
 		spans = append(spans, [2]int{start, end})
+		done = append(done, rendered{len(out), hg})
 		out = append(out, caddyjson.HostTable{Table: table, Host: hg.Hostname, Sources: sources.of(hg)})
 	}
 	sums := h.wait()
@@ -41,7 +54,9 @@ func (e *emitter) tables(g *ir.Gateway) ([]caddyjson.HostTable, error) {
 		return nil, err
 	}
 	for i, sp := range spans {
-		out[i].Routes, out[i].Hash = b[sp[0]:sp[1]:sp[1]], sums[i]
+		t := &out[done[i].at]
+		t.Routes, t.Hash = b[sp[0]:sp[1]:sp[1]], sums[i]
+		e.memo.keep(done[i].hg, &memoTable{routes: done[i].hg.Routes, out: *t})
 	}
 	return out, nil
 }
@@ -78,6 +93,7 @@ type TypedTable struct {
 // TypedTables renders g's host tables as typed routes, in the order of Result.Tables:
 // encoding/json writes each one's Routes as the bytes of the host table's Routes.
 func TypedTables(g *ir.Gateway, opts Options) ([]TypedTable, error) {
+	opts.Memo = nil
 	_, e, err := config(g, opts)
 	if err != nil {
 		return nil, err
