@@ -20,31 +20,30 @@ import (
 // The Result is the same with or without a Memo (TestMemoEmitsAsWithout). A Memo
 // belongs to one Gateway and is used by one emit at a time.
 type Memo struct {
-	opts   Options
-	tables map[tableKey]*memoTable
+	opts Options
+	// tables holds the host tables by route table, then host; each is marked with the
+	// last emit that used it.
+	tables map[string]map[string]*memoTable
+	// pass numbers the emits.
+	pass uint32
 }
 
 // NewMemo returns an empty Memo.
 func NewMemo() *Memo { return &Memo{} }
-
-// tableKey identifies a host group: its route table and hostname.
-type tableKey struct{ table, host string }
 
 // memoTable is a rendered host table and the IR routes it was rendered from; holding
 // them keeps their matches and actions, and so their addresses, from being reused.
 type memoTable struct {
 	routes []ir.Route
 	out    caddyjson.HostTable
+	pass   uint32
 }
 
-// memoUse is one emit's view of its Memo: the host groups it takes from it (hits), and
-// the host tables it keeps for the next emit (next). Without a Memo both are nil.
+// memoUse is one emit's view of its Memo, nil without one: the host tables it takes
+// from it, by host group.
 type memoUse struct {
 	memo *Memo
-	opts Options
-	prev map[tableKey]*memoTable
 	hits map[*ir.HostGroup]*memoTable
-	next map[tableKey]*memoTable
 }
 
 // useMemo returns the view of o.Memo for an emit with options o (with their defaults)
@@ -55,20 +54,29 @@ func useMemo(o Options, certs map[string]*ir.Certificate) memoUse {
 		return memoUse{}
 	}
 	o.Memo = nil
-	u := memoUse{memo: m, opts: o, hits: map[*ir.HostGroup]*memoTable{}, next: make(map[tableKey]*memoTable, len(m.tables))}
-	if len(certs) == 0 && reflect.DeepEqual(m.opts, o) {
-		u.prev = m.tables
+	if len(certs) > 0 || !reflect.DeepEqual(m.opts, o) {
+		m.opts, m.tables = o, map[string]map[string]*memoTable{}
 	}
-	return u
+	m.pass++
+	return memoUse{memo: m, hits: map[*ir.HostGroup]*memoTable{}}
 }
 
-// take reports whether the host group h of table is the one the Memo holds, and
-// remembers it if so.
-func (u *memoUse) take(table string, h *ir.HostGroup) bool {
-	prev := u.prev[tableKey{table, h.Hostname}]
+// hosts returns the host tables the Memo holds for table, by host; nil without a Memo.
+func (u *memoUse) hosts(table string) map[string]*memoTable {
+	if u.memo == nil {
+		return nil
+	}
+	return u.memo.tables[table]
+}
+
+// take reports whether the host group h is the one hosts (of its table) holds, and
+// marks it taken if so.
+func (u *memoUse) take(hosts map[string]*memoTable, h *ir.HostGroup) bool {
+	prev := hosts[h.Hostname]
 	if prev == nil || !slices.Equal(prev.routes, h.Routes) {
 		return false
 	}
+	prev.pass = u.memo.pass
 	u.hits[h] = prev
 	return true
 }
@@ -76,16 +84,34 @@ func (u *memoUse) take(table string, h *ir.HostGroup) bool {
 // hit returns the host table taken for h, or nil.
 func (u *memoUse) hit(h *ir.HostGroup) *memoTable { return u.hits[h] }
 
-// keep keeps the host table t, rendered from h, for the next emit.
-func (u *memoUse) keep(h *ir.HostGroup, t *memoTable) {
-	if u.next != nil {
-		u.next[tableKey{t.out.Table, h.Hostname}] = t
+// keep keeps the host table out, rendered from h, for the next emit.
+func (u *memoUse) keep(h *ir.HostGroup, out caddyjson.HostTable) {
+	m := u.memo
+	if m == nil {
+		return
 	}
+	hosts := m.tables[out.Table]
+	if hosts == nil {
+		hosts = map[string]*memoTable{}
+		m.tables[out.Table] = hosts
+	}
+	hosts[h.Hostname] = &memoTable{routes: h.Routes, out: out, pass: m.pass}
 }
 
-// done hands what this emit kept to the Memo.
+// done drops the host tables this emit did not use from the Memo.
 func (u *memoUse) done() {
-	if u.memo != nil {
-		u.memo.opts, u.memo.tables = u.opts, u.next
+	m := u.memo
+	if m == nil {
+		return
+	}
+	for table, hosts := range m.tables {
+		for host, t := range hosts {
+			if t.pass != m.pass {
+				delete(hosts, host)
+			}
+		}
+		if len(hosts) == 0 {
+			delete(m.tables, table)
+		}
 	}
 }

@@ -39,10 +39,10 @@ func (e *emitter) server(s *ir.HTTPServer) *caddyjson.Server {
 // copies its bytes (caddyjson.RouteLists).
 func (e *emitter) renderLists(s *ir.HTTPServer) {
 	for i := range s.Listeners {
-		table := caddyjson.TableName(s.Port, s.Listeners[i].Hostname)
+		kept := e.memo.hosts(caddyjson.TableName(s.Port, s.Listeners[i].Hostname))
 		for j := range s.Listeners[i].Hosts {
 			h := &s.Listeners[i].Hosts[j]
-			if e.memo.take(table, h) {
+			if e.memo.take(kept, h) {
 				continue
 			}
 			lists := make([]int32, len(h.Routes))

@@ -37,7 +37,6 @@ func (e *emitter) tables(g *ir.Gateway) ([]caddyjson.HostTable, error) {
 	for table, hg := range hostGroups(g) {
 		if t := e.memo.hit(hg); t != nil {
 			out = append(out, t.out)
-			e.memo.keep(hg, t)
 			continue
 		}
 		start, end := lists.Append(e.hostRoutes(hg, e.hostLists[hg]))
@@ -56,7 +55,7 @@ func (e *emitter) tables(g *ir.Gateway) ([]caddyjson.HostTable, error) {
 	for i, sp := range spans {
 		t := &out[done[i].at]
 		t.Routes, t.Hash = b[sp[0]:sp[1]:sp[1]], sums[i]
-		e.memo.keep(done[i].hg, &memoTable{routes: done[i].hg.Routes, out: *t})
+		e.memo.keep(done[i].hg, *t)
 	}
 	return out, nil
 }

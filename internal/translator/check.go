@@ -95,7 +95,7 @@ func (t *translation) checkOne(r *pendingRoute) {
 		}
 	}()
 	if c := t.memo.lookup(r); c != nil {
-		r.checked = c
+		r.checked, r.kept = c, true
 		return
 	}
 	if beforeCheck != nil {

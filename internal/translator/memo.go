@@ -2,6 +2,7 @@ package translator
 
 import (
 	"hash/maphash"
+	"sync/atomic"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -21,9 +22,11 @@ import (
 type Memo struct {
 	seed maphash.Seed
 	// inputs is the fingerprint of what checking read besides the routes; routes holds
-	// the checked rules it gave.
+	// the checked rules it gave, each marked with the last translation that used it.
 	inputs uint64
-	routes map[memoKey]*checkedRules
+	routes map[memoKey]*memoEntry
+	// pass numbers the translations.
+	pass uint32
 }
 
 // NewMemo returns an empty Memo.
@@ -36,14 +39,27 @@ type memoKey struct {
 	generation int64
 }
 
-// memoUse is one translation's view of its Memo: the checked rules it may take (prev,
-// read only, so helpers read it beside each other), and those it keeps for the next
-// translation (next, written by the attaching goroutine only). Both are nil without a
-// usable Memo.
+// memoEntry is the checked rules of one version of a route.
+type memoEntry struct {
+	checked *checkedRules
+	// pass is the last translation that used it (Memo.pass); helpers mark the entries
+	// of the routes they check.
+	pass atomic.Uint32
+}
+
+// memoUse is one translation's view of its Memo, nil without a usable one. The Memo's
+// entries are read, never added or removed, while routes are checked (so helpers read
+// them beside each other); the checked rules of routes it did not hold are added
+// (added, by the attaching goroutine) when the translation is done.
 type memoUse struct {
-	memo       *Memo
-	inputs     uint64
-	prev, next map[memoKey]*checkedRules
+	memo  *Memo
+	added []memoAdded
+}
+
+// memoAdded is a route's checked rules to add to the Memo.
+type memoAdded struct {
+	key     memoKey
+	checked *checkedRules
 }
 
 // useMemo returns the view of in.Memo for a translation of in.
@@ -57,11 +73,11 @@ func useMemo(in *Input) memoUse {
 		m.routes = nil
 		return memoUse{}
 	}
-	u := memoUse{memo: m, inputs: fp, next: make(map[memoKey]*checkedRules, len(m.routes))}
-	if fp == m.inputs {
-		u.prev = m.routes
+	if fp != m.inputs || m.routes == nil {
+		m.inputs, m.routes = fp, map[memoKey]*memoEntry{}
 	}
-	return u
+	m.pass++
+	return memoUse{memo: m}
 }
 
 // fingerprint hashes what checking HTTPRoutes and GRPCRoutes reads besides the routes,
@@ -99,30 +115,49 @@ func (m *Memo) fingerprint(in *Input) (uint64, bool) {
 
 // key returns the memo key of r; ok is false when r's checked rules are not kept.
 func (u *memoUse) key(r *pendingRoute) (memoKey, bool) {
-	if u.next == nil || !r.kind.memoized || r.meta.UID == "" || r.meta.Generation == 0 {
+	if u.memo == nil || !r.kind.memoized || r.meta.UID == "" || r.meta.Generation == 0 {
 		return memoKey{}, false
 	}
 	return memoKey{kind: r.kind, uid: r.meta.UID, generation: r.meta.Generation}, true
 }
 
-// lookup returns the kept checked rules of r, or nil.
+// lookup returns the kept checked rules of r, marked as used, or nil.
 func (u *memoUse) lookup(r *pendingRoute) *checkedRules {
-	if k, ok := u.key(r); ok && u.prev != nil {
-		return u.prev[k]
+	k, ok := u.key(r)
+	if !ok {
+		return nil
 	}
-	return nil
+	e := u.memo.routes[k]
+	if e == nil {
+		return nil
+	}
+	e.pass.Store(u.memo.pass)
+	return e.checked
 }
 
-// keep keeps the checked rules of r for the next translation.
+// keep keeps the checked rules of r for the next translation, unless they came from
+// the Memo.
 func (u *memoUse) keep(r *pendingRoute) {
-	if k, ok := u.key(r); ok {
-		u.next[k] = r.checked
+	if k, ok := u.key(r); ok && !r.kept {
+		u.added = append(u.added, memoAdded{k, r.checked})
 	}
 }
 
-// done hands what this translation kept to the Memo.
+// done adds what this translation checked to the Memo, and drops the entries it did
+// not use.
 func (u *memoUse) done() {
-	if u.memo != nil {
-		u.memo.inputs, u.memo.routes = u.inputs, u.next
+	m := u.memo
+	if m == nil {
+		return
+	}
+	for _, a := range u.added {
+		e := &memoEntry{checked: a.checked}
+		e.pass.Store(m.pass)
+		m.routes[a.key] = e
+	}
+	for k, e := range m.routes {
+		if e.pass.Load() != m.pass {
+			delete(m.routes, k)
+		}
 	}
 }

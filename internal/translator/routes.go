@@ -66,8 +66,10 @@ type pendingRoute struct {
 	// statusRank is the position of the route's status in Output.Routes, by kind, then
 	// namespace/name (inAttachOrder).
 	statusRank int32
-	// checked holds the converted rules (checkInOrder).
+	// checked holds the converted rules (checkInOrder); kept says they came from the
+	// Memo.
 	checked *checkedRules
+	kept    bool
 }
 
 // attach attaches r to the listeners its parentRefs to this Gateway select and returns
