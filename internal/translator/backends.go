@@ -164,6 +164,13 @@ type resolved struct {
 // resolveBackendFrom resolves a reference of a route of kind routeKind (ReferenceGrants
 // name the kind they admit).
 func (t *translation) resolveBackendFrom(routeKind, routeNS string, ref *gwapiv1.BackendObjectReference) resolved {
+	if t.reads != nil {
+		ns := routeNS
+		if ref.Namespace != nil {
+			ns = string(*ref.Namespace)
+		}
+		t.noteService(ns, string(ref.Name))
+	}
 	if ref.Group == nil && ref.Kind == nil && ref.Namespace == nil && ref.Port != nil {
 		// A Service port in the route's namespace, the usual reference, resolves alike
 		// for every route kind: cached under a smaller key, quicker to hash.
@@ -306,6 +313,7 @@ func (t *translation) portAppProtocol(routeNS string, ref *gwapiv1.BackendObject
 	if ref.Namespace != nil {
 		ns = string(*ref.Namespace)
 	}
+	t.noteService(ns, string(ref.Name))
 	svc := t.services[nsName{ns, string(ref.Name)}]
 	if svc == nil || ref.Port == nil {
 		return nil
@@ -325,6 +333,7 @@ func (t *translation) hasPortOf(p corev1.Protocol, routeNS string, ref *gwapiv1.
 	if ref.Namespace != nil {
 		ns = string(*ref.Namespace)
 	}
+	t.noteService(ns, string(ref.Name))
 	svc := t.services[nsName{ns, string(ref.Name)}]
 	if svc == nil || ref.Port == nil {
 		return false

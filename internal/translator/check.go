@@ -89,19 +89,24 @@ func (t *translation) checkAll(pending []pendingRoute) {
 // recovery a panic on a helper goroutine would end the operator's process.
 func (t *translation) checkOne(r *pendingRoute) {
 	defer func() {
+		t.reads = nil
 		if p := recover(); p != nil {
 			r.checked = &checkedRules{refReason: gwapiv1.RouteReasonResolvedRefs,
 				unsupported: fmt.Sprintf("internal error while checking the route's rules, please report it: %v", p)}
 		}
 	}()
-	if c := t.memo.lookup(r); c != nil {
+	if c := t.lookup(r); c != nil {
 		r.checked, r.kept = c, true
 		return
 	}
+	t.reads = t.memo.reading(r)
 	if beforeCheck != nil {
 		beforeCheck(r.meta.Namespace, r.meta.Name)
 	}
 	r.checked = t.check(r)
+	if t.reads != nil {
+		r.checked.reads = *t.reads
+	}
 }
 
 // beforeCheck, when set, is called before each route is checked; tests set it.

@@ -46,8 +46,10 @@ type translation struct {
 	shadowed []shadowedHost
 	// mixedKinds is set when the input has routes of more than one kind (kindsMayConflict).
 	mixedKinds bool
-	// memo holds the checked rules of earlier translations (Input.Memo).
-	memo memoUse
+	// memo holds the checked rules of earlier translations (Input.Memo); reads collects
+	// the Services checking the current route looks up, for it.
+	memo  memoUse
+	reads *[]nsName
 	// lastConditions are the conditions of the last route parent entry (routeConditions).
 	lastConditions []metav1.Condition
 	// Blocks for the short lists of the output and of the checked routes.

@@ -2,6 +2,7 @@ package translator
 
 import (
 	"hash/maphash"
+	"slices"
 	"sync/atomic"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -11,11 +12,12 @@ import (
 // Memo keeps the checked rules of a Gateway's HTTPRoutes and GRPCRoutes from one of its
 // translations to the next (Input.Memo), so that a change re-checks only the routes it
 // touched: at 10,000 routes, checking every route's rules again is a large part of each
-// translation. A route's checked rules are kept by its UID and generation, and only as
-// long as nothing else they depend on changes (the Services and ReferenceGrants, by
-// resourceVersion, and the cluster domain): any change there re-checks every route.
-// Routes without a UID or generation, and Gateways whose routes' backends may be subject
-// to BackendTLSPolicies, are always checked anew.
+// translation. A route's checked rules are kept by its UID and generation, with the
+// UID and resourceVersion of each Service checking looked up for it (or its absence):
+// they are used while those are the same, so that a new Service re-checks only the
+// routes that name it. A change to any ReferenceGrant, or to the cluster domain,
+// re-checks every route. Routes without a UID or generation, and Gateways whose routes'
+// backends may be subject to BackendTLSPolicies, are always checked anew.
 //
 // The Output is the same with or without a Memo (TestMemoTranslatesAsWithout). A Memo
 // belongs to one Gateway and is used by one translation at a time.
@@ -42,6 +44,8 @@ type memoKey struct {
 // memoEntry is the checked rules of one version of a route.
 type memoEntry struct {
 	checked *checkedRules
+	// services are the Services checking looked up, as they were.
+	services []serviceRead
 	// pass is the last translation that used it (Memo.pass); helpers mark the entries
 	// of the routes they check.
 	pass atomic.Uint32
@@ -58,8 +62,42 @@ type memoUse struct {
 
 // memoAdded is a route's checked rules to add to the Memo.
 type memoAdded struct {
-	key     memoKey
-	checked *checkedRules
+	key      memoKey
+	checked  *checkedRules
+	services []serviceRead
+}
+
+// serviceRead is a Service that checking a route looked up, as it was: its UID and
+// resourceVersion, both empty when it did not exist.
+type serviceRead struct {
+	key     nsName
+	uid     types.UID
+	version string
+}
+
+// readService returns the Service key names, as it is now.
+func (t *translation) readService(key nsName) serviceRead {
+	if s := t.services[key]; s != nil {
+		return serviceRead{key: key, uid: s.UID, version: s.ResourceVersion}
+	}
+	return serviceRead{key: key}
+}
+
+// noteService records that checking the current route looked up the Service ns/name
+// (translation.reads), when a Memo wants to know.
+func (t *translation) noteService(ns, name string) {
+	if t.reads != nil {
+		*t.reads = append(*t.reads, nsName{ns, name})
+	}
+}
+
+// reading returns where noteService records the Services checking r looks up, nil
+// when the Memo does not keep r's checked rules.
+func (u *memoUse) reading(r *pendingRoute) *[]nsName {
+	if _, ok := u.key(r); !ok {
+		return nil
+	}
+	return new([]nsName)
 }
 
 // useMemo returns the view of in.Memo for a translation of in.
@@ -80,10 +118,11 @@ func useMemo(in *Input) memoUse {
 	return memoUse{memo: m}
 }
 
-// fingerprint hashes what checking HTTPRoutes and GRPCRoutes reads besides the routes,
-// in any order (the cache lists objects in no particular one); ok is false when objects
-// cannot be told apart by resourceVersion, or when BackendTLSPolicies are in play (their
-// ancestor statuses are decided while routes are checked).
+// fingerprint hashes what checking HTTPRoutes and GRPCRoutes reads besides the routes
+// and the Services (which each entry checks for itself), in any order (the cache lists
+// objects in no particular one); ok is false when objects cannot be told apart by
+// resourceVersion, or when BackendTLSPolicies are in play (their ancestor statuses are
+// decided while routes are checked).
 func (m *Memo) fingerprint(in *Input) (uint64, bool) {
 	if len(in.BackendTLSPolicies) > 0 {
 		return 0, false
@@ -101,7 +140,7 @@ func (m *Memo) fingerprint(in *Input) (uint64, bool) {
 		return o.ResourceVersion != ""
 	}
 	for i := range in.Services {
-		if !add(&in.Services[i].ObjectMeta, 's') {
+		if in.Services[i].ResourceVersion == "" {
 			return 0, false
 		}
 	}
@@ -121,8 +160,10 @@ func (u *memoUse) key(r *pendingRoute) (memoKey, bool) {
 	return memoKey{kind: r.kind, uid: r.meta.UID, generation: r.meta.Generation}, true
 }
 
-// lookup returns the kept checked rules of r, marked as used, or nil.
-func (u *memoUse) lookup(r *pendingRoute) *checkedRules {
+// lookup returns the kept checked rules of r, marked as used, or nil when there are
+// none or a Service they looked up changed.
+func (t *translation) lookup(r *pendingRoute) *checkedRules {
+	u := &t.memo
 	k, ok := u.key(r)
 	if !ok {
 		return nil
@@ -131,16 +172,30 @@ func (u *memoUse) lookup(r *pendingRoute) *checkedRules {
 	if e == nil {
 		return nil
 	}
+	for _, s := range e.services {
+		if t.readService(s.key) != s {
+			return nil
+		}
+	}
 	e.pass.Store(u.memo.pass)
 	return e.checked
 }
 
-// keep keeps the checked rules of r for the next translation, unless they came from
-// the Memo.
-func (u *memoUse) keep(r *pendingRoute) {
-	if k, ok := u.key(r); ok && !r.kept {
-		u.added = append(u.added, memoAdded{k, r.checked})
+// keep keeps the checked rules of r, and the Services looked up for them, for
+// the next translation, unless they came from the Memo.
+func (t *translation) keep(r *pendingRoute) {
+	u := &t.memo
+	k, ok := u.key(r)
+	if !ok || r.kept {
+		return
 	}
+	a := memoAdded{key: k, checked: r.checked, services: make([]serviceRead, 0, len(r.checked.reads))}
+	for _, key := range r.checked.reads {
+		if !slices.ContainsFunc(a.services, func(s serviceRead) bool { return s.key == key }) {
+			a.services = append(a.services, t.readService(key))
+		}
+	}
+	u.added = append(u.added, a)
 }
 
 // done adds what this translation checked to the Memo, and drops the entries it did
@@ -151,7 +206,7 @@ func (u *memoUse) done() {
 		return
 	}
 	for _, a := range u.added {
-		e := &memoEntry{checked: a.checked}
+		e := &memoEntry{checked: a.checked, services: a.services}
 		e.pass.Store(m.pass)
 		m.routes[a.key] = e
 	}

@@ -38,7 +38,8 @@ func TestMemoTranslatesAsWithout(t *testing.T) {
 }
 
 // TestMemoChecksOnlyTheChangedRoute: with a Memo, a translation after a one-route
-// change checks that route alone, and one after a Service change checks every route.
+// change checks that route alone, one after a change to the Service every route names
+// checks every route, and a new Service re-checks only the route that names it.
 func TestMemoChecksOnlyTheChangedRoute(t *testing.T) {
 	in := manyRoutes(1000)
 	in.Memo = translator.NewMemo()
@@ -63,6 +64,20 @@ func TestMemoChecksOnlyTheChangedRoute(t *testing.T) {
 	translator.Translate(in)
 	if n := checked(); n != 1 {
 		t.Errorf("with one route without a generation, %d routes were checked, want 1", n)
+	}
+	in.HTTPRoutes[3].Spec.Rules[0].BackendRefs[0].Name = "new"
+	in.HTTPRoutes[3].Generation++
+	translator.Translate(in)
+	checked()
+	in.Services = append(in.Services, corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "new", Namespace: "default",
+		UID: "new", ResourceVersion: "1"}, Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Port: 8080}}}})
+	out := translator.Translate(in)
+	if n := checked(); n != 2 {
+		t.Errorf("after the Service one route names was created, %d routes were checked, want 2 "+
+			"(that route and the one without a generation)", n)
+	}
+	if got := backendOf(out, "r3.example.com"); got != "new.default.svc.cluster.local:8080" {
+		t.Errorf("the route naming the new Service is served by %q", got)
 	}
 }
 
@@ -99,4 +114,18 @@ func marshalOutput(t *testing.T, out translator.Output) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// backendOf is the address of the first backend of the first route on host.
+func backendOf(out translator.Output, host string) string {
+	for _, s := range out.IR.HTTP {
+		for _, l := range s.Listeners {
+			for _, h := range l.Hosts {
+				if h.Hostname == host && len(h.Routes) > 0 && len(h.Routes[0].Action.Backends) > 0 {
+					return h.Routes[0].Action.Backends[0].Address
+				}
+			}
+		}
+	}
+	return ""
 }

@@ -21,6 +21,9 @@ type checkedRules struct {
 	sources []ir.RuleSource
 	// extra holds what few routes have; nil for the others.
 	extra *ruleExtras
+	// reads are the Services checking looked up (noteService), for the Memo; nil
+	// without one.
+	reads []nsName
 }
 
 // finish completes the checked rules of the route ns/name: bad, the problems found in

@@ -159,7 +159,7 @@ func Translate(in Input) Output {
 func (t *translation) attachAll(pending []pendingRoute) []RouteStatus {
 	statuses := make([]RouteStatus, len(pending))
 	t.checkInOrder(pending, func(r *pendingRoute) {
-		t.memo.keep(r)
+		t.keep(r)
 		if st, ok := t.attach(r); ok {
 			statuses[r.statusRank] = st
 		}
