@@ -2,6 +2,7 @@ package emit_test
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
@@ -184,5 +185,46 @@ func BenchmarkOneRouteChange(b *testing.B) {
 			b.ReportMetric(float64(took[0].Microseconds())/1000/float64(i), "ms/change-without")
 			b.ReportMetric(float64(took[1].Microseconds())/1000/float64(i), "ms/change-with-memos")
 		})
+	}
+}
+
+// BenchmarkMemoHeap reports the heap a Gateway of 10,000 routes holds between
+// reconciles: without memos, the last Result (which the pusher holds); with them, the
+// last Result and the memos, built as a burst builds them, 25 new routes per translation
+// and emit (what each translation or emit renders is cut from blocks of its own, which
+// the entries it keeps hold on to).
+func BenchmarkMemoHeap(b *testing.B) {
+	const n, step = 10000, 25
+	heap := func() float64 {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return float64(m.HeapAlloc) / (1 << 20)
+	}
+	for b.Loop() {
+		full := hostPerRouteInput(n)
+		base := heap()
+		res, err := emit.Emit(translator.Translate(full).IR, emit.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		without := heap() - base
+		runtime.KeepAlive(res)
+		res = emit.Result{}
+		base = heap()
+		in := full
+		in.Memo = translator.NewMemo()
+		opts := emit.Options{Memo: emit.NewMemo()}
+		for k := step; k <= n; k += step {
+			in.HTTPRoutes = full.HTTPRoutes[:k]
+			if res, err = emit.Emit(translator.Translate(in).IR, opts); err != nil {
+				b.Fatal(err)
+			}
+		}
+		with := heap() - base
+		runtime.KeepAlive(res)
+		runtime.KeepAlive(opts.Memo)
+		b.ReportMetric(without, "MiB-without")
+		b.ReportMetric(with, "MiB-with-memos")
 	}
 }

@@ -40,10 +40,11 @@ type memoTable struct {
 }
 
 // memoUse is one emit's view of its Memo, nil without one: the host tables it takes
-// from it, by host group.
+// from it, by host group, and the copies of the IR routes of those it renders.
 type memoUse struct {
-	memo *Memo
-	hits map[*ir.HostGroup]*memoTable
+	memo   *Memo
+	hits   map[*ir.HostGroup]*memoTable
+	routes []ir.Route
 }
 
 // useMemo returns the view of o.Memo for an emit with options o (with their defaults)
@@ -81,6 +82,18 @@ func (u *memoUse) take(hosts map[string]*memoTable, h *ir.HostGroup) bool {
 	return true
 }
 
+// taken is the number of host tables taken from the Memo.
+func (u *memoUse) taken() int { return len(u.hits) }
+
+// reserve makes room for copies of n IR routes of the host tables rendered (keep): the
+// IR's own routes are cut from an array of the whole Gateway's, which a host table kept
+// for long would hold on to.
+func (u *memoUse) reserve(n int) {
+	if u.memo != nil {
+		u.routes = make([]ir.Route, 0, n)
+	}
+}
+
 // hit returns the host table taken for h, or nil.
 func (u *memoUse) hit(h *ir.HostGroup) *memoTable { return u.hits[h] }
 
@@ -95,7 +108,9 @@ func (u *memoUse) keep(h *ir.HostGroup, out caddyjson.HostTable) {
 		hosts = map[string]*memoTable{}
 		m.tables[out.Table] = hosts
 	}
-	hosts[h.Hostname] = &memoTable{routes: h.Routes, out: out, pass: m.pass}
+	at := len(u.routes)
+	u.routes = append(u.routes, h.Routes...)
+	hosts[h.Hostname] = &memoTable{routes: u.routes[at:len(u.routes):len(u.routes)], out: out, pass: m.pass}
 }
 
 // done drops the host tables this emit did not use from the Memo.

@@ -23,10 +23,14 @@ func (e *emitter) tables(g *ir.Gateway) ([]caddyjson.HostTable, error) {
 		}
 	}
 	out := make([]caddyjson.HostTable, 0, groups)
-	spans := make([][2]int, 0, groups)
-	h := startTableHasher(groups)
-	lists := caddyjson.NewRouteLists(make([]byte, 0, tablesSizeHint(e.routes, groups)))
-	sources := newSourceArena(e.routes, groups)
+	// What the host tables rendered are cut from is sized for them alone: host tables
+	// kept by a Memo hold on to it.
+	render := groups - e.memo.taken()
+	spans := make([][2]int, 0, render)
+	h := startTableHasher(render)
+	lists := caddyjson.NewRouteLists(make([]byte, 0, tablesSizeHint(e.routes, render)))
+	sources := newSourceArena(e.routes, render)
+	e.memo.reserve(e.routes)
 	// rendered are the positions in out of the host tables rendered (not taken from
 	// the Memo), in order, with their host groups.
 	type rendered struct {
