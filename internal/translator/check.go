@@ -83,10 +83,11 @@ func (t *translation) checkAll(pending []pendingRoute) {
 	}
 }
 
-// checkOne converts and validates the rules of r, unless a Memo kept them. A panic while checking (a bug, never
-// the user's) fails r alone, whichever goroutine checks it: the route is refused with a
-// message saying so, and the rest of the Gateway is translated and served. Without the
-// recovery a panic on a helper goroutine would end the operator's process.
+// checkOne converts and validates the rules of r, unless a Memo kept them. A panic
+// while checking (a bug, never the user's) fails r alone, whichever goroutine checks
+// it: the route is refused with a message saying so, and the rest of the Gateway is
+// translated and served. Without the recovery a panic on a helper goroutine would end
+// the operator's process.
 func (t *translation) checkOne(r *pendingRoute) {
 	defer func() {
 		t.reads = nil
