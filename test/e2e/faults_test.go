@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -109,6 +110,8 @@ func TestFaultsUnderSteadyTraffic(t *testing.T) {
 	const gwName, host = "steady", "steady.example.com"
 	class := envconf.RandomName("e2e-steady", 16)
 	var addr, tcpAddr, udpAddr string
+	// objs are what the test creates, deleted when it ends.
+	var objs []client.Object
 	// startTraffic is HTTP, TCP and UDP traffic through the Gateway's three listeners.
 	startTraffic := func() mixedTraffic {
 		return mixedTraffic{
@@ -121,7 +124,7 @@ func TestFaultsUnderSteadyTraffic(t *testing.T) {
 		Setup(func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			c := cfg.Client().Resources().GetControllerRuntimeClient()
 			ns := cfg.Namespace()
-			objs := append(utils.EchoBackend(ns, "steady-echo"), utils.TCPEchoBackend(ns, "steady-tcp")...)
+			objs = append(utils.EchoBackend(ns, "steady-echo"), utils.TCPEchoBackend(ns, "steady-tcp")...)
 			objs = append(objs, utils.UDPEchoBackend(ns, "steady-udp")...)
 			objs = append(objs, onePodParams(ns, "steady"),
 				gatewayClass(class, ns, "steady"), steadyGateway(ns, gwName, class),
@@ -255,8 +258,10 @@ func TestFaultsUnderSteadyTraffic(t *testing.T) {
 			return ctx
 		}).
 		Teardown(func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			c := cfg.Client().Resources().GetControllerRuntimeClient()
-			deleteAll(ctx, t, c, steadyGateway(cfg.Namespace(), gwName, class), &gwapiv1.GatewayClass{ObjectMeta: metav1.ObjectMeta{Name: class}})
+			// Routes and the Gateway first, backends last.
+			last := slices.Clone(objs)
+			slices.Reverse(last)
+			deleteAll(ctx, t, cfg.Client().Resources().GetControllerRuntimeClient(), last...)
 			return ctx
 		}).Feature()
 	testenv.Test(t, f)
