@@ -82,4 +82,4 @@ func WritePolicyStatuses(ctx context.Context, mgr ctrl.Manager, controller gwapi
 }
 
 // KeepMemos turns the Gateways' renderMemo on or off.
-func KeepMemos(on bool) { keepMemos.Store(on) }
+func KeepMemos(on bool) { memosOff.Store(!on) }

@@ -44,7 +44,7 @@ func (r *GatewayReconciler) translate(ctx context.Context, gw *gwapiv1.Gateway, 
 	if err != nil {
 		return configOutcome{}, err
 	}
-	if keepMemos.Load() {
+	if !memosOff.Load() {
 		in.Memo = r.renderMemo(gw).checks
 	}
 	in.OwnPorts = infra.OwnPorts(spec)
@@ -68,9 +68,9 @@ type renderMemo struct {
 	tables *emit.Memo
 }
 
-// keepMemos says that Gateways keep their renderMemo; a benchmark turns it off to show
-// what that saves.
-var keepMemos = func() *atomic.Bool { b := new(atomic.Bool); b.Store(true); return b }()
+// memosOff turns the Gateways' renderMemo off; a benchmark sets it to show what the memos
+// save.
+var memosOff atomic.Bool
 
 // renderMemo returns the renderMemo of gw, creating it. A Gateway is reconciled by one
 // worker at a time, so one translation or emit at a time uses it.
@@ -111,7 +111,7 @@ var emitConfig = emit.Emit
 func (r *GatewayReconciler) configure(ctx context.Context, gw *gwapiv1.Gateway, spec *v1alpha1.CaddyProxyConfigSpec, out configOutcome) (configOutcome, error) {
 	opts := params.EmitOptions(spec.Caddy)
 	opts.HoldACMEOrders = out.ordersHeld
-	if keepMemos.Load() {
+	if !memosOff.Load() {
 		opts.Memo = r.renderMemo(gw).tables
 	}
 	cfg, err := emitConfig(out.translation.IR, opts)

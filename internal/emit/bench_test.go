@@ -189,42 +189,53 @@ func BenchmarkOneRouteChange(b *testing.B) {
 }
 
 // BenchmarkMemoHeap reports the heap a Gateway of 10,000 routes holds between
-// reconciles: without memos, the last Result (which the pusher holds); with them, the
-// last Result and the memos, built as a burst builds them, 25 new routes per translation
-// and emit (what each translation or emit renders is cut from blocks of its own, which
-// the entries it keeps hold on to).
+// reconciles (heldByBurst): without memos, the last Result (which the pusher holds);
+// with them, the last Result and the memos, built as a burst builds them, 25 new routes
+// per translation and emit.
 func BenchmarkMemoHeap(b *testing.B) {
-	const n, step = 10000, 25
-	heap := func() float64 {
-		runtime.GC()
-		var m runtime.MemStats
-		runtime.ReadMemStats(&m)
-		return float64(m.HeapAlloc) / (1 << 20)
-	}
 	for b.Loop() {
-		full := hostPerRouteInput(n)
-		base := heap()
-		res, err := emit.Emit(translator.Translate(full).IR, emit.Options{})
+		without, with, err := heldByBurst(10000, 25)
 		if err != nil {
 			b.Fatal(err)
 		}
-		without := heap() - base
-		runtime.KeepAlive(res)
-		res = emit.Result{}
-		base = heap()
-		in := full
-		in.Memo = translator.NewMemo()
-		opts := emit.Options{Memo: emit.NewMemo()}
-		for k := step; k <= n; k += step {
-			in.HTTPRoutes = full.HTTPRoutes[:k]
-			if res, err = emit.Emit(translator.Translate(in).IR, opts); err != nil {
-				b.Fatal(err)
-			}
-		}
-		with := heap() - base
-		runtime.KeepAlive(res)
-		runtime.KeepAlive(opts.Memo)
-		b.ReportMetric(without, "MiB-without")
-		b.ReportMetric(with, "MiB-with-memos")
+		b.ReportMetric(without/(1<<20), "MiB-without")
+		b.ReportMetric(with/(1<<20), "MiB-with-memos")
 	}
+}
+
+// heldByBurst returns the heap (bytes) held by the Result of one translation and emit of
+// n probe-shaped routes without memos, and by the last Result and the memos of
+// translations and emits that add the routes step at a time, as a burst does.
+func heldByBurst(n, step int) (without, with float64, err error) {
+	full := hostPerRouteInput(n)
+	base := liveHeap()
+	res, err := emit.Emit(translator.Translate(full).IR, emit.Options{})
+	if err != nil {
+		return 0, 0, err
+	}
+	without = liveHeap() - base
+	runtime.KeepAlive(res)
+	res = emit.Result{}
+	base = liveHeap()
+	in := full
+	in.Memo = translator.NewMemo()
+	opts := emit.Options{Memo: emit.NewMemo()}
+	for k := step; k <= n; k += step {
+		in.HTTPRoutes = full.HTTPRoutes[:k]
+		if res, err = emit.Emit(translator.Translate(in).IR, opts); err != nil {
+			return 0, 0, err
+		}
+	}
+	with = liveHeap() - base
+	runtime.KeepAlive(res)
+	runtime.KeepAlive(opts.Memo)
+	return without, with, nil
+}
+
+// liveHeap is the heap in use after a garbage collection, in bytes.
+func liveHeap() float64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return float64(m.HeapAlloc)
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"runtime"
 	"testing"
 
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -131,40 +130,13 @@ func resultDiff(got, want emit.Result) string {
 // Gateway's memos live as long as the Gateway; one that held every reconcile's arrays
 // held 23 times the last Result's heap at 10,000 routes.
 func TestMemosHoldLittle(t *testing.T) {
-	const n, step = 4000, 25
-	full := hostPerRouteInput(n)
-	base := liveHeap()
-	res, err := emit.Emit(translator.Translate(full).IR, emit.Options{})
+	without, with, err := heldByBurst(4000, 25)
 	if err != nil {
 		t.Fatal(err)
 	}
-	without := liveHeap() - base
-	runtime.KeepAlive(res)
-	res = emit.Result{}
-	base = liveHeap()
-	in := full
-	in.Memo = translator.NewMemo()
-	opts := emit.Options{Memo: emit.NewMemo()}
-	for k := step; k <= n; k += step {
-		in.HTTPRoutes = full.HTTPRoutes[:k]
-		if res, err = emit.Emit(translator.Translate(in).IR, opts); err != nil {
-			t.Fatal(err)
-		}
-	}
-	with := liveHeap() - base
-	runtime.KeepAlive(res)
-	runtime.KeepAlive(opts.Memo)
 	t.Logf("heap held: %.1f MiB with memos, %.1f MiB for the last Result alone", with/(1<<20), without/(1<<20))
 	if with > 3*without {
 		t.Errorf("the memos and the last Result hold %.1f MiB, more than 3 times the %.1f MiB of the last Result alone",
 			with/(1<<20), without/(1<<20))
 	}
-}
-
-// liveHeap is the heap in use after a garbage collection, in bytes.
-func liveHeap() float64 {
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return float64(m.HeapAlloc)
 }
