@@ -38,7 +38,10 @@ import (
 // It also times the burst of base routes, created as fast as the API server takes them
 // once the Gateway serves: until the last is served, and until every one's status shows
 // it Accepted; and counts the configuration loads Caddy logged and the API requests the
-// operator made meanwhile, and reports the resident memory of Caddy and the operator.
+// operator made meanwhile, and reports the resident memory of Caddy and the operator and
+// the API server's CPU time per route, of the burst and of the new routes timed: on a
+// small machine, the API server's work for a route's create and status writes bounds
+// both.
 // PROBE_ROUTES (e.g. "100") limits the sizes; PROBE_PODS sets the number of Caddy pods (1);
 // PROBE_SHUTDOWN_DELAY sets the Gateway's caddy.shutdownDelay and PROBE_MIN_INTERVAL its
 // controlPlane.push.minInterval, to compare reload and coalescing behaviour.
@@ -108,7 +111,7 @@ func propagation(b *testing.B, base, samples int) {
 	if _, err := firstOK(ctx, addr, "warm.probe.example.com", 5*time.Minute); err != nil {
 		b.Fatalf("the Gateway never served its first route: %v", err)
 	}
-	if _, err := allAccepted(ctx, c, ns, "probe", controllerName, 1, time.Minute); err != nil {
+	if _, err := allAccepted(ctx, cfg.Client().RESTConfig(), c.Scheme(), ns, "probe", controllerName, 1, time.Minute); err != nil {
 		b.Fatal(err)
 	}
 	requestsBefore, err := operatorRequests(ctx, cfg.Client().RESTConfig(), ns)
@@ -132,7 +135,7 @@ func propagation(b *testing.B, base, samples int) {
 	var acceptedAt time.Time
 	go func() {
 		var err error
-		acceptedAt, err = allAccepted(ctx, c, ns, "probe", controllerName, base+1, 5*time.Minute)
+		acceptedAt, err = allAccepted(ctx, cfg.Client().RESTConfig(), c.Scheme(), ns, "probe", controllerName, base+1, 5*time.Minute)
 		statuses <- err
 	}()
 	if _, err := firstOK(ctx, addr, host(base-1), 5*time.Minute); err != nil {
@@ -149,8 +152,14 @@ func propagation(b *testing.B, base, samples int) {
 	}
 	requests := requestsAfter.since(requestsBefore)
 	perRoute := float64(requests["operator"]) / float64(base)
+	burstCPU := float64(requests[apiServerCPU]) / float64(base)
+	delete(requests, apiServerCPU)
 	loads := loadRequests(ctx, b, cfg, ns, "probe")
 	bad := watchExisting(addr, host(0))
+	samplesBefore, err := operatorRequests(ctx, cfg.Client().RESTConfig(), ns)
+	if err != nil {
+		b.Fatal(err)
+	}
 	var lat, creates []time.Duration
 	for i := base; i < base+samples; i++ {
 		start := time.Now()
@@ -165,6 +174,11 @@ func propagation(b *testing.B, base, samples int) {
 		lat = append(lat, time.Since(start)) // creation to first 200
 	}
 	others, what := bad.stop()
+	samplesAfter, err := operatorRequests(ctx, cfg.Client().RESTConfig(), ns)
+	if err != nil {
+		b.Fatal(err)
+	}
+	sampleCPU := float64(samplesAfter.since(samplesBefore)[apiServerCPU]) / float64(samples)
 	caddyRSS, operatorRSS := memory(ctx, b, cfg, ns)
 	slices.Sort(lat)
 	slices.Sort(creates)
@@ -177,6 +191,8 @@ func propagation(b *testing.B, base, samples int) {
 	b.ReportMetric(float64(attached.Milliseconds()), "burst-served-ms")
 	b.ReportMetric(float64(allStatuses.Milliseconds()), "burst-accepted-ms")
 	b.ReportMetric(perRoute, "api-requests/route")
+	b.ReportMetric(burstCPU, "api-server-cpu-ms/burst-route")
+	b.ReportMetric(sampleCPU, "api-server-cpu-ms/new-route")
 	b.ReportMetric(caddyRSS, "caddy-rss-MiB")
 	b.ReportMetric(operatorRSS, "operator-rss-MiB")
 	b.Logf("attached=%d: %d new routes, p50 %v, p99 %v, answers other than 200/404 on an existing route: %d %v",
@@ -187,6 +203,8 @@ func propagation(b *testing.B, base, samples int) {
 		base, created.Round(time.Millisecond), attached.Round(time.Millisecond), loads)
 	b.Logf("attached=%d: every base route Accepted by the Gateway after %v; the operator made %d API requests meanwhile, %.2f per route; status requests: %v",
 		base, allStatuses.Round(time.Millisecond), requests["operator"], perRoute, requests)
+	b.Logf("attached=%d: the API server used %.1f ms of CPU per route of the burst and %.1f ms per new route timed (its create, its status, the Gateway's status)",
+		base, burstCPU, sampleCPU)
 }
 
 // memory is the largest resident memory of the Gateway's Caddy containers and of the

@@ -14,6 +14,8 @@ import (
 	flowcontrolv1 "k8s.io/api/flowcontrol/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -90,9 +92,10 @@ const operatorServiceAccount = "caddy-gateway-controller-manager"
 type apiCounts map[string]int
 
 // operatorRequests reads the API server's metrics: how many requests it dispatched in
-// the flow schema flows (operatorFlows), under "operator", and how many requests of the
+// the flow schema flows (operatorFlows), under "operator", how many requests of the
 // Gateway API's resources it answered, by verb, resource, subresource and code (only the
-// operator writes statuses).
+// operator writes statuses), and the CPU time it has used, in milliseconds, under
+// apiServerCPU.
 func operatorRequests(ctx context.Context, rc *rest.Config, flows string) (apiCounts, error) {
 	cs, err := kubernetes.NewForConfig(rc)
 	if err != nil {
@@ -112,6 +115,8 @@ func operatorRequests(ctx context.Context, rc *rest.Config, flows string) (apiCo
 		case strings.HasPrefix(line, "apiserver_flowcontrol_dispatched_requests_total{") &&
 			strings.Contains(line, `flow_schema="`+flows+`"`):
 			key = "operator"
+		case strings.HasPrefix(line, "process_cpu_seconds_total "):
+			key = apiServerCPU
 		case strings.HasPrefix(line, "apiserver_request_total{") && strings.Contains(line, `group="gateway.networking.k8s.io"`) &&
 			strings.Contains(line, `subresource="status"`):
 			key = label(line, "verb") + " " + label(line, "resource") + "/status " + label(line, "code")
@@ -122,10 +127,16 @@ func operatorRequests(ctx context.Context, rc *rest.Config, flows string) (apiCo
 		if err != nil {
 			return nil, fmt.Errorf("metric line %q: %w", line, err)
 		}
+		if key == apiServerCPU {
+			v *= 1000
+		}
 		out[key] += int(v)
 	}
 	return out, nil
 }
+
+// apiServerCPU is the key of the API server's CPU time in apiCounts, in milliseconds.
+const apiServerCPU = "api-server-cpu-ms"
 
 // label returns the value of the label name of a metric line.
 func label(line, name string) string {
@@ -148,28 +159,51 @@ func (c apiCounts) since(before apiCounts) apiCounts {
 	return out
 }
 
-// allAccepted polls the routes of ns every 100 ms until n of them have an entry for the
-// Gateway gateway, set by controller, with Accepted True, and returns when that was.
-func allAccepted(ctx context.Context, c client.Client, ns, gateway string, controller gwapiv1.GatewayController, n int, limit time.Duration) (time.Time, error) {
-	deadline := time.Now().Add(limit)
-	got := 0
-	for time.Now().Before(deadline) {
-		var routes gwapiv1.HTTPRouteList
-		if err := c.List(ctx, &routes, client.InNamespace(ns)); err != nil {
-			return time.Time{}, err
+// allAccepted watches the routes of ns until n of them have an entry for the Gateway
+// gateway, set by controller, with Accepted True, and returns when that was. It watches
+// rather than lists again and again: listing a thousand routes ten times a second would
+// load the API server whose answers the burst measures, and see each status late.
+func allAccepted(ctx context.Context, rc *rest.Config, scheme *runtime.Scheme, ns, gateway string, controller gwapiv1.GatewayController, n int, limit time.Duration) (time.Time, error) {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	c, err := client.NewWithWatch(rc, client.Options{Scheme: scheme})
+	if err != nil {
+		return time.Time{}, err
+	}
+	var routes gwapiv1.HTTPRouteList
+	if err := c.List(ctx, &routes, client.InNamespace(ns)); err != nil {
+		return time.Time{}, err
+	}
+	ok := map[string]bool{}
+	for _, r := range routes.Items {
+		if accepted(r.Status.Parents, gateway, controller) {
+			ok[r.Name] = true
 		}
-		got = 0
-		for _, r := range routes.Items {
-			if accepted(r.Status.Parents, gateway, controller) {
-				got++
-			}
+	}
+	if len(ok) >= n {
+		return time.Now(), nil
+	}
+	w, err := c.Watch(ctx, &gwapiv1.HTTPRouteList{}, client.InNamespace(ns),
+		&client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: routes.ResourceVersion}})
+	if err != nil {
+		return time.Time{}, err
+	}
+	defer w.Stop()
+	for ev := range w.ResultChan() {
+		r, isRoute := ev.Object.(*gwapiv1.HTTPRoute)
+		if !isRoute {
+			return time.Time{}, fmt.Errorf("watching the routes of %s: %v", ns, ev.Object)
 		}
-		if got >= n {
+		if ev.Type != watch.Deleted && accepted(r.Status.Parents, gateway, controller) {
+			ok[r.Name] = true
+		} else {
+			delete(ok, r.Name)
+		}
+		if len(ok) >= n {
 			return time.Now(), nil
 		}
-		time.Sleep(100 * time.Millisecond)
 	}
-	return time.Time{}, fmt.Errorf("%d of %d routes Accepted by Gateway %s within %v", got, n, gateway, limit)
+	return time.Time{}, fmt.Errorf("%d of %d routes Accepted by Gateway %s within %v", len(ok), n, gateway, limit)
 }
 
 // accepted reports whether parents hold controller's entry for gateway with Accepted True.
