@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/caddyserver/caddy/v2"
-
 	"github.com/caddy-gateway/operator/internal/caddyjson"
 )
 
@@ -68,19 +66,13 @@ func (r *registry) provisionPartial(ht *caddyjson.HostTable) (*partial, error) {
 	return p, nil
 }
 
-// trial provisions routes as a host table of table would be, and cleans them up at once.
+// trial provisions routes as a host table of table would be, for every live handler of
+// the table as provisionOne does, and cleans them up at once: a source fails its trial
+// when it would fail any of them.
 func (r *registry) trial(table string, routes json.RawMessage) error {
-	ctx := caddy.ActiveContext()
-	for h := range r.live[table] {
-		ctx = h.ctx
-		break
-	}
-	g, err := provision(ctx, routes)
-	if err != nil {
-		return err
-	}
-	g.cancel()
-	return nil
+	gens, err := r.provisionOne(&caddyjson.HostTable{Table: table, Routes: routes})
+	cancelAll(gens)
+	return err
 }
 
 // pick is the JSON list of the routes at the indexes idx.
