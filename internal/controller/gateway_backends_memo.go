@@ -3,7 +3,6 @@ package controller
 import (
 	"cmp"
 	"slices"
-	"sync"
 
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -20,10 +19,9 @@ type backendsMemo struct {
 	perGateway[*gatewayBackends]
 }
 
-// gatewayBackends are the backend keys of one Gateway's routes.
+// gatewayBackends are the backend keys of one Gateway's routes. Only the reconciles of
+// the Gateway use them, and those never run at once: no lock is needed.
 type gatewayBackends struct {
-	// mu is held for a walk of the routes (keys).
-	mu sync.Mutex
 	// routes holds the keys of each route by its UID.
 	routes map[types.UID]*routeBackends
 	// counts holds how many routes' keys name each Service.
@@ -47,8 +45,6 @@ type routeBackends struct {
 // them. A route without a UID (one the API server did not store) is walked every time.
 func (m *backendsMemo) keys(gw types.NamespacedName, routes []kindRoutes, extra []client.ObjectKey) []client.ObjectKey {
 	g := m.of(gw)
-	g.mu.Lock()
-	defer g.mu.Unlock()
 	g.walk++
 	seen := 0
 	for _, l := range routes {
