@@ -107,6 +107,8 @@ type GatewayReconciler struct {
 	// servedOnce maps the Gateways that have had a Ready Caddy pod to their UID
 	// (ordersHeld).
 	servedOnce sync.Map
+	// statusTimes: see countsInterval.
+	statusTimes statusWriteTimes
 }
 
 // Writes are what the code does, nothing more: fleet objects are server-side applied
@@ -235,6 +237,7 @@ func (r *GatewayReconciler) forgetGateway(ctx context.Context, key types.Namespa
 	r.adminTLS.forget(key)
 	r.servedOnce.Delete(key)
 	r.statuses.forget(key)
+	r.statusTimes.forget(key)
 	r.backends.forget(key)
 	r.memos.forget(key)
 	r.RouteStatus.ForgetGateway(key)
@@ -262,7 +265,8 @@ func (r *GatewayReconciler) refuseGateway(ctx context.Context, gw *gwapiv1.Gatew
 	if err := r.refuseListenerSets(ctx, gw, sets, why); err != nil {
 		return err
 	}
-	return r.writeStatus(ctx, gw, nil, nil, addressReport{}, conds...)
+	_, err := r.writeStatus(ctx, gw, nil, nil, addressReport{}, conds...)
+	return err
 }
 
 // program configures the Gateway's Caddy pods with its translation and reports the
@@ -293,9 +297,12 @@ func (r *GatewayReconciler) program(ctx context.Context, gw *gwapiv1.Gateway, sp
 	}
 	listeners := listenerStatuses(gw.Status.Listeners, out.translation.Listeners, programmed)
 	conds := append([]metav1.Condition{status.GatewayAcceptedWithListeners(gw.Generation, listeners), certCond, programmed}, out.translation.Conditions...)
-	err = r.writeStatus(ctx, gw, listeners, attachedListenerSets(out.translation), addresses, conds...)
-	if r := out.push.RetryAfter; r > 0 && (recheck == 0 || r < recheck) {
-		recheck = r // the backoff of the pods that failed
+	counts, err := r.writeStatus(ctx, gw, listeners, attachedListenerSets(out.translation), addresses, conds...)
+	// The backoff of the pods that failed, and the counts not written yet.
+	for _, r := range []time.Duration{out.push.RetryAfter, counts} {
+		if r > 0 && (recheck == 0 || r < recheck) {
+			recheck = r
+		}
 	}
 	return ctrl.Result{RequeueAfter: recheck}, err
 }
@@ -310,11 +317,13 @@ func (r *GatewayReconciler) program(ctx context.Context, gw *gwapiv1.Gateway, sp
 // by the resourceVersion: conditions are a list, which a merge patch replaces whole, so a
 // write based on a cache that has not seen another writer's condition yet would delete
 // it. On a conflict the Gateway is read again from the API server and the write is
-// retried on that.
-func (r *GatewayReconciler) writeStatus(ctx context.Context, gw *gwapiv1.Gateway, listeners []gwapiv1.ListenerStatus, attachedSets *int32, rep addressReport, conds ...metav1.Condition) error {
+// retried on that. A write that would change only the listeners' attachedRoutes waits
+// out countsInterval: it is not made, and the time left is returned, after which the
+// Gateway must be reconciled again.
+func (r *GatewayReconciler) writeStatus(ctx context.Context, gw *gwapiv1.Gateway, listeners []gwapiv1.ListenerStatus, attachedSets *int32, rep addressReport, conds ...metav1.Condition) (time.Duration, error) {
 	addresses, setAddresses, addrConds, err := r.addressStatus(ctx, gw, rep)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	conds = append(conds, addrConds...)
 	for attempt := 0; ; attempt++ {
@@ -336,7 +345,13 @@ func (r *GatewayReconciler) writeStatus(ctx context.Context, gw *gwapiv1.Gateway
 			next.Addresses = r.routability.fit(addresses)
 		}
 		if equality.Semantic.DeepEqual(&gw.Status, next) {
-			return nil
+			return 0, nil
+		}
+		key := client.ObjectKeyFromObject(gw)
+		if countsOnly(&gw.Status, next) {
+			if wait := r.statusTimes.countsWait(key); wait > 0 {
+				return wait, nil
+			}
 		}
 		patch := client.MergeFromWithOptions(gw.DeepCopy(), client.MergeFromWithOptimisticLock{})
 		gw.Status = *next
@@ -344,18 +359,19 @@ func (r *GatewayReconciler) writeStatus(ctx context.Context, gw *gwapiv1.Gateway
 		perr := r.Status().Patch(ctx, gw, patch)
 		if perr == nil {
 			r.statuses.record(replaced, gw)
+			r.statusTimes.wrote(key)
 			r.routability.learn(next.Addresses, gw.Status.Addresses)
 		}
 		if !apierrors.IsConflict(perr) || attempt == 2 {
-			return perr
+			return 0, perr
 		}
 		var fresh gwapiv1.Gateway
-		if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(gw), &fresh); err != nil {
-			return client.IgnoreNotFound(err)
+		if err := r.APIReader.Get(ctx, key, &fresh); err != nil {
+			return 0, client.IgnoreNotFound(err)
 		}
 		if fresh.Generation != gw.Generation {
 			// The spec changed: the reconcile of the new generation writes the status.
-			return nil
+			return 0, nil
 		}
 		listeners = keepForeignListenerConditions(listeners, fresh.Status.Listeners)
 		*gw = fresh

@@ -63,7 +63,7 @@ func TestGatewayStatusOnCacheBehind(t *testing.T) {
 	for i, reason := range []string{"First", "Second", "Third"} {
 		next := cached.DeepCopy()
 		r.statuses.latest(next)
-		if err := r.writeStatus(ctx, next, nil, nil, addressReport{}, condition(reason)); err != nil {
+		if _, err := r.writeStatus(ctx, next, nil, nil, addressReport{}, condition(reason)); err != nil {
 			t.Fatalf("write %d: %v", i+1, err)
 		}
 	}

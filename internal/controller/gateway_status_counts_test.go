@@ -1,0 +1,111 @@
+package controller
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
+	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
+)
+
+// TestGatewayCountsWaitOutTheInterval: a status write that changes only the listeners'
+// attachedRoutes is made at once after a quiet countsInterval, and otherwise waits until
+// countsInterval after the last write, returning the time left; a write that changes
+// anything else is made at once, with the counts as they are then.
+func TestGatewayCountsWaitOutTheInterval(t *testing.T) {
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	if err := gwapiv1.Install(scheme); err != nil {
+		t.Fatal(err)
+	}
+	gw := &gwapiv1.Gateway{ObjectMeta: metav1.ObjectMeta{Namespace: "app", Name: "gw", UID: "u1", Generation: 1}}
+	patches := 0
+	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(gw).WithStatusSubresource(gw).
+		WithInterceptorFuncs(interceptor.Funcs{
+			SubResourcePatch: func(ctx context.Context, c client.Client, sub string, obj client.Object, p client.Patch, opts ...client.SubResourcePatchOption) error {
+				patches++
+				return c.SubResource(sub).Patch(ctx, obj, p, opts...)
+			},
+		}).Build()
+	now := time.Unix(1000, 0)
+	r := &GatewayReconciler{Client: c, APIReader: c}
+	r.statusTimes.now = func() time.Time { return now }
+	ctx := context.Background()
+
+	write := func(at time.Duration, routes int32, reason string) time.Duration {
+		t.Helper()
+		now = time.Unix(1000, 0).Add(at)
+		var cached gwapiv1.Gateway
+		if err := c.Get(ctx, client.ObjectKeyFromObject(gw), &cached); err != nil {
+			t.Fatal(err)
+		}
+		listeners := []gwapiv1.ListenerStatus{{Name: "http", AttachedRoutes: routes, SupportedKinds: []gwapiv1.RouteGroupKind{{Kind: "HTTPRoute"}}, Conditions: []metav1.Condition{}}}
+		cond := metav1.Condition{Type: "Programmed", Status: metav1.ConditionTrue, Reason: reason, ObservedGeneration: 1}
+		wait, err := r.writeStatus(ctx, &cached, listeners, nil, addressReport{}, cond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return wait
+	}
+	stored := func() (int32, string) {
+		t.Helper()
+		var got gwapiv1.Gateway
+		if err := c.Get(ctx, client.ObjectKeyFromObject(gw), &got); err != nil {
+			t.Fatal(err)
+		}
+		return got.Status.Listeners[0].AttachedRoutes, got.Status.Conditions[0].Reason
+	}
+
+	steps := []struct {
+		at          time.Duration
+		routes      int32
+		reason      string
+		wantWait    time.Duration
+		wantPatches int
+		wantRoutes  int32
+	}{
+		{0, 1, "A", 0, 1, 1}, // the first write
+		{100 * time.Millisecond, 2, "A", 900 * time.Millisecond, 1, 1}, // counts only: waits
+		{200 * time.Millisecond, 3, "B", 0, 2, 3},                      // a condition changed: at once, with the counts
+		{300 * time.Millisecond, 4, "B", 900 * time.Millisecond, 2, 3}, // counts only: waits for 200 ms + countsInterval
+		{1100 * time.Millisecond, 4, "B", 100 * time.Millisecond, 2, 3},
+		{1200 * time.Millisecond, 4, "B", 0, 3, 4}, // the interval has passed
+		{5 * time.Second, 5, "B", 0, 4, 5},         // after a quiet interval: at once
+	}
+	for i, s := range steps {
+		if wait := write(s.at, s.routes, s.reason); wait != s.wantWait {
+			t.Fatalf("step %d: wait %v; want %v", i, wait, s.wantWait)
+		}
+		if routes, _ := stored(); patches != s.wantPatches || routes != s.wantRoutes {
+			t.Fatalf("step %d: %d patches, stored attachedRoutes %d; want %d, %d", i, patches, routes, s.wantPatches, s.wantRoutes)
+		}
+	}
+}
+
+func TestCountsOnly(t *testing.T) {
+	l := func(name string, routes int32) gwapiv1.ListenerStatus {
+		return gwapiv1.ListenerStatus{Name: gwapiv1.SectionName(name), AttachedRoutes: routes}
+	}
+	cond := []metav1.Condition{{Type: "Programmed", Status: metav1.ConditionTrue, Reason: "Programmed"}}
+	for name, c := range map[string]struct {
+		current, next gwapiv1.GatewayStatus
+		want          bool
+	}{
+		"counts":             {gwapiv1.GatewayStatus{Listeners: []gwapiv1.ListenerStatus{l("a", 1), l("b", 2)}}, gwapiv1.GatewayStatus{Listeners: []gwapiv1.ListenerStatus{l("a", 1), l("b", 3)}}, true},
+		"a listener more":    {gwapiv1.GatewayStatus{Listeners: []gwapiv1.ListenerStatus{l("a", 1)}}, gwapiv1.GatewayStatus{Listeners: []gwapiv1.ListenerStatus{l("a", 1), l("b", 3)}}, false},
+		"a listener renamed": {gwapiv1.GatewayStatus{Listeners: []gwapiv1.ListenerStatus{l("a", 1)}}, gwapiv1.GatewayStatus{Listeners: []gwapiv1.ListenerStatus{l("b", 2)}}, false},
+		"a condition":        {gwapiv1.GatewayStatus{Listeners: []gwapiv1.ListenerStatus{l("a", 1)}}, gwapiv1.GatewayStatus{Listeners: []gwapiv1.ListenerStatus{l("a", 2)}, Conditions: cond}, false},
+	} {
+		if got := countsOnly(&c.current, &c.next); got != c.want {
+			t.Errorf("%s: countsOnly = %v; want %v", name, got, c.want)
+		}
+	}
+}
