@@ -107,8 +107,8 @@ type GatewayReconciler struct {
 	// servedOnce maps the Gateways that have had a Ready Caddy pod to their UID
 	// (ordersHeld).
 	servedOnce sync.Map
-	// statusTimes: see countsInterval.
-	statusTimes statusWriteTimes
+	// statusTimes and setStatusTimes: see countsInterval.
+	statusTimes, setStatusTimes statusWriteTimes
 }
 
 // Writes are what the code does, nothing more: fleet objects are server-side applied
@@ -292,14 +292,15 @@ func (r *GatewayReconciler) program(ctx context.Context, gw *gwapiv1.Gateway, sp
 	if programmed.Status != metav1.ConditionTrue && out.push.Pushed > 0 && len(out.push.Errors)+len(out.push.TableErrors) > 0 {
 		r.Recorder.Eventf(gw, nil, corev1.EventTypeWarning, "PushFailed", "Push", "%s", programmed.Message)
 	}
-	if err := r.writeListenerSetStatuses(ctx, out.translation.ListenerSets, programmed); err != nil {
+	setCounts, err := r.writeListenerSetStatuses(ctx, out.translation.ListenerSets, programmed)
+	if err != nil {
 		return ctrl.Result{}, err
 	}
 	listeners := listenerStatuses(gw.Status.Listeners, out.translation.Listeners, programmed)
 	conds := append([]metav1.Condition{status.GatewayAcceptedWithListeners(gw.Generation, listeners), certCond, programmed}, out.translation.Conditions...)
 	counts, err := r.writeStatus(ctx, gw, listeners, attachedListenerSets(out.translation), addresses, conds...)
 	// The backoff of the pods that failed, and the counts not written yet.
-	for _, r := range []time.Duration{out.push.RetryAfter, counts} {
+	for _, r := range []time.Duration{out.push.RetryAfter, counts, setCounts} {
 		if r > 0 && (recheck == 0 || r < recheck) {
 			recheck = r
 		}
@@ -348,7 +349,7 @@ func (r *GatewayReconciler) writeStatus(ctx context.Context, gw *gwapiv1.Gateway
 			return 0, nil
 		}
 		key := client.ObjectKeyFromObject(gw)
-		if countsOnly(&gw.Status, next) {
+		if countsOnly(&gw.Status, next, zeroGatewayCounts) {
 			if wait := r.statusTimes.countsWait(key); wait > 0 {
 				return wait, nil
 			}

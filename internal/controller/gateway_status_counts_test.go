@@ -12,6 +12,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/caddy-gateway/operator/internal/translator"
 )
 
 // TestGatewayCountsWaitOutTheInterval: a status write that changes only the listeners'
@@ -104,8 +106,73 @@ func TestCountsOnly(t *testing.T) {
 		"a listener renamed": {gwapiv1.GatewayStatus{Listeners: []gwapiv1.ListenerStatus{l("a", 1)}}, gwapiv1.GatewayStatus{Listeners: []gwapiv1.ListenerStatus{l("b", 2)}}, false},
 		"a condition":        {gwapiv1.GatewayStatus{Listeners: []gwapiv1.ListenerStatus{l("a", 1)}}, gwapiv1.GatewayStatus{Listeners: []gwapiv1.ListenerStatus{l("a", 2)}, Conditions: cond}, false},
 	} {
-		if got := countsOnly(&c.current, &c.next); got != c.want {
+		if got := countsOnly(&c.current, &c.next, zeroGatewayCounts); got != c.want {
 			t.Errorf("%s: countsOnly = %v; want %v", name, got, c.want)
+		}
+	}
+	e := func(name string, routes int32) gwapiv1.ListenerEntryStatus {
+		return gwapiv1.ListenerEntryStatus{Name: gwapiv1.SectionName(name), AttachedRoutes: routes}
+	}
+	for name, c := range map[string]struct {
+		current, next gwapiv1.ListenerSetStatus
+		want          bool
+	}{
+		"set counts":    {gwapiv1.ListenerSetStatus{Listeners: []gwapiv1.ListenerEntryStatus{e("a", 1)}}, gwapiv1.ListenerSetStatus{Listeners: []gwapiv1.ListenerEntryStatus{e("a", 4)}}, true},
+		"set condition": {gwapiv1.ListenerSetStatus{Listeners: []gwapiv1.ListenerEntryStatus{e("a", 1)}}, gwapiv1.ListenerSetStatus{Listeners: []gwapiv1.ListenerEntryStatus{e("a", 4)}, Conditions: cond}, false},
+	} {
+		if got := countsOnly(&c.current, &c.next, zeroListenerSetCounts); got != c.want {
+			t.Errorf("%s: countsOnly = %v; want %v", name, got, c.want)
+		}
+	}
+}
+
+// TestListenerSetCountsWaitOutTheInterval: a ListenerSet's status write that changes only
+// its listeners' attachedRoutes waits as a Gateway's does; a condition change goes at once.
+func TestListenerSetCountsWaitOutTheInterval(t *testing.T) {
+	scheme := runtime.NewScheme()
+	if err := gwapiv1.Install(scheme); err != nil {
+		t.Fatal(err)
+	}
+	ls := &gwapiv1.ListenerSet{ObjectMeta: metav1.ObjectMeta{Namespace: "app", Name: "set", Generation: 1}}
+	patches := 0
+	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(ls).WithStatusSubresource(ls).
+		WithInterceptorFuncs(interceptor.Funcs{
+			SubResourcePatch: func(ctx context.Context, c client.Client, sub string, obj client.Object, p client.Patch, opts ...client.SubResourcePatchOption) error {
+				patches++
+				return c.SubResource(sub).Patch(ctx, obj, p, opts...)
+			},
+		}).Build()
+	now := time.Unix(1000, 0)
+	r := &GatewayReconciler{Client: c}
+	r.setStatusTimes.now = func() time.Time { return now }
+	programmed := metav1.Condition{Type: "Programmed", Status: metav1.ConditionTrue, Reason: "Programmed", ObservedGeneration: 1}
+	write := func(at time.Duration, routes int32, reason string) time.Duration {
+		t.Helper()
+		now = time.Unix(1000, 0).Add(at)
+		accepted := metav1.Condition{Type: "Accepted", Status: metav1.ConditionTrue, Reason: reason, ObservedGeneration: 1}
+		wait, err := r.writeListenerSetStatuses(context.Background(), []translator.ListenerSetStatus{{
+			Namespace: "app", Name: "set", Generation: 1, Accepted: accepted,
+			Listeners: []gwapiv1.ListenerEntryStatus{{Name: "http", AttachedRoutes: routes, Conditions: []metav1.Condition{accepted}}},
+		}}, programmed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return wait
+	}
+	for i, s := range []struct {
+		at          time.Duration
+		routes      int32
+		reason      string
+		wantWait    time.Duration
+		wantPatches int
+	}{
+		{0, 1, "Accepted", 0, 1},
+		{100 * time.Millisecond, 2, "Accepted", 900 * time.Millisecond, 1},
+		{200 * time.Millisecond, 2, "Other", 0, 2},
+		{1200 * time.Millisecond, 3, "Other", 0, 3},
+	} {
+		if wait := write(s.at, s.routes, s.reason); wait != s.wantWait || patches != s.wantPatches {
+			t.Fatalf("step %d: wait %v, %d patches; want %v, %d", i, wait, patches, s.wantWait, s.wantPatches)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -158,15 +159,20 @@ func (r *GatewayReconciler) requestsOfRouteKeys(ctx context.Context, keys []stri
 // writeListenerSetStatuses writes the status of every ListenerSet that names gw, as the
 // translation decided it, with Programmed conditions carried over from the Gateway's
 // (programmed). A status is written only when it changed; conditions that did not
-// change keep their LastTransitionTime.
-func (r *GatewayReconciler) writeListenerSetStatuses(ctx context.Context, sets []translator.ListenerSetStatus, programmed metav1.Condition) error {
+// change keep their LastTransitionTime. A write that would change only its listeners'
+// attachedRoutes waits out countsInterval, as a Gateway's does: the longest time left is
+// returned, after which the Gateway must be reconciled again.
+func (r *GatewayReconciler) writeListenerSetStatuses(ctx context.Context, sets []translator.ListenerSetStatus, programmed metav1.Condition) (time.Duration, error) {
+	var later time.Duration
 	for _, want := range sets {
 		var ls gwapiv1.ListenerSet
-		if err := r.Get(ctx, client.ObjectKey{Namespace: want.Namespace, Name: want.Name}, &ls); err != nil {
+		key := client.ObjectKey{Namespace: want.Namespace, Name: want.Name}
+		if err := r.Get(ctx, key, &ls); err != nil {
 			if client.IgnoreNotFound(err) == nil {
+				r.setStatusTimes.forget(key)
 				continue
 			}
-			return fmt.Errorf("reading ListenerSet %s/%s: %w", want.Namespace, want.Name, err)
+			return 0, fmt.Errorf("reading ListenerSet %s/%s: %w", want.Namespace, want.Name, err)
 		}
 		if ls.Generation != want.Generation {
 			// A newer spec is on its way: its reconcile writes the status.
@@ -176,16 +182,24 @@ func (r *GatewayReconciler) writeListenerSetStatuses(ctx context.Context, sets [
 		if equality.Semantic.DeepEqual(ls.Status, next) {
 			continue
 		}
+		if countsOnly(&ls.Status, &next, zeroListenerSetCounts) {
+			if wait := r.setStatusTimes.countsWait(key); wait > 0 {
+				later = max(later, wait)
+				continue
+			}
+		}
 		patch := client.MergeFromWithOptions(ls.DeepCopy(), client.MergeFromWithOptimisticLock{})
 		ls.Status = next
 		if err := r.Status().Patch(ctx, &ls, patch); err != nil {
 			if client.IgnoreNotFound(err) == nil {
+				r.setStatusTimes.forget(key)
 				continue
 			}
-			return fmt.Errorf("writing the status of ListenerSet %s/%s: %w", want.Namespace, want.Name, err)
+			return 0, fmt.Errorf("writing the status of ListenerSet %s/%s: %w", want.Namespace, want.Name, err)
 		}
+		r.setStatusTimes.wrote(key)
 	}
-	return nil
+	return later, nil
 }
 
 // listenerSetStatus merges the translation's status of a ListenerSet and the Programmed
@@ -275,5 +289,7 @@ func (r *GatewayReconciler) refuseListenerSets(ctx context.Context, gw *gwapiv1.
 			Listeners: []gwapiv1.ListenerEntryStatus{},
 		})
 	}
-	return r.writeListenerSetStatuses(ctx, wants, notProgrammedInvalid(gw.Generation))
+	// A refusal changes the sets' conditions, and is never held back: no time is left.
+	_, err := r.writeListenerSetStatuses(ctx, wants, notProgrammedInvalid(gw.Generation))
+	return err
 }
