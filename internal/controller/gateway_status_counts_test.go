@@ -6,11 +6,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/client/fake"
-	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/caddy-gateway/operator/internal/translator"
@@ -21,22 +17,8 @@ import (
 // countsInterval after the last write, returning the time left; a write that changes
 // anything else is made at once, with the counts as they are then.
 func TestGatewayCountsWaitOutTheInterval(t *testing.T) {
-	scheme := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(scheme); err != nil {
-		t.Fatal(err)
-	}
-	if err := gwapiv1.Install(scheme); err != nil {
-		t.Fatal(err)
-	}
 	gw := &gwapiv1.Gateway{ObjectMeta: metav1.ObjectMeta{Namespace: "app", Name: "gw", UID: "u1", Generation: 1}}
-	patches := 0
-	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(gw).WithStatusSubresource(gw).
-		WithInterceptorFuncs(interceptor.Funcs{
-			SubResourcePatch: func(ctx context.Context, c client.Client, sub string, obj client.Object, p client.Patch, opts ...client.SubResourcePatchOption) error {
-				patches++
-				return c.SubResource(sub).Patch(ctx, obj, p, opts...)
-			},
-		}).Build()
+	c, n := statusPatchCounting(t, gw)
 	now := time.Unix(1000, 0)
 	r := &GatewayReconciler{Client: c, APIReader: c}
 	r.statusTimes.now = func() time.Time { return now }
@@ -86,8 +68,8 @@ func TestGatewayCountsWaitOutTheInterval(t *testing.T) {
 		if wait := write(s.at, s.routes, s.reason); wait != s.wantWait {
 			t.Fatalf("step %d: wait %v; want %v", i, wait, s.wantWait)
 		}
-		if routes, _ := stored(); patches != s.wantPatches || routes != s.wantRoutes {
-			t.Fatalf("step %d: %d patches, stored attachedRoutes %d; want %d, %d", i, patches, routes, s.wantPatches, s.wantRoutes)
+		if routes, _ := stored(); n.patches != s.wantPatches || routes != s.wantRoutes {
+			t.Fatalf("step %d: %d patches, stored attachedRoutes %d; want %d, %d", i, n.patches, routes, s.wantPatches, s.wantRoutes)
 		}
 	}
 }
@@ -129,19 +111,8 @@ func TestCountsOnly(t *testing.T) {
 // TestListenerSetCountsWaitOutTheInterval: a ListenerSet's status write that changes only
 // its listeners' attachedRoutes waits as a Gateway's does; a condition change goes at once.
 func TestListenerSetCountsWaitOutTheInterval(t *testing.T) {
-	scheme := runtime.NewScheme()
-	if err := gwapiv1.Install(scheme); err != nil {
-		t.Fatal(err)
-	}
 	ls := &gwapiv1.ListenerSet{ObjectMeta: metav1.ObjectMeta{Namespace: "app", Name: "set", Generation: 1}}
-	patches := 0
-	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(ls).WithStatusSubresource(ls).
-		WithInterceptorFuncs(interceptor.Funcs{
-			SubResourcePatch: func(ctx context.Context, c client.Client, sub string, obj client.Object, p client.Patch, opts ...client.SubResourcePatchOption) error {
-				patches++
-				return c.SubResource(sub).Patch(ctx, obj, p, opts...)
-			},
-		}).Build()
+	c, n := statusPatchCounting(t, ls)
 	now := time.Unix(1000, 0)
 	r := &GatewayReconciler{Client: c}
 	r.setStatusTimes.now = func() time.Time { return now }
@@ -171,8 +142,8 @@ func TestListenerSetCountsWaitOutTheInterval(t *testing.T) {
 		{200 * time.Millisecond, 2, "Other", 0, 2},
 		{1200 * time.Millisecond, 3, "Other", 0, 3},
 	} {
-		if wait := write(s.at, s.routes, s.reason); wait != s.wantWait || patches != s.wantPatches {
-			t.Fatalf("step %d: wait %v, %d patches; want %v, %d", i, wait, patches, s.wantWait, s.wantPatches)
+		if wait := write(s.at, s.routes, s.reason); wait != s.wantWait || n.patches != s.wantPatches {
+			t.Fatalf("step %d: wait %v, %d patches; want %v, %d", i, wait, n.patches, s.wantWait, s.wantPatches)
 		}
 	}
 }
