@@ -9,12 +9,12 @@ import (
 )
 
 // countsInterval is the least time between a Gateway's (or ListenerSet's) status writes
-// when a write would change nothing but its listeners' attachedRoutes. Without it, every route attached or
-// detached costs the API server a write of the Gateway's status, as much as the route's
-// own status: a burst of route changes doubles the API server's work. The counts of a
-// burst are written once, at most this long after the change; any other change of the
-// Gateway's status (a condition, an address, a listener) is written at once, with the
-// counts as they are.
+// when a write would change nothing but its listeners' attachedRoutes. Without it, every
+// route attached or detached costs the API server a write of the Gateway's status, as
+// much as the route's own status: a burst of route changes doubles the API server's
+// work. The counts of a burst are written once, at most this long after the change; any
+// other change of the Gateway's status (a condition, an address, a listener) is written
+// at once, with the counts as they are.
 const countsInterval = time.Second
 
 // countsOnly reports whether next, a status of a Gateway or ListenerSet other than
