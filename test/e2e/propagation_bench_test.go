@@ -120,7 +120,7 @@ func propagation(b *testing.B, base, samples int) {
 	if _, err := allAccepted(ctx, cfg.Client().RESTConfig(), c.Scheme(), ns, "probe", controllerName, 1, time.Minute); err != nil {
 		b.Fatal(err)
 	}
-	requestsBefore, err := operatorRequests(ctx, cfg.Client().RESTConfig(), ns)
+	requestsBefore, err := apiServerCounts(ctx, cfg.Client().RESTConfig(), ns)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -152,7 +152,7 @@ func propagation(b *testing.B, base, samples int) {
 		b.Fatal(err)
 	}
 	allStatuses := acceptedAt.Sub(attach)
-	requestsAfter, err := operatorRequests(ctx, cfg.Client().RESTConfig(), ns)
+	requestsAfter, err := apiServerCounts(ctx, cfg.Client().RESTConfig(), ns)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -162,7 +162,7 @@ func propagation(b *testing.B, base, samples int) {
 	delete(requests, apiServerCPU)
 	loads := loadRequests(ctx, b, cfg, ns, "probe")
 	bad := watchExisting(addr, host(0))
-	samplesBefore, err := operatorRequests(ctx, cfg.Client().RESTConfig(), ns)
+	samplesBefore, err := apiServerCounts(ctx, cfg.Client().RESTConfig(), ns)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -180,7 +180,7 @@ func propagation(b *testing.B, base, samples int) {
 		lat = append(lat, time.Since(start)) // creation to first 200
 	}
 	others, what := bad.stop()
-	samplesAfter, err := operatorRequests(ctx, cfg.Client().RESTConfig(), ns)
+	samplesAfter, err := apiServerCounts(ctx, cfg.Client().RESTConfig(), ns)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -59,7 +59,7 @@ func createRoutes(ctx context.Context, c client.Client, ns string, n int, host f
 
 // operatorFlows puts the operator's requests into a flow schema of their own, at the
 // priority level service accounts get anyway, so that the API server counts them apart
-// (operatorRequests). The returned function deletes it.
+// (apiServerCounts). The returned function deletes it.
 func operatorFlows(ctx context.Context, c client.Client, name string) (func(), error) {
 	fs := &flowcontrolv1.FlowSchema{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
@@ -91,12 +91,12 @@ const operatorServiceAccount = "caddy-gateway-controller-manager"
 // apiCounts are the API server's request counters of interest to the probe, by name.
 type apiCounts map[string]int
 
-// operatorRequests reads the API server's metrics: how many requests it dispatched in
+// apiServerCounts reads the API server's metrics: how many requests it dispatched in
 // the flow schema flows (operatorFlows), under "operator", how many requests of the
 // Gateway API's resources it answered, by verb, resource, subresource and code (only the
 // operator writes statuses), and the CPU time it has used, in milliseconds, under
 // apiServerCPU.
-func operatorRequests(ctx context.Context, rc *rest.Config, flows string) (apiCounts, error) {
+func apiServerCounts(ctx context.Context, rc *rest.Config, flows string) (apiCounts, error) {
 	cs, err := kubernetes.NewForConfig(rc)
 	if err != nil {
 		return nil, err
