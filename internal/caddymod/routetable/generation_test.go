@@ -182,3 +182,38 @@ func TestUnloadedHandlerServesThroughTheLiveOne(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestSourceFailingForOneHandlerIsRefused: during a reload a table has two live
+// handlers, and tenant B's new route provisions for one of them only. B's source is
+// refused, as the whole host table was, and tenant A's new route is served by both.
+func TestSourceFailingForOneHandlerIsRefused(t *testing.T) {
+	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	defer cancel()
+	picky := ctx
+	picky.Context = context.WithValue(ctx.Context, refusing{}, "picky")
+	old, cur := &Handler{Table: "picky"}, &Handler{Table: "picky"}
+	for h, hctx := range map[*Handler]caddy.Context{old: picky, cur: ctx} {
+		if err := h.Provision(hctx); err != nil {
+			t.Fatal(err)
+		}
+		defer h.Cleanup()
+	}
+	if err := applyAll(&caddyjson.TablesDelta{Set: []caddyjson.HostTable{table("picky", "p.test", route("", static("a1")))}}); err != nil {
+		t.Fatal(err)
+	}
+	ht := table("picky", "p.test", route("/b", probeHandler("picky")), route("", static("a2")))
+	ht.Sources = []caddyjson.RouteSource{{Key: "HTTPRoute/a/a", Routes: []int32{1}}, {Key: "HTTPRoute/b/b", Routes: []int32{0}}}
+	res, err := reg.apply(&caddyjson.TablesDelta{Set: []caddyjson.HostTable{ht}})
+	if err != nil || len(res.Failed) != 1 || len(res.Failed[0].Refused) != 1 || res.Failed[0].Refused[0].Key != "HTTPRoute/b/b" ||
+		!strings.Contains(res.Failed[0].Refused[0].Error, "refused in this context") {
+		t.Fatalf("apply: %+v, %v; want HTTPRoute/b/b alone refused", res, err)
+	}
+	for _, h := range []*Handler{old, cur} {
+		if body := serveDirect(t, h, "p.test"); body != "a2" {
+			t.Errorf("p.test answered %q, want tenant A's new route a2", body)
+		}
+	}
+	if err := applyAll(&caddyjson.TablesDelta{Replace: true}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -229,10 +229,18 @@ func (probe) CaddyModule() caddy.ModuleInfo {
 	return caddy.ModuleInfo{ID: "http.handlers.test_probe", New: func() caddy.Module { return new(probe) }}
 }
 
-func (p *probe) Provision(caddy.Context) error {
+// refusing is the context key under which a test names the probes that do not
+// provision in that context (in one handler's, say).
+type refusing struct{}
+
+func (p *probe) Provision(ctx caddy.Context) error {
 	c := probeOf(p.Name)
-	if n := c.provisioned.Add(1); c.failAt > 0 && n >= c.failAt {
+	n := c.provisioned.Add(1)
+	switch {
+	case c.failAt > 0 && n >= c.failAt:
 		return fmt.Errorf("probe %s: provision %d fails", p.Name, n)
+	case ctx.Value(refusing{}) == p.Name:
+		return fmt.Errorf("probe %s: refused in this context", p.Name)
 	}
 	return nil
 }
