@@ -9,12 +9,13 @@ import (
 // their listeners' ExternalAuth filters ask (listenerFilterServiceKeys).
 const indexGatewayFilterServices = "caddygateway.io/gateway-filter-services"
 
-// listenerFilterServiceKeys are the distinct Services the ExternalAuth filters of gw's
-// listeners name (filters.requests[].externalAuth.backendRef of kind Service).
-func listenerFilterServiceKeys(gw *gwapiv1.Gateway) []client.ObjectKey {
+// listenerFilterServiceKeys are the distinct Services the ExternalAuth filters of
+// listeners name (filters.requests[].externalAuth.backendRef of kind Service), their
+// namespace defaulting to ns, that of the listeners' owner.
+func listenerFilterServiceKeys(ns string, listeners []gwapiv1.Listener) []client.ObjectKey {
 	var keys []client.ObjectKey
-	for i := range gw.Spec.Listeners {
-		f := gw.Spec.Listeners[i].Filters
+	for i := range listeners {
+		f := listeners[i].Filters
 		if f == nil {
 			continue
 		}
@@ -26,7 +27,7 @@ func listenerFilterServiceKeys(gw *gwapiv1.Gateway) []client.ObjectKey {
 			if (ref.Group != nil && *ref.Group != "") || (ref.Kind != nil && *ref.Kind != "Service") {
 				continue
 			}
-			key := client.ObjectKey{Namespace: gw.Namespace, Name: string(ref.Name)}
+			key := client.ObjectKey{Namespace: ns, Name: string(ref.Name)}
 			if ref.Namespace != nil {
 				key.Namespace = string(*ref.Namespace)
 			}
@@ -40,10 +41,6 @@ func listenerFilterServiceKeys(gw *gwapiv1.Gateway) []client.ObjectKey {
 
 // gatewayFilterServiceKeys is the indexGatewayFilterServices index function.
 func gatewayFilterServiceKeys(o client.Object) []string {
-	keys := listenerFilterServiceKeys(o.(*gwapiv1.Gateway))
-	out := make([]string, 0, len(keys))
-	for _, k := range keys {
-		out = append(out, k.String())
-	}
-	return out
+	gw := o.(*gwapiv1.Gateway)
+	return keyStrings(listenerFilterServiceKeys(gw.Namespace, gw.Spec.Listeners))
 }

@@ -78,7 +78,7 @@ func (r *GatewayReconciler) addRouteInputs(ctx context.Context, gw *gwapiv1.Gate
 		}
 		lists = append(lists, kindRoutes{kind: k, items: items})
 	}
-	backends := r.backends.keys(client.ObjectKeyFromObject(gw), lists, listenerFilterServiceKeys(gw))
+	backends := r.backends.keys(client.ObjectKeyFromObject(gw), lists, listenerFilterServiceKeys(gw.Namespace, gw.Spec.Listeners))
 	services, err := r.backendServices(ctx, backends)
 	in.Services = services
 	return keys, err

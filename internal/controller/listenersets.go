@@ -78,13 +78,18 @@ func parentGatewayKey(ls *gwapiv1.ListenerSet) client.ObjectKey {
 	return key
 }
 
-// listenerSetSecretKeys are the distinct Secrets a ListenerSet's certificateRefs name.
-func listenerSetSecretKeys(ls *gwapiv1.ListenerSet) []client.ObjectKey {
+// setListeners are a ListenerSet's listeners as a Gateway's.
+func setListeners(ls *gwapiv1.ListenerSet) []gwapiv1.Listener {
 	listeners := make([]gwapiv1.Listener, len(ls.Spec.Listeners))
 	for i, e := range ls.Spec.Listeners {
 		listeners[i] = gwapiv1.Listener(e)
 	}
-	return certificateRefKeys(ls.Namespace, listeners)
+	return listeners
+}
+
+// listenerSetSecretKeys are the distinct Secrets a ListenerSet's certificateRefs name.
+func listenerSetSecretKeys(ls *gwapiv1.ListenerSet) []client.ObjectKey {
+	return certificateRefKeys(ls.Namespace, setListeners(ls))
 }
 
 // listenerSetsOf reads the ListenerSets whose parentRef names gw (none when the cluster
@@ -121,12 +126,18 @@ func (r *GatewayReconciler) gatewaysOfListenerSet(_ context.Context, o client.Ob
 // gatewaysOfListenerSetSecret maps a Secret to the Gateways of the ListenerSets whose
 // certificateRefs name it.
 func (r *GatewayReconciler) gatewaysOfListenerSetSecret(ctx context.Context, key string) []reconcile.Request {
+	return r.gatewaysOfListenerSetsBy(ctx, indexListenerSetSecrets, key)
+}
+
+// gatewaysOfListenerSetsBy maps the key of an object to the Gateways of the ListenerSets
+// that index lists under it.
+func (r *GatewayReconciler) gatewaysOfListenerSetsBy(ctx context.Context, index, key string) []reconcile.Request {
 	if !r.listenerSets {
 		return nil
 	}
 	var sets gwapiv1.ListenerSetList
-	if err := r.List(ctx, &sets, client.MatchingFields{indexListenerSetSecrets: key}); err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "Listing ListenerSets of a certificate Secret", "secret", key)
+	if err := r.List(ctx, &sets, client.MatchingFields{index: key}); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Listing ListenerSets", "index", index, "key", key)
 		return nil
 	}
 	var reqs []reconcile.Request
