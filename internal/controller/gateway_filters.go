@@ -44,3 +44,17 @@ func gatewayFilterServiceKeys(o client.Object) []string {
 	gw := o.(*gwapiv1.Gateway)
 	return keyStrings(listenerFilterServiceKeys(gw.Namespace, gw.Spec.Listeners))
 }
+
+// filterServiceKeys are the distinct Services the listener filters of gw and of its
+// ListenerSets sets name.
+func filterServiceKeys(gw *gwapiv1.Gateway, sets []gwapiv1.ListenerSet) []client.ObjectKey {
+	keys := listenerFilterServiceKeys(gw.Namespace, gw.Spec.Listeners)
+	for i := range sets {
+		for _, k := range listenerFilterServiceKeys(sets[i].Namespace, setListeners(&sets[i])) {
+			if !containsKey(keys, k) {
+				keys = append(keys, k)
+			}
+		}
+	}
+	return keys
+}

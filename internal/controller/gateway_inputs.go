@@ -60,8 +60,8 @@ func (r *GatewayReconciler) addOtherInputs(ctx context.Context, gw *gwapiv1.Gate
 type routeKeys map[string][]client.ObjectKey
 
 // addRouteInputs adds to in the routes of every kind served that name gw or one of its
-// ListenerSets (in.ListenerSets), their backend Services and the Services of gw's
-// listener filters, and returns the routes' keys.
+// ListenerSets (in.ListenerSets), their backend Services and the Services of the
+// listener filters of gw and its ListenerSets, and returns the routes' keys.
 func (r *GatewayReconciler) addRouteInputs(ctx context.Context, gw *gwapiv1.Gateway, in *translator.Input) (routeKeys, error) {
 	keys := routeKeys{}
 	lists := make([]kindRoutes, 0, len(r.routeKinds))
@@ -78,7 +78,7 @@ func (r *GatewayReconciler) addRouteInputs(ctx context.Context, gw *gwapiv1.Gate
 		}
 		lists = append(lists, kindRoutes{kind: k, items: items})
 	}
-	backends := r.backends.keys(client.ObjectKeyFromObject(gw), lists, listenerFilterServiceKeys(gw.Namespace, gw.Spec.Listeners))
+	backends := r.backends.keys(client.ObjectKeyFromObject(gw), lists, filterServiceKeys(gw, in.ListenerSets))
 	services, err := r.backendServices(ctx, backends)
 	in.Services = services
 	return keys, err

@@ -27,14 +27,14 @@ func (r *GatewayReconciler) gatewaysOfBackend(ctx context.Context, o client.Obje
 
 // gatewaysOfServiceKey maps the Service named key to the Gateways of the routes, of
 // every kind served, that send traffic to it, and to the Gateways whose listener
-// filters ask it.
+// filters, their own or their ListenerSets', ask it.
 func (r *GatewayReconciler) gatewaysOfServiceKey(ctx context.Context, key client.ObjectKey) []reconcile.Request {
-	var reqs []reconcile.Request
+	reqs := r.gatewaysOfListenerSetsBy(ctx, indexListenerSetFilterServices, key.String())
 	var gws gwapiv1.GatewayList
 	if err := r.List(ctx, &gws, client.MatchingFields{indexGatewayFilterServices: key.String()}); err != nil {
 		ctrl.LoggerFrom(ctx).Error(err, "Listing Gateways of a listener filter Service", "service", key)
 	} else {
-		reqs = gatewayRequests(gws.Items)
+		reqs = append(reqs, gatewayRequests(gws.Items)...)
 	}
 	for _, k := range r.routeKinds {
 		routes := k.newList()

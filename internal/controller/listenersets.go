@@ -32,6 +32,9 @@ const (
 	// indexListenerSetSecrets indexes ListenerSets by the "namespace/name" of the Secrets
 	// their listeners' certificateRefs name.
 	indexListenerSetSecrets = "caddygateway.io/listenerset-secrets"
+	// indexListenerSetFilterServices indexes ListenerSets by the "namespace/name" of the
+	// Services their listeners' ExternalAuth filters ask.
+	indexListenerSetFilterServices = "caddygateway.io/listenerset-filter-services"
 	// listenerSetKeyPrefix marks, among the keys of a route's Gateways index
 	// (routeKind.gatewayKeys), the "namespace/name" of a ListenerSet it names: no
 	// namespace name holds a colon.
@@ -64,6 +67,12 @@ func setupListenerSetIndexes(ctx context.Context, idx client.FieldIndexer) error
 		return keyStrings(listenerSetSecretKeys(o.(*gwapiv1.ListenerSet)))
 	}); err != nil {
 		return fmt.Errorf("indexing ListenerSets by Secret: %w", err)
+	}
+	if err := idx.IndexField(ctx, &gwapiv1.ListenerSet{}, indexListenerSetFilterServices, func(o client.Object) []string {
+		ls := o.(*gwapiv1.ListenerSet)
+		return keyStrings(listenerFilterServiceKeys(ls.Namespace, setListeners(ls)))
+	}); err != nil {
+		return fmt.Errorf("indexing ListenerSets by listener filter Service: %w", err)
 	}
 	return nil
 }

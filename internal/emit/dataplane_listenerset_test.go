@@ -87,3 +87,80 @@ func TestDataPlaneListenerSet(t *testing.T) {
 	}
 	d.expect("GET", "/", map[string]string{"Host": "b.example.com"}, 404)
 }
+
+// listenerSetFiltersFixture: a tenant's ListenerSet guards its own hostname with its own
+// authorization service; its other listener and the Gateway's, on the same port, run no
+// filter.
+const listenerSetFiltersFixture = `
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: infra}
+spec:
+  gatewayClassName: caddy
+  allowedListeners: {namespaces: {from: All}}
+  listeners:
+  - {name: http, port: PORT, protocol: HTTP, hostname: gw.example.com, allowedRoutes: {namespaces: {from: All}}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: team-a}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: ListenerSet
+metadata: {name: set, namespace: team-a, creationTimestamp: "2024-01-01T00:00:00Z"}
+spec:
+  parentRef: {name: gw, namespace: infra}
+  listeners:
+  - name: guarded
+    port: PORT
+    protocol: HTTP
+    hostname: a.example.com
+    filters:
+      requests:
+      - type: ExternalAuth
+        externalAuth: {protocol: HTTP, backendRef: {name: authz, port: 9000}, http: {allowedResponseHeaders: [X-User]}}
+  - {name: open, port: PORT, protocol: HTTP, hostname: open.example.com}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: authz, namespace: team-a}
+spec: {ports: [{port: 9000}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: app, namespace: team-a}
+spec: {ports: [{port: 8080}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: app, namespace: team-a}
+spec:
+  parentRefs:
+  - {group: gateway.networking.k8s.io, kind: ListenerSet, name: set}
+  - {name: gw, namespace: infra}
+  rules:
+  - backendRefs: [{name: app, port: 8080}]
+`
+
+// TestDataPlaneListenerSetFilters: a ListenerSet listener's ExternalAuth filter asks the
+// set's own authorization service about every request to its hostname (denied ones get
+// the service's answer, allowed ones reach the route with the copied header), and no
+// other listener of the port is filtered.
+func TestDataPlaneListenerSetFilters(t *testing.T) {
+	authz := newAuthService(t, map[string]string{"X-User": "alice"})
+	d := startDataPlane(t, listenerSetFiltersFixture, map[string]string{
+		"authz.team-a.svc.cluster.local:9000": authz.Listener.Addr().String(),
+		"app.team-a.svc.cluster.local:8080":   echoBackend(t, "app").Listener.Addr().String(),
+	})
+	d.expect("GET", "/", map[string]string{"Host": "a.example.com"}, 403)
+	if e := d.expect("GET", "/", map[string]string{"Host": "a.example.com", "Authorization": "Bearer good"}, 200); e.Header.Get("X-User") != "alice" {
+		t.Errorf("X-User at the backend %q, want the service's alice", e.Header.Get("X-User"))
+	}
+	asked := len(authz.requests())
+	for _, host := range []string{"open.example.com", "gw.example.com"} {
+		d.expect("GET", "/", map[string]string{"Host": host}, 200)
+	}
+	if n := len(authz.requests()); n != asked {
+		t.Errorf("the authorization service was asked %d times for other listeners' requests", n-asked)
+	}
+}

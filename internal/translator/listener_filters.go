@@ -17,13 +17,10 @@ import (
 // (Accepted=False, UnsupportedValue): a listener never serves with a filter left out.
 // An ExternalAuth whose backendRef does not resolve leaves the listener accepted with
 // ResolvedRefs=False, and every request it gets is answered 500: none passes unchecked.
+// A backendRef is relative to the listener's owner, the Gateway or its ListenerSet, and
+// one to another namespace needs a ReferenceGrant from that kind.
 func (t *translation) checkFilters(l *listener) {
 	if l.spec.Filters == nil || len(l.spec.Filters.Requests) == 0 {
-		return
-	}
-	if l.set != nil {
-		l.reject(gwapiv1.ListenerReasonUnsupportedValue,
-			"filters are not supported on a ListenerSet's listeners; set them on a listener of the Gateway")
 		return
 	}
 	if p := l.spec.Protocol; p != gwapiv1.HTTPProtocolType && p != gwapiv1.HTTPSProtocolType {
@@ -77,7 +74,8 @@ func (t *translation) externalAuth(l *listener, at string, f *gwapiv1.HTTPExtern
 		AllowedHeaders:         headerNames(c.AllowedRequestHeaders),
 		AllowedResponseHeaders: headerNames(c.AllowedResponseHeaders),
 	}
-	res := t.resolveBackendFrom("Gateway", t.gw.Namespace, &f.BackendRef)
+	ns := l.namespace(t.gw)
+	res := t.resolveBackendFrom(l.ownerKind(), ns, &f.BackendRef)
 	switch {
 	case res.reason == gwapiv1.RouteReasonRefNotPermitted:
 		l.badRef(gwapiv1.ListenerReasonRefNotPermitted, fmt.Sprintf("%s: externalAuth.%s", at, res.msg))
@@ -86,7 +84,7 @@ func (t *translation) externalAuth(l *listener, at string, f *gwapiv1.HTTPExtern
 	case res.policy != nil || res.proto != ir.ProtocolHTTP:
 		l.badRef(status.ListenerReasonInvalidListenerFilterRef, fmt.Sprintf(
 			"%s: externalAuth.backendRef %s: only plain HTTP/1.1 is spoken to an authorization service (no BackendTLSPolicy, no h2c)",
-			at, backendName(t.gw.Namespace, &f.BackendRef)))
+			at, backendName(ns, &f.BackendRef)))
 	default:
 		auth.Address = res.addr
 		return auth, true
