@@ -114,7 +114,7 @@ func listenerFilterStatuses() features.Feature {
 func externalAuthFilter(addr string) features.Feature {
 	return features.New("an ExternalAuth listener filter").
 		Assess("without a token: the service's 403 and body", func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
-			got := pollAuthed(ctx, t, addr, "/orders", "", func(a authedAnswer) error {
+			got := pollAuthed(ctx, t, addr, filtersHost, "/orders", "", func(a authedAnswer) error {
 				if a.code != http.StatusForbidden || a.body != "denied by auth" || a.header.Get("X-Auth-Reason") != "no token" {
 					return fmt.Errorf("got %d %q %v", a.code, a.body, a.header)
 				}
@@ -127,7 +127,7 @@ func externalAuthFilter(addr string) features.Feature {
 			return ctx
 		}).
 		Assess("with a token: the route's backend, X-User from the service, the client's Host", func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
-			got := pollAuthed(ctx, t, addr, "/orders", "Bearer good", func(a authedAnswer) error {
+			got := pollAuthed(ctx, t, addr, filtersHost, "/orders", "Bearer good", func(a authedAnswer) error {
 				if a.code != http.StatusOK || !strings.Contains(a.body, "backend=guarded-echo") {
 					return fmt.Errorf("got %d %q", a.code, a.body)
 				}
@@ -147,7 +147,7 @@ func destinationPort(guarded, open string) features.Feature {
 		Assess("each is served on its port only", func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 			expectVia(ctx, t, plainClient, "http", open, filtersHost, "/open", http.StatusOK, "backend=open-echo")
 			expectVia(ctx, t, plainClient, "http", open, filtersHost, "/", http.StatusNotFound, "")
-			got := pollAuthed(ctx, t, guarded, "/open", "Bearer good", func(a authedAnswer) error {
+			got := pollAuthed(ctx, t, guarded, filtersHost, "/open", "Bearer good", func(a authedAnswer) error {
 				if a.code != http.StatusOK || !strings.Contains(a.body, "backend=guarded-echo") {
 					return fmt.Errorf("got %d %q", a.code, a.body)
 				}
@@ -165,9 +165,9 @@ type authedAnswer struct {
 	header http.Header
 }
 
-// pollAuthed sends GET path with Host filtersHost to addr, with an Authorization header
-// when token is set, until check accepts the answer.
-func pollAuthed(ctx context.Context, t *testing.T, addr, path, token string, check func(authedAnswer) error) authedAnswer {
+// pollAuthed sends GET path with Host host to addr, with an Authorization header when
+// token is set, until check accepts the answer.
+func pollAuthed(ctx context.Context, t *testing.T, addr, host, path, token string, check func(authedAnswer) error) authedAnswer {
 	t.Helper()
 	var got authedAnswer
 	poll(ctx, t, fmt.Sprintf("GET %s via %s (token %q)", path, addr, token), func(ctx context.Context) error {
@@ -175,7 +175,7 @@ func pollAuthed(ctx context.Context, t *testing.T, addr, path, token string, che
 		if err != nil {
 			return err
 		}
-		req.Host = filtersHost
+		req.Host = host
 		if token != "" {
 			req.Header.Set("Authorization", token)
 		}

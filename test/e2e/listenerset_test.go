@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
@@ -56,8 +58,9 @@ type listenerSetNamespaces struct {
 
 // TestListenerSet proves, through one Gateway's Service address, that a ListenerSet of a
 // namespace the Gateway's allowedListeners selects adds a port serving its own routes
-// only, that one of a namespace not selected is NotAllowed and serves nothing, and that
-// deleting the admitted set closes its port and detaches its route.
+// only, that one of a namespace not selected is NotAllowed and serves nothing, that a
+// set's listener runs its own ExternalAuth filter, asking a service of the set's
+// namespace, and that deleting the admitted set closes its port and detaches its route.
 func TestListenerSet(t *testing.T) {
 	cfg := testenv.EnvConf()
 	ctx := context.Background()
@@ -83,7 +86,7 @@ func TestListenerSet(t *testing.T) {
 		setRoute(names.tenant, "tenant", "tenant", tenantHost, "echo-tenant"))
 	createAll(ctx, t, c, objs...)
 	names.ip = serviceIP(ctx, t, c, ns, listenersGateway)
-	testenv.Test(t, admittedListenerSet(names), refusedListenerSet(names), deletedListenerSet(names))
+	testenv.Test(t, admittedListenerSet(names), refusedListenerSet(names), tenantListenerFilter(names), deletedListenerSet(names))
 }
 
 // listenerSet is a ListenerSet in ns naming Gateway listenersGateway of gwNS, with one
@@ -181,6 +184,50 @@ func refusedListenerSet(names listenerSetNamespaces) features.Feature {
 			}
 			// The admitted set is not disturbed.
 			expectVia(ctx, t, plainClient, "http", joinPort(names.ip, tenantPort), tenantHost, "/", http.StatusOK, "backend=echo-tenant")
+			return ctx
+		}).Feature()
+}
+
+// tenantListenerFilter gives the tenant's listener an ExternalAuth filter asking an
+// authorization service of the tenant's namespace: the tenant's hostname answers what
+// that service allows only, and the Gateway's own listener is not filtered.
+func tenantListenerFilter(names listenerSetNamespaces) features.Feature {
+	tenant := joinPort(names.ip, tenantPort)
+	return features.New("a ListenerSet listener's own ExternalAuth filter").
+		Setup(func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			c := cfg.Client().Resources().GetControllerRuntimeClient()
+			createAll(ctx, t, c, utils.AuthBackend(names.tenant, "authz-tenant")...)
+			key, set := client.ObjectKey{Namespace: names.tenant, Name: "tenant"}, &gwapiv1.ListenerSet{}
+			if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+				if err := c.Get(ctx, key, set); err != nil {
+					return err
+				}
+				set.Spec.Listeners[0].Filters = authFilters("authz-tenant")
+				return c.Update(ctx, set)
+			}); err != nil {
+				t.Fatalf("adding the filter to ListenerSet %s: %v", key, err)
+			}
+			return ctx
+		}).
+		Assess("the tenant's hostname answers what its own service allows", func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
+			denied := pollAuthed(ctx, t, tenant, tenantHost, "/shop", "", func(a authedAnswer) error {
+				if a.code != http.StatusForbidden || a.body != "denied by auth" {
+					return fmt.Errorf("got %d %q", a.code, a.body)
+				}
+				return nil
+			})
+			t.Logf("without a token: %d %q, the service was asked for %s", denied.code, denied.body, denied.header.Get("X-Auth-Path"))
+			allowed := pollAuthed(ctx, t, tenant, tenantHost, "/shop", "Bearer good", func(a authedAnswer) error {
+				if a.code != http.StatusOK || !strings.Contains(a.body, "backend=echo-tenant") || !strings.Contains(a.body, "header X-User: alice\n") {
+					return fmt.Errorf("got %d %q", a.code, a.body)
+				}
+				return nil
+			})
+			t.Logf("with a token: %d %s", allowed.code, strings.SplitN(allowed.body, "\n", 2)[0])
+			return ctx
+		}).
+		Assess("the Gateway's own listener is not filtered", func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
+			expectVia(ctx, t, plainClient, "http", joinPort(names.ip, listenerPort), ownHost, "/home", http.StatusOK, "backend=echo-own")
 			return ctx
 		}).Feature()
 }
