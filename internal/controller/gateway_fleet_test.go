@@ -10,6 +10,7 @@ import (
 	eventsv1 "k8s.io/api/events/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
@@ -207,8 +208,8 @@ func TestGatewayInvalidParametersKeepFleet(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t, v1alpha1.CaddyProxyConfigSpec{})
-			good := waitFor(t, f.workload(), &appsv1.Deployment{}, exists)
-			goodSvc := waitFor(t, f.workload(), &corev1.Service{}, exists)
+			before := waitFor(t, f.workload(), &appsv1.Deployment{}, exists)
+			waitFor(t, f.workload(), &corev1.Service{}, exists)
 
 			tc.breaks(t, f)
 			f.waitGateway(t, gatewayAcceptedIs(gatewayInvalidParameters(tc.message(f))))
@@ -218,6 +219,14 @@ func TestGatewayInvalidParametersKeepFleet(t *testing.T) {
 					wantCondition{metav1.ConditionFalse, string(gwapiv1.GatewayReasonInvalid),
 						"the parameters are invalid (see Accepted); the last good configuration keeps serving"})
 			})
+			// The fleet as the refusal found it: a reconcile of the still valid parameters
+			// (a step of breaks before the last) may have finished it after it first
+			// existed. From the refusal on, nothing writes it.
+			good := waitFor(t, f.workload(), &appsv1.Deployment{}, exists)
+			goodSvc := waitFor(t, f.workload(), &corev1.Service{}, exists)
+			if !equality.Semantic.DeepEqual(good.Spec.Template.Spec, before.Spec.Template.Spec) {
+				t.Fatalf("the refused parameters reached the pods: %+v, was %+v", good.Spec.Template.Spec, before.Spec.Template.Spec)
+			}
 			consistently(t, quietPeriod, func() error {
 				for _, want := range []client.Object{good, goodSvc} {
 					got := want.DeepCopyObject().(client.Object)
