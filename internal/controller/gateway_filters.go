@@ -45,16 +45,12 @@ func gatewayFilterServiceKeys(o client.Object) []string {
 	return keyStrings(listenerFilterServiceKeys(gw.Namespace, gw.Spec.Listeners))
 }
 
-// filterServiceKeys are the distinct Services the listener filters of gw and of its
-// ListenerSets sets name.
+// filterServiceKeys are the Services the listener filters of gw and of its
+// ListenerSets sets name; a key may repeat across sets (the backends memo dedupes).
 func filterServiceKeys(gw *gwapiv1.Gateway, sets []gwapiv1.ListenerSet) []client.ObjectKey {
 	keys := listenerFilterServiceKeys(gw.Namespace, gw.Spec.Listeners)
 	for i := range sets {
-		for _, k := range listenerFilterServiceKeys(sets[i].Namespace, setListeners(&sets[i])) {
-			if !containsKey(keys, k) {
-				keys = append(keys, k)
-			}
-		}
+		keys = append(keys, listenerFilterServiceKeys(sets[i].Namespace, setListeners(&sets[i]))...)
 	}
 	return keys
 }
