@@ -109,6 +109,8 @@ type GatewayReconciler struct {
 	servedOnce sync.Map
 	// statusTimes and setStatusTimes: see countsInterval.
 	statusTimes, setStatusTimes statusWriteTimes
+	// pace: see burstPace.
+	pace reconcilePace
 }
 
 // Writes are what the code does, nothing more: fleet objects are server-side applied
@@ -139,8 +141,17 @@ type GatewayReconciler struct {
 // +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;patch;update;delete
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles;rolebindings,verbs=get;list;watch;create;patch;delete
 
-// Reconcile brings one Gateway's fleet and status in line with its parameters.
+// Reconcile brings one Gateway's fleet and status in line with its parameters, once
+// burstPace allows (reconcilePace).
 func (r *GatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	if wait := r.pace.wait(req.NamespacedName); wait > 0 {
+		return ctrl.Result{RequeueAfter: wait}, nil
+	}
+	defer r.pace.begin(req.NamespacedName)()
+	return r.reconcile(ctx, req)
+}
+
+func (r *GatewayReconciler) reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	var gw gwapiv1.Gateway
 	if err := r.Get(ctx, req.NamespacedName, &gw); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -238,6 +249,7 @@ func (r *GatewayReconciler) forgetGateway(ctx context.Context, key types.Namespa
 	r.servedOnce.Delete(key)
 	r.statuses.forget(key)
 	r.statusTimes.forget(key)
+	r.pace.forget(key)
 	r.backends.forget(key)
 	r.memos.forget(key)
 	r.RouteStatus.ForgetGateway(key)

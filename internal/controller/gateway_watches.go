@@ -12,10 +12,15 @@ import (
 	"github.com/caddy-gateway/operator/internal/infra"
 )
 
-// gatewaysOfRoute maps a route of kind k to the Gateways it names (or named: status entries).
+// gatewaysOfRoute maps a route of kind k to the Gateways it names (or named: status
+// entries), and tells their reconcilePace that a route of theirs changed.
 func (r *GatewayReconciler) gatewaysOfRoute(k routeKind) handler.MapFunc {
 	return func(ctx context.Context, o client.Object) []reconcile.Request {
-		return r.requestsOfRouteKeys(ctx, k.gatewayKeys(o, r.ControllerName))
+		reqs := r.requestsOfRouteKeys(ctx, k.gatewayKeys(o, r.ControllerName))
+		for _, req := range reqs {
+			r.pace.routeChanged(req.NamespacedName)
+		}
+		return reqs
 	}
 }
 

@@ -1,0 +1,96 @@
+package controller
+
+import (
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// burstPace is the least time from the end of a Gateway's reconcile during which one of
+// its routes changed to the start of its next reconcile. A reconcile translates all of
+// the Gateway's routes and pushes what changed: during a burst of route changes, each
+// reconcile would take the few changes that arrived while the one before ran (six to
+// eight in a burst of 1,000 new routes), and the operator and Caddy would spend in
+// proportion to the routes times the reconciles. Waiting gathers a burst's changes into
+// one reconcile per burstPace. A change that arrives while none of its Gateway's
+// reconciles runs waits for nothing.
+const burstPace = 100 * time.Millisecond
+
+// reconcilePace decides, per Gateway, whether a reconcile waits out burstPace.
+type reconcilePace struct {
+	mu sync.Mutex
+	m  map[types.NamespacedName]*paceEntry
+	// now is the clock; time.Now when nil.
+	now func() time.Time
+}
+
+type paceEntry struct {
+	// running says a reconcile of the Gateway runs; changed, that a route of it changed
+	// since that reconcile began.
+	running, changed bool
+	// burst says a route changed during the last reconcile, which ended at end.
+	burst bool
+	end   time.Time
+}
+
+func (p *reconcilePace) clock() time.Time {
+	if p.now != nil {
+		return p.now()
+	}
+	return time.Now()
+}
+
+// entry returns gw's entry, made when missing; mu must be held.
+func (p *reconcilePace) entry(gw types.NamespacedName) *paceEntry {
+	if p.m == nil {
+		p.m = map[types.NamespacedName]*paceEntry{}
+	}
+	e := p.m[gw]
+	if e == nil {
+		e = &paceEntry{}
+		p.m[gw] = e
+	}
+	return e
+}
+
+// routeChanged records that a route of gw changed.
+func (p *reconcilePace) routeChanged(gw types.NamespacedName) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if e := p.m[gw]; e != nil && e.running {
+		e.changed = true
+	}
+}
+
+// wait is how long a reconcile of gw starting now must wait: the rest of burstPace after
+// a reconcile during which a route of gw changed, else nothing.
+func (p *reconcilePace) wait(gw types.NamespacedName) time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	e := p.m[gw]
+	if e == nil || !e.burst {
+		return 0
+	}
+	return max(e.end.Add(burstPace).Sub(p.clock()), 0)
+}
+
+// begin records that a reconcile of gw begins; the function it returns records its end.
+func (p *reconcilePace) begin(gw types.NamespacedName) (end func()) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	e := p.entry(gw)
+	e.running, e.changed = true, false
+	return func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		e.running, e.burst, e.end = false, e.changed, p.clock()
+	}
+}
+
+// forget drops gw's entry.
+func (p *reconcilePace) forget(gw types.NamespacedName) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.m, gw)
+}

@@ -1,0 +1,62 @@
+package controller
+
+import (
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/types"
+)
+
+func TestReconcilePace(t *testing.T) {
+	gw := types.NamespacedName{Namespace: "ns", Name: "gw"}
+	other := types.NamespacedName{Namespace: "ns", Name: "other"}
+	now := time.Unix(1000, 0)
+	p := reconcilePace{now: func() time.Time { return now }}
+
+	if w := p.wait(gw); w != 0 {
+		t.Fatalf("a Gateway never reconciled waits %s", w)
+	}
+	p.routeChanged(gw) // no reconcile runs: nothing to gather
+	end := p.begin(gw)
+	now = now.Add(20 * time.Millisecond)
+	end()
+	if w := p.wait(gw); w != 0 {
+		t.Fatalf("after a reconcile during which nothing changed, the next waits %s", w)
+	}
+	p.routeChanged(gw) // after the reconcile ended: a lone change
+	if w := p.wait(gw); w != 0 {
+		t.Fatalf("a change that arrived after the reconcile ended waits %s", w)
+	}
+
+	end = p.begin(gw)
+	p.routeChanged(gw)
+	p.routeChanged(other)
+	now = now.Add(20 * time.Millisecond)
+	end()
+	now = now.Add(30 * time.Millisecond)
+	if w, want := p.wait(gw), burstPace-30*time.Millisecond; w != want {
+		t.Fatalf("after a reconcile during which a route changed, the next waits %s, want %s", w, want)
+	}
+	if w := p.wait(other); w != 0 {
+		t.Fatalf("another Gateway's change made it wait %s", w)
+	}
+	now = now.Add(burstPace)
+	if w := p.wait(gw); w != 0 {
+		t.Fatalf("after burstPace, a reconcile waits %s", w)
+	}
+
+	// The reconcile that follows, during which nothing changes, ends the burst.
+	end = p.begin(gw)
+	end()
+	if w := p.wait(gw); w != 0 {
+		t.Fatalf("after a quiet reconcile, the next waits %s", w)
+	}
+
+	end = p.begin(gw)
+	p.routeChanged(gw)
+	end()
+	p.forget(gw)
+	if w := p.wait(gw); w != 0 {
+		t.Fatalf("a forgotten Gateway waits %s", w)
+	}
+}
