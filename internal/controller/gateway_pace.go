@@ -7,14 +7,15 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 )
 
-// burstPace is the least time from the end of a Gateway's reconcile during which one of
-// its routes changed to the start of its next reconcile. A reconcile translates all of
+// burstPace is the least time from the end of a Gateway's reconcile during which routes
+// of it changed more than once to the start of its next reconcile. A reconcile translates all of
 // the Gateway's routes and pushes what changed: during a burst of route changes, each
 // reconcile would take the few changes that arrived while the one before ran (six to
 // eight in a burst of 1,000 new routes), and the operator and Caddy would spend in
 // proportion to the routes times the reconciles. Waiting gathers a burst's changes into
-// one reconcile per burstPace. A change that arrives while none of its Gateway's
-// reconciles runs waits for nothing.
+// one reconcile per burstPace. A lone change waits for nothing: one that arrives while
+// none of its Gateway's reconciles runs, or the only one that arrives while one runs
+// (for some other cause: a Pod, a Service, the counts' requeue).
 const burstPace = 100 * time.Millisecond
 
 // reconcilePace decides, per Gateway, whether a reconcile waits out burstPace.
@@ -26,10 +27,12 @@ type reconcilePace struct {
 }
 
 type paceEntry struct {
-	// running says a reconcile of the Gateway runs; changed, that a route of it changed
-	// since that reconcile began.
-	running, changed bool
-	// burst says a route changed during the last reconcile, which ended at end.
+	// running says a reconcile of the Gateway runs.
+	running bool
+	// changes counts the route changes since that reconcile began.
+	changes int
+	// burst says routes changed more than once during the last reconcile, which ended
+	// at end.
 	burst bool
 	end   time.Time
 }
@@ -59,12 +62,12 @@ func (p *reconcilePace) routeChanged(gw types.NamespacedName) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if e := p.m[gw]; e != nil && e.running {
-		e.changed = true
+		e.changes++
 	}
 }
 
 // wait is how long a reconcile of gw starting now must wait: the rest of burstPace after
-// a reconcile during which a route of gw changed, else nothing.
+// a reconcile during which routes of gw changed more than once, else nothing.
 func (p *reconcilePace) wait(gw types.NamespacedName) time.Duration {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -80,11 +83,11 @@ func (p *reconcilePace) begin(gw types.NamespacedName) (end func()) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	e := p.entry(gw)
-	e.running, e.changed = true, false
+	e.running, e.changes = true, 0
 	return func() {
 		p.mu.Lock()
 		defer p.mu.Unlock()
-		e.running, e.burst, e.end = false, e.changed, p.clock()
+		e.running, e.burst, e.end = false, e.changes > 1, p.clock()
 	}
 }
 

@@ -29,13 +29,21 @@ func TestReconcilePace(t *testing.T) {
 	}
 
 	end = p.begin(gw)
+	p.routeChanged(gw) // the only change while a reconcile for another cause runs
+	end()
+	if w := p.wait(gw); w != 0 {
+		t.Fatalf("after a reconcile during which one route changed, the next waits %s", w)
+	}
+
+	end = p.begin(gw)
+	p.routeChanged(gw)
 	p.routeChanged(gw)
 	p.routeChanged(other)
 	now = now.Add(20 * time.Millisecond)
 	end()
 	now = now.Add(30 * time.Millisecond)
 	if w, want := p.wait(gw), burstPace-30*time.Millisecond; w != want {
-		t.Fatalf("after a reconcile during which a route changed, the next waits %s, want %s", w, want)
+		t.Fatalf("after a reconcile during which routes changed twice, the next waits %s, want %s", w, want)
 	}
 	if w := p.wait(other); w != 0 {
 		t.Fatalf("another Gateway's change made it wait %s", w)
@@ -53,6 +61,7 @@ func TestReconcilePace(t *testing.T) {
 	}
 
 	end = p.begin(gw)
+	p.routeChanged(gw)
 	p.routeChanged(gw)
 	end()
 	p.forget(gw)
