@@ -24,6 +24,9 @@ type reconcilePace struct {
 	m  map[types.NamespacedName]*paceEntry
 	// now is the clock; time.Now when nil.
 	now func() time.Time
+	// calmed, when set, is told (outside mu) that a burst of changes to a Gateway's routes
+	// is over: a reconcile of it during which they changed at most once ended.
+	calmed func(gw types.NamespacedName)
 }
 
 type paceEntry struct {
@@ -78,7 +81,17 @@ func (p *reconcilePace) wait(gw types.NamespacedName) time.Duration {
 	return max(e.end.Add(burstPace).Sub(p.clock()), 0)
 }
 
-// begin records that a reconcile of gw begins; the function it returns records its end.
+// bursting reports whether routes of gw change in a burst: more than once during its
+// last reconcile, or so far during the one that runs.
+func (p *reconcilePace) bursting(gw types.NamespacedName) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	e := p.m[gw]
+	return e != nil && (e.burst || e.running && e.changes > 1)
+}
+
+// begin records that a reconcile of gw begins; the function it returns records its end,
+// and tells calmed when it ends a burst.
 func (p *reconcilePace) begin(gw types.NamespacedName) (end func()) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -86,8 +99,13 @@ func (p *reconcilePace) begin(gw types.NamespacedName) (end func()) {
 	e.running, e.changes = true, 0
 	return func() {
 		p.mu.Lock()
-		defer p.mu.Unlock()
+		was := e.burst
 		e.running, e.burst, e.end = false, e.changes > 1, p.clock()
+		over := was && !e.burst
+		p.mu.Unlock()
+		if over && p.calmed != nil {
+			p.calmed(gw)
+		}
 	}
 }
 

@@ -69,3 +69,35 @@ func TestReconcilePace(t *testing.T) {
 		t.Fatalf("a forgotten Gateway waits %s", w)
 	}
 }
+
+// TestReconcilePaceBursting: a burst lasts from the second change during a reconcile to
+// the end of a reconcile during which routes changed at most once, which tells calmed.
+func TestReconcilePaceBursting(t *testing.T) {
+	gw := types.NamespacedName{Namespace: "ns", Name: "gw"}
+	var calmed []types.NamespacedName
+	p := reconcilePace{calmed: func(g types.NamespacedName) { calmed = append(calmed, g) }}
+
+	end := p.begin(gw)
+	p.routeChanged(gw)
+	if p.bursting(gw) {
+		t.Fatal("one change during a reconcile is a burst")
+	}
+	p.routeChanged(gw)
+	if !p.bursting(gw) {
+		t.Fatal("two changes during a reconcile are no burst")
+	}
+	end()
+	end = p.begin(gw)
+	if !p.bursting(gw) || len(calmed) != 0 {
+		t.Fatalf("bursting %v, calmed %v before a quiet reconcile ended; want a burst, none calmed", p.bursting(gw), calmed)
+	}
+	p.routeChanged(gw)
+	end()
+	if p.bursting(gw) || len(calmed) != 1 || calmed[0] != gw {
+		t.Fatalf("after a reconcile with one change: bursting %v, calmed %v; want the burst over, told once", p.bursting(gw), calmed)
+	}
+	p.begin(gw)()
+	if len(calmed) != 1 {
+		t.Fatalf("calmed %v; a quiet reconcile after no burst told it again", calmed)
+	}
+}

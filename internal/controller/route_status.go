@@ -57,6 +57,8 @@ type RouteStatusReconciler struct {
 
 	// routeKinds are the route kinds whose changes are watched (Setup: the installed ones).
 	routeKinds routeKinds
+	// hold holds writes while routes of their Gateways change in a burst (statusHoldMax).
+	hold statusHold
 
 	mu sync.Mutex
 	// wants holds, per route, each Gateway's entries. A want dropped or replaced is
@@ -144,6 +146,25 @@ func (r *RouteStatusReconciler) ForgetGateway(gw types.NamespacedName) {
 			delete(r.statements, key)
 		}
 	}
+	r.queueAll(r.hold.release(gw))
+}
+
+// BurstOver queues the routes whose status writes waited for the burst of changes to
+// gw's routes to end.
+func (r *RouteStatusReconciler) BurstOver(gw types.NamespacedName) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.queueAll(r.hold.release(gw))
+}
+
+// queueAll queues routes once the controller runs; mu must be held.
+func (r *RouteStatusReconciler) queueAll(routes []routeKey) {
+	if r.queue == nil {
+		return
+	}
+	for _, route := range routes {
+		r.queue.Add(route)
+	}
 }
 
 // snapshot copies what the Gateways want for route.
@@ -179,6 +200,7 @@ func (r *RouteStatusReconciler) forgetRoute(route routeKey) {
 	}
 	delete(r.wants, route)
 	r.replaced.Delete(route)
+	r.hold.drop(route)
 }
 
 // wanted reports whether any Gateway wants something for route.
@@ -191,11 +213,18 @@ func (r *RouteStatusReconciler) wanted(route routeKey) bool {
 // Reconcile writes the wanted entries of one route into its status, replacing the
 // entries of this controller for each Gateway that wants something and leaving the
 // others alone. It decides on the cached route, never on one older than its own last
-// write, and writes only when the entries differ.
+// write, and writes only when the entries differ; not while routes of those Gateways
+// change in a burst (statusHold).
 func (r *RouteStatusReconciler) Reconcile(ctx context.Context, route routeKey) (ctrl.Result, error) {
 	snap := r.snapshot(route)
 	if len(snap) == 0 {
 		return ctrl.Result{}, nil
+	}
+	gws := slices.SortedFunc(maps.Keys(snap), func(a, b types.NamespacedName) int {
+		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
+	})
+	if wait := r.hold.wait(route, gws); wait > 0 {
+		return ctrl.Result{RequeueAfter: wait}, nil
 	}
 	obj, parents, err := newRoute(route.Kind)
 	if err != nil {
@@ -215,9 +244,6 @@ func (r *RouteStatusReconciler) Reconcile(ctx context.Context, route routeKey) (
 		r.replaced.Delete(route)
 	}
 	next := *parents
-	gws := slices.SortedFunc(maps.Keys(snap), func(a, b types.NamespacedName) int {
-		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
-	})
 	for _, gw := range gws {
 		next = mergeParents(next, snap[gw].parents, gw, snap[gw].sets, r.ControllerName, route.Namespace)
 	}

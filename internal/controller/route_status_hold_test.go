@@ -1,0 +1,82 @@
+package controller
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
+)
+
+// TestRouteStatusHold: while routes of its Gateway change in a burst, a route's status
+// is not written; when the burst is over, the route is released and written; a burst
+// that does not end holds it statusHoldMax at most; another Gateway's burst holds nothing.
+func TestRouteStatusHold(t *testing.T) {
+	scheme := runtime.NewScheme()
+	if err := gwapiv1.Install(scheme); err != nil {
+		t.Fatal(err)
+	}
+	web := &gwapiv1.HTTPRoute{ObjectMeta: metav1.ObjectMeta{Namespace: "app", Name: "web"}}
+	api := &gwapiv1.HTTPRoute{ObjectMeta: metav1.ObjectMeta{Namespace: "app", Name: "api"}}
+	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(web, api).WithStatusSubresource(web).Build()
+	gwA, gwB := types.NamespacedName{Namespace: "app", Name: "a"}, types.NamespacedName{Namespace: "app", Name: "b"}
+	now := time.Unix(1000, 0)
+	burst := map[types.NamespacedName]bool{gwA: true}
+	w := &RouteStatusReconciler{Client: c, ControllerName: testController, hold: statusHold{
+		bursting: func(gw types.NamespacedName) bool { return burst[gw] },
+		now:      func() time.Time { return now },
+	}}
+	ctx := context.Background()
+	// written reports whether the route's status holds an entry.
+	written := func(rt *gwapiv1.HTTPRoute) bool {
+		var got gwapiv1.HTTPRoute
+		if err := c.Get(ctx, client.ObjectKeyFromObject(rt), &got); err != nil {
+			t.Fatal(err)
+		}
+		return len(got.Status.Parents) > 0
+	}
+	reconcile := func(key routeKey) time.Duration {
+		res, err := w.Reconcile(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.RequeueAfter
+	}
+
+	webKey := routeKey{Kind: "HTTPRoute", Namespace: "app", Name: "web"}
+	w.Want(webKey, gwA, []gwapiv1.RouteParentStatus{acceptedBy("a")})
+	if wait := reconcile(webKey); wait != statusHoldMax || written(web) {
+		t.Fatalf("during a burst: requeued after %s, written %v; want statusHoldMax, not written", wait, written(web))
+	}
+	now = now.Add(time.Second)
+	if wait := reconcile(webKey); wait != statusHoldMax-time.Second || written(web) {
+		t.Fatalf("a second look: requeued after %s, written %v; want the rest of statusHoldMax, not written", wait, written(web))
+	}
+	if got := w.hold.release(gwB); len(got) != 0 {
+		t.Fatalf("another Gateway's burst released %v", got)
+	}
+	burst[gwA] = false
+	if got := w.hold.release(gwA); len(got) != 1 || got[0] != webKey {
+		t.Fatalf("the end of the burst released %v; want [%s]", got, webKey)
+	}
+	if wait := reconcile(webKey); wait != 0 || !written(web) {
+		t.Fatalf("after the burst: requeued after %s, written %v; want written now", wait, written(web))
+	}
+	if got := w.hold.release(gwA); len(got) != 0 {
+		t.Fatalf("a written route is still held: %v", got)
+	}
+
+	apiKey := routeKey{Kind: "HTTPRoute", Namespace: "app", Name: "api"}
+	burst[gwA] = true
+	w.Want(apiKey, gwA, []gwapiv1.RouteParentStatus{acceptedBy("a")})
+	reconcile(apiKey)
+	now = now.Add(statusHoldMax)
+	if wait := reconcile(apiKey); wait != 0 || !written(api) {
+		t.Fatalf("after statusHoldMax of a burst that goes on: requeued after %s, written %v; want written", wait, written(api))
+	}
+}
