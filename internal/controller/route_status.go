@@ -149,9 +149,9 @@ func (r *RouteStatusReconciler) ForgetGateway(gw types.NamespacedName) {
 	r.queueAll(r.hold.release(gw))
 }
 
-// BurstOver queues the routes whose status writes waited for the burst of changes to
+// burstOver queues the routes whose status writes waited for the burst of changes to
 // gw's routes to end.
-func (r *RouteStatusReconciler) BurstOver(gw types.NamespacedName) {
+func (r *RouteStatusReconciler) burstOver(gw types.NamespacedName) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.queueAll(r.hold.release(gw))

@@ -28,6 +28,12 @@ type statusHold struct {
 	held map[routeKey]heldWrite
 }
 
+// holdDuringBursts makes r's writes wait out the bursts p sees, and p tell r when one is
+// over.
+func (r *RouteStatusReconciler) holdDuringBursts(p *reconcilePace) {
+	r.hold.bursting, p.calmed = p.bursting, r.burstOver
+}
+
 // heldWrite is a route's held status write: since when, for which Gateways' bursts.
 type heldWrite struct {
 	since time.Time

@@ -8,6 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -78,5 +79,55 @@ func TestRouteStatusHold(t *testing.T) {
 	now = now.Add(statusHoldMax)
 	if wait := reconcile(apiKey); wait != 0 || !written(api) {
 		t.Fatalf("after statusHoldMax of a burst that goes on: requeued after %s, written %v; want written", wait, written(api))
+	}
+}
+
+// TestRouteStatusBurstOver: wired to a Gateway's reconcilePace as the operator wires it,
+// the writer holds a route's status while a burst runs and queues it again when the
+// reconcile that ends the burst ends.
+func TestRouteStatusBurstOver(t *testing.T) {
+	scheme := runtime.NewScheme()
+	if err := gwapiv1.Install(scheme); err != nil {
+		t.Fatal(err)
+	}
+	web := &gwapiv1.HTTPRoute{ObjectMeta: metav1.ObjectMeta{Namespace: "app", Name: "web"}}
+	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(web).WithStatusSubresource(web).Build()
+	gw := types.NamespacedName{Namespace: "app", Name: "a"}
+	key := routeKey{Kind: "HTTPRoute", Namespace: "app", Name: "web"}
+	w := &RouteStatusReconciler{Client: c, ControllerName: testController}
+	var pace reconcilePace
+	w.holdDuringBursts(&pace)
+	w.queue = workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[routeKey]())
+	defer w.queue.ShutDown()
+	ctx := context.Background()
+
+	end := pace.begin(gw) // a reconcile during which routes change twice: a burst
+	pace.routeChanged(gw)
+	pace.routeChanged(gw)
+	w.Want(key, gw, []gwapiv1.RouteParentStatus{acceptedBy("a")})
+	if got, _ := w.queue.Get(); got != key {
+		t.Fatalf("queued %v; want %v", got, key)
+	}
+	w.queue.Done(key)
+	if res, err := w.Reconcile(ctx, key); err != nil || res.RequeueAfter == 0 {
+		t.Fatalf("during the burst: %+v, %v; want held", res, err)
+	}
+	end()
+	if n := w.queue.Len(); n != 0 {
+		t.Fatalf("%d routes queued while the burst goes on", n)
+	}
+	pace.begin(gw)() // a quiet reconcile ends the burst
+	if n := w.queue.Len(); n != 1 {
+		t.Fatalf("%d routes queued once the burst is over; want 1", n)
+	}
+	if _, err := w.Reconcile(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	var got gwapiv1.HTTPRoute
+	if err := c.Get(ctx, client.ObjectKeyFromObject(web), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Status.Parents) != 1 {
+		t.Fatalf("parents %+v after the burst; want the entry written", got.Status.Parents)
 	}
 }

@@ -80,8 +80,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 		MountGrace: o.MountGrace, routeKinds: kinds, backendTLS: backendTLS, listenerSets: listenerSets,
 		observeInput: o.ObserveTranslationInput,
 	}
-	// Route status writes wait out a burst of changes to their Gateway's routes.
-	routeStatus.hold.bursting, gw.pace.calmed = gw.pace.bursting, routeStatus.BurstOver
+	routeStatus.holdDuringBursts(&gw.pace)
 	if err := gw.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the Gateway controller: %w", err)
 	}
