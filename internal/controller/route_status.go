@@ -218,6 +218,7 @@ func (r *RouteStatusReconciler) wanted(route routeKey) bool {
 func (r *RouteStatusReconciler) Reconcile(ctx context.Context, route routeKey) (ctrl.Result, error) {
 	snap := r.snapshot(route)
 	if len(snap) == 0 {
+		r.hold.drop(route) // its Gateways are gone
 		return ctrl.Result{}, nil
 	}
 	gws := slices.SortedFunc(maps.Keys(snap), func(a, b types.NamespacedName) int {

@@ -80,6 +80,19 @@ func TestRouteStatusHold(t *testing.T) {
 	if wait := reconcile(apiKey); wait != 0 || !written(api) {
 		t.Fatalf("after statusHoldMax of a burst that goes on: requeued after %s, written %v; want written", wait, written(api))
 	}
+
+	// A Gateway deleted during its burst lets its held routes go.
+	gone := routeKey{Kind: "HTTPRoute", Namespace: "app", Name: "gone"}
+	burst[gwB] = true
+	w.Want(gone, gwB, []gwapiv1.RouteParentStatus{acceptedBy("b")})
+	if wait := reconcile(gone); wait == 0 {
+		t.Fatal("a route of a bursting Gateway was not held")
+	}
+	w.ForgetGateway(gwB)
+	reconcile(gone)
+	if len(w.hold.held) != 0 {
+		t.Fatalf("held %v after its Gateway was deleted; want none", w.hold.held)
+	}
 }
 
 // TestRouteStatusBurstOver: wired to a Gateway's reconcilePace as the operator wires it,
