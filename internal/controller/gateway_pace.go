@@ -22,8 +22,7 @@ const burstPace = 100 * time.Millisecond
 type reconcilePace struct {
 	mu sync.Mutex
 	m  map[types.NamespacedName]*paceEntry
-	// now is the clock; time.Now when nil.
-	now func() time.Time
+	clocked
 	// calmed, when set, is told (outside mu) that a burst of changes to a Gateway's routes
 	// is over: a reconcile of it during which they changed at most once ended.
 	calmed func(gw types.NamespacedName)
@@ -38,13 +37,6 @@ type paceEntry struct {
 	// at end.
 	burst bool
 	end   time.Time
-}
-
-func (p *reconcilePace) clock() time.Time {
-	if p.now != nil {
-		return p.now()
-	}
-	return time.Now()
 }
 
 // entry returns gw's entry, made when missing; mu must be held.
@@ -78,7 +70,7 @@ func (p *reconcilePace) wait(gw types.NamespacedName) time.Duration {
 	if e == nil || !e.burst {
 		return 0
 	}
-	return max(e.end.Add(burstPace).Sub(p.clock()), 0)
+	return max(e.end.Add(burstPace).Sub(p.now()), 0)
 }
 
 // bursting reports whether routes of gw change in a burst: more than once during its
@@ -100,7 +92,7 @@ func (p *reconcilePace) begin(gw types.NamespacedName) (end func()) {
 	return func() {
 		p.mu.Lock()
 		was := e.burst
-		e.running, e.burst, e.end = false, e.changes > 1, p.clock()
+		e.running, e.burst, e.end = false, e.changes > 1, p.now()
 		over := was && !e.burst
 		p.mu.Unlock()
 		if over && p.calmed != nil {

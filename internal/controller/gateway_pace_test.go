@@ -5,20 +5,21 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
+	testingclock "k8s.io/utils/clock/testing"
 )
 
 func TestReconcilePace(t *testing.T) {
 	gw := types.NamespacedName{Namespace: "ns", Name: "gw"}
 	other := types.NamespacedName{Namespace: "ns", Name: "other"}
-	now := time.Unix(1000, 0)
-	p := reconcilePace{now: func() time.Time { return now }}
+	clk := testingclock.NewFakeClock(time.Unix(1000, 0))
+	p := reconcilePace{clocked: clocked{clk}}
 
 	if w := p.wait(gw); w != 0 {
 		t.Fatalf("a Gateway never reconciled waits %s", w)
 	}
 	p.routeChanged(gw) // no reconcile runs: nothing to gather
 	end := p.begin(gw)
-	now = now.Add(20 * time.Millisecond)
+	clk.Step(20 * time.Millisecond)
 	end()
 	if w := p.wait(gw); w != 0 {
 		t.Fatalf("after a reconcile during which nothing changed, the next waits %s", w)
@@ -39,16 +40,16 @@ func TestReconcilePace(t *testing.T) {
 	p.routeChanged(gw)
 	p.routeChanged(gw)
 	p.routeChanged(other)
-	now = now.Add(20 * time.Millisecond)
+	clk.Step(20 * time.Millisecond)
 	end()
-	now = now.Add(30 * time.Millisecond)
+	clk.Step(30 * time.Millisecond)
 	if w, want := p.wait(gw), burstPace-30*time.Millisecond; w != want {
 		t.Fatalf("after a reconcile during which routes changed twice, the next waits %s, want %s", w, want)
 	}
 	if w := p.wait(other); w != 0 {
 		t.Fatalf("another Gateway's change made it wait %s", w)
 	}
-	now = now.Add(burstPace)
+	clk.Step(burstPace)
 	if w := p.wait(gw); w != 0 {
 		t.Fatalf("after burstPace, a reconcile waits %s", w)
 	}

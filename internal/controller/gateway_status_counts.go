@@ -46,15 +46,7 @@ func zeroListenerSetCounts(s *gwapiv1.ListenerSetStatus) {
 // last written.
 type statusWriteTimes struct {
 	perGateway[time.Time]
-	// now is the clock; time.Now when nil.
-	now func() time.Time
-}
-
-func (t *statusWriteTimes) clock() time.Time {
-	if t.now != nil {
-		return t.now()
-	}
-	return time.Now()
+	clocked
 }
 
 // countsWait is how long a write of the status of obj that changes only its counts must
@@ -64,10 +56,10 @@ func (t *statusWriteTimes) countsWait(obj types.NamespacedName) time.Duration {
 	if !ok {
 		return 0
 	}
-	return max(0, last.Add(countsInterval).Sub(t.clock()))
+	return max(0, last.Add(countsInterval).Sub(t.now()))
 }
 
 // wrote records a status write of obj made now.
 func (t *statusWriteTimes) wrote(obj types.NamespacedName) {
-	t.store(obj, t.clock())
+	t.store(obj, t.now())
 }

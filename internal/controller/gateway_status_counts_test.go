@@ -6,6 +6,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	testingclock "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
@@ -19,14 +20,14 @@ import (
 func TestGatewayCountsWaitOutTheInterval(t *testing.T) {
 	gw := &gwapiv1.Gateway{ObjectMeta: metav1.ObjectMeta{Namespace: "app", Name: "gw", UID: "u1", Generation: 1}}
 	c, n := statusPatchCounting(t, gw)
-	now := time.Unix(1000, 0)
+	clk := testingclock.NewFakeClock(time.Unix(1000, 0))
 	r := &GatewayReconciler{Client: c, APIReader: c}
-	r.statusTimes.now = func() time.Time { return now }
+	r.statusTimes.clock = clk
 	ctx := context.Background()
 
 	write := func(at time.Duration, routes int32, reason string) time.Duration {
 		t.Helper()
-		now = time.Unix(1000, 0).Add(at)
+		clk.SetTime(time.Unix(1000, 0).Add(at))
 		var cached gwapiv1.Gateway
 		if err := c.Get(ctx, client.ObjectKeyFromObject(gw), &cached); err != nil {
 			t.Fatal(err)
@@ -113,13 +114,13 @@ func TestCountsOnly(t *testing.T) {
 func TestListenerSetCountsWaitOutTheInterval(t *testing.T) {
 	ls := &gwapiv1.ListenerSet{ObjectMeta: metav1.ObjectMeta{Namespace: "app", Name: "set", Generation: 1}}
 	c, n := statusPatchCounting(t, ls)
-	now := time.Unix(1000, 0)
+	clk := testingclock.NewFakeClock(time.Unix(1000, 0))
 	r := &GatewayReconciler{Client: c}
-	r.setStatusTimes.now = func() time.Time { return now }
+	r.setStatusTimes.clock = clk
 	programmed := metav1.Condition{Type: "Programmed", Status: metav1.ConditionTrue, Reason: "Programmed", ObservedGeneration: 1}
 	write := func(at time.Duration, routes int32, reason string) time.Duration {
 		t.Helper()
-		now = time.Unix(1000, 0).Add(at)
+		clk.SetTime(time.Unix(1000, 0).Add(at))
 		accepted := metav1.Condition{Type: "Accepted", Status: metav1.ConditionTrue, Reason: reason, ObservedGeneration: 1}
 		wait, err := r.writeListenerSetStatuses(context.Background(), []translator.ListenerSetStatus{{
 			Namespace: "app", Name: "set", Generation: 1, Accepted: accepted,

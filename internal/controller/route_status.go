@@ -290,9 +290,7 @@ func (r *RouteStatusReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			r.mu.Lock()
 			defer r.mu.Unlock()
 			r.queue = q
-			for route := range r.wants {
-				q.Add(route)
-			}
+			r.queueAll(slices.Collect(maps.Keys(r.wants)))
 			return nil
 		}))
 	for _, k := range r.routeKinds {

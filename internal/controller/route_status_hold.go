@@ -21,23 +21,22 @@ type statusHold struct {
 	// bursting reports whether a Gateway's routes change in a burst
 	// (reconcilePace.bursting); nil holds nothing.
 	bursting func(gw types.NamespacedName) bool
-	// now is the clock; time.Now when nil.
-	now func() time.Time
+	clocked
 
 	mu   sync.Mutex
 	held map[routeKey]heldWrite
-}
-
-// holdDuringBursts makes r's writes wait out the bursts p sees, and p tell r when one is
-// over.
-func (r *RouteStatusReconciler) holdDuringBursts(p *reconcilePace) {
-	r.hold.bursting, p.calmed = p.bursting, r.burstOver
 }
 
 // heldWrite is a route's held status write: since when, for which Gateways' bursts.
 type heldWrite struct {
 	since time.Time
 	gws   []types.NamespacedName
+}
+
+// holdDuringBursts makes r's writes wait out the bursts p sees, and p tell r when one is
+// over.
+func (r *RouteStatusReconciler) holdDuringBursts(p *reconcilePace) {
+	r.hold.bursting, p.calmed = p.bursting, r.burstOver
 }
 
 // wait is how long the status write of route, whose entries gws want, must wait: the
@@ -48,10 +47,7 @@ func (h *statusHold) wait(route routeKey, gws []types.NamespacedName) time.Durat
 		h.drop(route)
 		return 0
 	}
-	now := time.Now()
-	if h.now != nil {
-		now = h.now()
-	}
+	now := h.now()
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	w, ok := h.held[route]

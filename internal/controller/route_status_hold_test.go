@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
+	testingclock "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -26,11 +27,11 @@ func TestRouteStatusHold(t *testing.T) {
 	api := &gwapiv1.HTTPRoute{ObjectMeta: metav1.ObjectMeta{Namespace: "app", Name: "api"}}
 	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(web, api).WithStatusSubresource(web).Build()
 	gwA, gwB := types.NamespacedName{Namespace: "app", Name: "a"}, types.NamespacedName{Namespace: "app", Name: "b"}
-	now := time.Unix(1000, 0)
+	clk := testingclock.NewFakeClock(time.Unix(1000, 0))
 	burst := map[types.NamespacedName]bool{gwA: true}
 	w := &RouteStatusReconciler{Client: c, ControllerName: testController, hold: statusHold{
 		bursting: func(gw types.NamespacedName) bool { return burst[gw] },
-		now:      func() time.Time { return now },
+		clocked:  clocked{clk},
 	}}
 	ctx := context.Background()
 	// written reports whether the route's status holds an entry.
@@ -54,7 +55,7 @@ func TestRouteStatusHold(t *testing.T) {
 	if wait := reconcile(webKey); wait != statusHoldMax || written(web) {
 		t.Fatalf("during a burst: requeued after %s, written %v; want statusHoldMax, not written", wait, written(web))
 	}
-	now = now.Add(time.Second)
+	clk.Step(time.Second)
 	if wait := reconcile(webKey); wait != statusHoldMax-time.Second || written(web) {
 		t.Fatalf("a second look: requeued after %s, written %v; want the rest of statusHoldMax, not written", wait, written(web))
 	}
@@ -76,7 +77,7 @@ func TestRouteStatusHold(t *testing.T) {
 	burst[gwA] = true
 	w.Want(apiKey, gwA, []gwapiv1.RouteParentStatus{acceptedBy("a")})
 	reconcile(apiKey)
-	now = now.Add(statusHoldMax)
+	clk.Step(statusHoldMax)
 	if wait := reconcile(apiKey); wait != 0 || !written(api) {
 		t.Fatalf("after statusHoldMax of a burst that goes on: requeued after %s, written %v; want written", wait, written(api))
 	}
