@@ -49,6 +49,16 @@ func catchAllRoute(ns, name, gateway, host, backend string) *gwapiv1.HTTPRoute {
 // loadRequests counts the POST /load requests the Caddy containers of a Gateway in ns logged.
 func loadRequests(ctx context.Context, t testing.TB, cfg *envconf.Config, ns, gateway string) int {
 	t.Helper()
+	n := 0
+	for _, log := range caddyLogs(ctx, t, cfg, ns, gateway) {
+		n += strings.Count(string(log), `"uri":"/load"`)
+	}
+	return n
+}
+
+// caddyLogs returns the Caddy container's log of each of the Gateway's pods, by pod name.
+func caddyLogs(ctx context.Context, t testing.TB, cfg *envconf.Config, ns, gateway string) map[string][]byte {
+	t.Helper()
 	c := cfg.Client().Resources().GetControllerRuntimeClient()
 	cs, err := kubernetes.NewForConfig(cfg.Client().RESTConfig())
 	if err != nil {
@@ -58,7 +68,7 @@ func loadRequests(ctx context.Context, t testing.TB, cfg *envconf.Config, ns, ga
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := 0
+	logs := map[string][]byte{}
 	for _, p := range pods {
 		rc, err := cs.CoreV1().Pods(p.Namespace).GetLogs(p.Name, &corev1.PodLogOptions{Container: infra.CaddyContainer}).Stream(ctx)
 		if err != nil {
@@ -69,9 +79,9 @@ func loadRequests(ctx context.Context, t testing.TB, cfg *envconf.Config, ns, ga
 		if err != nil {
 			t.Fatal(err)
 		}
-		n += strings.Count(string(b), `"uri":"/load"`)
+		logs[p.Name] = b
 	}
-	return n
+	return logs
 }
 
 func setReplicas(ctx context.Context, t *testing.T, c client.Client, ns, name string, n int32) {

@@ -167,17 +167,20 @@ func propagation(b *testing.B, base, samples int) {
 		b.Fatal(err)
 	}
 	var lat, creates []time.Duration
+	var timed []timedRoute
 	for i := base; i < base+samples; i++ {
-		start := time.Now()
+		r := timedRoute{name: fmt.Sprintf("r%d", i), start: time.Now()}
 		// The unthrottled client: at 5 requests a second the client's own wait would be timed.
-		if err := burst.Create(ctx, catchAllRoute(ns, fmt.Sprintf("r%d", i), "probe", host(i), "echo")); err != nil {
+		if err := burst.Create(ctx, catchAllRoute(ns, r.name, "probe", host(i), "echo")); err != nil {
 			b.Fatal(err)
 		}
-		creates = append(creates, time.Since(start)) // the API server's answer to the create
+		r.created = time.Now() // the API server's answer to the create
 		if _, err := firstOK(ctx, addr, host(i), time.Minute); err != nil {
 			b.Fatal(err)
 		}
-		lat = append(lat, time.Since(start)) // creation to first 200
+		r.served = time.Now() // creation to first 200
+		timed = append(timed, r)
+		creates, lat = append(creates, r.created.Sub(r.start)), append(lat, r.latency())
 	}
 	others, what := bad.stop()
 	samplesAfter, err := apiServerCounts(ctx, cfg.Client().RESTConfig(), ns)
@@ -185,6 +188,7 @@ func propagation(b *testing.B, base, samples int) {
 		b.Fatal(err)
 	}
 	sampleCPU := float64(samplesAfter.since(samplesBefore)[apiServerCPU]) / float64(samples)
+	splitSlowest(ctx, b, cfg, ns, "probe", timed, 5)
 	caddyRSS, operatorRSS := memory(ctx, b, cfg, ns)
 	slices.Sort(lat)
 	slices.Sort(creates)

@@ -1,0 +1,98 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"sigs.k8s.io/e2e-framework/pkg/envconf"
+
+	"github.com/caddy-gateway/operator/internal/caddyjson"
+)
+
+// timedRoute is one new route the probe timed: when its create was sent and answered, and
+// when it first answered 200 through Caddy.
+type timedRoute struct {
+	name                   string
+	start, created, served time.Time
+}
+
+func (r timedRoute) latency() time.Duration { return r.served.Sub(r.start) }
+
+// splitSlowest logs the slowest routes' times split where they were spent: the API
+// server's answer to the create, from the create to the first route table push a Caddy
+// pod logged receiving, and from that push to the first 200. The cluster runs on this
+// machine, so Caddy's log times and the probe's share one clock.
+func splitSlowest(ctx context.Context, b *testing.B, cfg *envconf.Config, ns, gateway string, routes []timedRoute, n int) {
+	pushes := tablePushes(ctx, b, cfg, ns, gateway)
+	var toPush, fromPush []time.Duration
+	for _, r := range routes {
+		if p, ok := firstAfter(pushes, r.start); ok && !p.After(r.served) {
+			toPush, fromPush = append(toPush, p.Sub(r.start)), append(fromPush, r.served.Sub(p))
+		}
+	}
+	if len(toPush) > 0 {
+		slices.Sort(toPush)
+		slices.Sort(fromPush)
+		b.Logf("new routes, %d of %d with a route table push logged: create to push p50 %v, max %v; push to first 200 p50 %v, max %v",
+			len(toPush), len(routes), median(toPush), toPush[len(toPush)-1], median(fromPush), fromPush[len(fromPush)-1])
+	}
+	slowest := slices.SortedFunc(slices.Values(routes), func(a, b timedRoute) int { return int(b.latency() - a.latency()) })
+	for _, r := range slowest[:min(n, len(slowest))] {
+		split := "no route table push logged before it was served"
+		if p, ok := firstAfter(pushes, r.start); ok && !p.After(r.served) {
+			split = fmt.Sprintf("push received %v after the create was sent, first 200 %v after the push",
+				ms(p.Sub(r.start)), ms(r.served.Sub(p)))
+		}
+		b.Logf("slow new route %s: %v; create answered after %v; %s", r.name, ms(r.latency()), ms(r.created.Sub(r.start)), split)
+	}
+}
+
+// tablePushes returns the times, sorted, at which the Gateway's Caddy pods logged
+// receiving a route table push on their admin endpoint.
+func tablePushes(ctx context.Context, b *testing.B, cfg *envconf.Config, ns, gateway string) []time.Time {
+	var out []time.Time
+	for pod, log := range caddyLogs(ctx, b, cfg, ns, gateway) {
+		sc := bufio.NewScanner(bytes.NewReader(log))
+		sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+		for sc.Scan() {
+			var e struct {
+				TS  float64 `json:"ts"`
+				Msg string  `json:"msg"`
+				URI string  `json:"uri"`
+			}
+			if json.Unmarshal(sc.Bytes(), &e) != nil || e.Msg != "received request" || !strings.HasPrefix(e.URI, caddyjson.TablesPath) {
+				continue
+			}
+			sec, frac := math.Modf(e.TS)
+			out = append(out, time.Unix(int64(sec), int64(frac*1e9)))
+		}
+		if err := sc.Err(); err != nil {
+			b.Fatalf("reading the log of pod %s: %v", pod, err)
+		}
+	}
+	slices.SortFunc(out, time.Time.Compare)
+	return out
+}
+
+// firstAfter is the first of the sorted times at or after t.
+func firstAfter(times []time.Time, t time.Time) (time.Time, bool) {
+	i, _ := slices.BinarySearchFunc(times, t, time.Time.Compare)
+	if i == len(times) {
+		return time.Time{}, false
+	}
+	return times[i], true
+}
+
+func median(d []time.Duration) time.Duration { return d[len(d)/2] }
+
+func ms(d time.Duration) time.Duration { return d.Round(100 * time.Microsecond) }
