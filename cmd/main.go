@@ -42,6 +42,7 @@ func main() {
 		secureMetrics  bool
 		enableHTTP2    bool
 		probeAddr      string
+		pprofAddr      string
 		leaderElect    bool
 		apiQPS         float64
 		apiBurst       int
@@ -60,6 +61,8 @@ func main() {
 	flag.BoolVar(&enableHTTP2, "enable-http2", false,
 		"Allow HTTP/2 on the metrics server (off by default: HTTP/2 Rapid Reset and Stream Cancellation CVEs).")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "The address the health probes bind to.")
+	flag.StringVar(&pprofAddr, "pprof-bind-address", "",
+		"The address Go's pprof profiles are served on, unauthenticated, e.g. 127.0.0.1:6060 for kubectl port-forward; empty (the default) disables them.")
 	flag.BoolVar(&leaderElect, "leader-elect", false,
 		"Enable leader election so that only one replica of the operator is active.")
 	flag.StringVar(&caddyImage, "caddy-image", os.Getenv("CADDY_IMAGE"),
@@ -83,7 +86,7 @@ func main() {
 	if err := run(ctrl.SetupSignalHandler(), options{
 		controllerName: gwapiv1.GatewayController(controllerName),
 		metricsAddr:    metricsAddr, secureMetrics: secureMetrics, enableHTTP2: enableHTTP2,
-		probeAddr: probeAddr, leaderElect: leaderElect, apiQPS: float32(apiQPS), apiBurst: apiBurst,
+		probeAddr: probeAddr, pprofAddr: pprofAddr, leaderElect: leaderElect, apiQPS: float32(apiQPS), apiBurst: apiBurst,
 		setup: controller.Options{
 			ControllerName: gwapiv1.GatewayController(controllerName),
 			CaddyImage:     caddyImage, OperatorImage: operatorImage,
@@ -102,6 +105,7 @@ type options struct {
 	secureMetrics  bool
 	enableHTTP2    bool
 	probeAddr      string
+	pprofAddr      string
 	leaderElect    bool
 	apiQPS         float32
 	apiBurst       int
@@ -137,6 +141,7 @@ func run(ctx context.Context, o options) error {
 		Scheme:                 newScheme(),
 		Metrics:                metricsOpts,
 		HealthProbeBindAddress: o.probeAddr,
+		PprofBindAddress:       o.pprofAddr,
 		LeaderElection:         o.leaderElect,
 		LeaderElectionID:       "caddy-gateway-operator.caddygateway.io",
 		Cache:                  controller.CacheOptions(),
