@@ -30,40 +30,68 @@ func (r timedRoute) latency() time.Duration { return r.served.Sub(r.start) }
 
 // splitSlowest logs the slowest routes' times split where they were spent: the API
 // server's answer to the create, from the create to the first route table push a Caddy
-// pod logged receiving, and from that push to the first 200. The cluster runs on this
-// machine, so Caddy's log times and the probe's share one clock.
+// pod logged receiving (and the last pod's, with more than one), and from that first push
+// to the first 200. The cluster runs on this machine, so Caddy's log times and the
+// probe's share one clock.
 func splitSlowest(ctx context.Context, b *testing.B, cfg *envconf.Config, ns, gateway string, routes []timedRoute, n int) {
 	pushes := tablePushes(ctx, b, cfg, ns, gateway)
-	var toPush, fromPush []time.Duration
+	var toPush, fromPush, spread []time.Duration
 	for _, r := range routes {
-		if p, ok := firstAfter(pushes, r.start); ok && !p.After(r.served) {
-			toPush, fromPush = append(toPush, p.Sub(r.start)), append(fromPush, r.served.Sub(p))
+		if first, last, ok := pushesOf(pushes, r); ok {
+			toPush, fromPush = append(toPush, first.Sub(r.start)), append(fromPush, r.served.Sub(first))
+			spread = append(spread, last.Sub(first))
 		}
 	}
 	if len(toPush) > 0 {
-		slices.Sort(toPush)
-		slices.Sort(fromPush)
-		b.Logf("new routes, %d of %d with a route table push logged: create to push p50 %v, max %v; push to first 200 p50 %v, max %v",
-			len(toPush), len(routes), median(toPush), toPush[len(toPush)-1], median(fromPush), fromPush[len(fromPush)-1])
+		for _, d := range [][]time.Duration{toPush, fromPush, spread} {
+			slices.Sort(d)
+		}
+		b.Logf("new routes, %d of %d with a route table push logged before they were served: create to push p50 %v, max %v; push to first 200 p50 %v, max %v; first to last of %d pods p50 %v, max %v",
+			len(toPush), len(routes), ms(median(toPush)), ms(slices.Max(toPush)), ms(median(fromPush)), ms(slices.Max(fromPush)),
+			len(pushes), ms(median(spread)), ms(slices.Max(spread)))
 	}
 	slowest := slices.SortedFunc(slices.Values(routes), func(a, b timedRoute) int { return int(b.latency() - a.latency()) })
 	for _, r := range slowest[:min(n, len(slowest))] {
 		split := "no route table push logged before it was served"
-		if p, ok := firstAfter(pushes, r.start); ok && !p.After(r.served) {
-			split = fmt.Sprintf("push received %v after the create was sent, first 200 %v after the push",
-				ms(p.Sub(r.start)), ms(r.served.Sub(p)))
+		if first, last, ok := pushesOf(pushes, r); ok {
+			split = fmt.Sprintf("push received %v after the create was sent (the last pod's %v), first 200 %v after the push",
+				ms(first.Sub(r.start)), ms(last.Sub(r.start)), ms(r.served.Sub(first)))
 		}
 		b.Logf("slow new route %s: %v; create answered after %v; %s", r.name, ms(r.latency()), ms(r.created.Sub(r.start)), split)
 	}
 }
 
-// tablePushes returns the times, sorted, at which the Gateway's Caddy pods logged
-// receiving a route table push on their admin endpoint.
-func tablePushes(ctx context.Context, b *testing.B, cfg *envconf.Config, ns, gateway string) []time.Time {
-	var out []time.Time
+// pushesOf returns when the first and the last pod received the first push after r's
+// create was sent; ok when the first came before r was served.
+func pushesOf(pushes map[string][]time.Time, r timedRoute) (first, last time.Time, ok bool) {
+	for _, times := range pushes {
+		t, found := firstAfter(times, r.start)
+		if !found {
+			continue
+		}
+		if first.IsZero() || t.Before(first) {
+			first = t
+		}
+		last = later(last, t)
+	}
+	return first, last, !first.IsZero() && !first.After(r.served)
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// tablePushes returns, per pod, the times, sorted, at which the Gateway's Caddy pods
+// logged receiving a route table push on their admin endpoint.
+func tablePushes(ctx context.Context, b *testing.B, cfg *envconf.Config, ns, gateway string) map[string][]time.Time {
+	out := map[string][]time.Time{}
 	for pod, log := range caddyLogs(ctx, b, cfg, ns, gateway) {
 		sc := bufio.NewScanner(bytes.NewReader(log))
 		sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+		var times []time.Time
 		for sc.Scan() {
 			var e struct {
 				TS  float64 `json:"ts"`
@@ -74,13 +102,14 @@ func tablePushes(ctx context.Context, b *testing.B, cfg *envconf.Config, ns, gat
 				continue
 			}
 			sec, frac := math.Modf(e.TS)
-			out = append(out, time.Unix(int64(sec), int64(frac*1e9)))
+			times = append(times, time.Unix(int64(sec), int64(frac*1e9)))
 		}
 		if err := sc.Err(); err != nil {
 			b.Fatalf("reading the log of pod %s: %v", pod, err)
 		}
+		slices.SortFunc(times, time.Time.Compare)
+		out[pod] = times
 	}
-	slices.SortFunc(out, time.Time.Compare)
 	return out
 }
 
