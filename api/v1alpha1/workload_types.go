@@ -186,6 +186,8 @@ type CaddyContainerSpec struct {
 	ImagePullPolicy *corev1.PullPolicy `json:"imagePullPolicy,omitempty"`
 
 	// Resources of the caddy container. GOMEMLIMIT is derived from limits.memory.
+	// Default: requests cpu 50m and memory 64Mi, no limits (a pod without requests is
+	// BestEffort: the first starved of CPU and the first evicted on a busy node).
 	// +optional
 	Resources *corev1.ResourceRequirements `json:"resources,omitempty"`
 
@@ -228,7 +230,8 @@ type AdminProxyContainerSpec struct {
 	// +kubebuilder:validation:MaxLength=512
 	Image *string `json:"image,omitempty"`
 
-	// Resources of the admin-proxy container.
+	// Resources of the admin-proxy container. Default: requests cpu 10m and memory 32Mi,
+	// no limits.
 	// +optional
 	Resources *corev1.ResourceRequirements `json:"resources,omitempty"`
 }

@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
@@ -114,6 +115,7 @@ func (r *renderer) caddyContainer() corev1.Container {
 			{Name: "XDG_DATA_HOME", Value: DataDir},
 			{Name: "XDG_CONFIG_HOME", Value: ConfigDir},
 		},
+		Resources:       requests("50m", "64Mi"),
 		SecurityContext: containerSecurityContext(),
 		ReadinessProbe: &corev1.Probe{
 			ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{
@@ -173,6 +175,17 @@ func (r *renderer) caddyContainer() corev1.Container {
 
 func isGOMEMLIMIT(e corev1.EnvVar) bool { return e.Name == "GOMEMLIMIT" }
 
+// requests are the resources of a container whose CaddyProxyConfig sets none: requests
+// without limits. A pod without requests is BestEffort: on a busy node its containers get
+// the least CPU of all (config pushes and requests alike wait behind every other pod) and
+// it is the first evicted. Without limits nothing is throttled or killed for a burst.
+func requests(cpu, memory string) corev1.ResourceRequirements {
+	return corev1.ResourceRequirements{Requests: corev1.ResourceList{
+		corev1.ResourceCPU:    resource.MustParse(cpu),
+		corev1.ResourceMemory: resource.MustParse(memory),
+	}}
+}
+
 func (r *renderer) adminProxyContainer() corev1.Container {
 	c := corev1.Container{
 		Name:            AdminProxyContainer,
@@ -185,7 +198,8 @@ func (r *renderer) adminProxyContainer() corev1.Container {
 			"--socket", AdminSocket,
 			// Only the operator's client certificate for this Gateway opens its admin API.
 			"--identity", certs.OperatorIdentity(r.gw.Namespace, r.gw.Name)},
-		Ports: []corev1.ContainerPort{{Name: "admin", ContainerPort: r.adminPort, Protocol: corev1.ProtocolTCP}},
+		Ports:     []corev1.ContainerPort{{Name: "admin", ContainerPort: r.adminPort, Protocol: corev1.ProtocolTCP}},
+		Resources: requests("10m", "32Mi"),
 		ReadinessProbe: &corev1.Probe{
 			ProbeHandler:  corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(r.adminPort)}},
 			PeriodSeconds: 2,
