@@ -7,15 +7,20 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 )
 
-// burstPace is the least time from the end of a Gateway's reconcile during which routes
-// of it changed more than once to the start of its next reconcile. A reconcile translates all of
-// the Gateway's routes and pushes what changed: during a burst of route changes, each
+// burstPace is the least time from the end of a Gateway's reconcile that ended in a burst
+// of route changes to the start of its next reconcile. A reconcile translates all of the
+// Gateway's routes and pushes what changed: during a burst of route changes, each
 // reconcile would take the few changes that arrived while the one before ran (six to
 // eight in a burst of 1,000 new routes), and the operator and Caddy would spend in
 // proportion to the routes times the reconciles. Waiting gathers a burst's changes into
-// one reconcile per burstPace. A lone change waits for nothing: one that arrives while
-// none of its Gateway's reconciles runs, or the only one that arrives while one runs
-// (for some other cause: a Pod, a Service, the counts' requeue).
+// one reconcile per burstPace.
+//
+// A burst begins when routes of the Gateway change more than once while one of its
+// reconciles runs, and goes on while they change more than once from the end of one
+// reconcile to the end of the next (the wait and the reconcile). A lone change waits for
+// nothing: one that arrives while none of its Gateway's reconciles runs, or the only one
+// that arrives while one runs (for some other cause: a Pod, a Service, the counts'
+// requeue).
 const burstPace = 100 * time.Millisecond
 
 // reconcilePace decides, per Gateway, whether a reconcile waits out burstPace.
@@ -24,17 +29,20 @@ type reconcilePace struct {
 	m  map[types.NamespacedName]*paceEntry
 	clocked
 	// calmed, when set, is told (outside mu) that a burst of changes to a Gateway's routes
-	// is over: a reconcile of it during which they changed at most once ended.
+	// is over.
 	calmed func(gw types.NamespacedName)
 }
 
 type paceEntry struct {
 	// running says a reconcile of the Gateway runs.
 	running bool
-	// changes counts the route changes since that reconcile began.
+	// changes counts the route changes since that reconcile began, or, after a reconcile
+	// that ended in a burst, since it ended: those are counted when the next one begins.
 	changes int
-	// burst says routes changed more than once during the last reconcile, which ended
-	// at end.
+	// waited is the changes counted after the last reconcile ended in a burst and before
+	// the one that runs began.
+	waited int
+	// burst says the last reconcile, which ended at end, ended in a burst.
 	burst bool
 	end   time.Time
 }
@@ -56,13 +64,13 @@ func (p *reconcilePace) entry(gw types.NamespacedName) *paceEntry {
 func (p *reconcilePace) routeChanged(gw types.NamespacedName) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if e := p.m[gw]; e != nil && e.running {
+	if e := p.m[gw]; e != nil && (e.running || e.burst) {
 		e.changes++
 	}
 }
 
 // wait is how long a reconcile of gw starting now must wait: the rest of burstPace after
-// a reconcile during which routes of gw changed more than once, else nothing.
+// a reconcile that ended in a burst, else nothing.
 func (p *reconcilePace) wait(gw types.NamespacedName) time.Duration {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -73,8 +81,8 @@ func (p *reconcilePace) wait(gw types.NamespacedName) time.Duration {
 	return max(e.end.Add(burstPace).Sub(p.now()), 0)
 }
 
-// bursting reports whether routes of gw change in a burst: more than once during its
-// last reconcile, or so far during the one that runs.
+// bursting reports whether routes of gw change in a burst: the last reconcile ended in
+// one, or they changed more than once so far during the one that runs.
 func (p *reconcilePace) bursting(gw types.NamespacedName) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -82,22 +90,28 @@ func (p *reconcilePace) bursting(gw types.NamespacedName) bool {
 	return e != nil && (e.burst || e.running && e.changes > 1)
 }
 
-// begin records that a reconcile of gw begins; the function it returns records its end,
-// and tells calmed when it ends a burst.
-func (p *reconcilePace) begin(gw types.NamespacedName) (end func()) {
+// begin records that a reconcile of gw begins. The function it returns records its end,
+// tells calmed when it ends a burst, and returns when to look again after one that ends
+// in a burst (burstPace): the reconcile that finds nothing more changed ends it.
+func (p *reconcilePace) begin(gw types.NamespacedName) (end func() (again time.Duration)) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	e := p.entry(gw)
-	e.running, e.changes = true, 0
-	return func() {
+	e.running, e.waited, e.changes = true, e.changes, 0
+	return func() time.Duration {
 		p.mu.Lock()
 		was := e.burst
-		e.running, e.burst, e.end = false, e.changes > 1, p.now()
-		over := was && !e.burst
+		e.running, e.burst, e.end = false, e.waited+e.changes > 1, p.now()
+		e.changes = 0
+		burst := e.burst
 		p.mu.Unlock()
-		if over && p.calmed != nil {
+		if was && !burst && p.calmed != nil {
 			p.calmed(gw)
 		}
+		if burst {
+			return burstPace
+		}
+		return 0
 	}
 }
 

@@ -102,3 +102,50 @@ func TestReconcilePaceBursting(t *testing.T) {
 		t.Fatalf("calmed %v; a quiet reconcile after no burst told it again", calmed)
 	}
 }
+
+// TestReconcilePaceCountsTheWait: the changes that arrive while a reconcile waits out
+// burstPace count for the burst: a short reconcile after the wait, during which nothing
+// changes, does not end a burst that goes on; it asks to look again, and the reconcile
+// that finds nothing more changed ends it.
+func TestReconcilePaceCountsTheWait(t *testing.T) {
+	gw := types.NamespacedName{Namespace: "ns", Name: "gw"}
+	clk := testingclock.NewFakeClock(time.Unix(1000, 0))
+	calmed := 0
+	p := reconcilePace{clocked: clocked{clk}, calmed: func(types.NamespacedName) { calmed++ }}
+
+	end := p.begin(gw)
+	p.routeChanged(gw)
+	if again := end(); again != 0 {
+		t.Fatalf("a reconcile with one change asks to look again after %s", again)
+	}
+	p.routeChanged(gw) // no reconcile runs and none ended in a burst: a lone change, not counted
+
+	end = p.begin(gw)
+	p.routeChanged(gw)
+	p.routeChanged(gw)
+	if again := end(); again != burstPace {
+		t.Fatalf("a reconcile that ends in a burst asks to look again after %s, want %s", again, burstPace)
+	}
+	p.routeChanged(gw) // during the wait
+	p.routeChanged(gw)
+	clk.Step(burstPace)
+	end = p.begin(gw)
+	if again := end(); again != burstPace || calmed != 0 {
+		t.Fatalf("after two changes during the wait and none during the reconcile: look again after %s, calmed %d times; want %s and none", again, calmed, burstPace)
+	}
+	if !p.bursting(gw) {
+		t.Fatal("a burst that goes on during the wait is over")
+	}
+	p.routeChanged(gw) // one change during the wait: the burst is over
+	clk.Step(burstPace)
+	end = p.begin(gw)
+	if again := end(); again != 0 || calmed != 1 || p.bursting(gw) {
+		t.Fatalf("after one change during the wait: look again after %s, calmed %d times, bursting %v; want none, once, false", again, calmed, p.bursting(gw))
+	}
+	p.routeChanged(gw) // after a calm reconcile: not counted
+	p.routeChanged(gw)
+	end = p.begin(gw)
+	if again := end(); again != 0 {
+		t.Fatalf("changes after a calm reconcile ended counted for the next: look again after %s", again)
+	}
+}
