@@ -103,12 +103,12 @@ func (p *reconcilePace) begin(gw types.NamespacedName) (end func() (again time.D
 		was := e.burst
 		e.running, e.burst, e.end = false, e.waited+e.changes > 1, p.now()
 		e.changes = 0
-		burst := e.burst
+		burst, kept := e.burst, p.m[gw] == e
 		p.mu.Unlock()
 		if was && !burst && p.calmed != nil {
 			p.calmed(gw)
 		}
-		if burst {
+		if burst && kept { // a forgotten Gateway is not looked at again
 			return burstPace
 		}
 		return 0

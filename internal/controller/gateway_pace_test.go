@@ -69,6 +69,13 @@ func TestReconcilePace(t *testing.T) {
 	if w := p.wait(gw); w != 0 {
 		t.Fatalf("a forgotten Gateway waits %s", w)
 	}
+	end = p.begin(gw)
+	p.routeChanged(gw)
+	p.routeChanged(gw)
+	p.forget(gw) // deleted while it was reconciled
+	if again := end(); again != 0 {
+		t.Fatalf("a Gateway forgotten during a reconcile that ends in a burst is looked at again after %s", again)
+	}
 }
 
 // TestReconcilePaceBursting: a burst lasts from the second change during a reconcile to
