@@ -161,6 +161,7 @@ func propagation(b *testing.B, base, samples int) {
 	burstCPU := float64(requests[apiServerCPU]) / float64(base)
 	delete(requests, apiServerCPU)
 	loads := loadRequests(ctx, b, cfg, ns, "probe")
+	burstPushes := pushesBetween(tablePushes(ctx, b, cfg, ns, "probe"), attach, attach.Add(attached))
 	bad := watchExisting(addr, host(0))
 	samplesBefore, err := apiServerCounts(ctx, cfg.Client().RESTConfig(), ns)
 	if err != nil {
@@ -198,6 +199,7 @@ func propagation(b *testing.B, base, samples int) {
 	b.ReportMetric(float64(p99.Milliseconds()), "p99-ms")
 	b.ReportMetric(float64(others), "non-200/404")
 	b.ReportMetric(float64(loads), "loads-attaching")
+	b.ReportMetric(float64(burstPushes), "pushes-attaching")
 	b.ReportMetric(float64(attached.Milliseconds()), "burst-served-ms")
 	b.ReportMetric(float64(allStatuses.Milliseconds()), "burst-accepted-ms")
 	b.ReportMetric(perRoute, "api-requests/route")
@@ -209,8 +211,8 @@ func propagation(b *testing.B, base, samples int) {
 		base, samples, p50, p99, others, what)
 	b.Logf("attached=%d: the API server answered the creates in p50 %v, p99 %v (part of the times above)",
 		base, creates[len(creates)/2], creates[len(creates)*99/100])
-	b.Logf("attached=%d: creating the base routes took %v; serving the last took %v and %d configuration loads",
-		base, created.Round(time.Millisecond), attached.Round(time.Millisecond), loads)
+	b.Logf("attached=%d: creating the base routes took %v; serving the last took %v, %d configuration loads and %d route table pushes",
+		base, created.Round(time.Millisecond), attached.Round(time.Millisecond), loads, burstPushes)
 	b.Logf("attached=%d: every base route Accepted by the Gateway after %v; the operator made %d API requests meanwhile, %.2f per route; status requests: %v",
 		base, allStatuses.Round(time.Millisecond), requests["operator"], perRoute, requests)
 	b.Logf("attached=%d: the API server used %.1f ms of CPU per route of the burst and %.1f ms per new route timed (its create, its status, the Gateway's status)",

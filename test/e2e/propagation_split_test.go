@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -94,11 +95,12 @@ func tablePushes(ctx context.Context, b *testing.B, cfg *envconf.Config, ns, gat
 		var times []time.Time
 		for sc.Scan() {
 			var e struct {
-				TS  float64 `json:"ts"`
-				Msg string  `json:"msg"`
-				URI string  `json:"uri"`
+				TS     float64 `json:"ts"`
+				Msg    string  `json:"msg"`
+				Method string  `json:"method"`
+				URI    string  `json:"uri"`
 			}
-			if json.Unmarshal(sc.Bytes(), &e) != nil || e.Msg != "received request" || !strings.HasPrefix(e.URI, caddyjson.TablesPath) {
+			if json.Unmarshal(sc.Bytes(), &e) != nil || e.Msg != "received request" || e.Method != http.MethodPost || !strings.HasPrefix(e.URI, caddyjson.TablesPath) {
 				continue
 			}
 			sec, frac := math.Modf(e.TS)
@@ -125,3 +127,14 @@ func firstAfter(times []time.Time, t time.Time) (time.Time, bool) {
 func median(d []time.Duration) time.Duration { return d[len(d)/2] }
 
 func ms(d time.Duration) time.Duration { return d.Round(100 * time.Microsecond) }
+
+// pushesBetween is the most route table pushes a pod received from from to to.
+func pushesBetween(pushes map[string][]time.Time, from, to time.Time) int {
+	most := 0
+	for _, times := range pushes {
+		i, _ := slices.BinarySearchFunc(times, from, time.Time.Compare)
+		j, _ := slices.BinarySearchFunc(times, to, time.Time.Compare)
+		most = max(most, j-i)
+	}
+	return most
+}
