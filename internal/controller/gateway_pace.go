@@ -36,12 +36,9 @@ type reconcilePace struct {
 type paceEntry struct {
 	// running says a reconcile of the Gateway runs.
 	running bool
-	// changes counts the route changes since that reconcile began, or, after a reconcile
-	// that ended in a burst, since it ended: those are counted when the next one begins.
+	// changes counts the route changes since the last reconcile ended when it ended in a
+	// burst (the next one takes them), else since the one that runs began.
 	changes int
-	// waited is the changes counted after the last reconcile ended in a burst and before
-	// the one that runs began.
-	waited int
 	// burst says the last reconcile, which ended at end, ended in a burst.
 	burst bool
 	end   time.Time
@@ -97,12 +94,11 @@ func (p *reconcilePace) begin(gw types.NamespacedName) (end func() (again time.D
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	e := p.entry(gw)
-	e.running, e.waited, e.changes = true, e.changes, 0
+	e.running = true
 	return func() time.Duration {
 		p.mu.Lock()
 		was := e.burst
-		e.running, e.burst, e.end = false, e.waited+e.changes > 1, p.now()
-		e.changes = 0
+		e.running, e.burst, e.end, e.changes = false, e.changes > 1, p.now(), 0
 		burst, kept := e.burst, p.m[gw] == e
 		p.mu.Unlock()
 		if was && !burst && p.calmed != nil {
