@@ -83,3 +83,6 @@ func WritePolicyStatuses(ctx context.Context, mgr ctrl.Manager, controller gwapi
 
 // KeepMemos turns the Gateways' renderMemo on or off.
 func KeepMemos(on bool) { memosOff.Store(!on) }
+
+// BurstPace is burstPace, for the tests of the pace through the API server.
+const BurstPace = burstPace

@@ -14,6 +14,7 @@ import (
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/caddy-gateway/operator/api/v1alpha1"
+	"github.com/caddy-gateway/operator/internal/controller"
 	"github.com/caddy-gateway/operator/internal/translator"
 )
 
@@ -24,7 +25,7 @@ import (
 // end (the status writes held during the burst are let out).
 func TestRouteBurstIsPaced(t *testing.T) {
 	const routes, workers = 1000, 16
-	const burstPace = 100 * time.Millisecond
+	const burstPace = controller.BurstPace
 	f := newFixture(t, v1alpha1.CaddyProxyConfigSpec{})
 
 	began := time.Now()
