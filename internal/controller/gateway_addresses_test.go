@@ -20,9 +20,14 @@ import (
 
 // serviceCIDRAddress returns the address at offset host in the /24 of the API server's own
 // Service (the "kubernetes" Service, which holds the first address of the Service CIDR),
-// and that taken address.
+// and that taken address. host must be 2..16: the API server hands out the first 16
+// addresses of a /24 to Services that ask for none only when the rest are taken, so
+// another test's Service never holds one of them, while any higher one may be.
 func serviceCIDRAddress(t *testing.T, host byte) (free, taken string) {
 	t.Helper()
+	if host < 2 || host > 16 {
+		t.Fatalf("host %d is outside 2..16, where other Services may take it", host)
+	}
 	var api corev1.Service
 	if err := k8s.Get(ctxFor(t), types.NamespacedName{Namespace: "default", Name: "kubernetes"}, &api); err != nil {
 		t.Fatal(err)

@@ -114,7 +114,7 @@ func TestGatewayReconcileListsListenerSetsOnce(t *testing.T) {
 // read) and still reports the refusal; another request, or a change of the Service by
 // anyone, asks again, once.
 func TestStandingAddressRefusalAsksOnce(t *testing.T) {
-	first, taken := serviceCIDRAddress(t, 21)
+	first, taken := serviceCIDRAddress(t, 13)
 	f := newFixture(t, v1alpha1.CaddyProxyConfigSpec{Service: &v1alpha1.ServiceSpec{Type: ptr.To(corev1.ServiceTypeClusterIP)}},
 		withAddresses(ipAddress(first)))
 	waitFor(t, f.workload(), &corev1.Service{}, func(s *corev1.Service) error {
