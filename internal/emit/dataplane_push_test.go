@@ -54,7 +54,8 @@ func startAdminPush(t *testing.T, d *dataPlane) *adminPush {
 }
 
 // load pushes res as the operator pushes to a pod it knows nothing of: all host tables
-// (replacing any others) to the route tables' admin path, then the config to /load.
+// (replacing any others) to the route tables' admin path, then the config to /load;
+// then it waits until the old servers have let go of their listeners.
 func (p *adminPush) load(t *testing.T, res emit.Result) {
 	t.Helper()
 	tables, err := json.Marshal(caddyjson.TablesDelta{Replace: true, Set: res.Tables})
@@ -63,6 +64,7 @@ func (p *adminPush) load(t *testing.T, res emit.Result) {
 	}
 	p.post(t, caddyjson.TablesPath, tables)
 	p.post(t, "/load", res.JSON)
+	waitHandoff(t)
 }
 
 // post POSTs body to path and fails the test unless Caddy accepted it. Caddy replaces

@@ -21,8 +21,9 @@ import (
 // loadResult loads res into the in-process Caddy as the operator pushes it to a pod it
 // knows nothing of: all host tables (replacing any others), POSTed to the admin socket
 // of adminListen at caddyjson.TablesPath, and the config with caddy.Load (force as
-// there). The admin endpoint exists only once a config runs: with none running, the
-// config is loaded first, then the tables.
+// there), and waits until the old servers have let go of their listeners. The admin
+// endpoint exists only once a config runs: with none running, the config is loaded
+// first, then the tables.
 func loadResult(t testing.TB, res emit.Result, adminListen string, force bool) {
 	t.Helper()
 	sock := strings.TrimPrefix(adminListen, "unix/")
@@ -34,6 +35,7 @@ func loadResult(t testing.TB, res emit.Result, adminListen string, force bool) {
 	}
 	postTables(t, sock, delta)
 	caddyLoad(t, res.JSON, force)
+	waitHandoff(t)
 }
 
 func caddyLoad(t testing.TB, cfg []byte, force bool) {

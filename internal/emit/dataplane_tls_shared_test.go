@@ -49,23 +49,6 @@ func httpsGetAfter(t *testing.T, port int, host, path, preface string) (int, ech
 	return status, e
 }
 
-// httpsSettled is httpsGet right after a config load: a connection the old servers
-// accepted as they shut down may be reset, so a transport error is retried for a
-// while before it fails the test.
-func httpsSettled(t *testing.T, port int, host, path string) int {
-	t.Helper()
-	var err error
-	for range 20 {
-		var status int
-		if status, _, err = httpsDo(port, host, path, ""); err == nil {
-			return status
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("HTTPS %s%s: %v", host, path, err)
-	return 0
-}
-
 // httpsDo sends GET path over HTTPS to port with host as SNI and Host, writing preface
 // on the connection before TLS.
 func httpsDo(port int, host, path, preface string) (int, echo, error) {
@@ -150,7 +133,7 @@ func testTLSAcrossPushes(t *testing.T, p *tlsPlane) {
 		// is served and the one before it is gone.
 		last := p.churn
 		for path, want := range map[string]int{fmt.Sprintf("/churn-%d", last): 200, fmt.Sprintf("/churn-%d", first-1): 404} {
-			if status := httpsSettled(t, p.d.listenPort, "foo.example.com", path); status != want {
+			if status, _ := httpsGet(t, p.d.listenPort, "foo.example.com", path); status != want {
 				t.Errorf("HTTPS %s after the pushes: %d, want %d", path, status, want)
 			}
 		}
