@@ -143,18 +143,8 @@ type GatewayReconciler struct {
 
 // Reconcile brings one Gateway's fleet and status in line with its parameters, once
 // burstPace allows (reconcilePace).
-func (r *GatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, err error) {
-	if wait := r.pace.wait(req.NamespacedName); wait > 0 {
-		return ctrl.Result{RequeueAfter: wait}, nil
-	}
-	end := r.pace.begin(req.NamespacedName)
-	defer func() {
-		// A reconcile that ends in a burst looks again, to end it when nothing more changed.
-		if again := end(); again > 0 && err == nil && (res.RequeueAfter == 0 || again < res.RequeueAfter) {
-			res.RequeueAfter = again
-		}
-	}()
-	return r.reconcile(ctx, req)
+func (r *GatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	return r.pace.run(req.NamespacedName, func() (ctrl.Result, error) { return r.reconcile(ctx, req) })
 }
 
 func (r *GatewayReconciler) reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {

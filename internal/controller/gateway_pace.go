@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
 )
 
 // burstPace is the least time from the end of a Gateway's reconcile that ended in a burst
@@ -85,6 +86,22 @@ func (p *reconcilePace) bursting(gw types.NamespacedName) bool {
 	defer p.mu.Unlock()
 	e := p.m[gw]
 	return e != nil && (e.burst || e.running && e.changes > 1)
+}
+
+// run runs reconcile, a reconcile of gw, once burstPace allows: until then it is
+// requeued for the rest of the wait. A reconcile that ends in a burst and succeeds looks
+// again after burstPace, or sooner when it asked for that itself.
+func (p *reconcilePace) run(gw types.NamespacedName, reconcile func() (ctrl.Result, error)) (res ctrl.Result, err error) {
+	if wait := p.wait(gw); wait > 0 {
+		return ctrl.Result{RequeueAfter: wait}, nil
+	}
+	end := p.begin(gw)
+	defer func() {
+		if again := end(); again > 0 && err == nil && (res.RequeueAfter == 0 || again < res.RequeueAfter) {
+			res.RequeueAfter = again
+		}
+	}()
+	return reconcile()
 }
 
 // begin records that a reconcile of gw begins. The function it returns records its end,
