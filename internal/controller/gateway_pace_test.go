@@ -1,11 +1,13 @@
 package controller
 
 import (
+	"errors"
 	"testing"
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
 	testingclock "k8s.io/utils/clock/testing"
+	ctrl "sigs.k8s.io/controller-runtime"
 )
 
 func TestReconcilePace(t *testing.T) {
@@ -154,5 +156,54 @@ func TestReconcilePaceCountsTheWait(t *testing.T) {
 	end = p.begin(gw)
 	if again := end(); again != 0 {
 		t.Fatalf("changes after a calm reconcile ended counted for the next: look again after %s", again)
+	}
+}
+
+// TestReconcilePaceRun: a reconcile that must wait is requeued without running; one that
+// ends in a burst looks again after burstPace unless it asked for sooner or failed.
+func TestReconcilePaceRun(t *testing.T) {
+	gw := types.NamespacedName{Namespace: "ns", Name: "gw"}
+	clk := testingclock.NewFakeClock(time.Unix(1000, 0))
+	p := reconcilePace{clocked: clocked{clk}}
+	ran := 0
+	// reconcile is a reconcile during which routes change changes times, and that
+	// returns res and err.
+	reconcile := func(changes int, res ctrl.Result, err error) func() (ctrl.Result, error) {
+		return func() (ctrl.Result, error) {
+			ran++
+			for range changes {
+				p.routeChanged(gw)
+			}
+			return res, err
+		}
+	}
+	failed := errors.New("failed")
+	for _, c := range []struct {
+		step     string
+		changes  int
+		res      ctrl.Result
+		err      error
+		want     time.Duration
+		wantErrs bool
+	}{
+		{step: "a calm reconcile asking to look again later", res: ctrl.Result{RequeueAfter: time.Hour}, want: time.Hour},
+		{step: "a reconcile that begins a burst", changes: 2, want: burstPace},
+		{step: "a reconcile in a burst asking for sooner", changes: 2, res: ctrl.Result{RequeueAfter: time.Millisecond}, want: time.Millisecond},
+		{step: "a reconcile in a burst asking for later", changes: 2, res: ctrl.Result{RequeueAfter: time.Hour}, want: burstPace},
+		{step: "a failed reconcile in a burst", changes: 2, err: failed, wantErrs: true},
+		{step: "the reconcile that ends the burst"},
+	} {
+		res, err := p.run(gw, reconcile(c.changes, c.res, c.err))
+		if res.RequeueAfter != c.want || (err != nil) != c.wantErrs {
+			t.Fatalf("%s: requeue after %s, error %v; want %s, error %t", c.step, res.RequeueAfter, err, c.want, c.wantErrs)
+		}
+		if wait := p.wait(gw); wait > 0 {
+			before := ran
+			if res, err := p.run(gw, reconcile(0, ctrl.Result{}, nil)); ran != before || res.RequeueAfter != wait || err != nil {
+				t.Fatalf("after %s: a reconcile during the wait of %s ran (%t), requeue after %s, error %v",
+					c.step, wait, ran != before, res.RequeueAfter, err)
+			}
+			clk.Step(wait)
+		}
 	}
 }
