@@ -15,15 +15,6 @@ import (
 // held the counts back is requeued for the end of countsInterval.
 func TestAttachedRoutesOfABurstArrive(t *testing.T) {
 	f := newFixture(t, v1alpha1.CaddyProxyConfigSpec{})
-	route := func(name string) *gwapiv1.HTTPRoute {
-		return &gwapiv1.HTTPRoute{
-			ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: name},
-			Spec: gwapiv1.HTTPRouteSpec{
-				CommonRouteSpec: gwapiv1.CommonRouteSpec{ParentRefs: []gwapiv1.ParentReference{{Name: gwapiv1.ObjectName(f.gateway.Name)}}},
-				Hostnames:       []gwapiv1.Hostname{gwapiv1.Hostname(name + ".example.com")},
-			},
-		}
-	}
 	attached := func(n int32) func(*gwapiv1.Gateway) error {
 		return func(gw *gwapiv1.Gateway) error {
 			if len(gw.Status.Listeners) != 1 || gw.Status.Listeners[0].AttachedRoutes != n {
@@ -34,10 +25,22 @@ func TestAttachedRoutesOfABurstArrive(t *testing.T) {
 	}
 	// The Gateway's status was just written: even the first count waits out the interval,
 	// and so do those of the burst after its write.
-	create(t, route("first"))
+	create(t, hostRoute(f.ns, f.gateway.Name, "first"))
 	f.waitGateway(t, attached(1))
 	for i := range 4 {
-		create(t, route(fmt.Sprintf("burst-%d", i)))
+		create(t, hostRoute(f.ns, f.gateway.Name, fmt.Sprintf("burst-%d", i)))
 	}
 	f.waitGateway(t, attached(5))
+}
+
+// hostRoute is the HTTPRoute name in ns for the hostname <name>.example.com, without
+// rules, attached to the Gateway gateway of ns.
+func hostRoute(ns, gateway, name string) *gwapiv1.HTTPRoute {
+	return &gwapiv1.HTTPRoute{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: gwapiv1.HTTPRouteSpec{
+			CommonRouteSpec: gwapiv1.CommonRouteSpec{ParentRefs: []gwapiv1.ParentReference{{Name: gwapiv1.ObjectName(gateway)}}},
+			Hostnames:       []gwapiv1.Hostname{gwapiv1.Hostname(name + ".example.com")},
+		},
+	}
 }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
@@ -109,13 +108,7 @@ func createRoutes(t *testing.T, f *fixture, n, workers int) {
 	for range workers {
 		wg.Go(func() {
 			for name := range names {
-				errs <- k8s.Create(ctxFor(t), &gwapiv1.HTTPRoute{
-					ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: name},
-					Spec: gwapiv1.HTTPRouteSpec{
-						CommonRouteSpec: gwapiv1.CommonRouteSpec{ParentRefs: []gwapiv1.ParentReference{{Name: gwapiv1.ObjectName(f.gateway.Name)}}},
-						Hostnames:       []gwapiv1.Hostname{gwapiv1.Hostname(name + ".example.com")},
-					},
-				})
+				errs <- k8s.Create(ctxFor(t), hostRoute(f.ns, f.gateway.Name, name))
 			}
 		})
 	}

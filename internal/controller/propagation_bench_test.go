@@ -77,17 +77,12 @@ func BenchmarkRouteToTranslation(b *testing.B) {
 		at, ok := seen[name]
 		return at, ok
 	}
+	// route is a hostRoute sending everything to the Service echo's port 8080.
 	route := func(name string) *gwapiv1.HTTPRoute {
-		port := gwapiv1.PortNumber(8080)
-		return &gwapiv1.HTTPRoute{
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-			Spec: gwapiv1.HTTPRouteSpec{
-				CommonRouteSpec: gwapiv1.CommonRouteSpec{ParentRefs: []gwapiv1.ParentReference{{Name: "gw"}}},
-				Hostnames:       []gwapiv1.Hostname{gwapiv1.Hostname(name + ".bench.example.com")},
-				Rules: []gwapiv1.HTTPRouteRule{{BackendRefs: []gwapiv1.HTTPBackendRef{{BackendRef: gwapiv1.BackendRef{
-					BackendObjectReference: gwapiv1.BackendObjectReference{Name: "echo", Port: &port}}}}}},
-			},
-		}
+		r, port := hostRoute(ns, "gw", name), gwapiv1.PortNumber(8080)
+		r.Spec.Rules = []gwapiv1.HTTPRouteRule{{BackendRefs: []gwapiv1.HTTPBackendRef{{BackendRef: gwapiv1.BackendRef{
+			BackendObjectReference: gwapiv1.BackendObjectReference{Name: "echo", Port: &port}}}}}}
+		return r
 	}
 	waitFor := func(what string, ok func() bool) {
 		b.Helper()
