@@ -13,9 +13,9 @@ import (
 // waitHandoff waits until no TCP port has two listening sockets of this process. Caddy
 // binds a new config's listeners beside the running ones (SO_REUSEPORT) and the old
 // servers close theirs as they shut down, which goes on after the load has returned.
-// Until then the kernel hands part of the new connections to the old sockets, where
-// they are reset or closed as those shut down: a test of what the new config serves
-// waits that out. (The reloads themselves are what the route tables avoid.)
+// Until then the kernel hands part of the new connections to the old sockets: the old
+// config serves them, or they are closed as those sockets close. A test of what the new
+// config serves waits that out. (The reloads themselves are what the route tables avoid.)
 func waitHandoff(t testing.TB) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
