@@ -33,9 +33,8 @@ func (r timedRoute) latency() time.Duration { return r.served.Sub(r.start) }
 // server's answer to the create, from the create to the first route table push a Caddy
 // pod logged receiving (and the last pod's, with more than one), and from that first push
 // to the first 200. The cluster runs on this machine, so Caddy's log times and the
-// probe's share one clock.
-func splitSlowest(ctx context.Context, b *testing.B, cfg *envconf.Config, ns, gateway string, routes []timedRoute, n int) {
-	pushes := tablePushes(ctx, b, cfg, ns, gateway)
+// probe's share one clock. pushes are the Caddy pods' route table pushes (tablePushes).
+func splitSlowest(b *testing.B, pushes map[string][]time.Time, routes []timedRoute, n int) {
 	var toPush, fromPush, spread []time.Duration
 	for _, r := range routes {
 		if first, last, ok := pushesOf(pushes, r); ok {
